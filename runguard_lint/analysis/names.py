@@ -1,0 +1,195 @@
+"""Facts about one parsed module that every check asks: names, parents, positions.
+
+It wraps LibCST's metadata (ScopeProvider, QualifiedNameProvider,
+ParentNodeProvider, PositionProvider), resolved once per file, behind a few
+questions with plain answers: what does this callee name, where is this node,
+which function holds it. Names come from LibCST's scope analysis, so aliases
+(`import httpx as h`) resolve and shadowing (a parameter called `httpx`, a
+local class `AsyncClient`) does not fool it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Optional, Union, cast
+
+import libcst as cst
+from libcst.metadata import (
+    CodeRange,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedName,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+    Scope,
+    ScopeProvider,
+)
+from libcst.metadata.scope_provider import (
+    Access,
+    Assignment,
+    BaseAssignment,
+    ClassScope,
+    FunctionScope,
+)
+
+FunctionNode = Union[cst.FunctionDef, cst.Lambda]
+_EXTERNAL = (QualifiedNameSource.IMPORT, QualifiedNameSource.BUILTIN)
+
+
+class ModuleFacts:
+    """The resolved metadata of one module and the questions asked of it."""
+
+    def __init__(self, wrapper: cst.MetadataWrapper) -> None:
+        self.wrapper = wrapper
+        self.module = wrapper.module
+        resolved = wrapper.resolve_many(
+            [ScopeProvider, QualifiedNameProvider, ParentNodeProvider, PositionProvider]
+        )
+        self._scopes = cast(Mapping[cst.CSTNode, Optional[Scope]], resolved[ScopeProvider])
+        self._qualified = cast(Mapping[cst.CSTNode, Any], resolved[QualifiedNameProvider])
+        self._parents = cast(Mapping[cst.CSTNode, cst.CSTNode], resolved[ParentNodeProvider])
+        self._positions = cast(Mapping[cst.CSTNode, CodeRange], resolved[PositionProvider])
+
+    # --- tree shape -----------------------------------------------------------------
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self._parents.get(node)
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        current = self._parents.get(node)
+        while current is not None:
+            yield current
+            current = self._parents.get(current)
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        return self._positions[node]
+
+    def enclosing_function(self, node: cst.CSTNode) -> FunctionNode | None:
+        """The innermost def or lambda around node, or None at module/class level."""
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+                return ancestor
+            if isinstance(ancestor, cst.ClassDef):
+                return None
+        return None
+
+    def enclosing_class(self, function: cst.FunctionDef) -> cst.ClassDef | None:
+        """The class a function is directly a method of."""
+        parent = self.parent(function)
+        if isinstance(parent, cst.IndentedBlock):
+            owner = self.parent(parent)
+            if isinstance(owner, cst.ClassDef):
+                return owner
+        return None
+
+    def statement_of(self, node: cst.CSTNode) -> cst.BaseStatement | None:
+        """The statement (simple line or compound) that holds node."""
+        current: cst.CSTNode | None = node
+        while current is not None and not isinstance(current, cst.BaseStatement):
+            current = self._parents.get(current)
+        return current
+
+    # --- names ----------------------------------------------------------------------
+
+    def scope(self, node: cst.CSTNode) -> Scope | None:
+        return self._scopes.get(node)
+
+    def qualified_names(self, node: cst.CSTNode) -> set[QualifiedName]:
+        value = self._qualified.get(node)
+        if value is None:
+            return set()
+        if callable(value):
+            value = value()
+        return cast(set[QualifiedName], value)
+
+    def external_names(self, node: cst.CSTNode) -> set[str]:
+        """Qualified names of node that come from an import or the builtins."""
+        return {qn.name for qn in self.qualified_names(node) if qn.source in _EXTERNAL}
+
+    def assignments_of(self, name: cst.Name) -> set[BaseAssignment]:
+        """What a loaded name may refer to, by LibCST's scope analysis."""
+        scope = self.scope(name)
+        if scope is None:
+            return set()
+        referents: set[BaseAssignment] = set()
+        for access in scope.accesses[name]:
+            if access.node is name:
+                referents |= set(access.referents)
+        return referents
+
+    def references_of_binding(self, target: cst.Name) -> list[Access]:
+        """Every load that may see the value bound to the name node `target`."""
+        scope = self.scope(target)
+        if scope is None:
+            return []
+        found: list[Access] = []
+        for assignment in scope.assignments[target.value]:
+            if isinstance(assignment, Assignment) and assignment.node is target:
+                found.extend(assignment.references)
+        return found
+
+    def function_scope(self, function: FunctionNode) -> Scope | None:
+        """The scope of a function's body (its parameters live there)."""
+        body: cst.CSTNode = function.body
+        if isinstance(body, cst.IndentedBlock) and body.body:
+            return self.scope(body.body[0])
+        if isinstance(body, cst.SimpleStatementSuite) and body.body:
+            return self.scope(body.body[0])
+        return self.scope(body)
+
+    def captured(self, access_scope: Scope | None, owner_scope: Scope | None) -> bool:
+        """Whether a load in access_scope sees a local of owner_scope from a nested def/class.
+
+        Comprehensions have scopes of their own in LibCST but run on the spot,
+        so a use inside one is not a capture.
+        """
+        current = access_scope
+        while current is not None and current is not owner_scope:
+            if isinstance(current, (FunctionScope, ClassScope)):
+                return True
+            parent = current.parent
+            if parent is current:
+                break
+            current = parent
+        return False
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None (no resolution)."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted_name(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def is_capwords(name: str) -> bool:
+    """A CapWords identifier, the convention for classes (not ALL_CAPS constants)."""
+    bare = name.lstrip("_")
+    return bool(bare) and bare[0].isupper() and any(ch.islower() for ch in bare)
+
+
+def decorator_names(facts: ModuleFacts, function: cst.FunctionDef) -> set[str]:
+    """Qualified (or, unresolved, dotted) names of a function's decorators."""
+    names: set[str] = set()
+    for decorator in function.decorators:
+        expression = decorator.decorator
+        if isinstance(expression, cst.Call):
+            expression = expression.func
+        resolved = facts.external_names(expression)
+        if resolved:
+            names |= resolved
+        dotted = dotted_name(expression)
+        if dotted:
+            names.add(dotted)
+    return names
+
+
+def walk(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under root (root included), without recursion."""
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node.children))

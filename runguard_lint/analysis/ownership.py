@@ -1,0 +1,824 @@
+"""Who releases each acquired resource: the one question every acquisition rule asks.
+
+For each call that acquires a catalog resource inside a function, this module
+follows the value through the function: through `await`, conditional
+expressions, containers and local names (LibCST scope references, so aliases
+and comprehensions are followed and nested functions count as captures), and
+classifies where it ends up:
+
+- released: the subject of `with`, closed in a `finally` that covers it, closed
+  at once, or its closer handed to an exit stack or finaliser;
+- escaped: returned, yielded, stored on an object, in a container or global,
+  captured by a nested function, given to a class or an ownership sink;
+- leaked: nobody releases it (dropped, or only borrowed by plain calls);
+- and the partial cases: created in a loop but closed once after it, closed
+  only on the normal path (not exception-safe), closed on some paths only,
+  or the subject of a `with` that does not close it (`sqlite3.connect`).
+
+Checks map these fates to rule codes; fixes map codes to rewrites. Keeping the
+question here gives every rule the same precision.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Union
+
+import libcst as cst
+import libcst.matchers as m
+
+from runguard_lint.analysis.names import (
+    FunctionNode,
+    ModuleFacts,
+    decorator_names,
+    dotted_name,
+    is_capwords,
+    walk,
+)
+from runguard_lint.catalog import Catalog, ResourceKind
+
+
+class Outcome(enum.Enum):
+    """Where an acquired value ends up."""
+
+    RELEASED = "released"
+    ESCAPED = "escaped"
+    LEAKED = "leaked"
+    LOOP_LEAK = "loop-leak"
+    WITH_NOT_CLOSING = "with-not-closing"
+    PARTIAL = "partial"
+    UNSAFE_RELEASE = "unsafe-release"
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """A call inside a function that acquires a catalog resource."""
+
+    call: cst.Call
+    kind: ResourceKind
+    function: FunctionNode
+    callee: str
+
+    @property
+    def function_name(self) -> str:
+        if isinstance(self.function, cst.FunctionDef):
+            return self.function.name.value
+        return "<lambda>"
+
+    @property
+    def in_async_function(self) -> bool:
+        return isinstance(self.function, cst.FunctionDef) and self.function.asynchronous is not None
+
+
+@dataclass(frozen=True)
+class StoredAttribute:
+    """`self.<attribute> = <resource>` inside a method: the instance owns it."""
+
+    attribute: str
+    statement: cst.CSTNode
+    class_def: cst.ClassDef
+
+
+@dataclass(frozen=True)
+class Fate:
+    """The ownership analysis' answer for one acquisition."""
+
+    outcome: Outcome
+    reason: str = ""
+    holder: str | None = None
+    release_sites: tuple[cst.CSTNode, ...] = ()
+    # For UNSAFE_RELEASE: the release that an exception would skip.
+    unsafe_release: cst.CSTNode | None = None
+    # For PARTIAL: the statement through which a path leaves without releasing.
+    open_exit: cst.CSTNode | None = None
+    after_yield: bool = False
+    stored: StoredAttribute | None = None
+    released_by_with: bool = False
+
+
+# Methods that put their argument into the receiver (a container or queue).
+_STORE_METHODS = frozenset(
+    {"append", "appendleft", "add", "extend", "insert", "put", "put_nowait", "setdefault",
+     "push", "update", "__setitem__", "set"}
+)
+# Calls whose result is their (first) argument, as far as ownership goes.
+_PASSTHROUGH = frozenset(
+    {"asyncio.wait_for", "asyncio.shield", "typing.cast", "typing_extensions.cast"}
+)
+_FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture", "fixture"})
+
+
+@dataclass
+class _Trace:
+    """What following one value through a function has found so far."""
+
+    escapes: list[str] = field(default_factory=list)
+    releases: list[cst.CSTNode] = field(default_factory=list)
+    with_releases: list[cst.CSTNode] = field(default_factory=list)
+    with_not_closing: bool = False
+    yielded: bool = False
+    stored: StoredAttribute | None = None
+    holder: str | None = None
+    visited: set[int] = field(default_factory=set)
+
+
+ValueNode = Union[cst.BaseExpression, cst.Name]
+
+
+class OwnershipAnalysis:
+    """Finds the acquisitions of a module and answers who releases each."""
+
+    def __init__(self, facts: ModuleFacts, catalog: Catalog) -> None:
+        self.facts = facts
+        self.catalog = catalog
+        self._release_names = catalog.release_methods
+        self._fates: dict[int, Fate] = {}
+
+    # --- finding acquisitions ---------------------------------------------------------
+
+    def acquisitions(self) -> list[Acquisition]:
+        """Every acquiring call inside a function, in source order."""
+        found: list[Acquisition] = []
+        distinctive = set(self.catalog.distinctive_names())
+        # `from httpx import AsyncClient as C` makes `C` worth resolving too.
+        for node in walk(self.facts.module):
+            if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                        distinctive.add(alias.asname.name.value)
+        for call in _calls(self.facts.module):
+            terminal = _terminal_name(call.func)
+            if terminal is None or terminal not in distinctive:
+                continue
+            function = self.facts.enclosing_function(call)
+            if function is None:
+                continue
+            kind, callee = self._resolve_kind(call)
+            if kind is None:
+                continue
+            found.append(Acquisition(call=call, kind=kind, function=function, callee=callee))
+        return found
+
+    def _resolve_kind(self, call: cst.Call) -> tuple[ResourceKind | None, str]:
+        for name in sorted(self.facts.external_names(call.func)):
+            kind = self.catalog.by_callable.get(name)
+            if kind is not None:
+                return kind, name.removeprefix("builtins.")
+        if isinstance(call.func, cst.Attribute):
+            kinds = self.catalog.by_method.get(call.func.attr.value, ())
+            if kinds:
+                receiver_types = self.value_types(call.func.value)
+                for kind in kinds:
+                    if receiver_types & set(kind.on):
+                        receiver = dotted_name(call.func.value) or "pool"
+                        return kind, f"{receiver}.{kind.method}()"
+        return None, ""
+
+    # --- what type a receiver has -----------------------------------------------------
+
+    def value_types(self, expression: cst.BaseExpression, depth: int = 0) -> set[str]:
+        """Catalog-relevant qualified names an expression is built by or annotated with."""
+        if depth > 4:
+            return set()
+        if isinstance(expression, cst.Await):
+            return self.value_types(expression.expression, depth + 1)
+        if isinstance(expression, cst.Call):
+            return self.facts.external_names(expression.func)
+        if isinstance(expression, cst.Name):
+            types: set[str] = set()
+            for assignment in self.facts.assignments_of(expression):
+                node = getattr(assignment, "node", None)
+                if isinstance(node, cst.CSTNode):
+                    types |= self._binding_types(node, depth)
+            return types
+        if isinstance(expression, cst.Attribute) and isinstance(expression.value, cst.Name):
+            function = self.facts.enclosing_function(expression)
+            if isinstance(function, cst.FunctionDef) and _is_self(function, expression.value):
+                class_def = self.facts.enclosing_class(function)
+                if class_def is not None:
+                    return self._attribute_types(class_def, expression.attr.value, depth)
+        return set()
+
+    def _binding_types(self, node: cst.CSTNode, depth: int) -> set[str]:
+        if isinstance(node, cst.Param):
+            return self._annotation_types(node.annotation)
+        parent = self.facts.parent(node)
+        if isinstance(parent, cst.AssignTarget):
+            assign = self.facts.parent(parent)
+            if isinstance(assign, cst.Assign):
+                return self.value_types(assign.value, depth + 1)
+        if isinstance(parent, cst.AnnAssign) and parent.target is node:
+            types = self._annotation_types(parent.annotation)
+            if parent.value is not None:
+                types |= self.value_types(parent.value, depth + 1)
+            return types
+        if isinstance(parent, cst.NamedExpr) and parent.target is node:
+            return self.value_types(parent.value, depth + 1)
+        return set()
+
+    def _annotation_types(self, annotation: cst.Annotation | None) -> set[str]:
+        if annotation is None:
+            return set()
+        names: set[str] = set()
+        for node in m.findall(annotation, m.Name() | m.Attribute()):
+            names |= self.facts.external_names(node)
+        return names
+
+    def _attribute_types(self, class_def: cst.ClassDef, attribute: str, depth: int) -> set[str]:
+        types: set[str] = set()
+        for statement in class_def.body.body:
+            for small in _small_statements(statement):
+                if (
+                    isinstance(small, cst.AnnAssign)
+                    and isinstance(small.target, cst.Name)
+                    and small.target.value == attribute
+                ):
+                    types |= self._annotation_types(small.annotation)
+        for method in _methods(class_def):
+            if not method.params.params:
+                continue
+            self_name = method.params.params[0].name.value
+            for node in m.findall(
+                method,
+                m.Assign(
+                    targets=[m.AssignTarget(m.Attribute(m.Name(self_name), m.Name(attribute)))]
+                )
+                | m.AnnAssign(target=m.Attribute(m.Name(self_name), m.Name(attribute))),
+            ):
+                if isinstance(node, cst.Assign):
+                    types |= self.value_types(node.value, depth + 1)
+                elif isinstance(node, cst.AnnAssign):
+                    types |= self._annotation_types(node.annotation)
+                    if node.value is not None:
+                        types |= self.value_types(node.value, depth + 1)
+        return types
+
+    # --- the fate of one acquisition ----------------------------------------------------
+
+    def fate(self, acquisition: Acquisition) -> Fate:
+        key = id(acquisition.call)
+        if key not in self._fates:
+            self._fates[key] = self._compute_fate(acquisition)
+        return self._fates[key]
+
+    def _compute_fate(self, acquisition: Acquisition) -> Fate:
+        trace = _Trace()
+        kind = acquisition.kind
+        if kind.result == "receiver":
+            receiver = acquisition.call.func
+            assert isinstance(receiver, cst.Attribute)
+            self._follow_receiver(receiver.value, acquisition, trace)
+        else:
+            self._follow_value(acquisition.call, acquisition, trace, temporary=True)
+        strong_escapes = [reason for reason in trace.escapes if reason != "yielded"]
+        if strong_escapes:
+            return Fate(Outcome.ESCAPED, strong_escapes[0], trace.holder, stored=trace.stored)
+        if trace.with_not_closing and not trace.releases:
+            return Fate(Outcome.WITH_NOT_CLOSING, "with does not close it", trace.holder)
+        release_sites = tuple(trace.with_releases) + tuple(trace.releases)
+        if trace.yielded and not trace.releases:
+            return Fate(Outcome.ESCAPED, "yielded", trace.holder)
+        if not release_sites:
+            return Fate(Outcome.LEAKED, "never released", trace.holder)
+        loop = self._enclosing_loop(acquisition.call, acquisition.function)
+        if loop is not None and not any(_is_within(self.facts, site, loop)
+                                        for site in release_sites):
+            return Fate(Outcome.LOOP_LEAK, "created in a loop", trace.holder, release_sites)
+        if trace.with_releases:
+            return Fate(Outcome.RELEASED, "with", trace.holder, release_sites,
+                        released_by_with=True)
+        return self._release_safety(acquisition, trace, release_sites)
+
+    def _release_safety(
+        self, acquisition: Acquisition, trace: _Trace, release_sites: tuple[cst.CSTNode, ...]
+    ) -> Fate:
+        statement = self._statement_in_function(acquisition.call)
+        if isinstance(statement, cst.SimpleStatementLine) and any(
+            _is_within(self.facts, site, statement) for site in trace.releases
+        ):
+            return Fate(Outcome.RELEASED, "closed at once", trace.holder, release_sites)
+        for site in trace.releases:
+            if self._covered_by_finally(site, acquisition.call, statement):
+                return Fate(Outcome.RELEASED, "finally", trace.holder, release_sites)
+        function = acquisition.function
+        if isinstance(function, cst.FunctionDef) and (
+            decorator_names(self.facts, function) & _FIXTURE_DECORATORS
+        ):
+            # pytest runs a fixture's teardown even when the test fails.
+            return Fate(Outcome.RELEASED, "pytest fixture teardown", trace.holder, release_sites)
+        release_set = {id(site) for site in trace.releases}
+        open_exit = self._path_without_release(statement, function, release_set)
+        if open_exit is not None:
+            return Fate(Outcome.PARTIAL, "not released on every path", trace.holder,
+                        release_sites, open_exit=open_exit)
+        first = min(trace.releases, key=lambda node: self.facts.position(node).start.line)
+        after_yield = self._yield_between(statement, first, function)
+        return Fate(Outcome.UNSAFE_RELEASE, "not exception-safe", trace.holder, release_sites,
+                    unsafe_release=first, after_yield=after_yield)
+
+    # --- following values ---------------------------------------------------------------
+
+    def _follow_receiver(
+        self, receiver: cst.BaseExpression, acquisition: Acquisition, trace: _Trace
+    ) -> None:
+        """For loads into a receiver (`index.load_index(p)`), the receiver is the resource."""
+        if not isinstance(receiver, cst.Name):
+            trace.escapes.append("loaded into an attribute")
+            return
+        scope = self.facts.function_scope(acquisition.function)
+        for assignment in self.facts.assignments_of(receiver):
+            node = getattr(assignment, "node", None)
+            if assignment.scope is not scope or not isinstance(node, cst.Name):
+                trace.escapes.append("the index object is owned outside the function")
+                return
+            self._follow_name(node, acquisition, trace)
+
+    def _follow_name(self, target: cst.Name, acquisition: Acquisition, trace: _Trace,
+                     container: bool = False) -> None:
+        if id(target) in trace.visited:
+            return
+        trace.visited.add(id(target))
+        if trace.holder is None:
+            trace.holder = target.value
+        owner_scope = self.facts.function_scope(acquisition.function)
+        references = self.facts.references_of_binding(target)
+        if self.facts.scope(target) is not owner_scope or not any(
+            assignment.node is target
+            for assignment in (owner_scope.assignments[target.value] if owner_scope else ())
+        ):
+            trace.escapes.append(f"bound to global `{target.value}`")
+            return
+        for access in references:
+            if self.facts.captured(access.scope, owner_scope):
+                trace.escapes.append(f"`{target.value}` is captured by a nested function")
+                continue
+            node = access.node
+            if isinstance(node, cst.Name):
+                self._follow_value(node, acquisition, trace, temporary=False, container=container)
+
+    def _follow_value(
+        self,
+        start: cst.BaseExpression,
+        acquisition: Acquisition,
+        trace: _Trace,
+        *,
+        temporary: bool,
+        container: bool = False,
+    ) -> None:
+        """Walk up from an expression that evaluates to the resource to where it goes."""
+        facts = self.facts
+        kind = acquisition.kind
+        node: cst.CSTNode = start
+        wrapped_by_closing = False
+        while True:
+            parent = facts.parent(node)
+            if parent is None:
+                return
+            if isinstance(parent, cst.Await) or (
+                isinstance(parent, cst.IfExp) and node is not parent.test
+            ) or isinstance(parent, cst.BooleanOperation):
+                node = parent
+                continue
+            if isinstance(parent, cst.NamedExpr):
+                if node is parent.value and isinstance(parent.target, cst.Name):
+                    self._follow_name(parent.target, acquisition, trace, container)
+                node = parent
+                continue
+            if isinstance(parent, (cst.Element, cst.StarredElement, cst.DictElement)):
+                if isinstance(parent, cst.DictElement) and node is parent.key:
+                    return
+                container = True
+                node = self._parent_or_self(parent)
+                continue
+            if isinstance(parent, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+                container = True
+                node = parent
+                continue
+            if isinstance(parent, (cst.ListComp, cst.SetComp, cst.GeneratorExp)) or (
+                isinstance(parent, cst.DictComp) and node is parent.value
+            ):
+                container = True
+                node = parent
+                continue
+            if isinstance(parent, cst.Arg):
+                call = facts.parent(parent)
+                if not isinstance(call, cst.Call):
+                    return
+                verdict = self._argument_verdict(call, node, acquisition)
+                if verdict == "transparent":
+                    if self._is_closing_wrapper(call):
+                        wrapped_by_closing = True
+                    node = call
+                    continue
+                if verdict == "owner-release":
+                    trace.releases.append(self._release_node(call))
+                    return
+                if container and verdict == "borrow" and not self._is_len(call):
+                    trace.escapes.append("held in a container that is used")
+                    return
+                if verdict == "store":
+                    receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+                    self._store_into(receiver, acquisition, trace)
+                    return
+                if verdict.startswith("escape:"):
+                    trace.escapes.append(verdict.removeprefix("escape:"))
+                    return
+                # A plain call borrows it; the caller keeps ownership.
+                return
+            if isinstance(parent, cst.Attribute) and node is parent.value:
+                self._attribute_use(parent, node, acquisition, trace, temporary, container)
+                return
+            if isinstance(parent, cst.WithItem) and node is parent.item:
+                if kind.with_closes or wrapped_by_closing:
+                    trace.with_releases.append(parent)
+                else:
+                    trace.with_not_closing = True
+                return
+            if isinstance(parent, cst.Return):
+                trace.escapes.append("returned")
+                return
+            if isinstance(parent, cst.Yield):
+                trace.yielded = True
+                trace.escapes.append("yielded")
+                return
+            if isinstance(parent, cst.Lambda):
+                trace.escapes.append("returned by a lambda")
+                return
+            if isinstance(parent, cst.Assign) and node is parent.value:
+                for target in parent.targets:
+                    self._bind(target.target, parent, acquisition, trace, container)
+                return
+            if isinstance(parent, cst.AnnAssign) and node is parent.value:
+                self._bind(parent.target, parent, acquisition, trace, container)
+                return
+            if isinstance(parent, cst.AugAssign):
+                trace.escapes.append("added to a container")
+                return
+            if container and not temporary and isinstance(parent, (cst.For, cst.Subscript)):
+                trace.escapes.append("held in a container that is used")
+                return
+            if isinstance(parent, (cst.Expr, cst.For, cst.Subscript, cst.Comparison,
+                                   cst.UnaryOperation, cst.If, cst.While, cst.Assert,
+                                   cst.FormattedStringExpression)):
+                # Used on the spot: a temporary is dropped after it, a name keeps it.
+                return
+            if isinstance(parent, (cst.Global, cst.Nonlocal, cst.Del)):
+                return
+            if isinstance(parent, cst.Decorator):
+                return
+            if temporary:
+                trace.escapes.append("used in an expression the analysis does not follow")
+            return
+
+    def _parent_or_self(self, node: cst.CSTNode) -> cst.CSTNode:
+        parent = self.facts.parent(node)
+        return parent if parent is not None else node
+
+    def _bind(self, target: cst.BaseExpression, statement: cst.CSTNode,
+              acquisition: Acquisition, trace: _Trace, container: bool) -> None:
+        if isinstance(target, cst.Name):
+            self._follow_name(target, acquisition, trace, container)
+            return
+        if isinstance(target, cst.Attribute):
+            function = acquisition.function
+            if (
+                isinstance(function, cst.FunctionDef)
+                and isinstance(target.value, cst.Name)
+                and _is_self(function, target.value)
+                and not container
+            ):
+                class_def = self.facts.enclosing_class(function)
+                if class_def is not None and trace.stored is None:
+                    trace.stored = StoredAttribute(target.attr.value, statement, class_def)
+            trace.escapes.append(f"stored in attribute `{dotted_name(target) or target.attr.value}`")
+            return
+        if isinstance(target, cst.Subscript):
+            trace.escapes.append("stored in a container")
+            return
+        trace.escapes.append("unpacked into several names")
+
+    def _store_into(self, receiver: cst.BaseExpression | None, acquisition: Acquisition,
+                    trace: _Trace) -> None:
+        """`receiver.append(value)`: a local container holds it, anything else owns it."""
+        if isinstance(receiver, cst.Name):
+            scope = self.facts.function_scope(acquisition.function)
+            for assignment in self.facts.assignments_of(receiver):
+                node = getattr(assignment, "node", None)
+                if assignment.scope is scope and isinstance(node, cst.Name):
+                    self._follow_name(node, acquisition, trace, container=True)
+                else:
+                    trace.escapes.append(f"stored in `{receiver.value}`")
+            return
+        trace.escapes.append("stored in a container")
+
+    def _attribute_use(self, attribute: cst.Attribute, node: cst.CSTNode,
+                       acquisition: Acquisition, trace: _Trace, temporary: bool,
+                       container: bool) -> None:
+        """`value.method(...)`: a release, a closer handed over, or a plain use."""
+        facts = self.facts
+        grand = facts.parent(attribute)
+        name = attribute.attr.value
+        releases = acquisition.kind.release or tuple(self._release_names)
+        if container:
+            # `items[0].close()` or `for c in items` style uses: someone may close them.
+            trace.escapes.append("held in a container that is used")
+            return
+        if name in releases:
+            if isinstance(grand, cst.Call) and grand.func is attribute:
+                trace.releases.append(self._release_node(grand))
+                return
+            trace.escapes.append(f"its `{name}` is handed over")
+            return
+        if name in ("__enter__", "__aenter__", "__exit__", "__aexit__"):
+            trace.escapes.append("entered by hand")
+            return
+        if name in acquisition.kind.owner_release or name in ("release", "putconn"):
+            return
+
+    def _release_node(self, call: cst.Call) -> cst.CSTNode:
+        parent = self.facts.parent(call)
+        return parent if isinstance(parent, cst.Await) else call
+
+    def _argument_verdict(self, call: cst.Call, argument: cst.CSTNode,
+                          acquisition: Acquisition) -> str:
+        """What a call does with an argument: borrow, own, store or pass it through."""
+        facts = self.facts
+        ownership = self.catalog.ownership
+        names = facts.external_names(call.func)
+        dotted = dotted_name(call.func) or ""
+        method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+        if names & ownership.closing_wrappers or names & _PASSTHROUGH:
+            return "transparent"
+        # Owner-side release: `pool.release(conn)`, `pool.putconn(conn)`.
+        if method and method in acquisition.kind.owner_release:
+            return "owner-release"
+        if names & ownership.sinks or dotted in ownership.sinks or (
+            method and method in ownership.sinks
+        ):
+            return f"escape:handed to `{dotted or method}`"
+        if names & ownership.capturing or dotted in ownership.capturing:
+            return f"escape:captured by `{dotted}`"
+        if method in _STORE_METHODS:
+            return "store"
+        if names & ownership.non_owning or dotted in ownership.non_owning:
+            return "borrow"
+        if self._is_class(call.func):
+            return f"escape:passed to `{dotted or 'a class'}`"
+        return "borrow"
+
+    def _is_len(self, call: cst.Call) -> bool:
+        return "builtins.len" in self.facts.external_names(call.func)
+
+    def _is_closing_wrapper(self, call: cst.Call) -> bool:
+        return bool(self.facts.external_names(call.func) & self.catalog.ownership.closing_wrappers)
+
+    def _is_class(self, func: cst.BaseExpression) -> bool:
+        """A callee that builds an object: a class here, a catalog constructor, a CapWords name."""
+        if isinstance(func, cst.Name):
+            for assignment in self.facts.assignments_of(func):
+                node = getattr(assignment, "node", None)
+                if isinstance(node, cst.ClassDef):
+                    return True
+        for name in self.facts.external_names(func):
+            if name in self.catalog.by_callable:
+                return True
+        terminal = _terminal_name(func)
+        return terminal is not None and is_capwords(terminal)
+
+    # --- paths ------------------------------------------------------------------------
+
+    def _statement_in_function(self, node: cst.CSTNode) -> cst.BaseStatement:
+        statement = self.facts.statement_of(node)
+        assert statement is not None
+        return statement
+
+    def _enclosing_loop(self, node: cst.CSTNode, function: FunctionNode) -> cst.CSTNode | None:
+        child: cst.CSTNode = node
+        for ancestor in self.facts.ancestors(node):
+            if ancestor is function:
+                return None
+            if isinstance(ancestor, (cst.For, cst.While)) and child is ancestor.body:
+                return ancestor
+            if isinstance(ancestor, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+                return None
+            child = ancestor
+        return None
+
+    def _covered_by_finally(self, site: cst.CSTNode, call: cst.Call,
+                            statement: cst.BaseStatement) -> bool:
+        """Whether the release runs in a `finally` that covers everything after acquiring."""
+        facts = self.facts
+        child: cst.CSTNode = site
+        for ancestor in facts.ancestors(site):
+            if isinstance(ancestor, (cst.Try, cst.TryStar)):
+                finalbody = ancestor.finalbody
+                if finalbody is not None and child is finalbody:
+                    if _is_within(facts, call, ancestor.body):
+                        return True
+                    if self._only_harmless_between(statement, ancestor):
+                        return True
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+                return False
+            child = ancestor
+        return False
+
+    def _only_harmless_between(self, statement: cst.BaseStatement,
+                               try_node: cst.CSTNode) -> bool:
+        """The try comes right after the acquisition, with nothing that can raise between."""
+        block = self.facts.parent(statement)
+        if block is None or block is not self.facts.parent(try_node):
+            return False
+        siblings = _block_statements(block)
+        try:
+            start = next(i for i, s in enumerate(siblings) if s is statement)
+            end = next(i for i, s in enumerate(siblings) if s is try_node)
+        except StopIteration:
+            return False
+        if end <= start:
+            return False
+        return all(_harmless(between) for between in siblings[start + 1:end])
+
+    def _path_without_release(self, statement: cst.BaseStatement, function: FunctionNode,
+                              release_ids: set[int]) -> cst.CSTNode | None:
+        """A statement through which some normal path leaves the function unreleased.
+
+        Walks the statements after the acquisition, then those after each
+        enclosing compound statement, up to the end of the function. Returns
+        the `return`/`raise` (or the function, for falling off its end) of the
+        first path found that never releases, or None when every path does.
+        """
+        facts = self.facts
+        current: cst.CSTNode = statement
+        while True:
+            block = facts.parent(current)
+            if block is None:
+                return None
+            siblings = _block_statements(block)
+            index = next((i for i, s in enumerate(siblings) if s is current), None)
+            if index is not None:
+                flow = self._flow(siblings[index + 1:], release_ids)
+                if flow.exit is not None:
+                    return flow.exit
+                if not flow.open:
+                    return None
+            owner = facts.parent(block)
+            while owner is not None and not isinstance(owner, cst.BaseStatement) and not isinstance(
+                owner, (cst.FunctionDef, cst.Lambda)
+            ):
+                owner = facts.parent(owner)
+            if owner is None or owner is function or isinstance(owner, (cst.FunctionDef,
+                                                                         cst.Lambda)):
+                return function if not isinstance(function, cst.Lambda) else None
+            current = owner
+
+    def _flow(self, statements: Sequence[cst.CSTNode], release_ids: set[int]) -> _Flow:
+        """Run through statements: does every path release before leaving?"""
+        open_paths = True
+        for statement in statements:
+            if not open_paths:
+                break
+            step = self._statement_flow(statement, release_ids)
+            if step.exit is not None:
+                return step
+            open_paths = step.open
+        return _Flow(open=open_paths)
+
+    def _statement_flow(self, statement: cst.CSTNode, release_ids: set[int]) -> _Flow:
+        if isinstance(statement, cst.SimpleStatementLine):
+            if self._contains_release(statement, release_ids):
+                return _Flow(open=False)
+            for small in statement.body:
+                if isinstance(small, (cst.Return, cst.Raise)):
+                    return _Flow(open=False, exit=small)
+            return _Flow(open=True)
+        if isinstance(statement, cst.If):
+            branches: list[Sequence[cst.CSTNode]] = [_block_statements(statement.body)]
+            orelse = statement.orelse
+            if isinstance(orelse, cst.If):
+                branches.append([orelse])
+            elif isinstance(orelse, cst.Else):
+                branches.append(_block_statements(orelse.body))
+            else:
+                branches.append([])
+            return self._branches(branches, release_ids)
+        if isinstance(statement, (cst.With,)):
+            return self._flow(_block_statements(statement.body), release_ids)
+        if isinstance(statement, (cst.Try, cst.TryStar)):
+            if statement.finalbody is not None and self._contains_release(
+                statement.finalbody, release_ids
+            ):
+                return _Flow(open=False)
+            body = list(_block_statements(statement.body))
+            if statement.orelse is not None:
+                body.extend(_block_statements(statement.orelse.body))
+            branches = [body] + [_block_statements(h.body) for h in statement.handlers]
+            return self._branches(branches, release_ids)
+        if isinstance(statement, (cst.For, cst.While)):
+            # The body may run zero times; a release inside it is not guaranteed.
+            body = self._flow(_block_statements(statement.body), release_ids)
+            if body.exit is not None:
+                return body
+            if statement.orelse is not None:
+                return self._flow(_block_statements(statement.orelse.body), release_ids)
+            return _Flow(open=True)
+        if isinstance(statement, cst.Match):
+            branches = [_block_statements(case.body) for case in statement.cases]
+            branches.append([])
+            return self._branches(branches, release_ids)
+        return _Flow(open=True)
+
+    def _branches(self, branches: Sequence[Sequence[cst.CSTNode]],
+                  release_ids: set[int]) -> _Flow:
+        any_open = False
+        for branch in branches:
+            flow = self._flow(branch, release_ids)
+            if flow.exit is not None:
+                return flow
+            any_open = any_open or flow.open
+        return _Flow(open=any_open)
+
+    def _contains_release(self, node: cst.CSTNode, release_ids: set[int]) -> bool:
+        return any(id(found) in release_ids for found in walk(node))
+
+    def _yield_between(self, statement: cst.BaseStatement, release: cst.CSTNode,
+                       function: FunctionNode) -> bool:
+        start = self.facts.position(statement).start.line
+        end = self.facts.position(release).start.line
+        for node in m.findall(function, m.Yield()):
+            if self.facts.enclosing_function(node) is function:
+                line = self.facts.position(node).start.line
+                if start <= line <= end:
+                    return True
+        return False
+
+
+@dataclass(frozen=True)
+class _Flow:
+    """Whether paths remain open (unreleased) after some statements, or one left open."""
+
+    open: bool
+    exit: cst.CSTNode | None = None
+
+
+def _calls(module: cst.Module) -> Iterator[cst.Call]:
+    for node in walk(module):
+        if isinstance(node, cst.Call):
+            yield node
+
+
+
+def _terminal_name(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+def _is_self(function: cst.FunctionDef, name: cst.Name) -> bool:
+    params = function.params.params
+    if not params or params[0].name.value != name.value:
+        return False
+    return not any(
+        isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod")
+        for d in function.decorators
+    )
+
+
+def _is_within(facts: ModuleFacts, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+    if node is container:
+        return True
+    return any(ancestor is container for ancestor in facts.ancestors(node))
+
+
+def _block_statements(block: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    if isinstance(block, (cst.IndentedBlock, cst.Module)):
+        return block.body
+    if isinstance(block, cst.SimpleStatementSuite):
+        return [block]
+    if isinstance(block, (cst.Else, cst.Finally, cst.ExceptHandler, cst.ExceptStarHandler)):
+        return _block_statements(block.body)
+    return []
+
+
+def _small_statements(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+        yield from statement.body
+
+
+def _methods(class_def: cst.ClassDef) -> Iterator[cst.FunctionDef]:
+    for statement in class_def.body.body:
+        if isinstance(statement, cst.FunctionDef):
+            yield statement
+
+
+def _harmless(statement: cst.CSTNode) -> bool:
+    """A statement that cannot raise in practice: no call, await, subscript or raise."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for node in walk(statement):
+        if isinstance(node, (cst.Call, cst.Await, cst.Raise, cst.Yield)):
+            return False
+    return True

@@ -1,0 +1,108 @@
+"""The result cache in `.runguard_cache/`: a warm run re-parses nothing.
+
+Entries are keyed by the file's content hash and name, inside a bucket named
+by the tool version and everything in the settings and catalog that changes
+findings. The bucket is one JSON file written atomically (temp file +
+rename), so two runs at once can lose each other's new entries but never
+corrupt the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from runguard_lint import __version__
+from runguard_lint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
+from runguard_lint.engine import FileReport
+
+CACHE_DIR_NAME = ".runguard_cache"
+
+
+class ResultCache:
+    """File reports by (file name, content hash) for one settings fingerprint."""
+
+    def __init__(self, directory: Path, fingerprint: str) -> None:
+        key = hashlib.sha256(f"{__version__}|{fingerprint}".encode()).hexdigest()[:24]
+        self.directory = directory
+        self.path = directory / __version__ / f"{key}.json"
+        self._entries: dict[str, Any] = {}
+        self._dirty = False
+        try:
+            with self.path.open("r", encoding="utf-8") as handle:
+                loaded = json.load(handle)
+            if isinstance(loaded, dict):
+                self._entries = loaded
+        except (OSError, ValueError):
+            self._entries = {}
+
+    def get(self, filename: str, digest: str) -> FileReport | None:
+        entry = self._entries.get(filename)
+        if not isinstance(entry, dict) or entry.get("sha256") != digest:
+            return None
+        try:
+            diagnostics = tuple(_diagnostic_from_json(filename, raw) for raw in entry["diagnostics"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        return FileReport(filename, diagnostics)
+
+    def put(self, filename: str, digest: str, report: FileReport) -> None:
+        self._entries[filename] = {
+            "sha256": digest,
+            "diagnostics": [_diagnostic_to_json(d) for d in report.diagnostics],
+        }
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write the bucket atomically; a failure to write only costs speed next time."""
+        if not self._dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            gitignore = self.directory / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("# Created by runguard-lint\n*\n", encoding="utf-8")
+            descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(self._entries, handle, separators=(",", ":"))
+            os.replace(temporary, self.path)
+        except OSError:
+            return
+
+
+def _diagnostic_to_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    fix = diagnostic.fix
+    return {
+        "code": diagnostic.code,
+        "message": diagnostic.message,
+        "location": [diagnostic.location.row, diagnostic.location.column],
+        "end_location": [diagnostic.end_location.row, diagnostic.end_location.column],
+        "fix": None if fix is None else {
+            "applicability": fix.applicability.value,
+            "message": fix.message,
+            "edits": [
+                {"content": e.content, "location": [e.location.row, e.location.column],
+                 "end_location": [e.end_location.row, e.end_location.column]}
+                for e in fix.edits
+            ],
+        },
+    }
+
+
+def _diagnostic_from_json(filename: str, raw: dict[str, Any]) -> Diagnostic:
+    fix_raw = raw["fix"]
+    fix = None
+    if fix_raw is not None:
+        fix = Fix(
+            applicability=Applicability(fix_raw["applicability"]),
+            message=fix_raw["message"],
+            edits=tuple(Edit(e["content"], Location(*e["location"]), Location(*e["end_location"]))
+                        for e in fix_raw["edits"]),
+        )
+    return Diagnostic(code=raw["code"], message=raw["message"], filename=filename,
+                      location=Location(*raw["location"]),
+                      end_location=Location(*raw["end_location"]), fix=fix)

@@ -1,0 +1,288 @@
+"""The rule catalog: rules/ (shipped data) plus the user's config entries.
+
+Rules and the resources they know are data, not code, so that a user can teach
+the tool a new client in config and `--explain` prints the same text the
+checks were written against.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+ContextManagerKind = Literal["sync", "async", "both", "none"]
+Default = Literal["on", "off", "preview"]
+
+_CM_KINDS: tuple[str, ...] = ("sync", "async", "both", "none")
+
+
+class CatalogError(ValueError):
+    """A rules/ file or a config catalog entry is malformed."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule's identity and documentation, as `--explain` prints it."""
+
+    code: str
+    name: str
+    summary: str
+    default: Default
+    fix: str
+    what: str = ""
+    why: str = ""
+    example: str = ""
+    use_instead: str = ""
+    fix_safety: str = ""
+
+    @property
+    def preview(self) -> bool:
+        """Preview rules run only when named exactly or with `--preview`."""
+        return self.default == "preview"
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """How one acquiring callable is recognised and how its value is released.
+
+    A constructor entry (`callable`) matches calls by qualified name. A method
+    entry (`method` + `on`) matches `<x>.method()` where `<x>` is known to be
+    built by one of `on` (or annotated with it). `result = "receiver"` means the
+    call loads into its receiver (`index.load_index(p)`), which is then the
+    resource.
+    """
+
+    rule: str
+    callable: str = ""
+    method: str = ""
+    on: tuple[str, ...] = ()
+    result: Literal["value", "receiver"] = "value"
+    release: tuple[str, ...] = ()
+    release_awaited: bool = False
+    owner_release: tuple[str, ...] = ()
+    owner_release_awaited: bool = False
+    context_manager: ContextManagerKind = "none"
+    with_closes: bool = True
+
+    @property
+    def display_name(self) -> str:
+        """What messages call the acquiring callable."""
+        if self.method:
+            return f"{self.on[0]}().{self.method}" if self.on else f".{self.method}"
+        return self.callable.removeprefix("builtins.")
+
+    @property
+    def has_release(self) -> bool:
+        """Whether anything can release it; indexes without `close` cannot."""
+        return bool(self.release or self.owner_release or self.context_manager != "none")
+
+    @property
+    def async_cm(self) -> bool:
+        return self.context_manager in ("async", "both")
+
+    @property
+    def sync_cm(self) -> bool:
+        return self.context_manager in ("sync", "both")
+
+
+@dataclass(frozen=True)
+class OwnershipFacts:
+    """Shared knowledge of who owns a value handed over (rules/_ownership.toml)."""
+
+    sinks: frozenset[str]
+    non_owning: frozenset[str]
+    capturing: frozenset[str]
+    closing_wrappers: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every rule and every resource kind known for one run."""
+
+    rules: Mapping[str, Rule]
+    resources: tuple[ResourceKind, ...]
+    ownership: OwnershipFacts
+    by_callable: Mapping[str, ResourceKind] = field(default_factory=dict)
+    by_method: Mapping[str, tuple[ResourceKind, ...]] = field(default_factory=dict)
+
+    @property
+    def release_methods(self) -> frozenset[str]:
+        """Every method name that releases some resource."""
+        names: set[str] = set()
+        for kind in self.resources:
+            names.update(kind.release)
+        return frozenset(names)
+
+    def distinctive_names(self) -> frozenset[str]:
+        """Identifiers one of which must appear in a file that can hold an acquisition."""
+        names: set[str] = set()
+        for kind in self.resources:
+            if kind.callable:
+                names.add(kind.callable.rsplit(".", 1)[-1])
+            if kind.method:
+                names.add(kind.method)
+        return frozenset(names)
+
+
+def rules_dir() -> Path:
+    """Where rules/ lives: inside the wheel, or beside the package in a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "rules", here.parent / "rules"):
+        if (candidate / "RG101.toml").is_file():
+            return candidate
+    raise CatalogError(f"the rules/ directory is missing next to {here}; reinstall runguard-lint")
+
+
+def _str_tuple(value: object, where: str, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise CatalogError(f"{where}: `{key}` must be a string or a list of strings")
+
+
+_RESOURCE_KEYS = {
+    "rule",
+    "callable",
+    "method",
+    "on",
+    "result",
+    "release",
+    "release_awaited",
+    "owner_release",
+    "owner_release_awaited",
+    "context_manager",
+    "with_closes",
+}
+
+
+def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> ResourceKind:
+    """Validate one `[[resources]]` table (shipped or from config)."""
+    unknown = sorted(set(raw) - _RESOURCE_KEYS)
+    if unknown:
+        raise CatalogError(
+            f"{where}: unknown key `{unknown[0]}` in a resources entry "
+            f"(known: {', '.join(sorted(_RESOURCE_KEYS))})"
+        )
+    code = raw.get("rule", rule)
+    if not isinstance(code, str) or not code:
+        raise CatalogError(f"{where}: a resources entry needs `rule = \"RG1xx\"`")
+    callable_name = raw.get("callable", "")
+    method = raw.get("method", "")
+    if not isinstance(callable_name, str) or not isinstance(method, str):
+        raise CatalogError(f"{where}: `callable` and `method` must be strings")
+    if bool(callable_name) == bool(method):
+        raise CatalogError(f"{where}: a resources entry needs exactly one of `callable` or `method`")
+    if callable_name == "open":
+        callable_name = "builtins.open"
+    context_manager = raw.get("context_manager", "none")
+    if context_manager not in _CM_KINDS:
+        raise CatalogError(f"{where}: `context_manager` must be one of {', '.join(_CM_KINDS)}")
+    result = raw.get("result", "value")
+    if result not in ("value", "receiver"):
+        raise CatalogError(f"{where}: `result` must be \"value\" or \"receiver\"")
+    for flag in ("release_awaited", "owner_release_awaited", "with_closes"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            raise CatalogError(f"{where}: `{flag}` must be true or false")
+    on = _str_tuple(raw.get("on", []), where, "on")
+    if method and not on:
+        raise CatalogError(f"{where}: a `method` entry needs `on`, the types that have the method")
+    return ResourceKind(
+        rule=code,
+        callable=callable_name,
+        method=method,
+        on=on,
+        result=result,
+        release=_str_tuple(raw.get("release", []), where, "release"),
+        release_awaited=bool(raw.get("release_awaited", False)),
+        owner_release=_str_tuple(raw.get("owner_release", []), where, "owner_release"),
+        owner_release_awaited=bool(raw.get("owner_release_awaited", False)),
+        context_manager=context_manager,
+        with_closes=bool(raw.get("with_closes", True)),
+    )
+
+
+def _load_rule(path: Path) -> tuple[Rule, list[ResourceKind]]:
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    where = str(path)
+    try:
+        rule = Rule(
+            code=raw["code"],
+            name=raw["name"],
+            summary=raw["summary"],
+            default=raw["default"],
+            fix=raw["fix"],
+            what=raw.get("what", "").strip(),
+            why=raw.get("why", "").strip(),
+            example=raw.get("example", "").strip("\n"),
+            use_instead=raw.get("use_instead", "").strip("\n"),
+            fix_safety=raw.get("fix_safety", "").strip(),
+        )
+    except KeyError as missing:
+        raise CatalogError(f"{where}: missing key {missing}") from None
+    if path.stem != rule.code:
+        raise CatalogError(f"{where}: file name does not match code {rule.code}")
+    resources = [
+        parse_resource(entry, rule.code, where) for entry in raw.get("resources", [])
+    ]
+    return rule, resources
+
+
+def _load_ownership(path: Path, extra_sinks: Iterable[str]) -> OwnershipFacts:
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    return OwnershipFacts(
+        sinks=frozenset(raw["sinks"]) | frozenset(extra_sinks),
+        non_owning=frozenset(raw["non_owning"]),
+        capturing=frozenset(raw["capturing"]),
+        closing_wrappers=frozenset(raw["closing_wrappers"]),
+    )
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[tuple[Rule, ...], tuple[ResourceKind, ...]]:
+    directory = rules_dir()
+    rules: list[Rule] = []
+    resources: list[ResourceKind] = []
+    for path in sorted(directory.glob("RG*.toml")):
+        rule, kinds = _load_rule(path)
+        rules.append(rule)
+        resources.extend(kinds)
+    return tuple(rules), tuple(resources)
+
+
+def build_catalog(
+    extra_resources: Sequence[ResourceKind] = (), extra_sinks: Iterable[str] = ()
+) -> Catalog:
+    """The shipped catalog extended by config entries (which win on a clash)."""
+    rules, shipped = _shipped()
+    rule_map = {rule.code: rule for rule in rules}
+    for kind in extra_resources:
+        if kind.rule not in rule_map:
+            raise CatalogError(f"resources entry for `{kind.callable or kind.method}`: "
+                               f"unknown rule `{kind.rule}`")
+    resources = (*shipped, *extra_resources)
+    by_callable: dict[str, ResourceKind] = {}
+    by_method: dict[str, list[ResourceKind]] = {}
+    for kind in resources:
+        if kind.callable:
+            by_callable[kind.callable] = kind
+        else:
+            by_method.setdefault(kind.method, []).append(kind)
+    return Catalog(
+        rules=rule_map,
+        resources=resources,
+        ownership=_load_ownership(rules_dir() / "_ownership.toml", extra_sinks),
+        by_callable=by_callable,
+        by_method={name: tuple(kinds) for name, kinds in by_method.items()},
+    )

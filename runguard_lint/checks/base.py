@@ -1,0 +1,53 @@
+"""What a check is given and what it returns.
+
+A check sees one parsed file through a FileContext (the shared facts and the
+ownership analysis, computed once) and yields Diagnostics. It never prints and
+never reads files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Protocol
+
+import libcst as cst
+
+from runguard_lint.analysis.names import ModuleFacts
+from runguard_lint.analysis.ownership import OwnershipAnalysis
+from runguard_lint.config import Settings
+from runguard_lint.diagnostics import Diagnostic, Fix, Location
+
+
+class FileContext:
+    """One file being checked: its source, shared facts and settings."""
+
+    def __init__(self, filename: str, source: str, facts: ModuleFacts, settings: Settings,
+                 enabled: frozenset[str]) -> None:
+        self.filename = filename
+        self.source = source
+        self.facts = facts
+        self.settings = settings
+        self.catalog = settings.catalog
+        self.enabled = enabled
+
+    @cached_property
+    def ownership(self) -> OwnershipAnalysis:
+        return OwnershipAnalysis(self.facts, self.catalog)
+
+    def diagnostic(self, code: str, node: cst.CSTNode, message: str,
+                   fix: Fix | None = None) -> Diagnostic:
+        """A finding spanning node (its first line, for multi-line statements)."""
+        position = self.facts.position(node)
+        start = Location(position.start.line, position.start.column + 1)
+        end = Location(position.end.line, position.end.column + 1)
+        return Diagnostic(code=code, message=message, filename=self.filename,
+                          location=start, end_location=end, fix=fix)
+
+
+class Check(Protocol):
+    """A family of rules computed by one analysis over the shared facts."""
+
+    codes: frozenset[str]
+
+    def run(self, context: FileContext) -> Iterable[Diagnostic]: ...

@@ -1,0 +1,210 @@
+"""The `runguard-lint` command: options -> Settings -> run -> report -> exit status.
+
+No analysis lives here. Exit status: 0 nothing left to report, 1 findings
+remain, 2 usage, config or internal error (the other files' results are still
+printed).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from runguard_lint import __version__
+from runguard_lint.cache import CACHE_DIR_NAME, ResultCache
+from runguard_lint.catalog import CatalogError, build_catalog
+from runguard_lint.config import ConfigError, Settings, find_config, load_settings, with_catalog
+from runguard_lint.diagnostics import Diagnostic, FileError
+from runguard_lint.discovery import discover
+from runguard_lint.engine import FileReport, check_source
+from runguard_lint.output import OUTPUT_FORMATS, ReportContext, formatter
+from runguard_lint.runner import Task, check_files, display_name
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
+    codes: list[str] = []
+    for value in values:
+        codes.extend(part.strip().upper() for part in value.split(",") if part.strip())
+    return tuple(codes)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces config).")
+@click.option("--extend-select", multiple=True, help="Rule codes or prefixes to add.")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
+@click.option("--preview", is_flag=True, help="Enable preview rules (RG202, RG402).")
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="full",
+              show_default=True, help="How findings are printed.")
+@click.option("--output-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to a file instead of standard output.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Use this pyproject.toml or runguard-lint.toml instead of the nearest one.")
+@click.option("--statistics", is_flag=True, help="Print a count per rule instead of findings.")
+@click.option("--explain", metavar="CODE", help="Explain a rule and exit.")
+@click.option("--list-rules", is_flag=True, help="List every rule and exit.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help=f"Where to keep the result cache (default {CACHE_DIR_NAME}/).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=None,
+              help="Worker processes (default: all cores).")
+@click.option("--stdin-filename", help="The name of the file read from standard input (`-`).")
+@click.option("--force-exclude", is_flag=True,
+              help="Apply excludes even to files named on the command line.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
+@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@click.version_option(__version__, "--version", prog_name="runguard-lint")
+def main(
+    paths: tuple[str, ...],
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    preview: bool,
+    output_format: str,
+    output_file: Path | None,
+    config_file: Path | None,
+    statistics: bool,
+    explain: str | None,
+    list_rules: bool,
+    no_cache: bool,
+    cache_dir: Path | None,
+    jobs: int | None,
+    stdin_filename: str | None,
+    force_exclude: bool,
+    exit_zero: bool,
+    quiet: bool,
+) -> None:
+    """Find the resource leaks that multiply the bill of LLM-agent and web-service code.
+
+    PATHS are files or directories (default: the current directory); `-` reads
+    standard input.
+    """
+    if explain or list_rules:
+        from runguard_lint.explain import explain_rule, list_all_rules
+
+        try:
+            catalog = build_catalog()
+        except CatalogError as error:
+            _fail(str(error))
+        if explain:
+            text = explain_rule(catalog, explain.upper())
+            if text is None:
+                _fail(f"unknown rule `{explain}`; see `runguard-lint --list-rules`")
+            click.echo(text, nl=False)
+        else:
+            click.echo(list_all_rules(catalog), nl=False)
+        sys.exit(EXIT_CLEAN)
+
+    targets = list(paths) or ["."]
+    settings = _settings(targets, config_file, select, extend_select, ignore, preview, jobs,
+                         force_exclude, stdin_filename)
+    problems: list[str] = []
+    reports: list[FileReport]
+    if targets == ["-"]:
+        name = stdin_filename or "-"
+        reports = [check_source(name, sys.stdin.buffer.read(), settings)]
+    else:
+        found = discover(targets, settings)
+        problems.extend(found.problems)
+        for note in found.notes:
+            click.echo(f"runguard-lint: {note}", err=True)
+        tasks = [Task(path, display_name(path)) for path in found.files]
+        cache = None
+        if not no_cache:
+            directory = cache_dir or settings.cache_dir or settings.project_root / CACHE_DIR_NAME
+            cache = ResultCache(directory, settings.fingerprint())
+        reports = check_files(tasks, settings, jobs=jobs, cache=cache)
+        if cache is not None:
+            cache.save()
+
+    diagnostics = [d for report in reports for d in report.diagnostics]
+    errors = [e for report in reports for e in report.errors]
+    context = ReportContext(
+        rules=settings.catalog.rules,
+        project_root=settings.project_root,
+        errors=errors,
+        source_lines=_source_lines,
+        color=output_file is None and output_format == "full" and sys.stdout.isatty(),
+    )
+    if statistics:
+        from runguard_lint.output.statistics import render as render_statistics
+
+        text = render_statistics(diagnostics, context)
+    else:
+        text = formatter(output_format)(diagnostics, context)
+        if quiet and output_format == "full":
+            text = text.rsplit("\n\n", 1)[0] + "\n" if diagnostics else ""
+    _emit(text, output_file)
+    for problem in problems:
+        click.echo(f"runguard-lint: error: {problem}", err=True)
+    for error in errors:
+        click.echo(f"runguard-lint: error: {error.filename}: {error.message}", err=True)
+    sys.exit(_exit_status(diagnostics, errors, problems, exit_zero))
+
+
+def _settings(targets: Sequence[str], config_file: Path | None, select: Sequence[str],
+              extend_select: Sequence[str], ignore: Sequence[str], preview: bool,
+              jobs: int | None, force_exclude: bool, stdin_filename: str | None) -> Settings:
+    anchor = Path(stdin_filename) if targets == ["-"] and stdin_filename else Path(
+        targets[0] if targets[0] != "-" else ".")
+    try:
+        if config_file is not None and not config_file.is_file():
+            raise ConfigError(f"{config_file}: no such config file")
+        config_path = config_file or find_config(anchor if anchor.exists() else Path.cwd())
+        settings = load_settings(config_path, Path.cwd())
+        overrides: dict[str, object] = {}
+        if select:
+            overrides["select"] = _split_codes(select)
+        if extend_select:
+            overrides["extend_select"] = settings.extend_select + _split_codes(extend_select)
+        if ignore:
+            overrides["ignore"] = settings.ignore + _split_codes(ignore)
+        if preview:
+            overrides["preview"] = True
+        if jobs is not None:
+            overrides["jobs"] = jobs
+        if force_exclude:
+            overrides["force_exclude"] = True
+        if overrides:
+            settings = with_catalog(replace(settings, **overrides), None)  # type: ignore[arg-type]
+        return settings
+    except ConfigError as error:
+        _fail(str(error))
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"runguard-lint: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _emit(text: str, output_file: Path | None) -> None:
+    if output_file is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output_file.write_text(text, encoding="utf-8")
+    except OSError as error:
+        _fail(f"{output_file}: cannot write the report ({error.strerror})")
+
+
+def _source_lines(filename: str) -> Sequence[str]:
+    try:
+        return Path(filename).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ()
+
+
+def _exit_status(diagnostics: Sequence[Diagnostic], errors: Sequence[FileError],
+                 problems: Sequence[str], exit_zero: bool) -> int:
+    if errors or problems:
+        return EXIT_ERROR
+    if diagnostics and not exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN

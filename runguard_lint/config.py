@@ -1,0 +1,325 @@
+"""Configuration: `[tool.runguard-lint]` or runguard-lint.toml -> validated Settings.
+
+Every key is checked for name and type before anything runs, so a typo is an
+error that names the file and the key (exit 2), never a silently ignored
+setting.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from runguard_lint.catalog import Catalog, CatalogError, ResourceKind, build_catalog, parse_resource
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".hg",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pytype",
+    ".ruff_cache",
+    ".runguard_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    "__pypackages__",
+    "__pycache__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+)
+
+SCOPE_CLASSES: tuple[str, ...] = (
+    "runguard_lint.runtime.ResourceScope",
+    "contextlib.ExitStack",
+)
+
+FixStyle = Literal["auto", "scope"]
+
+
+class ConfigError(ValueError):
+    """Bad configuration or command-line selection; the CLI exits 2 with it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one run needs to know, resolved from config and the command line."""
+
+    project_root: Path
+    config_path: Path | None = None
+    select: tuple[str, ...] = ("RG",)
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    extend_exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    force_exclude: bool = False
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    jobs: int = 0
+    fix_style: FixStyle = "auto"
+    scope_class: str = "runguard_lint.runtime.ResourceScope"
+    cache_maxsize: int = 10_000
+    ownership_sinks: tuple[str, ...] = ()
+    resources: tuple[ResourceKind, ...] = ()
+    preview: bool = False
+    catalog: Catalog = field(default_factory=build_catalog, compare=False)
+
+    @property
+    def all_excludes(self) -> tuple[str, ...]:
+        return (*self.exclude, *self.extend_exclude)
+
+    def enabled_codes(self) -> frozenset[str]:
+        """The rule codes that run, by Ruff's rules for prefixes and preview."""
+        return resolve_selection(
+            self.catalog, self.select, self.extend_select, self.ignore, self.preview
+        )
+
+    def fingerprint(self) -> str:
+        """What the cache key needs of the settings: everything that changes findings."""
+        parts = [
+            ",".join(sorted(self.enabled_codes())),
+            self.fix_style,
+            self.scope_class,
+            str(self.cache_maxsize),
+            ",".join(self.ownership_sinks),
+            repr(self.resources),
+        ]
+        return "|".join(parts)
+
+
+def _known_prefix(catalog: Catalog, selector: str) -> bool:
+    return selector == "ALL" or any(code.startswith(selector) for code in catalog.rules)
+
+
+def resolve_selection(
+    catalog: Catalog,
+    select: Sequence[str],
+    extend_select: Sequence[str],
+    ignore: Sequence[str],
+    preview: bool,
+) -> frozenset[str]:
+    """Turn selectors into codes.
+
+    A prefix (`RG`, `RG1`) selects the default-on rules it covers, and the
+    preview rules too under `--preview`; an exact code always selects its rule.
+    RG900 is on whatever `select` says, since an unreadable file must never
+    pass silently; only an exact `ignore = ["RG900"]` turns it off.
+    """
+    for selector in (*select, *extend_select, *ignore):
+        if not _known_prefix(catalog, selector):
+            raise ConfigError(f"unknown rule selector `{selector}` (see --list-rules)")
+
+    def matches(selector: str) -> set[str]:
+        chosen: set[str] = set()
+        for code, rule in catalog.rules.items():
+            if selector == code:
+                chosen.add(code)
+            elif (selector == "ALL" or code.startswith(selector)) and (
+                rule.default == "on" or (rule.preview and preview)
+            ):
+                chosen.add(code)
+        return chosen
+
+    enabled: set[str] = {"RG900"}
+    for selector in (*select, *extend_select):
+        enabled |= matches(selector)
+    for selector in ignore:
+        enabled -= matches(selector) | ({selector} if selector in catalog.rules else set())
+    if "RG900" not in ignore:
+        enabled.add("RG900")
+    return frozenset(enabled)
+
+
+_KEY_TYPES: dict[str, str] = {
+    "select": "list of rule codes",
+    "extend-select": "list of rule codes",
+    "ignore": "list of rule codes",
+    "per-file-ignores": "table of glob = list of rule codes",
+    "exclude": "list of globs",
+    "extend-exclude": "list of globs",
+    "respect-gitignore": "boolean",
+    "force-exclude": "boolean",
+    "cache-dir": "string",
+    "jobs": "integer",
+    "fix-style": '"auto" or "scope"',
+    "scope-class": "one of " + ", ".join(SCOPE_CLASSES),
+    "cache-maxsize": "positive integer",
+    "ownership-sinks": "list of qualified names",
+    "resources": "array of tables",
+    "preview": "boolean",
+}
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest runguard-lint.toml, or pyproject.toml with our table, at or above start."""
+    directory = start if start.is_dir() else start.parent
+    directory = directory.resolve()
+    for candidate_dir in (directory, *directory.parents):
+        dedicated = candidate_dir / "runguard-lint.toml"
+        if dedicated.is_file():
+            return dedicated
+        pyproject = candidate_dir / "pyproject.toml"
+        if pyproject.is_file() and _has_our_table(pyproject):
+            return pyproject
+    return None
+
+
+def _has_our_table(pyproject: Path) -> bool:
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "[tool.runguard-lint" in text
+
+
+def _read_table(path: Path) -> Mapping[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config file ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    if path.name == "pyproject.toml":
+        table = document.get("tool", {}).get("runguard-lint", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [tool.runguard-lint] must be a table")
+        return table
+    return document
+
+
+def _want_list(path: Path, key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{path}: `{key}` must be a {_KEY_TYPES[key]}, got {value!r}")
+    return tuple(value)
+
+
+def _want_bool(path: Path, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: `{key}` must be a boolean, got {value!r}")
+    return value
+
+
+def _want_int(path: Path, key: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{path}: `{key}` must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def load_settings(config_path: Path | None, project_root: Path) -> Settings:
+    """Read and validate a config file (or none) into Settings."""
+    if config_path is None:
+        return Settings(project_root=project_root)
+    table = _read_table(config_path)
+    root = config_path.parent.resolve()
+    for key in table:
+        if key not in _KEY_TYPES:
+            suggestion = _closest(key, _KEY_TYPES)
+            hint = f"; did you mean `{suggestion}`?" if suggestion else ""
+            raise ConfigError(
+                f"{config_path}: unknown key `{key}` in the runguard-lint config{hint}"
+            )
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("select", "extend-select", "ignore", "exclude", "extend-exclude",
+                   "ownership-sinks"):
+            values[key.replace("-", "_")] = _want_list(config_path, key, value)
+        elif key in ("respect-gitignore", "force-exclude", "preview"):
+            values[key.replace("-", "_")] = _want_bool(config_path, key, value)
+        elif key == "jobs":
+            values["jobs"] = _want_int(config_path, key, value, 0)
+        elif key == "cache-maxsize":
+            values["cache_maxsize"] = _want_int(config_path, key, value, 1)
+        elif key == "cache-dir":
+            if not isinstance(value, str):
+                raise ConfigError(f"{config_path}: `cache-dir` must be a string, got {value!r}")
+            values["cache_dir"] = (root / value).resolve()
+        elif key == "fix-style":
+            if value not in ("auto", "scope"):
+                raise ConfigError(
+                    f'{config_path}: `fix-style` must be "auto" or "scope", got {value!r}'
+                )
+            values["fix_style"] = value
+        elif key == "scope-class":
+            if value not in SCOPE_CLASSES:
+                raise ConfigError(
+                    f"{config_path}: `scope-class` must be one of "
+                    f"{', '.join(SCOPE_CLASSES)}, got {value!r}"
+                )
+            values["scope_class"] = value
+        elif key == "per-file-ignores":
+            values["per_file_ignores"] = _per_file_ignores(config_path, value)
+        elif key == "resources":
+            values["resources"] = _resources(config_path, value)
+    settings = Settings(project_root=root, config_path=config_path, **values)
+    return with_catalog(settings, config_path)
+
+
+def with_catalog(settings: Settings, where: Path | None) -> Settings:
+    """Rebuild the catalog for the settings' extra resources and sinks, and check codes."""
+    try:
+        catalog = build_catalog(settings.resources, settings.ownership_sinks)
+    except CatalogError as error:
+        raise ConfigError(f"{where or 'config'}: {error}") from None
+    updated = replace(settings, catalog=catalog)
+    try:
+        updated.enabled_codes()
+        for _pattern, codes in updated.per_file_ignores:
+            for code in codes:
+                if not _known_prefix(catalog, code):
+                    raise ConfigError(f"unknown rule code `{code}` in `per-file-ignores`")
+    except ConfigError as error:
+        raise ConfigError(f"{where or 'command line'}: {error}") from None
+    return updated
+
+
+def _per_file_ignores(path: Path, value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: `per-file-ignores` must be a {_KEY_TYPES['per-file-ignores']}")
+    return tuple(
+        (pattern, _want_list(path, "per-file-ignores", codes)) for pattern, codes in value.items()
+    )
+
+
+def _resources(path: Path, value: object) -> tuple[ResourceKind, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(f"{path}: `resources` must be an array of tables ([[...resources]])")
+    kinds = []
+    for index, entry in enumerate(value, start=1):
+        try:
+            kinds.append(parse_resource(entry, None, f"{path}: resources entry {index}"))
+        except CatalogError as error:
+            raise ConfigError(str(error)) from None
+    return tuple(kinds)
+
+
+def _closest(key: str, known: Mapping[str, str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def default_jobs() -> int:
+    """All cores, as Ruff does."""
+    return max(1, os.cpu_count() or 1)

@@ -1,0 +1,178 @@
+"""Paths on the command line -> the Python files to check.
+
+Directories are walked without following symlinks (so link loops end), with
+default and configured excludes and .gitignore honoured. A file named
+explicitly is always checked, as in Ruff, unless `force-exclude` is set (the
+pre-commit hooks set it, since pre-commit names every staged file).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from runguard_lint.config import Settings
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """The files to check, and what could not be used, as messages for the user."""
+
+    files: tuple[Path, ...]
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+def _excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
+    """Ruff-like: a pattern matches a path component name or the path relative to root."""
+    try:
+        relative = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    name = path.name
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(relative, pattern):
+            return True
+        if fnmatch.fnmatchcase(relative, pattern.rstrip("/") + "/*"):
+            return True
+    return False
+
+
+class _GitIgnores:
+    """The .gitignore files that apply under a git work tree, loaded lazily per directory."""
+
+    def __init__(self) -> None:
+        self._specs: dict[Path, pathspec.GitIgnoreSpec | None] = {}
+        self._roots: dict[Path, Path | None] = {}
+
+    def _git_root(self, directory: Path) -> Path | None:
+        if directory not in self._roots:
+            found: Path | None = None
+            for candidate in (directory, *directory.parents):
+                if (candidate / ".git").exists():
+                    found = candidate
+                    break
+            self._roots[directory] = found
+        return self._roots[directory]
+
+    def _spec(self, directory: Path, git_root: Path) -> pathspec.GitIgnoreSpec | None:
+        if directory not in self._specs:
+            lines: list[str] = []
+            sources = [directory / ".gitignore"]
+            if directory == git_root:
+                sources.append(directory / ".git" / "info" / "exclude")
+            for source in sources:
+                try:
+                    lines.extend(source.read_text(encoding="utf-8", errors="replace").splitlines())
+                except OSError:
+                    continue
+            self._specs[directory] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+        return self._specs[directory]
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        absolute = path.resolve() if not path.is_absolute() else path
+        git_root = self._git_root(absolute.parent)
+        if git_root is None:
+            return False
+        directory = absolute.parent
+        while True:
+            spec = self._spec(directory, git_root)
+            if spec is not None:
+                relative = absolute.relative_to(directory).as_posix()
+                if spec.match_file(relative + ("/" if is_dir else "")):
+                    return True
+            if directory == git_root or directory == directory.parent:
+                return False
+            directory = directory.parent
+
+
+def looks_like_python(path: Path) -> bool:
+    """A .py/.pyi file, or an extension-less script with a python shebang."""
+    if path.suffix in PYTHON_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(200)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and b"python" in first
+
+
+def discover(paths: Iterable[str], settings: Settings) -> Discovered:
+    """Expand the command-line paths into files, in a stable order."""
+    excludes = settings.all_excludes
+    root = settings.project_root.resolve()
+    gitignores = _GitIgnores() if settings.respect_gitignore else None
+    files: list[Path] = []
+    problems: list[str] = []
+    notes: list[str] = []
+    seen: set[Path] = set()
+
+    def add(path: Path) -> None:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    for raw in paths:
+        path = Path(raw)
+        if not os.path.lexists(path):
+            problems.append(f"{raw}: no such file or directory; check the path")
+            continue
+        if path.is_dir():
+            if settings.force_exclude and _excluded(path, root, excludes):
+                continue
+            for found in _walk(path, root, excludes, gitignores, problems):
+                add(found)
+            continue
+        if settings.force_exclude and (
+            _excluded(path, root, excludes)
+            or (gitignores is not None and gitignores.ignored(path, is_dir=False))
+        ):
+            continue
+        if path.is_file() and not looks_like_python(path):
+            notes.append(f"{raw}: skipped, not a Python file (.py, .pyi or a python shebang)")
+            continue
+        add(path)
+    return Discovered(files=tuple(files), problems=tuple(problems), notes=tuple(notes))
+
+
+def _walk(
+    top: Path,
+    root: Path,
+    excludes: Sequence[str],
+    gitignores: _GitIgnores | None,
+    problems: list[str],
+) -> Iterator[Path]:
+    def on_error(error: OSError) -> None:
+        problems.append(f"{error.filename}: cannot list the directory ({error.strerror})")
+
+    for directory, dirnames, filenames in os.walk(top, onerror=on_error, followlinks=False):
+        base = Path(directory)
+        kept = []
+        for name in sorted(dirnames):
+            child = base / name
+            if _excluded(child, root, excludes):
+                continue
+            if gitignores is not None and gitignores.ignored(child, is_dir=True):
+                continue
+            kept.append(name)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            if not name.endswith(PYTHON_SUFFIXES):
+                continue
+            child = base / name
+            if _excluded(child, root, excludes):
+                continue
+            if gitignores is not None and gitignores.ignored(child, is_dir=False):
+                continue
+            if child.is_symlink() and not child.exists():
+                continue
+            yield child

@@ -1,0 +1,151 @@
+"""One file: read -> prefilter -> parse -> checks -> suppression -> diagnostics.
+
+The file is read and decoded once (PEP 263 cookie and BOM honoured), parsed
+by the stdlib `ast` first (fast, and the syntax check every file gets), and
+only handed to LibCST with metadata, the slow stage, when the prefilter finds
+something a check could report. A crash inside a check becomes a FileError
+naming the file and the rules, and the other checks and files go on.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+import traceback
+from dataclasses import dataclass
+
+import libcst as cst
+
+from runguard_lint.analysis.names import ModuleFacts
+from runguard_lint.checks.acquisition import AcquisitionCheck
+from runguard_lint.checks.base import Check, FileContext
+from runguard_lint.checks.caches import CacheCheck
+from runguard_lint.checks.lifecycle import LifecycleCheck
+from runguard_lint.config import Settings
+from runguard_lint.diagnostics import Diagnostic, FileError, Location
+from runguard_lint.prefilter import needs_full_analysis
+from runguard_lint.suppression import Suppressions, per_file_ignored
+
+CHECKS: tuple[Check, ...] = (AcquisitionCheck(), CacheCheck(), LifecycleCheck())
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A decoded file, with what is needed to write it back byte-faithfully."""
+
+    text: str
+    encoding: str
+    bom: bool
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """Everything one file produced."""
+
+    filename: str
+    diagnostics: tuple[Diagnostic, ...]
+    errors: tuple[FileError, ...] = ()
+
+
+class DecodeFailure(Exception):
+    """The bytes are not text in the declared (or default) encoding."""
+
+
+def decode(data: bytes) -> SourceFile:
+    """Decode source bytes as Python does: BOM, then PEP 263 cookie, else UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        raise DecodeFailure(str(error)) from None
+    bom = data.startswith(b"\xef\xbb\xbf")
+    body = data[3:] if bom else data
+    python_encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+    try:
+        text = body.decode(python_encoding)
+    except UnicodeDecodeError as error:
+        line = body[: error.start].count(b"\n") + 1
+        raise DecodeFailure(
+            f"line {line}: bytes are not valid {python_encoding} ({error.reason}); "
+            "save the file as UTF-8 or declare its encoding in a `# -*- coding: ... -*-` line"
+        ) from None
+    except LookupError:
+        raise DecodeFailure(f"unknown encoding `{encoding}` declared in the file") from None
+    return SourceFile(text=text, encoding=python_encoding, bom=bom)
+
+
+def _syntax_diagnostic(filename: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
+    location = Location(max(row, 1), max(column, 1))
+    return Diagnostic(code="RG900", message=message, filename=filename, location=location,
+                      end_location=location)
+
+
+def check_source(filename: str, data: bytes, settings: Settings,
+                 enabled: frozenset[str] | None = None) -> FileReport:
+    """Check one file's bytes under settings."""
+    enabled = settings.enabled_codes() if enabled is None else enabled
+    try:
+        source = decode(data)
+    except DecodeFailure as error:
+        return FileReport(filename, (_syntax_diagnostic(filename, f"cannot decode: {error}"),))
+    return check_text(filename, source.text, settings, enabled)
+
+
+def check_text(filename: str, text: str, settings: Settings,
+               enabled: frozenset[str]) -> FileReport:
+    """Check decoded source text."""
+    suppressions = Suppressions.parse(text)
+    if suppressions.whole_file_all:
+        return FileReport(filename, ())
+    try:
+        tree = ast.parse(text, filename=filename)
+    except SyntaxError as error:
+        message = f"cannot parse: {error.msg}"
+        diagnostic = _syntax_diagnostic(filename, message, error.lineno or 1, error.offset or 1)
+        return FileReport(filename, (diagnostic,))
+    except (ValueError, RecursionError, MemoryError) as error:
+        reason = "too deeply nested" if isinstance(error, RecursionError) else str(error)
+        return FileReport(filename, (_syntax_diagnostic(filename, f"cannot parse: {reason}"),))
+    active = enabled - suppressions.file_codes
+    if not needs_full_analysis(tree, text, settings, active):
+        return FileReport(filename, ())
+    diagnostics, errors = _run_checks(filename, text, settings, active)
+    kept = tuple(sorted((d for d in diagnostics if not suppressions.suppresses(d)),
+                        key=lambda d: d.sort_key))
+    kept = tuple(d for d in kept if not per_file_ignored(d, settings))
+    return FileReport(filename, kept, tuple(errors))
+
+
+def _run_checks(filename: str, text: str, settings: Settings,
+                enabled: frozenset[str]) -> tuple[list[Diagnostic], list[FileError]]:
+    diagnostics: list[Diagnostic] = []
+    errors: list[FileError] = []
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        message = f"cannot parse with LibCST: {error.message}"
+        return [_syntax_diagnostic(filename, message, error.raw_line, error.raw_column + 1)], []
+    except RecursionError:
+        return [_syntax_diagnostic(filename, "cannot parse: too deeply nested to analyse")], []
+    try:
+        facts = ModuleFacts(cst.MetadataWrapper(module, unsafe_skip_copy=True))
+    except RecursionError:
+        return [_syntax_diagnostic(
+            filename, "cannot analyse: too deeply nested for the scope analysis; "
+            "split the deeply nested code or exclude the file")], []
+    context = FileContext(filename, text, facts, settings, enabled)
+    for check in CHECKS:
+        if not (check.codes & enabled):
+            continue
+        try:
+            diagnostics.extend(check.run(context))
+        except RecursionError:
+            errors.append(FileError(filename, f"rules {', '.join(sorted(check.codes & enabled))}"
+                                    ": too deeply nested to analyse"))
+        except Exception:  # noqa: BLE001 - one rule's crash must not stop the run
+            codes = ", ".join(sorted(check.codes & enabled))
+            detail = traceback.format_exc(limit=-3).strip().splitlines()[-1]
+            errors.append(FileError(filename, f"internal error in rules {codes}: {detail}; "
+                                    "please report it with the file"))
+    return diagnostics, errors
+

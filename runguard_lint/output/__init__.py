@@ -1,0 +1,60 @@
+"""Formatters: diagnostics in, text out. One module per format, no analysis here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runguard_lint.catalog import Rule
+from runguard_lint.diagnostics import Applicability, Diagnostic, FileError
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What a formatter may know beyond the diagnostics."""
+
+    rules: Mapping[str, Rule]
+    project_root: Path
+    errors: Sequence[FileError] = ()
+    unsafe_fixes: bool = False
+    source_lines: Callable[[str], Sequence[str]] = field(default=lambda _name: ())
+    fixed_count: int = 0
+    color: bool = False
+    width: int = 100
+
+    def fixable(self, diagnostic: Diagnostic) -> bool:
+        """A fix that `--fix` would apply with the current options."""
+        fix = diagnostic.fix
+        if fix is None:
+            return False
+        return fix.applicability is Applicability.SAFE or self.unsafe_fixes
+
+
+def rule_url(code: str) -> str:
+    """Where a rule's documentation lives."""
+    return f"https://github.com/runguard-lint/runguard-lint/blob/main/rules/{code}.toml"
+
+
+Formatter = Callable[[Sequence[Diagnostic], ReportContext], str]
+
+
+def formatter(name: str) -> Formatter:
+    """The formatter for an `--output-format` name."""
+    from runguard_lint.output import concise, full, json_format
+
+    table: dict[str, Formatter] = {
+        "full": full.render,
+        "concise": concise.render,
+        "json": json_format.render,
+    }
+    for extra in ("github", "sarif", "gitlab", "junit"):
+        try:
+            module = __import__(f"runguard_lint.output.{extra}", fromlist=["render"])
+        except ImportError:
+            continue
+        table[extra] = module.render
+    return table[name]
+
+
+OUTPUT_FORMATS = ("full", "concise", "json", "github", "sarif", "gitlab", "junit")

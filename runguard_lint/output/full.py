@@ -1,0 +1,82 @@
+"""The default human format: grouped by file, source line with a caret, summary.
+
+Rendered with rich into a string, with colour only when the CLI says the
+output is a terminal, so the same text is testable and pipeable.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from itertools import groupby
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from runguard_lint.diagnostics import Diagnostic
+from runguard_lint.output import ReportContext
+
+
+def summary(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
+    """`Found N findings in M files (...)` or `All checks passed!`."""
+    fixed = f"Fixed {context.fixed_count} finding{'s' if context.fixed_count != 1 else ''}. " \
+        if context.fixed_count else ""
+    if not diagnostics:
+        return f"{fixed}All checks passed!"
+    files = len({d.filename for d in diagnostics})
+    count = len(diagnostics)
+    text = (f"{fixed}Found {count} finding{'s' if count != 1 else ''} in {files} "
+            f"file{'s' if files != 1 else ''}.")
+    safe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability.value == "safe")
+    unsafe = sum(1 for d in diagnostics
+                 if d.fix is not None and d.fix.applicability.value == "unsafe")
+    if context.unsafe_fixes and safe + unsafe:
+        text += f"\n[*] {safe + unsafe} fixable with `--fix --unsafe-fixes`."
+    elif safe or unsafe:
+        parts = []
+        if safe:
+            parts.append(f"[*] {safe} fixable with `--fix`")
+        if unsafe:
+            parts.append(f"{unsafe} more with `--fix --unsafe-fixes`")
+        text += "\n" + "; ".join(parts) + "."
+    return text
+
+
+def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=context.color, no_color=not context.color,
+                      width=context.width, highlight=False, soft_wrap=True)
+    for filename, group in groupby(diagnostics, key=lambda d: d.filename):
+        console.print(Text(filename, style="bold underline"))
+        lines = context.source_lines(filename)
+        for diagnostic in group:
+            _render_one(console, diagnostic, lines, context)
+        console.print()
+    console.print(escape(summary(diagnostics, context)), style="bold")
+    return buffer.getvalue()
+
+
+def _render_one(console: Console, diagnostic: Diagnostic, lines: Sequence[str],
+                context: ReportContext) -> None:
+    rule = context.rules.get(diagnostic.code)
+    name = rule.name if rule else ""
+    row, column = diagnostic.location.row, diagnostic.location.column
+    header = Text(f"  {row}:{column} ", style="cyan")
+    header.append(diagnostic.code, style="bold red")
+    if context.fixable(diagnostic):
+        header.append(" [*]", style="bold cyan")
+    if name:
+        header.append(f" {name}", style="dim")
+    console.print(header)
+    console.print(Text(f"    {diagnostic.message}"))
+    if 0 < row <= len(lines):
+        source = lines[row - 1].rstrip("\r\n").expandtabs(4)
+        gutter = f"{row:>6} | "
+        console.print(Text(gutter, style="blue") + Text(source))
+        if diagnostic.end_location.row == row:
+            width = max(1, diagnostic.end_location.column - column)
+        else:
+            width = max(1, len(source) - column + 1)
+        caret = " " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^" * width
+        console.print(Text(caret, style="bold red"))

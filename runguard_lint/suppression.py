@@ -1,0 +1,98 @@
+"""`# noqa` comments, file-level directives and per-file-ignores.
+
+Comments are found with the tokenizer, so a `# noqa` inside a string literal
+does not count.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from runguard_lint.config import Settings
+from runguard_lint.diagnostics import Diagnostic
+
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
+                   re.IGNORECASE)
+_FILE_NOQA = re.compile(
+    r"#\s*runguard-lint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
+    re.IGNORECASE,
+)
+_CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+
+ALL = "*"
+
+
+@dataclass(frozen=True)
+class Suppressions:
+    """What a file's comments silence: per line, and for the whole file."""
+
+    lines: dict[int, frozenset[str]] = field(default_factory=dict)
+    file_codes: frozenset[str] = frozenset()
+    whole_file_all: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Suppressions:
+        if "noqa" not in text and "NOQA" not in text:
+            return cls()
+        lines: dict[int, frozenset[str]] = {}
+        file_codes: set[str] = set()
+        whole = False
+        for row, comment in _comments(text):
+            directive = _FILE_NOQA.search(comment)
+            if directive:
+                codes = directive.group("codes")
+                if codes:
+                    file_codes.update(code.upper() for code in _CODE.findall(codes))
+                else:
+                    whole = True
+                continue
+            match = _NOQA.search(comment)
+            if match:
+                codes = match.group("codes")
+                found = (frozenset(code.upper() for code in _CODE.findall(codes))
+                         if codes else frozenset({ALL}))
+                lines[row] = lines.get(row, frozenset()) | found
+        return cls(lines=lines, file_codes=frozenset(file_codes), whole_file_all=whole)
+
+    def suppresses(self, diagnostic: Diagnostic) -> bool:
+        if diagnostic.code in self.file_codes:
+            return True
+        for row in {diagnostic.location.row, diagnostic.end_location.row}:
+            codes = self.lines.get(row)
+            if codes and (ALL in codes or diagnostic.code in codes):
+                return True
+        return False
+
+
+def _comments(text: str) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                found.append((token.start[0], token.string))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        # Unfinished input: fall back to a line scan, which may see `#` in strings.
+        found = [(row, line[line.index("#"):]) for row, line in
+                 enumerate(text.splitlines(), start=1) if "#" in line]
+    return found
+
+
+def per_file_ignored(diagnostic: Diagnostic, settings: Settings) -> bool:
+    """Whether `per-file-ignores` silences the diagnostic's code for its file."""
+    if not settings.per_file_ignores:
+        return False
+    path = Path(diagnostic.filename)
+    try:
+        relative = path.resolve().relative_to(settings.project_root).as_posix()
+    except ValueError:
+        relative = PurePosixPath(path.as_posix()).as_posix()
+    for pattern, codes in settings.per_file_ignores:
+        if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(path.name, pattern):
+            if any(diagnostic.code.startswith(code) for code in codes):
+                return True
+    return False

@@ -55,10 +55,10 @@ class LifecycleCheck:
 def _owner_message(acquisition: Acquisition, attribute: str, class_def: cst.ClassDef) -> str:
     kind = acquisition.kind
     closer = (kind.release or kind.owner_release or ("close",))[0]
-    awaited = "async " if kind.release_awaited else ""
+    awaited = kind.release_awaited
     exit_hook = "__aexit__" if kind.release_awaited else "__exit__"
     return (f"`self.{attribute} = {acquisition.callee}(...)`: class `{class_def.name.value}` "
-            f"never releases `self.{attribute}`; add an {awaited}`close()` (or `{exit_hook}`) "
+            f"never releases `self.{attribute}`; add {'an async' if awaited else 'a'} `close()` (or `{exit_hook}`) "
             f"that calls `self.{attribute}.{closer}()`")
 
 

@@ -41,19 +41,17 @@ Formatter = Callable[[Sequence[Diagnostic], ReportContext], str]
 
 def formatter(name: str) -> Formatter:
     """The formatter for an `--output-format` name."""
-    from runguard_lint.output import concise, full, json_format
+    from runguard_lint.output import concise, full, github, gitlab, json_format, junit, sarif
 
     table: dict[str, Formatter] = {
         "full": full.render,
         "concise": concise.render,
         "json": json_format.render,
+        "github": github.render,
+        "sarif": sarif.render,
+        "gitlab": gitlab.render,
+        "junit": junit.render,
     }
-    for extra in ("github", "sarif", "gitlab", "junit"):
-        try:
-            module = __import__(f"runguard_lint.output.{extra}", fromlist=["render"])
-        except ImportError:
-            continue
-        table[extra] = module.render
     return table[name]
 
 

@@ -45,7 +45,9 @@ class ResultCache:
         if not isinstance(entry, dict) or entry.get("sha256") != digest:
             return None
         try:
-            diagnostics = tuple(_diagnostic_from_json(filename, raw) for raw in entry["diagnostics"])
+            diagnostics = tuple(
+                _diagnostic_from_json(filename, raw) for raw in entry["diagnostics"]
+            )
         except (KeyError, TypeError, ValueError):
             return None
         return FileReport(filename, diagnostics)
@@ -81,12 +83,17 @@ def _diagnostic_to_json(diagnostic: Diagnostic) -> dict[str, Any]:
         "message": diagnostic.message,
         "location": [diagnostic.location.row, diagnostic.location.column],
         "end_location": [diagnostic.end_location.row, diagnostic.end_location.column],
-        "fix": None if fix is None else {
+        "fix": None
+        if fix is None
+        else {
             "applicability": fix.applicability.value,
             "message": fix.message,
             "edits": [
-                {"content": e.content, "location": [e.location.row, e.location.column],
-                 "end_location": [e.end_location.row, e.end_location.column]}
+                {
+                    "content": e.content,
+                    "location": [e.location.row, e.location.column],
+                    "end_location": [e.end_location.row, e.end_location.column],
+                }
                 for e in fix.edits
             ],
         },
@@ -100,9 +107,16 @@ def _diagnostic_from_json(filename: str, raw: dict[str, Any]) -> Diagnostic:
         fix = Fix(
             applicability=Applicability(fix_raw["applicability"]),
             message=fix_raw["message"],
-            edits=tuple(Edit(e["content"], Location(*e["location"]), Location(*e["end_location"]))
-                        for e in fix_raw["edits"]),
+            edits=tuple(
+                Edit(e["content"], Location(*e["location"]), Location(*e["end_location"]))
+                for e in fix_raw["edits"]
+            ),
         )
-    return Diagnostic(code=raw["code"], message=raw["message"], filename=filename,
-                      location=Location(*raw["location"]),
-                      end_location=Location(*raw["end_location"]), fix=fix)
+    return Diagnostic(
+        code=raw["code"],
+        message=raw["message"],
+        filename=filename,
+        location=Location(*raw["location"]),
+        end_location=Location(*raw["end_location"]),
+        fix=fix,
+    )

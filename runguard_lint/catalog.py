@@ -175,13 +175,15 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
         )
     code = raw.get("rule", rule)
     if not isinstance(code, str) or not code:
-        raise CatalogError(f"{where}: a resources entry needs `rule = \"RG1xx\"`")
+        raise CatalogError(f'{where}: a resources entry needs `rule = "RG1xx"`')
     callable_name = raw.get("callable", "")
     method = raw.get("method", "")
     if not isinstance(callable_name, str) or not isinstance(method, str):
         raise CatalogError(f"{where}: `callable` and `method` must be strings")
     if bool(callable_name) == bool(method):
-        raise CatalogError(f"{where}: a resources entry needs exactly one of `callable` or `method`")
+        raise CatalogError(
+            f"{where}: a resources entry needs exactly one of `callable` or `method`"
+        )
     if callable_name == "open":
         callable_name = "builtins.open"
     context_manager = raw.get("context_manager", "none")
@@ -189,7 +191,7 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
         raise CatalogError(f"{where}: `context_manager` must be one of {', '.join(_CM_KINDS)}")
     result = raw.get("result", "value")
     if result not in ("value", "receiver"):
-        raise CatalogError(f"{where}: `result` must be \"value\" or \"receiver\"")
+        raise CatalogError(f'{where}: `result` must be "value" or "receiver"')
     for flag in ("release_awaited", "owner_release_awaited", "with_closes"):
         if flag in raw and not isinstance(raw[flag], bool):
             raise CatalogError(f"{where}: `{flag}` must be true or false")
@@ -232,9 +234,7 @@ def _load_rule(path: Path) -> tuple[Rule, list[ResourceKind]]:
         raise CatalogError(f"{where}: missing key {missing}") from None
     if path.stem != rule.code:
         raise CatalogError(f"{where}: file name does not match code {rule.code}")
-    resources = [
-        parse_resource(entry, rule.code, where) for entry in raw.get("resources", [])
-    ]
+    resources = [parse_resource(entry, rule.code, where) for entry in raw.get("resources", [])]
     return rule, resources
 
 
@@ -269,8 +269,9 @@ def build_catalog(
     rule_map = {rule.code: rule for rule in rules}
     for kind in extra_resources:
         if kind.rule not in rule_map:
-            raise CatalogError(f"resources entry for `{kind.callable or kind.method}`: "
-                               f"unknown rule `{kind.rule}`")
+            raise CatalogError(
+                f"resources entry for `{kind.callable or kind.method}`: unknown rule `{kind.rule}`"
+            )
     resources = (*shipped, *extra_resources)
     by_callable: dict[str, ResourceKind] = {}
     by_method: dict[str, list[ResourceKind]] = {}

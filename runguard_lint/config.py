@@ -82,6 +82,8 @@ class Settings:
     ownership_sinks: tuple[str, ...] = ()
     resources: tuple[ResourceKind, ...] = ()
     preview: bool = False
+    # Off only to prove the prefilter sound (tests compare findings with and without).
+    prefilter: bool = True
     catalog: Catalog = field(default_factory=build_catalog, compare=False)
 
     @property
@@ -103,6 +105,7 @@ class Settings:
             str(self.cache_maxsize),
             ",".join(self.ownership_sinks),
             repr(self.resources),
+            str(self.prefilter),
         ]
         return "|".join(parts)
 
@@ -132,11 +135,9 @@ def resolve_selection(
     def matches(selector: str) -> set[str]:
         chosen: set[str] = set()
         for code, rule in catalog.rules.items():
-            if selector == code:
-                chosen.add(code)
-            elif (selector == "ALL" or code.startswith(selector)) and (
-                rule.default == "on" or (rule.preview and preview)
-            ):
+            by_prefix = selector == "ALL" or code.startswith(selector)
+            if selector == code or (by_prefix and (rule.default == "on"
+                                                   or (rule.preview and preview))):
                 chosen.add(code)
         return chosen
 
@@ -189,7 +190,15 @@ def _has_our_table(pyproject: Path) -> bool:
         text = pyproject.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    return "[tool.runguard-lint" in text
+    if "runguard-lint" not in text:
+        return False
+    try:
+        tool = tomllib.loads(text).get("tool", {})
+    except tomllib.TOMLDecodeError:
+        # Ours if it names our table; then loading it reports the TOML error.
+        return "[tool.runguard-lint" in text
+    # Any TOML spelling counts: `[tool.runguard-lint]`, `[tool]` + `runguard-lint.x = ...`.
+    return isinstance(tool, dict) and "runguard-lint" in tool
 
 
 def _read_table(path: Path) -> Mapping[str, Any]:

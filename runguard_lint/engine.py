@@ -13,7 +13,7 @@ import ast
 import io
 import tokenize
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -24,7 +24,7 @@ from runguard_lint.checks.caches import CacheCheck
 from runguard_lint.checks.lifecycle import LifecycleCheck
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, Location
-from runguard_lint.prefilter import needs_full_analysis
+from runguard_lint.prefilter import AnalysisPlan, analysis_plan
 from runguard_lint.suppression import Suppressions, per_file_ignored
 
 CHECKS: tuple[Check, ...] = (AcquisitionCheck(), CacheCheck(), LifecycleCheck())
@@ -76,12 +76,14 @@ def decode(data: bytes) -> SourceFile:
 
 def _syntax_diagnostic(filename: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
     location = Location(max(row, 1), max(column, 1))
-    return Diagnostic(code="RG900", message=message, filename=filename, location=location,
-                      end_location=location)
+    return Diagnostic(
+        code="RG900", message=message, filename=filename, location=location, end_location=location
+    )
 
 
-def check_source(filename: str, data: bytes, settings: Settings,
-                 enabled: frozenset[str] | None = None) -> FileReport:
+def check_source(
+    filename: str, data: bytes, settings: Settings, enabled: frozenset[str] | None = None
+) -> FileReport:
     """Check one file's bytes under settings."""
     enabled = settings.enabled_codes() if enabled is None else enabled
     try:
@@ -91,8 +93,7 @@ def check_source(filename: str, data: bytes, settings: Settings,
     return check_text(filename, source.text, settings, enabled)
 
 
-def check_text(filename: str, text: str, settings: Settings,
-               enabled: frozenset[str]) -> FileReport:
+def check_text(filename: str, text: str, settings: Settings, enabled: frozenset[str]) -> FileReport:
     """Check decoded source text."""
     suppressions = Suppressions.parse(text)
     if suppressions.whole_file_all:
@@ -107,21 +108,32 @@ def check_text(filename: str, text: str, settings: Settings,
         reason = "too deeply nested" if isinstance(error, RecursionError) else str(error)
         return FileReport(filename, (_syntax_diagnostic(filename, f"cannot parse: {reason}"),))
     active = enabled - suppressions.file_codes
-    if not needs_full_analysis(tree, text, settings, active):
+    plan = analysis_plan(tree, text, settings, active, stub=settings.prefilter)
+    if plan is None and settings.prefilter:
         return FileReport(filename, ())
-    diagnostics, errors = _run_checks(filename, text, settings, active)
-    kept = tuple(sorted((d for d in diagnostics if not suppressions.suppresses(d)),
-                        key=lambda d: d.sort_key))
+    diagnostics, errors = _run_checks(
+        filename, text, settings, active, plan or AnalysisPlan(), tree
+    )
+    kept = tuple(
+        sorted((d for d in diagnostics if not suppressions.suppresses(d)), key=lambda d: d.sort_key)
+    )
     kept = tuple(d for d in kept if not per_file_ignored(d, settings))
     return FileReport(filename, kept, tuple(errors))
 
 
-def _run_checks(filename: str, text: str, settings: Settings,
-                enabled: frozenset[str]) -> tuple[list[Diagnostic], list[FileError]]:
+def _run_checks(
+    filename: str,
+    text: str,
+    settings: Settings,
+    enabled: frozenset[str],
+    plan: AnalysisPlan,
+    tree: ast.Module,
+) -> tuple[list[Diagnostic], list[FileError]]:
     diagnostics: list[Diagnostic] = []
     errors: list[FileError] = []
+    focused = plan.apply(text)
     try:
-        module = cst.parse_module(text)
+        module = cst.parse_module(focused)
     except cst.ParserSyntaxError as error:
         message = f"cannot parse with LibCST: {error.message}"
         return [_syntax_diagnostic(filename, message, error.raw_line, error.raw_column + 1)], []
@@ -130,22 +142,44 @@ def _run_checks(filename: str, text: str, settings: Settings,
     try:
         facts = ModuleFacts(cst.MetadataWrapper(module, unsafe_skip_copy=True))
     except RecursionError:
-        return [_syntax_diagnostic(
-            filename, "cannot analyse: too deeply nested for the scope analysis; "
-            "split the deeply nested code or exclude the file")], []
-    context = FileContext(filename, text, facts, settings, enabled)
+        return [
+            _syntax_diagnostic(
+                filename,
+                "cannot analyse: too deeply nested for the scope analysis; "
+                "split the deeply nested code or exclude the file",
+            )
+        ], []
+    context = FileContext(filename, focused, facts, settings, enabled, tree)
     for check in CHECKS:
         if not (check.codes & enabled):
             continue
         try:
             diagnostics.extend(check.run(context))
         except RecursionError:
-            errors.append(FileError(filename, f"rules {', '.join(sorted(check.codes & enabled))}"
-                                    ": too deeply nested to analyse"))
-        except Exception:  # noqa: BLE001 - one rule's crash must not stop the run
+            errors.append(
+                FileError(
+                    filename,
+                    f"rules {', '.join(sorted(check.codes & enabled))}"
+                    ": too deeply nested to analyse",
+                )
+            )
+        except Exception:
             codes = ", ".join(sorted(check.codes & enabled))
             detail = traceback.format_exc(limit=-3).strip().splitlines()[-1]
-            errors.append(FileError(filename, f"internal error in rules {codes}: {detail}; "
-                                    "please report it with the file"))
-    return diagnostics, errors
+            errors.append(
+                FileError(
+                    filename,
+                    f"internal error in rules {codes}: {detail}; please report it with the file",
+                )
+            )
+    return [_without_stub_edits(d, plan) for d in diagnostics], errors
 
+
+def _without_stub_edits(diagnostic: Diagnostic, plan: AnalysisPlan) -> Diagnostic:
+    """Drop a fix that would touch a body LibCST never saw (it was stubbed out)."""
+    fix = diagnostic.fix
+    if fix is None or not plan.stubbed:
+        return diagnostic
+    if any(plan.touches_stub(e.location.row, e.end_location.row) for e in fix.edits):
+        return replace(diagnostic, fix=None)
+    return diagnostic

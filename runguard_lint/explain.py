@@ -18,8 +18,14 @@ def explain_rule(catalog: Catalog, code: str, *, color: bool = False) -> str | N
     rule = catalog.rules.get(code)
     if rule is None:
         return None
-    parts = [f"# {rule.code} ({rule.name})", "", rule.summary, "",
-             f"Default: {_DEFAULT_LABEL[rule.default]}. Fix: {rule.fix}.", ""]
+    parts = [
+        f"# {rule.code} ({rule.name})",
+        "",
+        rule.summary,
+        "",
+        f"Default: {_DEFAULT_LABEL[rule.default]}. Fix: {rule.fix}.",
+        "",
+    ]
     for title, body, is_code in (
         ("What it does", rule.what, False),
         ("Why is this bad?", rule.why, False),
@@ -34,8 +40,10 @@ def explain_rule(catalog: Catalog, code: str, *, color: bool = False) -> str | N
         parts += ["## Resources", ""]
         for kind in kinds:
             release = ", ".join(kind.release or kind.owner_release) or "none"
-            parts.append(f"- `{kind.display_name}`: released by {release}; context manager: "
-                         f"{kind.context_manager}{'' if kind.with_closes else ' (does not close)'}")
+            parts.append(
+                f"- `{kind.display_name}`: released by {release}; context manager: "
+                f"{kind.context_manager}{'' if kind.with_closes else ' (does not close)'}"
+            )
         parts.append("")
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=100)

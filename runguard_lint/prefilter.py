@@ -11,15 +11,18 @@ the same findings with and without this stage).
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 from runguard_lint.catalog import Catalog
 from runguard_lint.config import Settings
 
-ACQUISITION_RULES = frozenset({"RG101", "RG102", "RG103", "RG104", "RG105", "RG106",
-                               "RG301", "RG401", "RG402"})
+ACQUISITION_RULES = frozenset(
+    {"RG101", "RG102", "RG103", "RG104", "RG105", "RG106", "RG301", "RG401", "RG402"}
+)
 _DICT_FACTORIES = frozenset({"dict", "OrderedDict", "defaultdict"})
 _CACHE_DECORATORS = frozenset({"cache", "lru_cache"})
 
@@ -29,19 +32,126 @@ def _text_pattern(names: frozenset[str]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names))) + r")\b")
 
 
-def needs_full_analysis(tree: ast.Module, text: str, settings: Settings,
-                        enabled: frozenset[str]) -> bool:
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """What LibCST must see of a file: all of it, or all but some function bodies.
+
+    `stubbed` lists (first, last) line ranges, 1-based and inclusive, of the
+    bodies of functions that hold nothing a check could report; they are
+    replaced by `pass` and blank lines, so every other line keeps its number
+    and the positions LibCST reports are those of the original file.
+    """
+
+    stubbed: tuple[tuple[int, int], ...] = ()
+
+    def apply(self, text: str) -> str:
+        """The text LibCST parses: stubbed bodies blanked, line structure kept."""
+        if not self.stubbed:
+            return text
+        lines = _LINE.findall(text)
+        for first, last in self.stubbed:
+            for row in range(first, min(last, len(lines)) + 1):
+                line = lines[row - 1]
+                body = line.rstrip("\r\n")
+                ending = line[len(body) :]
+                if row == first:
+                    indent = body[: len(body) - len(body.lstrip(" \t"))]
+                    lines[row - 1] = f"{indent}pass{ending}"
+                else:
+                    lines[row - 1] = ending
+        return "".join(lines)
+
+    def touches_stub(self, first_row: int, end_row: int) -> bool:
+        """Whether an edit of rows [first_row, end_row) (or an insertion at first_row)
+        would change a stubbed body, which LibCST never saw."""
+        last_row = max(first_row, end_row - 1)
+        return any(first_row <= last and last_row >= first for first, last in self.stubbed)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def needs_full_analysis(
+    tree: ast.Module, text: str, settings: Settings, enabled: frozenset[str]
+) -> bool:
     """Whether any enabled check could report something in this file."""
+    return analysis_plan(tree, text, settings, enabled) is not None
+
+
+def analysis_plan(
+    tree: ast.Module, text: str, settings: Settings, enabled: frozenset[str], *, stub: bool = True
+) -> AnalysisPlan | None:
+    """None when no enabled check can report anything here, else what LibCST must see.
+
+    Caches (RG201/RG202) look at the whole module, so a file that may hold
+    one is analysed whole. Otherwise the bodies of top-level functions and of
+    methods that hold no candidate acquisition (and, for methods, mention no
+    pool type that RG105 would look up) are stubbed out.
+    """
     catalog = settings.catalog
-    if enabled & ACQUISITION_RULES:
-        names = catalog.distinctive_names()
-        if _text_pattern(names).search(text) and _has_acquisition_candidate(
-            tree, catalog, keep_with_items="RG402" in enabled
-        ):
+    candidates: list[ast.Call] = []
+    if enabled & ACQUISITION_RULES and _text_pattern(catalog.distinctive_names()).search(text):
+        candidates = _acquisition_candidates(tree, catalog, keep_with_items="RG402" in enabled)
+    whole_file = ("RG201" in enabled and _has_cache_candidate(tree)) or (
+        "RG202" in enabled and _has_functools_cache(tree)
+    )
+    if not candidates and not whole_file:
+        return None
+    if whole_file or not stub:
+        return AnalysisPlan()
+    lines = sorted(call.lineno for call in candidates)
+    type_names = {
+        name.rsplit(".", 1)[-1]
+        for kinds in catalog.by_method.values()
+        for kind in kinds
+        for name in kind.on
+    }
+    stubbed: list[tuple[int, int]] = []
+    text_lines = _LINE.findall(text)
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if not _holds_line(statement, lines):
+                stubbed.extend(_body_range(statement, text_lines))
+        elif isinstance(statement, ast.ClassDef) and _holds_line(statement, lines):
+            for member in statement.body:
+                if (
+                    isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and not _holds_line(member, lines)
+                    and not _mentions(member, type_names)
+                ):
+                    stubbed.extend(_body_range(member, text_lines))
+        elif isinstance(statement, ast.ClassDef):
+            stubbed.extend(_body_range(statement, text_lines))
+    return AnalysisPlan(tuple(stubbed))
+
+
+def _holds_line(node: ast.stmt, lines: list[int]) -> bool:
+    end = node.end_lineno or node.lineno
+    start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    index = bisect.bisect_left(lines, start)
+    return index < len(lines) and lines[index] <= end
+
+
+def _body_range(
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, lines: list[str]
+) -> list[tuple[int, int]]:
+    """The lines of a body that can be blanked: none when the body shares a line with
+    its header (`def f(): return 1`), so that no header text is ever blanked."""
+    first_statement = node.body[0]
+    first = first_statement.lineno
+    last = node.end_lineno or first
+    if first > len(lines) or lines[first - 1][: first_statement.col_offset].strip():
+        return []
+    return [(first, last)]
+
+
+def _mentions(node: ast.AST, names: set[str]) -> bool:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and child.id in names:
             return True
-    if "RG201" in enabled and _has_cache_candidate(tree):
-        return True
-    return "RG202" in enabled and _has_functools_cache(tree)
+        if isinstance(child, ast.Attribute) and child.attr in names:
+            return True
+    return False
 
 
 def _import_map(tree: ast.Module) -> dict[str, str]:
@@ -75,8 +185,9 @@ def _calls_in_functions(tree: ast.Module) -> Iterator[tuple[ast.Call, ast.AST]]:
     stack: list[tuple[ast.AST, bool]] = [(tree, False)]
     while stack:
         node, in_function = stack.pop()
-        inside = in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                  ast.Lambda))
+        inside = in_function or isinstance(
+            node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+        )
         if isinstance(node, ast.ClassDef):
             inside = False
         for child in ast.iter_child_nodes(node):
@@ -85,11 +196,17 @@ def _calls_in_functions(tree: ast.Module) -> Iterator[tuple[ast.Call, ast.AST]]:
             stack.append((child, inside))
 
 
-def _has_acquisition_candidate(tree: ast.Module, catalog: Catalog, keep_with_items: bool) -> bool:
+def _acquisition_candidates(
+    tree: ast.Module, catalog: Catalog, keep_with_items: bool
+) -> list[ast.Call]:
+    """Calls inside functions that may acquire a catalog resource (a superset)."""
     imports = _import_map(tree)
-    method_types = {kind.method: kind.on for kinds in catalog.by_method.values()
-                    for kind in kinds}
+    method_types = {
+        method: [name for kind in kinds for name in kind.on]
+        for method, kinds in catalog.by_method.items()
+    }
     imported_modules = set(imports.values())
+    found: list[ast.Call] = []
     for call, parent in _calls_in_functions(tree):
         dotted = _dotted(call.func)
         if dotted is None:
@@ -106,12 +223,12 @@ def _has_acquisition_candidate(tree: ast.Module, catalog: Catalog, keep_with_ite
             direct_with = isinstance(parent, ast.withitem) and parent.context_expr is call
             if direct_with and kind.with_closes and not keep_with_items:
                 continue
-            return True
-        if isinstance(call.func, ast.Attribute) and call.func.attr in method_types:
+            found.append(call)
+        elif isinstance(call.func, ast.Attribute) and call.func.attr in method_types:
             types = method_types[call.func.attr]
             if any(_module_known(type_name, imported_modules) for type_name in types):
-                return True
-    return False
+                found.append(call)
+    return found
 
 
 def _module_known(type_name: str, imported: set[str]) -> bool:
@@ -121,22 +238,40 @@ def _module_known(type_name: str, imported: set[str]) -> bool:
 
 
 def _has_cache_candidate(tree: ast.Module) -> bool:
-    """A module- or class-level name bound to an empty dict or a dict factory."""
-    bodies: list[list[ast.stmt]] = [tree.body]
-    bodies.extend(node.body for node in ast.walk(tree) if isinstance(node, ast.ClassDef))
-    for body in bodies:
-        for statement in _flatten(body):
-            value = None
-            if isinstance(statement, (ast.Assign, ast.AnnAssign)):
-                value = statement.value
-            if value is None:
+    """A name bound to an empty dict or a dict factory outside any function.
+
+    Looks at every statement outside function bodies (module level, class bodies,
+    any compound statement), a superset of the module- and class-level bindings
+    RG201 examines; dict factories are recognised by their last name or, for
+    aliased imports (`from collections import OrderedDict as OD`), by what the
+    alias imports.
+    """
+    imports: dict[str, str] | None = None
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 continue
-            if isinstance(value, ast.Dict) and not value.keys:
-                return True
-            if isinstance(value, ast.Call):
-                name = _dotted(value.func)
-                if name and name.rsplit(".", 1)[-1] in _DICT_FACTORIES:
-                    return True
+            stack.append(child)
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            continue
+        value = node.value
+        if isinstance(value, ast.Dict) and not value.keys:
+            return True
+        if not isinstance(value, ast.Call):
+            continue
+        name = _dotted(value.func)
+        if not name:
+            continue
+        if name.rsplit(".", 1)[-1] in _DICT_FACTORIES:
+            return True
+        if imports is None:
+            imports = _import_map(tree)
+        head, _, rest = name.partition(".")
+        qualified = imports.get(head, head) + ("." + rest if rest else "")
+        if qualified.rsplit(".", 1)[-1] in _DICT_FACTORIES:
+            return True
     return False
 
 
@@ -152,11 +287,21 @@ def _flatten(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 
 
 def _has_functools_cache(tree: ast.Module) -> bool:
+    """A decorator named `cache`/`lru_cache`, directly or through an import alias."""
+    imports: dict[str, str] | None = None
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for decorator in node.decorator_list:
                 target = decorator.func if isinstance(decorator, ast.Call) else decorator
                 name = _dotted(target)
-                if name and name.rsplit(".", 1)[-1] in _CACHE_DECORATORS:
+                if not name:
+                    continue
+                if name.rsplit(".", 1)[-1] in _CACHE_DECORATORS:
+                    return True
+                if imports is None:
+                    imports = _import_map(tree)
+                head, _, rest = name.partition(".")
+                qualified = imports.get(head, head) + ("." + rest if rest else "")
+                if qualified.rsplit(".", 1)[-1] in _CACHE_DECORATORS:
                     return True
     return False

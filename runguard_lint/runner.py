@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -66,15 +67,9 @@ def _init_worker(settings: Settings, enabled: frozenset[str]) -> None:
 
 
 def _raise_recursion_limit() -> None:
-    """Deeply nested (but valid) code needs more than the default 1000 frames."""
-    import sys
-    import threading
-
+    """Deeply nested (but valid) code needs more than the default 1000 frames; a
+    worker that still overflows dies alone and its file is reported (see above)."""
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
-    try:
-        threading.stack_size(256 * 1024 * 1024)
-    except (ValueError, RuntimeError):
-        pass
 
 
 def _work(display: str, data: bytes) -> FileReport:
@@ -82,8 +77,12 @@ def _work(display: str, data: bytes) -> FileReport:
     return check_source(display, data, _WORKER_SETTINGS, _WORKER_ENABLED)
 
 
-def check_files(tasks: Sequence[Task], settings: Settings, jobs: int | None = None,
-                cache: ResultCache | None = None) -> list[FileReport]:
+def check_files(
+    tasks: Sequence[Task],
+    settings: Settings,
+    jobs: int | None = None,
+    cache: ResultCache | None = None,
+) -> list[FileReport]:
     """Check every task and return one report per file, sorted by file name."""
     enabled = settings.enabled_codes()
     reports: dict[str, FileReport] = {}
@@ -108,8 +107,12 @@ def check_files(tasks: Sequence[Task], settings: Settings, jobs: int | None = No
     return [reports[name] for name in sorted(reports)]
 
 
-def _check_pending(pending: list[tuple[Task, bytes, str]], settings: Settings,
-                   enabled: frozenset[str], workers: int) -> Iterable[tuple[FileReport, str]]:
+def _check_pending(
+    pending: list[tuple[Task, bytes, str]],
+    settings: Settings,
+    enabled: frozenset[str],
+    workers: int,
+) -> Iterable[tuple[FileReport, str]]:
     """Always in worker processes, even for one file: a native parser crash must not
     take the run down with it."""
     if not pending:
@@ -122,11 +125,19 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context(method)
 
 
-def _in_pool(pending: list[tuple[Task, bytes, str]], settings: Settings,
-             enabled: frozenset[str], workers: int) -> Iterable[tuple[FileReport, str]]:
+def _in_pool(
+    pending: list[tuple[Task, bytes, str]],
+    settings: Settings,
+    enabled: frozenset[str],
+    workers: int,
+) -> Iterable[tuple[FileReport, str]]:
     remaining = list(pending)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
-                             initializer=_init_worker, initargs=(settings, enabled)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_context(),
+        initializer=_init_worker,
+        initargs=(settings, enabled),
+    ) as pool:
         futures: list[tuple[Future[FileReport], Task, bytes, str]] = [
             (pool.submit(_work, task.display, data), task, data, digest)
             for task, data, digest in remaining
@@ -141,14 +152,16 @@ def _in_pool(pending: list[tuple[Task, bytes, str]], settings: Settings,
         yield _isolated(task, data, settings, enabled), digest
 
 
-def _isolated(task: Task, data: bytes, settings: Settings,
-              enabled: frozenset[str]) -> FileReport:
+def _isolated(task: Task, data: bytes, settings: Settings, enabled: frozenset[str]) -> FileReport:
     """Retry one file in a process of its own; if that dies too, the file is to blame."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_init_worker,
-                             initargs=(settings, enabled)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=_context(), initializer=_init_worker, initargs=(settings, enabled)
+    ) as pool:
         try:
             return pool.submit(_work, task.display, data).result()
         except BrokenProcessPool:
-            reason = ("cannot parse: the parser crashed on this file (it may be too deeply "
-                      "nested); simplify the file or exclude it")
+            reason = (
+                "cannot parse: the parser crashed on this file (it may be too deeply "
+                "nested); simplify the file or exclude it"
+            )
             return unreadable(task.display, reason)

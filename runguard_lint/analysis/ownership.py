@@ -22,12 +22,15 @@ question here gives every rule the same precision.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import Scope
+from libcst.metadata.scope_provider import Access, Assignment
 
 from runguard_lint.analysis.names import (
     FunctionNode,
@@ -100,13 +103,40 @@ class Fate:
 
 # Methods that put their argument into the receiver (a container or queue).
 _STORE_METHODS = frozenset(
-    {"append", "appendleft", "add", "extend", "insert", "put", "put_nowait", "setdefault",
-     "push", "update", "__setitem__", "set"}
+    {
+        "append",
+        "appendleft",
+        "add",
+        "extend",
+        "insert",
+        "put",
+        "put_nowait",
+        "setdefault",
+        "push",
+        "update",
+        "__setitem__",
+        "set",
+    }
 )
 # Calls whose result is their (first) argument, as far as ownership goes.
 _PASSTHROUGH = frozenset(
     {"asyncio.wait_for", "asyncio.shield", "typing.cast", "typing_extensions.cast"}
 )
+# Calls whose result still holds the container's elements.
+_CONTAINER_VIEWS = frozenset(
+    {
+        "builtins.enumerate",
+        "builtins.zip",
+        "builtins.iter",
+        "builtins.reversed",
+        "builtins.sorted",
+        "builtins.list",
+        "builtins.tuple",
+        "builtins.set",
+    }
+)
+# Keywords under which a callee takes a resource to keep (`http_client=`, `session=`).
+_INJECTED = re.compile(r"client|session|conn|pool|engine|executor|transport|http", re.I)
 _FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture", "fixture"})
 
 
@@ -121,6 +151,8 @@ class _Trace:
     yielded: bool = False
     stored: StoredAttribute | None = None
     holder: str | None = None
+    element_released: bool = False
+    depth: int = 0
     visited: set[int] = field(default_factory=set)
 
 
@@ -283,12 +315,21 @@ class OwnershipAnalysis:
         if not release_sites:
             return Fate(Outcome.LEAKED, "never released", trace.holder)
         loop = self._enclosing_loop(acquisition.call, acquisition.function)
-        if loop is not None and not any(_is_within(self.facts, site, loop)
-                                        for site in release_sites):
+        if loop is not None and not any(
+            _is_within(self.facts, site, loop) for site in release_sites
+        ):
             return Fate(Outcome.LOOP_LEAK, "created in a loop", trace.holder, release_sites)
+        if trace.element_released:
+            return Fate(
+                Outcome.RELEASED,
+                "its container's elements are released",
+                trace.holder,
+                release_sites,
+            )
         if trace.with_releases:
-            return Fate(Outcome.RELEASED, "with", trace.holder, release_sites,
-                        released_by_with=True)
+            return Fate(
+                Outcome.RELEASED, "with", trace.holder, release_sites, released_by_with=True
+            )
         return self._release_safety(acquisition, trace, release_sites)
 
     def _release_safety(
@@ -311,12 +352,30 @@ class OwnershipAnalysis:
         release_set = {id(site) for site in trace.releases}
         open_exit = self._path_without_release(statement, function, release_set)
         if open_exit is not None:
-            return Fate(Outcome.PARTIAL, "not released on every path", trace.holder,
-                        release_sites, open_exit=open_exit)
-        first = min(trace.releases, key=lambda node: self.facts.position(node).start.line)
+            return Fate(
+                Outcome.PARTIAL,
+                "not released on every path",
+                trace.holder,
+                release_sites,
+                open_exit=open_exit,
+            )
+        handled = [
+            site for site in trace.releases if self._in_catch_all(site, acquisition.call, statement)
+        ]
+        if handled:
+            # Closed in `except BaseException: ...; raise` and on every normal path.
+            return Fate(Outcome.RELEASED, "released on every path", trace.holder, release_sites)
+        normal = [site for site in trace.releases if not self._in_handler(site)]
+        first = min(normal or trace.releases, key=lambda node: self.facts.position(node).start.line)
         after_yield = self._yield_between(statement, first, function)
-        return Fate(Outcome.UNSAFE_RELEASE, "not exception-safe", trace.holder, release_sites,
-                    unsafe_release=first, after_yield=after_yield)
+        return Fate(
+            Outcome.UNSAFE_RELEASE,
+            "not exception-safe",
+            trace.holder,
+            release_sites,
+            unsafe_release=first,
+            after_yield=after_yield,
+        )
 
     # --- following values ---------------------------------------------------------------
 
@@ -335,28 +394,91 @@ class OwnershipAnalysis:
                 return
             self._follow_name(node, acquisition, trace)
 
-    def _follow_name(self, target: cst.Name, acquisition: Acquisition, trace: _Trace,
-                     container: bool = False) -> None:
+    def _follow_name(
+        self,
+        target: cst.Name,
+        acquisition: Acquisition,
+        trace: _Trace,
+        container: bool = False,
+        element: bool = False,
+    ) -> None:
+        """Follow every load that sees the value bound to `target` here."""
         if id(target) in trace.visited:
             return
         trace.visited.add(id(target))
-        if trace.holder is None:
+        if trace.holder is None and not element:
             trace.holder = target.value
         owner_scope = self.facts.function_scope(acquisition.function)
-        references = self.facts.references_of_binding(target)
-        if self.facts.scope(target) is not owner_scope or not any(
-            assignment.node is target
-            for assignment in (owner_scope.assignments[target.value] if owner_scope else ())
-        ):
+        target_scope = self.facts.scope(target)
+        bound_here = target_scope is not None and any(
+            isinstance(assignment, Assignment) and assignment.node is target
+            for assignment in target_scope.assignments[target.value]
+        )
+        if not bound_here:
             trace.escapes.append(f"bound to global `{target.value}`")
             return
-        for access in references:
+        for access in self._references_after(target, target_scope):
             if self.facts.captured(access.scope, owner_scope):
                 trace.escapes.append(f"`{target.value}` is captured by a nested function")
                 continue
             node = access.node
             if isinstance(node, cst.Name):
-                self._follow_value(node, acquisition, trace, temporary=False, container=container)
+                self._follow_value(
+                    node, acquisition, trace, temporary=False, container=container, element=element
+                )
+
+    def _references_after(self, target: cst.Name, scope: Scope | None) -> list[Access]:
+        """The loads that see this binding, not a later unconditional rebinding.
+
+        LibCST's scopes are flow-insensitive: every load of `f` refers to every
+        `f = ...`. A load is kept when it follows the binding (or shares a loop
+        with it) and no other binding of the name in a block that encloses the
+        load comes between them.
+        """
+        facts = self.facts
+        references = facts.references_of_binding(target)
+        if scope is None:
+            return references
+        others = [
+            a.node
+            for a in scope.assignments[target.value]
+            if isinstance(a, Assignment) and a.node is not target and isinstance(a.node, cst.Name)
+        ]
+        start = facts.position(target).start
+        kept: list[Access] = []
+        for access in references:
+            node = access.node
+            where = facts.position(node).start
+            if (where.line, where.column) < (start.line, start.column):
+                if not self._share_loop(target, node):
+                    continue
+                kept.append(access)
+                continue
+            shadowed = False
+            for other in others:
+                other_at = facts.position(other).start
+                if not (
+                    (start.line, start.column)
+                    < (other_at.line, other_at.column)
+                    < (where.line, where.column)
+                ):
+                    continue
+                other_statement = facts.statement_of(other)
+                block = facts.parent(other_statement) if other_statement is not None else None
+                if block is not None and _is_within(facts, node, block):
+                    shadowed = True
+                    break
+            if not shadowed:
+                kept.append(access)
+        return kept
+
+    def _share_loop(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:
+        loops = {id(a) for a in self.facts.ancestors(first) if isinstance(a, (cst.For, cst.While))}
+        return any(
+            id(a) in loops
+            for a in self.facts.ancestors(second)
+            if isinstance(a, (cst.For, cst.While))
+        )
 
     def _follow_value(
         self,
@@ -366,8 +488,14 @@ class OwnershipAnalysis:
         *,
         temporary: bool,
         container: bool = False,
+        element: bool = False,
     ) -> None:
-        """Walk up from an expression that evaluates to the resource to where it goes."""
+        """Walk up from an expression that evaluates to the resource to where it goes.
+
+        `container` means the current value holds the resource (a list of
+        clients); `element` that it came out of such a container, so releasing
+        it releases the resource.
+        """
         facts = self.facts
         kind = acquisition.kind
         node: cst.CSTNode = start
@@ -376,9 +504,11 @@ class OwnershipAnalysis:
             parent = facts.parent(node)
             if parent is None:
                 return
-            if isinstance(parent, cst.Await) or (
-                isinstance(parent, cst.IfExp) and node is not parent.test
-            ) or isinstance(parent, cst.BooleanOperation):
+            if (
+                isinstance(parent, cst.Await)
+                or (isinstance(parent, cst.IfExp) and node is not parent.test)
+                or isinstance(parent, cst.BooleanOperation)
+            ):
                 node = parent
                 continue
             if isinstance(parent, cst.NamedExpr):
@@ -406,7 +536,7 @@ class OwnershipAnalysis:
                 call = facts.parent(parent)
                 if not isinstance(call, cst.Call):
                     return
-                verdict = self._argument_verdict(call, node, acquisition)
+                verdict = self._argument_verdict(call, node, acquisition, container)
                 if verdict == "transparent":
                     if self._is_closing_wrapper(call):
                         wrapped_by_closing = True
@@ -415,9 +545,6 @@ class OwnershipAnalysis:
                 if verdict == "owner-release":
                     trace.releases.append(self._release_node(call))
                     return
-                if container and verdict == "borrow" and not self._is_len(call):
-                    trace.escapes.append("held in a container that is used")
-                    return
                 if verdict == "store":
                     receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
                     self._store_into(receiver, acquisition, trace)
@@ -425,16 +552,46 @@ class OwnershipAnalysis:
                 if verdict.startswith("escape:"):
                     trace.escapes.append(verdict.removeprefix("escape:"))
                     return
+                if verdict == "borrow" and self._result_escapes(call, parent, acquisition, trace):
+                    trace.escapes.append(
+                        f"handed to `{dotted_name(call.func) or 'a call'}` whose result escapes"
+                    )
                 # A plain call borrows it; the caller keeps ownership.
                 return
             if isinstance(parent, cst.Attribute) and node is parent.value:
-                self._attribute_use(parent, node, acquisition, trace, temporary, container)
+                grand = facts.parent(parent)
+                called = isinstance(grand, cst.Call) and grand.func is parent
+                if (
+                    not called
+                    and not container
+                    and temporary
+                    and node is start
+                    and parent.attr.value not in self._release_names
+                ):
+                    # `OpenAI().embeddings`: the attribute's object keeps the resource alive.
+                    node = parent
+                    continue
+                self._attribute_use(parent, acquisition, trace, container, element)
                 return
+            if isinstance(parent, cst.Subscript) and node is parent.value and container:
+                node = parent
+                container, element = False, True
+                continue
             if isinstance(parent, cst.WithItem) and node is parent.item:
+                if container:
+                    return
                 if kind.with_closes or wrapped_by_closing:
                     trace.with_releases.append(parent)
+                    if element:
+                        trace.element_released = True
                 else:
                     trace.with_not_closing = True
+                    if parent.asname is not None and isinstance(parent.asname.name, cst.Name):
+                        self._follow_name(parent.asname.name, acquisition, trace)
+                return
+            if container and isinstance(parent, (cst.For, cst.CompFor)) and node is parent.iter:
+                for name in _target_names(parent.target):
+                    self._follow_name(name, acquisition, trace, element=True)
                 return
             if isinstance(parent, cst.Return):
                 trace.escapes.append("returned")
@@ -456,12 +613,20 @@ class OwnershipAnalysis:
             if isinstance(parent, cst.AugAssign):
                 trace.escapes.append("added to a container")
                 return
-            if container and not temporary and isinstance(parent, (cst.For, cst.Subscript)):
-                trace.escapes.append("held in a container that is used")
-                return
-            if isinstance(parent, (cst.Expr, cst.For, cst.Subscript, cst.Comparison,
-                                   cst.UnaryOperation, cst.If, cst.While, cst.Assert,
-                                   cst.FormattedStringExpression)):
+            if isinstance(
+                parent,
+                (
+                    cst.Expr,
+                    cst.For,
+                    cst.Subscript,
+                    cst.Comparison,
+                    cst.UnaryOperation,
+                    cst.If,
+                    cst.While,
+                    cst.Assert,
+                    cst.FormattedStringExpression,
+                ),
+            ):
                 # Used on the spot: a temporary is dropped after it, a name keeps it.
                 return
             if isinstance(parent, (cst.Global, cst.Nonlocal, cst.Del)):
@@ -476,8 +641,14 @@ class OwnershipAnalysis:
         parent = self.facts.parent(node)
         return parent if parent is not None else node
 
-    def _bind(self, target: cst.BaseExpression, statement: cst.CSTNode,
-              acquisition: Acquisition, trace: _Trace, container: bool) -> None:
+    def _bind(
+        self,
+        target: cst.BaseExpression,
+        statement: cst.CSTNode,
+        acquisition: Acquisition,
+        trace: _Trace,
+        container: bool,
+    ) -> None:
         if isinstance(target, cst.Name):
             self._follow_name(target, acquisition, trace, container)
             return
@@ -492,15 +663,18 @@ class OwnershipAnalysis:
                 class_def = self.facts.enclosing_class(function)
                 if class_def is not None and trace.stored is None:
                     trace.stored = StoredAttribute(target.attr.value, statement, class_def)
-            trace.escapes.append(f"stored in attribute `{dotted_name(target) or target.attr.value}`")
+            trace.escapes.append(
+                f"stored in attribute `{dotted_name(target) or target.attr.value}`"
+            )
             return
         if isinstance(target, cst.Subscript):
             trace.escapes.append("stored in a container")
             return
         trace.escapes.append("unpacked into several names")
 
-    def _store_into(self, receiver: cst.BaseExpression | None, acquisition: Acquisition,
-                    trace: _Trace) -> None:
+    def _store_into(
+        self, receiver: cst.BaseExpression | None, acquisition: Acquisition, trace: _Trace
+    ) -> None:
         """`receiver.append(value)`: a local container holds it, anything else owns it."""
         if isinstance(receiver, cst.Name):
             scope = self.facts.function_scope(acquisition.function)
@@ -513,36 +687,53 @@ class OwnershipAnalysis:
             return
         trace.escapes.append("stored in a container")
 
-    def _attribute_use(self, attribute: cst.Attribute, node: cst.CSTNode,
-                       acquisition: Acquisition, trace: _Trace, temporary: bool,
-                       container: bool) -> None:
+    def _attribute_use(
+        self,
+        attribute: cst.Attribute,
+        acquisition: Acquisition,
+        trace: _Trace,
+        container: bool,
+        element: bool,
+    ) -> None:
         """`value.method(...)`: a release, a closer handed over, or a plain use."""
         facts = self.facts
         grand = facts.parent(attribute)
         name = attribute.attr.value
-        releases = acquisition.kind.release or tuple(self._release_names)
         if container:
-            # `items[0].close()` or `for c in items` style uses: someone may close them.
-            trace.escapes.append("held in a container that is used")
+            if name in _STORE_METHODS or name in ("copy", "index", "count"):
+                return
+            # `items.pop().close()` and the like: someone may close the elements.
+            trace.escapes.append("held in a container whose elements are taken out")
             return
+        releases = acquisition.kind.release or tuple(self._release_names)
         if name in releases:
             if isinstance(grand, cst.Call) and grand.func is attribute:
+                if self._unawaited(grand, acquisition):
+                    return
                 trace.releases.append(self._release_node(grand))
+                if element:
+                    trace.element_released = True
                 return
             trace.escapes.append(f"its `{name}` is handed over")
             return
         if name in ("__enter__", "__aenter__", "__exit__", "__aexit__"):
             trace.escapes.append("entered by hand")
-            return
-        if name in acquisition.kind.owner_release or name in ("release", "putconn"):
-            return
+
+    def _unawaited(self, call: cst.Call, acquisition: Acquisition) -> bool:
+        """`client.aclose()` as a bare statement: the coroutine never runs, nothing closes."""
+        method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+        if not (acquisition.kind.release_awaited or method == "aclose"):
+            return False
+        parent = self.facts.parent(call)
+        return isinstance(parent, cst.Expr)
 
     def _release_node(self, call: cst.Call) -> cst.CSTNode:
         parent = self.facts.parent(call)
         return parent if isinstance(parent, cst.Await) else call
 
-    def _argument_verdict(self, call: cst.Call, argument: cst.CSTNode,
-                          acquisition: Acquisition) -> str:
+    def _argument_verdict(
+        self, call: cst.Call, argument: cst.CSTNode, acquisition: Acquisition, container: bool
+    ) -> str:
         """What a call does with an argument: borrow, own, store or pass it through."""
         facts = self.facts
         ownership = self.catalog.ownership
@@ -551,22 +742,48 @@ class OwnershipAnalysis:
         method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
         if names & ownership.closing_wrappers or names & _PASSTHROUGH:
             return "transparent"
+        if container and names & _CONTAINER_VIEWS:
+            return "transparent"
         # Owner-side release: `pool.release(conn)`, `pool.putconn(conn)`.
         if method and method in acquisition.kind.owner_release:
             return "owner-release"
-        if names & ownership.sinks or dotted in ownership.sinks or (
-            method and method in ownership.sinks
+        if (
+            names & ownership.sinks
+            or dotted in ownership.sinks
+            or (method and method in ownership.sinks)
         ):
             return f"escape:handed to `{dotted or method}`"
         if names & ownership.capturing or dotted in ownership.capturing:
             return f"escape:captured by `{dotted}`"
+        if method in ("__init__", "__new__"):
+            return f"escape:passed to the constructor `{dotted}`"
         if method in _STORE_METHODS:
             return "store"
         if names & ownership.non_owning or dotted in ownership.non_owning:
-            return "borrow"
+            return "consume"
         if self._is_class(call.func):
             return f"escape:passed to `{dotted or 'a class'}`"
         return "borrow"
+
+    def _result_escapes(
+        self, call: cst.Call, argument: cst.Arg, acquisition: Acquisition, trace: _Trace
+    ) -> bool:
+        """Whether a plain call's result, which may wrap the argument, escapes.
+
+        `llm = llm_factory("gpt-4o", client=client)` hands the client to what
+        the call builds (dependency injection by a keyword that names a
+        resource). An awaited call's result is data, not a wrapper, and a
+        positional argument stays a borrow (`run_batch(executor, items)`), as
+        the precision contract says.
+        """
+        if trace.depth >= 3 or isinstance(self.facts.parent(call), cst.Await):
+            return False
+        derived = _Trace(depth=trace.depth + 1)
+        self._follow_value(call, acquisition, derived, temporary=True)
+        strong = [r for r in derived.escapes if not r.startswith("used in an expression")]
+        if argument.keyword is None or not _INJECTED.search(argument.keyword.value):
+            return False
+        return bool(strong or derived.releases or derived.with_releases or derived.holder)
 
     def _is_len(self, call: cst.Call) -> bool:
         return "builtins.len" in self.facts.external_names(call.func)
@@ -606,8 +823,9 @@ class OwnershipAnalysis:
             child = ancestor
         return None
 
-    def _covered_by_finally(self, site: cst.CSTNode, call: cst.Call,
-                            statement: cst.BaseStatement) -> bool:
+    def _covered_by_finally(
+        self, site: cst.CSTNode, call: cst.Call, statement: cst.BaseStatement
+    ) -> bool:
         """Whether the release runs in a `finally` that covers everything after acquiring."""
         facts = self.facts
         child: cst.CSTNode = site
@@ -624,8 +842,37 @@ class OwnershipAnalysis:
             child = ancestor
         return False
 
-    def _only_harmless_between(self, statement: cst.BaseStatement,
-                               try_node: cst.CSTNode) -> bool:
+    def _in_handler(self, site: cst.CSTNode) -> bool:
+        return any(
+            isinstance(a, (cst.ExceptHandler, cst.ExceptStarHandler))
+            for a in self.facts.ancestors(site)
+        )
+
+    def _in_catch_all(
+        self, site: cst.CSTNode, call: cst.Call, statement: cst.BaseStatement
+    ) -> bool:
+        """A release in a bare `except:`/`except BaseException:` that re-raises, of a
+        `try` that covers the acquisition: every exception passes through it."""
+        facts = self.facts
+        for ancestor in facts.ancestors(site):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+                return False
+            if not isinstance(ancestor, cst.ExceptHandler):
+                continue
+            caught = ancestor.type
+            catches_all = caught is None or (
+                "builtins.BaseException" in facts.external_names(caught)
+            )
+            reraises = any(isinstance(node, cst.Raise) for node in walk(ancestor.body))
+            try_node = facts.parent(ancestor)
+            if not (catches_all and reraises and isinstance(try_node, cst.Try)):
+                return False
+            return _is_within(facts, call, try_node.body) or self._only_harmless_between(
+                statement, try_node
+            )
+        return False
+
+    def _only_harmless_between(self, statement: cst.BaseStatement, try_node: cst.CSTNode) -> bool:
         """The try comes right after the acquisition, with nothing that can raise between."""
         block = self.facts.parent(statement)
         if block is None or block is not self.facts.parent(try_node):
@@ -638,10 +885,11 @@ class OwnershipAnalysis:
             return False
         if end <= start:
             return False
-        return all(_harmless(between) for between in siblings[start + 1:end])
+        return all(_harmless(between) for between in siblings[start + 1 : end])
 
-    def _path_without_release(self, statement: cst.BaseStatement, function: FunctionNode,
-                              release_ids: set[int]) -> cst.CSTNode | None:
+    def _path_without_release(
+        self, statement: cst.BaseStatement, function: FunctionNode, release_ids: set[int]
+    ) -> cst.CSTNode | None:
         """A statement through which some normal path leaves the function unreleased.
 
         Walks the statements after the acquisition, then those after each
@@ -658,18 +906,23 @@ class OwnershipAnalysis:
             siblings = _block_statements(block)
             index = next((i for i, s in enumerate(siblings) if s is current), None)
             if index is not None:
-                flow = self._flow(siblings[index + 1:], release_ids)
+                flow = self._flow(siblings[index + 1 :], release_ids)
                 if flow.exit is not None:
                     return flow.exit
                 if not flow.open:
                     return None
             owner = facts.parent(block)
-            while owner is not None and not isinstance(owner, cst.BaseStatement) and not isinstance(
-                owner, (cst.FunctionDef, cst.Lambda)
+            while (
+                owner is not None
+                and not isinstance(owner, cst.BaseStatement)
+                and not isinstance(owner, (cst.FunctionDef, cst.Lambda))
             ):
                 owner = facts.parent(owner)
-            if owner is None or owner is function or isinstance(owner, (cst.FunctionDef,
-                                                                         cst.Lambda)):
+            if (
+                owner is None
+                or owner is function
+                or isinstance(owner, (cst.FunctionDef, cst.Lambda))
+            ):
                 return function if not isinstance(function, cst.Lambda) else None
             current = owner
 
@@ -717,9 +970,9 @@ class OwnershipAnalysis:
             return self._branches(branches, release_ids)
         if isinstance(statement, (cst.For, cst.While)):
             # The body may run zero times; a release inside it is not guaranteed.
-            body = self._flow(_block_statements(statement.body), release_ids)
-            if body.exit is not None:
-                return body
+            loop_body = self._flow(_block_statements(statement.body), release_ids)
+            if loop_body.exit is not None:
+                return loop_body
             if statement.orelse is not None:
                 return self._flow(_block_statements(statement.orelse.body), release_ids)
             return _Flow(open=True)
@@ -729,8 +982,7 @@ class OwnershipAnalysis:
             return self._branches(branches, release_ids)
         return _Flow(open=True)
 
-    def _branches(self, branches: Sequence[Sequence[cst.CSTNode]],
-                  release_ids: set[int]) -> _Flow:
+    def _branches(self, branches: Sequence[Sequence[cst.CSTNode]], release_ids: set[int]) -> _Flow:
         any_open = False
         for branch in branches:
             flow = self._flow(branch, release_ids)
@@ -742,8 +994,9 @@ class OwnershipAnalysis:
     def _contains_release(self, node: cst.CSTNode, release_ids: set[int]) -> bool:
         return any(id(found) in release_ids for found in walk(node))
 
-    def _yield_between(self, statement: cst.BaseStatement, release: cst.CSTNode,
-                       function: FunctionNode) -> bool:
+    def _yield_between(
+        self, statement: cst.BaseStatement, release: cst.CSTNode, function: FunctionNode
+    ) -> bool:
         start = self.facts.position(statement).start.line
         end = self.facts.position(release).start.line
         for node in m.findall(function, m.Yield()):
@@ -766,7 +1019,6 @@ def _calls(module: cst.Module) -> Iterator[cst.Call]:
     for node in walk(module):
         if isinstance(node, cst.Call):
             yield node
-
 
 
 def _terminal_name(func: cst.BaseExpression) -> str | None:
@@ -822,3 +1074,15 @@ def _harmless(statement: cst.CSTNode) -> bool:
         if isinstance(node, (cst.Call, cst.Await, cst.Raise, cst.Yield)):
             return False
     return True
+
+
+def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
+    """The names a `for` target binds (`p`, or `i, p` from `enumerate`)."""
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        names: list[cst.Name] = []
+        for element in target.elements:
+            names.extend(_target_names(element.value))
+        return names
+    return []

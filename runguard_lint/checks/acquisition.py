@@ -15,6 +15,7 @@ import libcst as cst
 from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
 from runguard_lint.checks.base import FileContext
 from runguard_lint.diagnostics import Diagnostic
+from runguard_lint.fixes import plan_fix
 
 ACQUISITION_CODES = frozenset({"RG101", "RG102", "RG103", "RG104", "RG105", "RG106"})
 
@@ -34,15 +35,18 @@ def _remedy(acquisition: Acquisition) -> str:
     if kind.rule == "RG105":
         if kind.context_manager != "none":
             opener = "async with" if kind.async_cm else "with"
-            return f"use `{opener} {acquisition.callee.removesuffix('()')}() as ...` or give it " \
-                   "back in `finally`"
+            return (
+                f"use `{opener} {acquisition.callee.removesuffix('()')}() as ...` or give it "
+                "back in `finally`"
+            )
         closer = (kind.owner_release or kind.release or ("close",))[0]
         return f"give it back with `{closer}(...)` in `finally`"
     if kind.rule == "RG104":
         return "load it once (module level or a cached loader) and share it"
     if kind.rule == "RG103" and acquisition.in_async_function:
-        return "share one executor, or call `shutdown(wait=False, cancel_futures=True)` in " \
-               "`finally`"
+        return (
+            "share one executor, or call `shutdown(wait=False, cancel_futures=True)` in `finally`"
+        )
     if kind.async_cm and acquisition.in_async_function:
         return "use `async with` or register it in a ResourceScope"
     if kind.sync_cm:
@@ -71,19 +75,27 @@ def leak_message(acquisition: Acquisition, fate: Fate, context: FileContext) -> 
     if acquisition.kind.rule == "RG104":
         return f"{what} loads an index on every call of {where}; {_remedy(acquisition)}"
     if acquisition.kind.rule == "RG105":
-        return (f"connection drawn with {what} in {where} is never {_verb(acquisition)}; "
-                f"{_remedy(acquisition)}")
+        return (
+            f"connection drawn with {what} in {where} is never {_verb(acquisition)}; "
+            f"{_remedy(acquisition)}"
+        )
     if fate.outcome is Outcome.LOOP_LEAK:
-        return (f"{what} is created on every iteration of a loop in {where} but "
-                f"{_verb(acquisition)} once after it: all but the last leak; "
-                f"{_verb(acquisition).split()[0]} each one inside the loop or create it "
-                "once before the loop")
+        return (
+            f"{what} is created on every iteration of a loop in {where} but "
+            f"{_verb(acquisition)} once after it: all but the last leak; "
+            f"{_verb(acquisition).split()[0]} each one inside the loop or create it "
+            "once before the loop"
+        )
     if fate.outcome is Outcome.WITH_NOT_CLOSING:
-        return (f"`with {acquisition.callee}(...)` commits or rolls back but does not close "
-                f"the connection in {where}; use "
-                f"`with contextlib.closing({acquisition.callee}(...))`")
-    return (f"{what} created on every call of {where} is never {_verb(acquisition)}; "
-            f"{_remedy(acquisition)}")
+        return (
+            f"`with {acquisition.callee}(...)` commits or rolls back but does not close "
+            f"the connection in {where}; use "
+            f"`with contextlib.closing({acquisition.callee}(...))`"
+        )
+    return (
+        f"{what} created on every call of {where} is never {_verb(acquisition)}; "
+        f"{_remedy(acquisition)}"
+    )
 
 
 class AcquisitionCheck:
@@ -97,14 +109,19 @@ class AcquisitionCheck:
             fate = ownership.fate(acquisition)
             yield from self._judge(acquisition, fate, context)
 
-    def _judge(self, acquisition: Acquisition, fate: Fate,
-               context: FileContext) -> Iterator[Diagnostic]:
+    def _judge(
+        self, acquisition: Acquisition, fate: Fate, context: FileContext
+    ) -> Iterator[Diagnostic]:
         rule = acquisition.kind.rule
         outcome = fate.outcome
         if outcome in (Outcome.LEAKED, Outcome.LOOP_LEAK, Outcome.WITH_NOT_CLOSING):
             if rule in context.enabled:
-                yield context.diagnostic(rule, acquisition.call,
-                                         leak_message(acquisition, fate, context))
+                yield context.diagnostic(
+                    rule,
+                    acquisition.call,
+                    leak_message(acquisition, fate, context),
+                    fix=plan_fix(context, acquisition, fate, rule),
+                )
             return
         if "RG301" not in context.enabled:
             return
@@ -123,12 +140,15 @@ class AcquisitionCheck:
                 acquisition.call,
                 f"{what} in {where} is {_verb(acquisition)} on some paths only: {path} leaves "
                 f"it open; use `with` or release it in `finally`",
+                fix=plan_fix(context, acquisition, fate, "RG301"),
             )
         elif outcome is Outcome.UNSAFE_RELEASE and fate.unsafe_release is not None:
             line = context.facts.position(acquisition.call).start.line
             if fate.after_yield:
-                detail = ("the code after `yield` is skipped when the consumer raises or "
-                          "closes the generator")
+                detail = (
+                    "the code after `yield` is skipped when the consumer raises or "
+                    "closes the generator"
+                )
             else:
                 detail = "an exception raised before it skips it"
             yield context.diagnostic(
@@ -136,4 +156,5 @@ class AcquisitionCheck:
                 fate.unsafe_release,
                 f"release of {what} (line {line}) in {where} is not exception-safe: {detail}; "
                 "move it into `finally` or use `with`",
+                fix=plan_fix(context, acquisition, fate, "RG301"),
             )

@@ -7,6 +7,7 @@ never reads files.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from functools import cached_property
 from typing import Protocol
@@ -22,10 +23,21 @@ from runguard_lint.diagnostics import Diagnostic, Fix, Location
 class FileContext:
     """One file being checked: its source, shared facts and settings."""
 
-    def __init__(self, filename: str, source: str, facts: ModuleFacts, settings: Settings,
-                 enabled: frozenset[str]) -> None:
+    def __init__(
+        self,
+        filename: str,
+        source: str,
+        facts: ModuleFacts,
+        settings: Settings,
+        enabled: frozenset[str],
+        tree: ast.Module,
+    ) -> None:
         self.filename = filename
+        # The text LibCST parsed: the file with unpromising function bodies blanked
+        # (same line numbers), see prefilter.AnalysisPlan.
         self.source = source
+        # The stdlib tree of the whole file, for module-wide questions.
+        self.tree = tree
         self.facts = facts
         self.settings = settings
         self.catalog = settings.catalog
@@ -35,14 +47,21 @@ class FileContext:
     def ownership(self) -> OwnershipAnalysis:
         return OwnershipAnalysis(self.facts, self.catalog)
 
-    def diagnostic(self, code: str, node: cst.CSTNode, message: str,
-                   fix: Fix | None = None) -> Diagnostic:
+    def diagnostic(
+        self, code: str, node: cst.CSTNode, message: str, fix: Fix | None = None
+    ) -> Diagnostic:
         """A finding spanning node (its first line, for multi-line statements)."""
         position = self.facts.position(node)
         start = Location(position.start.line, position.start.column + 1)
         end = Location(position.end.line, position.end.column + 1)
-        return Diagnostic(code=code, message=message, filename=self.filename,
-                          location=start, end_location=end, fix=fix)
+        return Diagnostic(
+            code=code,
+            message=message,
+            filename=self.filename,
+            location=start,
+            end_location=end,
+            fix=fix,
+        )
 
 
 class Check(Protocol):

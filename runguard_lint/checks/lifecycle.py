@@ -10,11 +10,11 @@ silence, which is the right side for a rule about other people's classes.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 import libcst as cst
 
-from runguard_lint.analysis.names import walk
 from runguard_lint.analysis.ownership import Acquisition, Outcome
 from runguard_lint.checks.acquisition import function_label
 from runguard_lint.checks.base import FileContext
@@ -31,21 +31,32 @@ class LifecycleCheck:
 
     def run(self, context: FileContext) -> Iterator[Diagnostic]:
         ownership = context.ownership
-        released: set[str] | None = None
+        released: dict[int, set[str]] = {}
         for acquisition in ownership.acquisitions():
             fate = ownership.fate(acquisition)
-            if "RG401" in context.enabled and fate.stored is not None and \
-                    acquisition.kind.has_release and acquisition.kind.rule != "RG104":
-                if released is None:
-                    released = _released_attributes(context)
-                if fate.stored.attribute not in released:
-                    yield context.diagnostic("RG401", fate.stored.statement,
-                                             _owner_message(acquisition, fate.stored.attribute,
-                                                            fate.stored.class_def))
-            if ("RG402" in context.enabled and fate.outcome is Outcome.RELEASED
-                    and acquisition.kind.rule in _PER_CALL_RULES):
+            if (
+                "RG401" in context.enabled
+                and fate.stored is not None
+                and acquisition.kind.has_release
+                and acquisition.kind.rule != "RG104"
+            ):
+                class_def = fate.stored.class_def
+                if id(class_def) not in released:
+                    released[id(class_def)] = _released_attributes(context, class_def)
+                if fate.stored.attribute not in released[id(class_def)]:
+                    yield context.diagnostic(
+                        "RG401",
+                        fate.stored.statement,
+                        _owner_message(acquisition, fate.stored.attribute, fate.stored.class_def),
+                    )
+            if (
+                "RG402" in context.enabled
+                and fate.outcome is Outcome.RELEASED
+                and acquisition.kind.rule in _PER_CALL_RULES
+            ):
                 yield context.diagnostic(
-                    "RG402", acquisition.call,
+                    "RG402",
+                    acquisition.call,
                     f"`{acquisition.callee}` is built and released on every call of "
                     f"{function_label(acquisition, context)}: correct, but each call pays "
                     "for a new pool (connections, handshakes, threads); share one instance",
@@ -57,55 +68,105 @@ def _owner_message(acquisition: Acquisition, attribute: str, class_def: cst.Clas
     closer = (kind.release or kind.owner_release or ("close",))[0]
     awaited = kind.release_awaited
     exit_hook = "__aexit__" if kind.release_awaited else "__exit__"
-    return (f"`self.{attribute} = {acquisition.callee}(...)`: class `{class_def.name.value}` "
-            f"never releases `self.{attribute}`; add {'an async' if awaited else 'a'} `close()` (or `{exit_hook}`) "
-            f"that calls `self.{attribute}.{closer}()`")
+    return (
+        f"`self.{attribute} = {acquisition.callee}(...)`: class `{class_def.name.value}` "
+        f"never releases `self.{attribute}`; add {'an async' if awaited else 'a'} `close()` "
+        f"(or `{exit_hook}`) "
+        f"that calls `self.{attribute}.{closer}()`"
+    )
 
 
-def _released_attributes(context: FileContext) -> set[str]:
-    """Names of attributes that something in the module releases."""
+def _released_attributes(context: FileContext, class_def: cst.ClassDef) -> set[str]:
+    """Names of attributes that the class, its in-module relatives, or module code releases.
+
+    Read from the stdlib tree of the whole file: the LibCST tree may have
+    function bodies stubbed out, and a release can sit in any of them.
+    Releases inside other, unrelated classes do not count: they close their
+    own attributes.
+    """
+    classes = {node.name: node for node in ast.walk(context.tree) if isinstance(node, ast.ClassDef)}
+    related = _relatives(class_def.name.value, classes)
+    released = _releases_in(
+        context, [node for node in context.tree.body if not isinstance(node, ast.ClassDef)]
+    )
+    for name in related:
+        released |= _releases_in(context, [classes[name]])
+    return released
+
+
+def _relatives(name: str, classes: dict[str, ast.ClassDef]) -> set[str]:
+    """The class, its bases and its subclasses defined in the same module."""
+
+    def bases(node: ast.ClassDef) -> set[str]:
+        found = set()
+        for base in node.bases:
+            if isinstance(base, ast.Name):
+                found.add(base.id)
+            elif isinstance(base, ast.Attribute):
+                found.add(base.attr)
+        return found & set(classes)
+
+    related = {name}
+    changed = True
+    while changed:
+        changed = False
+        for candidate, node in classes.items():
+            if candidate in related:
+                new = bases(node) - related
+            elif bases(node) & related:
+                new = {candidate}
+            else:
+                continue
+            if new:
+                related |= new
+                changed = True
+    return related
+
+
+def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
     release_names = context.catalog.release_methods | _HAND_CLOSERS
     released: set[str] = set()
     aliases: dict[str, set[str]] = {}
-    wrappers = context.catalog.ownership.closing_wrappers
-    for node in walk(context.facts.module):
-        if isinstance(node, cst.Attribute) and node.attr.value in release_names:
-            target = node.value
-            if isinstance(target, cst.Attribute):
-                released.add(target.attr.value)
-            elif isinstance(target, cst.Name):
-                aliases.setdefault(target.value, set())
-        elif isinstance(node, cst.WithItem):
-            item = node.item
-            if isinstance(item, cst.Call) and (
-                context.facts.external_names(item.func) & wrappers
-            ) and item.args:
-                item = item.args[0].value
-            if isinstance(item, cst.Attribute):
-                released.add(item.attr.value)
-        elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Attribute):
-            for target in node.targets:
-                if isinstance(target.target, cst.Name):
-                    aliases.setdefault(target.target.value, set()).add(node.value.attr.value)
-        elif isinstance(node, cst.For):
-            # `for client in (self.a, self.b): client.close()`
-            for element in walk(node.iter):
-                if isinstance(element, cst.Attribute) and isinstance(node.target, cst.Name):
-                    aliases.setdefault(node.target.value, set()).add(element.attr.value)
-    released_names = _released_local_names(context, release_names)
+    released_names: set[str] = set()
+    unawaited = {
+        id(node.value.func)
+        for root in roots
+        for node in ast.walk(root)
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr == "aclose"
+    }
+    for root in roots:
+        for node in ast.walk(root):
+            if id(node) in unawaited:
+                # `self.client.aclose()` without `await` never runs.
+                continue
+            if isinstance(node, ast.Attribute) and node.attr in release_names:
+                if isinstance(node.value, ast.Attribute):
+                    released.add(node.value.attr)
+                elif isinstance(node.value, ast.Name):
+                    released_names.add(node.value.id)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    expression = item.context_expr
+                    if isinstance(expression, ast.Call) and expression.args:
+                        # `with closing(self.x)`: any wrapper call counts, erring to silence.
+                        expression = expression.args[0]
+                    if isinstance(expression, ast.Attribute):
+                        released.add(expression.attr)
+                    elif isinstance(expression, ast.Name):
+                        released_names.add(expression.id)
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        aliases.setdefault(target.id, set()).add(node.value.attr)
+            elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
+                # `for client in (self.a, self.b): client.close()`
+                for element in ast.walk(node.iter):
+                    if isinstance(element, ast.Attribute):
+                        aliases.setdefault(node.target.id, set()).add(element.attr)
     for name, attributes in aliases.items():
         if name in released_names:
             released |= attributes
     return released
-
-
-def _released_local_names(context: FileContext, release_names: frozenset[str]) -> set[str]:
-    names: set[str] = set()
-    for node in walk(context.facts.module):
-        if (isinstance(node, cst.Attribute) and node.attr.value in release_names
-                and isinstance(node.value, cst.Name)):
-            names.add(node.value.value)
-        elif isinstance(node, cst.WithItem) and isinstance(node.item, cst.Name):
-            names.add(node.item.value)
-    return names
-

@@ -12,6 +12,7 @@ def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
     lines = []
     for d in diagnostics:
         marker = " [*]" if context.fixable(d) else ""
-        lines.append(f"{d.filename}:{d.location.row}:{d.location.column}: {d.code}{marker} "
-                     f"{d.message}")
+        lines.append(
+            f"{d.filename}:{d.location.row}:{d.location.column}: {d.code}{marker} {d.message}"
+        )
     return "".join(line + "\n" for line in lines)

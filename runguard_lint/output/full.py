@@ -20,17 +20,23 @@ from runguard_lint.output import ReportContext
 
 def summary(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
     """`Found N findings in M files (...)` or `All checks passed!`."""
-    fixed = f"Fixed {context.fixed_count} finding{'s' if context.fixed_count != 1 else ''}. " \
-        if context.fixed_count else ""
+    fixed = (
+        f"Fixed {context.fixed_count} finding{'s' if context.fixed_count != 1 else ''}. "
+        if context.fixed_count
+        else ""
+    )
     if not diagnostics:
         return f"{fixed}All checks passed!"
     files = len({d.filename for d in diagnostics})
     count = len(diagnostics)
-    text = (f"{fixed}Found {count} finding{'s' if count != 1 else ''} in {files} "
-            f"file{'s' if files != 1 else ''}.")
+    text = (
+        f"{fixed}Found {count} finding{'s' if count != 1 else ''} in {files} "
+        f"file{'s' if files != 1 else ''}."
+    )
     safe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability.value == "safe")
-    unsafe = sum(1 for d in diagnostics
-                 if d.fix is not None and d.fix.applicability.value == "unsafe")
+    unsafe = sum(
+        1 for d in diagnostics if d.fix is not None and d.fix.applicability.value == "unsafe"
+    )
     if context.unsafe_fixes and safe + unsafe:
         text += f"\n[*] {safe + unsafe} fixable with `--fix --unsafe-fixes`."
     elif safe or unsafe:
@@ -45,8 +51,14 @@ def summary(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
 
 def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=context.color, no_color=not context.color,
-                      width=context.width, highlight=False, soft_wrap=True)
+    console = Console(
+        file=buffer,
+        force_terminal=context.color,
+        no_color=not context.color,
+        width=context.width,
+        highlight=False,
+        soft_wrap=True,
+    )
     for filename, group in groupby(diagnostics, key=lambda d: d.filename):
         console.print(Text(filename, style="bold underline"))
         lines = context.source_lines(filename)
@@ -57,8 +69,9 @@ def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
     return buffer.getvalue()
 
 
-def _render_one(console: Console, diagnostic: Diagnostic, lines: Sequence[str],
-                context: ReportContext) -> None:
+def _render_one(
+    console: Console, diagnostic: Diagnostic, lines: Sequence[str], context: ReportContext
+) -> None:
     rule = context.rules.get(diagnostic.code)
     name = rule.name if rule else ""
     row, column = diagnostic.location.row, diagnostic.location.column

@@ -22,12 +22,17 @@ def as_dict(diagnostic: Diagnostic) -> dict[str, Any]:
         "filename": diagnostic.filename,
         "location": _location(diagnostic.location),
         "end_location": _location(diagnostic.end_location),
-        "fix": None if fix is None else {
+        "fix": None
+        if fix is None
+        else {
             "applicability": fix.applicability.value,
             "message": fix.message,
             "edits": [
-                {"content": edit.content, "location": _location(edit.location),
-                 "end_location": _location(edit.end_location)}
+                {
+                    "content": edit.content,
+                    "location": _location(edit.location),
+                    "end_location": _location(edit.end_location),
+                }
                 for edit in fix.edits
             ],
         },

@@ -133,7 +133,14 @@ def _run_checks(
     errors: list[FileError] = []
     focused = plan.apply(text)
     try:
-        module = cst.parse_module(focused)
+        try:
+            module = cst.parse_module(focused)
+        except cst.ParserSyntaxError:
+            if focused == text:
+                raise
+            # Stubbing must never cost a finding: analyse the whole file instead.
+            focused, plan = text, AnalysisPlan()
+            module = cst.parse_module(focused)
     except cst.ParserSyntaxError as error:
         message = f"cannot parse with LibCST: {error.message}"
         return [_syntax_diagnostic(filename, message, error.raw_line, error.raw_column + 1)], []

@@ -138,7 +138,13 @@ def _body_range(
     """The lines of a body that can be blanked: none when the body shares a line with
     its header (`def f(): return 1`), so that no header text is ever blanked."""
     first_statement = node.body[0]
-    first = first_statement.lineno
+    # A decorated def starts at its first decorator, not at `def`.
+    first = min(
+        [
+            first_statement.lineno,
+            *(d.lineno for d in getattr(first_statement, "decorator_list", ())),
+        ]
+    )
     last = node.end_lineno or first
     if first > len(lines) or lines[first - 1][: first_statement.col_offset].strip():
         return []

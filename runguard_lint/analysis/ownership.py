@@ -570,6 +570,7 @@ class OwnershipAnalysis:
                 ):
                     # `OpenAI().embeddings`: the attribute's object keeps the resource alive.
                     node = parent
+                    container = True
                     continue
                 self._attribute_use(parent, acquisition, trace, container, element)
                 return
@@ -772,21 +773,37 @@ class OwnershipAnalysis:
 
         `llm = llm_factory("gpt-4o", client=client)` hands the client to what
         the call builds (dependency injection by a keyword that names a
-        resource). An awaited call's result is data, not a wrapper, and a
-        positional argument stays a borrow (`run_batch(executor, items)`), as
-        the precision contract says.
+        resource), and so does a library call whose result is returned or
+        stored. An awaited call's result is data, not a wrapper, and a local
+        helper stays a borrower (`run_batch(executor, items)`), as the
+        precision contract says.
         """
         if trace.depth >= 3 or isinstance(self.facts.parent(call), cst.Await):
             return False
         derived = _Trace(depth=trace.depth + 1)
         self._follow_value(call, acquisition, derived, temporary=True)
         strong = [r for r in derived.escapes if not r.startswith("used in an expression")]
-        if argument.keyword is None or not _INJECTED.search(argument.keyword.value):
+        if argument.keyword is None:
+            # A library call whose result leaves the function, like
+            # `return instructor.from_openai(client)`, hands the client over; a
+            # local helper (`return run_batch(executor, items)`) borrows it.
+            return bool(strong) and bool(self.facts.external_names(call.func))
+        if not _INJECTED.search(argument.keyword.value):
             return False
         return bool(strong or derived.releases or derived.with_releases or derived.holder)
 
-    def _is_len(self, call: cst.Call) -> bool:
-        return "builtins.len" in self.facts.external_names(call.func)
+    def _is_cls_parameter(self, param: cst.Param) -> bool:
+        """The first parameter of a classmethod (or any method's `cls`)."""
+        parameters = self.facts.parent(param)
+        function = self.facts.parent(parameters) if parameters is not None else None
+        if not isinstance(function, cst.FunctionDef) or not function.params.params:
+            return False
+        if function.params.params[0] is not param:
+            return False
+        return param.name.value == "cls" or any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod"
+            for d in function.decorators
+        )
 
     def _is_closing_wrapper(self, call: cst.Call) -> bool:
         return bool(self.facts.external_names(call.func) & self.catalog.ownership.closing_wrappers)
@@ -798,6 +815,16 @@ class OwnershipAnalysis:
                 node = getattr(assignment, "node", None)
                 if isinstance(node, cst.ClassDef):
                     return True
+                if isinstance(node, cst.Param) and self._is_cls_parameter(node):
+                    return True
+        if (
+            isinstance(func, cst.Call)
+            and isinstance(func.func, cst.Name)
+            and func.func.value == "type"
+        ):
+            return True  # `type(self)(...)`
+        if isinstance(func, cst.Attribute) and func.attr.value == "__class__":
+            return True
         for name in self.facts.external_names(func):
             if name in self.catalog.by_callable:
                 return True

@@ -105,8 +105,14 @@ class AcquisitionCheck:
 
     def run(self, context: FileContext) -> Iterator[Diagnostic]:
         ownership = context.ownership
+        reported_releases: set[int] = set()
         for acquisition in ownership.acquisitions():
             fate = ownership.fate(acquisition)
+            if fate.outcome is Outcome.UNSAFE_RELEASE and fate.unsafe_release is not None:
+                # Two acquisitions (an if/else) closed by one release: one finding.
+                if id(fate.unsafe_release) in reported_releases:
+                    continue
+                reported_releases.add(id(fate.unsafe_release))
             yield from self._judge(acquisition, fate, context)
 
     def _judge(

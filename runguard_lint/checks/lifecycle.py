@@ -69,7 +69,7 @@ def _owner_message(acquisition: Acquisition, attribute: str, class_def: cst.Clas
     awaited = kind.release_awaited
     exit_hook = "__aexit__" if kind.release_awaited else "__exit__"
     return (
-        f"`self.{attribute} = {acquisition.callee}(...)`: class `{class_def.name.value}` "
+        f"`self.{attribute} = {_call_text(acquisition.callee)}`: class `{class_def.name.value}` "
         f"never releases `self.{attribute}`; add {'an async' if awaited else 'a'} `close()` "
         f"(or `{exit_hook}`) "
         f"that calls `self.{attribute}.{closer}()`"
@@ -170,3 +170,8 @@ def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
         if name in released_names:
             released |= attributes
     return released
+
+
+def _call_text(callee: str) -> str:
+    """`httpx.Client(...)`, or `self.engine.connect()` for method acquisitions."""
+    return callee if callee.endswith(")") else f"{callee}(...)"

@@ -214,6 +214,11 @@ def _acquisition_candidates(
     imported_modules = set(imports.values())
     found: list[ast.Call] = []
     for call, parent in _calls_in_functions(tree):
+        if isinstance(call.func, ast.Attribute) and call.func.attr in method_types:
+            types = method_types[call.func.attr]
+            if any(_module_known(type_name, imported_modules) for type_name in types):
+                found.append(call)
+                continue
         dotted = _dotted(call.func)
         if dotted is None:
             continue
@@ -230,10 +235,6 @@ def _acquisition_candidates(
             if direct_with and kind.with_closes and not keep_with_items:
                 continue
             found.append(call)
-        elif isinstance(call.func, ast.Attribute) and call.func.attr in method_types:
-            types = method_types[call.func.attr]
-            if any(_module_known(type_name, imported_modules) for type_name in types):
-                found.append(call)
     return found
 
 

@@ -204,7 +204,7 @@ class OwnershipAnalysis:
                 receiver_types = self.value_types(call.func.value)
                 for kind in kinds:
                     if receiver_types & set(kind.on):
-                        receiver = dotted_name(call.func.value) or "pool"
+                        receiver = dotted_name(call.func.value) or kind.on[0].rsplit(".", 1)[-1]
                         return kind, f"{receiver}.{kind.method}()"
         return None, ""
 
@@ -248,6 +248,11 @@ class OwnershipAnalysis:
             return types
         if isinstance(parent, cst.NamedExpr) and parent.target is node:
             return self.value_types(parent.value, depth + 1)
+        if isinstance(parent, cst.AsName):
+            item = self.facts.parent(parent)
+            if isinstance(item, cst.WithItem):
+                # `with ZipFile(p) as bundle:` binds what `__enter__` returns: itself.
+                return self.value_types(item.item, depth + 1)
         return set()
 
     def _annotation_types(self, annotation: cst.Annotation | None) -> set[str]:
@@ -341,6 +346,13 @@ class OwnershipAnalysis:
         ):
             return Fate(Outcome.RELEASED, "closed at once", trace.holder, release_sites)
         for site in trace.releases:
+            if self._released_right_after(site, statement):
+                return Fate(
+                    Outcome.RELEASED,
+                    "released before anything can raise",
+                    trace.holder,
+                    release_sites,
+                )
             if self._covered_by_finally(site, acquisition.call, statement):
                 return Fate(Outcome.RELEASED, "finally", trace.holder, release_sites)
         function = acquisition.function
@@ -868,6 +880,19 @@ class OwnershipAnalysis:
                 return False
             child = ancestor
         return False
+
+    def _released_right_after(self, site: cst.CSTNode, statement: cst.BaseStatement) -> bool:
+        """`tf = tarfile.open(p)` then `tf.close()` with nothing that can raise between."""
+        release_statement = self.facts.statement_of(site)
+        if (
+            not isinstance(statement, cst.SimpleStatementLine)
+            or not isinstance(release_statement, cst.SimpleStatementLine)
+            or len(release_statement.body) != 1
+            or not isinstance(release_statement.body[0], cst.Expr)
+        ):
+            # `out, _ = proc.communicate(timeout=30)` can raise and leave it open.
+            return False
+        return self._only_harmless_between(statement, release_statement)
 
     def _in_handler(self, site: cst.CSTNode) -> bool:
         return any(

@@ -1,7 +1,7 @@
 """Facts about one parsed module that every check asks: names, parents, positions.
 
-It wraps LibCST's metadata (ScopeProvider, QualifiedNameProvider,
-ParentNodeProvider, PositionProvider), resolved once per file, behind a few
+It wraps LibCST's metadata (ScopeProvider, ParentNodeProvider,
+PositionProvider), resolved once per file, behind a few
 questions with plain answers: what does this callee name, where is this node,
 which function holds it. Names come from LibCST's scope analysis, so aliases
 (`import httpx as h`) resolve and shadowing (a parameter called `httpx`, a
@@ -11,7 +11,7 @@ local class `AsyncClient`) does not fool it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Optional, Union, cast
+from typing import Optional, Union, cast
 
 import libcst as cst
 from libcst.metadata import (
@@ -19,7 +19,6 @@ from libcst.metadata import (
     ParentNodeProvider,
     PositionProvider,
     QualifiedName,
-    QualifiedNameProvider,
     QualifiedNameSource,
     Scope,
     ScopeProvider,
@@ -42,11 +41,12 @@ class ModuleFacts:
     def __init__(self, wrapper: cst.MetadataWrapper) -> None:
         self.wrapper = wrapper
         self.module = wrapper.module
-        resolved = wrapper.resolve_many(
-            [ScopeProvider, QualifiedNameProvider, ParentNodeProvider, PositionProvider]
-        )
+        # QualifiedNameProvider would walk the whole tree again for what the
+        # scopes answer on demand (`get_qualified_names_for`), a third of the
+        # metadata cost: names are asked of the scope, for the few nodes that matter.
+        resolved = wrapper.resolve_many([ScopeProvider, ParentNodeProvider, PositionProvider])
         self._scopes = cast(Mapping[cst.CSTNode, Optional[Scope]], resolved[ScopeProvider])
-        self._qualified = cast(Mapping[cst.CSTNode, Any], resolved[QualifiedNameProvider])
+        self._qualified: dict[int, set[QualifiedName]] = {}
         self._parents = cast(Mapping[cst.CSTNode, cst.CSTNode], resolved[ParentNodeProvider])
         self._positions = cast(Mapping[cst.CSTNode, CodeRange], resolved[PositionProvider])
 
@@ -95,12 +95,14 @@ class ModuleFacts:
         return self._scopes.get(node)
 
     def qualified_names(self, node: cst.CSTNode) -> set[QualifiedName]:
-        value = self._qualified.get(node)
-        if value is None:
-            return set()
-        if callable(value):
-            value = value()
-        return cast(set[QualifiedName], value)
+        """What a name or attribute chain refers to, through imports and aliases."""
+        key = id(node)
+        found = self._qualified.get(key)
+        if found is None:
+            scope = self._scopes.get(node)
+            found = set(scope.get_qualified_names_for(node)) if scope is not None else set()
+            self._qualified[key] = found
+        return found
 
     def external_names(self, node: cst.CSTNode) -> set[str]:
         """Qualified names of node that come from an import or the builtins."""

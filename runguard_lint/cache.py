@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runguard_lint import __version__
-from runguard_lint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
-from runguard_lint.engine import FileReport
+from runguard_lint.diagnostics import Applicability, Diagnostic, Edit, FileReport, Fix, Location
 
 CACHE_DIR_NAME = ".runguard_cache"
 

@@ -67,3 +67,12 @@ class FileError:
 
     filename: str
     message: str
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """Everything checking one file produced."""
+
+    filename: str
+    diagnostics: tuple[Diagnostic, ...]
+    errors: tuple[FileError, ...] = ()

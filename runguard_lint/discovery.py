@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pathspec
@@ -30,19 +32,45 @@ class Discovered:
     notes: tuple[str, ...] = field(default=())
 
 
-def _excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
-    """Ruff-like: a pattern matches a path component name or the path relative to root."""
+@lru_cache(maxsize=16)
+def _exclude_pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """All exclude globs as one compiled pattern (fnmatch semantics, case-sensitive)."""
+    if not patterns:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(fnmatch.translate(p.rstrip("/") or p) for p in patterns))
+
+
+def _relative(path: Path, root: Path) -> str:
+    """path relative to root, posix-style, without touching the file system."""
+    absolute = os.path.abspath(path)
     try:
-        relative = path.resolve().relative_to(root).as_posix()
+        return Path(os.path.relpath(absolute, root)).as_posix()
     except ValueError:
-        relative = path.as_posix()
-    name = path.name
-    for pattern in patterns:
-        if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(relative, pattern):
-            return True
-        if fnmatch.fnmatchcase(relative, pattern.rstrip("/") + "/*"):
-            return True
-    return False
+        return path.as_posix()
+
+
+def _excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
+    """Ruff-like: a pattern matches the path's name or the path relative to root.
+
+    What lies below an excluded directory is left out by the walk not descending
+    into it (or by `_force_excluded`), not here: a directory named explicitly on
+    the command line is walked, as in Ruff.
+    """
+    matcher = _exclude_pattern(tuple(patterns))
+    return bool(matcher.match(path.name) or matcher.match(_relative(path, root)))
+
+
+def _force_excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
+    """For a file named explicitly: excluded itself or below an excluded directory
+    (`src/build/x.py` with `build` excluded), as a directory walk would have found it."""
+    if _excluded(path, root, patterns):
+        return True
+    try:
+        parents = path.resolve().relative_to(root).parents
+    except (ValueError, OSError):
+        return False
+    return any(_excluded(root / parent, root, patterns)
+               for parent in parents if parent != Path("."))
 
 
 class _GitIgnores:
@@ -77,7 +105,7 @@ class _GitIgnores:
         return self._specs[directory]
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
-        absolute = path.resolve() if not path.is_absolute() else path
+        absolute = Path(os.path.abspath(path))
         git_root = self._git_root(absolute.parent)
         if git_root is None:
             return False
@@ -116,7 +144,7 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovered:
     seen: set[Path] = set()
 
     def add(path: Path) -> None:
-        key = path.resolve()
+        key = Path(os.path.abspath(path))
         if key not in seen:
             seen.add(key)
             files.append(path)
@@ -127,13 +155,13 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovered:
             problems.append(f"{raw}: no such file or directory; check the path")
             continue
         if path.is_dir():
-            if settings.force_exclude and _excluded(path, root, excludes):
+            if settings.force_exclude and _force_excluded(path, root, excludes):
                 continue
             for found in _walk(path, root, excludes, gitignores, problems):
                 add(found)
             continue
         if settings.force_exclude and (
-            _excluded(path, root, excludes)
+            _force_excluded(path, root, excludes)
             or (gitignores is not None and gitignores.ignored(path, is_dir=False))
         ):
             continue

@@ -23,7 +23,7 @@ from runguard_lint.checks.base import Check, FileContext
 from runguard_lint.checks.caches import CacheCheck
 from runguard_lint.checks.lifecycle import LifecycleCheck
 from runguard_lint.config import Settings
-from runguard_lint.diagnostics import Diagnostic, FileError, Location
+from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Location
 from runguard_lint.prefilter import AnalysisPlan, analysis_plan
 from runguard_lint.suppression import Suppressions, per_file_ignored
 
@@ -37,15 +37,6 @@ class SourceFile:
     text: str
     encoding: str
     bom: bool
-
-
-@dataclass(frozen=True)
-class FileReport:
-    """Everything one file produced."""
-
-    filename: str
-    diagnostics: tuple[Diagnostic, ...]
-    errors: tuple[FileError, ...] = ()
 
 
 class DecodeFailure(Exception):

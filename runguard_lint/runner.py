@@ -21,8 +21,7 @@ from pathlib import Path
 
 from runguard_lint.cache import ResultCache
 from runguard_lint.config import Settings, default_jobs
-from runguard_lint.diagnostics import Diagnostic, Location
-from runguard_lint.engine import FileReport, check_source
+from runguard_lint.diagnostics import Diagnostic, FileReport, Location
 
 _WORKER_SETTINGS: Settings | None = None
 _WORKER_ENABLED: frozenset[str] = frozenset()
@@ -73,6 +72,9 @@ def _raise_recursion_limit() -> None:
 
 
 def _work(display: str, data: bytes) -> FileReport:
+    # Imported here: a warm run answered from the cache never loads LibCST.
+    from runguard_lint.engine import check_source
+
     assert _WORKER_SETTINGS is not None
     return check_source(display, data, _WORKER_SETTINGS, _WORKER_ENABLED)
 

@@ -92,7 +92,7 @@ def per_file_ignored(diagnostic: Diagnostic, settings: Settings) -> bool:
     except ValueError:
         relative = PurePosixPath(path.as_posix()).as_posix()
     for pattern, codes in settings.per_file_ignores:
-        if fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(path.name, pattern):
-            if any(diagnostic.code.startswith(code) for code in codes):
-                return True
+        matched = fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(path.name, pattern)
+        if matched and any(diagnostic.code.startswith(code) for code in codes):
+            return True
     return False

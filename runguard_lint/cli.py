@@ -19,9 +19,9 @@ from runguard_lint import __version__
 from runguard_lint.cache import CACHE_DIR_NAME, ResultCache
 from runguard_lint.catalog import CatalogError, build_catalog
 from runguard_lint.config import ConfigError, Settings, find_config, load_settings, with_catalog
-from runguard_lint.diagnostics import Diagnostic, FileError
+from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
 from runguard_lint.discovery import discover
-from runguard_lint.engine import FileReport, check_source
+from runguard_lint.engine import check_source
 from runguard_lint.output import OUTPUT_FORMATS, ReportContext, formatter
 from runguard_lint.runner import Task, check_files, display_name
 
@@ -58,6 +58,14 @@ def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
 @click.option("--stdin-filename", help="The name of the file read from standard input (`-`).")
 @click.option("--force-exclude", is_flag=True,
               help="Apply excludes even to files named on the command line.")
+@click.option("--add-noqa", is_flag=True,
+              help="Add `# noqa: CODE` comments to every line with a finding, then exit.")
+@click.option("--fix", is_flag=True,
+              help="Apply the safe fixes (and unsafe ones with --unsafe-fixes); report the rest.")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="Also apply (with --fix or --diff) and count as fixable the unsafe fixes.")
+@click.option("--diff", is_flag=True,
+              help="Print the diff that --fix would make and write nothing (exit 1 if any).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.version_option(__version__, "--version", prog_name="runguard-lint")
@@ -78,6 +86,10 @@ def main(
     jobs: int | None,
     stdin_filename: str | None,
     force_exclude: bool,
+    add_noqa: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
     exit_zero: bool,
     quiet: bool,
 ) -> None:
@@ -103,13 +115,31 @@ def main(
         sys.exit(EXIT_CLEAN)
 
     targets = list(paths) or ["."]
+    if stdin_filename is not None:
+        # As in Ruff: a --stdin-filename means the source comes from standard input.
+        for ignored in (t for t in paths if t != "-"):
+            click.echo(f"runguard-lint: warning: ignoring `{ignored}` in favour of standard "
+                       "input (--stdin-filename)", err=True)
+        targets = ["-"]
+    if add_noqa and targets == ["-"]:
+        _fail("--add-noqa edits files in place and cannot be used with standard input")
     settings = _settings(targets, config_file, select, extend_select, ignore, preview, jobs,
                          force_exclude, stdin_filename)
     problems: list[str] = []
     reports: list[FileReport]
+    tasks: list[Task] = []
+    fixed, diff_text, fixed_stdin = 0, "", None
     if targets == ["-"]:
         name = stdin_filename or "-"
-        reports = [check_source(name, sys.stdin.buffer.read(), settings)]
+        data = sys.stdin.buffer.read()
+        if fix or diff:
+            from runguard_lint.fixer import fix_stdin, unified_diff
+
+            outcome = fix_stdin(name, data, settings, unsafe=unsafe_fixes)
+            reports, fixed, fixed_stdin = [outcome.report], outcome.fixed, outcome.new_bytes or data
+            diff_text = unified_diff(name, data, fixed_stdin) if outcome.new_bytes else ""
+        else:
+            reports = [check_source(name, data, settings)]
     else:
         found = discover(targets, settings)
         problems.extend(found.problems)
@@ -120,18 +150,41 @@ def main(
         if not no_cache:
             directory = cache_dir or settings.cache_dir or settings.project_root / CACHE_DIR_NAME
             cache = ResultCache(directory, settings.fingerprint())
-        reports = check_files(tasks, settings, jobs=jobs, cache=cache)
+        if fix or diff:
+            from runguard_lint.fixer import fix_files
+
+            run = fix_files(tasks, settings, unsafe=unsafe_fixes, write=not diff, jobs=jobs,
+                            cache=cache)
+            reports, fixed, diff_text = run.reports, run.fixed, run.diff
+        else:
+            reports = check_files(tasks, settings, jobs=jobs, cache=cache)
         if cache is not None:
             cache.save()
 
     diagnostics = [d for report in reports for d in report.diagnostics]
     errors = [e for report in reports for e in report.errors]
+    if diff:
+        click.echo(diff_text, nl=False)
+        if not quiet:
+            click.echo(f"Would fix {fixed} finding{'s' if fixed != 1 else ''}.", err=True)
+        _echo_problems(problems, errors)
+        sys.exit(EXIT_ERROR if errors or problems else int(bool(diff_text)))
+    if fixed_stdin is not None and fix:
+        # As in Ruff: the fixed source goes to standard output, the report to stderr.
+        sys.stdout.buffer.write(fixed_stdin)
+        sys.stdout.flush()
+    if add_noqa:
+        remaining = _add_noqa(tasks, reports, quiet)
+        _echo_problems(problems, errors)
+        sys.exit(_exit_status(remaining, errors, problems, exit_zero))
     context = ReportContext(
         rules=settings.catalog.rules,
         project_root=settings.project_root,
         errors=errors,
         source_lines=_source_lines,
         color=output_file is None and output_format == "full" and sys.stdout.isatty(),
+        unsafe_fixes=unsafe_fixes,
+        fixed_count=fixed,
     )
     if statistics:
         from runguard_lint.output.statistics import render as render_statistics
@@ -141,23 +194,60 @@ def main(
         text = formatter(output_format)(diagnostics, context)
         if quiet and output_format == "full":
             text = text.rsplit("\n\n", 1)[0] + "\n" if diagnostics else ""
-    _emit(text, output_file)
+    if fixed_stdin is not None and fix and output_file is None:
+        click.echo(text, err=True, nl=False)
+    else:
+        _emit(text, output_file)
+    _echo_problems(problems, errors)
+    sys.exit(_exit_status(diagnostics, errors, problems, exit_zero))
+
+
+def _echo_problems(problems: Sequence[str], errors: Sequence[FileError]) -> None:
     for problem in problems:
         click.echo(f"runguard-lint: error: {problem}", err=True)
     for error in errors:
         click.echo(f"runguard-lint: error: {error.filename}: {error.message}", err=True)
-    sys.exit(_exit_status(diagnostics, errors, problems, exit_zero))
+
+
+def _add_noqa(tasks: Sequence[Task], reports: Sequence[FileReport],
+              quiet: bool) -> list[Diagnostic]:
+    """Write the comments; return the findings still not silenced (reported on stderr)."""
+    from runguard_lint.add_noqa import AddNoqaError, add_noqa_to_file
+
+    paths = {task.display: task.path for task in tasks}
+    remaining: list[Diagnostic] = []
+    added = 0
+    for report in reports:
+        if not report.diagnostics:
+            continue
+        try:
+            result = add_noqa_to_file(paths[report.filename], report.diagnostics)
+        except AddNoqaError as error:
+            click.echo(f"runguard-lint: error: {report.filename}: {error}", err=True)
+            remaining.extend(report.diagnostics)
+            continue
+        added += result.lines_changed
+        for skipped in result.skipped:
+            click.echo(f"runguard-lint: warning: {report.filename}:{skipped.row}: no "
+                       f"`# noqa: {skipped.code}` added: {skipped.reason}", err=True)
+        left = {(skipped.row, skipped.code) for skipped in result.skipped}
+        remaining.extend(d for d in report.diagnostics if (d.location.row, d.code) in left)
+    if not quiet:
+        click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.", err=True)
+    return remaining
 
 
 def _settings(targets: Sequence[str], config_file: Path | None, select: Sequence[str],
               extend_select: Sequence[str], ignore: Sequence[str], preview: bool,
               jobs: int | None, force_exclude: bool, stdin_filename: str | None) -> Settings:
+    # The config nearest the first target, or nearest the stdin file's name even when
+    # no such file exists yet (an editor's unsaved buffer).
     anchor = Path(stdin_filename) if targets == ["-"] and stdin_filename else Path(
         targets[0] if targets[0] != "-" else ".")
     try:
         if config_file is not None and not config_file.is_file():
             raise ConfigError(f"{config_file}: no such config file")
-        config_path = config_file or find_config(anchor if anchor.exists() else Path.cwd())
+        config_path = config_file or find_config(anchor)
         settings = load_settings(config_path, Path.cwd())
         overrides: dict[str, object] = {}
         if select:

@@ -282,17 +282,6 @@ def _has_cache_candidate(tree: ast.Module) -> bool:
     return False
 
 
-def _flatten(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a body, looking into if/try/with blocks at the same level."""
-    for statement in body:
-        yield statement
-        if isinstance(statement, (ast.If, ast.Try, ast.With)):
-            for block in ("body", "orelse", "finalbody"):
-                yield from _flatten(getattr(statement, block, []))
-            for handler in getattr(statement, "handlers", []):
-                yield from _flatten(handler.body)
-
-
 def _has_functools_cache(tree: ast.Module) -> bool:
     """A decorator named `cache`/`lru_cache`, directly or through an import alias."""
     imports: dict[str, str] | None = None

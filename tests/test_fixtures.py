@@ -1,8 +1,9 @@
 """Every fixtures/<CODE>.py file, run through the real CLI, gives exactly its `# expect:` lines.
 
 A fixture runs with only its own rule selected (the file's stem), or with
-the codes of a `# select: RG101, RG301` line near its top. It marks each expected finding with `# expect: RG101` (or several,
-comma-separated) at the end of the line the finding points at. Every line
+the codes of a `# select: RG101, RG301` line near its top. It marks each
+expected finding with `# expect: RG101` (or several, comma-separated) at the
+end of the line the finding points at. Every line
 without a marker must stay silent, so the tricky negatives in a fixture are
 tested as hard as the positives.
 """

@@ -1,11 +1,131 @@
-"""RG201 (unbounded module cache) and RG202 (unbounded functools cache)."""
+"""RG201 (unbounded module cache) and RG202 (unbounded functools cache).
+
+RG201 finds module- and class-level names bound to an empty dict and asks
+LibCST's scope analysis for every use of that binding (in any function, also
+through `global`; for class-level dicts every `self.x`/`cls.x`/`Class.x`).
+Each use is a read, a write (`c[k] = v`, `setdefault`, `update`, `|=`, and
+`c[k].append(v)` on a defaultdict), an eviction (`del c[k]`, `pop`,
+`popitem`, `clear`, rebinding, a `len(c)` comparison) or an escape (passed
+wholesale, aliased, returned: someone else may evict). The dict is reported
+only when a function that runs at request time writes keys derived from its
+parameters, and no use anywhere in the module evicts or lets it escape: a
+false positive costs more than a miss, so every doubt means silence.
+
+RG202 (preview) reports `functools.cache` and `lru_cache(maxsize=None)` on
+functions taking free-form arguments (text, ids, paths), where every new
+argument value is a new entry kept forever.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import enum
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
+import libcst as cst
+from libcst.metadata.scope_provider import (
+    Assignment,
+    BaseAssignment,
+    ComprehensionScope,
+    FunctionScope,
+    GlobalScope,
+    ImportAssignment,
+)
+
+from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name, walk
 from runguard_lint.checks.base import FileContext
 from runguard_lint.diagnostics import Diagnostic
+from runguard_lint.fixes import plan_cache_fix
+
+_DICT_FACTORIES = frozenset({"builtins.dict", "collections.OrderedDict", "typing.OrderedDict"})
+_DEFAULTDICT = frozenset({"collections.defaultdict"})
+_EVICTING_METHODS = frozenset({"pop", "popitem", "clear", "__delitem__"})
+_KEYED_WRITE_METHODS = frozenset({"setdefault", "__setitem__"})
+_READING_METHODS = frozenset({"get", "keys", "values", "items", "copy", "move_to_end",
+                              "__contains__", "__getitem__", "__len__", "__iter__"})
+# Callables that only read a dict handed to them; anything else may keep or evict it.
+_READ_ONLY_CALLABLES = frozenset(
+    {f"builtins.{name}" for name in (
+        "len", "list", "tuple", "set", "frozenset", "sorted", "iter", "reversed", "repr",
+        "str", "print", "bool", "any", "all", "sum", "max", "min", "enumerate", "isinstance",
+        "id", "dict", "zip", "format", "type")}
+    | {"json.dumps", "json.dump", "copy.copy", "copy.deepcopy", "pprint.pprint",
+       "pprint.pformat"}
+)
+_CONTAINER_PARTS = (cst.Element, cst.StarredElement, cst.Tuple, cst.List)
+# Hooks that run once per class definition, when the module is imported.
+_CLASS_CREATION_HOOKS = frozenset({"__init_subclass__", "__set_name__"})
+_METACLASS_HOOKS = frozenset({"__new__", "__init__", "__prepare__"})
+# Parameter names that carry a function or class being registered.
+_REGISTERED_OBJECT_NAMES = frozenset({"fn", "func", "function", "f", "cls", "klass", "class_",
+                                      "handler", "callback", "hook", "factory", "plugin",
+                                      "view", "command", "decorated", "wrapped", "obj_type"})
+_CALLABLE_ANNOTATIONS = frozenset({"typing.Callable", "collections.abc.Callable", "builtins.type",
+                                   "typing.Type", "Callable", "type", "Type"})
+
+_EMBEDDING_WORDS = ("embed", "vector", "vec")
+_RESPONSE_WORDS = ("response", "completion", "reply", "answer", "llm")
+_RESPONSE_CALL_PARTS = frozenset({"completions", "responses", "messages", "chat", "invoke",
+                                  "ainvoke", "generate", "agenerate", "complete", "acomplete",
+                                  "urlopen", "fetch", "request"})
+_HTTP_VERBS = frozenset({"get", "post", "put", "patch", "request", "json"})
+_HTTP_RECEIVERS = frozenset({"requests", "httpx", "session", "client", "http", "aiohttp", "resp",
+                             "response"})
+_EMBEDDING_COST = ("each entry holds an embedding (1,536 float32 is ~6 KB): 50,000 new keys "
+                   "a day is ~300 MB a day")
+_RESPONSE_COST = ("each entry holds a response (~4 KB of text): 50,000 new keys a day is "
+                  "~200 MB a day")
+
+# RG202: what makes an argument free-form.
+_UNBOUNDED_TYPES = frozenset({"builtins.str", "builtins.bytes", "str", "bytes"})
+_FLAG_TYPES = frozenset({"builtins.bool", "bool", "None", "builtins.None"})
+_LITERAL_TYPES = frozenset({"typing.Literal", "typing_extensions.Literal", "Literal"})
+_INT_TYPES = frozenset({"builtins.int", "int"})
+_WRAPPER_TYPES = frozenset({"typing.Optional", "typing.Union", "typing.Annotated",
+                            "typing_extensions.Annotated", "Optional", "Union", "Annotated"})
+_FREE_FORM_WORDS = frozenset({
+    "text", "texts", "prompt", "prompts", "query", "queries", "q", "url", "urls", "uri", "key",
+    "keys", "id", "ids", "uid", "uuid", "pk", "path", "paths", "name", "filename", "fname",
+    "question", "message", "msg", "content", "document", "doc", "docs", "input", "sentence",
+    "email", "username", "slug", "term", "sql", "html", "body", "title", "word", "string",
+})
+_ID_WORDS = frozenset({"id", "ids", "uid", "uuid", "pk", "key", "keys", "number", "num", "no"})
+
+
+class UseKind(enum.Enum):
+    """What one use of a cache binding does to the dict."""
+
+    READ = "read"
+    WRITE = "write"
+    EVICT = "evict"
+    ESCAPE = "escape"
+
+
+@dataclass(frozen=True)
+class CacheUse:
+    """One use of a cache: a Name or `<receiver>.<attr>` node and what it does."""
+
+    kind: UseKind
+    node: cst.CSTNode
+    keys: tuple[cst.BaseExpression, ...] = ()
+    values: tuple[cst.BaseExpression, ...] = ()
+
+
+@dataclass(frozen=True)
+class CacheBinding:
+    """`_cache = {}` (or a dict factory) at module level or in a class body."""
+
+    name: str
+    target: cst.Name
+    annotation: cst.Annotation | None
+    class_def: cst.ClassDef | None
+    is_defaultdict: bool
+
+
+@dataclass
+class _Writer:
+    function: FunctionNode
+    values: list[cst.BaseExpression] = field(default_factory=list)
 
 
 class CacheCheck:
@@ -14,4 +134,956 @@ class CacheCheck:
     codes = frozenset({"RG201", "RG202"})
 
     def run(self, context: FileContext) -> Iterator[Diagnostic]:
-        return iter(())
+        if "RG201" in context.enabled:
+            yield from _ModuleCaches(context).diagnostics()
+        if "RG202" in context.enabled:
+            yield from _functools_caches(context)
+
+
+# --- RG201 ------------------------------------------------------------------------------
+
+
+class _ModuleCaches:
+    """RG201 over one module."""
+
+    def __init__(self, context: FileContext) -> None:
+        self.context = context
+        self.facts: ModuleFacts = context.facts
+        self._decorator_functions: set[int] | None = None
+        self._decorator_attributes: set[str] = set()
+        self._decorator_factories: set[int] = set()
+        self._attributes: dict[str, list[cst.Attribute]] | None = None
+        self._import_time: dict[int, bool] = {}
+        self._deleted: set[int] = set()
+        self._classes: list[cst.ClassDef] = []
+
+    def diagnostics(self) -> Iterator[Diagnostic]:
+        groups: dict[tuple[int, str], list[CacheBinding]] = {}
+        for binding in self._bindings():
+            owner = id(binding.class_def) if binding.class_def is not None else 0
+            groups.setdefault((owner, binding.name), []).append(binding)
+        for bindings in groups.values():
+            diagnostic = self._judge(bindings)
+            if diagnostic is not None:
+                yield diagnostic
+
+    # --- finding the bindings -----------------------------------------------------------
+
+    def _bindings(self) -> Iterator[CacheBinding]:
+        yield from self._bindings_in(self.facts.module.body, None)
+
+    def _bindings_in(self, body: Sequence[cst.CSTNode],
+                     class_def: cst.ClassDef | None) -> Iterator[CacheBinding]:
+        for statement in _flatten(body):
+            if isinstance(statement, cst.ClassDef):
+                yield from self._bindings_in(_block(statement.body), statement)
+                continue
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    factory = self._dict_kind(small.value)
+                    if factory is None:
+                        continue
+                    for target in small.targets:
+                        if isinstance(target.target, cst.Name):
+                            yield CacheBinding(target.target.value, target.target, None,
+                                               class_def, factory == "defaultdict")
+                elif isinstance(small, cst.AnnAssign) and small.value is not None and \
+                        isinstance(small.target, cst.Name):
+                    factory = self._dict_kind(small.value)
+                    if factory is None:
+                        continue
+                    if class_def is not None and not self._class_attribute(small, class_def):
+                        continue
+                    yield CacheBinding(small.target.value, small.target, small.annotation,
+                                       class_def, factory == "defaultdict")
+
+    def _dict_kind(self, value: cst.BaseExpression) -> str | None:
+        """`dict` for an empty dict, `defaultdict` for a defaultdict, else None."""
+        if isinstance(value, cst.Dict):
+            return "dict" if not value.elements else None
+        if not isinstance(value, cst.Call):
+            return None
+        names = self.facts.external_names(value.func)
+        if names & _DEFAULTDICT:
+            return "defaultdict"
+        if names & _DICT_FACTORIES and not value.args:
+            return "dict"
+        return None
+
+    def _class_attribute(self, statement: cst.AnnAssign, class_def: cst.ClassDef) -> bool:
+        """An annotated class attribute is shared only in a plain class or as a ClassVar.
+
+        In a dataclass, pydantic model or similar, `x: dict = {}` is a per-instance
+        default, not a class-level dict.
+        """
+        annotation = statement.annotation.annotation
+        head = annotation.value if isinstance(annotation, cst.Subscript) else annotation
+        names = self.facts.external_names(head) | {dotted_name(head) or ""}
+        if names & {"typing.ClassVar", "typing_extensions.ClassVar", "ClassVar"}:
+            return True
+        plain_bases = all(dotted_name(base.value) == "object" for base in class_def.bases)
+        return not class_def.decorators and not class_def.keywords and plain_bases
+
+    # --- judging one cache --------------------------------------------------------------
+
+    def _judge(self, bindings: list[CacheBinding]) -> Diagnostic | None:
+        binding = bindings[0]
+        if binding.class_def is None:
+            uses = self._scope_uses(bindings)
+        else:
+            uses = self._class_uses(bindings, binding.class_def)
+        writers: dict[int, _Writer] = {}
+        for use in uses:
+            if use.kind in (UseKind.EVICT, UseKind.ESCAPE):
+                return None
+            if use.kind is not UseKind.WRITE:
+                continue
+            function = self._runtime_function(use.node)
+            if function is None or not any(self._is_data(key, set()) for key in use.keys):
+                continue
+            if self._registers_callable(function, use.values):
+                continue
+            writer = writers.setdefault(id(function), _Writer(function))
+            writer.values.extend(use.values)
+        if not writers:
+            return None
+        return self.context.diagnostic("RG201", binding.target,
+                                       self._message(binding, list(writers.values())),
+                                       fix=plan_cache_fix(self.context, binding.target, "RG201"))
+
+    def _message(self, binding: CacheBinding, writers: list[_Writer]) -> str:
+        facts = self.facts
+        writers.sort(key=lambda writer: facts.position(writer.function).start.line)
+        if binding.class_def is not None:
+            where = f"class-level dict `{binding.class_def.name.value}.{binding.name}`"
+        else:
+            where = f"module-level dict `{binding.name}`"
+        writer_label = _function_label(facts, writers[0].function)
+        if len(writers) > 1:
+            others = len(writers) - 1
+            writer_label += f" (and {others} more function{'s' if others > 1 else ''})"
+        values = [value for writer in writers for value in writer.values]
+        cost = self._cost(binding, values)
+        return (f"{where} is a cache written by {writer_label} with keys from its call data, "
+                f"and nothing in the module evicts from it: it grows with every new key for "
+                f"the life of the process{'; ' + cost if cost else ''}. Bound it: "
+                f"`BoundedCache(maxsize={self.context.settings.cache_maxsize:_})` from "
+                "runguard_lint.runtime, or functools.lru_cache(maxsize=...)")
+
+    # --- uses -----------------------------------------------------------------------------
+
+    def _scope_uses(self, bindings: list[CacheBinding]) -> list[CacheUse]:
+        """Every use of the binding by scope analysis (for module level, `global` included)."""
+        binding = bindings[0]
+        scope = self.facts.scope(binding.target)
+        if scope is None:
+            return [CacheUse(UseKind.ESCAPE, binding.target)]
+        candidates = {id(candidate.target) for candidate in bindings}
+        uses: list[CacheUse] = []
+        seen: set[int] = set()
+        for assignment in scope.assignments[binding.name]:
+            if not isinstance(assignment, Assignment):
+                continue
+            for access in assignment.references:
+                if id(access.node) in seen:
+                    continue
+                seen.add(id(access.node))
+                if access.is_annotation or access.is_type_hint or \
+                        not isinstance(access.node, cst.Name):
+                    continue
+                uses.append(self._classify(access.node, binding.is_defaultdict))
+            node = assignment.node
+            if id(node) in candidates:
+                continue
+            parent = self.facts.parent(node)
+            if isinstance(node, cst.Name) and isinstance(parent, cst.AugAssign) and \
+                    parent.target is node:
+                uses.append(self._augmented(node, parent))
+            else:
+                # Rebinding at run time (through `global`) drops every entry; another
+                # binding at import time leaves the name's type in doubt: silence either way.
+                uses.append(CacheUse(UseKind.EVICT, node))
+        return uses
+
+    def _class_uses(self, bindings: list[CacheBinding],
+                    class_def: cst.ClassDef) -> list[CacheUse]:
+        """Uses in the class body, plus every `<receiver>.<name>` in the module.
+
+        Writes count only through a receiver known to be the class (`self`, `cls`,
+        the class's name, in it or a subclass here); evictions and escapes count
+        through any receiver, which errs toward silence.
+        """
+        uses = self._scope_uses(bindings)
+        name = bindings[0].name
+        classes = self._class_family(class_def)
+        for attribute in self._attributes_named(name):
+            use = self._classify(attribute, bindings[0].is_defaultdict)
+            if use.kind is UseKind.WRITE and not self._own_receiver(attribute.value, classes):
+                continue
+            uses.append(use)
+        return uses
+
+    def _attributes_named(self, name: str) -> list[cst.Attribute]:
+        self._index_module()
+        return self._attributes.get(name, []) if self._attributes is not None else []
+
+    def _index_module(self) -> None:
+        """One walk for what class-level caches need: attributes by name, and classes."""
+        if self._attributes is not None:
+            return
+        self._attributes = {}
+        for node in walk(self.facts.module):
+            if isinstance(node, cst.Attribute):
+                self._attributes.setdefault(node.attr.value, []).append(node)
+            elif isinstance(node, cst.ClassDef):
+                self._classes.append(node)
+
+    def _class_family(self, class_def: cst.ClassDef) -> set[int]:
+        """The class and its subclasses defined in this module."""
+        self._index_module()
+        family = {id(class_def)}
+        changed = True
+        classes = self._classes
+        while changed:
+            changed = False
+            for candidate in classes:
+                if id(candidate) in family:
+                    continue
+                if any(self._resolves_to_class(base.value, family) for base in candidate.bases):
+                    family.add(id(candidate))
+                    changed = True
+        return family
+
+    def _resolves_to_class(self, expression: cst.BaseExpression, classes: set[int]) -> bool:
+        if not isinstance(expression, cst.Name):
+            return False
+        return any(isinstance(assignment, Assignment) and id(assignment.node) in classes
+                   for assignment in self.facts.assignments_of(expression))
+
+    def _own_receiver(self, receiver: cst.BaseExpression, classes: set[int]) -> bool:
+        """`self`/`cls` of a method of the class, the class's name, or `type(self)`."""
+        if isinstance(receiver, cst.Call) and "builtins.type" in \
+                self.facts.external_names(receiver.func) and len(receiver.args) == 1:
+            return self._own_receiver(receiver.args[0].value, classes)
+        if not isinstance(receiver, cst.Name):
+            return False
+        if self._resolves_to_class(receiver, classes):
+            return True
+        for param in _bound_nodes(self.facts, receiver):
+            if not isinstance(param, cst.Param):
+                continue
+            function = self.facts.enclosing_function(param)
+            if not isinstance(function, cst.FunctionDef):
+                continue
+            owner = self.facts.enclosing_class(function)
+            if owner is None or id(owner) not in classes or _is_staticmethod(function):
+                continue
+            positional = [*function.params.posonly_params, *function.params.params]
+            if positional and positional[0] is param:
+                return True
+        return False
+
+    # --- what one use does ------------------------------------------------------------------
+
+    def _classify(self, node: cst.BaseExpression, is_defaultdict: bool) -> CacheUse:
+        """What `node` (the cache, a Name or `x.<name>`) does where it stands."""
+        parent = self.facts.parent(node)
+        if isinstance(parent, cst.Subscript) and parent.value is node:
+            return self._subscript_use(node, parent, is_defaultdict)
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            return self._method_use(node, parent)
+        if isinstance(parent, cst.Arg) and parent.value is node:
+            return self._argument_use(node, parent)
+        if isinstance(parent, (cst.Comparison, cst.ComparisonTarget, cst.UnaryOperation,
+                               cst.FormattedStringExpression, cst.StarredDictElement)):
+            return CacheUse(UseKind.READ, node)
+        if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is node:
+            return CacheUse(UseKind.READ, node)
+        if isinstance(parent, (cst.If, cst.While, cst.IfExp, cst.Assert)) and \
+                parent.test is node:
+            return CacheUse(UseKind.READ, node)
+        if isinstance(parent, cst.BooleanOperation) and self._in_test(parent):
+            return CacheUse(UseKind.READ, node)
+        if isinstance(parent, cst.AugAssign) and parent.target is node:
+            return self._augmented(node, parent)
+        store = self._store_statement(node)
+        if store is not None:
+            # `del c`, `x.c = ...`: the dict is dropped or replaced.
+            return CacheUse(UseKind.EVICT, node)
+        return CacheUse(UseKind.ESCAPE, node)
+
+    def _augmented(self, node: cst.CSTNode, statement: cst.AugAssign) -> CacheUse:
+        if isinstance(statement.operator, cst.BitOrAssign):
+            keys, values = _mapping_parts(statement.value)
+            return CacheUse(UseKind.WRITE, node, keys, values)
+        return CacheUse(UseKind.ESCAPE, node)
+
+    def _subscript_use(self, node: cst.CSTNode, subscript: cst.Subscript,
+                       is_defaultdict: bool) -> CacheUse:
+        keys = tuple(element.slice.value for element in subscript.slice
+                     if isinstance(element.slice, cst.Index))
+        store = self._store_statement(subscript)
+        if isinstance(store, (cst.Assign, cst.AnnAssign)):
+            values = (store.value,) if store.value is not None else ()
+            return CacheUse(UseKind.WRITE, node, keys, values)
+        if isinstance(store, cst.Del):
+            return CacheUse(UseKind.EVICT, node)
+        if store is not None:
+            return CacheUse(UseKind.ESCAPE, node)
+        parent = self.facts.parent(subscript)
+        if isinstance(parent, cst.AugAssign) and parent.target is subscript:
+            # `c[k] += 1` inserts only into a defaultdict; a plain dict needs the key already.
+            kind = UseKind.WRITE if is_defaultdict else UseKind.READ
+            return CacheUse(kind, node, keys, (parent.value,))
+        if not is_defaultdict:
+            return CacheUse(UseKind.READ, node)
+        # A defaultdict inserts on lookup: `c[k].append(v)`, `c[k][j] = v` are writes.
+        grandparent = self.facts.parent(parent) if parent is not None else None
+        if isinstance(parent, cst.Attribute) and isinstance(grandparent, cst.Call) and \
+                grandparent.func is parent:
+            return CacheUse(UseKind.WRITE, node, keys,
+                            tuple(arg.value for arg in grandparent.args))
+        if isinstance(parent, cst.Subscript) and parent.value is subscript and \
+                self._store_statement(parent) is not None:
+            return CacheUse(UseKind.WRITE, node, keys)
+        return CacheUse(UseKind.READ, node)
+
+    def _method_use(self, node: cst.CSTNode, attribute: cst.Attribute) -> CacheUse:
+        method = attribute.attr.value
+        call = self.facts.parent(attribute)
+        if method in _EVICTING_METHODS:
+            return CacheUse(UseKind.EVICT, node)
+        if method in _READING_METHODS:
+            return CacheUse(UseKind.READ, node)
+        if not (isinstance(call, cst.Call) and call.func is attribute):
+            return CacheUse(UseKind.ESCAPE, node)
+        if method in _KEYED_WRITE_METHODS:
+            if not call.args:
+                return CacheUse(UseKind.READ, node)
+            values = (call.args[1].value,) if len(call.args) > 1 else ()
+            return CacheUse(UseKind.WRITE, node, (call.args[0].value,), values)
+        if method == "update":
+            keys: list[cst.BaseExpression] = []
+            values_list: list[cst.BaseExpression] = []
+            for arg in call.args:
+                if arg.keyword is not None:
+                    values_list.append(arg.value)
+                    continue
+                arg_keys, arg_values = _mapping_parts(arg.value)
+                keys.extend(arg_keys)
+                values_list.extend(arg_values)
+            return CacheUse(UseKind.WRITE, node, tuple(keys), tuple(values_list))
+        return CacheUse(UseKind.ESCAPE, node)
+
+    def _argument_use(self, node: cst.CSTNode, argument: cst.Arg) -> CacheUse:
+        call = self.facts.parent(argument)
+        if argument.star:
+            return CacheUse(UseKind.READ, node)
+        if not isinstance(call, cst.Call):
+            return CacheUse(UseKind.ESCAPE, node)
+        names = self.facts.external_names(call.func)
+        if "builtins.len" in names:
+            # A size check bounds the dict: `if len(c) >= N: ...` before inserting.
+            kind = UseKind.EVICT if self._in_comparison(call) else UseKind.READ
+            return CacheUse(kind, node)
+        if names & _READ_ONLY_CALLABLES:
+            return CacheUse(UseKind.READ, node)
+        return CacheUse(UseKind.ESCAPE, node)
+
+    def _in_comparison(self, node: cst.CSTNode) -> bool:
+        parent = self.facts.parent(node)
+        while isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation)):
+            parent = self.facts.parent(parent)
+        return isinstance(parent, (cst.Comparison, cst.ComparisonTarget))
+
+    def _in_test(self, node: cst.CSTNode) -> bool:
+        """Whether a boolean expression is only tested, so it hands no value on."""
+        child = node
+        parent = self.facts.parent(node)
+        while isinstance(parent, (cst.BooleanOperation, cst.UnaryOperation)):
+            child, parent = parent, self.facts.parent(parent)
+        if isinstance(parent, (cst.If, cst.While, cst.IfExp, cst.Assert)):
+            return parent.test is child
+        return isinstance(parent, cst.CompIf)
+
+    def _store_statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The statement that stores into node when node is an assignment/del target."""
+        child = node
+        parent = self.facts.parent(node)
+        while isinstance(parent, _CONTAINER_PARTS):
+            child, parent = parent, self.facts.parent(parent)
+        if isinstance(parent, cst.AssignTarget) and parent.target is child:
+            return self.facts.parent(parent)
+        if isinstance(parent, cst.AnnAssign) and parent.target is child:
+            return parent
+        if isinstance(parent, cst.Del) and parent.target is child:
+            return parent
+        if isinstance(parent, (cst.For, cst.CompFor)) and parent.target is child:
+            return parent
+        if isinstance(parent, cst.AsName) and parent.name is child:
+            return parent
+        return None
+
+    # --- who writes -----------------------------------------------------------------------
+
+    def _runtime_function(self, node: cst.CSTNode) -> FunctionNode | None:
+        """The function holding a write, when it runs at request time (not at import)."""
+        function = self.facts.enclosing_function(node)
+        if function is None or self._under_main_guard(node):
+            return None
+        return None if self._is_import_time(function) else function
+
+    def _is_import_time(self, function: FunctionNode) -> bool:
+        key = id(function)
+        if key not in self._import_time:
+            self._import_time[key] = False  # a call cycle proves nothing
+            self._import_time[key] = self._runs_at_import(function)
+        return self._import_time[key]
+
+    def _runs_at_import(self, function: FunctionNode) -> bool:
+        """Registration and set-up code: bounded by the code, not by traffic."""
+        if not isinstance(function, cst.FunctionDef):
+            return False
+        name = function.name.value
+        if name in _CLASS_CREATION_HOOKS or "register" in name.lower():
+            return True
+        owner = self.facts.enclosing_class(function)
+        if owner is not None and name in _METACLASS_HOOKS and self._is_metaclass(owner):
+            return True
+        return (self._returns_parameter(function) or self._used_as_decorator(function)
+                or self._called_only_at_import(function))
+
+    def _is_metaclass(self, class_def: cst.ClassDef) -> bool:
+        for base in class_def.bases:
+            names = self.facts.external_names(base.value) | {dotted_name(base.value) or ""}
+            if names & {"builtins.type", "abc.ABCMeta", "type"} or \
+                    any(name.endswith("Meta") for name in names):
+                return True
+        return False
+
+    def _returns_parameter(self, function: cst.FunctionDef) -> bool:
+        """A decorator that registers its argument and hands it back: `return fn`."""
+        for node in _own_nodes(function):
+            if isinstance(node, cst.Return) and isinstance(node.value, cst.Name):
+                for bound in _bound_nodes(self.facts, node.value):
+                    if isinstance(bound, cst.Param) and \
+                            self.facts.enclosing_function(bound) is function:
+                        return True
+        return False
+
+    def _used_as_decorator(self, function: cst.FunctionDef) -> bool:
+        """`@function`, `@function(...)`, or the decorator a `@factory(...)` returns."""
+        if self._decorator_functions is None:
+            self._decorator_functions = set()
+            for node in walk(self.facts.module):
+                if not isinstance(node, cst.Decorator):
+                    continue
+                expression = node.decorator
+                factory = isinstance(expression, cst.Call)
+                if isinstance(expression, cst.Call):
+                    expression = expression.func
+                if isinstance(expression, cst.Attribute):
+                    self._decorator_attributes.add(expression.attr.value)
+                elif isinstance(expression, cst.Name):
+                    for bound in _bound_nodes(self.facts, expression):
+                        self._decorator_functions.add(id(bound))
+                        if factory:
+                            self._decorator_factories.add(id(bound))
+        if id(function) in self._decorator_functions:
+            return True
+        outer = self.facts.enclosing_function(function)
+        if isinstance(outer, cst.FunctionDef) and id(outer) in self._decorator_factories and \
+                self._returns_function(outer, function):
+            return True
+        return self.facts.enclosing_class(function) is not None and \
+            function.name.value in self._decorator_attributes
+
+    def _returns_function(self, outer: cst.FunctionDef, inner: cst.FunctionDef) -> bool:
+        for node in _own_nodes(outer):
+            if isinstance(node, cst.Return) and isinstance(node.value, cst.Name) and \
+                    any(bound is inner for bound in _bound_nodes(self.facts, node.value)):
+                return True
+        return False
+
+    def _called_only_at_import(self, function: cst.FunctionDef) -> bool:
+        """A module-level function only ever called from module-level code (set-up)."""
+        calls = self._module_calls(function)
+        if calls is None or not (calls or id(function) in self._deleted):
+            return False
+        for call in calls:
+            if self._under_main_guard(call):
+                return False
+            caller = self.facts.enclosing_function(call)
+            if caller is not None and not self._is_import_time(caller):
+                return False
+        return True
+
+    def _module_calls(self, function: cst.FunctionDef) -> list[cst.Call] | None:
+        """Every call of a module-level function here, or None if it is used any other way."""
+        scope = self.facts.scope(function)
+        if not isinstance(scope, GlobalScope):
+            return None
+        assignments = list(scope.assignments[function.name.value])
+        if len(assignments) != 1 or not isinstance(assignments[0], Assignment) or \
+                assignments[0].node is not function:
+            return None
+        calls: list[cst.Call] = []
+        for access in assignments[0].references:
+            if isinstance(self._store_statement(access.node), cst.Del):
+                # `del helper` after the set-up calls: nothing can call it later.
+                self._deleted.add(id(function))
+                continue
+            parent = self.facts.parent(access.node)
+            if not (isinstance(parent, cst.Call) and parent.func is access.node):
+                return None
+            calls.append(parent)
+        return calls
+
+    def _under_main_guard(self, node: cst.CSTNode) -> bool:
+        for ancestor in self.facts.ancestors(node):
+            if isinstance(ancestor, cst.If) and _is_main_guard(ancestor.test):
+                return True
+        return False
+
+    def _registers_callable(self, function: FunctionNode,
+                            values: tuple[cst.BaseExpression, ...]) -> bool:
+        """`HANDLERS[name] = handler`: the value is a function or class handed in."""
+        if not values:
+            return False
+        for value in values:
+            if not isinstance(value, cst.Name):
+                return False
+            params = [bound for bound in _bound_nodes(self.facts, value)
+                      if isinstance(bound, cst.Param)
+                      and self.facts.enclosing_function(bound) is function]
+            if not params or not all(self._is_callable_param(param) for param in params):
+                return False
+        return True
+
+    def _is_callable_param(self, param: cst.Param) -> bool:
+        if param.annotation is not None:
+            annotation = param.annotation.annotation
+            head = annotation.value if isinstance(annotation, cst.Subscript) else annotation
+            names = self.facts.external_names(head) | {dotted_name(head) or ""}
+            return bool(names & _CALLABLE_ANNOTATIONS)
+        return param.name.value in _REGISTERED_OBJECT_NAMES
+
+    # --- data keys ------------------------------------------------------------------------
+
+    def _is_data(self, expression: cst.BaseExpression, seen: set[int]) -> bool:
+        """Whether expression derives from a parameter of the function it runs in.
+
+        Literals, module-level names and locals computed only from them are bounded
+        by the code; parameters (and locals, loop and comprehension variables fed by
+        them) carry the caller's data.
+        """
+        stack: list[cst.CSTNode] = [expression]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Name):
+                for assignment in self.facts.assignments_of(node):
+                    if self._binding_is_data(assignment, seen):
+                        return True
+                continue
+            table = _table_lookup(node)
+            if table is not None and not self._is_data(table, seen):
+                # `TABLE[name]`, `TABLE.get(name)`: an entry of a module-level table is
+                # bounded by the table, whatever selects it.
+                if isinstance(node, cst.Call):
+                    stack.extend(arg.value for arg in node.args[1:])
+                continue
+            stack.extend(node.children)
+        return False
+
+    def _binding_is_data(self, assignment: BaseAssignment, seen: set[int]) -> bool:
+        if not isinstance(assignment, Assignment) or isinstance(assignment, ImportAssignment):
+            return False
+        if not isinstance(assignment.scope, (FunctionScope, ComprehensionScope)):
+            return False
+        node = assignment.node
+        if id(node) in seen:
+            return False
+        seen.add(id(node))
+        if isinstance(node, cst.Param):
+            return self._param_is_data(node, seen)
+        if not isinstance(node, cst.Name):
+            return False
+        source = self._bound_value(node)
+        return source is not None and self._is_data(source, seen)
+
+    def _param_is_data(self, param: cst.Param, seen: set[int]) -> bool:
+        """A parameter carries call data unless it is a class, a flag, or always a constant.
+
+        For a private module-level function (`_load(name)`), the module holds every
+        call: when each passes a constant (a literal, a module-level name, a loop
+        over module data) for the parameter, the keys are bounded by the code.
+        """
+        if self._is_class_param(param) or _is_flag(self.facts, param):
+            return False
+        function = self.facts.enclosing_function(param)
+        if not isinstance(function, cst.FunctionDef) or function.decorators or \
+                not function.name.value.startswith("_") or function.name.value.startswith("__"):
+            return True
+        calls = self._module_calls(function)
+        if not calls:
+            return True
+        for call in calls:
+            arguments = _arguments_for(call, function, param)
+            if arguments is None or any(self._is_data(argument, seen) for argument in arguments):
+                return True
+        return False
+
+    def _bound_value(self, name: cst.Name) -> cst.BaseExpression | None:
+        """The expression a local name is bound from (the iterable for loop variables)."""
+        child: cst.CSTNode = name
+        parent = self.facts.parent(name)
+        while isinstance(parent, _CONTAINER_PARTS):
+            child, parent = parent, self.facts.parent(parent)
+        if isinstance(parent, cst.AssignTarget):
+            statement = self.facts.parent(parent)
+            return statement.value if isinstance(statement, cst.Assign) else None
+        if isinstance(parent, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr)):
+            return parent.value
+        if isinstance(parent, (cst.For, cst.CompFor)) and parent.target is child:
+            return parent.iter
+        if isinstance(parent, cst.AsName):
+            item = self.facts.parent(parent)
+            return item.item if isinstance(item, cst.WithItem) else None
+        return None
+
+    def _is_class_param(self, param: cst.Param) -> bool:
+        """`cls` of a classmethod or class hook: a class object, not call data."""
+        function = self.facts.enclosing_function(param)
+        if not isinstance(function, cst.FunctionDef) or \
+                self.facts.enclosing_class(function) is None:
+            return False
+        positional = [*function.params.posonly_params, *function.params.params]
+        if not positional or positional[0] is not param:
+            return False
+        return function.name.value in (_CLASS_CREATION_HOOKS | {"__new__", "__class_getitem__"}) \
+            or "classmethod" in _decorator_words(function)
+
+    # --- cost -----------------------------------------------------------------------------
+
+    def _cost(self, binding: CacheBinding, values: list[cst.BaseExpression]) -> str:
+        """What one entry costs, when the name or the values give it away."""
+        name = binding.name.lower()
+        annotation = ""
+        if binding.annotation is not None:
+            annotation = self.facts.module.code_for_node(binding.annotation.annotation).lower()
+        calls = [call for value in self._value_sources(values) for call in _call_names(value)]
+        if any(word in name for word in _EMBEDDING_WORDS) or \
+                any(word in annotation for word in ("list[float]", "ndarray", "tensor")) or \
+                any("embed" in call for call in calls):
+            return _EMBEDDING_COST
+        if any(word in name for word in _RESPONSE_WORDS) or \
+                any(_is_response_call(call) for call in calls):
+            return _RESPONSE_COST
+        return ""
+
+    def _value_sources(self, values: list[cst.BaseExpression]) -> list[cst.BaseExpression]:
+        """The written values, and what the local names in them were bound from."""
+        sources = list(values)
+        for value in values:
+            for node in walk(value):
+                if not isinstance(node, cst.Name):
+                    continue
+                for assignment in self.facts.assignments_of(node):
+                    if isinstance(assignment, Assignment) and \
+                            isinstance(assignment.scope, FunctionScope) and \
+                            isinstance(assignment.node, cst.Name):
+                        bound = self._bound_value(assignment.node)
+                        if bound is not None:
+                            sources.append(bound)
+        return sources
+
+
+def _table_lookup(node: cst.CSTNode) -> cst.BaseExpression | None:
+    """The table of `table[key]` or `table.get(key, ...)` over a plain name, else None."""
+    if isinstance(node, cst.Subscript):
+        table = node.value
+    elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
+            node.func.attr.value == "get" and node.args:
+        table = node.func.value
+    else:
+        return None
+    return table if dotted_name(table) is not None else None
+
+
+def _is_flag(facts: ModuleFacts, param: cst.Param) -> bool:
+    """A bool or Literal parameter (`aliased: bool`, `terse=False`): a few values at most."""
+    if isinstance(param.default, cst.Name) and param.default.value in ("True", "False"):
+        return True
+    if param.annotation is None:
+        return False
+    annotation = param.annotation.annotation
+    if isinstance(annotation, cst.Subscript):
+        head = facts.external_names(annotation.value) | {dotted_name(annotation.value) or ""}
+        if head & _LITERAL_TYPES:
+            return True
+    kinds = _annotation_kinds(facts, annotation)
+    return bool(kinds) and kinds <= _FLAG_TYPES
+
+
+def _arguments_for(call: cst.Call, function: cst.FunctionDef,
+                   param: cst.Param) -> list[cst.BaseExpression] | None:
+    """What a call passes for param (its default when omitted), or None when unknown."""
+    if any(arg.star for arg in call.args):
+        return None
+    positional_args = [arg.value for arg in call.args if arg.keyword is None]
+    keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+    params = function.params
+    positional = [*params.posonly_params, *params.params]
+    named = [*positional, *params.kwonly_params]
+    if param is params.star_arg:
+        return positional_args[len(positional):]
+    if param is params.star_kwarg:
+        names = {other.name.value for other in named}
+        return [value for keyword, value in keywords.items() if keyword not in names]
+    for index, candidate in enumerate(named):
+        if candidate is not param:
+            continue
+        if index < len(positional) and index < len(positional_args):
+            return [positional_args[index]]
+        if param.name.value in keywords:
+            return [keywords[param.name.value]]
+        return [param.default] if param.default is not None else None
+    return None
+
+
+def _bound_nodes(facts: ModuleFacts, name: cst.Name) -> list[cst.CSTNode]:
+    """The nodes that bind what a loaded name may refer to (Param, FunctionDef, Name...)."""
+    return [assignment.node for assignment in facts.assignments_of(name)
+            if isinstance(assignment, Assignment)]
+
+
+def _mapping_parts(value: cst.BaseExpression) -> tuple[tuple[cst.BaseExpression, ...],
+                                                       tuple[cst.BaseExpression, ...]]:
+    """Keys and values of what `update`/`|=` merges in: a dict display's parts, else itself."""
+    if isinstance(value, cst.Dict):
+        keys: list[cst.BaseExpression] = []
+        values: list[cst.BaseExpression] = []
+        for element in value.elements:
+            if isinstance(element, cst.DictElement):
+                keys.append(element.key)
+                values.append(element.value)
+            else:
+                keys.append(element.value)
+        return tuple(keys), tuple(values)
+    if isinstance(value, cst.DictComp):
+        return (value.key, value.for_in.iter), (value.value,)
+    return (value,), ()
+
+
+def _flatten(body: Sequence[cst.CSTNode]) -> Iterator[cst.CSTNode]:
+    """Statements of a body, looking into if/try/with blocks at the same level."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, cst.If):
+            yield from _flatten(_block(statement.body))
+            if statement.orelse is not None:
+                yield from _flatten([statement.orelse] if isinstance(statement.orelse, cst.If)
+                                    else _block(statement.orelse.body))
+        elif isinstance(statement, (cst.Try, cst.TryStar)):
+            yield from _flatten(_block(statement.body))
+            for handler in statement.handlers:
+                yield from _flatten(_block(handler.body))
+            if statement.orelse is not None:
+                yield from _flatten(_block(statement.orelse.body))
+            if statement.finalbody is not None:
+                yield from _flatten(_block(statement.finalbody.body))
+        elif isinstance(statement, cst.With):
+            yield from _flatten(_block(statement.body))
+
+
+def _block(body: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    if isinstance(body, cst.IndentedBlock):
+        return body.body
+    if isinstance(body, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body=body.body)]
+    return []
+
+
+def _own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
+    """Nodes of a function's body, not descending into nested defs, lambdas or classes."""
+    stack: list[cst.CSTNode] = [function.body]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in node.children:
+            if not isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                stack.append(child)
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    """`__name__ == "__main__"` (either way round)."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    sides = [test.left, test.comparisons[0].comparator]
+    names = [side for side in sides if isinstance(side, cst.Name) and side.value == "__name__"]
+    strings = [side for side in sides if isinstance(side, cst.SimpleString)
+               and side.evaluated_value == "__main__"]
+    return bool(names and strings) and isinstance(test.comparisons[0].operator, cst.Equal)
+
+
+def _is_staticmethod(function: cst.FunctionDef) -> bool:
+    return "staticmethod" in _decorator_words(function)
+
+
+def _decorator_words(function: cst.FunctionDef) -> set[str]:
+    words: set[str] = set()
+    for decorator in function.decorators:
+        expression = decorator.decorator
+        if isinstance(expression, cst.Call):
+            expression = expression.func
+        dotted = dotted_name(expression)
+        if dotted:
+            words.add(dotted.rsplit(".", 1)[-1])
+    return words
+
+
+def _function_label(facts: ModuleFacts, function: FunctionNode) -> str:
+    """`fetch()` or `Client.fetch()`, how messages name a function."""
+    if not isinstance(function, cst.FunctionDef):
+        return "a lambda"
+    class_def = facts.enclosing_class(function)
+    prefix = f"{class_def.name.value}." if class_def is not None else ""
+    return f"`{prefix}{function.name.value}()`"
+
+
+def _call_names(expression: cst.BaseExpression) -> Iterator[str]:
+    """Lower-cased dotted names of the calls in expression (`client.embeddings.create`)."""
+    for node in walk(expression):
+        if isinstance(node, cst.Call):
+            dotted = _call_path(node.func)
+            if dotted:
+                yield dotted.lower()
+
+
+def _call_path(func: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a callee, looking through calls and subscripts on the way."""
+    parts: list[str] = []
+    current: cst.BaseExpression = func
+    while True:
+        if isinstance(current, cst.Name):
+            parts.append(current.value)
+            break
+        if isinstance(current, cst.Attribute):
+            parts.append(current.attr.value)
+            current = current.value
+        elif isinstance(current, cst.Call):
+            current = current.func
+        elif isinstance(current, cst.Subscript):
+            current = current.value
+        else:
+            break
+    return ".".join(reversed(parts)) if parts else None
+
+
+def _is_response_call(dotted: str) -> bool:
+    parts = dotted.split(".")
+    if set(parts) & _RESPONSE_CALL_PARTS:
+        return True
+    return parts[-1] in _HTTP_VERBS and bool(set(parts[:-1]) & _HTTP_RECEIVERS)
+
+
+# --- RG202 ------------------------------------------------------------------------------
+
+
+def _functools_caches(context: FileContext) -> Iterator[Diagnostic]:
+    facts = context.facts
+    for node in walk(facts.module):
+        if not isinstance(node, cst.FunctionDef):
+            continue
+        for decorator in node.decorators:
+            label = _unbounded_functools_decorator(facts, decorator)
+            if label is None:
+                continue
+            params = _free_form_params(facts, node)
+            if not params:
+                continue
+            shown = ", ".join(f"`{name}`" for name in params)
+            per = f"value of {shown}" if len(params) == 1 else f"combination of {shown}"
+            if facts.enclosing_class(node) is not None and not _is_staticmethod(node):
+                per += " (and keeps every `self` it saw alive)"
+            yield context.diagnostic(
+                "RG202", decorator,
+                f"`@{label}` on {_function_label(facts, node)} keeps one entry per distinct "
+                f"{per} for the life of the process: free-form arguments (text, ids, paths) "
+                "make it grow with traffic. Bound it: `functools.lru_cache(maxsize=...)`, or "
+                f"`BoundedCache(maxsize={context.settings.cache_maxsize:_})` from "
+                "runguard_lint.runtime",
+                fix=plan_cache_fix(context, decorator, "RG202"),
+            )
+
+
+def _unbounded_functools_decorator(facts: ModuleFacts, decorator: cst.Decorator) -> str | None:
+    """How to name the decorator when it is `functools.cache` or `lru_cache(maxsize=None)`."""
+    expression = decorator.decorator
+    if isinstance(expression, cst.Call):
+        if "functools.lru_cache" not in facts.external_names(expression.func):
+            return None
+        maxsize: cst.BaseExpression | None = None
+        for position, arg in enumerate(expression.args):
+            if (arg.keyword is None and position == 0 and not arg.star) or \
+                    (arg.keyword is not None and arg.keyword.value == "maxsize"):
+                maxsize = arg.value
+        if isinstance(maxsize, cst.Name) and maxsize.value == "None":
+            return "functools.lru_cache(maxsize=None)"
+        return None
+    if "functools.cache" in facts.external_names(expression):
+        return "functools.cache"
+    return None
+
+
+def _free_form_params(facts: ModuleFacts, function: cst.FunctionDef) -> list[str]:
+    params = function.params
+    positional = [*params.posonly_params, *params.params]
+    if facts.enclosing_class(function) is not None and not _is_staticmethod(function) and \
+            positional:
+        positional = positional[1:]
+    candidates: list[cst.Param] = [*positional, *params.kwonly_params]
+    if isinstance(params.star_arg, cst.Param):
+        candidates.append(params.star_arg)
+    return [param.name.value for param in candidates if _is_free_form(facts, param)]
+
+
+def _is_free_form(facts: ModuleFacts, param: cst.Param) -> bool:
+    words = [word for word in param.name.value.lower().split("_") if word]
+    if param.annotation is None:
+        return bool(set(words) & _FREE_FORM_WORDS)
+    kinds = _annotation_kinds(facts, param.annotation.annotation)
+    if kinds & _UNBOUNDED_TYPES:
+        return True
+    return bool(kinds & _INT_TYPES) and bool(set(words) & _ID_WORDS)
+
+
+def _annotation_kinds(facts: ModuleFacts, annotation: cst.BaseExpression) -> set[str]:
+    """The type names an annotation admits, through Optional, Union, `|` and Annotated."""
+    if isinstance(annotation, cst.SimpleString):
+        text = annotation.evaluated_value
+        return {text} if isinstance(text, str) else set()
+    if isinstance(annotation, cst.BinaryOperation) and \
+            isinstance(annotation.operator, cst.BitOr):
+        return _annotation_kinds(facts, annotation.left) | \
+            _annotation_kinds(facts, annotation.right)
+    if isinstance(annotation, cst.Subscript):
+        head = facts.external_names(annotation.value) | {dotted_name(annotation.value) or ""}
+        if not head & _WRAPPER_TYPES:
+            return set()
+        elements: list[cst.BaseExpression] = [
+            element.slice.value for element in annotation.slice
+            if isinstance(element.slice, cst.Index)
+        ]
+        if head & {"typing.Annotated", "typing_extensions.Annotated", "Annotated"}:
+            elements = elements[:1]
+        kinds: set[str] = set()
+        for element in elements:
+            kinds |= _annotation_kinds(facts, element)
+        return kinds
+    names = facts.external_names(annotation)
+    dotted = dotted_name(annotation)
+    return names | ({dotted} if dotted else set())
+

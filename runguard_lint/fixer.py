@@ -1,0 +1,349 @@
+"""`--fix` and `--diff`: apply the findings' fixes to a fixpoint, then write back safely.
+
+For one file: check -> apply every applicable fix whose edits do not overlap
+an already chosen one (safe fixes; unsafe ones too with `--unsafe-fixes`;
+identical edits, such as the same import added by two fixes, are shared) ->
+check again -> repeat until nothing applicable is left (at most MAX_ROUNDS).
+The final text must parse and compile, or the file is left untouched and the
+reason is reported. Fixing runs in worker processes, like checking, with the
+same crash isolation; the main process writes back: atomically (a temporary
+file in the same directory, then `os.replace`), in the file's own encoding,
+BOM, line endings and permission bits, and never over a file whose bytes
+changed on disk since they were read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import multiprocessing
+import os
+import stat
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from runguard_lint.cache import ResultCache
+from runguard_lint.config import Settings, default_jobs
+from runguard_lint.diagnostics import Applicability, Diagnostic, FileError, FileReport
+from runguard_lint.engine import DecodeFailure, check_text, decode
+from runguard_lint.fixes.edits import apply_spans, edit_span, line_starts, problem_with
+from runguard_lint.runner import Task, read_bytes, unreadable
+
+MAX_ROUNDS = 10
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class TextFix:
+    """What the fix loop made of one file's text."""
+
+    report: FileReport  # the findings left in `text`
+    text: str  # the fixed text, or the original when nothing was (or could be) applied
+    fixed: int  # how many findings the applied fixes ended
+    original_report: FileReport  # the findings of the original text
+    problem: str | None = None  # why the fixes of this file were dropped
+
+
+@dataclass(frozen=True)
+class FileFix:
+    """One file after fixing: its remaining findings and, if it changes, its new bytes."""
+
+    report: FileReport
+    original_report: FileReport
+    fixed: int
+    new_bytes: bytes | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class FixRun:
+    """Every file of a `--fix`/`--diff` run."""
+
+    reports: list[FileReport]  # what is left to report, per file (with write problems as errors)
+    fixed: int  # findings fixed (for --diff: that would be fixed)
+    diff: str  # the unified diff of every changed file (for --diff)
+
+
+# --- one file's text ---------------------------------------------------------------------
+
+
+def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
+    fix = diagnostic.fix
+    return fix is not None and (fix.applicability is Applicability.SAFE or unsafe)
+
+
+def fix_text(filename: str, text: str, settings: Settings, enabled: frozenset[str],
+             unsafe: bool) -> TextFix:
+    """Apply fixes round by round until none applies; the text stays valid Python."""
+    report = check_text(filename, text, settings, enabled)
+    original_report = report
+    current = text
+    fixed = 0
+    # Fixes that did not end their finding (a bug): never applied again.
+    stuck: set[tuple[str, str, str]] = set()
+    problems: list[str] = []
+    for _ in range(MAX_ROUNDS):
+        chosen = [d for d in report.diagnostics
+                  if applicable(d, unsafe) and _signature(d) not in stuck]
+        if not chosen:
+            break
+        updated, count = apply_round(current, chosen)
+        if updated == current:
+            break
+        after = check_text(filename, updated, settings, enabled)
+        if len(after.diagnostics) >= len(report.diagnostics):
+            # Every fix ends its finding and makes none, so a round that leaves as
+            # many findings as before did not work: undo it, keep the rest.
+            stuck.update(_signature(d) for d in chosen)
+            problems.extend(f"line {d.location.row}: the {d.code} fix ({d.fix.message}) did not "
+                            "end the finding, so it was not applied; please report this"
+                            for d in chosen if d.fix is not None)
+            continue
+        current, report = updated, after
+        fixed += count
+    else:
+        if any(applicable(d, unsafe) and _signature(d) not in stuck for d in report.diagnostics):
+            problems.append(f"the fixes did not settle after {MAX_ROUNDS} rounds; run "
+                            "--fix again")
+    if current != text:
+        problem = problem_with(current, filename)
+        if problem is not None:
+            return TextFix(original_report, text, 0, original_report,
+                           f"the fixed code would not compile ({problem}), so no fix was "
+                           "applied; please report this with the file")
+    return TextFix(report, current, fixed, original_report, "; ".join(problems) or None)
+
+
+def _signature(diagnostic: Diagnostic) -> tuple[str, str, str]:
+    """What identifies a finding's fix across rounds (positions move as code is rewritten)."""
+    fix_message = diagnostic.fix.message if diagnostic.fix is not None else ""
+    return diagnostic.code, diagnostic.message, fix_message
+
+
+def apply_round(text: str, diagnostics: Sequence[Diagnostic]) -> tuple[str, int]:
+    """Apply the fixes whose edits do not overlap those chosen before them, in file order."""
+    starts = line_starts(text)
+    chosen: list[tuple[int, int, str]] = []
+    count = 0
+
+    def spans_of(diagnostic: Diagnostic) -> list[tuple[int, int, str]]:
+        assert diagnostic.fix is not None
+        return [(*edit_span(starts, edit), edit.content) for edit in diagnostic.fix.edits]
+
+    ordered = sorted(diagnostics, key=lambda d: min(spans_of(d)) if spans_of(d) else (0, 0, ""))
+    for diagnostic in ordered:
+        spans = spans_of(diagnostic)
+        if any(_conflict(span, other) for span in spans for other in chosen):
+            continue
+        chosen.extend(span for span in spans if span not in chosen)
+        count += 1
+    return apply_spans(text, chosen), count
+
+
+def _conflict(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
+    """Edits conflict when they overlap, or an insertion touches the other's range."""
+    if a == b:
+        return False
+    a_start, a_end, _ = a
+    b_start, b_end, _ = b
+    if a_start < b_end and b_start < a_end:
+        return True
+    if a_start == a_end and b_start <= a_start <= b_end:
+        return True
+    return b_start == b_end and a_start <= b_start <= a_end
+
+
+# --- one file's bytes (in a worker) ------------------------------------------------------
+
+
+def fix_bytes(display: str, data: bytes, settings: Settings, enabled: frozenset[str],
+              unsafe: bool) -> FileFix:
+    """Decode, fix and re-encode one file: same encoding, BOM and line endings."""
+    try:
+        source = decode(data)
+    except DecodeFailure:
+        # check_text cannot see undecodable bytes; the checker reports them as RG900.
+        from runguard_lint.engine import check_source
+
+        report = check_source(display, data, settings, enabled)
+        return FileFix(report, report, 0)
+    result = fix_text(display, source.text, settings, enabled, unsafe)
+    if result.text == source.text:
+        return FileFix(result.report, result.original_report, 0, problem=result.problem)
+    try:
+        encoded = result.text.encode(source.encoding)
+    except UnicodeEncodeError as error:
+        return FileFix(result.original_report, result.original_report, 0,
+                       problem=f"the fixed code cannot be saved as {source.encoding} ({error})")
+    return FileFix(result.report, result.original_report, result.fixed,
+                   (_BOM if source.bom else b"") + encoded, result.problem)
+
+
+_WORKER: tuple[Settings, frozenset[str], bool] | None = None
+
+
+def _init_worker(settings: Settings, enabled: frozenset[str], unsafe: bool) -> None:
+    global _WORKER
+    _WORKER = (settings, enabled, unsafe)
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
+
+
+def _work(display: str, data: bytes) -> FileFix:
+    assert _WORKER is not None
+    settings, enabled, unsafe = _WORKER
+    return fix_bytes(display, data, settings, enabled, unsafe)
+
+
+# --- many files ------------------------------------------------------------------------------
+
+
+def fix_files(tasks: Sequence[Task], settings: Settings, *, unsafe: bool, write: bool,
+              jobs: int | None = None, cache: ResultCache | None = None) -> FixRun:
+    """Fix every file (in worker processes); write back unless `write` is False (--diff)."""
+    enabled = settings.enabled_codes()
+    reports: dict[str, FileReport] = {}
+    fixed = 0
+    diffs: dict[str, str] = {}
+    pending: list[tuple[Task, bytes]] = []
+    for task in tasks:
+        data = read_bytes(task.path)
+        if isinstance(data, str):
+            reports[task.display] = unreadable(task.display, data)
+            continue
+        cached = cache.get(task.display, hashlib.sha256(data).hexdigest()) if cache else None
+        if cached is not None and not any(applicable(d, unsafe) for d in cached.diagnostics):
+            reports[task.display] = cached
+            continue
+        pending.append((task, data))
+    pending.sort(key=lambda item: len(item[1]), reverse=True)
+    workers = jobs if jobs and jobs > 0 else (settings.jobs or default_jobs())
+    for task, data, outcome in _run_pool(pending, settings, enabled, unsafe, workers):
+        report = outcome.report
+        problems = [outcome.problem] if outcome.problem else []
+        if outcome.new_bytes is not None:
+            if write:
+                failure = write_back(task.path, data, outcome.new_bytes)
+                if failure is None:
+                    fixed += outcome.fixed
+                    if cache is not None and not report.errors:
+                        cache.put(task.display, hashlib.sha256(outcome.new_bytes).hexdigest(),
+                                  report)
+                else:
+                    report = outcome.original_report
+                    problems.append(failure)
+            else:
+                fixed += outcome.fixed
+                diffs[task.display] = unified_diff(task.display, data, outcome.new_bytes)
+        if problems:
+            errors = tuple(FileError(task.display, problem) for problem in problems)
+            report = replace(report, errors=(*report.errors, *errors))
+        reports[task.display] = report
+    return FixRun([reports[name] for name in sorted(reports)], fixed,
+                  "".join(diffs[name] for name in sorted(diffs)))
+
+
+def _run_pool(pending: list[tuple[Task, bytes]], settings: Settings, enabled: frozenset[str],
+              unsafe: bool, workers: int) -> Iterable[tuple[Task, bytes, FileFix]]:
+    """Fix in worker processes; a file that kills its worker is retried alone, then RG900."""
+    if not pending:
+        return
+    crashed: list[tuple[Task, bytes]] = []
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(pending))),
+                             mp_context=_mp_context(), initializer=_init_worker,
+                             initargs=(settings, enabled, unsafe)) as pool:
+        futures: list[tuple[Future[FileFix], Task, bytes]] = [
+            (pool.submit(_work, task.display, data), task, data) for task, data in pending
+        ]
+        for future, task, data in futures:
+            try:
+                yield task, data, future.result()
+            except BrokenProcessPool:
+                crashed.append((task, data))
+    for task, data in crashed:
+        with ProcessPoolExecutor(max_workers=1, mp_context=_mp_context(),
+                                 initializer=_init_worker,
+                                 initargs=(settings, enabled, unsafe)) as pool:
+            try:
+                outcome = pool.submit(_work, task.display, data).result()
+            except BrokenProcessPool:
+                report = unreadable(task.display, "cannot parse: the parser crashed on this file "
+                                    "(it may be too deeply nested); simplify the file or "
+                                    "exclude it")
+                outcome = FileFix(report, report, 0)
+        yield task, data, outcome
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+def unified_diff(display: str, old: bytes, new: bytes) -> str:
+    """What --diff prints for one file (decoded as the file declares itself)."""
+    old_text = decode(old).text
+    new_text = decode(new).text
+    lines = difflib.unified_diff(old_text.splitlines(keepends=True),
+                                 new_text.splitlines(keepends=True),
+                                 fromfile=f"a/{display}", tofile=f"b/{display}")
+    out: list[str] = []
+    for line in lines:
+        if not line.endswith(("\n", "\r")):
+            line += "\n\\ No newline at end of file\n"
+        out.append(line)
+    return "".join(out)
+
+
+def write_back(path: Path, original: bytes, new: bytes) -> str | None:
+    """Replace the file's bytes atomically; None on success, else why it was not written.
+
+    Refuses when the file on disk no longer holds `original` (edited while we
+    worked). The new file gets the old one's permission bits; a symlink is
+    followed, so the link stays a link.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        status = target.stat()
+        current = target.read_bytes()
+    except OSError as error:
+        return f"not fixed: cannot re-read the file before writing ({error.strerror or error})"
+    if current != original:
+        return ("not fixed: the file changed on disk while it was being fixed; "
+                "run runguard-lint --fix again")
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                                 suffix=".runguard-tmp")
+    except OSError as error:
+        return f"not fixed: cannot create a temporary file next to it ({error.strerror or error})"
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(new)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, stat.S_IMODE(status.st_mode))
+        if target.read_bytes() != original:
+            os.unlink(temporary)
+            return ("not fixed: the file changed on disk while it was being fixed; "
+                    "run runguard-lint --fix again")
+        os.replace(temporary, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        return f"not fixed: cannot write the file ({error.strerror or error})"
+    return None
+
+
+# --- standard input --------------------------------------------------------------------------
+
+
+def fix_stdin(display: str, data: bytes, settings: Settings, *, unsafe: bool) -> FileFix:
+    """`--fix -`: the fixed source goes to standard output (the CLI writes `new_bytes`)."""
+    return fix_bytes(display, data, settings, settings.enabled_codes(), unsafe)

@@ -1,0 +1,218 @@
+"""The bounded-cache shapes: RG201 `_cache = {}` -> `BoundedCache(...)`, RG202 -> `lru_cache(N)`.
+
+    _embeddings = {}                ->  _embeddings = BoundedCache(maxsize=10_000)
+    @functools.cache                ->  @functools.lru_cache(maxsize=10_000)
+
+`BoundedCache` (runguard_lint.runtime) is a thread-safe LRU MutableMapping,
+not a dict: the fix is offered only when every use of the cache in the module
+is one a MutableMapping supports (`c[k]`, `k in c`, `get`, `setdefault`,
+`pop`, `update`, iteration, `len`, ...). Passing the dict elsewhere, `|=`,
+`copy()` or `defaultdict` (whose missing-key factory BoundedCache lacks) give
+no fix. Both are unsafe: entries are evicted, so code that relied on a value
+staying cached can change behaviour. The size is `cache-maxsize` from config.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from runguard_lint.analysis.names import ModuleFacts, walk
+from runguard_lint.checks.base import FileContext
+from runguard_lint.diagnostics import Applicability, Fix
+from runguard_lint.fixes.edits import make_fix
+from runguard_lint.fixes.imports import Imports
+from runguard_lint.fixes.tree import Rewrite, index_in, top_level_statement
+
+# What BoundedCache supports of the dict API (all of MutableMapping).
+_MAPPING_METHODS = frozenset({
+    "get", "setdefault", "pop", "popitem", "clear", "update", "keys", "values", "items",
+    "__getitem__", "__setitem__", "__delitem__", "__contains__", "__len__", "__iter__",
+})
+# Builtins that only read a mapping through the Mapping protocol.
+_READERS = frozenset({"builtins.len", "builtins.list", "builtins.sorted", "builtins.tuple",
+                      "builtins.set", "builtins.frozenset", "builtins.iter", "builtins.dict",
+                      "builtins.bool", "builtins.any", "builtins.all", "builtins.enumerate"})
+_EMPTY_FACTORIES = frozenset({"builtins.dict", "collections.OrderedDict"})
+_DICT_ANNOTATIONS = frozenset({"dict", "Dict", "OrderedDict"})
+
+
+def _size(maxsize: int) -> str:
+    return f"{maxsize:_}" if maxsize >= 10_000 else str(maxsize)
+
+
+def bounded_cache_fix(context: FileContext, binding: cst.CSTNode) -> Fix | None:
+    """RG201: the dict bound at `binding` (its name, assignment or line) becomes a BoundedCache."""
+    facts = context.facts
+    assign = _assignment(facts, binding)
+    if assign is None:
+        return None
+    target = assign.targets[0].target if isinstance(assign, cst.Assign) else assign.target
+    value = assign.value
+    if not isinstance(target, cst.Name) or value is None or not _empty_dict(facts, value):
+        return None
+    statement = facts.parent(assign)
+    holder = facts.parent(statement) if statement is not None else None
+    if isinstance(holder, cst.Module):
+        uses = [access.node for access in facts.references_of_binding(target)]
+    elif isinstance(holder, cst.IndentedBlock) and isinstance(facts.parent(holder), cst.ClassDef):
+        uses = [access.node for access in facts.references_of_binding(target)]
+        uses += [node for node in walk(facts.module)
+                 if isinstance(node, cst.Attribute) and node.attr.value == target.value]
+    else:
+        return None
+    if not all(_mapping_use(facts, use) for use in uses):
+        return None
+    top = top_level_statement(facts, assign)
+    if top is None:
+        return None
+    imports = Imports(facts)
+    cache_class = imports.name("runguard_lint.runtime", "BoundedCache", prefer_from=True,
+                               before_index=index_in(facts.module.body, top))
+    size = _size(context.settings.cache_maxsize)
+    rewrite = Rewrite(facts)
+    rewrite.replace(value, cst.Call(
+        func=cache_class,
+        args=[cst.Arg(cst.Integer(size), keyword=cst.Name("maxsize"),
+                      equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                            whitespace_after=cst.SimpleWhitespace("")))],
+        lpar=value.lpar, rpar=value.rpar,
+    ))
+    if isinstance(assign, cst.AnnAssign):
+        _retype(rewrite, assign.annotation.annotation, cache_class)
+    module = imports.add_to(rewrite.apply())
+    return make_fix(context, module, Applicability.UNSAFE,
+                    f"Bound `{target.value}` to {size} entries with an LRU `BoundedCache`")
+
+
+def _assignment(facts: ModuleFacts, node: cst.CSTNode) -> cst.Assign | cst.AnnAssign | None:
+    if isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1:
+        node = node.body[0]
+    current: cst.CSTNode | None = node
+    while current is not None and not isinstance(current, (cst.Assign, cst.AnnAssign)):
+        if isinstance(current, cst.BaseStatement):
+            return None
+        current = facts.parent(current)
+    if isinstance(current, cst.Assign) and len(current.targets) != 1:
+        return None
+    return current
+
+
+def _empty_dict(facts: ModuleFacts, value: cst.BaseExpression) -> bool:
+    if isinstance(value, cst.Dict):
+        return not value.elements
+    if isinstance(value, cst.Call) and not value.args:
+        return bool(facts.external_names(value.func) & _EMPTY_FACTORIES)
+    return False
+
+
+def _mapping_use(facts: ModuleFacts, node: cst.CSTNode) -> bool:
+    """Whether this use of the cache works the same on a MutableMapping."""
+    parent = facts.parent(node)
+    if isinstance(parent, cst.Subscript) and parent.value is node:
+        return True
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        call = facts.parent(parent)
+        return (parent.attr.value in _MAPPING_METHODS and isinstance(call, cst.Call)
+                and call.func is parent)
+    if isinstance(parent, cst.ComparisonTarget) and parent.comparator is node:
+        return isinstance(parent.operator, (cst.In, cst.NotIn))
+    if isinstance(parent, cst.Arg) and parent.value is node and not parent.keyword:
+        call = facts.parent(parent)
+        return isinstance(call, cst.Call) and bool(facts.external_names(call.func) & _READERS)
+    if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is node:
+        return True
+    if isinstance(parent, (cst.If, cst.While, cst.IfExp)) and parent.test is node:
+        return True
+    if isinstance(parent, cst.BooleanOperation):
+        return True
+    if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not):
+        return True
+    return isinstance(parent, cst.NameItem)  # `global _cache`
+
+
+def _retype(rewrite: Rewrite, annotation: cst.BaseExpression,
+            cache_class: cst.BaseExpression) -> None:
+    """`dict[str, V]` -> `BoundedCache[str, V]`, so the annotation stays true."""
+    base = annotation.value if isinstance(annotation, cst.Subscript) else annotation
+    if isinstance(annotation, cst.Subscript) and _terminal(base) == "ClassVar" and \
+            len(annotation.slice) == 1:
+        inner = annotation.slice[0].slice
+        if isinstance(inner, cst.Index):
+            _retype(rewrite, inner.value, cache_class)
+        return
+    if _terminal(base) in _DICT_ANNOTATIONS:
+        rewrite.replace(base, cache_class)
+
+
+def _terminal(expression: cst.BaseExpression) -> str | None:
+    if isinstance(expression, cst.Attribute):
+        return expression.attr.value
+    return expression.value if isinstance(expression, cst.Name) else None
+
+
+def lru_cache_fix(context: FileContext, node: cst.CSTNode) -> Fix | None:
+    """RG202: `@functools.cache` or `@lru_cache(maxsize=None)` -> `@lru_cache(maxsize=N)`.
+
+    node: the decorator, or the function it decorates.
+    """
+    facts = context.facts
+    decorator = _unbounded_decorator(facts, node)
+    if decorator is None:
+        return None
+    size = _size(context.settings.cache_maxsize)
+    rewrite = Rewrite(facts)
+    expression = decorator.decorator
+    imports = Imports(facts)
+    if isinstance(expression, cst.Call):
+        for position, arg in enumerate(expression.args):
+            named = arg.keyword.value == "maxsize" if arg.keyword is not None else (
+                position == 0 and not arg.star)
+            if named and isinstance(arg.value, cst.Name) and arg.value.value == "None":
+                rewrite.replace(arg.value, cst.Integer(size))
+                break
+        else:
+            return None
+    else:
+        top = top_level_statement(facts, decorator)
+        if top is None:
+            return None
+        lru_cache = imports.name("functools", "lru_cache",
+                                 before_index=index_in(facts.module.body, top))
+        rewrite.replace(expression, cst.Call(
+            func=lru_cache,
+            args=[cst.Arg(cst.Integer(size), keyword=cst.Name("maxsize"),
+                          equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                                whitespace_after=cst.SimpleWhitespace("")))],
+        ))
+        # `from functools import cache` (or `import functools`) may now be unused.
+        root: cst.BaseExpression = expression
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name):
+            imports.drop_if_unused(root.value)
+    module = imports.add_to(rewrite.apply())
+    return make_fix(context, module, Applicability.UNSAFE,
+                    f"Bound the cache with `lru_cache(maxsize={size})`")
+
+
+def _unbounded_decorator(facts: ModuleFacts, node: cst.CSTNode) -> cst.Decorator | None:
+    decorators: list[cst.Decorator]
+    if isinstance(node, cst.Decorator):
+        decorators = [node]
+    elif isinstance(node, cst.FunctionDef):
+        decorators = list(node.decorators)
+    else:
+        parent = facts.parent(node)
+        while parent is not None and not isinstance(parent, (cst.Decorator, cst.FunctionDef)):
+            parent = facts.parent(parent)
+        if parent is None:
+            return None
+        return _unbounded_decorator(facts, parent)
+    for decorator in decorators:
+        expression = decorator.decorator
+        if isinstance(expression, cst.Call):
+            if "functools.lru_cache" in facts.external_names(expression.func):
+                return decorator
+        elif "functools.cache" in facts.external_names(expression):
+            return decorator
+    return None

@@ -1,0 +1,183 @@
+"""From a rewritten module to a Fix: minimal line edits, only for code that compiles.
+
+Every shape rewrites the LibCST module (so formatting and comments are kept).
+The module-level statements the rewrite replaced are rendered, checked (they
+must parse with LibCST and the stdlib parser, and compile; else the fix is
+dropped) and diffed against the original lines into the smallest line-range
+replacements: the form Ruff's JSON gives, and what lets the non-overlapping
+fixes of one file be applied together. The fixer checks the whole file again
+after applying them.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+import warnings
+from collections.abc import Sequence
+from functools import lru_cache
+
+import libcst as cst
+
+from runguard_lint.checks.base import FileContext
+from runguard_lint.diagnostics import Applicability, Edit, Fix, Location
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split as Python's tokenizer does (\\r\\n, \\r, \\n)."""
+    return _LINE.findall(text)
+
+
+def problem_with(text: str, filename: str = "<fixed>") -> str | None:
+    """Why text is not valid Python for both parsers and the compiler, or None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(ast.parse(text, filename=filename), filename, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return f"line {error.lineno}: {error.msg}"
+    except (ValueError, RecursionError, MemoryError) as error:
+        return f"cannot compile: {type(error).__name__}: {error}"
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return f"line {error.raw_line}: {error.message}"
+    except RecursionError:
+        return "too deeply nested for LibCST"
+    return None
+
+
+def line_edits(old_text: str, new_text: str, first_row: int = 1) -> tuple[Edit, ...]:
+    """The smallest set of whole-line replacements that turn old_text into new_text.
+
+    Rows are counted from `first_row`, the row old_text starts at in its file.
+    """
+    old = split_lines(old_text)
+    new = split_lines(new_text)
+    # Common head and tail first: the differing middle is usually small.
+    head = 0
+    while head < len(old) and head < len(new) and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while (tail < len(old) - head and tail < len(new) - head
+           and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]):
+        tail += 1
+    old_middle = old[head:len(old) - tail]
+    new_middle = new[head:len(new) - tail]
+    matcher = difflib.SequenceMatcher(None, old_middle, new_middle, autojunk=False)
+    edits: list[Edit] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        edits.append(Edit(
+            content="".join(new_middle[j1:j2]),
+            location=Location(first_row + head + i1, 1),
+            end_location=Location(first_row + head + i2, 1),
+        ))
+    return tuple(edits)
+
+
+def make_fix(context: FileContext, new_module: cst.Module, applicability: Applicability,
+             message: str) -> Fix | None:
+    """A Fix from the analysed module and its rewrite, or None if the rewrite is not valid.
+
+    Only the module-level statements that the rewrite replaced (they are new
+    objects; untouched ones are the very same) are rendered, checked and
+    diffed, so the cost follows the size of the change, not of the file.
+    """
+    old_module = context.facts.module
+    starts = _statement_rows(old_module)
+    if starts is None or _outer_code(new_module) != _outer_code(old_module):
+        return _whole_text_fix(context.source, new_module, applicability, message)
+    old_lines = split_lines(context.source)
+    matcher = difflib.SequenceMatcher(None, [id(s) for s in old_module.body],
+                                      [id(s) for s in new_module.body], autojunk=False)
+    edits: list[Edit] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        chunk = "".join(new_module.code_for_node(s) for s in new_module.body[j1:j2])
+        if chunk and problem_with(chunk) is not None:
+            return None
+        old_chunk = "".join(old_lines[starts[i1]:starts[i2]])
+        edits.extend(line_edits(old_chunk, chunk, first_row=starts[i1] + 1))
+    if not edits:
+        return None
+    return Fix(applicability=applicability, message=message, edits=tuple(edits))
+
+
+def _whole_text_fix(old_text: str, new_module: cst.Module, applicability: Applicability,
+                    message: str) -> Fix | None:
+    new_text = new_module.code
+    if new_text == old_text or problem_with(new_text) is not None:
+        return None
+    edits = line_edits(old_text, new_text)
+    return Fix(applicability=applicability, message=message, edits=edits) if edits else None
+
+
+def _outer_code(module: cst.Module) -> str:
+    """What the module renders around its statements: header and footer comments."""
+    return "".join(module.code_for_node(line) for line in (*module.header, *module.footer))
+
+
+@lru_cache(maxsize=4)
+def _statement_rows(module: cst.Module) -> tuple[int, ...] | None:
+    """The 0-based first line of each module-level statement, and the line after the last.
+
+    None when the statements' own renderings do not add up to the file (no
+    newline at its end, say): then the whole text is diffed instead.
+    """
+    pieces = [module.code_for_node(line) for line in module.header]
+    row = len(split_lines("".join(pieces)))
+    rows = [row]
+    for statement in module.body:
+        code = module.code_for_node(statement)
+        pieces.append(code)
+        row += len(split_lines(code))
+        rows.append(row)
+    pieces.extend(module.code_for_node(line) for line in module.footer)
+    if "".join(pieces) != module.code:
+        return None
+    return tuple(rows)
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset of each line's first character, plus the text's length."""
+    starts = [0]
+    for line in split_lines(text):
+        starts.append(starts[-1] + len(line))
+    return starts
+
+
+def edit_span(starts: Sequence[int], edit: Edit) -> tuple[int, int]:
+    """An edit's (start, end) character offsets, given the text's `line_starts`."""
+
+    def offset(location: Location) -> int:
+        if location.row - 1 >= len(starts):
+            return starts[-1]
+        return min(starts[location.row - 1] + location.column - 1, starts[-1])
+
+    return offset(edit.location), offset(edit.end_location)
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """Apply non-overlapping edits (1-based row/column locations, end exclusive)."""
+    starts = line_starts(text)
+    return apply_spans(text, [(*edit_span(starts, edit), edit.content) for edit in edits])
+
+
+def apply_spans(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
+    """Replace each non-overlapping (start, end) character range by its content."""
+    pieces: list[str] = []
+    cursor = 0
+    for start, end, content in sorted(spans, key=lambda span: (span[0], span[1])):
+        if start < cursor:
+            raise ValueError("overlapping edits")
+        pieces.append(text[cursor:start])
+        pieces.append(content)
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)

@@ -1,0 +1,276 @@
+"""Rewriting one parsed module by node identity, and the small tree questions fixes ask.
+
+A fix names the nodes of the analysed tree it changes (the very objects the
+ownership analysis returned) and how: replaced, removed, with statements
+inserted before or after them, or rebuilt from their updated form. One
+`Rewrite` applies all of that in a single LibCST transform, so changes to a
+statement and to the block around it compose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence, Set
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Union
+
+import libcst as cst
+from libcst.metadata import GlobalScope
+
+from runguard_lint.analysis.names import FunctionNode, ModuleFacts, walk
+
+LeaveResult = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel[cst.CSTNode]]
+# Given the updated form of a node (its own children already rewritten), build
+# what replaces it.
+Rebuild = Callable[[cst.CSTNode], LeaveResult]
+
+Statement = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]
+
+
+@dataclass
+class Rewrite:
+    """Changes to a module, keyed by the identity of its original nodes.
+
+    Applying them visits only the paths from the module to the changed nodes,
+    so every untouched statement stays the very same object (which is how
+    `edits.make_fix` finds what changed without re-rendering the file).
+    """
+
+    facts: ModuleFacts
+    rebuilds: dict[int, Rebuild] = field(default_factory=dict)
+    before: dict[int, list[Statement]] = field(default_factory=dict)
+    after: dict[int, list[Statement]] = field(default_factory=dict)
+    targets: dict[int, cst.CSTNode] = field(default_factory=dict)
+
+    def replace(self, node: cst.CSTNode, new: cst.CSTNode) -> None:
+        self.rebuild(node, lambda _updated: new)
+
+    def rebuild(self, node: cst.CSTNode, rebuild: Rebuild) -> None:
+        self.targets[id(node)] = node
+        self.rebuilds[id(node)] = rebuild
+
+    def remove(self, statement: cst.CSTNode) -> None:
+        self.rebuild(statement, lambda _updated: cst.RemovalSentinel.REMOVE)
+
+    def insert_before(self, statement: cst.CSTNode, new: Sequence[Statement]) -> None:
+        self.targets[id(statement)] = statement
+        self.before.setdefault(id(statement), []).extend(new)
+
+    def insert_after(self, statement: cst.CSTNode, new: Sequence[Statement]) -> None:
+        self.targets[id(statement)] = statement
+        self.after.setdefault(id(statement), []).extend(new)
+
+    def apply(self) -> cst.Module:
+        paths: set[int] = set()
+        for node in self.targets.values():
+            paths.update(id(ancestor) for ancestor in self.facts.ancestors(node))
+        result = self.facts.module.visit(_Apply(self, paths))
+        assert isinstance(result, cst.Module)
+        return result
+
+
+class _Apply(cst.CSTTransformer):
+    def __init__(self, rewrite: Rewrite, paths: set[int]) -> None:
+        super().__init__()
+        self.rewrite = rewrite
+        self.paths = paths
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return id(node) in self.paths
+
+    # A rebuild may change a node's type (a block line into a `with`), hence the override.
+    def on_leave(  # type: ignore[override]
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> LeaveResult:
+        key = id(original_node)
+        result: LeaveResult = updated_node
+        rebuild = self.rewrite.rebuilds.get(key)
+        if rebuild is not None:
+            result = rebuild(updated_node)
+        if isinstance(result, cst.IndentedBlock) and not result.body:
+            result = result.with_changes(body=[_pass()])
+        before = self.rewrite.before.get(key, [])
+        after = self.rewrite.after.get(key, [])
+        if before or after:
+            middle: list[cst.CSTNode] = []
+            if isinstance(result, cst.CSTNode):
+                middle = [result]
+            elif isinstance(result, cst.FlattenSentinel):
+                middle = list(result.nodes)
+            return cst.FlattenSentinel([*before, *middle, *after])
+        return result
+
+
+def _pass() -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine(body=[cst.Pass()])
+
+
+# --- statements and blocks -----------------------------------------------------------
+
+
+def simple_statement(facts: ModuleFacts, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
+    """The statement line that holds node, unless node sits in a compound header or a suite."""
+    for ancestor in facts.ancestors(node):
+        if isinstance(ancestor, cst.SimpleStatementLine):
+            return ancestor
+        if isinstance(ancestor, (cst.BaseCompoundStatement, cst.SimpleStatementSuite,
+                                 cst.Lambda)):
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class Binding:
+    """`holder = <value>` where value is the acquiring call, possibly awaited."""
+
+    statement: cst.SimpleStatementLine
+    target: cst.Name
+    value: cst.BaseExpression
+    awaited: bool
+
+
+def binding_of(facts: ModuleFacts, call: cst.Call) -> Binding | None:
+    """The simple `name = call` (or `name = await call`) statement that binds the call."""
+    statement = simple_statement(facts, call)
+    if statement is None or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    value: cst.BaseExpression | None
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+        value = small.value
+    elif isinstance(small, cst.AnnAssign):
+        target = small.target
+        value = small.value
+    else:
+        return None
+    if not isinstance(target, cst.Name) or value is None:
+        return None
+    if value is call and not call.lpar:
+        return Binding(statement, target, value, awaited=False)
+    if isinstance(value, cst.Await) and value.expression is call and not value.lpar:
+        return Binding(statement, target, value, awaited=True)
+    return None
+
+
+def block_of(facts: ModuleFacts, statement: cst.CSTNode) -> cst.IndentedBlock | None:
+    parent = facts.parent(statement)
+    return parent if isinstance(parent, cst.IndentedBlock) else None
+
+
+def index_in(body: Sequence[cst.CSTNode], node: cst.CSTNode) -> int:
+    for index, candidate in enumerate(body):
+        if candidate is node:
+            return index
+    raise LookupError("statement not found in its block")
+
+
+def expression_statement(statement: cst.CSTNode, value: cst.CSTNode) -> bool:
+    """A line that is only `value` as an expression statement: cleanly movable or removable."""
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and statement.body[0].value is value
+    )
+
+
+def remove_releases(facts: ModuleFacts, sites: Sequence[cst.CSTNode], rewrite: Rewrite) -> bool:
+    """Remove each release statement, if each is a line of its own (else change nothing)."""
+    statements = []
+    for site in sites:
+        statement = facts.statement_of(site)
+        if statement is None or not expression_statement(statement, site):
+            return False
+        statements.append(statement)
+    for statement in statements:
+        rewrite.remove(statement)
+    return True
+
+
+def node_ids(nodes: Sequence[cst.CSTNode]) -> set[int]:
+    return {id(node) for root in nodes for node in walk(root)}
+
+
+def uses_confined(facts: ModuleFacts, target: cst.Name, region: Sequence[cst.CSTNode]) -> bool:
+    """Whether every load of the name bound by target lies inside region.
+
+    LibCST's scope analysis is not flow-sensitive: every load of the name in
+    the function counts for every binding of it, so a name reused elsewhere
+    in the function is (conservatively) not confined.
+    """
+    inside = node_ids(region)
+    return all(id(access.node) in inside for access in facts.references_of_binding(target))
+
+
+def top_level_statement(facts: ModuleFacts, node: cst.CSTNode) -> cst.CSTNode | None:
+    """The statement of the module body that holds node."""
+    module = facts.module
+    current = node
+    for ancestor in facts.ancestors(node):
+        if ancestor is module:
+            return current
+        current = ancestor
+    return None
+
+
+def function_names(function: FunctionNode) -> set[str]:
+    """Every identifier spelled inside a function, for picking fresh local names."""
+    return {node.value for node in walk(function) if isinstance(node, cst.Name)}
+
+
+@lru_cache(maxsize=4)
+def module_names(module: cst.Module) -> frozenset[str]:
+    """Every identifier spelled in the module, for picking fresh global names."""
+    return frozenset(node.value for node in walk(module) if isinstance(node, cst.Name))
+
+
+def fresh_name(base: str, taken: Set[str]) -> str:
+    if base not in taken:
+        return base
+    for number in range(2, 1000):
+        candidate = f"{base}_{number}"
+        if candidate not in taken:
+            return candidate
+    raise LookupError(f"no fresh name for {base}")
+
+
+def is_global_reference(facts: ModuleFacts, expression: cst.BaseExpression) -> bool:
+    """Whether a name or dotted chain resolves only to bindings of the module.
+
+    `import a.b` binds the dotted name, so the access LibCST records for
+    `a.b.c` is the `a.b` attribute node: each prefix of the chain is tried,
+    shortest first.
+    """
+    chain: list[cst.BaseExpression] = []
+    current = expression
+    while isinstance(current, cst.Attribute):
+        chain.append(current)
+        current = current.value
+    if not isinstance(current, cst.Name):
+        return False
+    chain.append(current)
+    scope = facts.scope(current)
+    if scope is None:
+        return False
+    for node in reversed(chain):
+        assignments = {
+            referent
+            for access in scope.accesses[node]
+            if access.node is node
+            for referent in access.referents
+        }
+        if assignments:
+            return all(isinstance(a.scope, GlobalScope) for a in assignments)
+    return False
+
+
+def docstring_count(body: Sequence[cst.BaseStatement]) -> int:
+    """1 when a block starts with a docstring, which stays first when the body is wrapped."""
+    if body and isinstance(body[0], cst.SimpleStatementLine) and len(body[0].body) == 1:
+        small = body[0].body[0]
+        if isinstance(small, cst.Expr) and isinstance(
+            small.value, (cst.SimpleString, cst.ConcatenatedString)
+        ):
+            return 1
+    return 0

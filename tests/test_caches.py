@@ -1,0 +1,167 @@
+"""RG201/RG202 beyond the fixtures: prefilter soundness, messages, where findings point."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from runguard_lint.config import Settings
+from runguard_lint.diagnostics import Diagnostic
+from runguard_lint.engine import check_text
+from runguard_lint.prefilter import _has_cache_candidate, _has_functools_cache
+from tests.conftest import FIXTURES, ROOT
+from tests.test_fixtures import FIXTURE_FILES, selected_codes
+
+CACHE_CODES = frozenset({"RG201", "RG202"})
+SETTINGS = Settings(project_root=ROOT)
+UNFILTERED = dataclasses.replace(SETTINGS, prefilter=False)
+
+
+def _findings(text: str, codes: frozenset[str] = CACHE_CODES,
+              settings: Settings = SETTINGS) -> list[Diagnostic]:
+    report = check_text("example.py", textwrap.dedent(text), settings, codes)
+    assert not report.errors, report.errors
+    return list(report.diagnostics)
+
+
+def _summary(diagnostics: list[Diagnostic]) -> list[tuple[str, int, int, str]]:
+    return [(d.code, d.location.row, d.location.column, d.message) for d in diagnostics]
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_FILES, ids=lambda p: p.stem)
+def test_prefilter_is_sound_on_fixtures(fixture: Path) -> None:
+    """The cheap stages never drop a finding: same results with and without them."""
+    text = fixture.read_text(encoding="utf-8")
+    codes = frozenset(selected_codes(fixture).split(",")) | CACHE_CODES
+    filtered = check_text(str(fixture), text, SETTINGS, codes)
+    unfiltered = check_text(str(fixture), text, UNFILTERED, codes)
+    assert _summary(list(filtered.diagnostics)) == _summary(list(unfiltered.diagnostics))
+
+
+@pytest.mark.parametrize("source", [
+    "from collections import OrderedDict as OD\n_cache = OD()\n",
+    "import collections as c\n_cache = c.defaultdict(list)\n",
+    "class A:\n    if True:\n        _cache: dict[str, int] = {}\n",
+    "try:\n    import x\nexcept ImportError:\n    _cache = dict()\n",
+])
+def test_cache_prefilter_keeps_aliases_and_nesting(source: str) -> None:
+    assert _has_cache_candidate(ast.parse(source))
+
+
+def test_cache_prefilter_drops_function_locals() -> None:
+    assert not _has_cache_candidate(ast.parse("def f():\n    seen = {}\n    return seen\n"))
+
+
+@pytest.mark.parametrize("source", [
+    "from functools import cache as memo\n@memo\ndef f(text): ...\n",
+    "from functools import lru_cache as lc\n@lc(None)\ndef f(text): ...\n",
+    "import functools as ft\n@ft.cache\ndef f(text): ...\n",
+])
+def test_functools_prefilter_keeps_aliases(source: str) -> None:
+    assert _has_functools_cache(ast.parse(source))
+
+
+def test_aliased_cache_is_found_end_to_end() -> None:
+    findings = _findings("""
+        from collections import OrderedDict as OD
+        _seen = OD()
+
+        def see(url):
+            _seen[url] = True
+    """)
+    assert [(d.code, d.location.row, d.location.column) for d in findings] == [("RG201", 3, 1)]
+
+
+def test_message_names_cache_writer_cost_and_remedy() -> None:
+    settings = dataclasses.replace(SETTINGS, cache_maxsize=5_000)
+    [finding] = _findings("""
+        import openai
+
+        client = openai.OpenAI()
+        _cache: dict[str, list[float]] = {}
+
+        def embed(text: str) -> list[float]:
+            if text not in _cache:
+                result = client.embeddings.create(model="m", input=text)
+                _cache[text] = result.data[0].embedding
+            return _cache[text]
+    """, settings=settings)
+    assert finding.location.row == 5
+    assert finding.end_location.column == len("_cache") + 1
+    assert "`_cache`" in finding.message
+    assert "`embed()`" in finding.message
+    assert "~6 KB" in finding.message and "~300 MB a day" in finding.message
+    assert "BoundedCache(maxsize=5_000)" in finding.message
+    assert "lru_cache(maxsize=...)" in finding.message
+
+
+def test_class_level_cache_message_names_the_class() -> None:
+    [finding] = _findings("""
+        class Search:
+            _results = {}
+
+            def run(self, query):
+                self._results[query] = query.split()
+                return self._results[query]
+    """)
+    assert "`Search._results`" in finding.message
+    assert "`Search.run()`" in finding.message
+    assert (finding.location.row, finding.location.column) == (3, 5)
+
+
+def test_global_writes_and_rebinding_resolve_by_scope() -> None:
+    """A local that shadows the cache's name is not the cache; `global` rebinding evicts."""
+    shadowed = _findings("""
+        _cache = {}
+
+        def local_only(key):
+            _cache = {}
+            _cache[key] = key
+            return _cache
+    """)
+    assert shadowed == []
+    rebound = _findings("""
+        _cache = {}
+
+        def put(key):
+            _cache[key] = key
+
+        def reset():
+            global _cache
+            _cache = {}
+    """)
+    assert rebound == []
+
+
+def test_writes_in_several_functions_are_one_finding() -> None:
+    [finding] = _findings("""
+        _cache = {}
+
+        def a(key):
+            _cache[key] = 1
+
+        def b(key):
+            _cache.setdefault(key, 2)
+    """)
+    assert "`a()` (and 1 more function)" in finding.message
+
+
+def test_functools_cache_points_at_the_decorator() -> None:
+    [finding] = _findings("""
+        import functools
+
+        class Repo:
+            @functools.lru_cache(maxsize=None)
+            def get(self, user_id: int) -> str:
+                return str(user_id)
+    """, codes=frozenset({"RG202"}))
+    assert (finding.code, finding.location.row, finding.location.column) == ("RG202", 5, 5)
+    assert "`user_id`" in finding.message
+
+
+def test_fixtures_exist() -> None:
+    assert (FIXTURES / "RG201.py").is_file() and (FIXTURES / "RG202.py").is_file()

@@ -1,0 +1,307 @@
+"""`--fix`, `--unsafe-fixes` and `--diff` through the real CLI, and the write-back guarantees.
+
+Golden files: `fixtures/<CODE>.fixed.py` is what `--fix --unsafe-fixes`
+(with the fixture's `# select:` codes) makes of a copy of `fixtures/<CODE>.py`.
+Each fixed output must also compile, be a fixpoint (fixing it again changes
+nothing) and, linted again, offer no fix. When a fixture or a fix changes on
+purpose, regenerate the golden files and review the diff:
+
+    RUNGUARD_LINT_UPDATE_GOLDEN=1 /work/venv/bin/python -m pytest -q tests/test_fixes.py
+
+Fix crashes are re-raised in these runs (RUNGUARD_LINT_DEBUG_FIXES), so a
+broken shape fails loudly instead of silently offering no fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from runguard_lint.diagnostics import Edit, Location
+from runguard_lint.fixer import _conflict, write_back
+from runguard_lint.fixes.edits import apply_edits
+from tests.conftest import FIXTURES, run_cli
+from tests.test_fixtures import selected_codes
+
+FIXABLE = ("RG101", "RG102", "RG103", "RG104", "RG105", "RG106", "RG201", "RG202", "RG301")
+UPDATE = bool(os.environ.get("RUNGUARD_LINT_UPDATE_GOLDEN"))
+DEBUG = {"RUNGUARD_LINT_DEBUG_FIXES": "1"}
+
+LEAKY = '''\
+import httpx
+
+
+async def fetch(url: str, timeout: float) -> str:
+    client = httpx.AsyncClient(timeout=timeout)
+    response = await client.get(url)
+    return response.text
+
+
+def read(path: str) -> str:
+    f = open(path)
+    return f.read()
+'''
+
+
+def fix(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run_cli("--no-cache", "--jobs", "1", *args, cwd=cwd, env=DEBUG)
+
+
+def findings(*args: str, cwd: Path) -> list[dict[str, object]]:
+    result = fix("--output-format", "json", *args, cwd=cwd)
+    assert result.returncode in (0, 1), result.stderr
+    parsed: list[dict[str, object]] = json.loads(result.stdout)
+    return parsed
+
+
+# --- golden files, fixpoint, compiles ------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", FIXABLE)
+def test_golden_fix(code: str, tmp_path: Path) -> None:
+    fixture = FIXTURES / f"{code}.py"
+    if not fixture.exists():
+        pytest.skip(f"{fixture.name} is not written yet")
+    select = selected_codes(fixture)
+    target = tmp_path / fixture.name
+    shutil.copyfile(fixture, target)
+    result = fix("--fix", "--unsafe-fixes", "--select", select, target.name, cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert "error" not in result.stderr, result.stderr
+    fixed = target.read_text(encoding="utf-8")
+    golden = FIXTURES / f"{code}.fixed.py"
+    if UPDATE:
+        golden.write_text(fixed, encoding="utf-8")
+    assert golden.exists(), f"no {golden.name}: run with RUNGUARD_LINT_UPDATE_GOLDEN=1"
+    assert fixed == golden.read_text(encoding="utf-8"), f"{golden.name} is out of date"
+    compile(fixed, str(target), "exec", dont_inherit=True)
+    assert fixed != fixture.read_text(encoding="utf-8"), "nothing was fixed"
+
+    left = findings("--unsafe-fixes", "--select", select, target.name, cwd=tmp_path)
+    assert [f for f in left if f["fix"] is not None] == []
+
+    again = fix("--fix", "--unsafe-fixes", "--select", select, target.name, cwd=tmp_path)
+    assert again.returncode in (0, 1), again.stderr
+    assert target.read_text(encoding="utf-8") == fixed
+    assert "Fixed" not in again.stdout
+
+
+def test_every_fixable_rule_has_a_golden_file() -> None:
+    missing = [code for code in FIXABLE
+               if (FIXTURES / f"{code}.py").exists()
+               and not (FIXTURES / f"{code}.fixed.py").exists()]
+    assert missing == []
+
+
+# --- what the CLI does with fixes ---------------------------------------------------------
+
+
+def test_json_carries_fixes_whose_edits_apply(tmp_path: Path) -> None:
+    source = tmp_path / "leaky.py"
+    source.write_text(LEAKY, encoding="utf-8")
+    found = findings("leaky.py", cwd=tmp_path)
+    assert {f["code"] for f in found} == {"RG101", "RG106"}
+    for finding in found:
+        raw = finding["fix"]
+        assert isinstance(raw, dict) and raw["applicability"] == "safe"
+        edits = [Edit(e["content"], Location(**e["location"]), Location(**e["end_location"]))
+                 for e in raw["edits"]]
+        compile(apply_edits(LEAKY, edits), "leaky.py", "exec")
+
+
+def test_fix_applies_safe_fixes_and_reports_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "leaky.py").write_text(LEAKY, encoding="utf-8")
+    result = fix("--fix", "leaky.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Fixed 2 findings. All checks passed!" in result.stdout
+    fixed = (tmp_path / "leaky.py").read_text(encoding="utf-8")
+    assert "    async with httpx.AsyncClient(timeout=timeout) as client:\n" in fixed
+    assert "    with open(path) as f:\n        return f.read()\n" in fixed
+
+
+def test_unsafe_fixes_need_the_flag(tmp_path: Path) -> None:
+    source = tmp_path / "shared.py"
+    text = "import httpx\n\n\nasync def get(url):\n    client = httpx.AsyncClient(timeout=10)\n" \
+           "    return (await client.get(url)).text\n"
+    source.write_text(text, encoding="utf-8")
+    result = fix("--fix", "shared.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "1 more with `--fix --unsafe-fixes`" in result.stdout
+    assert source.read_text(encoding="utf-8") == text
+    result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    fixed = source.read_text(encoding="utf-8")
+    assert "@per_loop\ndef _get_client():\n    return httpx.AsyncClient(timeout=10)\n" in fixed
+    assert "from runguard_lint.runtime import per_loop\n" in fixed
+
+
+def test_fix_style_scope_always_picks_the_safe_fix(tmp_path: Path) -> None:
+    (tmp_path / "runguard-lint.toml").write_text('fix-style = "scope"\n', encoding="utf-8")
+    source = tmp_path / "shared.py"
+    source.write_text("import httpx\n\n\nasync def get(url):\n"
+                      "    client = httpx.AsyncClient(timeout=10)\n"
+                      "    return (await client.get(url)).text\n", encoding="utf-8")
+    result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "    async with httpx.AsyncClient(timeout=10) as client:\n" in source.read_text(
+        encoding="utf-8")
+
+
+def test_scope_class_exit_stack(tmp_path: Path) -> None:
+    (tmp_path / "runguard-lint.toml").write_text('scope-class = "contextlib.ExitStack"\n',
+                                                  encoding="utf-8")
+    source = tmp_path / "db.py"
+    source.write_text("import asyncpg\n\n\nasync def count(dsn):\n"
+                      "    conn = await asyncpg.connect(dsn)\n"
+                      "    return await conn.fetchval('select 1')\n", encoding="utf-8")
+    result = fix("--fix", "db.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert source.read_text(encoding="utf-8") == (
+        "import asyncpg\nimport contextlib\n\n\nasync def count(dsn):\n"
+        "    async with contextlib.AsyncExitStack() as scope:\n"
+        "        conn = await asyncpg.connect(dsn)\n"
+        "        scope.push_async_callback(conn.close)\n"
+        "        return await conn.fetchval('select 1')\n")
+
+
+def test_an_executor_in_async_code_is_never_waited_for(tmp_path: Path) -> None:
+    source = tmp_path / "tools.py"
+    source.write_text(
+        "import asyncio\nfrom concurrent.futures import ThreadPoolExecutor\n\n\n"
+        "async def run(job, workers: int):\n"
+        "    ex = ThreadPoolExecutor(max_workers=workers)\n"
+        "    return await asyncio.get_running_loop().run_in_executor(ex, job)\n",
+        encoding="utf-8")
+    result = fix("--fix", "--unsafe-fixes", "tools.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "    try:\n        return await asyncio.get_running_loop().run_in_executor(ex, job)\n" \
+           "    finally:\n        ex.shutdown(wait=False, cancel_futures=True)\n" in \
+           source.read_text(encoding="utf-8")
+
+
+def test_diff_prints_and_writes_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "leaky.py"
+    source.write_text(LEAKY, encoding="utf-8")
+    before = source.stat()
+    result = fix("--diff", "leaky.py", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("--- a/leaky.py\n+++ b/leaky.py\n")
+    assert "+    with open(path) as f:\n" in result.stdout
+    assert "Would fix 2 findings." in result.stderr
+    assert source.read_text(encoding="utf-8") == LEAKY
+    assert source.stat().st_mtime_ns == before.st_mtime_ns
+    clean = tmp_path / "clean.py"
+    clean.write_text("x = 1\n", encoding="utf-8")
+    assert fix("--diff", "clean.py", cwd=tmp_path).returncode == 0
+
+
+def test_fix_from_standard_input_prints_the_fixed_source(tmp_path: Path) -> None:
+    result = run_cli("--fix", "--no-cache", "-", input_text=LEAKY, cwd=tmp_path, env=DEBUG)
+    assert result.returncode == 0, result.stderr
+    assert "    with open(path) as f:\n" in result.stdout
+    compile(result.stdout, "<stdin>", "exec")
+    assert "Fixed 2 findings" in result.stderr
+
+
+def test_unparsable_file_is_left_alone(tmp_path: Path) -> None:
+    source = tmp_path / "broken.py"
+    source.write_text("def f(:\n    open('x')\n", encoding="utf-8")
+    result = fix("--fix", "broken.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "RG900" in result.stdout
+    assert source.read_text(encoding="utf-8") == "def f(:\n    open('x')\n"
+
+
+# --- the bytes on disk ----------------------------------------------------------------------
+
+
+def test_crlf_stays_crlf(tmp_path: Path) -> None:
+    source = tmp_path / "crlf.py"
+    source.write_bytes(LEAKY.replace("\n", "\r\n").encode())
+    assert fix("--fix", "crlf.py", cwd=tmp_path).returncode == 0
+    data = source.read_bytes()
+    assert b"    with open(path) as f:\r\n        return f.read()\r\n" in data
+    assert data.count(b"\n") == data.count(b"\r\n")
+
+
+def test_latin1_file_keeps_its_encoding(tmp_path: Path) -> None:
+    text = "# -*- coding: latin-1 -*-\nGREETING = 'h\xe9llo'\n" + LEAKY
+    source = tmp_path / "latin.py"
+    source.write_bytes(text.encode("latin-1"))
+    result = fix("--fix", "latin.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = source.read_bytes()
+    assert b"GREETING = 'h\xe9llo'" in data
+    fixed = data.decode("latin-1")
+    assert "    async with httpx.AsyncClient(timeout=timeout) as client:\n" in fixed
+    compile(data, "latin.py", "exec")
+
+
+def test_bom_is_kept(tmp_path: Path) -> None:
+    source = tmp_path / "bom.py"
+    source.write_bytes(b"\xef\xbb\xbf" + LEAKY.encode())
+    assert fix("--fix", "bom.py", cwd=tmp_path).returncode == 0
+    data = source.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfimport httpx\n")
+    assert b"with open(path) as f:" in data
+
+
+def test_permissions_are_kept(tmp_path: Path) -> None:
+    source = tmp_path / "tool.py"
+    source.write_text(LEAKY, encoding="utf-8")
+    source.chmod(0o751)
+    assert fix("--fix", "tool.py", cwd=tmp_path).returncode == 0
+    assert stat.S_IMODE(source.stat().st_mode) == 0o751
+    assert "with open(path) as f:" in source.read_text(encoding="utf-8")
+
+
+def test_symlink_stays_a_link(tmp_path: Path) -> None:
+    real = tmp_path / "real.py"
+    real.write_text(LEAKY, encoding="utf-8")
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    assert write_back(link, LEAKY.encode(), b"x = 1\n") is None
+    assert link.is_symlink()
+    assert real.read_text(encoding="utf-8") == "x = 1\n"
+
+
+def test_file_changed_on_disk_is_not_overwritten(tmp_path: Path) -> None:
+    source = tmp_path / "busy.py"
+    source.write_text(LEAKY, encoding="utf-8")
+    original = source.read_bytes()
+    edited = original + b"# saved by an editor meanwhile\n"
+    source.write_bytes(edited)
+    problem = write_back(source, original, b"fixed = True\n")
+    assert problem is not None and "changed on disk" in problem
+    assert source.read_bytes() == edited
+    assert [p.name for p in tmp_path.iterdir()] == ["busy.py"]  # no temporary left behind
+
+
+def test_write_back_replaces_atomically(tmp_path: Path) -> None:
+    source = tmp_path / "ok.py"
+    source.write_bytes(b"old = 1\n")
+    assert write_back(source, b"old = 1\n", b"new = 2\n") is None
+    assert source.read_bytes() == b"new = 2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["ok.py"]
+
+
+# --- choosing fixes in one round ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("first", "second", "conflict"), [
+    ((0, 5, "a"), (5, 9, "b"), False),  # touching replacements
+    ((0, 5, "a"), (4, 9, "b"), True),  # overlapping
+    ((3, 3, "x"), (3, 3, "x"), False),  # the same import added twice: shared
+    ((3, 3, "x"), (3, 3, "y"), True),  # two insertions at one place: order unknown
+    ((3, 3, "x"), (0, 3, "y"), True),  # an insertion at the edge of a replacement
+])
+def test_edit_conflicts(first: tuple[int, int, str], second: tuple[int, int, str],
+                        conflict: bool) -> None:
+    assert _conflict(first, second) is conflict
+    assert _conflict(second, first) is conflict

@@ -135,6 +135,13 @@ _CONTAINER_VIEWS = frozenset(
         "builtins.set",
     }
 )
+# Attributes that are plain data: passing `proc.pid` or `tmp.name` on hands nothing over.
+_DATA_ATTRIBUTES = frozenset(
+    {"name", "pid", "returncode", "closed", "mode", "encoding", "errors", "newlines",
+     "base_url", "headers", "cookies", "timeout", "args"}
+)
+# Method names that keep their argument in the receiver.
+_SETTER = re.compile(r"(set|add|register|attach|install|bind|use)_?[A-Za-z_]", re.ASCII)
 # Keywords under which a callee takes a resource to keep (`http_client=`, `session=`).
 _INJECTED = re.compile(r"client|session|conn|pool|engine|executor|transport|http", re.I)
 _FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture", "fixture"})
@@ -312,7 +319,7 @@ class OwnershipAnalysis:
         strong_escapes = [reason for reason in trace.escapes if reason != "yielded"]
         if strong_escapes:
             return Fate(Outcome.ESCAPED, strong_escapes[0], trace.holder, stored=trace.stored)
-        if trace.with_not_closing and not trace.releases:
+        if trace.with_not_closing and not trace.releases and not trace.with_releases:
             return Fate(Outcome.WITH_NOT_CLOSING, "with does not close it", trace.holder)
         release_sites = tuple(trace.with_releases) + tuple(trace.releases)
         if trace.yielded and not trace.releases:
@@ -731,6 +738,14 @@ class OwnershipAnalysis:
             return
         if name in ("__enter__", "__aenter__", "__exit__", "__aexit__"):
             trace.escapes.append("entered by hand")
+            return
+        called = isinstance(grand, cst.Call) and grand.func is attribute
+        if not called and name not in _DATA_ATTRIBUTES and isinstance(
+            grand, (cst.Arg, cst.Assign, cst.AnnAssign, cst.Return, cst.Element, cst.DictElement)
+        ):
+            # `logger.setwriter(err.write)`: the bound method keeps the resource alive
+            # wherever it goes.
+            trace.escapes.append(f"its bound `{name}` is handed over")
 
     def _unawaited(self, call: cst.Call, acquisition: Acquisition) -> bool:
         """`client.aclose()` as a bare statement: the coroutine never runs, nothing closes."""
@@ -772,6 +787,9 @@ class OwnershipAnalysis:
             return f"escape:passed to the constructor `{dotted}`"
         if method in _STORE_METHODS:
             return "store"
+        if method and _SETTER.match(method):
+            # `handler.setStream(stream)`, `app.add_client(client)`: the receiver keeps it.
+            return f"escape:kept by `{dotted or method}`"
         if names & ownership.non_owning or dotted in ownership.non_owning:
             return "consume"
         if self._is_class(call.func):

@@ -21,9 +21,8 @@ from runguard_lint.catalog import CatalogError, build_catalog
 from runguard_lint.config import ConfigError, Settings, find_config, load_settings, with_catalog
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
 from runguard_lint.discovery import discover
-from runguard_lint.engine import check_source
 from runguard_lint.output import OUTPUT_FORMATS, ReportContext, formatter
-from runguard_lint.runner import Task, check_files, display_name
+from runguard_lint.runner import Task, check_data, check_files, display_name
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -139,7 +138,7 @@ def main(
             reports, fixed, fixed_stdin = [outcome.report], outcome.fixed, outcome.new_bytes or data
             diff_text = unified_diff(name, data, fixed_stdin) if outcome.new_bytes else ""
         else:
-            reports = [check_source(name, data, settings)]
+            reports = [check_data(name, data, settings)]
     else:
         found = discover(targets, settings)
         problems.extend(found.problems)

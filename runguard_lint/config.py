@@ -187,11 +187,19 @@ def find_config(start: Path) -> Path | None:
 
 def _has_our_table(pyproject: Path) -> bool:
     try:
-        text = pyproject.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        data = pyproject.read_bytes()
+    except OSError:
         return False
-    if "runguard-lint" not in text:
+    if b"runguard-lint" not in data:
         return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        # It names our table but cannot be read as TOML: say so rather than ignore it.
+        raise ConfigError(
+            f"{pyproject}: the file is not valid UTF-8, so its [tool.runguard-lint] table "
+            "cannot be read; save it as UTF-8"
+        ) from None
     try:
         tool = tomllib.loads(text).get("tool", {})
     except tomllib.TOMLDecodeError:
@@ -209,6 +217,8 @@ def _read_table(path: Path) -> Mapping[str, Any]:
         raise ConfigError(f"{path}: cannot read the config file ({error.strerror})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not valid UTF-8; save it as UTF-8") from None
     if path.name == "pyproject.toml":
         table = document.get("tool", {}).get("runguard-lint", {})
         if not isinstance(table, dict):

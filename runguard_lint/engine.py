@@ -81,7 +81,33 @@ def check_source(
         source = decode(data)
     except DecodeFailure as error:
         return FileReport(filename, (_syntax_diagnostic(filename, f"cannot decode: {error}"),))
-    return check_text(filename, source.text, settings, enabled)
+    try:
+        return check_text(filename, source.text, settings, enabled)
+    except Exception as error:
+        if _from_recursion(error):
+            return FileReport(filename, (_syntax_diagnostic(filename, _TOO_DEEP),))
+        detail = traceback.format_exc(limit=-3).strip().splitlines()[-1]
+        return FileReport(
+            filename, (), (FileError(filename, f"internal error: {detail}; please report it"),)
+        )
+
+
+_TOO_DEEP = (
+    "cannot analyse: too deeply nested for the syntax tree analysis (Python's recursion "
+    "limit); split the nested expression or exclude the file"
+)
+
+
+def _from_recursion(error: BaseException) -> bool:
+    """A RecursionError, or an error LibCST raised while handling one."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RecursionError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def check_text(filename: str, text: str, settings: Settings, enabled: frozenset[str]) -> FileReport:
@@ -96,7 +122,10 @@ def check_text(filename: str, text: str, settings: Settings, enabled: frozenset[
         diagnostic = _syntax_diagnostic(filename, message, error.lineno or 1, error.offset or 1)
         return FileReport(filename, (diagnostic,))
     except (ValueError, RecursionError, MemoryError) as error:
-        reason = "too deeply nested" if isinstance(error, RecursionError) else str(error)
+        if isinstance(error, (RecursionError, MemoryError)):
+            reason = "too deeply nested or too large for the Python parser"
+        else:
+            reason = str(error) or type(error).__name__
         return FileReport(filename, (_syntax_diagnostic(filename, f"cannot parse: {reason}"),))
     active = enabled - suppressions.file_codes
     plan = analysis_plan(tree, text, settings, active, stub=settings.prefilter)
@@ -136,17 +165,14 @@ def _run_checks(
         message = f"cannot parse with LibCST: {error.message}"
         return [_syntax_diagnostic(filename, message, error.raw_line, error.raw_column + 1)], []
     except RecursionError:
-        return [_syntax_diagnostic(filename, "cannot parse: too deeply nested to analyse")], []
+        return [_syntax_diagnostic(filename, _TOO_DEEP)], []
     try:
         facts = ModuleFacts(cst.MetadataWrapper(module, unsafe_skip_copy=True))
-    except RecursionError:
-        return [
-            _syntax_diagnostic(
-                filename,
-                "cannot analyse: too deeply nested for the scope analysis; "
-                "split the deeply nested code or exclude the file",
-            )
-        ], []
+    except Exception as error:
+        # LibCST's providers turn a RecursionError into a KeyError on deep trees.
+        if _from_recursion(error):
+            return [_syntax_diagnostic(filename, _TOO_DEEP)], []
+        raise
     context = FileContext(filename, focused, facts, settings, enabled, tree)
     for check in CHECKS:
         if not (check.codes & enabled):

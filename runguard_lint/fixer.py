@@ -17,14 +17,11 @@ from __future__ import annotations
 import contextlib
 import difflib
 import hashlib
-import multiprocessing
 import os
 import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -33,7 +30,8 @@ from runguard_lint.config import Settings, default_jobs
 from runguard_lint.diagnostics import Applicability, Diagnostic, FileError, FileReport
 from runguard_lint.engine import DecodeFailure, check_text, decode
 from runguard_lint.fixes.edits import apply_spans, edit_span, line_starts, problem_with
-from runguard_lint.runner import Task, read_bytes, unreadable
+from runguard_lint.isolation import isolated_map
+from runguard_lint.runner import PARSER_CRASHED, Task, read_bytes, unreadable
 
 MAX_ROUNDS = 10
 _BOM = b"\xef\xbb\xbf"
@@ -251,37 +249,24 @@ def fix_files(tasks: Sequence[Task], settings: Settings, *, unsafe: bool, write:
 def _run_pool(pending: list[tuple[Task, bytes]], settings: Settings, enabled: frozenset[str],
               unsafe: bool, workers: int) -> Iterable[tuple[Task, bytes, FileFix]]:
     """Fix in worker processes; a file that kills its worker is retried alone, then RG900."""
-    if not pending:
-        return
-    crashed: list[tuple[Task, bytes]] = []
-    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(pending))),
-                             mp_context=_mp_context(), initializer=_init_worker,
-                             initargs=(settings, enabled, unsafe)) as pool:
-        futures: list[tuple[Future[FileFix], Task, bytes]] = [
-            (pool.submit(_work, task.display, data), task, data) for task, data in pending
-        ]
-        for future, task, data in futures:
-            try:
-                yield task, data, future.result()
-            except BrokenProcessPool:
-                crashed.append((task, data))
-    for task, data in crashed:
-        with ProcessPoolExecutor(max_workers=1, mp_context=_mp_context(),
-                                 initializer=_init_worker,
-                                 initargs=(settings, enabled, unsafe)) as pool:
-            try:
-                outcome = pool.submit(_work, task.display, data).result()
-            except BrokenProcessPool:
-                report = unreadable(task.display, "cannot parse: the parser crashed on this file "
-                                    "(it may be too deeply nested); simplify the file or "
-                                    "exclude it")
-                outcome = FileFix(report, report, 0)
+    def crashed(item: tuple[Task, bytes]) -> FileFix:
+        report = unreadable(item[0].display, PARSER_CRASHED)
+        return FileFix(report, report, 0)
+
+    def failed(item: tuple[Task, bytes], error: BaseException) -> FileFix:
+        message = f"internal error: {type(error).__name__}: {error}; please report it"
+        report = FileReport(item[0].display, (), (FileError(item[0].display, message),))
+        return FileFix(report, report, 0)
+
+    for (task, data), outcome in isolated_map(
+        _work_item, pending, workers=workers, initializer=_init_worker,
+        initargs=(settings, enabled, unsafe), on_crash=crashed, on_error=failed,
+    ):
         yield task, data, outcome
 
 
-def _mp_context() -> multiprocessing.context.BaseContext:
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method)
+def _work_item(item: tuple[Task, bytes]) -> FileFix:
+    return _work(item[0].display, item[1])
 
 
 # --- output ------------------------------------------------------------------------------
@@ -346,4 +331,8 @@ def write_back(path: Path, original: bytes, new: bytes) -> str | None:
 
 def fix_stdin(display: str, data: bytes, settings: Settings, *, unsafe: bool) -> FileFix:
     """`--fix -`: the fixed source goes to standard output (the CLI writes `new_bytes`)."""
-    return fix_bytes(display, data, settings, settings.enabled_codes(), unsafe)
+    task = Task(Path(display), display)
+    for _task, _data, outcome in _run_pool([(task, data)], settings, settings.enabled_codes(),
+                                           unsafe, 1):
+        return outcome
+    raise AssertionError("a pool run yields one outcome per file")

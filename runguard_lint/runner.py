@@ -10,18 +10,19 @@ process is reported as RG900.
 
 from __future__ import annotations
 
+import errno
 import hashlib
-import multiprocessing
+import os
+import stat
 import sys
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 from runguard_lint.cache import ResultCache
 from runguard_lint.config import Settings, default_jobs
-from runguard_lint.diagnostics import Diagnostic, FileReport, Location
+from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Location
+from runguard_lint.isolation import isolated_map
 
 _WORKER_SETTINGS: Settings | None = None
 _WORKER_ENABLED: frozenset[str] = frozenset()
@@ -36,21 +37,39 @@ class Task:
 
 
 def display_name(path: Path) -> str:
-    """Paths in reports: relative to the working directory when below it."""
+    """Paths in reports: relative to the working directory when below it, as named
+    (a symlink is shown under its own name, not its target's)."""
+    absolute = os.path.abspath(path)
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except (ValueError, OSError):
+        relative = os.path.relpath(absolute, os.getcwd())
+    except ValueError:
         return path.as_posix()
+    if relative.startswith(".."):
+        return path.as_posix()
+    return Path(relative).as_posix()
 
 
 def read_bytes(path: Path) -> bytes | str:
-    """The file's bytes, or a sentence saying why they cannot be read."""
+    """The file's bytes, or a sentence saying why they cannot be read.
+
+    Only regular files are read: a named pipe or a device called `x.py` would
+    block the run or never end.
+    """
     try:
-        if path.is_dir():
-            return "is a directory, not a file"
+        status = os.stat(path)
+    except OSError as error:
+        if os.path.islink(path):
+            return "is a symbolic link to a missing file; fix or remove the link"
+        return f"cannot read the file ({error.strerror or error})"
+    if stat.S_ISDIR(status.st_mode):
+        return "is a directory, not a file"
+    if not stat.S_ISREG(status.st_mode):
+        return "is not a regular file (a pipe, socket or device); exclude it"
+    try:
         return path.read_bytes()
     except OSError as error:
-        return f"cannot read the file ({error.strerror or error}); check its permissions"
+        hint = "; check its permissions" if error.errno == errno.EACCES else ""
+        return f"cannot read the file ({error.strerror or error}){hint}"
 
 
 def unreadable(display: str, reason: str) -> FileReport:
@@ -109,6 +128,20 @@ def check_files(
     return [reports[name] for name in sorted(reports)]
 
 
+def check_data(display: str, data: bytes, settings: Settings) -> FileReport:
+    """Check bytes that are not a file on disk (standard input), isolated like files."""
+    pending = [(Task(Path(display), display), data, "")]
+    for report, _digest in _check_pending(pending, settings, settings.enabled_codes(), 1):
+        return report
+    raise AssertionError("a pool run yields one report per task")
+
+
+PARSER_CRASHED = (
+    "cannot parse: the parser crashed on this file (it may be too deeply nested); "
+    "simplify the file or exclude it"
+)
+
+
 def _check_pending(
     pending: list[tuple[Task, bytes, str]],
     settings: Settings,
@@ -117,53 +150,19 @@ def _check_pending(
 ) -> Iterable[tuple[FileReport, str]]:
     """Always in worker processes, even for one file: a native parser crash must not
     take the run down with it."""
-    if not pending:
-        return
-    yield from _in_pool(pending, settings, enabled, max(1, min(workers, len(pending))))
+    def crashed(item: tuple[Task, bytes, str]) -> FileReport:
+        return unreadable(item[0].display, PARSER_CRASHED)
+
+    def failed(item: tuple[Task, bytes, str], error: BaseException) -> FileReport:
+        message = f"internal error: {type(error).__name__}: {error}; please report it"
+        return FileReport(item[0].display, (), (FileError(item[0].display, message),))
+
+    for item, report in isolated_map(
+        _work_item, pending, workers=workers, initializer=_init_worker,
+        initargs=(settings, enabled), on_crash=crashed, on_error=failed,
+    ):
+        yield report, item[2]
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method)
-
-
-def _in_pool(
-    pending: list[tuple[Task, bytes, str]],
-    settings: Settings,
-    enabled: frozenset[str],
-    workers: int,
-) -> Iterable[tuple[FileReport, str]]:
-    remaining = list(pending)
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=_context(),
-        initializer=_init_worker,
-        initargs=(settings, enabled),
-    ) as pool:
-        futures: list[tuple[Future[FileReport], Task, bytes, str]] = [
-            (pool.submit(_work, task.display, data), task, data, digest)
-            for task, data, digest in remaining
-        ]
-        crashed: list[tuple[Task, bytes, str]] = []
-        for future, task, data, digest in futures:
-            try:
-                yield future.result(), digest
-            except BrokenProcessPool:
-                crashed.append((task, data, digest))
-    for task, data, digest in crashed:
-        yield _isolated(task, data, settings, enabled), digest
-
-
-def _isolated(task: Task, data: bytes, settings: Settings, enabled: frozenset[str]) -> FileReport:
-    """Retry one file in a process of its own; if that dies too, the file is to blame."""
-    with ProcessPoolExecutor(
-        max_workers=1, mp_context=_context(), initializer=_init_worker, initargs=(settings, enabled)
-    ) as pool:
-        try:
-            return pool.submit(_work, task.display, data).result()
-        except BrokenProcessPool:
-            reason = (
-                "cannot parse: the parser crashed on this file (it may be too deeply "
-                "nested); simplify the file or exclude it"
-            )
-            return unreadable(task.display, reason)
+def _work_item(item: tuple[Task, bytes, str]) -> FileReport:
+    return _work(item[0].display, item[1])

@@ -62,6 +62,46 @@ _REGISTERED_OBJECT_NAMES = frozenset({"fn", "func", "function", "f", "cls", "kla
                                       "view", "command", "decorated", "wrapped", "obj_type"})
 _CALLABLE_ANNOTATIONS = frozenset({"typing.Callable", "collections.abc.Callable", "builtins.type",
                                    "typing.Type", "Callable", "type", "Type"})
+# Annotations whose values are classes, typing constructs or functions: as many as the code
+# defines, so keys made of them are bounded by code size (the spec's class/function keys).
+_TYPE_ANNOTATIONS = _CALLABLE_ANNOTATIONS | frozenset({
+    "typing_extensions.Type", "typing_extensions.Callable", "typing.TypeForm",
+    "typing_extensions.TypeForm", "TypeForm", "types.FunctionType", "FunctionType",
+    "types.BuiltinFunctionType", "abc.ABCMeta"})
+# Annotations that say nothing about the value, so how the function uses it decides.
+_OPAQUE_ANNOTATIONS = frozenset({"typing.Any", "typing_extensions.Any", "Any", "builtins.object",
+                                 "object"})
+_TYPEVAR_FACTORIES = frozenset({"typing.TypeVar", "typing_extensions.TypeVar"})
+# Plain data: a parameter annotated with one of these is never taken for a type.
+_DATA_ANNOTATIONS = frozenset({f"{prefix}{name}" for prefix in ("", "builtins.")
+                               for name in ("str", "bytes", "bytearray", "int", "float",
+                                            "complex", "bool")})
+# Attributes only classes, functions or typing constructs have.
+_TYPE_DUNDERS = frozenset({"__name__", "__qualname__", "__args__", "__origin__", "__mro__",
+                           "__bases__", "__code__", "__wrapped__", "__parameters__",
+                           "__subclasses__", "__defaults__", "__kwdefaults__"})
+# Attributes that instances have too: they mark a type only when the annotation is silent.
+_WEAK_TYPE_DUNDERS = frozenset({"__module__", "__dict__", "__annotations__"})
+# Callables whose first argument is a type or a typing construct, by their last name (they
+# are re-exported under many paths: pydantic, typing_extensions, compat modules).
+_TYPE_TAKING_NAMES = frozenset({"TypeAdapter", "get_type_hints", "get_args", "get_origin",
+                                "create_model", "parse_obj_as", "is_typeddict"})
+# ... and by their qualified name.
+_TYPE_TAKING_CALLABLES = frozenset(
+    {f"inspect.{name}" for name in (
+        "signature", "getsource", "getsourcefile", "getsourcelines", "getfile", "getmodule",
+        "getfullargspec", "unwrap", "getmro", "get_annotations", "getclosurevars",
+        "getcomments")}
+    | {"dataclasses.fields", "functools.wraps", "builtins.issubclass"}
+)
+# Callables whose second argument is a type or a function.
+_TYPE_TAKING_SECOND = frozenset({"builtins.isinstance", "builtins.issubclass",
+                                 "functools.update_wrapper"})
+# Decorators that leave every call of a function visible in the module: the literal-callers
+# rule still holds for the methods and functools caches they make.
+_CALL_TRANSPARENT_DECORATORS = frozenset({"builtins.classmethod", "builtins.staticmethod",
+                                          "functools.cache", "functools.lru_cache"})
+_HELPER_DEPTH = 3
 
 _EMBEDDING_WORDS = ("embed", "vector", "vec")
 _RESPONSE_WORDS = ("response", "completion", "reply", "answer", "llm")

@@ -103,6 +103,7 @@ def make_fix(context: FileContext, new_module: cst.Module, applicability: Applic
         if chunk and problem_with(chunk) is not None:
             return None
         old_chunk = "".join(old_lines[starts[i1]:starts[i2]])
+        chunk = _keep_final_newline(old_chunk, chunk)
         edits.extend(line_edits(old_chunk, chunk, first_row=starts[i1] + 1))
     if not edits:
         return None
@@ -111,11 +112,20 @@ def make_fix(context: FileContext, new_module: cst.Module, applicability: Applic
 
 def _whole_text_fix(old_text: str, new_module: cst.Module, applicability: Applicability,
                     message: str) -> Fix | None:
-    new_text = new_module.code
+    new_text = _keep_final_newline(old_text, new_module.code)
     if new_text == old_text or problem_with(new_text) is not None:
         return None
     edits = line_edits(old_text, new_text)
     return Fix(applicability=applicability, message=message, edits=edits) if edits else None
+
+
+def _keep_final_newline(old: str, new: str) -> str:
+    """LibCST drops the last line ending of a file that uses bare `\r` newlines;
+    a rewrite keeps the ending the original text had."""
+    for ending in ("\r\n", "\r", "\n"):
+        if old.endswith(ending):
+            return new if new.endswith(("\r", "\n")) or not new else new + ending
+    return new
 
 
 def _outer_code(module: cst.Module) -> str:

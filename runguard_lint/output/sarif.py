@@ -72,8 +72,10 @@ def artifact_location(filename: str, project_root: Path) -> dict[str, str]:
             relative = candidate.relative_to(base)
         except ValueError:
             continue
-        return {"uri": quote(relative.as_posix()), "uriBaseId": SRCROOT}
-    return {"uri": _resolved(absolute).as_uri()}
+        # surrogateescape: a file name that is not valid UTF-8 keeps its original bytes.
+        return {"uri": quote(relative.as_posix(), errors="surrogateescape"),
+                "uriBaseId": SRCROOT}
+    return {"uri": _file_uri(_resolved(absolute))}
 
 
 def _resolved(path: Path) -> Path:
@@ -123,7 +125,7 @@ def _result(diagnostic: Diagnostic, index: int, context: ReportContext) -> dict[
 
 def _root_uri(project_root: Path) -> str:
     root = project_root if project_root.is_absolute() else Path.cwd() / project_root
-    uri = _resolved(root).as_uri()
+    uri = _file_uri(_resolved(root))
     return uri if uri.endswith("/") else uri + "/"
 
 
@@ -164,3 +166,8 @@ def as_dict(diagnostics: Sequence[Diagnostic], context: ReportContext) -> dict[s
 
 def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
     return json.dumps(as_dict(diagnostics, context), indent=2) + "\n"
+
+
+def _file_uri(path: Path) -> str:
+    """`file://` URI of an absolute path, also for names that are not valid UTF-8."""
+    return "file://" + quote(path.as_posix(), errors="surrogateescape")

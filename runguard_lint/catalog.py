@@ -72,6 +72,9 @@ class ResourceKind:
     owner_release_awaited: bool = False
     context_manager: ContextManagerKind = "none"
     with_closes: bool = True
+    # Keywords that hand the client a transport (connection pool) it wraps but does
+    # not own: given a borrowed one, the client holds no sockets of its own.
+    transport_keywords: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -162,6 +165,7 @@ _RESOURCE_KEYS = {
     "owner_release_awaited",
     "context_manager",
     "with_closes",
+    "transport_keywords",
 }
 
 
@@ -210,6 +214,8 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
         owner_release_awaited=bool(raw.get("owner_release_awaited", False)),
         context_manager=context_manager,
         with_closes=bool(raw.get("with_closes", True)),
+        transport_keywords=_str_tuple(raw.get("transport_keywords", []), where,
+                                      "transport_keywords"),
     )
 
 

@@ -310,6 +310,8 @@ class OwnershipAnalysis:
     def _compute_fate(self, acquisition: Acquisition) -> Fate:
         trace = _Trace()
         kind = acquisition.kind
+        if self._wraps_borrowed_transport(acquisition):
+            return Fate(Outcome.ESCAPED, "wraps a transport it does not own")
         if kind.result == "receiver":
             receiver = acquisition.call.func
             assert isinstance(receiver, cst.Attribute)
@@ -327,6 +329,8 @@ class OwnershipAnalysis:
         if not release_sites:
             return Fate(Outcome.LEAKED, "never released", trace.holder)
         loop = self._enclosing_loop(acquisition.call, acquisition.function)
+        if loop is not None and self._created_lazily(acquisition.call, trace.holder):
+            loop = None  # `if pool is None: pool = Executor()`: made once, on first need
         if loop is not None and not any(
             _is_within(self.facts, site, loop) for site in release_sites
         ):
@@ -803,10 +807,11 @@ class OwnershipAnalysis:
 
         `llm = llm_factory("gpt-4o", client=client)` hands the client to what
         the call builds (dependency injection by a keyword that names a
-        resource), and so does a library call whose result is returned or
-        stored. An awaited call's result is data, not a wrapper, and a local
-        helper stays a borrower (`run_batch(executor, items)`), as the
-        precision contract says.
+        resource), and so does any call whose body is not in this module
+        (`return instructor.from_openai(client)`, `ctx.wrap_socket(raw)`) when
+        its result is returned or stored. An awaited call's result is data,
+        not a wrapper, and a helper defined here stays a borrower
+        (`return run_batch(executor, items)`), as the precision contract says.
         """
         if trace.depth >= 3 or isinstance(self.facts.parent(call), cst.Await):
             return False
@@ -817,10 +822,60 @@ class OwnershipAnalysis:
             # A library call whose result leaves the function, like
             # `return instructor.from_openai(client)`, hands the client over; a
             # local helper (`return run_batch(executor, items)`) borrows it.
-            return bool(strong) and bool(self.facts.external_names(call.func))
+            return bool(strong) and not self._defined_here(call.func)
         if not _INJECTED.search(argument.keyword.value):
             return False
         return bool(strong or derived.releases or derived.with_releases or derived.holder)
+
+    def _wraps_borrowed_transport(self, acquisition: Acquisition) -> bool:
+        """`OpenAI(http_client=shared)`: closing it would close the shared pool."""
+        keywords = acquisition.kind.transport_keywords
+        for argument in acquisition.call.args:
+            if argument.keyword is None or argument.keyword.value not in keywords:
+                continue
+            value = argument.value
+            if isinstance(value, cst.Name) and value.value == "None":
+                return False
+            if isinstance(value, cst.Call) and self._resolve_kind(value)[0] is not None:
+                return False  # a transport made right here is owned with the client
+            return not (
+                isinstance(value, cst.Name) and self._made_here(value, acquisition.function)
+            )
+        return False
+
+    def _made_here(self, name: cst.Name, function: FunctionNode) -> bool:
+        """Whether a local name is bound in `function` to a catalog acquisition."""
+        for assignment in self.facts.assignments_of(name):
+            node = getattr(assignment, "node", None)
+            if not isinstance(node, cst.Name):
+                continue
+            if self.facts.enclosing_function(node) is not function:
+                continue
+            target = self.facts.parent(node)
+            assign = self.facts.parent(target) if isinstance(target, cst.AssignTarget) else None
+            value = assign.value if isinstance(assign, cst.Assign) else None
+            if isinstance(value, cst.Await):
+                value = value.expression
+            if isinstance(value, cst.Call) and self._resolve_kind(value)[0] is not None:
+                return True
+        return False
+
+    def _defined_here(self, func: cst.BaseExpression) -> bool:
+        """A callee whose body is in this module: a function, or a method via `self.`."""
+        if isinstance(func, cst.Name):
+            return any(
+                isinstance(getattr(a, "node", None), cst.FunctionDef)
+                for a in self.facts.assignments_of(func)
+            )
+        if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+                and func.value.value in ("self", "cls")):
+            function = self.facts.enclosing_function(func)
+            class_def = (self.facts.enclosing_class(function)
+                         if isinstance(function, cst.FunctionDef) else None)
+            return class_def is not None and any(
+                method.name.value == func.attr.value for method in _methods(class_def)
+            )
+        return False
 
     def _is_cls_parameter(self, param: cst.Param) -> bool:
         """The first parameter of a classmethod (or any method's `cls`)."""
@@ -894,23 +949,82 @@ class OwnershipAnalysis:
                         return True
                     if self._only_harmless_between(statement, ancestor):
                         return True
+                    guarded = self._guarding_try(statement)
+                    if guarded is not None and self._only_harmless_between(guarded, ancestor):
+                        return True
             if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
                 return False
             child = ancestor
         return False
 
     def _released_right_after(self, site: cst.CSTNode, statement: cst.BaseStatement) -> bool:
-        """`tf = tarfile.open(p)` then `tf.close()` with nothing that can raise between."""
+        """`tf = tarfile.open(p)` then `tf.close()` (or `return report(p.wait())`), with
+        nothing that can raise between: the release is the next call that runs."""
         release_statement = self.facts.statement_of(site)
-        if (
-            not isinstance(statement, cst.SimpleStatementLine)
-            or not isinstance(release_statement, cst.SimpleStatementLine)
-            or len(release_statement.body) != 1
-            or not isinstance(release_statement.body[0], cst.Expr)
+        if not isinstance(statement, cst.SimpleStatementLine) or not isinstance(
+            release_statement, cst.SimpleStatementLine
         ):
-            # `out, _ = proc.communicate(timeout=30)` can raise and leave it open.
             return False
+        call = site.expression if isinstance(site, cst.Await) else site
+        if not isinstance(call, cst.Call) or any(
+            argument.keyword is not None and argument.keyword.value == "timeout"
+            for argument in call.args
+        ):
+            # `proc.communicate(timeout=30)` raises on timeout and leaves it open.
+            return False
+        end = self.facts.position(site).end
+        ancestors = {id(node) for node in self.facts.ancestors(site)}
+        for node in walk(release_statement):
+            if node is call or not isinstance(node, cst.Call) or id(node) in ancestors:
+                continue
+            if (self.facts.position(node).start.line, self.facts.position(node).start.column) < (
+                end.line, end.column
+            ):
+                return False  # another call runs first and may raise
         return self._only_harmless_between(statement, release_statement)
+
+    def _guarding_try(self, statement: cst.BaseStatement) -> cst.Try | None:
+        """`try: s = socket.socket()` / `except OSError: return`: the acquisition is the
+        last thing its try runs and every handler leaves, so after the try it is live
+        exactly when it succeeded; the try stands for the acquisition."""
+        block = self.facts.parent(statement)
+        try_node = self.facts.parent(block) if block is not None else None
+        if not isinstance(try_node, cst.Try) or try_node.body is not block:
+            return None
+        if not isinstance(block, cst.IndentedBlock) or block.body[-1] is not statement:
+            return None
+        if try_node.orelse is not None or try_node.finalbody is not None:
+            return None
+        for handler in try_node.handlers:
+            last = _block_statements(handler.body)[-1] if _block_statements(handler.body) else None
+            if not (isinstance(last, cst.SimpleStatementLine) and any(
+                isinstance(small, (cst.Return, cst.Raise, cst.Continue, cst.Break))
+                for small in last.body
+            )):
+                return None
+        return try_node
+
+    def _created_lazily(self, call: cst.Call, holder: str | None) -> bool:
+        """The acquisition sits under `if x is None:` / `if not x:` on its own holder."""
+        if holder is None:
+            return False
+        statement = self.facts.statement_of(call)
+        block = self.facts.parent(statement) if statement is not None else None
+        owner = self.facts.parent(block) if block is not None else None
+        if not isinstance(owner, cst.If):
+            return False
+        for node in walk(owner.test):
+            if (isinstance(node, cst.Comparison) and isinstance(node.left, cst.Name)
+                    and node.left.value == holder
+                    and any(isinstance(t.operator, (cst.Is, cst.Equal))
+                            and isinstance(t.comparator, cst.Name)
+                            and t.comparator.value == "None" for t in node.comparisons)):
+                return True
+            if (isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not)
+                    and isinstance(node.expression, cst.Name)
+                    and node.expression.value == holder):
+                return True
+        return False
 
     def _in_handler(self, site: cst.CSTNode) -> bool:
         return any(

@@ -43,7 +43,10 @@ class LifecycleCheck:
                 class_def = fate.stored.class_def
                 if id(class_def) not in released:
                     released[id(class_def)] = _released_attributes(context, class_def)
-                if fate.stored.attribute not in released[id(class_def)]:
+                owner = _parent_attribute(acquisition)
+                if fate.stored.attribute not in released[id(class_def)] and (
+                    owner is None or owner not in released[id(class_def)]
+                ) and not _closed_by_base(class_def, fate.stored.attribute):
                     yield context.diagnostic(
                         "RG401",
                         fate.stored.statement,
@@ -137,16 +140,26 @@ def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
         and isinstance(node.value.func, ast.Attribute)
         and node.value.func.attr == "aclose"
     }
+    helpers = _releasing_helpers(context)
     for root in roots:
         for node in ast.walk(root):
             if id(node) in unawaited:
                 # `self.client.aclose()` without `await` never runs.
                 continue
             if isinstance(node, ast.Attribute) and node.attr in release_names:
-                if isinstance(node.value, ast.Attribute):
-                    released.add(node.value.attr)
-                elif isinstance(node.value, ast.Name):
-                    released_names.add(node.value.id)
+                target = _uncast(node.value)
+                if isinstance(target, ast.Attribute):
+                    released.add(target.attr)
+                elif isinstance(target, ast.Name):
+                    released_names.add(target.id)
+            elif isinstance(node, ast.Call) and (
+                _callee_name(node) in helpers or _callee_name(node) in _HANDING_SINKS
+            ):
+                # `close_session(self.session)`, `weakref.finalize(self, close, self.s)`
+                for argument in node.args:
+                    argument = _uncast(argument)
+                    if isinstance(argument, ast.Attribute):
+                        released.add(argument.attr)
             elif isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
                     expression = item.context_expr
@@ -175,3 +188,69 @@ def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
 def _call_text(callee: str) -> str:
     """`httpx.Client(...)`, or `self.engine.connect()` for method acquisitions."""
     return callee if callee.endswith(")") else f"{callee}(...)"
+
+
+# Sinks that call what they are given later, with the arguments that follow it.
+_HANDING_SINKS = frozenset({"finalize", "register", "callback", "push_async_callback",
+                            "addCleanup", "addfinalizer", "partial"})
+
+# Standard-library base classes that release an attribute of their subclasses.
+_BASE_RELEASES = {
+    "HTTPConnection": frozenset({"sock"}),
+    "HTTPSConnection": frozenset({"sock"}),
+    "SocketServer": frozenset({"socket"}),
+    "TCPServer": frozenset({"socket"}),
+    "UDPServer": frozenset({"socket"}),
+}
+
+
+def _callee_name(call: ast.Call) -> str:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+def _uncast(node: ast.expr) -> ast.expr:
+    """`typing.cast(T, value)` is `value`."""
+    if isinstance(node, ast.Call) and _callee_name(node) == "cast" and len(node.args) == 2:
+        return node.args[1]
+    return node
+
+
+def _releasing_helpers(context: FileContext) -> frozenset[str]:
+    """Module functions that release their first parameter (`def close(s): s.close()`)."""
+    release_names = context.catalog.release_methods
+    helpers: set[str] = set()
+    for node in context.tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.args.args:
+            continue
+        first = node.args.args[0].arg
+        for inner in ast.walk(node):
+            if (isinstance(inner, ast.Attribute) and inner.attr in release_names
+                    and isinstance(inner.value, ast.Name) and inner.value.id == first):
+                helpers.add(node.name)
+                break
+    return frozenset(helpers)
+
+
+def _parent_attribute(acquisition: Acquisition) -> str | None:
+    """`self.engine` for `self.conn = self.engine.connect()`: disposing it ends the child."""
+    func = acquisition.call.func
+    if acquisition.kind.method and isinstance(func, cst.Attribute):
+        receiver = func.value
+        if isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name):
+            return receiver.attr.value
+    return None
+
+
+def _closed_by_base(class_def: cst.ClassDef, attribute: str) -> bool:
+    for base in class_def.bases:
+        name = base.value
+        terminal = name.attr.value if isinstance(name, cst.Attribute) else (
+            name.value if isinstance(name, cst.Name) else "")
+        if attribute in _BASE_RELEASES.get(terminal, frozenset()):
+            return True
+    return False

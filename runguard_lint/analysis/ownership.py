@@ -830,10 +830,11 @@ class OwnershipAnalysis:
     def _wraps_borrowed_transport(self, acquisition: Acquisition) -> bool:
         """`OpenAI(http_client=shared)`: closing it would close the shared pool."""
         keywords = acquisition.kind.transport_keywords
-        for argument in acquisition.call.args:
-            if argument.keyword is None or argument.keyword.value not in keywords:
+        if not keywords:
+            return False
+        for keyword, value in self._keyword_values(acquisition.call):
+            if keyword not in keywords:
                 continue
-            value = argument.value
             if isinstance(value, cst.Name) and value.value == "None":
                 return False
             if isinstance(value, cst.Call) and self._resolve_kind(value)[0] is not None:
@@ -842,6 +843,33 @@ class OwnershipAnalysis:
                 isinstance(value, cst.Name) and self._made_here(value, acquisition.function)
             )
         return False
+
+    def _keyword_values(self, call: cst.Call) -> Iterator[tuple[str, cst.BaseExpression]]:
+        """Keyword arguments, also from `**{"k": v}` and `**name` bound to a dict literal."""
+        for argument in call.args:
+            if argument.keyword is not None:
+                yield argument.keyword.value, argument.value
+            elif argument.star == "**":
+                yield from self._dict_items(argument.value)
+
+    def _dict_items(self, value: cst.BaseExpression) -> Iterator[tuple[str, cst.BaseExpression]]:
+        literals: list[cst.Dict] = []
+        if isinstance(value, cst.Dict):
+            literals.append(value)
+        elif isinstance(value, cst.Name):
+            for assignment in self.facts.assignments_of(value):
+                target = self.facts.parent(getattr(assignment, "node", None) or value)
+                assign = self.facts.parent(target) if isinstance(target, cst.AssignTarget) else None
+                if isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Dict):
+                    literals.append(assign.value)
+        for literal in literals:
+            for element in literal.elements:
+                if isinstance(element, cst.DictElement) and isinstance(
+                    element.key, cst.SimpleString
+                ):
+                    key = element.key.evaluated_value
+                    if isinstance(key, str):
+                        yield key, element.value
 
     def _made_here(self, name: cst.Name, function: FunctionNode) -> bool:
         """Whether a local name is bound in `function` to a catalog acquisition."""

@@ -828,20 +828,33 @@ class OwnershipAnalysis:
         return bool(strong or derived.releases or derived.with_releases or derived.holder)
 
     def _wraps_borrowed_transport(self, acquisition: Acquisition) -> bool:
-        """`OpenAI(http_client=shared)`: closing it would close the shared pool."""
+        """`OpenAI(http_client=shared)`: closing it would close the shared pool.
+
+        Only when the transport is surely given: an optional one (`self.http_client`,
+        which may be None) leaves the client building, and owning, its own.
+        """
         keywords = acquisition.kind.transport_keywords
         if not keywords:
             return False
         for keyword, value in self._keyword_values(acquisition.call):
-            if keyword not in keywords:
-                continue
-            if isinstance(value, cst.Name) and value.value == "None":
+            if keyword in keywords:
+                return self._surely_borrowed(value, acquisition.function)
+        return False
+
+    def _surely_borrowed(self, value: cst.BaseExpression, function: FunctionNode) -> bool:
+        if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
+            return self._surely_borrowed(value.right, function) or not _is_none(value.right)
+        if isinstance(value, cst.Call):
+            # a transport made right here is owned with the client; a factory's is shared
+            return self._resolve_kind(value)[0] is None
+        if isinstance(value, cst.Name) and not _is_none(value):
+            if self._made_here(value, function):
                 return False
-            if isinstance(value, cst.Call) and self._resolve_kind(value)[0] is not None:
-                return False  # a transport made right here is owned with the client
-            return not (
-                isinstance(value, cst.Name) and self._made_here(value, acquisition.function)
-            )
+            for assignment in self.facts.assignments_of(value):
+                node = getattr(assignment, "node", None)
+                if isinstance(node, cst.Param) and node.annotation is not None:
+                    text = cst.Module([]).code_for_node(node.annotation.annotation)
+                    return "None" not in text and "Optional" not in text
         return False
 
     def _keyword_values(self, call: cst.Call) -> Iterator[tuple[str, cst.BaseExpression]]:
@@ -1298,3 +1311,7 @@ def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
             names.extend(_target_names(element.value))
         return names
     return []
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"

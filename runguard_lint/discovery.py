@@ -141,10 +141,17 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovered:
     files: list[Path] = []
     problems: list[str] = []
     notes: list[str] = []
-    seen: set[Path] = set()
+    seen: set[object] = set()
 
     def add(path: Path) -> None:
-        key = Path(os.path.abspath(path))
+        # One file reached twice (a symlinked alias, `.` and `./x.py`) is checked once;
+        # its inode says so in one system call, where resolving a path takes many.
+        key: object
+        try:
+            status = os.stat(path)
+            key = (status.st_dev, status.st_ino)
+        except OSError:
+            key = os.path.abspath(path)
         if key not in seen:
             seen.add(key)
             files.append(path)

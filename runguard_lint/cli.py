@@ -124,6 +124,8 @@ def main(
         _fail("--add-noqa edits files in place and cannot be used with standard input")
     settings = _settings(targets, config_file, select, extend_select, ignore, preview, jobs,
                          force_exclude, stdin_filename)
+    if not (fix or diff or output_format in ("json", "sarif")):
+        settings = replace(settings, fix_edits=False)
     problems: list[str] = []
     reports: list[FileReport]
     tasks: list[Task] = []

@@ -84,6 +84,9 @@ class Settings:
     preview: bool = False
     # Off only to prove the prefilter sound (tests compare findings with and without).
     prefilter: bool = True
+    # Whether fixes carry their edits (for --fix, --diff, json, sarif) or only say that
+    # they exist (the human report), which spares rendering and compiling each one.
+    fix_edits: bool = True
     catalog: Catalog = field(default_factory=build_catalog, compare=False)
 
     @property
@@ -106,6 +109,7 @@ class Settings:
             ",".join(self.ownership_sinks),
             repr(self.resources),
             str(self.prefilter),
+            str(self.fix_edits),
         ]
         return "|".join(parts)
 

@@ -88,6 +88,10 @@ def make_fix(context: FileContext, new_module: cst.Module, applicability: Applic
     objects; untouched ones are the very same) are rendered, checked and
     diffed, so the cost follows the size of the change, not of the file.
     """
+    if not context.settings.fix_edits:
+        # The report only says a fix exists ([*], the summary); rendering and
+        # compiling it is left to the runs that apply or print it.
+        return Fix(applicability=applicability, message=message, edits=())
     old_module = context.facts.module
     starts = _statement_rows(old_module)
     if starts is None or _outer_code(new_module) != _outer_code(old_module):

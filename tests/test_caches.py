@@ -165,3 +165,115 @@ def test_functools_cache_points_at_the_decorator() -> None:
 
 def test_fixtures_exist() -> None:
     assert (FIXTURES / "RG201.py").is_file() and (FIXTURES / "RG202.py").is_file()
+
+
+def test_message_names_the_parameters_keys_come_from() -> None:
+    [finding] = _findings("""
+        _derived = {}
+
+        def lookup(user: str, query: str, verbose: bool = False) -> str:
+            key = f"{user}:{query}:{verbose}"
+            _derived[key] = query.upper()
+            return _derived[key]
+    """)
+    assert "written by `lookup()` with keys from its call data (`user`, `query`), " \
+        in finding.message
+
+
+def test_type_keys_next_to_data_name_only_the_data() -> None:
+    [finding] = _findings("""
+        from pydantic import TypeAdapter
+
+        _parsed = {}
+
+        def parse(model: type, payload: bytes):
+            _parsed[(model, payload)] = TypeAdapter(model).validate_json(payload)
+    """)
+    assert "(`payload`)" in finding.message
+
+
+def test_private_method_message_names_the_method() -> None:
+    [finding] = _findings("""
+        class Importer:
+            _modules = {}
+
+            @classmethod
+            def _import(cls, name: str):
+                cls._modules[name] = __import__(name)
+                return cls._modules[name]
+
+            def plugin(self, plugin_name: str):
+                return self._import(plugin_name)
+    """)
+    assert "`Importer._modules`" in finding.message
+    assert "`Importer._import()` with keys from its call data (`name`)" in finding.message
+
+
+def test_a_table_built_from_call_data_gives_data_keys() -> None:
+    """`data["method"]` is bounded only when `data` is: here it comes from the request."""
+    [finding] = _findings("""
+        _by_method = {}
+
+        def handle(request):
+            data = request.json()
+            method = data["method"]
+            _by_method[method] = data
+    """)
+    assert "`handle()`" in finding.message
+
+
+def test_type_helpers_that_call_each_other_terminate() -> None:
+    assert _findings("""
+        from typing import get_origin
+
+        _origins = {}
+
+        def _left(tp, depth):
+            return _right(tp, depth - 1) if depth else None
+
+        def _right(tp, depth):
+            return _left(tp, depth) or get_origin(tp)
+
+        def origin(tp):
+            _origins[tp] = _left(tp, 3)
+    """) == []
+    [finding] = _findings("""
+        _seen = {}
+
+        def _ping(value, depth):
+            return _pong(value, depth)
+
+        def _pong(value, depth):
+            return _ping(value, depth - 1) if depth else value
+
+        def see(value):
+            _seen[value] = _ping(value, 3)
+    """)
+    assert "`see()`" in finding.message
+
+
+def test_functools_cache_keeps_only_parameters_with_data_callers() -> None:
+    [finding] = _findings("""
+        import functools
+
+        @functools.lru_cache(maxsize=None)
+        def _render(template: str, user_name: str) -> str:
+            return template.format(user_name)
+
+        def greet(user_name: str) -> str:
+            return _render("Hello {}", user_name)
+    """, codes=frozenset({"RG202"}))
+    assert "one entry per distinct value of `user_name` " in finding.message
+
+
+def test_a_same_module_function_named_like_a_typing_helper_is_judged_by_its_body() -> None:
+    [finding] = _findings("""
+        _parsed = {}
+
+        def get_args(argv):
+            return argv.split()
+
+        def parse(command_line):
+            _parsed[command_line] = get_args(command_line)
+    """)
+    assert "(`command_line`)" in finding.message

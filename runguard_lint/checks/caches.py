@@ -11,9 +11,17 @@ only when a function that runs at request time writes keys derived from its
 parameters, and no use anywhere in the module evicts or lets it escape: a
 false positive costs more than a miss, so every doubt means silence.
 
+Two kinds of parameters carry no call data. A parameter whose values are
+classes, typing constructs or functions (annotated `type[...]`/`Callable[...]`,
+named by the cache's key annotation, or used as one: `TypeAdapter(tp)`,
+`get_type_hints(tp)`, `tp.__qualname__`, also through a same-module helper)
+gives keys bounded by code size. A parameter of a private function or method
+(`_load`, `cls._get`) that every call in the module passes a constant is
+bounded by the code too.
+
 RG202 (preview) reports `functools.cache` and `lru_cache(maxsize=None)` on
 functions taking free-form arguments (text, ids, paths), where every new
-argument value is a new entry kept forever.
+argument value is a new entry kept forever; the same two exemptions apply.
 """
 
 from __future__ import annotations
@@ -166,6 +174,7 @@ class CacheBinding:
 class _Writer:
     function: FunctionNode
     values: list[cst.BaseExpression] = field(default_factory=list)
+    keys: list[cst.BaseExpression] = field(default_factory=list)
 
 
 class CacheCheck:
@@ -196,6 +205,7 @@ class _ModuleCaches:
         self._import_time: dict[int, bool] = {}
         self._deleted: set[int] = set()
         self._classes: list[cst.ClassDef] = []
+        self._type_params: dict[int, bool] = {}
 
     def diagnostics(self) -> Iterator[Diagnostic]:
         groups: dict[tuple[int, str], list[CacheBinding]] = {}
@@ -274,6 +284,7 @@ class _ModuleCaches:
             uses = self._scope_uses(bindings)
         else:
             uses = self._class_uses(bindings, binding.class_def)
+        key_type = self._key_type(binding)
         writers: dict[int, _Writer] = {}
         for use in uses:
             if use.kind in (UseKind.EVICT, UseKind.ESCAPE):
@@ -281,12 +292,14 @@ class _ModuleCaches:
             if use.kind is not UseKind.WRITE:
                 continue
             function = self._runtime_function(use.node)
-            if function is None or not any(self._is_data(key, set()) for key in use.keys):
+            if function is None:
                 continue
-            if self._registers_callable(function, use.values):
+            data_keys = [key for key in use.keys if self._key_is_data(key, key_type)]
+            if not data_keys or self._registers_callable(function, use.values):
                 continue
             writer = writers.setdefault(id(function), _Writer(function))
             writer.values.extend(use.values)
+            writer.keys.extend(data_keys)
         if not writers:
             return None
         return self.context.diagnostic("RG201", binding.target,
@@ -304,13 +317,43 @@ class _ModuleCaches:
         if len(writers) > 1:
             others = len(writers) - 1
             writer_label += f" (and {others} more function{'s' if others > 1 else ''})"
+        sources = self._key_params(writers[0].keys)
+        shown = f" ({', '.join(f'`{name}`' for name in sources)})" if sources else ""
         values = [value for writer in writers for value in writer.values]
         cost = self._cost(binding, values)
-        return (f"{where} is a cache written by {writer_label} with keys from its call data, "
+        return (f"{where} is a cache written by {writer_label} with keys from its call "
+                f"data{shown}, "
                 f"and nothing in the module evicts from it: it grows with every new key for "
                 f"the life of the process{'; ' + cost if cost else ''}. Bound it: "
                 f"`BoundedCache(maxsize={self.context.settings.cache_maxsize:_})` from "
                 "runguard_lint.runtime, or functools.lru_cache(maxsize=...)")
+
+    def _key_params(self, keys: list[cst.BaseExpression]) -> list[str]:
+        """The parameters the written keys come from, through locals, in source order."""
+        found: dict[str, cst.Param] = {}
+        seen: set[int] = set()
+        stack: list[cst.CSTNode] = list(reversed(keys))
+        while stack:
+            node = stack.pop()
+            if not isinstance(node, cst.Name):
+                stack.extend(reversed(node.children))
+                continue
+            for assignment in self.facts.assignments_of(node):
+                bound = assignment.node if isinstance(assignment, Assignment) and \
+                    isinstance(assignment.scope, (FunctionScope, ComprehensionScope)) else None
+                if bound is None or id(bound) in seen:
+                    continue
+                seen.add(id(bound))
+                if isinstance(bound, cst.Param):
+                    if bound.name.value not in found and self._param_is_data(bound, set()):
+                        found[bound.name.value] = bound
+                elif isinstance(bound, cst.Name):
+                    source = self._bound_value(bound)
+                    if source is not None:
+                        stack.append(source)
+        position = self.facts.position
+        return sorted(found, key=lambda name: (position(found[name]).start.line,
+                                               position(found[name]).start.column))
 
     # --- uses -----------------------------------------------------------------------------
 
@@ -728,7 +771,11 @@ class _ModuleCaches:
                         return True
                 continue
             table = _table_lookup(node)
-            if table is not None and not self._is_data(table, seen):
+            if table is not None:
+                # A table made from call data gives call data (and its names are in
+                # `seen` now, so walking it again below would find nothing).
+                if self._is_data(table, seen):
+                    return True
                 # `TABLE[name]`, `TABLE.get(name)`: an entry of a module-level table is
                 # bounded by the table, whatever selects it.
                 if isinstance(node, cst.Call):
@@ -754,25 +801,337 @@ class _ModuleCaches:
         return source is not None and self._is_data(source, seen)
 
     def _param_is_data(self, param: cst.Param, seen: set[int]) -> bool:
-        """A parameter carries call data unless it is a class, a flag, or always a constant.
-
-        For a private module-level function (`_load(name)`), the module holds every
-        call: when each passes a constant (a literal, a module-level name, a loop
-        over module data) for the parameter, the keys are bounded by the code.
-        """
-        if self._is_class_param(param) or _is_flag(self.facts, param):
+        """A parameter carries call data unless it is a class, a type, a flag, or a constant."""
+        if self._is_class_param(param) or _is_flag(self.facts, param) or \
+                self._is_type_param(param):
             return False
+        return not self._constant_callers(param, seen)
+
+    def code_bounded(self, param: cst.Param) -> bool:
+        """For RG202: a parameter whose values are types or functions, or always constants."""
+        return self._is_type_param(param) or self._constant_callers(param, set())
+
+    # --- the literal-callers rule ---------------------------------------------------------
+
+    def _constant_callers(self, param: cst.Param, seen: set[int]) -> bool:
+        """Whether every call of a private function passes a constant for param.
+
+        For a private module-level function (`_load(name)`) or method (`cls._get(name)`),
+        the module holds every call: when each passes a constant (a literal, a
+        module-level name, a loop over module data, a type) for the parameter, its
+        values are bounded by the code.
+        """
         function = self.facts.enclosing_function(param)
-        if not isinstance(function, cst.FunctionDef) or function.decorators or \
-                not function.name.value.startswith("_") or function.name.value.startswith("__"):
-            return True
-        calls = self._module_calls(function)
+        if not isinstance(function, cst.FunctionDef) or \
+                not function.name.value.startswith("_") or function.name.value.startswith("__") \
+                or not self._calls_visible(function):
+            return False
+        calls = self._callers(function)
         if not calls:
-            return True
-        for call in calls:
-            arguments = _arguments_for(call, function, param)
+            return False
+        for call, bound in calls:
+            arguments = _arguments_for(call, function, param, skip_first=bound)
             if arguments is None or any(self._is_data(argument, seen) for argument in arguments):
+                return False
+        return True
+
+    def _calls_visible(self, function: cst.FunctionDef) -> bool:
+        """No decorator that could hand the function to code outside the module."""
+        for decorator in function.decorators:
+            expression = decorator.decorator
+            if isinstance(expression, cst.Call):
+                expression = expression.func
+            if not self.facts.external_names(expression) & _CALL_TRANSPARENT_DECORATORS:
+                return False
+        return True
+
+    def _callers(self, function: cst.FunctionDef) -> list[tuple[cst.Call, bool]] | None:
+        """Every call of a function or method here, each with whether it binds the first
+        parameter (`self._m(...)`); None when the function is used any other way."""
+        owner = self.facts.enclosing_class(function)
+        if owner is None:
+            calls = self._module_calls(function)
+            return None if calls is None else [(call, False) for call in calls]
+        scope = self.facts.scope(function)
+        name = function.name.value
+        if scope is None:
+            return None
+        assignments = list(scope.assignments[name])
+        if len(assignments) != 1 or not isinstance(assignments[0], Assignment) or \
+                assignments[0].node is not function or assignments[0].references:
+            return None
+        static = _is_staticmethod(function)
+        is_classmethod = "classmethod" in _decorator_words(function)
+        classes = self._class_family(owner)
+        found: list[tuple[cst.Call, bool]] = []
+        for attribute in self._attributes_named(name):
+            call = self.facts.parent(attribute)
+            kind = self._receiver_kind(attribute.value, classes)
+            if kind is None or not (isinstance(call, cst.Call) and call.func is attribute):
+                return None
+            found.append((call, not static and (is_classmethod or kind == "instance")))
+        return found
+
+    def _receiver_kind(self, receiver: cst.BaseExpression, classes: set[int]) -> str | None:
+        """`class` for the class (its name, `cls`, `type(self)`), `instance` for `self`."""
+        if isinstance(receiver, cst.Call) and "builtins.type" in \
+                self.facts.external_names(receiver.func) and len(receiver.args) == 1:
+            return "class" if self._receiver_kind(receiver.args[0].value, classes) else None
+        if not isinstance(receiver, cst.Name):
+            return None
+        bound = _bound_nodes(self.facts, receiver)
+        if len(bound) != 1:
+            return None
+        if isinstance(bound[0], cst.ClassDef):
+            return "class" if id(bound[0]) in classes else None
+        param = bound[0]
+        if not isinstance(param, cst.Param):
+            return None
+        method = self.facts.enclosing_function(param)
+        if not isinstance(method, cst.FunctionDef) or _is_staticmethod(method):
+            return None
+        owner = self.facts.enclosing_class(method)
+        positional = [*method.params.posonly_params, *method.params.params]
+        if owner is None or id(owner) not in classes or not positional or \
+                positional[0] is not param:
+            return None
+        return "class" if self._is_class_param(param) else "instance"
+
+    # --- keys that are types or functions (bounded by code size) --------------------------
+
+    def _key_type(self, binding: CacheBinding) -> cst.BaseExpression | None:
+        """The key type of the cache's own annotation (`dict[type, X]`), if any."""
+        if binding.annotation is None:
+            return None
+        annotation = binding.annotation.annotation
+        if isinstance(annotation, cst.Subscript) and len(annotation.slice) == 1 and \
+                self._annotation_names(annotation.value) & \
+                {"typing.ClassVar", "typing_extensions.ClassVar", "ClassVar"}:
+            inner = annotation.slice[0].slice
+            annotation = inner.value if isinstance(inner, cst.Index) else annotation
+        if not isinstance(annotation, cst.Subscript) or len(annotation.slice) != 2:
+            return None
+        first = annotation.slice[0].slice
+        return first.value if isinstance(first, cst.Index) else None
+
+    def _key_is_data(self, key: cst.BaseExpression, key_type: cst.BaseExpression | None) -> bool:
+        """Whether a written key derives from call data, given the cache's key annotation."""
+        if key_type is None:
+            return self._is_data(key, set())
+        if self._bounded_key_annotation(key_type):
+            return False
+        parts = self._tuple_parts(key_type)
+        expression = self._local_value(key)
+        if parts is not None and isinstance(expression, cst.Tuple) and \
+                len(parts) == len(expression.elements) and \
+                not any(isinstance(element, cst.StarredElement)
+                        for element in expression.elements):
+            return any(not self._is_type_annotation(part) and self._is_data(element.value, set())
+                       for element, part in zip(expression.elements, parts))
+        return self._is_data(key, set())
+
+    def _local_value(self, expression: cst.BaseExpression) -> cst.BaseExpression:
+        """What a local name was bound from (`key = (func, False)`), else the expression."""
+        if not isinstance(expression, cst.Name):
+            return expression
+        assignments = list(self.facts.assignments_of(expression))
+        if len(assignments) != 1 or not isinstance(assignments[0], Assignment) or \
+                not isinstance(assignments[0].scope, FunctionScope) or \
+                not isinstance(assignments[0].node, cst.Name):
+            return expression
+        value = self._bound_value(assignments[0].node)
+        return value if value is not None else expression
+
+    def _bounded_key_annotation(self, annotation: cst.BaseExpression) -> bool:
+        """`type`, `Callable[...]`, or a tuple of those, flags and literals."""
+        if self._is_type_annotation(annotation):
+            return True
+        kinds = _annotation_kinds(self.facts, annotation)
+        if kinds and kinds <= _FLAG_TYPES:
+            return True
+        if isinstance(annotation, cst.Subscript) and \
+                self._annotation_names(annotation.value) & _LITERAL_TYPES:
+            return True
+        parts = self._tuple_parts(annotation)
+        if parts is None and isinstance(annotation, cst.Subscript) and \
+                self._annotation_names(annotation.value) & {"builtins.tuple", "tuple",
+                                                            "typing.Tuple", "Tuple"} and \
+                len(annotation.slice) == 2:
+            # tuple[type, ...]: any number of types.
+            first = annotation.slice[0].slice
+            return isinstance(first, cst.Index) and self._is_type_annotation(first.value)
+        return parts is not None and all(self._bounded_key_annotation(part) for part in parts)
+
+    def _tuple_parts(self, annotation: cst.BaseExpression) -> list[cst.BaseExpression] | None:
+        """The element types of a fixed-length `tuple[A, B]` annotation, else None."""
+        if not isinstance(annotation, cst.Subscript) or not \
+                self._annotation_names(annotation.value) & {"builtins.tuple", "tuple",
+                                                            "typing.Tuple", "Tuple"}:
+            return None
+        parts: list[cst.BaseExpression] = []
+        for element in annotation.slice:
+            if not isinstance(element.slice, cst.Index) or \
+                    isinstance(element.slice.value, cst.Ellipsis):
+                return None
+            parts.append(element.slice.value)
+        return parts
+
+    def _annotation_names(self, expression: cst.BaseExpression) -> set[str]:
+        dotted = dotted_name(expression)
+        return self.facts.external_names(expression) | ({dotted} if dotted else set())
+
+    def _annotation_members(self, annotation: cst.BaseExpression) -> list[cst.BaseExpression]:
+        """The members of a union annotation (Optional, Union, `|`), None left out."""
+        if isinstance(annotation, cst.BinaryOperation) and \
+                isinstance(annotation.operator, cst.BitOr):
+            return [*self._annotation_members(annotation.left),
+                    *self._annotation_members(annotation.right)]
+        if isinstance(annotation, cst.Name) and annotation.value == "None":
+            return []
+        if isinstance(annotation, cst.Subscript):
+            head = self._annotation_names(annotation.value)
+            if head & {"typing.Optional", "typing.Union", "Optional", "Union", "typing.Annotated",
+                       "typing_extensions.Annotated", "Annotated"}:
+                elements = [element.slice.value for element in annotation.slice
+                            if isinstance(element.slice, cst.Index)]
+                if head & {"typing.Annotated", "typing_extensions.Annotated", "Annotated"}:
+                    elements = elements[:1]
+                return [member for element in elements
+                        for member in self._annotation_members(element)]
+        return [annotation]
+
+    def _is_type_annotation(self, annotation: cst.BaseExpression) -> bool:
+        """`type`, `type[X]`, `Type[X]`, `Callable[...]` (also Optional or a union of them)."""
+        if isinstance(annotation, cst.SimpleString):
+            text = annotation.evaluated_value
+            if not isinstance(text, str):
+                return False
+            return text.split("[", 1)[0].strip() in _TYPE_ANNOTATIONS
+        members = self._annotation_members(annotation)
+        return bool(members) and all(
+            self._annotation_names(member.value if isinstance(member, cst.Subscript)
+                                   else member) & _TYPE_ANNOTATIONS
+            for member in members)
+
+    def _is_opaque_annotation(self, annotation: cst.BaseExpression) -> bool:
+        """`Any`, `object` or a TypeVar: the annotation says nothing about the value."""
+        members = self._annotation_members(annotation)
+        for member in members:
+            if isinstance(member, cst.Subscript):
+                return False
+            if self._annotation_names(member) & _OPAQUE_ANNOTATIONS:
+                continue
+            if not (isinstance(member, cst.Name) and self._is_typevar(member)):
+                return False
+        return bool(members)
+
+    def _is_typevar(self, name: cst.Name) -> bool:
+        bound = _bound_nodes(self.facts, name)
+        if len(bound) != 1 or not isinstance(bound[0], cst.Name):
+            return False
+        value = self._bound_value(bound[0])
+        return isinstance(value, cst.Call) and \
+            bool(self.facts.external_names(value.func) & _TYPEVAR_FACTORIES)
+
+    def _is_type_param(self, param: cst.Param) -> bool:
+        """A parameter whose values are classes, typing constructs or functions.
+
+        Annotated so (`type[X]`, `Callable[...]`), or used so: handed to `TypeAdapter`,
+        `get_type_hints`, `get_origin`, `issubclass`, `inspect.*`, `functools.wraps`...,
+        or with `__name__`/`__args__`/... read from it, in the function or in a
+        same-module helper it is passed to. A parameter annotated `str`, `int` or
+        `bytes` is data whatever is done with it.
+        """
+        key = id(param)
+        if key not in self._type_params:
+            self._type_params[key] = False  # a helper cycle proves nothing
+            self._type_params[key] = self._type_param(param, 0)
+        return self._type_params[key]
+
+    def _type_param(self, param: cst.Param, depth: int) -> bool:
+        if param.star in ("*", "**") or self._is_instance_param(param):
+            return False
+        annotation = param.annotation.annotation if param.annotation is not None else None
+        if annotation is not None:
+            if self._is_type_annotation(annotation):
                 return True
+            if _annotation_kinds(self.facts, annotation) & _DATA_ANNOTATIONS:
+                return False
+        weak = annotation is None or self._is_opaque_annotation(annotation)
+        return self._used_as_type(self._param_references(param), weak, depth)
+
+    def _param_references(self, param: cst.Param) -> list[cst.Name]:
+        scope = self.facts.scope(param)
+        if scope is None:
+            return []
+        for assignment in scope.assignments[param.name.value]:
+            if isinstance(assignment, Assignment) and assignment.node is param:
+                return [access.node for access in assignment.references
+                        if isinstance(access.node, cst.Name)]
+        return []
+
+    def _used_as_type(self, references: list[cst.Name], weak: bool, depth: int) -> bool:
+        return any(self._reference_used_as_type(reference, weak, depth)
+                   for reference in references)
+
+    def _reference_used_as_type(self, reference: cst.Name, weak: bool, depth: int) -> bool:
+        parent = self.facts.parent(reference)
+        if isinstance(parent, cst.Attribute) and parent.value is reference:
+            dunders = _TYPE_DUNDERS | (_WEAK_TYPE_DUNDERS if weak else frozenset())
+            return parent.attr.value in dunders
+        if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is reference:
+            # A collection of types: `for member in members: get_origin(member)`.
+            return self._elements_used_as_type(parent.target, weak, depth)
+        if not isinstance(parent, cst.Arg) or parent.value is not reference or parent.star:
+            return False
+        call = self.facts.parent(parent)
+        if not isinstance(call, cst.Call):
+            return False
+        names = self.facts.external_names(call.func)
+        # Imported under any path (pydantic, typing_extensions, a compat module): a
+        # same-module `get_args()` is judged by its body below instead.
+        last_names = {name.rsplit(".", 1)[-1] for name in names}
+        positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+        index = next((position for position, arg in enumerate(positional) if arg is parent), -1)
+        if index == 0 and (names & _TYPE_TAKING_CALLABLES or last_names & _TYPE_TAKING_NAMES):
+            return True
+        if index == 1 and names & _TYPE_TAKING_SECOND:
+            return True
+        if index == 0 and "builtins.getattr" in names and len(positional) > 1:
+            attribute = positional[1].value
+            dunders = _TYPE_DUNDERS | (_WEAK_TYPE_DUNDERS if weak else frozenset())
+            return isinstance(attribute, cst.SimpleString) and \
+                attribute.evaluated_value in dunders
+        if index == 0 and "builtins.enumerate" in names:
+            loop = self.facts.parent(call)
+            if isinstance(loop, (cst.For, cst.CompFor)) and loop.iter is call and \
+                    isinstance(loop.target, cst.Tuple) and len(loop.target.elements) == 2:
+                return self._elements_used_as_type(loop.target.elements[1].value, weak, depth)
+            return False
+        return self._helper_uses_as_type(call, parent, depth)
+
+    def _elements_used_as_type(self, target: cst.BaseExpression, weak: bool,
+                               depth: int) -> bool:
+        if not isinstance(target, cst.Name):
+            return False
+        references = [access.node for access in self.facts.references_of_binding(target)
+                      if isinstance(access.node, cst.Name)]
+        return self._used_as_type(references, weak, depth)
+
+    def _helper_uses_as_type(self, call: cst.Call, argument: cst.Arg, depth: int) -> bool:
+        """`_resolve(tp)` where the same-module function `_resolve` uses its parameter as a type."""
+        if depth >= _HELPER_DEPTH or not isinstance(call.func, cst.Name):
+            return False
+        bound = _bound_nodes(self.facts, call.func)
+        if len(bound) != 1 or not isinstance(bound[0], cst.FunctionDef) or \
+                self.facts.enclosing_class(bound[0]) is not None:
+            return False
+        helper = bound[0]
+        for param in [*helper.params.posonly_params, *helper.params.params,
+                      *helper.params.kwonly_params]:
+            arguments = _arguments_for(call, helper, param)
+            if arguments is not None and any(value is argument.value for value in arguments):
+                return self._type_param(param, depth + 1)
         return False
 
     def _bound_value(self, name: cst.Name) -> cst.BaseExpression | None:
@@ -792,6 +1151,15 @@ class _ModuleCaches:
             item = self.facts.parent(parent)
             return item.item if isinstance(item, cst.WithItem) else None
         return None
+
+    def _is_instance_param(self, param: cst.Param) -> bool:
+        """`self` of a plain method: an instance, whatever is read from it."""
+        function = self.facts.enclosing_function(param)
+        if not isinstance(function, cst.FunctionDef) or \
+                self.facts.enclosing_class(function) is None or _is_staticmethod(function):
+            return False
+        positional = [*function.params.posonly_params, *function.params.params]
+        return bool(positional) and positional[0] is param and not self._is_class_param(param)
 
     def _is_class_param(self, param: cst.Param) -> bool:
         """`cls` of a classmethod or class hook: a class object, not call data."""
@@ -867,15 +1235,22 @@ def _is_flag(facts: ModuleFacts, param: cst.Param) -> bool:
     return bool(kinds) and kinds <= _FLAG_TYPES
 
 
-def _arguments_for(call: cst.Call, function: cst.FunctionDef,
-                   param: cst.Param) -> list[cst.BaseExpression] | None:
-    """What a call passes for param (its default when omitted), or None when unknown."""
+def _arguments_for(call: cst.Call, function: cst.FunctionDef, param: cst.Param, *,
+                   skip_first: bool = False) -> list[cst.BaseExpression] | None:
+    """What a call passes for param (its default when omitted), or None when unknown.
+
+    skip_first: the call binds the first parameter itself (`self._m(x)`, `cls._m(x)`).
+    """
     if any(arg.star for arg in call.args):
         return None
     positional_args = [arg.value for arg in call.args if arg.keyword is None]
     keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
     params = function.params
     positional = [*params.posonly_params, *params.params]
+    if skip_first:
+        if not positional or positional[0] is param:
+            return None
+        positional = positional[1:]
     named = [*positional, *params.kwonly_params]
     if param is params.star_arg:
         return positional_args[len(positional):]
@@ -1034,6 +1409,7 @@ def _is_response_call(dotted: str) -> bool:
 
 def _functools_caches(context: FileContext) -> Iterator[Diagnostic]:
     facts = context.facts
+    caches: _ModuleCaches | None = None
     for node in walk(facts.module):
         if not isinstance(node, cst.FunctionDef):
             continue
@@ -1041,7 +1417,9 @@ def _functools_caches(context: FileContext) -> Iterator[Diagnostic]:
             label = _unbounded_functools_decorator(facts, decorator)
             if label is None:
                 continue
-            params = _free_form_params(facts, node)
+            if caches is None:
+                caches = _ModuleCaches(context)
+            params = _free_form_params(facts, node, caches)
             if not params:
                 continue
             shown = ", ".join(f"`{name}`" for name in params)
@@ -1078,7 +1456,9 @@ def _unbounded_functools_decorator(facts: ModuleFacts, decorator: cst.Decorator)
     return None
 
 
-def _free_form_params(facts: ModuleFacts, function: cst.FunctionDef) -> list[str]:
+def _free_form_params(facts: ModuleFacts, function: cst.FunctionDef,
+                      caches: _ModuleCaches) -> list[str]:
+    """Parameters that take free-form values: not types, and not always constants here."""
     params = function.params
     positional = [*params.posonly_params, *params.params]
     if facts.enclosing_class(function) is not None and not _is_staticmethod(function) and \
@@ -1087,7 +1467,8 @@ def _free_form_params(facts: ModuleFacts, function: cst.FunctionDef) -> list[str
     candidates: list[cst.Param] = [*positional, *params.kwonly_params]
     if isinstance(params.star_arg, cst.Param):
         candidates.append(params.star_arg)
-    return [param.name.value for param in candidates if _is_free_form(facts, param)]
+    return [param.name.value for param in candidates
+            if _is_free_form(facts, param) and not caches.code_bounded(param)]
 
 
 def _is_free_form(facts: ModuleFacts, param: cst.Param) -> bool:

@@ -174,11 +174,17 @@ class OwnershipAnalysis:
         self.catalog = catalog
         self._release_names = catalog.release_methods
         self._fates: dict[int, Fate] = {}
+        self._acquisitions: list[Acquisition] | None = None
 
     # --- finding acquisitions ---------------------------------------------------------
 
     def acquisitions(self) -> list[Acquisition]:
-        """Every acquiring call inside a function, in source order."""
+        """Every acquiring call inside a function, in source order (found once per file)."""
+        if self._acquisitions is None:
+            self._acquisitions = self._find_acquisitions()
+        return self._acquisitions
+
+    def _find_acquisitions(self) -> list[Acquisition]:
         found: list[Acquisition] = []
         distinctive = set(self.catalog.distinctive_names())
         # `from httpx import AsyncClient as C` makes `C` worth resolving too.

@@ -1,0 +1,632 @@
+"""Time runguard-lint against Ruff, Pylint and Fixit on a pinned corpus of real packages.
+
+    python benchmarks/run.py [--corpus-dir DIR] [--skip-slow] [--jobs N]
+
+Run it with the Python of a venv holding benchmarks/requirements.txt and
+runguard-lint (the tools are looked up next to that Python first, then on
+PATH). The pinned wheels of benchmarks/corpus.txt are downloaded once into
+DIR/wheels and their *.py files unpacked into DIR/src; later runs reuse them.
+Every tool then checks DIR/src as a subprocess, one after the other, on the
+same machine, with DIR as the working directory (keep DIR outside any project,
+so no tool picks up a config file). For each run it records:
+
+* wall time;
+* the peak resident memory of the largest single process of the tool
+  (`ru_maxrss` from `wait4`, which is the maximum over the process and its
+  descendants, not their sum);
+* the peak memory of the whole process tree, sampled from /proc (every 50 ms
+  at first, every 0.5 s after 10 s) as the sum of PSS (shared pages divided
+  among the processes sharing them), so a tool that forks workers is not
+  flattered by the per-process figure.
+
+It prints a markdown table (tool, wall time, both memory figures, lines per
+second, time as a multiple of runguard-lint's cold run) and whether each
+target of the SPEC is met. Linter exit statuses that mean "findings" are not
+failures; other statuses are shown in the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve().parent
+CORPUS_FILE = HERE / "corpus.txt"
+FIXIT_RULE = HERE / "fixit_visit_call.py"
+DEFAULT_CORPUS_DIR = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "runguard-lint-benchmark"
+)
+PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
+CONFIG_FILES = ("pyproject.toml", "runguard-lint.toml", "ruff.toml", ".ruff.toml", "pylintrc",
+                ".pylintrc", "setup.cfg", "tox.ini", "fixit.toml", ".fixit.toml")
+# Sampling /proc costs CPU the tools could use: often at first, rarely in long runs.
+SAMPLE_INTERVALS = ((1.0, 0.05), (10.0, 0.1), (float("inf"), 0.5))  # (until second, every)
+MB = 1024 * 1024
+
+# Targets from SPEC.md "Speed", as ratios on the benchmark machine.
+TARGET_SLOW_RATIO = 20.0  # runguard-lint cold at least 20x faster than Pylint and Fixit
+TARGET_WARM_VS_RUFF = 3.0  # warm run within 3x of Ruff's cold run
+TARGET_PEAK_MB = 300.0  # peak memory of a runguard-lint run
+
+
+# --- corpus ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Requirement:
+    name: str
+    version: str
+
+    @property
+    def key(self) -> str:
+        """The name as wheel file names spell it (PEP 427 / PEP 503 normalised)."""
+        return re.sub(r"[-_.]+", "_", self.name).lower()
+
+    def __str__(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    files: int
+    lines: int
+    bytes: int
+
+
+def read_corpus_list(path: Path) -> list[Requirement]:
+    requirements: list[Requirement] = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, version = line.partition("==")
+        if not sep or not name.strip() or not version.strip():
+            raise SystemExit(f"{path}: `{line}` is not pinned as name==version")
+        requirements.append(Requirement(name.strip(), version.strip()))
+    return requirements
+
+
+def find_wheel(wheels: Path, requirement: Requirement) -> Path | None:
+    for wheel in sorted(wheels.glob("*.whl")):
+        name, _, rest = wheel.name.partition("-")
+        version = rest.split("-", 1)[0]
+        if name.lower() == requirement.key and version == requirement.version:
+            return wheel
+    return None
+
+
+def download(wheels: Path, requirement: Requirement) -> Path:
+    """The wheel for requirement, downloaded with pip unless already in wheels/."""
+    found = find_wheel(wheels, requirement)
+    if found is not None:
+        return found
+    wheels.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+               "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
+               "--abi", "cp311", *(arg for p in PLATFORMS for arg in ("--platform", p)),
+               "-d", str(wheels), str(requirement)]
+    print(f"downloading {requirement} ...", file=sys.stderr)
+    subprocess.run(command, check=True)
+    found = find_wheel(wheels, requirement)
+    if found is None:
+        raise SystemExit(f"pip download {requirement} left no matching wheel in {wheels}")
+    return found
+
+
+def unpack(wheel: Path, source: Path, requirement: Requirement) -> Path:
+    """Only the *.py files of wheel, in source/<name>-<version>/ (reused if present)."""
+    target = source / f"{requirement.key}-{requirement.version}"
+    if target.is_dir():
+        return target
+    source.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=source))
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.namelist():
+            parts = Path(member).parts
+            if not member.endswith(".py") or member.startswith("/") or ".." in parts:
+                continue
+            archive.extract(member, partial)
+    partial.rename(target)
+    return target
+
+
+def python_files(root: Path) -> list[Path]:
+    return sorted(path for path in root.rglob("*.py") if path.is_file())
+
+
+def measure_corpus(files: Sequence[Path]) -> CorpusStats:
+    """Counts lines (newlines) and bytes; reading every file also warms the OS page cache."""
+    lines = size = 0
+    for path in files:
+        data = path.read_bytes()
+        size += len(data)
+        lines += data.count(b"\n")
+    return CorpusStats(len(files), lines, size)
+
+
+def make_sample(source: Path, destination: Path, every: int) -> Path:
+    """A copy of every `every`-th file of source (sorted by path), same layout."""
+    if destination.is_dir():
+        return destination
+    partial = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    for path in python_files(source)[::every]:
+        copy = partial / path.relative_to(source)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+    partial.rename(destination)
+    return destination
+
+
+def warn_about_configs(directory: Path) -> None:
+    for folder in (directory, *directory.parents):
+        for name in CONFIG_FILES:
+            if (folder / name).is_file():
+                print(f"warning: {folder / name} may configure the tools; keep --corpus-dir "
+                      "outside any project", file=sys.stderr)
+
+
+# --- measuring one run ----------------------------------------------------------------
+
+
+def _process_table() -> dict[int, list[int]]:
+    """Parent pid -> child pids, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def _memory_of(pid: int) -> int:
+    """PSS of one process in bytes (RSS where smaps_rollup is unavailable)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def tree_memory(root: int) -> int:
+    children = _process_table()
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += _memory_of(pid)
+        stack.extend(children.get(pid, ()))
+    return total
+
+
+class TreeSampler(threading.Thread):
+    """Samples the summed memory of a process tree until stopped; keeps the peak."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.peak = 0
+        self.available = Path("/proc/self/stat").exists()
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        start = time.perf_counter()
+        while self.available and not self._stop_event.is_set():
+            self.peak = max(self.peak, tree_memory(self.root))
+            elapsed = time.perf_counter() - start
+            self._stop_event.wait(next(every for until, every in SAMPLE_INTERVALS
+                                       if elapsed < until))
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+@dataclass
+class Measurement:
+    label: str
+    command: list[str]
+    wall: float
+    largest_process_mb: float
+    tree_mb: float | None
+    exit_code: int
+    files: int
+    lines: int
+    status: str  # "ok", or what the exit status means
+    extrapolated_from: float | None = None  # fraction of the corpus lines actually checked
+    runs: int = 1
+
+    @property
+    def lines_per_second(self) -> float:
+        return self.lines / self.wall if self.wall > 0 else float("inf")
+
+
+def run_once(command: Sequence[str], cwd: Path, log: Path, timeout: float,
+             env: dict[str, str] | None = None) -> tuple[float, float, float | None, int]:
+    """Wall seconds, largest-process MB, process-tree MB (sampled) and exit status."""
+    with log.open("wb") as output:
+        start = time.perf_counter()
+        with subprocess.Popen(list(command), cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
+                              env=env, start_new_session=True) as process:
+            sampler = TreeSampler(process.pid)
+            sampler.start()
+            timer = threading.Timer(timeout, _kill_group, (process.pid,))
+            timer.start()
+            try:
+                _, status, usage = os.wait4(process.pid, 0)
+            finally:
+                wall = time.perf_counter() - start
+                timer.cancel()
+                sampler.stop()
+            process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode < 0 and wall >= timeout:
+        raise TimeoutError(f"{command[0]} took more than {timeout:.0f} s; see {log}")
+    largest = usage.ru_maxrss * 1024 / MB  # Linux reports kilobytes
+    tree = sampler.peak / MB if sampler.available else None
+    return wall, largest, tree, process.returncode
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+# --- the tools ------------------------------------------------------------------------
+
+
+def executable(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f"`{name}` not found next to {sys.executable} or on PATH; install "
+                         "benchmarks/requirements.txt and runguard-lint into this venv")
+    return found
+
+
+def version_of(command: Sequence[str]) -> str:
+    try:
+        result = subprocess.run(list(command), capture_output=True, text=True, timeout=120,
+                                check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    lines = (result.stdout or result.stderr).strip().splitlines()
+    return lines[0].strip() if lines else "unknown"
+
+
+def linter_status(code: int) -> str:
+    """0 clean, 1 findings: both normal for a linter."""
+    return "ok" if code in (0, 1) else f"exit {code}"
+
+
+def pylint_status(code: int) -> str:
+    """Pylint ORs message categories into its status; 1 (fatal) and 32 (usage) are errors."""
+    if code < 0:
+        return f"killed by signal {-code}"
+    if code & 32:
+        return f"exit {code}: usage error"
+    if code & 1:
+        return f"exit {code}: fatal messages (files pylint could not check), see log"
+    return "ok"
+
+
+def fixit_status(code: int) -> str:
+    """Fixit: 1 = violations, 2 = a file raised an error (e.g. could not parse)."""
+    if code in (0, 1):
+        return "ok"
+    if code in (2, 3):
+        return f"exit {code}: some files raised errors, see log"
+    return f"exit {code}"
+
+
+@dataclass(frozen=True)
+class Tool:
+    label: str
+    command: list[str]
+    target: str  # what the row checks: "full" corpus or the slow-tool "sample"
+    status: Callable[[int], str]
+    repeat: int = 1
+    env: dict[str, str] | None = None
+
+
+def measure(tool: Tool, cwd: Path, logs: Path, stats: CorpusStats, timeout: float,
+            extrapolate_to: CorpusStats | None) -> Measurement:
+    slug = re.sub(r"[^a-z0-9]+", "-", tool.label.lower()).strip("-")
+    print(f"running {tool.label}: {' '.join(tool.command)}", file=sys.stderr, flush=True)
+    results = [run_once(tool.command, cwd, logs / f"{slug}-{i}.log", timeout, tool.env)
+               for i in range(tool.repeat)]
+    walls = [result[0] for result in results]
+    wall = statistics.median(walls)
+    largest = max(result[1] for result in results)
+    trees = [result[2] for result in results if result[2] is not None]
+    code = results[-1][3]
+    print(f"  {', '.join(f'{w:.2f}' for w in walls)} s, exit {code}", file=sys.stderr)
+    measurement = Measurement(tool.label, tool.command, wall, largest,
+                              max(trees) if trees else None, code, stats.files, stats.lines,
+                              tool.status(code), runs=tool.repeat)
+    if extrapolate_to is not None and stats.lines < extrapolate_to.lines:
+        measurement.extrapolated_from = stats.lines / extrapolate_to.lines
+        measurement.wall = wall * extrapolate_to.lines / stats.lines
+        measurement.files, measurement.lines = extrapolate_to.files, extrapolate_to.lines
+    return measurement
+
+
+def build_tools(source: Path, slow_source: Path, cache_dir: Path, jobs: int,
+                skip_slow: bool, repeat_fast: int) -> list[Tool]:
+    runguard = executable("runguard-lint")
+    ruff_env = dict(os.environ, RAYON_NUM_THREADS=str(jobs))
+    tools = [
+        Tool("ruff (SIM115, --no-cache)",
+             [executable("ruff"), "check", "--no-cache", "--isolated", "--select", "SIM115",
+              str(source)], "full", linter_status, repeat=repeat_fast, env=ruff_env),
+        Tool("runguard-lint cold",
+             [runguard, "--cache-dir", str(cache_dir), "--jobs", str(jobs), str(source)],
+             "full", linter_status),
+        Tool("runguard-lint warm",
+             [runguard, "--cache-dir", str(cache_dir), "--jobs", str(jobs), str(source)],
+             "full", linter_status, repeat=repeat_fast),
+    ]
+    if not skip_slow:
+        tools += [
+            Tool("pylint (consider-using-with)",
+                 [executable("pylint"), "--disable=all", "--enable=consider-using-with",
+                  f"--jobs={jobs}", "--recursive=y", "--persistent=n", "--score=n",
+                  str(slow_source)], "sample", pylint_status),
+            Tool("fixit (one rule visiting every call)",
+                 [executable("fixit"), "--rules", ".fixit_visit_call", "lint",
+                  str(slow_source)], "sample", fixit_status),
+        ]
+    return tools
+
+
+# --- report ---------------------------------------------------------------------------
+
+
+def _machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages / 1024**3:.0f} GB RAM"
+    except (ValueError, OSError, AttributeError):
+        pass
+    return f"{os.cpu_count()} cores ({model}){memory}, {platform.system()} {platform.release()}"
+
+
+def _source_state() -> str:
+    """The runguard-lint commit measured, and whether its work tree had changes (read-only)."""
+    repo = HERE.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        changes = subprocess.run(["git", "--no-optional-locks", "-C", str(repo), "status",
+                                  "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "runguard-lint source: unknown (not a git checkout)"
+    dirty = " plus uncommitted changes" if changes else ""
+    return f"runguard-lint source: commit {commit}{dirty}"
+
+
+def _load() -> str:
+    try:
+        return "/".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def _format_mb(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def render(results: list[Measurement], per_package: list[tuple[str, CorpusStats]],
+           total: CorpusStats, header: list[str], slow_every: int) -> str:
+    cold = next((m for m in results if m.label == "runguard-lint cold"), None)
+    lines = list(header)
+    lines.append("")
+    lines.append("| package | files | lines |")
+    lines.append("|---|---:|---:|")
+    for name, stats in per_package:
+        lines.append(f"| {name} | {stats.files:,} | {stats.lines:,} |")
+    lines.append(f"| **total** | **{total.files:,}** | **{total.lines:,}** |")
+    lines.append("")
+    lines.append("| tool | wall s | peak MB, largest process | peak MB, all processes (PSS) "
+                 "| lines/s | time / runguard-lint cold |")
+    lines.append("|---|---:|---:|---:|---:|---:|")
+    notes: list[str] = []
+    for m in results:
+        mark = "~" if m.extrapolated_from is not None else ""
+        label = m.label + (f" (median of {m.runs})" if m.runs > 1 else "")
+        if m.extrapolated_from is not None:
+            label += " *"
+        if m.status != "ok":
+            notes.append(f"{m.label}: {m.status}")
+        ratio = f"{m.wall / cold.wall:.3g}" if cold else "n/a"
+        lines.append(f"| {label} | {mark}{m.wall:,.2f} | {_format_mb(m.largest_process_mb)} | "
+                     f"{_format_mb(m.tree_mb)} | {mark}{m.lines_per_second:,.0f} | "
+                     f"{mark}{ratio} |")
+    lines.append("")
+    if any(m.extrapolated_from is not None for m in results):
+        lines.append(f"\\* extrapolated: run on 1 file in {slow_every} of the corpus (sorted by "
+                     "path), wall time scaled by lines; memory is the sample's.")
+    for note in notes:
+        lines.append(f"Note: {note}.")
+    lines.append("")
+    lines.extend(_targets(results))
+    return "\n".join(lines) + "\n"
+
+
+def _targets(results: list[Measurement]) -> list[str]:
+    by_label = {m.label.split(" (")[0]: m for m in results}
+    cold = by_label.get("runguard-lint cold")
+    warm = by_label.get("runguard-lint warm")
+    ruff = by_label.get("ruff")
+    out = ["| target | measured | met |", "|---|---:|:---:|"]
+
+    def row(text: str, value: str, met: bool | None) -> None:
+        out.append(f"| {text} | {value} | {'n/a' if met is None else ('yes' if met else 'NO')} |")
+
+    for peer in ("pylint", "fixit"):
+        other = by_label.get(peer)
+        if cold and other:
+            ratio = other.wall / cold.wall
+            approx = "~" if other.extrapolated_from is not None else ""
+            row(f"cold run >= {TARGET_SLOW_RATIO:.0f}x faster than {peer}",
+                f"{approx}{ratio:.1f}x", ratio >= TARGET_SLOW_RATIO)
+        else:
+            row(f"cold run >= {TARGET_SLOW_RATIO:.0f}x faster than {peer}", "not run", None)
+    if warm and ruff:
+        ratio = warm.wall / ruff.wall
+        row(f"warm run within {TARGET_WARM_VS_RUFF:.0f}x of Ruff's cold run", f"{ratio:.2f}x",
+            ratio <= TARGET_WARM_VS_RUFF)
+    for m in (cold, warm):
+        if m is None:
+            continue
+        peak = max(m.tree_mb or 0.0, m.largest_process_mb)
+        row(f"{m.label}: peak memory < {TARGET_PEAK_MB:.0f} MB (all processes)",
+            f"{peak:,.0f} MB", peak < TARGET_PEAK_MB)
+    return out
+
+
+# --- main -----------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0] if __doc__ else None)
+    parser.add_argument("--corpus-dir", type=Path, default=DEFAULT_CORPUS_DIR,
+                        help=f"wheels, unpacked sources and logs (default {DEFAULT_CORPUS_DIR})")
+    parser.add_argument("--corpus-list", type=Path, default=CORPUS_FILE,
+                        help="name==version lines (default benchmarks/corpus.txt)")
+    parser.add_argument("--skip-slow", action="store_true", help="skip Pylint and Fixit")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="processes for runguard-lint and Pylint, threads for Ruff "
+                             "(default: all cores; Fixit always uses all cores)")
+    parser.add_argument("--slow-sample", type=int, default=1, metavar="K",
+                        help="run Pylint and Fixit on every K-th file only and extrapolate "
+                             "their time by lines (default 1: the whole corpus)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of the fast rows (Ruff, runguard-lint warm); the median "
+                             "is shown (default 3)")
+    parser.add_argument("--timeout", type=float, default=3600.0,
+                        help="seconds before a tool run is killed (default 3600)")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--output", type=Path, help="also write the markdown report here")
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.slow_sample < 1 or args.repeat < 1:
+        parser.error("--jobs, --slow-sample and --repeat must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    corpus_dir: Path = args.corpus_dir.resolve()
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    warn_about_configs(corpus_dir)
+    source = corpus_dir / "src"
+    requirements = read_corpus_list(args.corpus_list)
+    per_package: list[tuple[str, CorpusStats]] = []
+    wanted = set()
+    for requirement in requirements:
+        wheel = download(corpus_dir / "wheels", requirement)
+        unpacked = unpack(wheel, source, requirement)
+        wanted.add(unpacked.name)
+        per_package.append((str(requirement), measure_corpus(python_files(unpacked))))
+    stray = sorted(p.name for p in source.iterdir() if p.is_dir() and p.name not in wanted)
+    if stray:
+        raise SystemExit(f"{source} holds packages not in corpus.txt ({', '.join(stray)}); "
+                         "remove them or use another --corpus-dir")
+    total = measure_corpus(python_files(source))
+
+    slow_source, slow_stats, extrapolate_to = source, total, None
+    if args.slow_sample > 1 and not args.skip_slow:
+        slow_source = make_sample(source, corpus_dir / f"sample-every-{args.slow_sample}",
+                                  args.slow_sample)
+        slow_stats, extrapolate_to = measure_corpus(python_files(slow_source)), total
+    shutil.copyfile(FIXIT_RULE, corpus_dir / FIXIT_RULE.name)  # Fixit loads it from its cwd
+
+    logs = corpus_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    load_before, source_before = _load(), _source_state()
+    results: list[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="runguard-cache-", dir=corpus_dir) as cache_dir:
+        for tool in build_tools(source.relative_to(corpus_dir),
+                                slow_source.relative_to(corpus_dir), Path(cache_dir), args.jobs,
+                                args.skip_slow, args.repeat):
+            stats = slow_stats if tool.target == "sample" else total
+            results.append(measure(tool, corpus_dir, logs, stats, args.timeout,
+                                   extrapolate_to if tool.target == "sample" else None))
+
+    versions = {
+        "runguard-lint": version_of([executable("runguard-lint"), "--version"]),
+        "ruff": version_of([executable("ruff"), "--version"]),
+    }
+    if not args.skip_slow:
+        versions["pylint"] = version_of([executable("pylint"), "--version"])
+        versions["fixit"] = version_of([executable("fixit"), "--version"])
+    fixit_jobs = "" if args.jobs == os.cpu_count() else (
+        f" Fixit has no jobs option and used all {os.cpu_count()} cores.")
+    header = [
+        f"Measured {datetime.date.today().isoformat()} on {_machine()}, "
+        f"Python {platform.python_version()}; --jobs {args.jobs}.{fixit_jobs}",
+        "",
+        "Versions: " + "; ".join(versions.values()) + f". {source_before} at the start"
+        + ("" if _source_state() == source_before else ", changed during the runs") + ".",
+        "",
+        f"Load average (1/5/15 min) before the runs {load_before}, after {_load()}.",
+        "",
+        f"Corpus: {total.files:,} files, {total.lines:,} lines, {total.bytes / MB:,.0f} MB "
+        f"({args.corpus_list.name}, *.py files of the wheels).",
+    ]
+    report = render(results, per_package, total, header, args.slow_sample)
+    print(report)
+    if args.output:
+        args.output.write_text(report, encoding="utf-8")
+    if args.json:
+        args.json.write_text(json.dumps({"header": header, "versions": versions,
+                                         "corpus": asdict(total),
+                                         "results": [asdict(m) for m in results]}, indent=2),
+                             encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

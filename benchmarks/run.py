@@ -55,8 +55,18 @@ DEFAULT_CORPUS_DIR = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "runguard-lint-benchmark"
 )
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
-CONFIG_FILES = ("pyproject.toml", "runguard-lint.toml", "ruff.toml", ".ruff.toml", "pylintrc",
-                ".pylintrc", "setup.cfg", "tox.ini", "fixit.toml", ".fixit.toml")
+CONFIG_FILES = (
+    "pyproject.toml",
+    "runguard-lint.toml",
+    "ruff.toml",
+    ".ruff.toml",
+    "pylintrc",
+    ".pylintrc",
+    "setup.cfg",
+    "tox.ini",
+    "fixit.toml",
+    ".fixit.toml",
+)
 # Sampling /proc costs CPU the tools could use: often at first, rarely in long runs.
 SAMPLE_INTERVALS = ((1.0, 0.05), (10.0, 0.1), (float("inf"), 0.5))  # (until second, every)
 MB = 1024 * 1024
@@ -119,10 +129,25 @@ def download(wheels: Path, requirement: Requirement) -> Path:
     if found is not None:
         return found
     wheels.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-               "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
-               "--abi", "cp311", *(arg for p in PLATFORMS for arg in ("--platform", p)),
-               "-d", str(wheels), str(requirement)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+        *(arg for p in PLATFORMS for arg in ("--platform", p)),
+        "-d",
+        str(wheels),
+        str(requirement),
+    ]
     print(f"downloading {requirement} ...", file=sys.stderr)
     subprocess.run(command, check=True)
     found = find_wheel(wheels, requirement)
@@ -179,8 +204,11 @@ def warn_about_configs(directory: Path) -> None:
     for folder in (directory, *directory.parents):
         for name in CONFIG_FILES:
             if (folder / name).is_file():
-                print(f"warning: {folder / name} may configure the tools; keep --corpus-dir "
-                      "outside any project", file=sys.stderr)
+                print(
+                    f"warning: {folder / name} may configure the tools; keep --corpus-dir "
+                    "outside any project",
+                    file=sys.stderr,
+                )
 
 
 # --- measuring one run ----------------------------------------------------------------
@@ -244,8 +272,9 @@ class TreeSampler(threading.Thread):
         while self.available and not self._stop_event.is_set():
             self.peak = max(self.peak, tree_memory(self.root))
             elapsed = time.perf_counter() - start
-            self._stop_event.wait(next(every for until, every in SAMPLE_INTERVALS
-                                       if elapsed < until))
+            self._stop_event.wait(
+                next(every for until, every in SAMPLE_INTERVALS if elapsed < until)
+            )
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -265,19 +294,27 @@ class Measurement:
     status: str  # "ok", or what the exit status means
     extrapolated_from: float | None = None  # fraction of the corpus lines actually checked
     runs: int = 1
+    summary: str = ""  # what the tool reported finding, from its output
 
     @property
     def lines_per_second(self) -> float:
         return self.lines / self.wall if self.wall > 0 else float("inf")
 
 
-def run_once(command: Sequence[str], cwd: Path, log: Path, timeout: float,
-             env: dict[str, str] | None = None) -> tuple[float, float, float | None, int]:
+def run_once(
+    command: Sequence[str], cwd: Path, log: Path, timeout: float, env: dict[str, str] | None = None
+) -> tuple[float, float, float | None, int]:
     """Wall seconds, largest-process MB, process-tree MB (sampled) and exit status."""
     with log.open("wb") as output:
         start = time.perf_counter()
-        with subprocess.Popen(list(command), cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
-                              env=env, start_new_session=True) as process:
+        with subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        ) as process:
             sampler = TreeSampler(process.pid)
             sampler.start()
             timer = threading.Timer(timeout, _kill_group, (process.pid,))
@@ -310,19 +347,37 @@ def executable(name: str) -> str:
         return str(beside)
     found = shutil.which(name)
     if found is None:
-        raise SystemExit(f"`{name}` not found next to {sys.executable} or on PATH; install "
-                         "benchmarks/requirements.txt and runguard-lint into this venv")
+        raise SystemExit(
+            f"`{name}` not found next to {sys.executable} or on PATH; install "
+            "benchmarks/requirements.txt and runguard-lint into this venv"
+        )
     return found
 
 
 def version_of(command: Sequence[str]) -> str:
     try:
-        result = subprocess.run(list(command), capture_output=True, text=True, timeout=120,
-                                check=False)
+        result = subprocess.run(
+            list(command), capture_output=True, text=True, timeout=120, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     lines = (result.stdout or result.stderr).strip().splitlines()
     return lines[0].strip() if lines else "unknown"
+
+
+def summarize(log: Path) -> str:
+    """The tool's own count of what it found: a sanity check that every run did the work."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    pylint = len(re.findall(r": R1732: ", text))
+    if pylint:
+        return f"{pylint} consider-using-with"
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line.startswith("Found ") or re.search(r"\d+ files (checked|clean)", line):
+            return line.strip("🧼🛠️ ").rstrip(".")
+        if line.startswith("All checks passed"):
+            return line
+    return ""
 
 
 def linter_status(code: int) -> str:
@@ -360,21 +415,38 @@ class Tool:
     env: dict[str, str] | None = None
 
 
-def measure(tool: Tool, cwd: Path, logs: Path, stats: CorpusStats, timeout: float,
-            extrapolate_to: CorpusStats | None) -> Measurement:
+def measure(
+    tool: Tool,
+    cwd: Path,
+    logs: Path,
+    stats: CorpusStats,
+    timeout: float,
+    extrapolate_to: CorpusStats | None,
+) -> Measurement:
     slug = re.sub(r"[^a-z0-9]+", "-", tool.label.lower()).strip("-")
     print(f"running {tool.label}: {' '.join(tool.command)}", file=sys.stderr, flush=True)
-    results = [run_once(tool.command, cwd, logs / f"{slug}-{i}.log", timeout, tool.env)
-               for i in range(tool.repeat)]
+    results = [
+        run_once(tool.command, cwd, logs / f"{slug}-{i}.log", timeout, tool.env)
+        for i in range(tool.repeat)
+    ]
     walls = [result[0] for result in results]
     wall = statistics.median(walls)
     largest = max(result[1] for result in results)
     trees = [result[2] for result in results if result[2] is not None]
     code = results[-1][3]
     print(f"  {', '.join(f'{w:.2f}' for w in walls)} s, exit {code}", file=sys.stderr)
-    measurement = Measurement(tool.label, tool.command, wall, largest,
-                              max(trees) if trees else None, code, stats.files, stats.lines,
-                              tool.status(code), runs=tool.repeat)
+    measurement = Measurement(
+        tool.label,
+        tool.command,
+        wall,
+        largest,
+        max(trees) if trees else None,
+        code,
+        stats.files,
+        stats.lines,
+        tool.status(code),
+        runs=tool.repeat,
+    )
     if extrapolate_to is not None and stats.lines < extrapolate_to.lines:
         measurement.extrapolated_from = stats.lines / extrapolate_to.lines
         measurement.wall = wall * extrapolate_to.lines / stats.lines
@@ -382,30 +454,65 @@ def measure(tool: Tool, cwd: Path, logs: Path, stats: CorpusStats, timeout: floa
     return measurement
 
 
-def build_tools(source: Path, slow_source: Path, cache_dir: Path, jobs: int,
-                skip_slow: bool, repeat_fast: int) -> list[Tool]:
+def build_tools(
+    source: Path, slow_source: Path, cache_dir: Path, jobs: int, skip_slow: bool, repeat_fast: int
+) -> list[Tool]:
     runguard = executable("runguard-lint")
     ruff_env = dict(os.environ, RAYON_NUM_THREADS=str(jobs))
     tools = [
-        Tool("ruff (SIM115, --no-cache)",
-             [executable("ruff"), "check", "--no-cache", "--isolated", "--select", "SIM115",
-              str(source)], "full", linter_status, repeat=repeat_fast, env=ruff_env),
-        Tool("runguard-lint cold",
-             [runguard, "--cache-dir", str(cache_dir), "--jobs", str(jobs), str(source)],
-             "full", linter_status),
-        Tool("runguard-lint warm",
-             [runguard, "--cache-dir", str(cache_dir), "--jobs", str(jobs), str(source)],
-             "full", linter_status, repeat=repeat_fast),
+        Tool(
+            "ruff (SIM115, --no-cache)",
+            [
+                executable("ruff"),
+                "check",
+                "--no-cache",
+                "--isolated",
+                "--select",
+                "SIM115",
+                str(source),
+            ],
+            "full",
+            linter_status,
+            repeat=repeat_fast,
+            env=ruff_env,
+        ),
+        Tool(
+            "runguard-lint cold",
+            [runguard, "--cache-dir", str(cache_dir), "--jobs", str(jobs), str(source)],
+            "full",
+            linter_status,
+        ),
+        Tool(
+            "runguard-lint warm",
+            [runguard, "--cache-dir", str(cache_dir), "--jobs", str(jobs), str(source)],
+            "full",
+            linter_status,
+            repeat=repeat_fast,
+        ),
     ]
     if not skip_slow:
         tools += [
-            Tool("pylint (consider-using-with)",
-                 [executable("pylint"), "--disable=all", "--enable=consider-using-with",
-                  f"--jobs={jobs}", "--recursive=y", "--persistent=n", "--score=n",
-                  str(slow_source)], "sample", pylint_status),
-            Tool("fixit (one rule visiting every call)",
-                 [executable("fixit"), "--rules", ".fixit_visit_call", "lint",
-                  str(slow_source)], "sample", fixit_status),
+            Tool(
+                "pylint (consider-using-with)",
+                [
+                    executable("pylint"),
+                    "--disable=all",
+                    "--enable=consider-using-with",
+                    f"--jobs={jobs}",
+                    "--recursive=y",
+                    "--persistent=n",
+                    "--score=n",
+                    str(slow_source),
+                ],
+                "sample",
+                pylint_status,
+            ),
+            Tool(
+                "fixit (one rule visiting every call)",
+                [executable("fixit"), "--rules", ".fixit_visit_call", "lint", str(slow_source)],
+                "sample",
+                fixit_status,
+            ),
         ]
     return tools
 
@@ -436,11 +543,26 @@ def _source_state() -> str:
     """The runguard-lint commit measured, and whether its work tree had changes (read-only)."""
     repo = HERE.parent
     try:
-        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=True).stdout.strip()
-        changes = subprocess.run(["git", "--no-optional-locks", "-C", str(repo), "status",
-                                  "--porcelain", "--untracked-files=no"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            [
+                "git",
+                "--no-optional-locks",
+                "-C",
+                str(repo),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "runguard-lint source: unknown (not a git checkout)"
     dirty = " plus uncommitted changes" if changes else ""
@@ -458,8 +580,13 @@ def _format_mb(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
-def render(results: list[Measurement], per_package: list[tuple[str, CorpusStats]],
-           total: CorpusStats, header: list[str], slow_every: int) -> str:
+def render(
+    results: list[Measurement],
+    per_package: list[tuple[str, CorpusStats]],
+    total: CorpusStats,
+    header: list[str],
+    slow_every: int,
+) -> str:
     cold = next((m for m in results if m.label == "runguard-lint cold"), None)
     lines = list(header)
     lines.append("")
@@ -469,10 +596,13 @@ def render(results: list[Measurement], per_package: list[tuple[str, CorpusStats]
         lines.append(f"| {name} | {stats.files:,} | {stats.lines:,} |")
     lines.append(f"| **total** | **{total.files:,}** | **{total.lines:,}** |")
     lines.append("")
-    lines.append("| tool | wall s | peak MB, largest process | peak MB, all processes (PSS) "
-                 "| lines/s | time / runguard-lint cold |")
+    lines.append(
+        "| tool | wall s | peak MB, largest process | peak MB, all processes (PSS) "
+        "| lines/s | time / runguard-lint cold |"
+    )
     lines.append("|---|---:|---:|---:|---:|---:|")
     notes: list[str] = []
+    found: list[str] = []
     for m in results:
         mark = "~" if m.extrapolated_from is not None else ""
         label = m.label + (f" (median of {m.runs})" if m.runs > 1 else "")
@@ -480,14 +610,23 @@ def render(results: list[Measurement], per_package: list[tuple[str, CorpusStats]
             label += " *"
         if m.status != "ok":
             notes.append(f"{m.label}: {m.status}")
+        if m.summary:
+            found.append(f"{m.label.split(' (')[0]}: {m.summary}")
         ratio = f"{m.wall / cold.wall:.3g}" if cold else "n/a"
-        lines.append(f"| {label} | {mark}{m.wall:,.2f} | {_format_mb(m.largest_process_mb)} | "
-                     f"{_format_mb(m.tree_mb)} | {mark}{m.lines_per_second:,.0f} | "
-                     f"{mark}{ratio} |")
+        lines.append(
+            f"| {label} | {mark}{m.wall:,.2f} | {_format_mb(m.largest_process_mb)} | "
+            f"{_format_mb(m.tree_mb)} | {mark}{m.lines_per_second:,.0f} | "
+            f"{mark}{ratio} |"
+        )
     lines.append("")
     if any(m.extrapolated_from is not None for m in results):
-        lines.append(f"\\* extrapolated: run on 1 file in {slow_every} of the corpus (sorted by "
-                     "path), wall time scaled by lines; memory is the sample's.")
+        lines.append(
+            f"\\* extrapolated: run on 1 file in {slow_every} of the corpus (sorted by "
+            "path), wall time scaled by lines; memory is the sample's."
+        )
+    if found:
+        lines.append("Reported: " + "; ".join(found) + ".")
+        lines.append("")
     for note in notes:
         lines.append(f"Note: {note}.")
     lines.append("")
@@ -510,20 +649,29 @@ def _targets(results: list[Measurement]) -> list[str]:
         if cold and other:
             ratio = other.wall / cold.wall
             approx = "~" if other.extrapolated_from is not None else ""
-            row(f"cold run >= {TARGET_SLOW_RATIO:.0f}x faster than {peer}",
-                f"{approx}{ratio:.1f}x", ratio >= TARGET_SLOW_RATIO)
+            row(
+                f"cold run >= {TARGET_SLOW_RATIO:.0f}x faster than {peer}",
+                f"{approx}{ratio:.1f}x",
+                ratio >= TARGET_SLOW_RATIO,
+            )
         else:
             row(f"cold run >= {TARGET_SLOW_RATIO:.0f}x faster than {peer}", "not run", None)
     if warm and ruff:
         ratio = warm.wall / ruff.wall
-        row(f"warm run within {TARGET_WARM_VS_RUFF:.0f}x of Ruff's cold run", f"{ratio:.2f}x",
-            ratio <= TARGET_WARM_VS_RUFF)
+        row(
+            f"warm run within {TARGET_WARM_VS_RUFF:.0f}x of Ruff's cold run",
+            f"{ratio:.2f}x",
+            ratio <= TARGET_WARM_VS_RUFF,
+        )
     for m in (cold, warm):
         if m is None:
             continue
         peak = max(m.tree_mb or 0.0, m.largest_process_mb)
-        row(f"{m.label}: peak memory < {TARGET_PEAK_MB:.0f} MB (all processes)",
-            f"{peak:,.0f} MB", peak < TARGET_PEAK_MB)
+        row(
+            f"{m.label}: peak memory < {TARGET_PEAK_MB:.0f} MB (all processes)",
+            f"{peak:,.0f} MB",
+            peak < TARGET_PEAK_MB,
+        )
     return out
 
 
@@ -532,22 +680,46 @@ def _targets(results: list[Measurement]) -> list[str]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0] if __doc__ else None)
-    parser.add_argument("--corpus-dir", type=Path, default=DEFAULT_CORPUS_DIR,
-                        help=f"wheels, unpacked sources and logs (default {DEFAULT_CORPUS_DIR})")
-    parser.add_argument("--corpus-list", type=Path, default=CORPUS_FILE,
-                        help="name==version lines (default benchmarks/corpus.txt)")
+    parser.add_argument(
+        "--corpus-dir",
+        type=Path,
+        default=DEFAULT_CORPUS_DIR,
+        help=f"wheels, unpacked sources and logs (default {DEFAULT_CORPUS_DIR})",
+    )
+    parser.add_argument(
+        "--corpus-list",
+        type=Path,
+        default=CORPUS_FILE,
+        help="name==version lines (default benchmarks/corpus.txt)",
+    )
     parser.add_argument("--skip-slow", action="store_true", help="skip Pylint and Fixit")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="processes for runguard-lint and Pylint, threads for Ruff "
-                             "(default: all cores; Fixit always uses all cores)")
-    parser.add_argument("--slow-sample", type=int, default=1, metavar="K",
-                        help="run Pylint and Fixit on every K-th file only and extrapolate "
-                             "their time by lines (default 1: the whole corpus)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of the fast rows (Ruff, runguard-lint warm); the median "
-                             "is shown (default 3)")
-    parser.add_argument("--timeout", type=float, default=3600.0,
-                        help="seconds before a tool run is killed (default 3600)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes for runguard-lint and Pylint, threads for Ruff "
+        "(default: all cores; Fixit always uses all cores)",
+    )
+    parser.add_argument(
+        "--slow-sample",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run Pylint and Fixit on every K-th file only and extrapolate "
+        "their time by lines (default 1: the whole corpus)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of the fast rows (Ruff, runguard-lint warm); the median is shown (default 3)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help="seconds before a tool run is killed (default 3600)",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--output", type=Path, help="also write the markdown report here")
     args = parser.parse_args(argv)
@@ -572,14 +744,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_package.append((str(requirement), measure_corpus(python_files(unpacked))))
     stray = sorted(p.name for p in source.iterdir() if p.is_dir() and p.name not in wanted)
     if stray:
-        raise SystemExit(f"{source} holds packages not in corpus.txt ({', '.join(stray)}); "
-                         "remove them or use another --corpus-dir")
+        raise SystemExit(
+            f"{source} holds packages not in corpus.txt ({', '.join(stray)}); "
+            "remove them or use another --corpus-dir"
+        )
     total = measure_corpus(python_files(source))
 
     slow_source, slow_stats, extrapolate_to = source, total, None
     if args.slow_sample > 1 and not args.skip_slow:
-        slow_source = make_sample(source, corpus_dir / f"sample-every-{args.slow_sample}",
-                                  args.slow_sample)
+        slow_source = make_sample(
+            source, corpus_dir / f"sample-every-{args.slow_sample}", args.slow_sample
+        )
         slow_stats, extrapolate_to = measure_corpus(python_files(slow_source)), total
     shutil.copyfile(FIXIT_RULE, corpus_dir / FIXIT_RULE.name)  # Fixit loads it from its cwd
 
@@ -588,12 +763,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before, source_before = _load(), _source_state()
     results: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="runguard-cache-", dir=corpus_dir) as cache_dir:
-        for tool in build_tools(source.relative_to(corpus_dir),
-                                slow_source.relative_to(corpus_dir), Path(cache_dir), args.jobs,
-                                args.skip_slow, args.repeat):
+        for tool in build_tools(
+            source.relative_to(corpus_dir),
+            slow_source.relative_to(corpus_dir),
+            Path(cache_dir),
+            args.jobs,
+            args.skip_slow,
+            args.repeat,
+        ):
             stats = slow_stats if tool.target == "sample" else total
-            results.append(measure(tool, corpus_dir, logs, stats, args.timeout,
-                                   extrapolate_to if tool.target == "sample" else None))
+            results.append(
+                measure(
+                    tool,
+                    corpus_dir,
+                    logs,
+                    stats,
+                    args.timeout,
+                    extrapolate_to if tool.target == "sample" else None,
+                )
+            )
 
     versions = {
         "runguard-lint": version_of([executable("runguard-lint"), "--version"]),
@@ -602,14 +790,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_slow:
         versions["pylint"] = version_of([executable("pylint"), "--version"])
         versions["fixit"] = version_of([executable("fixit"), "--version"])
-    fixit_jobs = "" if args.jobs == os.cpu_count() else (
-        f" Fixit has no jobs option and used all {os.cpu_count()} cores.")
+    fixit_jobs = (
+        ""
+        if args.jobs == os.cpu_count()
+        else (f" Fixit has no jobs option and used all {os.cpu_count()} cores.")
+    )
     header = [
         f"Measured {datetime.date.today().isoformat()} on {_machine()}, "
         f"Python {platform.python_version()}; --jobs {args.jobs}.{fixit_jobs}",
         "",
-        "Versions: " + "; ".join(versions.values()) + f". {source_before} at the start"
-        + ("" if _source_state() == source_before else ", changed during the runs") + ".",
+        "Versions: "
+        + "; ".join(versions.values())
+        + f". {source_before} at the start"
+        + ("" if _source_state() == source_before else ", changed during the runs")
+        + ".",
         "",
         f"Load average (1/5/15 min) before the runs {load_before}, after {_load()}.",
         "",
@@ -621,10 +815,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.output:
         args.output.write_text(report, encoding="utf-8")
     if args.json:
-        args.json.write_text(json.dumps({"header": header, "versions": versions,
-                                         "corpus": asdict(total),
-                                         "results": [asdict(m) for m in results]}, indent=2),
-                             encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "header": header,
+                    "versions": versions,
+                    "corpus": asdict(total),
+                    "results": [asdict(m) for m in results],
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
     return 0
 
 

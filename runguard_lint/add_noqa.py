@@ -125,7 +125,7 @@ def _with_codes(line: str, comment: tuple[int, str] | None, codes: Iterable[str]
             existing = [code.upper() for code in _CODE.findall(match.group("codes"))]
             merged = existing + sorted(set(codes) - set(existing))
             directive = "# noqa: " + ", ".join(merged)
-            text = text[: match.start()] + directive + text[match.end():]
+            text = text[: match.start()] + directive + text[match.end() :]
             return body[:column] + text + ending
     directive = "# noqa: " + ", ".join(sorted(set(codes)))
     return body.rstrip(" \t\f") + "  " + directive + ending
@@ -133,9 +133,15 @@ def _with_codes(line: str, comment: tuple[int, str] | None, codes: Iterable[str]
 
 def add_noqa_to_text(text: str, diagnostics: Sequence[Diagnostic]) -> NoqaResult:
     """Add `# noqa: CODE` for each diagnostic; raise AddNoqaError if the result is unsafe."""
-    skipped = [Skipped(d.location.row, d.code, f"{d.code} cannot be silenced with `# noqa`; "
-                       "fix the file or exclude it")
-               for d in diagnostics if d.code in UNSILENCEABLE]
+    skipped = [
+        Skipped(
+            d.location.row,
+            d.code,
+            f"{d.code} cannot be silenced with `# noqa`; fix the file or exclude it",
+        )
+        for d in diagnostics
+        if d.code in UNSILENCEABLE
+    ]
     silenceable = [d for d in diagnostics if d.code not in UNSILENCEABLE]
     if not silenceable:
         return NoqaResult(text, 0, 0, tuple(skipped))
@@ -210,8 +216,9 @@ def _write_atomically(path: Path, original: bytes, new: bytes) -> None:
     target = Path(os.path.realpath(path))
     try:
         mode = target.stat().st_mode
-        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                                 suffix=".tmp")
+        descriptor, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
     except OSError as error:
         raise AddNoqaError(f"cannot write the file ({error.strerror or error})") from None
     try:
@@ -219,8 +226,9 @@ def _write_atomically(path: Path, original: bytes, new: bytes) -> None:
             handle.write(new)
         os.chmod(temporary, mode & 0o7777)
         if target.read_bytes() != original:
-            raise AddNoqaError("the file changed while runguard-lint was working; "
-                               "nothing was written, run again")
+            raise AddNoqaError(
+                "the file changed while runguard-lint was working; nothing was written, run again"
+            )
         os.replace(temporary, target)
     except OSError as error:
         os.unlink(temporary)

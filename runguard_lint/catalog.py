@@ -214,8 +214,9 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
         owner_release_awaited=bool(raw.get("owner_release_awaited", False)),
         context_manager=context_manager,
         with_closes=bool(raw.get("with_closes", True)),
-        transport_keywords=_str_tuple(raw.get("transport_keywords", []), where,
-                                      "transport_keywords"),
+        transport_keywords=_str_tuple(
+            raw.get("transport_keywords", []), where, "transport_keywords"
+        ),
     )
 
 

@@ -40,31 +40,64 @@ def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
 @click.option("--extend-select", multiple=True, help="Rule codes or prefixes to add.")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
 @click.option("--preview", is_flag=True, help="Enable preview rules (RG202, RG402).")
-@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="full",
-              show_default=True, help="How findings are printed.")
-@click.option("--output-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to a file instead of standard output.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Use this pyproject.toml or runguard-lint.toml instead of the nearest one.")
+@click.option(
+    "--output-format",
+    type=click.Choice(OUTPUT_FORMATS),
+    default="full",
+    show_default=True,
+    help="How findings are printed.",
+)
+@click.option(
+    "--output-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to a file instead of standard output.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Use this pyproject.toml or runguard-lint.toml instead of the nearest one.",
+)
 @click.option("--statistics", is_flag=True, help="Print a count per rule instead of findings.")
 @click.option("--explain", metavar="CODE", help="Explain a rule and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule and exit.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-              help=f"Where to keep the result cache (default {CACHE_DIR_NAME}/).")
-@click.option("--jobs", "-j", type=click.IntRange(min=0), default=None,
-              help="Worker processes (default: all cores).")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=f"Where to keep the result cache (default {CACHE_DIR_NAME}/).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Worker processes (default: all cores).",
+)
 @click.option("--stdin-filename", help="The name of the file read from standard input (`-`).")
-@click.option("--force-exclude", is_flag=True,
-              help="Apply excludes even to files named on the command line.")
-@click.option("--add-noqa", is_flag=True,
-              help="Add `# noqa: CODE` comments to every line with a finding, then exit.")
-@click.option("--fix", is_flag=True,
-              help="Apply the safe fixes (and unsafe ones with --unsafe-fixes); report the rest.")
-@click.option("--unsafe-fixes", is_flag=True,
-              help="Also apply (with --fix or --diff) and count as fixable the unsafe fixes.")
-@click.option("--diff", is_flag=True,
-              help="Print the diff that --fix would make and write nothing (exit 1 if any).")
+@click.option(
+    "--force-exclude", is_flag=True, help="Apply excludes even to files named on the command line."
+)
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add `# noqa: CODE` comments to every line with a finding, then exit.",
+)
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="Apply the safe fixes (and unsafe ones with --unsafe-fixes); report the rest.",
+)
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="Also apply (with --fix or --diff) and count as fixable the unsafe fixes.",
+)
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Print the diff that --fix would make and write nothing (exit 1 if any).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.version_option(__version__, "--version", prog_name="runguard-lint")
@@ -117,13 +150,25 @@ def main(
     if stdin_filename is not None:
         # As in Ruff: a --stdin-filename means the source comes from standard input.
         for ignored in (t for t in paths if t != "-"):
-            click.echo(f"runguard-lint: warning: ignoring `{ignored}` in favour of standard "
-                       "input (--stdin-filename)", err=True)
+            click.echo(
+                f"runguard-lint: warning: ignoring `{ignored}` in favour of standard "
+                "input (--stdin-filename)",
+                err=True,
+            )
         targets = ["-"]
     if add_noqa and targets == ["-"]:
         _fail("--add-noqa edits files in place and cannot be used with standard input")
-    settings = _settings(targets, config_file, select, extend_select, ignore, preview, jobs,
-                         force_exclude, stdin_filename)
+    settings = _settings(
+        targets,
+        config_file,
+        select,
+        extend_select,
+        ignore,
+        preview,
+        jobs,
+        force_exclude,
+        stdin_filename,
+    )
     if not (fix or diff or output_format in ("json", "sarif")):
         settings = replace(settings, fix_edits=False)
     problems: list[str] = []
@@ -154,8 +199,9 @@ def main(
         if fix or diff:
             from runguard_lint.fixer import fix_files
 
-            run = fix_files(tasks, settings, unsafe=unsafe_fixes, write=not diff, jobs=jobs,
-                            cache=cache)
+            run = fix_files(
+                tasks, settings, unsafe=unsafe_fixes, write=not diff, jobs=jobs, cache=cache
+            )
             reports, fixed, diff_text = run.reports, run.fixed, run.diff
         else:
             reports = check_files(tasks, settings, jobs=jobs, cache=cache)
@@ -210,8 +256,9 @@ def _echo_problems(problems: Sequence[str], errors: Sequence[FileError]) -> None
         click.echo(f"runguard-lint: error: {error.filename}: {error.message}", err=True)
 
 
-def _add_noqa(tasks: Sequence[Task], reports: Sequence[FileReport],
-              quiet: bool) -> list[Diagnostic]:
+def _add_noqa(
+    tasks: Sequence[Task], reports: Sequence[FileReport], quiet: bool
+) -> list[Diagnostic]:
     """Write the comments; return the findings still not silenced (reported on stderr)."""
     from runguard_lint.add_noqa import AddNoqaError, add_noqa_to_file
 
@@ -229,8 +276,11 @@ def _add_noqa(tasks: Sequence[Task], reports: Sequence[FileReport],
             continue
         added += result.lines_changed
         for skipped in result.skipped:
-            click.echo(f"runguard-lint: warning: {report.filename}:{skipped.row}: no "
-                       f"`# noqa: {skipped.code}` added: {skipped.reason}", err=True)
+            click.echo(
+                f"runguard-lint: warning: {report.filename}:{skipped.row}: no "
+                f"`# noqa: {skipped.code}` added: {skipped.reason}",
+                err=True,
+            )
         left = {(skipped.row, skipped.code) for skipped in result.skipped}
         remaining.extend(d for d in report.diagnostics if (d.location.row, d.code) in left)
     if not quiet:
@@ -238,13 +288,24 @@ def _add_noqa(tasks: Sequence[Task], reports: Sequence[FileReport],
     return remaining
 
 
-def _settings(targets: Sequence[str], config_file: Path | None, select: Sequence[str],
-              extend_select: Sequence[str], ignore: Sequence[str], preview: bool,
-              jobs: int | None, force_exclude: bool, stdin_filename: str | None) -> Settings:
+def _settings(
+    targets: Sequence[str],
+    config_file: Path | None,
+    select: Sequence[str],
+    extend_select: Sequence[str],
+    ignore: Sequence[str],
+    preview: bool,
+    jobs: int | None,
+    force_exclude: bool,
+    stdin_filename: str | None,
+) -> Settings:
     # The config nearest the first target, or nearest the stdin file's name even when
     # no such file exists yet (an editor's unsaved buffer).
-    anchor = Path(stdin_filename) if targets == ["-"] and stdin_filename else Path(
-        targets[0] if targets[0] != "-" else ".")
+    anchor = (
+        Path(stdin_filename)
+        if targets == ["-"] and stdin_filename
+        else Path(targets[0] if targets[0] != "-" else ".")
+    )
     try:
         if config_file is not None and not config_file.is_file():
             raise ConfigError(f"{config_file}: no such config file")
@@ -292,8 +353,12 @@ def _source_lines(filename: str) -> Sequence[str]:
         return ()
 
 
-def _exit_status(diagnostics: Sequence[Diagnostic], errors: Sequence[FileError],
-                 problems: Sequence[str], exit_zero: bool) -> int:
+def _exit_status(
+    diagnostics: Sequence[Diagnostic],
+    errors: Sequence[FileError],
+    problems: Sequence[str],
+    exit_zero: bool,
+) -> int:
     if errors or problems:
         return EXIT_ERROR
     if diagnostics and not exit_zero:

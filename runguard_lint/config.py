@@ -140,8 +140,9 @@ def resolve_selection(
         chosen: set[str] = set()
         for code, rule in catalog.rules.items():
             by_prefix = selector == "ALL" or code.startswith(selector)
-            if selector == code or (by_prefix and (rule.default == "on"
-                                                   or (rule.preview and preview))):
+            if selector == code or (
+                by_prefix and (rule.default == "on" or (rule.preview and preview))
+            ):
                 chosen.add(code)
         return chosen
 
@@ -264,8 +265,14 @@ def load_settings(config_path: Path | None, project_root: Path) -> Settings:
             )
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if key in ("select", "extend-select", "ignore", "exclude", "extend-exclude",
-                   "ownership-sinks"):
+        if key in (
+            "select",
+            "extend-select",
+            "ignore",
+            "exclude",
+            "extend-exclude",
+            "ownership-sinks",
+        ):
             values[key.replace("-", "_")] = _want_list(config_path, key, value)
         elif key in ("respect-gitignore", "force-exclude", "preview"):
             values[key.replace("-", "_")] = _want_bool(config_path, key, value)

@@ -69,8 +69,9 @@ def _force_excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
         parents = path.resolve().relative_to(root).parents
     except (ValueError, OSError):
         return False
-    return any(_excluded(root / parent, root, patterns)
-               for parent in parents if parent != Path("."))
+    return any(
+        _excluded(root / parent, root, patterns) for parent in parents if parent != Path(".")
+    )
 
 
 class _GitIgnores:

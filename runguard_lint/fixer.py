@@ -76,8 +76,9 @@ def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
     return fix is not None and (fix.applicability is Applicability.SAFE or unsafe)
 
 
-def fix_text(filename: str, text: str, settings: Settings, enabled: frozenset[str],
-             unsafe: bool) -> TextFix:
+def fix_text(
+    filename: str, text: str, settings: Settings, enabled: frozenset[str], unsafe: bool
+) -> TextFix:
     """Apply fixes round by round until none applies; the text stays valid Python."""
     report = check_text(filename, text, settings, enabled)
     original_report = report
@@ -87,8 +88,9 @@ def fix_text(filename: str, text: str, settings: Settings, enabled: frozenset[st
     stuck: set[tuple[str, str, str]] = set()
     problems: list[str] = []
     for _ in range(MAX_ROUNDS):
-        chosen = [d for d in report.diagnostics
-                  if applicable(d, unsafe) and _signature(d) not in stuck]
+        chosen = [
+            d for d in report.diagnostics if applicable(d, unsafe) and _signature(d) not in stuck
+        ]
         if not chosen:
             break
         updated, count = apply_round(current, chosen)
@@ -99,22 +101,29 @@ def fix_text(filename: str, text: str, settings: Settings, enabled: frozenset[st
             # Every fix ends its finding and makes none, so a round that leaves as
             # many findings as before did not work: undo it, keep the rest.
             stuck.update(_signature(d) for d in chosen)
-            problems.extend(f"line {d.location.row}: the {d.code} fix ({d.fix.message}) did not "
-                            "end the finding, so it was not applied; please report this"
-                            for d in chosen if d.fix is not None)
+            problems.extend(
+                f"line {d.location.row}: the {d.code} fix ({d.fix.message}) did not "
+                "end the finding, so it was not applied; please report this"
+                for d in chosen
+                if d.fix is not None
+            )
             continue
         current, report = updated, after
         fixed += count
     else:
         if any(applicable(d, unsafe) and _signature(d) not in stuck for d in report.diagnostics):
-            problems.append(f"the fixes did not settle after {MAX_ROUNDS} rounds; run "
-                            "--fix again")
+            problems.append(f"the fixes did not settle after {MAX_ROUNDS} rounds; run --fix again")
     if current != text:
         problem = problem_with(current, filename)
         if problem is not None:
-            return TextFix(original_report, text, 0, original_report,
-                           f"the fixed code would not compile ({problem}), so no fix was "
-                           "applied; please report this with the file")
+            return TextFix(
+                original_report,
+                text,
+                0,
+                original_report,
+                f"the fixed code would not compile ({problem}), so no fix was "
+                "applied; please report this with the file",
+            )
     return TextFix(report, current, fixed, original_report, "; ".join(problems) or None)
 
 
@@ -160,8 +169,9 @@ def _conflict(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
 # --- one file's bytes (in a worker) ------------------------------------------------------
 
 
-def fix_bytes(display: str, data: bytes, settings: Settings, enabled: frozenset[str],
-              unsafe: bool) -> FileFix:
+def fix_bytes(
+    display: str, data: bytes, settings: Settings, enabled: frozenset[str], unsafe: bool
+) -> FileFix:
     """Decode, fix and re-encode one file: same encoding, BOM and line endings."""
     try:
         source = decode(data)
@@ -177,10 +187,19 @@ def fix_bytes(display: str, data: bytes, settings: Settings, enabled: frozenset[
     try:
         encoded = result.text.encode(source.encoding)
     except UnicodeEncodeError as error:
-        return FileFix(result.original_report, result.original_report, 0,
-                       problem=f"the fixed code cannot be saved as {source.encoding} ({error})")
-    return FileFix(result.report, result.original_report, result.fixed,
-                   (_BOM if source.bom else b"") + encoded, result.problem)
+        return FileFix(
+            result.original_report,
+            result.original_report,
+            0,
+            problem=f"the fixed code cannot be saved as {source.encoding} ({error})",
+        )
+    return FileFix(
+        result.report,
+        result.original_report,
+        result.fixed,
+        (_BOM if source.bom else b"") + encoded,
+        result.problem,
+    )
 
 
 _WORKER: tuple[Settings, frozenset[str], bool] | None = None
@@ -201,8 +220,15 @@ def _work(display: str, data: bytes) -> FileFix:
 # --- many files ------------------------------------------------------------------------------
 
 
-def fix_files(tasks: Sequence[Task], settings: Settings, *, unsafe: bool, write: bool,
-              jobs: int | None = None, cache: ResultCache | None = None) -> FixRun:
+def fix_files(
+    tasks: Sequence[Task],
+    settings: Settings,
+    *,
+    unsafe: bool,
+    write: bool,
+    jobs: int | None = None,
+    cache: ResultCache | None = None,
+) -> FixRun:
     """Fix every file (in worker processes); write back unless `write` is False (--diff)."""
     enabled = settings.enabled_codes()
     reports: dict[str, FileReport] = {}
@@ -230,8 +256,9 @@ def fix_files(tasks: Sequence[Task], settings: Settings, *, unsafe: bool, write:
                 if failure is None:
                     fixed += outcome.fixed
                     if cache is not None and not report.errors:
-                        cache.put(task.display, hashlib.sha256(outcome.new_bytes).hexdigest(),
-                                  report)
+                        cache.put(
+                            task.display, hashlib.sha256(outcome.new_bytes).hexdigest(), report
+                        )
                 else:
                     report = outcome.original_report
                     problems.append(failure)
@@ -242,13 +269,22 @@ def fix_files(tasks: Sequence[Task], settings: Settings, *, unsafe: bool, write:
             errors = tuple(FileError(task.display, problem) for problem in problems)
             report = replace(report, errors=(*report.errors, *errors))
         reports[task.display] = report
-    return FixRun([reports[name] for name in sorted(reports)], fixed,
-                  "".join(diffs[name] for name in sorted(diffs)))
+    return FixRun(
+        [reports[name] for name in sorted(reports)],
+        fixed,
+        "".join(diffs[name] for name in sorted(diffs)),
+    )
 
 
-def _run_pool(pending: list[tuple[Task, bytes]], settings: Settings, enabled: frozenset[str],
-              unsafe: bool, workers: int) -> Iterable[tuple[Task, bytes, FileFix]]:
+def _run_pool(
+    pending: list[tuple[Task, bytes]],
+    settings: Settings,
+    enabled: frozenset[str],
+    unsafe: bool,
+    workers: int,
+) -> Iterable[tuple[Task, bytes, FileFix]]:
     """Fix in worker processes; a file that kills its worker is retried alone, then RG900."""
+
     def crashed(item: tuple[Task, bytes]) -> FileFix:
         report = unreadable(item[0].display, PARSER_CRASHED)
         return FileFix(report, report, 0)
@@ -259,8 +295,13 @@ def _run_pool(pending: list[tuple[Task, bytes]], settings: Settings, enabled: fr
         return FileFix(report, report, 0)
 
     for (task, data), outcome in isolated_map(
-        _work_item, pending, workers=workers, initializer=_init_worker,
-        initargs=(settings, enabled, unsafe), on_crash=crashed, on_error=failed,
+        _work_item,
+        pending,
+        workers=workers,
+        initializer=_init_worker,
+        initargs=(settings, enabled, unsafe),
+        on_crash=crashed,
+        on_error=failed,
     ):
         yield task, data, outcome
 
@@ -276,9 +317,12 @@ def unified_diff(display: str, old: bytes, new: bytes) -> str:
     """What --diff prints for one file (decoded as the file declares itself)."""
     old_text = decode(old).text
     new_text = decode(new).text
-    lines = difflib.unified_diff(old_text.splitlines(keepends=True),
-                                 new_text.splitlines(keepends=True),
-                                 fromfile=f"a/{display}", tofile=f"b/{display}")
+    lines = difflib.unified_diff(
+        old_text.splitlines(keepends=True),
+        new_text.splitlines(keepends=True),
+        fromfile=f"a/{display}",
+        tofile=f"b/{display}",
+    )
     out: list[str] = []
     for line in lines:
         if not line.endswith(("\n", "\r")):
@@ -301,11 +345,14 @@ def write_back(path: Path, original: bytes, new: bytes) -> str | None:
     except OSError as error:
         return f"not fixed: cannot re-read the file before writing ({error.strerror or error})"
     if current != original:
-        return ("not fixed: the file changed on disk while it was being fixed; "
-                "run runguard-lint --fix again")
+        return (
+            "not fixed: the file changed on disk while it was being fixed; "
+            "run runguard-lint --fix again"
+        )
     try:
-        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                                 suffix=".runguard-tmp")
+        descriptor, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".runguard-tmp"
+        )
     except OSError as error:
         return f"not fixed: cannot create a temporary file next to it ({error.strerror or error})"
     try:
@@ -316,8 +363,10 @@ def write_back(path: Path, original: bytes, new: bytes) -> str | None:
         os.chmod(temporary, stat.S_IMODE(status.st_mode))
         if target.read_bytes() != original:
             os.unlink(temporary)
-            return ("not fixed: the file changed on disk while it was being fixed; "
-                    "run runguard-lint --fix again")
+            return (
+                "not fixed: the file changed on disk while it was being fixed; "
+                "run runguard-lint --fix again"
+            )
         os.replace(temporary, target)
     except OSError as error:
         with contextlib.suppress(OSError):
@@ -332,7 +381,8 @@ def write_back(path: Path, original: bytes, new: bytes) -> str | None:
 def fix_stdin(display: str, data: bytes, settings: Settings, *, unsafe: bool) -> FileFix:
     """`--fix -`: the fixed source goes to standard output (the CLI writes `new_bytes`)."""
     task = Task(Path(display), display)
-    for _task, _data, outcome in _run_pool([(task, data)], settings, settings.enabled_codes(),
-                                           unsafe, 1):
+    for _task, _data, outcome in _run_pool(
+        [(task, data)], settings, settings.enabled_codes(), unsafe, 1
+    ):
         return outcome
     raise AssertionError("a pool run yields one outcome per file")

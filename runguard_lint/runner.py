@@ -150,6 +150,7 @@ def _check_pending(
 ) -> Iterable[tuple[FileReport, str]]:
     """Always in worker processes, even for one file: a native parser crash must not
     take the run down with it."""
+
     def crashed(item: tuple[Task, bytes, str]) -> FileReport:
         return unreadable(item[0].display, PARSER_CRASHED)
 
@@ -158,8 +159,13 @@ def _check_pending(
         return FileReport(item[0].display, (), (FileError(item[0].display, message),))
 
     for item, report in isolated_map(
-        _work_item, pending, workers=workers, initializer=_init_worker,
-        initargs=(settings, enabled), on_crash=crashed, on_error=failed,
+        _work_item,
+        pending,
+        workers=workers,
+        initializer=_init_worker,
+        initargs=(settings, enabled),
+        on_crash=crashed,
+        on_error=failed,
     ):
         yield report, item[2]
 

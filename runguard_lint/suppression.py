@@ -16,8 +16,9 @@ from pathlib import Path, PurePosixPath
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
-                   re.IGNORECASE)
+_NOQA = re.compile(
+    r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
+)
 _FILE_NOQA = re.compile(
     r"#\s*runguard-lint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
     re.IGNORECASE,
@@ -54,8 +55,11 @@ class Suppressions:
             match = _NOQA.search(comment)
             if match:
                 codes = match.group("codes")
-                found = (frozenset(code.upper() for code in _CODE.findall(codes))
-                         if codes else frozenset({ALL}))
+                found = (
+                    frozenset(code.upper() for code in _CODE.findall(codes))
+                    if codes
+                    else frozenset({ALL})
+                )
                 lines[row] = lines.get(row, frozenset()) | found
         return cls(lines=lines, file_codes=frozenset(file_codes), whole_file_all=whole)
 
@@ -77,8 +81,11 @@ def _comments(text: str) -> list[tuple[int, str]]:
                 found.append((token.start[0], token.string))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         # Unfinished input: fall back to a line scan, which may see `#` in strings.
-        found = [(row, line[line.index("#"):]) for row, line in
-                 enumerate(text.splitlines(), start=1) if "#" in line]
+        found = [
+            (row, line[line.index("#") :])
+            for row, line in enumerate(text.splitlines(), start=1)
+            if "#" in line
+        ]
     return found
 
 

@@ -144,8 +144,9 @@ def source_context(path: Path, row: int, around: int = CONTEXT_LINES) -> list[st
     return [f"{n:>6}{'>' if n == row else ' '} {lines[n - 1]}" for n in range(start, end + 1)]
 
 
-def run_package(cli: Path, corpus: Path, package: Path, run: str, jobs: Optional[int],
-                files: int, lines: int) -> tuple[PackageRun, list[Finding]]:
+def run_package(
+    cli: Path, corpus: Path, package: Path, run: str, jobs: Optional[int], files: int, lines: int
+) -> tuple[PackageRun, list[Finding]]:
     command = [str(cli), "--output-format", "json", "--no-cache", *RUNS[run]]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
@@ -159,8 +160,11 @@ def run_package(cli: Path, corpus: Path, package: Path, run: str, jobs: Optional
     except json.JSONDecodeError:
         raw = []
         done = subprocess.CompletedProcess(
-            done.args, done.returncode, done.stdout,
-            done.stderr + "\n[corpus_report] stdout was not JSON:\n" + done.stdout[:2000])
+            done.args,
+            done.returncode,
+            done.stdout,
+            done.stderr + "\n[corpus_report] stdout was not JSON:\n" + done.stdout[:2000],
+        )
     findings: list[Finding] = []
     rg900_parseable: list[str] = []
     for item in raw:
@@ -168,17 +172,34 @@ def run_package(cli: Path, corpus: Path, package: Path, run: str, jobs: Optional
         row = int(item["location"]["row"])
         column = int(item["location"]["column"])
         code = str(item["code"])
-        findings.append(Finding(
-            key=finding_key(rel, row, column, code), run=run, package=package.name, path=rel,
-            row=row, column=column, code=code, message=str(item["message"]),
-            context=source_context(corpus / rel, row)))
+        findings.append(
+            Finding(
+                key=finding_key(rel, row, column, code),
+                run=run,
+                package=package.name,
+                path=rel,
+                row=row,
+                column=column,
+                code=code,
+                message=str(item["message"]),
+                context=source_context(corpus / rel, row),
+            )
+        )
         if code == "RG900" and cpython_parses(corpus / rel):
             rg900_parseable.append(f"{rel}:{row}: {item['message']}")
     internal = [line for line in done.stderr.splitlines() if "runguard-lint: error:" in line]
     summary = PackageRun(
-        package=package.name, run=run, exit_code=done.returncode, seconds=round(seconds, 2),
-        files=files, lines=lines, findings=len(findings), stderr=done.stderr[-4000:],
-        internal_errors=internal, rg900_parseable=rg900_parseable)
+        package=package.name,
+        run=run,
+        exit_code=done.returncode,
+        seconds=round(seconds, 2),
+        files=files,
+        lines=lines,
+        findings=len(findings),
+        stderr=done.stderr[-4000:],
+        internal_errors=internal,
+        rg900_parseable=rg900_parseable,
+    )
     return summary, findings
 
 
@@ -202,41 +223,76 @@ def command_run(args: argparse.Namespace) -> int:
         files = python_files(package)
         lines = count_lines(files)
         for run in args.runs:
-            summary, findings = run_package(args.cli, corpus, package, run, args.jobs,
-                                            len(files), lines)
+            summary, findings = run_package(
+                args.cli, corpus, package, run, args.jobs, len(files), lines
+            )
             health.append(summary)
             everything.extend(findings)
             flag = " INTERNAL ERROR" if summary.exit_code == 2 or summary.internal_errors else ""
-            print(f"{package.name:32} {run:8} files={len(files):5} lines={lines:7} "
-                  f"findings={len(findings):4} exit={summary.exit_code} "
-                  f"{summary.seconds:7.1f}s{flag}", flush=True)
-    samples = {run: draw_sample([f for f in everything if f.run == run], args.sample_size,
-                                args.seed)
-               for run in args.runs}
-    meta = {"corpus": str(corpus), "seed": args.seed, "sample_size": args.sample_size,
-            "cli": str(args.cli), "date": time.strftime("%Y-%m-%d"),
-            "argv": [Path(sys.argv[0]).as_posix(), *sys.argv[1:]]}
-    (out / "findings.json").write_text(json.dumps(
-        {"meta": meta, "findings": [asdict(f) for f in everything]}, indent=1) + "\n")
-    (out / "sample.json").write_text(json.dumps(
-        {"meta": meta, "sample": {run: [asdict(f) for f in sample]
-                                  for run, sample in samples.items()}}, indent=1) + "\n")
-    (out / "health.json").write_text(json.dumps(
-        {"meta": meta, "runs": [asdict(h) for h in health]}, indent=1) + "\n")
+            print(
+                f"{package.name:32} {run:8} files={len(files):5} lines={lines:7} "
+                f"findings={len(findings):4} exit={summary.exit_code} "
+                f"{summary.seconds:7.1f}s{flag}",
+                flush=True,
+            )
+    samples = {
+        run: draw_sample([f for f in everything if f.run == run], args.sample_size, args.seed)
+        for run in args.runs
+    }
+    meta = {
+        "corpus": str(corpus),
+        "seed": args.seed,
+        "sample_size": args.sample_size,
+        "cli": str(args.cli),
+        "date": time.strftime("%Y-%m-%d"),
+        "argv": [Path(sys.argv[0]).as_posix(), *sys.argv[1:]],
+    }
+    (out / "findings.json").write_text(
+        json.dumps({"meta": meta, "findings": [asdict(f) for f in everything]}, indent=1) + "\n"
+    )
+    (out / "sample.json").write_text(
+        json.dumps(
+            {
+                "meta": meta,
+                "sample": {run: [asdict(f) for f in sample] for run, sample in samples.items()},
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    (out / "health.json").write_text(
+        json.dumps({"meta": meta, "runs": [asdict(h) for h in health]}, indent=1) + "\n"
+    )
     problems = [h for h in health if h.exit_code == 2 or h.internal_errors or h.rg900_parseable]
     for h in problems:
         print(f"PROBLEM {h.package} ({h.run}): exit {h.exit_code}", file=sys.stderr)
         for line in [*h.internal_errors, *h.rg900_parseable]:
             print(f"  {line}", file=sys.stderr)
     total = sum(h.seconds for h in health)
-    print(f"{len(everything)} findings, {sum(len(s) for s in samples.values())} sampled, "
-          f"{len(problems)} package runs with problems, {total:.0f}s of CLI time; "
-          f"written to {out}")
+    print(
+        f"{len(everything)} findings, {sum(len(s) for s in samples.values())} sampled, "
+        f"{len(problems)} package runs with problems, {total:.0f}s of CLI time; "
+        f"written to {out}"
+    )
     return 1 if problems else 0
 
 
-ALL_CODES = frozenset({"RG101", "RG102", "RG103", "RG104", "RG105", "RG106", "RG201", "RG202",
-                       "RG301", "RG401", "RG402", "RG900"})
+ALL_CODES = frozenset(
+    {
+        "RG101",
+        "RG102",
+        "RG103",
+        "RG104",
+        "RG105",
+        "RG106",
+        "RG201",
+        "RG202",
+        "RG301",
+        "RG401",
+        "RG402",
+        "RG900",
+    }
+)
 
 
 def _check_both_ways(job: tuple[str, str]) -> dict[str, Any]:
@@ -251,18 +307,24 @@ def _check_both_ways(job: tuple[str, str]) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8", errors="replace")
     filtered = dataclasses.replace(Settings(project_root=Path(corpus)), preview=True)
     result: dict[str, Any] = {"path": name, "lines": text.count("\n") + 1}
-    for label, settings in (("on", filtered), ("off", dataclasses.replace(filtered,
-                                                                          prefilter=False))):
+    for label, settings in (
+        ("on", filtered),
+        ("off", dataclasses.replace(filtered, prefilter=False)),
+    ):
         started = time.perf_counter()
         try:
             report = check_text(str(path), text, settings, ALL_CODES)
-            found = sorted(f"{d.location.row}:{d.location.column}:{d.code}"
-                           for d in report.diagnostics)
+            found = sorted(
+                f"{d.location.row}:{d.location.column}:{d.code}" for d in report.diagnostics
+            )
             errors = [str(error) for error in report.errors]
         except Exception as error:  # a crash is what this looks for
             found, errors = [], [f"crash: {type(error).__name__}: {error}"]
-        result[label] = {"seconds": round(time.perf_counter() - started, 3), "found": found,
-                         "errors": errors}
+        result[label] = {
+            "seconds": round(time.perf_counter() - started, 3),
+            "found": found,
+            "errors": errors,
+        }
     return result
 
 
@@ -271,27 +333,50 @@ def command_soundness(args: argparse.Namespace) -> int:
 
     corpus: Path = args.corpus.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
-    names = [p.relative_to(corpus).as_posix() for package in packages(corpus)
-             for p in python_files(package)]
+    names = [
+        p.relative_to(corpus).as_posix()
+        for package in packages(corpus)
+        for p in python_files(package)
+    ]
     # Largest first, so that the pool's tail is short.
     names.sort(key=lambda name: -(corpus / name).stat().st_size)
     results: list[dict[str, Any]] = []
     with Pool(args.jobs) as pool:
-        for done, result in enumerate(pool.imap_unordered(
-                _check_both_ways, [(str(corpus), name) for name in names]), 1):
+        for done, result in enumerate(
+            pool.imap_unordered(_check_both_ways, [(str(corpus), name) for name in names]), 1
+        ):
             results.append(result)
             if done % 1000 == 0:
                 print(f"{done}/{len(names)}", flush=True)
-    dropped = [f"{r['path']}:{key}" for r in results
-               for key in sorted(set(r["off"]["found"]) - set(r["on"]["found"]))]
-    added = [f"{r['path']}:{key}" for r in results
-             for key in sorted(set(r["on"]["found"]) - set(r["off"]["found"]))]
-    errors = [f"{r['path']} ({label}): {error}" for r in results for label in ("on", "off")
-              for error in r[label]["errors"]]
+    dropped = [
+        f"{r['path']}:{key}"
+        for r in results
+        for key in sorted(set(r["off"]["found"]) - set(r["on"]["found"]))
+    ]
+    added = [
+        f"{r['path']}:{key}"
+        for r in results
+        for key in sorted(set(r["on"]["found"]) - set(r["off"]["found"]))
+    ]
+    errors = [
+        f"{r['path']} ({label}): {error}"
+        for r in results
+        for label in ("on", "off")
+        for error in r[label]["errors"]
+    ]
     slowest = sorted(results, key=lambda r: -float(r["on"]["seconds"]))[:15]
-    (args.out / "soundness.json").write_text(json.dumps(
-        {"dropped_by_prefilter": dropped, "only_with_prefilter": added, "errors": errors,
-         "results": results}, indent=1) + "\n")
+    (args.out / "soundness.json").write_text(
+        json.dumps(
+            {
+                "dropped_by_prefilter": dropped,
+                "only_with_prefilter": added,
+                "errors": errors,
+                "results": results,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     lines = sum(int(r["lines"]) for r in results)
     for label in ("on", "off"):
         seconds = sum(float(r[label]["seconds"]) for r in results)
@@ -309,8 +394,13 @@ def load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def render_table(run: str, findings: Sequence[dict[str, Any]], sample: Sequence[dict[str, Any]],
-                 verdicts: dict[str, dict[str, str]], all_packages: Sequence[str]) -> str:
+def render_table(
+    run: str,
+    findings: Sequence[dict[str, Any]],
+    sample: Sequence[dict[str, Any]],
+    verdicts: dict[str, dict[str, str]],
+    all_packages: Sequence[str],
+) -> str:
     per_package: dict[str, Counter[str]] = defaultdict(Counter)
     for f in findings:
         per_package[f["package"]]["findings"] += 1
@@ -335,8 +425,7 @@ def render_table(run: str, findings: Sequence[dict[str, Any]], sample: Sequence[
     cells = ["**total**", total["findings"], total["sampled"], total["true"], total["false"]]
     if has_open:
         cells.append(total["unclassified"])
-    rows.append("| " + " | ".join(f"**{x}**" if i else str(x) for i, x in enumerate(cells))
-                + " |")
+    rows.append("| " + " | ".join(f"**{x}**" if i else str(x) for i, x in enumerate(cells)) + " |")
     judged = total["true"] + total["false"]
     rate = f"{100 * total['false'] / judged:.1f}%" if judged else "n/a"
     by_code: dict[str, Counter[str]] = defaultdict(Counter)
@@ -347,8 +436,13 @@ def render_table(run: str, findings: Sequence[dict[str, Any]], sample: Sequence[
     for code in sorted(by_code):
         c = by_code[code]
         code_rows.append(f"| {code} | {sum(c.values())} | {c['TP']} | {c['FP']} |")
-    return (f"Run `{run}`: false-positive rate {total['false']}/{judged} = {rate}.\n\n"
-            + "\n".join(rows) + "\n\nPer rule:\n\n" + "\n".join(code_rows) + "\n")
+    return (
+        f"Run `{run}`: false-positive rate {total['false']}/{judged} = {rate}.\n\n"
+        + "\n".join(rows)
+        + "\n\nPer rule:\n\n"
+        + "\n".join(code_rows)
+        + "\n"
+    )
 
 
 def command_table(args: argparse.Namespace) -> int:
@@ -356,7 +450,8 @@ def command_table(args: argparse.Namespace) -> int:
     sample = load_json(args.data / "sample.json")
     health = load_json(args.data / "health.json")
     verdicts: dict[str, dict[str, str]] = (
-        load_json(args.classification) if args.classification.exists() else {})
+        load_json(args.classification) if args.classification.exists() else {}
+    )
     all_packages = sorted({h["package"] for h in health["runs"]})
     missing: list[str] = []
     blocks: dict[str, str] = {}
@@ -371,7 +466,8 @@ def command_table(args: argparse.Namespace) -> int:
         text = args.update.read_text(encoding="utf-8")
         for run, block in blocks.items():
             pattern = re.compile(
-                rf"(<!-- corpus-table:{run} -->\n).*?(<!-- /corpus-table:{run} -->)", re.S)
+                rf"(<!-- corpus-table:{run} -->\n).*?(<!-- /corpus-table:{run} -->)", re.S
+            )
             if not pattern.search(text):
                 print(f"{args.update}: no <!-- corpus-table:{run} --> markers", file=sys.stderr)
                 return 2
@@ -379,8 +475,10 @@ def command_table(args: argparse.Namespace) -> int:
             text = pattern.sub(replacement, text)
         args.update.write_text(text, encoding="utf-8")
     if missing:
-        print(f"{len(missing)} sampled findings are not classified yet, e.g. {missing[0]}",
-              file=sys.stderr)
+        print(
+            f"{len(missing)} sampled findings are not classified yet, e.g. {missing[0]}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -393,8 +491,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     run.add_argument("--out", type=Path, default=Path("corpus-report"))
     run.add_argument("--cli", type=Path, default=DEFAULT_CLI)
     run.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    run.add_argument("--sample-size", type=int, default=DEFAULT_SAMPLE_SIZE,
-                     help="sample this many findings per run when there are more")
+    run.add_argument(
+        "--sample-size",
+        type=int,
+        default=DEFAULT_SAMPLE_SIZE,
+        help="sample this many findings per run when there are more",
+    )
     run.add_argument("--jobs", type=int, default=None)
     run.add_argument("--runs", nargs="+", choices=sorted(RUNS), default=list(RUNS))
     run.add_argument("--package", action="append", help="only this package (repeatable)")
@@ -404,10 +506,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sound.add_argument("--jobs", type=int, default=2)
     table = sub.add_parser("table", help="markdown tables from a classification file")
     table.add_argument("data", type=Path, help="the --out directory of `run`")
-    table.add_argument("--classification", type=Path,
-                       default=Path("docs/real-world-classification.json"))
-    table.add_argument("--update", type=Path, default=None,
-                       help="replace the tables between the markers in this markdown file")
+    table.add_argument(
+        "--classification", type=Path, default=Path("docs/real-world-classification.json")
+    )
+    table.add_argument(
+        "--update",
+        type=Path,
+        default=None,
+        help="replace the tables between the markers in this markdown file",
+    )
     args = parser.parse_args(argv)
     if args.command == "run":
         return command_run(args)

@@ -15,8 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
 
-def run_cli(*args: str, cwd: Path | None = None, input_text: str | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    input_text: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """`python -m runguard_lint ARGS` in a subprocess, output captured as text."""
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
@@ -24,7 +28,11 @@ def run_cli(*args: str, cwd: Path | None = None, input_text: str | None = None,
         full_env.update(env)
     return subprocess.run(
         [sys.executable, "-m", "runguard_lint", *args],
-        cwd=cwd or ROOT, input=input_text, capture_output=True, text=True, env=full_env,
+        cwd=cwd or ROOT,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        env=full_env,
         timeout=600,
     )
 

@@ -21,8 +21,9 @@ SETTINGS = Settings(project_root=ROOT)
 UNFILTERED = dataclasses.replace(SETTINGS, prefilter=False)
 
 
-def _findings(text: str, codes: frozenset[str] = CACHE_CODES,
-              settings: Settings = SETTINGS) -> list[Diagnostic]:
+def _findings(
+    text: str, codes: frozenset[str] = CACHE_CODES, settings: Settings = SETTINGS
+) -> list[Diagnostic]:
     report = check_text("example.py", textwrap.dedent(text), settings, codes)
     assert not report.errors, report.errors
     return list(report.diagnostics)
@@ -42,12 +43,15 @@ def test_prefilter_is_sound_on_fixtures(fixture: Path) -> None:
     assert _summary(list(filtered.diagnostics)) == _summary(list(unfiltered.diagnostics))
 
 
-@pytest.mark.parametrize("source", [
-    "from collections import OrderedDict as OD\n_cache = OD()\n",
-    "import collections as c\n_cache = c.defaultdict(list)\n",
-    "class A:\n    if True:\n        _cache: dict[str, int] = {}\n",
-    "try:\n    import x\nexcept ImportError:\n    _cache = dict()\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from collections import OrderedDict as OD\n_cache = OD()\n",
+        "import collections as c\n_cache = c.defaultdict(list)\n",
+        "class A:\n    if True:\n        _cache: dict[str, int] = {}\n",
+        "try:\n    import x\nexcept ImportError:\n    _cache = dict()\n",
+    ],
+)
 def test_cache_prefilter_keeps_aliases_and_nesting(source: str) -> None:
     assert _has_cache_candidate(ast.parse(source))
 
@@ -56,11 +60,14 @@ def test_cache_prefilter_drops_function_locals() -> None:
     assert not _has_cache_candidate(ast.parse("def f():\n    seen = {}\n    return seen\n"))
 
 
-@pytest.mark.parametrize("source", [
-    "from functools import cache as memo\n@memo\ndef f(text): ...\n",
-    "from functools import lru_cache as lc\n@lc(None)\ndef f(text): ...\n",
-    "import functools as ft\n@ft.cache\ndef f(text): ...\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from functools import cache as memo\n@memo\ndef f(text): ...\n",
+        "from functools import lru_cache as lc\n@lc(None)\ndef f(text): ...\n",
+        "import functools as ft\n@ft.cache\ndef f(text): ...\n",
+    ],
+)
 def test_functools_prefilter_keeps_aliases(source: str) -> None:
     assert _has_functools_cache(ast.parse(source))
 
@@ -78,7 +85,8 @@ def test_aliased_cache_is_found_end_to_end() -> None:
 
 def test_message_names_cache_writer_cost_and_remedy() -> None:
     settings = dataclasses.replace(SETTINGS, cache_maxsize=5_000)
-    [finding] = _findings("""
+    [finding] = _findings(
+        """
         import openai
 
         client = openai.OpenAI()
@@ -89,7 +97,9 @@ def test_message_names_cache_writer_cost_and_remedy() -> None:
                 result = client.embeddings.create(model="m", input=text)
                 _cache[text] = result.data[0].embedding
             return _cache[text]
-    """, settings=settings)
+    """,
+        settings=settings,
+    )
     assert finding.location.row == 5
     assert finding.end_location.column == len("_cache") + 1
     assert "`_cache`" in finding.message
@@ -151,14 +161,17 @@ def test_writes_in_several_functions_are_one_finding() -> None:
 
 
 def test_functools_cache_points_at_the_decorator() -> None:
-    [finding] = _findings("""
+    [finding] = _findings(
+        """
         import functools
 
         class Repo:
             @functools.lru_cache(maxsize=None)
             def get(self, user_id: int) -> str:
                 return str(user_id)
-    """, codes=frozenset({"RG202"}))
+    """,
+        codes=frozenset({"RG202"}),
+    )
     assert (finding.code, finding.location.row, finding.location.column) == ("RG202", 5, 5)
     assert "`user_id`" in finding.message
 
@@ -176,8 +189,9 @@ def test_message_names_the_parameters_keys_come_from() -> None:
             _derived[key] = query.upper()
             return _derived[key]
     """)
-    assert "written by `lookup()` with keys from its call data (`user`, `query`), " \
-        in finding.message
+    assert (
+        "written by `lookup()` with keys from its call data (`user`, `query`), " in finding.message
+    )
 
 
 def test_type_keys_next_to_data_name_only_the_data() -> None:
@@ -223,7 +237,8 @@ def test_a_table_built_from_call_data_gives_data_keys() -> None:
 
 
 def test_type_helpers_that_call_each_other_terminate() -> None:
-    assert _findings("""
+    assert (
+        _findings("""
         from typing import get_origin
 
         _origins = {}
@@ -236,7 +251,9 @@ def test_type_helpers_that_call_each_other_terminate() -> None:
 
         def origin(tp):
             _origins[tp] = _left(tp, 3)
-    """) == []
+    """)
+        == []
+    )
     [finding] = _findings("""
         _seen = {}
 
@@ -253,7 +270,8 @@ def test_type_helpers_that_call_each_other_terminate() -> None:
 
 
 def test_functools_cache_keeps_only_parameters_with_data_callers() -> None:
-    [finding] = _findings("""
+    [finding] = _findings(
+        """
         import functools
 
         @functools.lru_cache(maxsize=None)
@@ -262,7 +280,9 @@ def test_functools_cache_keeps_only_parameters_with_data_callers() -> None:
 
         def greet(user_name: str) -> str:
             return _render("Hello {}", user_name)
-    """, codes=frozenset({"RG202"}))
+    """,
+        codes=frozenset({"RG202"}),
+    )
     assert "one entry per distinct value of `user_name` " in finding.message
 
 

@@ -30,11 +30,7 @@ LEAK_HTTP = (
     "    client = httpx.AsyncClient()\n"
     '    return await client.get("/")\n'
 )
-LEAK_FILE = (
-    "def read(path):\n"
-    "    handle = open(path)\n"
-    "    return handle.read()\n"
-)
+LEAK_FILE = "def read(path):\n    handle = open(path)\n    return handle.read()\n"
 LEAK_EXECUTOR = (
     "import concurrent.futures\n"
     "\n"
@@ -160,8 +156,9 @@ def three_leaks(project: Path) -> Path:
         (("--select", "RG2", "--extend-select", "RG1"), ["RG101", "RG103", "RG106"]),
     ],
 )
-def test_select_ignore_extend_select(three_leaks: Path, args: tuple[str, ...],
-                                     expected: list[str]) -> None:
+def test_select_ignore_extend_select(
+    three_leaks: Path, args: tuple[str, ...], expected: list[str]
+) -> None:
     _, findings = run_json(*args, ".", cwd=three_leaks)
     assert codes(findings) == expected
 
@@ -184,8 +181,9 @@ def test_select_ignore_extend_select(three_leaks: Path, args: tuple[str, ...],
         (("--select", "RG402", "--ignore", "RG4"), True),
     ],
 )
-def test_preview_rules_need_their_exact_code_or_preview(project: Path, args: tuple[str, ...],
-                                                        reported: bool) -> None:
+def test_preview_rules_need_their_exact_code_or_preview(
+    project: Path, args: tuple[str, ...], reported: bool
+) -> None:
     write(project, "per_call.py", PER_CALL)
     _, findings = run_json(*args, "per_call.py", cwd=project)
     assert codes(findings) == (["RG402"] if reported else [])
@@ -210,8 +208,10 @@ def test_unknown_rule_on_the_command_line_exits_2(project: Path, option: str) ->
 
 _LOCATION = {
     "type": "object",
-    "properties": {"row": {"type": "integer", "minimum": 1},
-                   "column": {"type": "integer", "minimum": 1}},
+    "properties": {
+        "row": {"type": "integer", "minimum": 1},
+        "column": {"type": "integer", "minimum": 1},
+    },
     "required": ["row", "column"],
     "additionalProperties": False,
 }
@@ -244,9 +244,11 @@ JSON_SCHEMA = {
                                     "type": "object",
                                     "required": ["content", "location", "end_location"],
                                     "additionalProperties": False,
-                                    "properties": {"content": {"type": "string"},
-                                                   "location": _LOCATION,
-                                                   "end_location": _LOCATION},
+                                    "properties": {
+                                        "content": {"type": "string"},
+                                        "location": _LOCATION,
+                                        "end_location": _LOCATION,
+                                    },
                                 },
                             },
                         },
@@ -287,8 +289,15 @@ def test_concise_output(project: Path) -> None:
 
 def test_output_file(project: Path) -> None:
     write(project, "leak.py", LEAK_HTTP)
-    result = run_cli("--no-cache", "--output-format", "json", "--output-file", "report.json",
-                     "leak.py", cwd=project)
+    result = run_cli(
+        "--no-cache",
+        "--output-format",
+        "json",
+        "--output-file",
+        "report.json",
+        "leak.py",
+        cwd=project,
+    )
     assert result.returncode == 1
     assert result.stdout == ""
     report = json.loads((project / "report.json").read_text(encoding="utf-8"))
@@ -365,15 +374,24 @@ def test_unknown_option_is_a_usage_error() -> None:
 
 
 def test_stdin_with_stdin_filename(project: Path) -> None:
-    result = run_cli("--no-cache", "--output-format", "json", "-", "--stdin-filename",
-                     "app/client.py", cwd=project, input_text=LEAK_HTTP)
+    result = run_cli(
+        "--no-cache",
+        "--output-format",
+        "json",
+        "-",
+        "--stdin-filename",
+        "app/client.py",
+        cwd=project,
+        input_text=LEAK_HTTP,
+    )
     assert result.returncode == 1, result.stderr
     assert where(json.loads(result.stdout)) == {("app/client.py", 5, "RG101")}
 
 
 def test_stdin_without_a_name(project: Path) -> None:
-    result = run_cli("--no-cache", "--output-format", "json", "-", cwd=project,
-                     input_text=LEAK_HTTP)
+    result = run_cli(
+        "--no-cache", "--output-format", "json", "-", cwd=project, input_text=LEAK_HTTP
+    )
     assert result.returncode == 1, result.stderr
     assert codes(json.loads(result.stdout)) == ["RG101"]
     clean = run_cli("--no-cache", "-", cwd=project, input_text=CLEAN)
@@ -381,42 +399,85 @@ def test_stdin_without_a_name(project: Path) -> None:
 
 
 def test_stdin_filename_alone_reads_stdin(project: Path) -> None:
-    result = run_cli("--no-cache", "--output-format", "json", "--stdin-filename", "x.py",
-                     cwd=project, input_text=LEAK_HTTP)
+    result = run_cli(
+        "--no-cache",
+        "--output-format",
+        "json",
+        "--stdin-filename",
+        "x.py",
+        cwd=project,
+        input_text=LEAK_HTTP,
+    )
     assert result.returncode == 1, result.stderr
     assert where(json.loads(result.stdout)) == {("x.py", 5, "RG101")}
 
 
 def test_stdin_filename_wins_over_paths_with_a_warning(project: Path) -> None:
     write(project, "other.py", LEAK_FILE)
-    result = run_cli("--no-cache", "--output-format", "json", "--stdin-filename", "x.py",
-                     "other.py", cwd=project, input_text=CLEAN)
+    result = run_cli(
+        "--no-cache",
+        "--output-format",
+        "json",
+        "--stdin-filename",
+        "x.py",
+        "other.py",
+        cwd=project,
+        input_text=CLEAN,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
     assert "ignoring `other.py`" in result.stderr
 
 
 def test_stdin_uses_the_config_nearest_the_stdin_filename(project: Path) -> None:
-    write(project, "svc/pyproject.toml", '[tool.runguard-lint]\nignore = ["RG106"]\n'
-          'per-file-ignores = { "legacy/*.py" = ["RG101"] }\n')
+    write(
+        project,
+        "svc/pyproject.toml",
+        '[tool.runguard-lint]\nignore = ["RG106"]\n'
+        'per-file-ignores = { "legacy/*.py" = ["RG101"] }\n',
+    )
     (project / "svc" / "legacy").mkdir()
     source = LEAK_HTTP + "\n\n" + LEAK_FILE
     # Run from outside the project: only the stdin filename can lead to svc/pyproject.toml.
     plain = run_cli("--no-cache", "--output-format", "json", "-", cwd=project, input_text=source)
     assert codes(json.loads(plain.stdout)) == ["RG101", "RG106"]
-    new = run_cli("--no-cache", "--output-format", "json", "-", "--stdin-filename",
-                  "svc/new_module.py", cwd=project, input_text=source)
+    new = run_cli(
+        "--no-cache",
+        "--output-format",
+        "json",
+        "-",
+        "--stdin-filename",
+        "svc/new_module.py",
+        cwd=project,
+        input_text=source,
+    )
     assert not (project / "svc" / "new_module.py").exists()
     assert codes(json.loads(new.stdout)) == ["RG101"], new.stderr
-    legacy = run_cli("--no-cache", "--output-format", "json", "-", "--stdin-filename",
-                     "svc/legacy/old.py", cwd=project, input_text=source)
+    legacy = run_cli(
+        "--no-cache",
+        "--output-format",
+        "json",
+        "-",
+        "--stdin-filename",
+        "svc/legacy/old.py",
+        cwd=project,
+        input_text=source,
+    )
     assert legacy.returncode == 0, legacy.stderr
     assert json.loads(legacy.stdout) == []
 
 
 def test_stdin_syntax_error_is_rg900(project: Path) -> None:
-    result = run_cli("--no-cache", "--output-format", "json", "-", "--stdin-filename", "b.py",
-                     cwd=project, input_text="def f(:\n")
+    result = run_cli(
+        "--no-cache",
+        "--output-format",
+        "json",
+        "-",
+        "--stdin-filename",
+        "b.py",
+        cwd=project,
+        input_text="def f(:\n",
+    )
     assert result.returncode == 1
     assert where(json.loads(result.stdout)) == {("b.py", 1, "RG900")}
 
@@ -429,9 +490,11 @@ def test_add_noqa_silences_every_finding(three_leaks: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Added 3 noqa directives." in result.stderr
     assert "    client = httpx.AsyncClient()  # noqa: RG101\n" in (
-        three_leaks / "http.py").read_text(encoding="utf-8")
-    assert "    handle = open(path)  # noqa: RG106\n" in (
-        three_leaks / "files.py").read_text(encoding="utf-8")
+        three_leaks / "http.py"
+    ).read_text(encoding="utf-8")
+    assert "    handle = open(path)  # noqa: RG106\n" in (three_leaks / "files.py").read_text(
+        encoding="utf-8"
+    )
     after = run_cli("--no-cache", ".", cwd=three_leaks)
     assert after.returncode == 0, after.stdout
     again = run_cli("--no-cache", "--add-noqa", ".", cwd=three_leaks)
@@ -464,8 +527,9 @@ def test_add_noqa_merges_with_existing_noqa_and_keeps_comments(project: Path) ->
     assert "Added 3 noqa directives." in result.stderr
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[4] == "    client = httpx.AsyncClient()  # noqa: E501, RG101"
-    assert lines[9] == ("    client = httpx.AsyncClient()  # type: ignore[call-arg]  -- why"
-                        "  # noqa: RG101")
+    assert lines[9] == (
+        "    client = httpx.AsyncClient()  # type: ignore[call-arg]  -- why  # noqa: RG101"
+    )
     assert lines[14] == "    a = open(p); b = httpx.Client()  # noqa: RG999, RG101, RG106"
     assert run_cli("--no-cache", "m.py", cwd=project).returncode == 0
 
@@ -486,8 +550,7 @@ def test_add_noqa_skips_a_line_that_ends_inside_a_string(project: Path) -> None:
     assert path.read_text(encoding="utf-8") == source
 
 
-def test_add_noqa_uses_the_last_line_when_the_first_cannot_take_a_comment(
-        project: Path) -> None:
+def test_add_noqa_uses_the_last_line_when_the_first_cannot_take_a_comment(project: Path) -> None:
     source = (
         "import httpx\n"
         "\n"
@@ -512,19 +575,27 @@ def test_add_noqa_keeps_encoding_bom_line_endings_and_permissions(project: Path)
     bom = project / "bom.py"
     bom.write_bytes(b"\xef\xbb\xbf" + LEAK_FILE.encode())
     latin = project / "latin.py"
-    latin.write_bytes(b"# -*- coding: latin-1 -*-\n" + b'NAME = "caf\xe9"\n\n\n'
-                      + LEAK_FILE.encode())
+    latin.write_bytes(
+        b"# -*- coding: latin-1 -*-\n" + b'NAME = "caf\xe9"\n\n\n' + LEAK_FILE.encode()
+    )
     result = run_cli("--no-cache", "--add-noqa", ".", cwd=project)
     assert result.returncode == 0, result.stderr
-    assert crlf.read_bytes() == LEAK_HTTP.replace(
-        "httpx.AsyncClient()", "httpx.AsyncClient()  # noqa: RG101").replace(
-        "\n", "\r\n").encode()
+    assert (
+        crlf.read_bytes()
+        == LEAK_HTTP.replace("httpx.AsyncClient()", "httpx.AsyncClient()  # noqa: RG101")
+        .replace("\n", "\r\n")
+        .encode()
+    )
     assert stat.S_IMODE(crlf.stat().st_mode) == 0o751
-    assert bom.read_bytes() == b"\xef\xbb\xbf" + LEAK_FILE.replace(
-        "open(path)", "open(path)  # noqa: RG106").encode()
-    assert latin.read_bytes() == (b"# -*- coding: latin-1 -*-\n" + b'NAME = "caf\xe9"\n\n\n'
-                                  + LEAK_FILE.replace("open(path)",
-                                                      "open(path)  # noqa: RG106").encode())
+    assert (
+        bom.read_bytes()
+        == b"\xef\xbb\xbf" + LEAK_FILE.replace("open(path)", "open(path)  # noqa: RG106").encode()
+    )
+    assert latin.read_bytes() == (
+        b"# -*- coding: latin-1 -*-\n"
+        + b'NAME = "caf\xe9"\n\n\n'
+        + LEAK_FILE.replace("open(path)", "open(path)  # noqa: RG106").encode()
+    )
     assert not [p.name for p in project.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -554,8 +625,7 @@ def test_add_noqa_refuses_stdin(project: Path) -> None:
 
 
 def _diagnostic(code: str, row: int, end_row: int | None = None) -> Diagnostic:
-    return Diagnostic(code, "message", "f.py", Location(row, 5),
-                      Location(end_row or row, 9))
+    return Diagnostic(code, "message", "f.py", Location(row, 5), Location(end_row or row, 9))
 
 
 def test_add_noqa_text_backslash_continuation_is_skipped() -> None:

@@ -25,11 +25,7 @@ LEAK_HTTP = (
     "    client = httpx.AsyncClient()\n"
     '    return await client.get("/")\n'
 )
-LEAK_FILE = (
-    "def read(path):\n"
-    "    handle = open(path)\n"
-    "    return handle.read()\n"
-)
+LEAK_FILE = "def read(path):\n    handle = open(path)\n    return handle.read()\n"
 BOTH = LEAK_HTTP + "\n\n" + LEAK_FILE  # RG101 on line 5, RG106 on line 10
 
 
@@ -65,8 +61,11 @@ def config_error(project: Path, body: str, name: str = "pyproject.toml") -> str:
 
 
 def test_nearest_pyproject_is_found_from_a_subdirectory(project: Path) -> None:
-    write(project, "pyproject.toml", '[project]\nname = "x"\n\n[tool.runguard-lint]\n'
-          'ignore = ["RG106"]\n')
+    write(
+        project,
+        "pyproject.toml",
+        '[project]\nname = "x"\n\n[tool.runguard-lint]\nignore = ["RG106"]\n',
+    )
     write(project, "src/pkg/m.py", BOTH)
     status, findings = run_json(".", cwd=project / "src" / "pkg")
     assert (status, codes(findings)) == (1, ["RG101"])
@@ -141,9 +140,11 @@ def test_command_line_ignore_adds_to_config_ignore(project: Path) -> None:
 
 
 def test_config_extend_select_and_preview(project: Path) -> None:
-    per_call = ("import httpx\n\n\nasync def fetch():\n"
-                "    async with httpx.AsyncClient() as client:\n"
-                '        return await client.get("/")\n')
+    per_call = (
+        "import httpx\n\n\nasync def fetch():\n"
+        "    async with httpx.AsyncClient() as client:\n"
+        '        return await client.get("/")\n'
+    )
     write(project, "m.py", per_call)
     write(project, "pyproject.toml", '[tool.runguard-lint]\nextend-select = ["RG402"]\n')
     _, findings = run_json("m.py", cwd=project)
@@ -231,39 +232,49 @@ def test_dotted_keys_under_tool_are_our_config(project: Path) -> None:
 
 
 def test_broken_pyproject_of_another_tool_is_not_ours(project: Path) -> None:
-    write(project, "pyproject.toml", '[tool.black]\nline-length = \n')
+    write(project, "pyproject.toml", "[tool.black]\nline-length = \n")
     write(project, "m.py", BOTH)
     _, findings = run_json("m.py", cwd=project)
     assert codes(findings) == ["RG101", "RG106"]
 
 
 def test_bad_resources_entry_names_the_key(project: Path) -> None:
-    body = ('[tool.runguard-lint]\n[[tool.runguard-lint.resources]]\nrule = "RG101"\n'
-            'callable = "mylib.Client"\nrelease = ["close"]\nrelese_awaited = true\n')
+    body = (
+        '[tool.runguard-lint]\n[[tool.runguard-lint.resources]]\nrule = "RG101"\n'
+        'callable = "mylib.Client"\nrelease = ["close"]\nrelese_awaited = true\n'
+    )
     stderr = config_error(project, body)
     assert "`relese_awaited`" in stderr and "resources entry 1" in stderr
 
 
 def test_resources_extend_the_catalog(project: Path) -> None:
-    write(project, "pyproject.toml",
-          '[tool.runguard-lint]\n[[tool.runguard-lint.resources]]\nrule = "RG101"\n'
-          'callable = "mylib.Client"\nrelease = ["close"]\ncontext_manager = "sync"\n')
-    write(project, "m.py", "import mylib\n\n\ndef call():\n    c = mylib.Client()\n"
-          "    return c.get()\n\n\ndef fine():\n    with mylib.Client() as c:\n"
-          "        return c.get()\n")
+    write(
+        project,
+        "pyproject.toml",
+        '[tool.runguard-lint]\n[[tool.runguard-lint.resources]]\nrule = "RG101"\n'
+        'callable = "mylib.Client"\nrelease = ["close"]\ncontext_manager = "sync"\n',
+    )
+    write(
+        project,
+        "m.py",
+        "import mylib\n\n\ndef call():\n    c = mylib.Client()\n"
+        "    return c.get()\n\n\ndef fine():\n    with mylib.Client() as c:\n"
+        "        return c.get()\n",
+    )
     _, findings = run_json("m.py", cwd=project)
     assert [(f["location"]["row"], f["code"]) for f in findings] == [(5, "RG101")]
     assert "mylib.Client" in findings[0]["message"]
 
 
 def test_ownership_sinks_from_config(project: Path) -> None:
-    source = ("import httpx\nimport registry\n\n\nasync def start():\n"
-              "    client = httpx.AsyncClient()\n    registry.adopt(client)\n")
+    source = (
+        "import httpx\nimport registry\n\n\nasync def start():\n"
+        "    client = httpx.AsyncClient()\n    registry.adopt(client)\n"
+    )
     write(project, "m.py", source)
     _, findings = run_json("m.py", cwd=project)
     assert codes(findings) == ["RG101"]
-    write(project, "pyproject.toml",
-          '[tool.runguard-lint]\nownership-sinks = ["registry.adopt"]\n')
+    write(project, "pyproject.toml", '[tool.runguard-lint]\nownership-sinks = ["registry.adopt"]\n')
     status, findings = run_json("m.py", cwd=project)
     assert (status, findings) == (0, [])
 
@@ -272,9 +283,12 @@ def test_ownership_sinks_from_config(project: Path) -> None:
 
 
 def test_per_file_ignores(project: Path) -> None:
-    write(project, "pyproject.toml",
-          '[tool.runguard-lint.per-file-ignores]\n"tests/*.py" = ["RG101"]\n'
-          '"scripts/*" = ["RG1"]\n"conftest.py" = ["RG106"]\n')
+    write(
+        project,
+        "pyproject.toml",
+        '[tool.runguard-lint.per-file-ignores]\n"tests/*.py" = ["RG101"]\n'
+        '"scripts/*" = ["RG1"]\n"conftest.py" = ["RG106"]\n',
+    )
     for name in ("tests/test_a.py", "scripts/tool.py", "src/app.py", "src/conftest.py"):
         write(project, name, BOTH)
     _, findings = run_json(".", cwd=project)
@@ -289,8 +303,11 @@ def test_per_file_ignores(project: Path) -> None:
 
 
 def test_per_file_ignores_are_relative_to_the_config_not_the_cwd(project: Path) -> None:
-    write(project, "pyproject.toml",
-          '[tool.runguard-lint.per-file-ignores]\n"tests/*.py" = ["RG101"]\n')
+    write(
+        project,
+        "pyproject.toml",
+        '[tool.runguard-lint.per-file-ignores]\n"tests/*.py" = ["RG101"]\n',
+    )
     write(project, "tests/test_a.py", BOTH)
     _, findings = run_json("test_a.py", cwd=project / "tests")
     assert codes(findings) == ["RG106"]
@@ -317,8 +334,9 @@ def test_per_file_ignores_are_relative_to_the_config_not_the_cwd(project: Path) 
     ],
 )
 def test_noqa_comment(project: Path, comment: str, silenced: bool) -> None:
-    write(project, "m.py", LEAK_HTTP.replace("httpx.AsyncClient()",
-                                             f"httpx.AsyncClient()  {comment}"))
+    write(
+        project, "m.py", LEAK_HTTP.replace("httpx.AsyncClient()", f"httpx.AsyncClient()  {comment}")
+    )
     _, findings = run_json("m.py", cwd=project)
     assert codes(findings) == ([] if silenced else ["RG101"])
 
@@ -330,15 +348,19 @@ def test_noqa_applies_only_to_its_line(project: Path) -> None:
 
 
 def test_noqa_inside_a_string_does_not_count(project: Path) -> None:
-    write(project, "m.py", LEAK_HTTP.replace("httpx.AsyncClient()",
-                                             'httpx.AsyncClient(); note = "# noqa"'))
+    write(
+        project,
+        "m.py",
+        LEAK_HTTP.replace("httpx.AsyncClient()", 'httpx.AsyncClient(); note = "# noqa"'),
+    )
     _, findings = run_json("m.py", cwd=project)
     assert codes(findings) == ["RG101"]
 
 
 def test_noqa_on_the_last_line_of_a_multiline_finding(project: Path) -> None:
-    source = LEAK_HTTP.replace("httpx.AsyncClient()",
-                               "httpx.AsyncClient(\n        timeout=3,\n    )  # noqa: RG101")
+    source = LEAK_HTTP.replace(
+        "httpx.AsyncClient()", "httpx.AsyncClient(\n        timeout=3,\n    )  # noqa: RG101"
+    )
     write(project, "m.py", source)
     status, findings = run_json("m.py", cwd=project)
     assert (status, findings) == (0, [])
@@ -387,9 +409,13 @@ def test_file_level_directive_inside_a_string_does_not_count(project: Path) -> N
         (("RG",), (), ("RG202",), True, {"RG402"}),
     ],
 )
-def test_preview_rules_resolution(select: tuple[str, ...], extend: tuple[str, ...],
-                                  ignore: tuple[str, ...], preview: bool,
-                                  expected_preview: set[str]) -> None:
+def test_preview_rules_resolution(
+    select: tuple[str, ...],
+    extend: tuple[str, ...],
+    ignore: tuple[str, ...],
+    preview: bool,
+    expected_preview: set[str],
+) -> None:
     catalog = build_catalog()
     enabled = resolve_selection(catalog, select, extend, ignore, preview)
     assert enabled & {"RG202", "RG402"} == expected_preview

@@ -29,11 +29,7 @@ HTTP = (
     "    client = httpx.AsyncClient()\n"
     "    return await client.get(url)\n"
 )
-FILE = (
-    "def read_{n}(path):\n"
-    "    handle = open(path)\n"
-    "    return handle.read()\n"
-)
+FILE = "def read_{n}(path):\n    handle = open(path)\n    return handle.read()\n"
 EXECUTOR = (
     "import concurrent.futures\n"
     "\n"
@@ -69,20 +65,40 @@ CLEAN = (
     "        return await client.get(url)\n"
 )
 SUPPRESSED = (
-    "def read_{n}(path):\n"
-    "    handle = open(path)  # noqa: RG106\n"
-    "    return handle.read()\n"
+    "def read_{n}(path):\n    handle = open(path)  # noqa: RG106\n    return handle.read()\n"
 )
 SEVERAL = HTTP + "\n\n" + FILE + "\n\n" + EXECUTOR.replace("import concurrent.futures\n", "")
 SEVERAL = "import concurrent.futures\n" + SEVERAL
 
 TEMPLATES = (HTTP, FILE, EXECUTOR, MODULE_CACHE, NOT_EXCEPTION_SAFE, CLEAN, SUPPRESSED, SEVERAL)
 NAMES = (
-    "app.py", "App2.py", "_private.py", "zz_last.py", "b.py", "a_b.py", "a-b.py",
-    "with space.py", "caf\u00e9.py", "pkg/__init__.py", "pkg/mod.py", "pkg/Z.py",
-    "pkg/sub/deep.py", "pkg/sub/__init__.py", "pkg/sub/more/leaf.py", "tests/test_x.py",
-    "src/service/api.py", "src/service/db.py", "src/service/workers.py", "src/util.py",
-    "stubs/types.pyi", "scripts/run.py", "a/b/c/d/e.py", "A.py", "a.py", "x10.py", "x9.py",
+    "app.py",
+    "App2.py",
+    "_private.py",
+    "zz_last.py",
+    "b.py",
+    "a_b.py",
+    "a-b.py",
+    "with space.py",
+    "caf\u00e9.py",
+    "pkg/__init__.py",
+    "pkg/mod.py",
+    "pkg/Z.py",
+    "pkg/sub/deep.py",
+    "pkg/sub/__init__.py",
+    "pkg/sub/more/leaf.py",
+    "tests/test_x.py",
+    "src/service/api.py",
+    "src/service/db.py",
+    "src/service/workers.py",
+    "src/util.py",
+    "stubs/types.pyi",
+    "scripts/run.py",
+    "a/b/c/d/e.py",
+    "A.py",
+    "a.py",
+    "x10.py",
+    "x9.py",
 )
 
 
@@ -137,8 +153,9 @@ def test_json_is_identical_across_jobs_runs_and_cache(tree: Path, tmp_path: Path
 
 
 @pytest.mark.parametrize("output_format", ["full", "sarif", "junit"])
-def test_other_formats_are_identical_across_jobs_and_cache(tree: Path, tmp_path: Path,
-                                                           output_format: str) -> None:
+def test_other_formats_are_identical_across_jobs_and_cache(
+    tree: Path, tmp_path: Path, output_format: str
+) -> None:
     cache = str(tmp_path / "cache")
     fmt = ("--output-format", output_format)
     reference = run(tree, *fmt, "--no-cache", "--jobs", "1")
@@ -159,8 +176,12 @@ def test_a_corrupted_cache_changes_nothing(tree: Path, tmp_path: Path) -> None:
     assert run(tree, *fmt, "--cache-dir", str(cache), "--jobs", "2") == reference
     buckets = sorted(path for path in cache.rglob("*.json"))
     assert buckets, "the cache was not written"
-    for garbage in (b"\x00\xff not json", b'{"app.py": {"sha256": 1, "diagnostics": "x"}}',
-                    b"[]", b""):
+    for garbage in (
+        b"\x00\xff not json",
+        b'{"app.py": {"sha256": 1, "diagnostics": "x"}}',
+        b"[]",
+        b"",
+    ):
         for bucket in buckets:
             bucket.write_bytes(garbage)
         assert run(tree, *fmt, "--cache-dir", str(cache), "--jobs", "2") == reference, garbage
@@ -188,7 +209,10 @@ def test_a_file_that_kills_its_worker_gives_the_same_report(tmp_path: Path) -> N
         (root / f"m{index}.py").write_text(HTTP.format(n=index), encoding="utf-8")
     (root / "k.py").write_text(
         "import httpx\nasync def g():\n    c = httpx.AsyncClient()\n    x = "
-        + " or ".join(["c"] * 10_000) + "\n    return await c.get('/')\n", encoding="utf-8")
+        + " or ".join(["c"] * 10_000)
+        + "\n    return await c.get('/')\n",
+        encoding="utf-8",
+    )
     fmt = ("--output-format", "json", "--no-cache")
     reference = run(root, *fmt, "--jobs", "1")
     assert reference[0] == 1 and b'"k.py"' in reference[1]

@@ -18,11 +18,7 @@ import pytest
 from runguard_lint.config import find_config
 from tests.conftest import run_cli, run_json
 
-LEAK = (
-    "def read(path):\n"
-    "    handle = open(path)\n"
-    "    return handle.read()\n"
-)
+LEAK = "def read(path):\n    handle = open(path)\n    return handle.read()\n"
 
 
 def write(root: Path, relative: str, text: str = LEAK) -> Path:
@@ -52,10 +48,20 @@ def git_init(root: Path) -> None:
 
 def test_default_excludes_are_skipped_when_walking(project: Path) -> None:
     write(project, "app.py")
-    for excluded in (".venv/lib/site.py", "venv/x.py", "build/lib/x.py", "dist/x.py",
-                     "node_modules/pkg/x.py", ".tox/py/x.py", "__pycache__/x.py",
-                     ".git/hooks/x.py", "src/build/x.py", ".runguard_cache/x.py",
-                     "lib/site-packages/x.py", ".mypy_cache/x.py"):
+    for excluded in (
+        ".venv/lib/site.py",
+        "venv/x.py",
+        "build/lib/x.py",
+        "dist/x.py",
+        "node_modules/pkg/x.py",
+        ".tox/py/x.py",
+        "__pycache__/x.py",
+        ".git/hooks/x.py",
+        "src/build/x.py",
+        ".runguard_cache/x.py",
+        "lib/site-packages/x.py",
+        ".mypy_cache/x.py",
+    ):
         write(project, excluded)
     _, findings = run_json(".", cwd=project)
     assert files(findings) == ["app.py"]
@@ -90,8 +96,11 @@ def test_exclude_replaces_the_defaults_and_extend_exclude_adds(project: Path) ->
     write(project, "build/gen.py")
     write(project, "generated/models.py")
     write(project, "pkg/migrations/0001.py")
-    write(project, "pyproject.toml",
-          '[tool.runguard-lint]\nextend-exclude = ["generated", "pkg/migrations/*.py"]\n')
+    write(
+        project,
+        "pyproject.toml",
+        '[tool.runguard-lint]\nextend-exclude = ["generated", "pkg/migrations/*.py"]\n',
+    )
     _, findings = run_json(".", cwd=project)
     assert files(findings) == ["app.py"]
     write(project, "pyproject.toml", '[tool.runguard-lint]\nexclude = ["generated"]\n')
@@ -118,8 +127,7 @@ def test_a_directory_named_like_a_python_file_is_walked(project: Path) -> None:
 def test_explicit_non_python_file_is_skipped_with_a_message(project: Path) -> None:
     write(project, "README.md", "# Title\n")
     write(project, "app.py")
-    result = run_cli("--no-cache", "--output-format", "json", "README.md", "app.py",
-                     cwd=project)
+    result = run_cli("--no-cache", "--output-format", "json", "README.md", "app.py", cwd=project)
     assert result.returncode == 1, result.stderr
     assert "README.md" in result.stderr and "not a Python file" in result.stderr
     assert files(json.loads(result.stdout)) == ["app.py"]
@@ -145,7 +153,10 @@ def test_symlink_loops_do_not_hang(project: Path) -> None:
     (project / "dangling.py").symlink_to(project / "missing.py")
     result = subprocess.run(
         [sys.executable, "-m", "runguard_lint", "--no-cache", "--output-format", "json", "."],
-        cwd=project, capture_output=True, text=True, timeout=120,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1, result.stderr
     findings = json.loads(result.stdout)
@@ -189,8 +200,9 @@ def test_explicit_gitignored_file_is_checked_unless_force_exclude(project: Path)
     write(project, "generated/models.py")
     _, findings = run_json("secret_keys.py", "generated/models.py", cwd=project)
     assert files(findings) == ["generated/models.py", "secret_keys.py"]
-    status, findings = run_json("--force-exclude", "secret_keys.py", "generated/models.py",
-                                cwd=project)
+    status, findings = run_json(
+        "--force-exclude", "secret_keys.py", "generated/models.py", cwd=project
+    )
     assert (status, findings) == (0, [])
 
 
@@ -254,11 +266,14 @@ def test_unknown_declared_encoding_is_rg900(project: Path) -> None:
 
 def test_latin1_file_with_an_encoding_cookie_decodes(project: Path) -> None:
     (project / "latin.py").write_bytes(
-        b"# -*- coding: latin-1 -*-\nNAME = 'caf\xe9'\n\n\n" + LEAK.encode())
+        b"# -*- coding: latin-1 -*-\nNAME = 'caf\xe9'\n\n\n" + LEAK.encode()
+    )
     (project / "bom.py").write_bytes(b"\xef\xbb\xbf" + LEAK.encode())
     _, findings = run_json(".", cwd=project)
     assert sorted((f["filename"], f["location"]["row"], f["code"]) for f in findings) == [
-        ("bom.py", 2, "RG106"), ("latin.py", 6, "RG106")]
+        ("bom.py", 2, "RG106"),
+        ("latin.py", 6, "RG106"),
+    ]
 
 
 def test_empty_and_whitespace_files_are_fine(project: Path) -> None:

@@ -17,13 +17,13 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-LEAK = '''import sqlite3
+LEAK = """import sqlite3
 
 
 def count_{n}(path: str) -> int:
     with sqlite3.connect(path) as db:
         return db.execute("select count(*) from t{n}").fetchone()[0]
-'''
+"""
 PADDING = "".join(f"CONSTANT_{i} = {i}\n" for i in range(200))
 
 
@@ -38,8 +38,18 @@ def _tree(root: Path, files: int) -> None:
 
 
 def _fix_command(target: Path) -> list[str]:
-    return [sys.executable, "-m", "runguard_lint", "--fix", "--no-cache", "--jobs", "2",
-            "--exit-zero", "-q", str(target)]
+    return [
+        sys.executable,
+        "-m",
+        "runguard_lint",
+        "--fix",
+        "--no-cache",
+        "--jobs",
+        "2",
+        "--exit-zero",
+        "-q",
+        str(target),
+    ]
 
 
 def test_sigkill_during_fix_leaves_every_file_whole(tmp_path: Path) -> None:
@@ -47,8 +57,9 @@ def test_sigkill_during_fix_leaves_every_file_whole(tmp_path: Path) -> None:
     _tree(original, FILES)
     expected = tmp_path / "expected"
     shutil.copytree(original, expected)
-    done = subprocess.run(_fix_command(expected), capture_output=True, text=True, cwd=ROOT,
-                          timeout=900)
+    done = subprocess.run(
+        _fix_command(expected), capture_output=True, text=True, cwd=ROOT, timeout=900
+    )
     assert done.returncode == 0, done.stderr
     fixed_any = any(
         (expected / p.relative_to(original)).read_bytes() != p.read_bytes()
@@ -58,14 +69,22 @@ def test_sigkill_during_fix_leaves_every_file_whole(tmp_path: Path) -> None:
 
     victim = tmp_path / "victim"
     shutil.copytree(original, victim)
-    process = subprocess.Popen(_fix_command(victim), cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        _fix_command(victim),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     # Wait until the first files are written, then kill the whole process group.
     deadline = time.monotonic() + 600
     changed = 0
     while time.monotonic() < deadline and process.poll() is None:
-        changed = sum(1 for p in original.rglob("*.py")
-                      if (victim / p.relative_to(original)).read_bytes() != p.read_bytes())
+        changed = sum(
+            1
+            for p in original.rglob("*.py")
+            if (victim / p.relative_to(original)).read_bytes() != p.read_bytes()
+        )
         if changed:
             break
         time.sleep(0.05)

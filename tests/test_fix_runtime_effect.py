@@ -28,8 +28,9 @@ import pytest
 
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(),
-                                reason="counts sockets through /proc/self/fd")
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/fd").is_dir(), reason="counts sockets through /proc/self/fd"
+)
 
 TOOLS = '''\
 """Agent tools, written the way that leaks."""
@@ -67,7 +68,7 @@ def embed(text: str) -> list[float]:
     return _embeddings[text]
 '''
 
-SOCKETS = '''
+SOCKETS = """
 import asyncio, gc, json, os, sys
 gc.disable()
 import tools
@@ -88,9 +89,9 @@ async def main(url):
     print(json.dumps({"open_sockets": sockets() - before}))
 
 asyncio.run(main(sys.argv[1]))
-'''
+"""
 
-THREADS = '''
+THREADS = """
 import asyncio, json, threading
 import tools
 
@@ -105,16 +106,16 @@ async def main():
     tools.RELEASE.set()
 
 asyncio.run(main())
-'''
+"""
 
-CACHE = '''
+CACHE = """
 import json
 import tools
 
 for number in range(50_000):
     tools.embed(f"document {number}")
 print(json.dumps({"cache_entries": len(tools._embeddings)}))
-'''
+"""
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -157,16 +158,16 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     result = run_cli("--fix", "--unsafe-fixes", "--no-cache", "tools.py", cwd=after)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Fixed 3 findings" in result.stdout
-    for program, text in (("sockets.py", SOCKETS), ("threads.py", THREADS),
-                          ("cache.py", CACHE)):
+    for program, text in (("sockets.py", SOCKETS), ("threads.py", THREADS), ("cache.py", CACHE)):
         for directory in (before, after):
             (directory / program).write_text(textwrap.dedent(text), encoding="utf-8")
     return {"before": before, "after": after}
 
 
 def _measure(directory: Path, program: str, *args: str) -> dict[str, int]:
-    result = subprocess.run([sys.executable, program, *args], cwd=directory,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, program, *args], cwd=directory, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     measured: dict[str, int] = json.loads(result.stdout.strip().splitlines()[-1])
     return measured

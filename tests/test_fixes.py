@@ -33,7 +33,7 @@ FIXABLE = ("RG101", "RG102", "RG103", "RG104", "RG105", "RG106", "RG201", "RG202
 UPDATE = bool(os.environ.get("RUNGUARD_LINT_UPDATE_GOLDEN"))
 DEBUG = {"RUNGUARD_LINT_DEBUG_FIXES": "1"}
 
-LEAKY = '''\
+LEAKY = """\
 import httpx
 
 
@@ -46,7 +46,7 @@ async def fetch(url: str, timeout: float) -> str:
 def read(path: str) -> str:
     f = open(path)
     return f.read()
-'''
+"""
 
 
 def fix(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -93,9 +93,11 @@ def test_golden_fix(code: str, tmp_path: Path) -> None:
 
 
 def test_every_fixable_rule_has_a_golden_file() -> None:
-    missing = [code for code in FIXABLE
-               if (FIXTURES / f"{code}.py").exists()
-               and not (FIXTURES / f"{code}.fixed.py").exists()]
+    missing = [
+        code
+        for code in FIXABLE
+        if (FIXTURES / f"{code}.py").exists() and not (FIXTURES / f"{code}.fixed.py").exists()
+    ]
     assert missing == []
 
 
@@ -110,8 +112,10 @@ def test_json_carries_fixes_whose_edits_apply(tmp_path: Path) -> None:
     for finding in found:
         raw = finding["fix"]
         assert isinstance(raw, dict) and raw["applicability"] == "safe"
-        edits = [Edit(e["content"], Location(**e["location"]), Location(**e["end_location"]))
-                 for e in raw["edits"]]
+        edits = [
+            Edit(e["content"], Location(**e["location"]), Location(**e["end_location"]))
+            for e in raw["edits"]
+        ]
         compile(apply_edits(LEAKY, edits), "leaky.py", "exec")
 
 
@@ -127,8 +131,10 @@ def test_fix_applies_safe_fixes_and_reports_the_rest(tmp_path: Path) -> None:
 
 def test_unsafe_fixes_need_the_flag(tmp_path: Path) -> None:
     source = tmp_path / "shared.py"
-    text = "import httpx\n\n\nasync def get(url):\n    client = httpx.AsyncClient(timeout=10)\n" \
-           "    return (await client.get(url)).text\n"
+    text = (
+        "import httpx\n\n\nasync def get(url):\n    client = httpx.AsyncClient(timeout=10)\n"
+        "    return (await client.get(url)).text\n"
+    )
     source.write_text(text, encoding="utf-8")
     result = fix("--fix", "shared.py", cwd=tmp_path)
     assert result.returncode == 1
@@ -144,22 +150,30 @@ def test_unsafe_fixes_need_the_flag(tmp_path: Path) -> None:
 def test_fix_style_scope_always_picks_the_safe_fix(tmp_path: Path) -> None:
     (tmp_path / "runguard-lint.toml").write_text('fix-style = "scope"\n', encoding="utf-8")
     source = tmp_path / "shared.py"
-    source.write_text("import httpx\n\n\nasync def get(url):\n"
-                      "    client = httpx.AsyncClient(timeout=10)\n"
-                      "    return (await client.get(url)).text\n", encoding="utf-8")
+    source.write_text(
+        "import httpx\n\n\nasync def get(url):\n"
+        "    client = httpx.AsyncClient(timeout=10)\n"
+        "    return (await client.get(url)).text\n",
+        encoding="utf-8",
+    )
     result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "    async with httpx.AsyncClient(timeout=10) as client:\n" in source.read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
 
 
 def test_scope_class_exit_stack(tmp_path: Path) -> None:
-    (tmp_path / "runguard-lint.toml").write_text('scope-class = "contextlib.ExitStack"\n',
-                                                  encoding="utf-8")
+    (tmp_path / "runguard-lint.toml").write_text(
+        'scope-class = "contextlib.ExitStack"\n', encoding="utf-8"
+    )
     source = tmp_path / "db.py"
-    source.write_text("import asyncpg\n\n\nasync def count(dsn):\n"
-                      "    conn = await asyncpg.connect(dsn)\n"
-                      "    return await conn.fetchval('select 1')\n", encoding="utf-8")
+    source.write_text(
+        "import asyncpg\n\n\nasync def count(dsn):\n"
+        "    conn = await asyncpg.connect(dsn)\n"
+        "    return await conn.fetchval('select 1')\n",
+        encoding="utf-8",
+    )
     result = fix("--fix", "db.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert source.read_text(encoding="utf-8") == (
@@ -167,7 +181,8 @@ def test_scope_class_exit_stack(tmp_path: Path) -> None:
         "    async with contextlib.AsyncExitStack() as scope:\n"
         "        conn = await asyncpg.connect(dsn)\n"
         "        scope.push_async_callback(conn.close)\n"
-        "        return await conn.fetchval('select 1')\n")
+        "        return await conn.fetchval('select 1')\n"
+    )
 
 
 def test_an_executor_in_async_code_is_never_waited_for(tmp_path: Path) -> None:
@@ -177,12 +192,15 @@ def test_an_executor_in_async_code_is_never_waited_for(tmp_path: Path) -> None:
         "async def run(job, workers: int):\n"
         "    ex = ThreadPoolExecutor(max_workers=workers)\n"
         "    return await asyncio.get_running_loop().run_in_executor(ex, job)\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     result = fix("--fix", "--unsafe-fixes", "tools.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "    try:\n        return await asyncio.get_running_loop().run_in_executor(ex, job)\n" \
-           "    finally:\n        ex.shutdown(wait=False, cancel_futures=True)\n" in \
-           source.read_text(encoding="utf-8")
+    assert (
+        "    try:\n        return await asyncio.get_running_loop().run_in_executor(ex, job)\n"
+        "    finally:\n        ex.shutdown(wait=False, cancel_futures=True)\n"
+        in source.read_text(encoding="utf-8")
+    )
 
 
 def test_diff_prints_and_writes_nothing(tmp_path: Path) -> None:
@@ -294,14 +312,18 @@ def test_write_back_replaces_atomically(tmp_path: Path) -> None:
 # --- choosing fixes in one round ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("first", "second", "conflict"), [
-    ((0, 5, "a"), (5, 9, "b"), False),  # touching replacements
-    ((0, 5, "a"), (4, 9, "b"), True),  # overlapping
-    ((3, 3, "x"), (3, 3, "x"), False),  # the same import added twice: shared
-    ((3, 3, "x"), (3, 3, "y"), True),  # two insertions at one place: order unknown
-    ((3, 3, "x"), (0, 3, "y"), True),  # an insertion at the edge of a replacement
-])
-def test_edit_conflicts(first: tuple[int, int, str], second: tuple[int, int, str],
-                        conflict: bool) -> None:
+@pytest.mark.parametrize(
+    ("first", "second", "conflict"),
+    [
+        ((0, 5, "a"), (5, 9, "b"), False),  # touching replacements
+        ((0, 5, "a"), (4, 9, "b"), True),  # overlapping
+        ((3, 3, "x"), (3, 3, "x"), False),  # the same import added twice: shared
+        ((3, 3, "x"), (3, 3, "y"), True),  # two insertions at one place: order unknown
+        ((3, 3, "x"), (0, 3, "y"), True),  # an insertion at the edge of a replacement
+    ],
+)
+def test_edit_conflicts(
+    first: tuple[int, int, str], second: tuple[int, int, str], conflict: bool
+) -> None:
     assert _conflict(first, second) is conflict
     assert _conflict(second, first) is conflict

@@ -22,7 +22,7 @@ from tests.conftest import run_cli
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 
-LEAK = '''\
+LEAK = """\
 import httpx
 
 
@@ -34,17 +34,17 @@ async def fetch(url):
 
 def read(path):
     return open(path).read()
-'''
+"""
 
 # The same finding twice: identical code, message and line text.
-TWICE = '''\
+TWICE = """\
 def load(path):
     return open(path).read()
 
 
 def load(path):
     return open(path).read()
-'''
+"""
 
 BROKEN = "def broken(:\n    pass\n"
 
@@ -62,8 +62,7 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_format(fmt: str, cwd: Path, *args: str,
-               env: dict[str, str] | None = None) -> str:
+def run_format(fmt: str, cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     result = run_cli("--output-format", fmt, "--no-cache", *args, cwd=cwd, env=env)
     assert result.returncode in (0, 1), result.stderr
     return result.stdout
@@ -119,12 +118,15 @@ def test_github_escapes_properties_and_message(tmp_path: Path) -> None:
     assert "file=odd%2C name%3A1.py," in output
     assert [c["file"] for c in parse_github(output)] == ["odd, name:1.py"] * 2
 
-    diagnostic = Diagnostic("RG106", "100% bad,\r\nreally: yes", "a,b:c%.py",
-                            Location(1, 1), Location(1, 5))
+    diagnostic = Diagnostic(
+        "RG106", "100% bad,\r\nreally: yes", "a,b:c%.py", Location(1, 1), Location(1, 5)
+    )
     line = github_format.render([diagnostic], _context()).rstrip("\n")
     assert "\n" not in line
-    assert line == ("::error file=a%2Cb%3Ac%25.py,line=1,col=1,endLine=1,endColumn=5,"
-                    "title=runguard-lint (RG106)::RG106 100%25 bad,%0D%0Areally: yes")
+    assert line == (
+        "::error file=a%2Cb%3Ac%25.py,line=1,col=1,endLine=1,endColumn=5,"
+        "title=runguard-lint (RG106)::RG106 100%25 bad,%0D%0Areally: yes"
+    )
     [parsed] = parse_github(line)
     assert parsed["file"] == "a,b:c%.py"
     assert parsed["message"] == "RG106 100% bad,\r\nreally: yes"
@@ -141,6 +143,7 @@ def test_github_no_findings_prints_nothing(tmp_path: Path) -> None:
 
 
 # --- sarif -----------------------------------------------------------------
+
 
 def validate_sarif(log: dict[str, Any]) -> None:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -179,9 +182,14 @@ def test_sarif_validates_and_points_at_the_findings(project: Path) -> None:
 
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == project.resolve().as_uri() + "/"
     results = run["results"]
-    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-             r["locations"][0]["physicalLocation"]["region"]["startLine"])
-            for r in results] == EXPECTED
+    assert [
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
+        for r in results
+    ] == EXPECTED
     for result, finding in zip(results, findings):
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["level"] == "error"
@@ -213,20 +221,31 @@ def test_sarif_uris_are_relative_to_the_project_root(tmp_path: Path) -> None:
     validate_sarif(log)
     [run] = log["runs"]
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.resolve().as_uri() + "/"
-    locations = {json.dumps(r["locations"][0]["physicalLocation"]["artifactLocation"],
-                            sort_keys=True) for r in run["results"]}
-    assert locations == {json.dumps({"uri": "my%20pkg/leak.py", "uriBaseId": "%SRCROOT%"},
-                                    sort_keys=True)}
+    locations = {
+        json.dumps(r["locations"][0]["physicalLocation"]["artifactLocation"], sort_keys=True)
+        for r in run["results"]
+    }
+    assert locations == {
+        json.dumps({"uri": "my%20pkg/leak.py", "uriBaseId": "%SRCROOT%"}, sort_keys=True)
+    }
 
 
 def test_sarif_fixes_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    fix = Fix(Applicability.SAFE, "Use `with`", (
-        Edit("    with open(path) as f:\n        return f.read()\n",
-             Location(11, 1), Location(12, 1)),
-    ))
-    diagnostic = Diagnostic("RG106", "`open` never closed", "leak.py",
-                            Location(11, 12), Location(11, 22), fix)
+    fix = Fix(
+        Applicability.SAFE,
+        "Use `with`",
+        (
+            Edit(
+                "    with open(path) as f:\n        return f.read()\n",
+                Location(11, 1),
+                Location(12, 1),
+            ),
+        ),
+    )
+    diagnostic = Diagnostic(
+        "RG106", "`open` never closed", "leak.py", Location(11, 12), Location(11, 22), fix
+    )
     log = sarif_format.as_dict([diagnostic], _context(tmp_path))
     validate_sarif(log)
     [result] = log["runs"][0]["results"]
@@ -234,10 +253,12 @@ def test_sarif_fixes_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert sarif_fix["description"]["text"] == "Use `with`"
     [change] = sarif_fix["artifactChanges"]
     assert change["artifactLocation"] == {"uri": "leak.py", "uriBaseId": "%SRCROOT%"}
-    assert change["replacements"] == [{
-        "deletedRegion": {"startLine": 11, "startColumn": 1, "endLine": 12, "endColumn": 1},
-        "insertedContent": {"text": "    with open(path) as f:\n        return f.read()\n"},
-    }]
+    assert change["replacements"] == [
+        {
+            "deletedRegion": {"startLine": 11, "startColumn": 1, "endLine": 12, "endColumn": 1},
+            "insertedContent": {"text": "    with open(path) as f:\n        return f.read()\n"},
+        }
+    ]
 
 
 def test_sarif_file_outside_the_project_root_gets_an_absolute_uri(tmp_path: Path) -> None:
@@ -262,15 +283,16 @@ def test_sarif_is_deterministic(project: Path) -> None:
 
 # --- gitlab ----------------------------------------------------------------
 
+
 def test_gitlab_report(project: Path) -> None:
     (project / "twice.py").write_text(TWICE, encoding="utf-8")
     issues = json.loads(run_format("gitlab", project))
     assert isinstance(issues, list)
-    assert [(i["check_name"], i["location"]["path"], i["location"]["lines"]["begin"])
-            for i in issues] == [*EXPECTED, ("RG106", "twice.py", 2), ("RG106", "twice.py", 6)]
+    assert [
+        (i["check_name"], i["location"]["path"], i["location"]["lines"]["begin"]) for i in issues
+    ] == [*EXPECTED, ("RG106", "twice.py", 2), ("RG106", "twice.py", 6)]
     for issue in issues:
-        assert set(issue) >= {"description", "check_name", "fingerprint", "severity",
-                              "location"}
+        assert set(issue) >= {"description", "check_name", "fingerprint", "severity", "location"}
         assert issue["severity"] == "major"
         assert issue["check_name"] in issue["description"]
         assert issue["location"]["lines"]["end"] >= issue["location"]["lines"]["begin"]
@@ -286,16 +308,18 @@ def test_gitlab_fingerprints_survive_shifted_lines(project: Path) -> None:
         path = project / name
         path.write_text("\n\n\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
     after = json.loads(run_format("gitlab", project))
-    assert [i["location"]["lines"]["begin"] for i in after] == \
-        [i["location"]["lines"]["begin"] + 3 for i in before]
+    assert [i["location"]["lines"]["begin"] for i in after] == [
+        i["location"]["lines"]["begin"] + 3 for i in before
+    ]
     assert [i["fingerprint"] for i in after] == [i["fingerprint"] for i in before]
 
 
 def test_gitlab_fingerprint_changes_with_the_finding(project: Path) -> None:
     before = {i["check_name"]: i["fingerprint"] for i in json.loads(run_format("gitlab", project))}
     leak = project / "leak.py"
-    leak.write_text(leak.read_text(encoding="utf-8").replace("open(path)", "open(path, 'rb')"),
-                    encoding="utf-8")
+    leak.write_text(
+        leak.read_text(encoding="utf-8").replace("open(path)", "open(path, 'rb')"), encoding="utf-8"
+    )
     after = {i["check_name"]: i["fingerprint"] for i in json.loads(run_format("gitlab", project))}
     assert after["RG101"] == before["RG101"]
     assert after["RG900"] == before["RG900"]
@@ -316,6 +340,7 @@ def test_gitlab_no_findings(tmp_path: Path) -> None:
 
 
 # --- junit -----------------------------------------------------------------
+
 
 def test_junit_report(project: Path) -> None:
     findings = json_findings(project)
@@ -365,19 +390,22 @@ def test_junit_no_findings_has_one_passing_case(tmp_path: Path) -> None:
 
 # --- --output-file ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", ["github", "sarif", "gitlab", "junit", "json"])
 def test_output_file(project: Path, fmt: str) -> None:
     expected = run_format(fmt, project)
     report = project / "reports" / f"report.{fmt}"
     report.parent.mkdir()
-    result = run_cli("--output-format", fmt, "--no-cache", "--output-file", str(report), ".",
-                     cwd=project)
+    result = run_cli(
+        "--output-format", fmt, "--no-cache", "--output-file", str(report), ".", cwd=project
+    )
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""
     assert report.read_text(encoding="utf-8") == expected
 
 
 # --- helpers ---------------------------------------------------------------
+
 
 def _context(root: Path | None = None) -> ReportContext:
     return ReportContext(rules=build_catalog().rules, project_root=root or Path.cwd())

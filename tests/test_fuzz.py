@@ -46,8 +46,12 @@ FUZZ = settings(
     deadline=None,
     database=None,  # nothing written into the checkout
     derandomize=not LONG_RUN,  # CI: the same examples every run, never flaky
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                           HealthCheck.data_too_large, HealthCheck.large_base_example],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
 )
 
 SETTINGS = Settings(project_root=Path("."))
@@ -55,12 +59,7 @@ NO_PREFILTER = Settings(project_root=Path("."), prefilter=False)
 ENABLED = SETTINGS.enabled_codes() | {"RG202", "RG402"}
 KNOWN = frozenset(SETTINGS.catalog.rules)
 
-PRELUDE = (
-    "import concurrent.futures\n"
-    "import functools\n"
-    "import httpx\n"
-    "_CACHE = {}\n"
-)
+PRELUDE = "import concurrent.futures\nimport functools\nimport httpx\n_CACHE = {}\n"
 ACQUISITIONS = (
     "    client = httpx.AsyncClient()\n"
     "    pool = concurrent.futures.ThreadPoolExecutor()\n"
@@ -74,16 +73,22 @@ LEAKY = (
 
 GENERATED = st.one_of(hypothesmith.from_grammar(), hypothesmith.from_node())
 # Several programs in one example: hypothesmith's targeting allows one draw per example.
-UNTARGETED = st.one_of(hypothesmith.from_grammar(auto_target=False),
-                       hypothesmith.from_node(auto_target=False))
+UNTARGETED = st.one_of(
+    hypothesmith.from_grammar(auto_target=False), hypothesmith.from_node(auto_target=False)
+)
 
 
 def in_function(generated: str) -> str:
     """The generated code inside a function that also acquires resources."""
     body = textwrap.indent(generated, "    ") if generated.strip() else ""
-    return (PRELUDE + "\n\nasync def _fuzz(url, key):\n" + ACQUISITIONS + body
-            + ("" if body.endswith("\n") or not body else "\n")
-            + "    return await client.get(url)\n")
+    return (
+        PRELUDE
+        + "\n\nasync def _fuzz(url, key):\n"
+        + ACQUISITIONS
+        + body
+        + ("" if body.endswith("\n") or not body else "\n")
+        + "    return await client.get(url)\n"
+    )
 
 
 def at_module_level(generated: str) -> str:
@@ -141,8 +146,11 @@ def assert_engine_survives(source: str) -> None:
             assert d.filename == "fuzz.py"
             assert 1 <= d.location.row <= lines and d.location.column >= 1, d
             assert d.end_location >= d.location or d.code == "RG900", d
-        found[prefilter] = {(d.code, d.location.row, d.location.column)
-                            for d in report.diagnostics if d.code != "RG900"}
+        found[prefilter] = {
+            (d.code, d.location.row, d.location.column)
+            for d in report.diagnostics
+            if d.code != "RG900"
+        }
     missed = found[False] - found[True]
     assert not missed, f"the prefilter dropped findings: {sorted(missed)}"
 
@@ -182,8 +190,12 @@ CLI_FILES = 6
 
 
 def _cli_supports_fix() -> bool:
-    result = subprocess.run([sys.executable, "-m", "runguard_lint", "--help"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "runguard_lint", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return "--fix" in result.stdout and "--unsafe-fixes" in result.stdout
 
 
@@ -194,9 +206,9 @@ def cli_fix() -> bool:
 
 @settings(FUZZ, max_examples=max(2, EXAMPLES // 10))
 @given(st.lists(st.tuples(UNTARGETED, st.booleans()), min_size=CLI_FILES, max_size=CLI_FILES))
-def test_cli_fix_leaves_files_alone_or_compiling(tmp_path_factory: pytest.TempPathFactory,
-                                                 cli_fix: bool,
-                                                 programs: list[tuple[str, bool]]) -> None:
+def test_cli_fix_leaves_files_alone_or_compiling(
+    tmp_path_factory: pytest.TempPathFactory, cli_fix: bool, programs: list[tuple[str, bool]]
+) -> None:
     if not cli_fix:
         pytest.fail("`--fix --unsafe-fixes` is not a command-line option yet (SPEC: Command line)")
     root = tmp_path_factory.mktemp("fuzz_cli")
@@ -209,7 +221,12 @@ def test_cli_fix_leaves_files_alone_or_compiling(tmp_path_factory: pytest.TempPa
     env.pop("NO_COLOR", None)
     result = subprocess.run(
         [sys.executable, "-m", "runguard_lint", "--no-cache", "--fix", "--unsafe-fixes", "."],
-        cwd=root, capture_output=True, text=True, errors="replace", env=env, timeout=600,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        env=env,
+        timeout=600,
     )
     assert result.returncode in (0, 1), (result.returncode, result.stderr[-3000:])
     assert "Traceback (most recent call last)" not in result.stderr, result.stderr[-3000:]

@@ -33,12 +33,7 @@ import pytest
 from runguard_lint.config import Settings, find_config
 from runguard_lint.engine import check_source
 
-LEAK = (
-    "import httpx\n"
-    "async def f():\n"
-    "    c = httpx.AsyncClient()\n"
-    "    return await c.get('/')\n"
-)
+LEAK = "import httpx\nasync def f():\n    c = httpx.AsyncClient()\n    return await c.get('/')\n"
 LEAK_AT = ("leak.py", 3, "RG101")
 
 # An acquisition that must be analysed (so the file reaches the LibCST stage),
@@ -77,16 +72,23 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_raw(project: Path, *args: str,
-            timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
+def run_raw(
+    project: Path, *args: str, timeout: float = TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     """The real CLI; a run that does not finish in time is a failure, not a hang."""
     env = dict(os.environ)
     env.pop("NO_COLOR", None)
     command = [sys.executable, "-m", "runguard_lint", *args]
     try:
         result = subprocess.run(
-            command, cwd=project, capture_output=True, text=True, encoding="utf-8",
-            errors="surrogateescape", env=env, timeout=timeout,
+            command,
+            cwd=project,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",
+            env=env,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"`runguard-lint {' '.join(args)}` did not finish within {timeout} s")
@@ -96,23 +98,29 @@ def run_raw(project: Path, *args: str,
 
 def _assert_no_crash(result: subprocess.CompletedProcess[str]) -> None:
     if result.returncode < 0:
-        pytest.fail(f"the run died from signal {-result.returncode}; "
-                    f"stderr:\n{result.stderr[-2000:]}")
+        pytest.fail(
+            f"the run died from signal {-result.returncode}; stderr:\n{result.stderr[-2000:]}"
+        )
     if "Traceback (most recent call last)" in result.stderr:
         last = result.stderr.strip().splitlines()[-1]
-        pytest.fail(f"the run crashed with a traceback (exit {result.returncode}): {last}\n"
-                    f"...{result.stderr[-1500:]}")
+        pytest.fail(
+            f"the run crashed with a traceback (exit {result.returncode}): {last}\n"
+            f"...{result.stderr[-1500:]}"
+        )
 
 
 def lint(project: Path, *paths: str, timeout: float = TIMEOUT) -> Run:
     """`runguard-lint --no-cache --output-format json PATHS` (default `.`)."""
-    result = run_raw(project, "--no-cache", "--output-format", "json", *(paths or (".",)),
-                     timeout=timeout)
+    result = run_raw(
+        project, "--no-cache", "--output-format", "json", *(paths or (".",)), timeout=timeout
+    )
     try:
         findings = json.loads(result.stdout)
     except ValueError:
-        pytest.fail(f"standard output is not the JSON report (exit {result.returncode}):\n"
-                    f"{result.stdout[-1000:]}\nstderr:\n{result.stderr[-2000:]}")
+        pytest.fail(
+            f"standard output is not the JSON report (exit {result.returncode}):\n"
+            f"{result.stdout[-1000:]}\nstderr:\n{result.stderr[-2000:]}"
+        )
     return Run(result.returncode, result.stdout, result.stderr, findings)
 
 
@@ -152,15 +160,15 @@ def test_crlf_line_endings(project: Path) -> None:
     assert_survived(run, "crlf.py")
     assert run.where() == {LEAK_AT, ("crlf.py", 3, "RG101")}
     [finding] = run.about("crlf.py")
-    assert (finding["location"]["column"], finding["end_location"]) == (
-        9, {"row": 3, "column": 28})
+    assert (finding["location"]["column"], finding["end_location"]) == (9, {"row": 3, "column": 28})
 
 
 def test_old_mac_and_mixed_line_endings(project: Path) -> None:
     (project / "cr.py").write_bytes(leak_variant().replace("\n", "\r").encode())
     (project / "mixed.py").write_bytes(
         b"import httpx\r\n\nasync def g():\r    x = 1\n    c = httpx.AsyncClient()\r\n"
-        b"    return await c.get('/')\r")
+        b"    return await c.get('/')\r"
+    )
     run = lint(project)
     assert_survived(run, "cr.py")
     assert run.where() == {LEAK_AT, ("cr.py", 3, "RG101"), ("mixed.py", 5, "RG101")}
@@ -176,7 +184,8 @@ def test_bom_crlf_and_utf8_cookie_together(project: Path) -> None:
 
 def test_bom_contradicting_a_latin1_cookie(project: Path) -> None:
     (project / "liar.py").write_bytes(
-        b"\xef\xbb\xbf# -*- coding: latin-1 -*-\n" + leak_variant().encode())
+        b"\xef\xbb\xbf# -*- coding: latin-1 -*-\n" + leak_variant().encode()
+    )
     assert_rg900(lint(project), "liar.py", "cannot decode")
 
 
@@ -199,7 +208,8 @@ def test_compiled_bytecode_saved_as_py(project: Path) -> None:
 
 def test_inconsistent_tabs_and_spaces(project: Path) -> None:
     (project / "tabs.py").write_bytes(
-        b"import httpx\nasync def g():\n    c = httpx.AsyncClient()\n\treturn await c.get('/')\n")
+        b"import httpx\nasync def g():\n    c = httpx.AsyncClient()\n\treturn await c.get('/')\n"
+    )
     assert_rg900(lint(project), "tabs.py", "tabs")
 
 
@@ -229,7 +239,8 @@ def test_five_megabyte_module_with_a_leak_at_the_end(project: Path) -> None:
 
 def test_two_megabyte_line(project: Path) -> None:
     (project / "wide_line.py").write_text(
-        leak_variant() + "X = '" + "a" * 2_000_000 + "'\n", encoding="utf-8")
+        leak_variant() + "X = '" + "a" * 2_000_000 + "'\n", encoding="utf-8"
+    )
     run = lint(project)
     assert_survived(run, "wide_line.py")
     assert ("wide_line.py", 3, "RG101") in run.where()
@@ -243,7 +254,8 @@ def test_3000_nested_parentheses(project: Path) -> None:
     parser segfaults on this) is ever reached."""
     depth = 3000
     (project / "parens.py").write_text(
-        leak_variant() + "x = " + "(" * depth + "1" + ")" * depth + "\n", encoding="utf-8")
+        leak_variant() + "x = " + "(" * depth + "1" + ")" * depth + "\n", encoding="utf-8"
+    )
     finding = assert_rg900(lint(project), "parens.py", "too many nested parentheses")
     assert finding["location"]["row"] == 5
 
@@ -259,7 +271,8 @@ def test_500_nested_blocks(project: Path) -> None:
 
 def test_20000_term_expression(project: Path) -> None:
     (project / "chain.py").write_text(
-        leak_variant() + "x = " + " + ".join(["1"] * 20_000) + "\n", encoding="utf-8")
+        leak_variant() + "x = " + " + ".join(["1"] * 20_000) + "\n", encoding="utf-8"
+    )
     assert_rg900(lint(project), "chain.py", "nested")
 
 
@@ -267,7 +280,8 @@ def test_parser_stack_overflow_gives_a_reason(project: Path) -> None:
     """`ast.parse` raises a MemoryError with no message ("parser stack overflow")
     on a 3,000-term power chain: the RG900 must still say why."""
     (project / "power.py").write_text(
-        DEEP_HEAD + "    x = " + " ** ".join(["c"] * 3000) + "\n" + DEEP_TAIL, encoding="utf-8")
+        DEEP_HEAD + "    x = " + " ** ".join(["c"] * 3000) + "\n" + DEEP_TAIL, encoding="utf-8"
+    )
     assert_rg900(lint(project), "power.py", "nested")
 
 
@@ -290,7 +304,8 @@ def test_199_nested_parentheses_reach_the_analysis(project: Path) -> None:
     depth = 199
     (project / "parens.py").write_text(
         DEEP_HEAD + "    x = " + "(" * depth + "c" + ")" * depth + "\n" + DEEP_TAIL,
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     run = lint(project)
     assert_survived(run, "parens.py")
     assert {f["code"] for f in run.about("parens.py")} <= {"RG101", "RG900"}
@@ -300,7 +315,8 @@ def test_150_deep_nested_calls_reach_the_analysis(project: Path) -> None:
     depth = 150
     (project / "calls.py").write_text(
         DEEP_HEAD + "    x = " + "f(" * depth + "c" + ")" * depth + "\n" + DEEP_TAIL,
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     run = lint(project)
     assert_survived(run, "calls.py")
     assert {f["code"] for f in run.about("calls.py")} <= {"RG101", "RG900"}
@@ -320,7 +336,8 @@ def test_3000_deep_expression_accepted_by_cpython(project: Path, shape: str) -> 
     the file is reported (RG900, or its findings) and the other files are kept."""
     expression = DEEP_EXPRESSIONS[shape](3000)
     (project / "deep.py").write_text(
-        DEEP_HEAD + "    x = " + expression + "\n" + DEEP_TAIL, encoding="utf-8")
+        DEEP_HEAD + "    x = " + expression + "\n" + DEEP_TAIL, encoding="utf-8"
+    )
     run = lint(project)
     assert_survived(run, "deep.py")
 
@@ -330,8 +347,8 @@ def test_native_parser_segfault_is_reported(project: Path) -> None:
     native parser with SIGSEGV: the worker dies, the file is retried alone, and it
     is reported; `leak.py` (checked in the same pool) is not lost."""
     (project / "segv.py").write_text(
-        DEEP_HEAD + "    x = " + " or ".join(["c"] * 10_000) + "\n" + DEEP_TAIL,
-        encoding="utf-8")
+        DEEP_HEAD + "    x = " + " or ".join(["c"] * 10_000) + "\n" + DEEP_TAIL, encoding="utf-8"
+    )
     for index in range(4):  # company in the pool that breaks
         (project / f"other_{index}.py").write_text(leak_variant(), encoding="utf-8")
     run = lint(project, "--jobs", "2", ".")
@@ -376,11 +393,20 @@ def test_stdin_survives_a_deep_expression(tmp_path: Path) -> None:
 def _stdin_run(cwd: Path, source: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.pop("NO_COLOR", None)
-    command = [sys.executable, "-m", "runguard_lint", "--no-cache", "--output-format", "json",
-               "--stdin-filename", "segv.py"]
+    command = [
+        sys.executable,
+        "-m",
+        "runguard_lint",
+        "--no-cache",
+        "--output-format",
+        "json",
+        "--stdin-filename",
+        "segv.py",
+    ]
     try:
-        result = subprocess.run(command, cwd=cwd, input=source, capture_output=True, text=True,
-                                env=env, timeout=TIMEOUT)
+        result = subprocess.run(
+            command, cwd=cwd, input=source, capture_output=True, text=True, env=env, timeout=TIMEOUT
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"the stdin run did not finish within {TIMEOUT} s")
     _assert_no_crash(result)
@@ -391,8 +417,9 @@ def _stdin_run(cwd: Path, source: str) -> subprocess.CompletedProcess[str]:
 
 
 def _fix(project: Path) -> tuple[Run, str]:
-    result = run_raw(project, "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "json",
-                     ".")
+    result = run_raw(
+        project, "--no-cache", "--fix", "--unsafe-fixes", "--output-format", "json", "."
+    )
     run = Run(result.returncode, result.stdout, result.stderr, json.loads(result.stdout))
     fixed = (project / "leak.py").read_text(encoding="utf-8")
     assert fixed != LEAK, "leak.py was not fixed"
@@ -400,10 +427,13 @@ def _fix(project: Path) -> tuple[Run, str]:
     return run, fixed
 
 
-@pytest.mark.parametrize("expression", [
-    pytest.param(" + ".join(["c"] * 3000), id="metadata_recursion"),
-    pytest.param(" or ".join(["c"] * 10_000), id="native_parser_segfault"),
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        pytest.param(" + ".join(["c"] * 3000), id="metadata_recursion"),
+        pytest.param(" or ".join(["c"] * 10_000), id="native_parser_segfault"),
+    ],
+)
 def test_fix_survives_a_file_that_cannot_be_analysed(project: Path, expression: str) -> None:
     deep = project / "deep.py"
     deep.write_text(DEEP_HEAD + "    x = " + expression + "\n" + DEEP_TAIL, encoding="utf-8")
@@ -451,8 +481,9 @@ def test_explicit_dangling_symlink_is_named_as_given(project: Path) -> None:
 NON_UTF8_NAME = b"caf\xe9.py".decode("utf-8", "surrogateescape")
 
 
-@pytest.mark.parametrize("output_format",
-                         ["full", "concise", "json", "github", "gitlab", "junit", "sarif"])
+@pytest.mark.parametrize(
+    "output_format", ["full", "concise", "json", "github", "gitlab", "junit", "sarif"]
+)
 def test_file_name_that_is_not_utf8(project: Path, output_format: str) -> None:
     try:
         (project / NON_UTF8_NAME).write_text(leak_variant(), encoding="utf-8")
@@ -484,7 +515,8 @@ def test_config_file_that_is_not_utf8(project: Path) -> None:
 def test_pyproject_with_our_table_that_is_not_utf8(project: Path) -> None:
     """Not silently passed over: the user's settings would be ignored without a word."""
     (project / "pyproject.toml").write_bytes(
-        b'[tool.runguard-lint]\nignore = ["RG101"]\n# caf\xe9\n')
+        b'[tool.runguard-lint]\nignore = ["RG101"]\n# caf\xe9\n'
+    )
     result = run_raw(project, "--no-cache", ".")
     assert result.returncode == 2, (result.returncode, result.stdout[-1000:])
     assert "pyproject.toml" in result.stderr

@@ -37,13 +37,20 @@ FIXED = (
     "    async with httpx.AsyncClient() as client:\n"
     '        return await client.get("/")\n'
 )
-FILE_LEAK = (
-    "def read(path):\n"
-    "    handle = open(path)\n"
-    "    return handle.read()\n"
-)
-_SNAPSHOT_SKIP = {".git", ".ci-venv", ".venv", "venv", "__pycache__", ".runguard_cache",
-                  ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", "corpus"}
+FILE_LEAK = "def read(path):\n    handle = open(path)\n    return handle.read()\n"
+_SNAPSHOT_SKIP = {
+    ".git",
+    ".ci-venv",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".runguard_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "corpus",
+}
 
 
 def _git_env(home: Path) -> dict[str, str]:
@@ -51,19 +58,26 @@ def _git_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     config = home / "gitconfig"
     if not config.exists():
-        config.write_text("[user]\n\tname = runguard tests\n\temail = tests@example.invalid\n"
-                          "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n",
-                          encoding="utf-8")
-    env.update(GIT_CONFIG_GLOBAL=str(config), GIT_CONFIG_NOSYSTEM="1",
-               PRE_COMMIT_HOME=str(home / "pre-commit"), NO_COLOR="1")
+        config.write_text(
+            "[user]\n\tname = runguard tests\n\temail = tests@example.invalid\n"
+            "[commit]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n",
+            encoding="utf-8",
+        )
+    env.update(
+        GIT_CONFIG_GLOBAL=str(config),
+        GIT_CONFIG_NOSYSTEM="1",
+        PRE_COMMIT_HOME=str(home / "pre-commit"),
+        NO_COLOR="1",
+    )
     for variable in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         env.pop(variable, None)
     return env
 
 
 def git(repo: Path, env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
     return result.stdout
 
@@ -120,18 +134,38 @@ def commit(repo: Path, env: dict[str, str], files: dict[str, str]) -> None:
     git(repo, env, "commit", "-q", "-m", "change")
 
 
-def try_repo(hook_repo: Path, repo: Path, env: dict[str, str],
-             hook: str) -> subprocess.CompletedProcess[str]:
+def try_repo(
+    hook_repo: Path, repo: Path, env: dict[str, str], hook: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), hook, "--all-files",
-         "--color", "never", "--verbose"],
-        cwd=repo, env=env, capture_output=True, text=True, timeout=900, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "try-repo",
+            str(hook_repo),
+            hook,
+            "--all-files",
+            "--color",
+            "never",
+            "--verbose",
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
 
 
 def test_manifest_is_valid() -> None:
-    result = subprocess.run([sys.executable, "-m", "pre_commit", "validate-manifest",
-                             str(MANIFEST)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-manifest", str(MANIFEST)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -151,15 +185,20 @@ def test_manifest_declares_both_hooks() -> None:
 
 
 def test_hook_fails_on_a_leak_skips_excluded_paths_and_passes_once_fixed(
-        hook_repo: Path, home: Path, tmp_path: Path) -> None:
+    hook_repo: Path, home: Path, tmp_path: Path
+) -> None:
     env = _git_env(home)
-    repo = make_repo(tmp_path / "project", env, {
-        "pyproject.toml": '[tool.runguard-lint]\nextend-exclude = ["vendored"]\n',
-        "app/client.py": LEAK,
-        "app/typed.pyi": "x: int\n",
-        "vendored/lib.py": LEAK,
-        "README.md": "handle = open(path)\n",
-    })
+    repo = make_repo(
+        tmp_path / "project",
+        env,
+        {
+            "pyproject.toml": '[tool.runguard-lint]\nextend-exclude = ["vendored"]\n',
+            "app/client.py": LEAK,
+            "app/typed.pyi": "x: int\n",
+            "vendored/lib.py": LEAK,
+            "README.md": "handle = open(path)\n",
+        },
+    )
     failed = try_repo(hook_repo, repo, env, "runguard-lint")
     output = failed.stdout + failed.stderr
     assert failed.returncode == 1, output
@@ -176,8 +215,12 @@ def test_hook_fails_on_a_leak_skips_excluded_paths_and_passes_once_fixed(
 
 
 def _cli_has_fix() -> bool:
-    result = subprocess.run([sys.executable, "-m", "runguard_lint", "--help"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "runguard_lint", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return "--fix" in result.stdout
 
 

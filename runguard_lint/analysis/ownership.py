@@ -137,8 +137,21 @@ _CONTAINER_VIEWS = frozenset(
 )
 # Attributes that are plain data: passing `proc.pid` or `tmp.name` on hands nothing over.
 _DATA_ATTRIBUTES = frozenset(
-    {"name", "pid", "returncode", "closed", "mode", "encoding", "errors", "newlines",
-     "base_url", "headers", "cookies", "timeout", "args"}
+    {
+        "name",
+        "pid",
+        "returncode",
+        "closed",
+        "mode",
+        "encoding",
+        "errors",
+        "newlines",
+        "base_url",
+        "headers",
+        "cookies",
+        "timeout",
+        "args",
+    }
 )
 # Method names that keep their argument in the receiver.
 _SETTER = re.compile(r"(set|add|register|attach|install|bind|use)_?[A-Za-z_]", re.ASCII)
@@ -750,8 +763,13 @@ class OwnershipAnalysis:
             trace.escapes.append("entered by hand")
             return
         called = isinstance(grand, cst.Call) and grand.func is attribute
-        if not called and name not in _DATA_ATTRIBUTES and isinstance(
-            grand, (cst.Arg, cst.Assign, cst.AnnAssign, cst.Return, cst.Element, cst.DictElement)
+        if (
+            not called
+            and name not in _DATA_ATTRIBUTES
+            and isinstance(
+                grand,
+                (cst.Arg, cst.Assign, cst.AnnAssign, cst.Return, cst.Element, cst.DictElement),
+            )
         ):
             # `logger.setwriter(err.write)`: the bound method keeps the resource alive
             # wherever it goes.
@@ -914,11 +932,17 @@ class OwnershipAnalysis:
                 isinstance(getattr(a, "node", None), cst.FunctionDef)
                 for a in self.facts.assignments_of(func)
             )
-        if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
-                and func.value.value in ("self", "cls")):
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in ("self", "cls")
+        ):
             function = self.facts.enclosing_function(func)
-            class_def = (self.facts.enclosing_class(function)
-                         if isinstance(function, cst.FunctionDef) else None)
+            class_def = (
+                self.facts.enclosing_class(function)
+                if isinstance(function, cst.FunctionDef)
+                else None
+            )
             return class_def is not None and any(
                 method.name.value == func.attr.value for method in _methods(class_def)
             )
@@ -1025,7 +1049,8 @@ class OwnershipAnalysis:
             if node is call or not isinstance(node, cst.Call) or id(node) in ancestors:
                 continue
             if (self.facts.position(node).start.line, self.facts.position(node).start.column) < (
-                end.line, end.column
+                end.line,
+                end.column,
             ):
                 return False  # another call runs first and may raise
         return self._only_harmless_between(statement, release_statement)
@@ -1044,10 +1069,13 @@ class OwnershipAnalysis:
             return None
         for handler in try_node.handlers:
             last = _block_statements(handler.body)[-1] if _block_statements(handler.body) else None
-            if not (isinstance(last, cst.SimpleStatementLine) and any(
-                isinstance(small, (cst.Return, cst.Raise, cst.Continue, cst.Break))
-                for small in last.body
-            )):
+            if not (
+                isinstance(last, cst.SimpleStatementLine)
+                and any(
+                    isinstance(small, (cst.Return, cst.Raise, cst.Continue, cst.Break))
+                    for small in last.body
+                )
+            ):
                 return None
         return try_node
 
@@ -1061,15 +1089,24 @@ class OwnershipAnalysis:
         if not isinstance(owner, cst.If):
             return False
         for node in walk(owner.test):
-            if (isinstance(node, cst.Comparison) and isinstance(node.left, cst.Name)
-                    and node.left.value == holder
-                    and any(isinstance(t.operator, (cst.Is, cst.Equal))
-                            and isinstance(t.comparator, cst.Name)
-                            and t.comparator.value == "None" for t in node.comparisons)):
+            if (
+                isinstance(node, cst.Comparison)
+                and isinstance(node.left, cst.Name)
+                and node.left.value == holder
+                and any(
+                    isinstance(t.operator, (cst.Is, cst.Equal))
+                    and isinstance(t.comparator, cst.Name)
+                    and t.comparator.value == "None"
+                    for t in node.comparisons
+                )
+            ):
                 return True
-            if (isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not)
-                    and isinstance(node.expression, cst.Name)
-                    and node.expression.value == holder):
+            if (
+                isinstance(node, cst.UnaryOperation)
+                and isinstance(node.operator, cst.Not)
+                and isinstance(node.expression, cst.Name)
+                and node.expression.value == holder
+            ):
                 return True
         return False
 

@@ -49,94 +49,273 @@ _DICT_FACTORIES = frozenset({"builtins.dict", "collections.OrderedDict", "typing
 _DEFAULTDICT = frozenset({"collections.defaultdict"})
 _EVICTING_METHODS = frozenset({"pop", "popitem", "clear", "__delitem__"})
 _KEYED_WRITE_METHODS = frozenset({"setdefault", "__setitem__"})
-_READING_METHODS = frozenset({"get", "keys", "values", "items", "copy", "move_to_end",
-                              "__contains__", "__getitem__", "__len__", "__iter__"})
+_READING_METHODS = frozenset(
+    {
+        "get",
+        "keys",
+        "values",
+        "items",
+        "copy",
+        "move_to_end",
+        "__contains__",
+        "__getitem__",
+        "__len__",
+        "__iter__",
+    }
+)
 # Callables that only read a dict handed to them; anything else may keep or evict it.
 _READ_ONLY_CALLABLES = frozenset(
-    {f"builtins.{name}" for name in (
-        "len", "list", "tuple", "set", "frozenset", "sorted", "iter", "reversed", "repr",
-        "str", "print", "bool", "any", "all", "sum", "max", "min", "enumerate", "isinstance",
-        "id", "dict", "zip", "format", "type")}
-    | {"json.dumps", "json.dump", "copy.copy", "copy.deepcopy", "pprint.pprint",
-       "pprint.pformat"}
+    {
+        f"builtins.{name}"
+        for name in (
+            "len",
+            "list",
+            "tuple",
+            "set",
+            "frozenset",
+            "sorted",
+            "iter",
+            "reversed",
+            "repr",
+            "str",
+            "print",
+            "bool",
+            "any",
+            "all",
+            "sum",
+            "max",
+            "min",
+            "enumerate",
+            "isinstance",
+            "id",
+            "dict",
+            "zip",
+            "format",
+            "type",
+        )
+    }
+    | {"json.dumps", "json.dump", "copy.copy", "copy.deepcopy", "pprint.pprint", "pprint.pformat"}
 )
 _CONTAINER_PARTS = (cst.Element, cst.StarredElement, cst.Tuple, cst.List)
 # Hooks that run once per class definition, when the module is imported.
 _CLASS_CREATION_HOOKS = frozenset({"__init_subclass__", "__set_name__"})
 _METACLASS_HOOKS = frozenset({"__new__", "__init__", "__prepare__"})
 # Parameter names that carry a function or class being registered.
-_REGISTERED_OBJECT_NAMES = frozenset({"fn", "func", "function", "f", "cls", "klass", "class_",
-                                      "handler", "callback", "hook", "factory", "plugin",
-                                      "view", "command", "decorated", "wrapped", "obj_type"})
-_CALLABLE_ANNOTATIONS = frozenset({"typing.Callable", "collections.abc.Callable", "builtins.type",
-                                   "typing.Type", "Callable", "type", "Type"})
+_REGISTERED_OBJECT_NAMES = frozenset(
+    {
+        "fn",
+        "func",
+        "function",
+        "f",
+        "cls",
+        "klass",
+        "class_",
+        "handler",
+        "callback",
+        "hook",
+        "factory",
+        "plugin",
+        "view",
+        "command",
+        "decorated",
+        "wrapped",
+        "obj_type",
+    }
+)
+_CALLABLE_ANNOTATIONS = frozenset(
+    {
+        "typing.Callable",
+        "collections.abc.Callable",
+        "builtins.type",
+        "typing.Type",
+        "Callable",
+        "type",
+        "Type",
+    }
+)
 # Annotations whose values are classes, typing constructs or functions: as many as the code
 # defines, so keys made of them are bounded by code size (the spec's class/function keys).
-_TYPE_ANNOTATIONS = _CALLABLE_ANNOTATIONS | frozenset({
-    "typing_extensions.Type", "typing_extensions.Callable", "typing.TypeForm",
-    "typing_extensions.TypeForm", "TypeForm", "types.FunctionType", "FunctionType",
-    "types.BuiltinFunctionType", "abc.ABCMeta"})
+_TYPE_ANNOTATIONS = _CALLABLE_ANNOTATIONS | frozenset(
+    {
+        "typing_extensions.Type",
+        "typing_extensions.Callable",
+        "typing.TypeForm",
+        "typing_extensions.TypeForm",
+        "TypeForm",
+        "types.FunctionType",
+        "FunctionType",
+        "types.BuiltinFunctionType",
+        "abc.ABCMeta",
+    }
+)
 # Annotations that say nothing about the value, so how the function uses it decides.
-_OPAQUE_ANNOTATIONS = frozenset({"typing.Any", "typing_extensions.Any", "Any", "builtins.object",
-                                 "object"})
+_OPAQUE_ANNOTATIONS = frozenset(
+    {"typing.Any", "typing_extensions.Any", "Any", "builtins.object", "object"}
+)
 _TYPEVAR_FACTORIES = frozenset({"typing.TypeVar", "typing_extensions.TypeVar"})
 # Plain data: a parameter annotated with one of these is never taken for a type.
-_DATA_ANNOTATIONS = frozenset({f"{prefix}{name}" for prefix in ("", "builtins.")
-                               for name in ("str", "bytes", "bytearray", "int", "float",
-                                            "complex", "bool")})
+_DATA_ANNOTATIONS = frozenset(
+    {
+        f"{prefix}{name}"
+        for prefix in ("", "builtins.")
+        for name in ("str", "bytes", "bytearray", "int", "float", "complex", "bool")
+    }
+)
 # Attributes only classes, functions or typing constructs have.
-_TYPE_DUNDERS = frozenset({"__name__", "__qualname__", "__args__", "__origin__", "__mro__",
-                           "__bases__", "__code__", "__wrapped__", "__parameters__",
-                           "__subclasses__", "__defaults__", "__kwdefaults__"})
+_TYPE_DUNDERS = frozenset(
+    {
+        "__name__",
+        "__qualname__",
+        "__args__",
+        "__origin__",
+        "__mro__",
+        "__bases__",
+        "__code__",
+        "__wrapped__",
+        "__parameters__",
+        "__subclasses__",
+        "__defaults__",
+        "__kwdefaults__",
+    }
+)
 # Attributes that instances have too: they mark a type only when the annotation is silent.
 _WEAK_TYPE_DUNDERS = frozenset({"__module__", "__dict__", "__annotations__"})
 # Callables whose first argument is a type or a typing construct, by their last name (they
 # are re-exported under many paths: pydantic, typing_extensions, compat modules).
-_TYPE_TAKING_NAMES = frozenset({"TypeAdapter", "get_type_hints", "get_args", "get_origin",
-                                "create_model", "parse_obj_as", "is_typeddict"})
+_TYPE_TAKING_NAMES = frozenset(
+    {
+        "TypeAdapter",
+        "get_type_hints",
+        "get_args",
+        "get_origin",
+        "create_model",
+        "parse_obj_as",
+        "is_typeddict",
+    }
+)
 # ... and by their qualified name.
 _TYPE_TAKING_CALLABLES = frozenset(
-    {f"inspect.{name}" for name in (
-        "signature", "getsource", "getsourcefile", "getsourcelines", "getfile", "getmodule",
-        "getfullargspec", "unwrap", "getmro", "get_annotations", "getclosurevars",
-        "getcomments")}
+    {
+        f"inspect.{name}"
+        for name in (
+            "signature",
+            "getsource",
+            "getsourcefile",
+            "getsourcelines",
+            "getfile",
+            "getmodule",
+            "getfullargspec",
+            "unwrap",
+            "getmro",
+            "get_annotations",
+            "getclosurevars",
+            "getcomments",
+        )
+    }
     | {"dataclasses.fields", "functools.wraps", "builtins.issubclass"}
 )
 # Callables whose second argument is a type or a function.
-_TYPE_TAKING_SECOND = frozenset({"builtins.isinstance", "builtins.issubclass",
-                                 "functools.update_wrapper"})
+_TYPE_TAKING_SECOND = frozenset(
+    {"builtins.isinstance", "builtins.issubclass", "functools.update_wrapper"}
+)
 # Decorators that leave every call of a function visible in the module: the literal-callers
 # rule still holds for the methods and functools caches they make.
-_CALL_TRANSPARENT_DECORATORS = frozenset({"builtins.classmethod", "builtins.staticmethod",
-                                          "functools.cache", "functools.lru_cache"})
+_CALL_TRANSPARENT_DECORATORS = frozenset(
+    {"builtins.classmethod", "builtins.staticmethod", "functools.cache", "functools.lru_cache"}
+)
 _HELPER_DEPTH = 3
 
 _EMBEDDING_WORDS = ("embed", "vector", "vec")
 _RESPONSE_WORDS = ("response", "completion", "reply", "answer", "llm")
-_RESPONSE_CALL_PARTS = frozenset({"completions", "responses", "messages", "chat", "invoke",
-                                  "ainvoke", "generate", "agenerate", "complete", "acomplete",
-                                  "urlopen", "fetch", "request"})
+_RESPONSE_CALL_PARTS = frozenset(
+    {
+        "completions",
+        "responses",
+        "messages",
+        "chat",
+        "invoke",
+        "ainvoke",
+        "generate",
+        "agenerate",
+        "complete",
+        "acomplete",
+        "urlopen",
+        "fetch",
+        "request",
+    }
+)
 _HTTP_VERBS = frozenset({"get", "post", "put", "patch", "request", "json"})
-_HTTP_RECEIVERS = frozenset({"requests", "httpx", "session", "client", "http", "aiohttp", "resp",
-                             "response"})
-_EMBEDDING_COST = ("each entry holds an embedding (1,536 float32 is ~6 KB): 50,000 new keys "
-                   "a day is ~300 MB a day")
-_RESPONSE_COST = ("each entry holds a response (~4 KB of text): 50,000 new keys a day is "
-                  "~200 MB a day")
+_HTTP_RECEIVERS = frozenset(
+    {"requests", "httpx", "session", "client", "http", "aiohttp", "resp", "response"}
+)
+_EMBEDDING_COST = (
+    "each entry holds an embedding (1,536 float32 is ~6 KB): 50,000 new keys a day is ~300 MB a day"
+)
+_RESPONSE_COST = (
+    "each entry holds a response (~4 KB of text): 50,000 new keys a day is ~200 MB a day"
+)
 
 # RG202: what makes an argument free-form.
 _UNBOUNDED_TYPES = frozenset({"builtins.str", "builtins.bytes", "str", "bytes"})
 _FLAG_TYPES = frozenset({"builtins.bool", "bool", "None", "builtins.None"})
 _LITERAL_TYPES = frozenset({"typing.Literal", "typing_extensions.Literal", "Literal"})
 _INT_TYPES = frozenset({"builtins.int", "int"})
-_WRAPPER_TYPES = frozenset({"typing.Optional", "typing.Union", "typing.Annotated",
-                            "typing_extensions.Annotated", "Optional", "Union", "Annotated"})
-_FREE_FORM_WORDS = frozenset({
-    "text", "texts", "prompt", "prompts", "query", "queries", "q", "url", "urls", "uri", "key",
-    "keys", "id", "ids", "uid", "uuid", "pk", "path", "paths", "name", "filename", "fname",
-    "question", "message", "msg", "content", "document", "doc", "docs", "input", "sentence",
-    "email", "username", "slug", "term", "sql", "html", "body", "title", "word", "string",
-})
+_WRAPPER_TYPES = frozenset(
+    {
+        "typing.Optional",
+        "typing.Union",
+        "typing.Annotated",
+        "typing_extensions.Annotated",
+        "Optional",
+        "Union",
+        "Annotated",
+    }
+)
+_FREE_FORM_WORDS = frozenset(
+    {
+        "text",
+        "texts",
+        "prompt",
+        "prompts",
+        "query",
+        "queries",
+        "q",
+        "url",
+        "urls",
+        "uri",
+        "key",
+        "keys",
+        "id",
+        "ids",
+        "uid",
+        "uuid",
+        "pk",
+        "path",
+        "paths",
+        "name",
+        "filename",
+        "fname",
+        "question",
+        "message",
+        "msg",
+        "content",
+        "document",
+        "doc",
+        "docs",
+        "input",
+        "sentence",
+        "email",
+        "username",
+        "slug",
+        "term",
+        "sql",
+        "html",
+        "body",
+        "title",
+        "word",
+        "string",
+    }
+)
 _ID_WORDS = frozenset({"id", "ids", "uid", "uuid", "pk", "key", "keys", "number", "num", "no"})
 
 
@@ -222,8 +401,9 @@ class _ModuleCaches:
     def _bindings(self) -> Iterator[CacheBinding]:
         yield from self._bindings_in(self.facts.module.body, None)
 
-    def _bindings_in(self, body: Sequence[cst.CSTNode],
-                     class_def: cst.ClassDef | None) -> Iterator[CacheBinding]:
+    def _bindings_in(
+        self, body: Sequence[cst.CSTNode], class_def: cst.ClassDef | None
+    ) -> Iterator[CacheBinding]:
         for statement in _flatten(body):
             if isinstance(statement, cst.ClassDef):
                 yield from self._bindings_in(_block(statement.body), statement)
@@ -237,17 +417,30 @@ class _ModuleCaches:
                         continue
                     for target in small.targets:
                         if isinstance(target.target, cst.Name):
-                            yield CacheBinding(target.target.value, target.target, None,
-                                               class_def, factory == "defaultdict")
-                elif isinstance(small, cst.AnnAssign) and small.value is not None and \
-                        isinstance(small.target, cst.Name):
+                            yield CacheBinding(
+                                target.target.value,
+                                target.target,
+                                None,
+                                class_def,
+                                factory == "defaultdict",
+                            )
+                elif (
+                    isinstance(small, cst.AnnAssign)
+                    and small.value is not None
+                    and isinstance(small.target, cst.Name)
+                ):
                     factory = self._dict_kind(small.value)
                     if factory is None:
                         continue
                     if class_def is not None and not self._class_attribute(small, class_def):
                         continue
-                    yield CacheBinding(small.target.value, small.target, small.annotation,
-                                       class_def, factory == "defaultdict")
+                    yield CacheBinding(
+                        small.target.value,
+                        small.target,
+                        small.annotation,
+                        class_def,
+                        factory == "defaultdict",
+                    )
 
     def _dict_kind(self, value: cst.BaseExpression) -> str | None:
         """`dict` for an empty dict, `defaultdict` for a defaultdict, else None."""
@@ -302,9 +495,12 @@ class _ModuleCaches:
             writer.keys.extend(data_keys)
         if not writers:
             return None
-        return self.context.diagnostic("RG201", binding.target,
-                                       self._message(binding, list(writers.values())),
-                                       fix=plan_cache_fix(self.context, binding.target, "RG201"))
+        return self.context.diagnostic(
+            "RG201",
+            binding.target,
+            self._message(binding, list(writers.values())),
+            fix=plan_cache_fix(self.context, binding.target, "RG201"),
+        )
 
     def _message(self, binding: CacheBinding, writers: list[_Writer]) -> str:
         facts = self.facts
@@ -321,12 +517,14 @@ class _ModuleCaches:
         shown = f" ({', '.join(f'`{name}`' for name in sources)})" if sources else ""
         values = [value for writer in writers for value in writer.values]
         cost = self._cost(binding, values)
-        return (f"{where} is a cache written by {writer_label} with keys from its call "
-                f"data{shown}, "
-                f"and nothing in the module evicts from it: it grows with every new key for "
-                f"the life of the process{'; ' + cost if cost else ''}. Bound it: "
-                f"`BoundedCache(maxsize={self.context.settings.cache_maxsize:_})` from "
-                "runguard_lint.runtime, or functools.lru_cache(maxsize=...)")
+        return (
+            f"{where} is a cache written by {writer_label} with keys from its call "
+            f"data{shown}, "
+            f"and nothing in the module evicts from it: it grows with every new key for "
+            f"the life of the process{'; ' + cost if cost else ''}. Bound it: "
+            f"`BoundedCache(maxsize={self.context.settings.cache_maxsize:_})` from "
+            "runguard_lint.runtime, or functools.lru_cache(maxsize=...)"
+        )
 
     def _key_params(self, keys: list[cst.BaseExpression]) -> list[str]:
         """The parameters the written keys come from, through locals, in source order."""
@@ -339,8 +537,12 @@ class _ModuleCaches:
                 stack.extend(reversed(node.children))
                 continue
             for assignment in self.facts.assignments_of(node):
-                bound = assignment.node if isinstance(assignment, Assignment) and \
-                    isinstance(assignment.scope, (FunctionScope, ComprehensionScope)) else None
+                bound = (
+                    assignment.node
+                    if isinstance(assignment, Assignment)
+                    and isinstance(assignment.scope, (FunctionScope, ComprehensionScope))
+                    else None
+                )
                 if bound is None or id(bound) in seen:
                     continue
                 seen.add(id(bound))
@@ -352,8 +554,10 @@ class _ModuleCaches:
                     if source is not None:
                         stack.append(source)
         position = self.facts.position
-        return sorted(found, key=lambda name: (position(found[name]).start.line,
-                                               position(found[name]).start.column))
+        return sorted(
+            found,
+            key=lambda name: (position(found[name]).start.line, position(found[name]).start.column),
+        )
 
     # --- uses -----------------------------------------------------------------------------
 
@@ -373,16 +577,22 @@ class _ModuleCaches:
                 if id(access.node) in seen:
                     continue
                 seen.add(id(access.node))
-                if access.is_annotation or access.is_type_hint or \
-                        not isinstance(access.node, cst.Name):
+                if (
+                    access.is_annotation
+                    or access.is_type_hint
+                    or not isinstance(access.node, cst.Name)
+                ):
                     continue
                 uses.append(self._classify(access.node, binding.is_defaultdict))
             node = assignment.node
             if id(node) in candidates:
                 continue
             parent = self.facts.parent(node)
-            if isinstance(node, cst.Name) and isinstance(parent, cst.AugAssign) and \
-                    parent.target is node:
+            if (
+                isinstance(node, cst.Name)
+                and isinstance(parent, cst.AugAssign)
+                and parent.target is node
+            ):
                 uses.append(self._augmented(node, parent))
             else:
                 # Rebinding at run time (through `global`) drops every entry; another
@@ -390,8 +600,7 @@ class _ModuleCaches:
                 uses.append(CacheUse(UseKind.EVICT, node))
         return uses
 
-    def _class_uses(self, bindings: list[CacheBinding],
-                    class_def: cst.ClassDef) -> list[CacheUse]:
+    def _class_uses(self, bindings: list[CacheBinding], class_def: cst.ClassDef) -> list[CacheUse]:
         """Uses in the class body, plus every `<receiver>.<name>` in the module.
 
         Writes count only through a receiver known to be the class (`self`, `cls`,
@@ -442,13 +651,18 @@ class _ModuleCaches:
     def _resolves_to_class(self, expression: cst.BaseExpression, classes: set[int]) -> bool:
         if not isinstance(expression, cst.Name):
             return False
-        return any(isinstance(assignment, Assignment) and id(assignment.node) in classes
-                   for assignment in self.facts.assignments_of(expression))
+        return any(
+            isinstance(assignment, Assignment) and id(assignment.node) in classes
+            for assignment in self.facts.assignments_of(expression)
+        )
 
     def _own_receiver(self, receiver: cst.BaseExpression, classes: set[int]) -> bool:
         """`self`/`cls` of a method of the class, the class's name, or `type(self)`."""
-        if isinstance(receiver, cst.Call) and "builtins.type" in \
-                self.facts.external_names(receiver.func) and len(receiver.args) == 1:
+        if (
+            isinstance(receiver, cst.Call)
+            and "builtins.type" in self.facts.external_names(receiver.func)
+            and len(receiver.args) == 1
+        ):
             return self._own_receiver(receiver.args[0].value, classes)
         if not isinstance(receiver, cst.Name):
             return False
@@ -479,13 +693,20 @@ class _ModuleCaches:
             return self._method_use(node, parent)
         if isinstance(parent, cst.Arg) and parent.value is node:
             return self._argument_use(node, parent)
-        if isinstance(parent, (cst.Comparison, cst.ComparisonTarget, cst.UnaryOperation,
-                               cst.FormattedStringExpression, cst.StarredDictElement)):
+        if isinstance(
+            parent,
+            (
+                cst.Comparison,
+                cst.ComparisonTarget,
+                cst.UnaryOperation,
+                cst.FormattedStringExpression,
+                cst.StarredDictElement,
+            ),
+        ):
             return CacheUse(UseKind.READ, node)
         if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is node:
             return CacheUse(UseKind.READ, node)
-        if isinstance(parent, (cst.If, cst.While, cst.IfExp, cst.Assert)) and \
-                parent.test is node:
+        if isinstance(parent, (cst.If, cst.While, cst.IfExp, cst.Assert)) and parent.test is node:
             return CacheUse(UseKind.READ, node)
         if isinstance(parent, cst.BooleanOperation) and self._in_test(parent):
             return CacheUse(UseKind.READ, node)
@@ -503,10 +724,14 @@ class _ModuleCaches:
             return CacheUse(UseKind.WRITE, node, keys, values)
         return CacheUse(UseKind.ESCAPE, node)
 
-    def _subscript_use(self, node: cst.CSTNode, subscript: cst.Subscript,
-                       is_defaultdict: bool) -> CacheUse:
-        keys = tuple(element.slice.value for element in subscript.slice
-                     if isinstance(element.slice, cst.Index))
+    def _subscript_use(
+        self, node: cst.CSTNode, subscript: cst.Subscript, is_defaultdict: bool
+    ) -> CacheUse:
+        keys = tuple(
+            element.slice.value
+            for element in subscript.slice
+            if isinstance(element.slice, cst.Index)
+        )
         store = self._store_statement(subscript)
         if isinstance(store, (cst.Assign, cst.AnnAssign)):
             values = (store.value,) if store.value is not None else ()
@@ -524,12 +749,17 @@ class _ModuleCaches:
             return CacheUse(UseKind.READ, node)
         # A defaultdict inserts on lookup: `c[k].append(v)`, `c[k][j] = v` are writes.
         grandparent = self.facts.parent(parent) if parent is not None else None
-        if isinstance(parent, cst.Attribute) and isinstance(grandparent, cst.Call) and \
-                grandparent.func is parent:
-            return CacheUse(UseKind.WRITE, node, keys,
-                            tuple(arg.value for arg in grandparent.args))
-        if isinstance(parent, cst.Subscript) and parent.value is subscript and \
-                self._store_statement(parent) is not None:
+        if (
+            isinstance(parent, cst.Attribute)
+            and isinstance(grandparent, cst.Call)
+            and grandparent.func is parent
+        ):
+            return CacheUse(UseKind.WRITE, node, keys, tuple(arg.value for arg in grandparent.args))
+        if (
+            isinstance(parent, cst.Subscript)
+            and parent.value is subscript
+            and self._store_statement(parent) is not None
+        ):
             return CacheUse(UseKind.WRITE, node, keys)
         return CacheUse(UseKind.READ, node)
 
@@ -635,14 +865,18 @@ class _ModuleCaches:
         owner = self.facts.enclosing_class(function)
         if owner is not None and name in _METACLASS_HOOKS and self._is_metaclass(owner):
             return True
-        return (self._returns_parameter(function) or self._used_as_decorator(function)
-                or self._called_only_at_import(function))
+        return (
+            self._returns_parameter(function)
+            or self._used_as_decorator(function)
+            or self._called_only_at_import(function)
+        )
 
     def _is_metaclass(self, class_def: cst.ClassDef) -> bool:
         for base in class_def.bases:
             names = self.facts.external_names(base.value) | {dotted_name(base.value) or ""}
-            if names & {"builtins.type", "abc.ABCMeta", "type"} or \
-                    any(name.endswith("Meta") for name in names):
+            if names & {"builtins.type", "abc.ABCMeta", "type"} or any(
+                name.endswith("Meta") for name in names
+            ):
                 return True
         return False
 
@@ -651,8 +885,10 @@ class _ModuleCaches:
         for node in _own_nodes(function):
             if isinstance(node, cst.Return) and isinstance(node.value, cst.Name):
                 for bound in _bound_nodes(self.facts, node.value):
-                    if isinstance(bound, cst.Param) and \
-                            self.facts.enclosing_function(bound) is function:
+                    if (
+                        isinstance(bound, cst.Param)
+                        and self.facts.enclosing_function(bound) is function
+                    ):
                         return True
         return False
 
@@ -677,16 +913,24 @@ class _ModuleCaches:
         if id(function) in self._decorator_functions:
             return True
         outer = self.facts.enclosing_function(function)
-        if isinstance(outer, cst.FunctionDef) and id(outer) in self._decorator_factories and \
-                self._returns_function(outer, function):
+        if (
+            isinstance(outer, cst.FunctionDef)
+            and id(outer) in self._decorator_factories
+            and self._returns_function(outer, function)
+        ):
             return True
-        return self.facts.enclosing_class(function) is not None and \
-            function.name.value in self._decorator_attributes
+        return (
+            self.facts.enclosing_class(function) is not None
+            and function.name.value in self._decorator_attributes
+        )
 
     def _returns_function(self, outer: cst.FunctionDef, inner: cst.FunctionDef) -> bool:
         for node in _own_nodes(outer):
-            if isinstance(node, cst.Return) and isinstance(node.value, cst.Name) and \
-                    any(bound is inner for bound in _bound_nodes(self.facts, node.value)):
+            if (
+                isinstance(node, cst.Return)
+                and isinstance(node.value, cst.Name)
+                and any(bound is inner for bound in _bound_nodes(self.facts, node.value))
+            ):
                 return True
         return False
 
@@ -709,8 +953,11 @@ class _ModuleCaches:
         if not isinstance(scope, GlobalScope):
             return None
         assignments = list(scope.assignments[function.name.value])
-        if len(assignments) != 1 or not isinstance(assignments[0], Assignment) or \
-                assignments[0].node is not function:
+        if (
+            len(assignments) != 1
+            or not isinstance(assignments[0], Assignment)
+            or assignments[0].node is not function
+        ):
             return None
         calls: list[cst.Call] = []
         for access in assignments[0].references:
@@ -730,17 +977,20 @@ class _ModuleCaches:
                 return True
         return False
 
-    def _registers_callable(self, function: FunctionNode,
-                            values: tuple[cst.BaseExpression, ...]) -> bool:
+    def _registers_callable(
+        self, function: FunctionNode, values: tuple[cst.BaseExpression, ...]
+    ) -> bool:
         """`HANDLERS[name] = handler`: the value is a function or class handed in."""
         if not values:
             return False
         for value in values:
             if not isinstance(value, cst.Name):
                 return False
-            params = [bound for bound in _bound_nodes(self.facts, value)
-                      if isinstance(bound, cst.Param)
-                      and self.facts.enclosing_function(bound) is function]
+            params = [
+                bound
+                for bound in _bound_nodes(self.facts, value)
+                if isinstance(bound, cst.Param) and self.facts.enclosing_function(bound) is function
+            ]
             if not params or not all(self._is_callable_param(param) for param in params):
                 return False
         return True
@@ -802,8 +1052,7 @@ class _ModuleCaches:
 
     def _param_is_data(self, param: cst.Param, seen: set[int]) -> bool:
         """A parameter carries call data unless it is a class, a type, a flag, or a constant."""
-        if self._is_class_param(param) or _is_flag(self.facts, param) or \
-                self._is_type_param(param):
+        if self._is_class_param(param) or _is_flag(self.facts, param) or self._is_type_param(param):
             return False
         return not self._constant_callers(param, seen)
 
@@ -822,9 +1071,12 @@ class _ModuleCaches:
         values are bounded by the code.
         """
         function = self.facts.enclosing_function(param)
-        if not isinstance(function, cst.FunctionDef) or \
-                not function.name.value.startswith("_") or function.name.value.startswith("__") \
-                or not self._calls_visible(function):
+        if (
+            not isinstance(function, cst.FunctionDef)
+            or not function.name.value.startswith("_")
+            or function.name.value.startswith("__")
+            or not self._calls_visible(function)
+        ):
             return False
         calls = self._callers(function)
         if not calls:
@@ -857,8 +1109,12 @@ class _ModuleCaches:
         if scope is None:
             return None
         assignments = list(scope.assignments[name])
-        if len(assignments) != 1 or not isinstance(assignments[0], Assignment) or \
-                assignments[0].node is not function or assignments[0].references:
+        if (
+            len(assignments) != 1
+            or not isinstance(assignments[0], Assignment)
+            or assignments[0].node is not function
+            or assignments[0].references
+        ):
             return None
         static = _is_staticmethod(function)
         is_classmethod = "classmethod" in _decorator_words(function)
@@ -874,8 +1130,11 @@ class _ModuleCaches:
 
     def _receiver_kind(self, receiver: cst.BaseExpression, classes: set[int]) -> str | None:
         """`class` for the class (its name, `cls`, `type(self)`), `instance` for `self`."""
-        if isinstance(receiver, cst.Call) and "builtins.type" in \
-                self.facts.external_names(receiver.func) and len(receiver.args) == 1:
+        if (
+            isinstance(receiver, cst.Call)
+            and "builtins.type" in self.facts.external_names(receiver.func)
+            and len(receiver.args) == 1
+        ):
             return "class" if self._receiver_kind(receiver.args[0].value, classes) else None
         if not isinstance(receiver, cst.Name):
             return None
@@ -892,8 +1151,12 @@ class _ModuleCaches:
             return None
         owner = self.facts.enclosing_class(method)
         positional = [*method.params.posonly_params, *method.params.params]
-        if owner is None or id(owner) not in classes or not positional or \
-                positional[0] is not param:
+        if (
+            owner is None
+            or id(owner) not in classes
+            or not positional
+            or positional[0] is not param
+        ):
             return None
         return "class" if self._is_class_param(param) else "instance"
 
@@ -904,9 +1167,12 @@ class _ModuleCaches:
         if binding.annotation is None:
             return None
         annotation = binding.annotation.annotation
-        if isinstance(annotation, cst.Subscript) and len(annotation.slice) == 1 and \
-                self._annotation_names(annotation.value) & \
-                {"typing.ClassVar", "typing_extensions.ClassVar", "ClassVar"}:
+        if (
+            isinstance(annotation, cst.Subscript)
+            and len(annotation.slice) == 1
+            and self._annotation_names(annotation.value)
+            & {"typing.ClassVar", "typing_extensions.ClassVar", "ClassVar"}
+        ):
             inner = annotation.slice[0].slice
             annotation = inner.value if isinstance(inner, cst.Index) else annotation
         if not isinstance(annotation, cst.Subscript) or len(annotation.slice) != 2:
@@ -922,12 +1188,16 @@ class _ModuleCaches:
             return False
         parts = self._tuple_parts(key_type)
         expression = self._local_value(key)
-        if parts is not None and isinstance(expression, cst.Tuple) and \
-                len(parts) == len(expression.elements) and \
-                not any(isinstance(element, cst.StarredElement)
-                        for element in expression.elements):
-            return any(not self._is_type_annotation(part) and self._is_data(element.value, set())
-                       for element, part in zip(expression.elements, parts))
+        if (
+            parts is not None
+            and isinstance(expression, cst.Tuple)
+            and len(parts) == len(expression.elements)
+            and not any(isinstance(element, cst.StarredElement) for element in expression.elements)
+        ):
+            return any(
+                not self._is_type_annotation(part) and self._is_data(element.value, set())
+                for element, part in zip(expression.elements, parts)
+            )
         return self._is_data(key, set())
 
     def _local_value(self, expression: cst.BaseExpression) -> cst.BaseExpression:
@@ -935,9 +1205,12 @@ class _ModuleCaches:
         if not isinstance(expression, cst.Name):
             return expression
         assignments = list(self.facts.assignments_of(expression))
-        if len(assignments) != 1 or not isinstance(assignments[0], Assignment) or \
-                not isinstance(assignments[0].scope, FunctionScope) or \
-                not isinstance(assignments[0].node, cst.Name):
+        if (
+            len(assignments) != 1
+            or not isinstance(assignments[0], Assignment)
+            or not isinstance(assignments[0].scope, FunctionScope)
+            or not isinstance(assignments[0].node, cst.Name)
+        ):
             return expression
         value = self._bound_value(assignments[0].node)
         return value if value is not None else expression
@@ -949,14 +1222,19 @@ class _ModuleCaches:
         kinds = _annotation_kinds(self.facts, annotation)
         if kinds and kinds <= _FLAG_TYPES:
             return True
-        if isinstance(annotation, cst.Subscript) and \
-                self._annotation_names(annotation.value) & _LITERAL_TYPES:
+        if (
+            isinstance(annotation, cst.Subscript)
+            and self._annotation_names(annotation.value) & _LITERAL_TYPES
+        ):
             return True
         parts = self._tuple_parts(annotation)
-        if parts is None and isinstance(annotation, cst.Subscript) and \
-                self._annotation_names(annotation.value) & {"builtins.tuple", "tuple",
-                                                            "typing.Tuple", "Tuple"} and \
-                len(annotation.slice) == 2:
+        if (
+            parts is None
+            and isinstance(annotation, cst.Subscript)
+            and self._annotation_names(annotation.value)
+            & {"builtins.tuple", "tuple", "typing.Tuple", "Tuple"}
+            and len(annotation.slice) == 2
+        ):
             # tuple[type, ...]: any number of types.
             first = annotation.slice[0].slice
             return isinstance(first, cst.Index) and self._is_type_annotation(first.value)
@@ -964,14 +1242,15 @@ class _ModuleCaches:
 
     def _tuple_parts(self, annotation: cst.BaseExpression) -> list[cst.BaseExpression] | None:
         """The element types of a fixed-length `tuple[A, B]` annotation, else None."""
-        if not isinstance(annotation, cst.Subscript) or not \
-                self._annotation_names(annotation.value) & {"builtins.tuple", "tuple",
-                                                            "typing.Tuple", "Tuple"}:
+        if not isinstance(annotation, cst.Subscript) or not self._annotation_names(
+            annotation.value
+        ) & {"builtins.tuple", "tuple", "typing.Tuple", "Tuple"}:
             return None
         parts: list[cst.BaseExpression] = []
         for element in annotation.slice:
-            if not isinstance(element.slice, cst.Index) or \
-                    isinstance(element.slice.value, cst.Ellipsis):
+            if not isinstance(element.slice, cst.Index) or isinstance(
+                element.slice.value, cst.Ellipsis
+            ):
                 return None
             parts.append(element.slice.value)
         return parts
@@ -982,22 +1261,36 @@ class _ModuleCaches:
 
     def _annotation_members(self, annotation: cst.BaseExpression) -> list[cst.BaseExpression]:
         """The members of a union annotation (Optional, Union, `|`), None left out."""
-        if isinstance(annotation, cst.BinaryOperation) and \
-                isinstance(annotation.operator, cst.BitOr):
-            return [*self._annotation_members(annotation.left),
-                    *self._annotation_members(annotation.right)]
+        if isinstance(annotation, cst.BinaryOperation) and isinstance(
+            annotation.operator, cst.BitOr
+        ):
+            return [
+                *self._annotation_members(annotation.left),
+                *self._annotation_members(annotation.right),
+            ]
         if isinstance(annotation, cst.Name) and annotation.value == "None":
             return []
         if isinstance(annotation, cst.Subscript):
             head = self._annotation_names(annotation.value)
-            if head & {"typing.Optional", "typing.Union", "Optional", "Union", "typing.Annotated",
-                       "typing_extensions.Annotated", "Annotated"}:
-                elements = [element.slice.value for element in annotation.slice
-                            if isinstance(element.slice, cst.Index)]
+            if head & {
+                "typing.Optional",
+                "typing.Union",
+                "Optional",
+                "Union",
+                "typing.Annotated",
+                "typing_extensions.Annotated",
+                "Annotated",
+            }:
+                elements = [
+                    element.slice.value
+                    for element in annotation.slice
+                    if isinstance(element.slice, cst.Index)
+                ]
                 if head & {"typing.Annotated", "typing_extensions.Annotated", "Annotated"}:
                     elements = elements[:1]
-                return [member for element in elements
-                        for member in self._annotation_members(element)]
+                return [
+                    member for element in elements for member in self._annotation_members(element)
+                ]
         return [annotation]
 
     def _is_type_annotation(self, annotation: cst.BaseExpression) -> bool:
@@ -1009,9 +1302,10 @@ class _ModuleCaches:
             return text.split("[", 1)[0].strip() in _TYPE_ANNOTATIONS
         members = self._annotation_members(annotation)
         return bool(members) and all(
-            self._annotation_names(member.value if isinstance(member, cst.Subscript)
-                                   else member) & _TYPE_ANNOTATIONS
-            for member in members)
+            self._annotation_names(member.value if isinstance(member, cst.Subscript) else member)
+            & _TYPE_ANNOTATIONS
+            for member in members
+        )
 
     def _is_opaque_annotation(self, annotation: cst.BaseExpression) -> bool:
         """`Any`, `object` or a TypeVar: the annotation says nothing about the value."""
@@ -1030,8 +1324,9 @@ class _ModuleCaches:
         if len(bound) != 1 or not isinstance(bound[0], cst.Name):
             return False
         value = self._bound_value(bound[0])
-        return isinstance(value, cst.Call) and \
-            bool(self.facts.external_names(value.func) & _TYPEVAR_FACTORIES)
+        return isinstance(value, cst.Call) and bool(
+            self.facts.external_names(value.func) & _TYPEVAR_FACTORIES
+        )
 
     def _is_type_param(self, param: cst.Param) -> bool:
         """A parameter whose values are classes, typing constructs or functions.
@@ -1066,13 +1361,15 @@ class _ModuleCaches:
             return []
         for assignment in scope.assignments[param.name.value]:
             if isinstance(assignment, Assignment) and assignment.node is param:
-                return [access.node for access in assignment.references
-                        if isinstance(access.node, cst.Name)]
+                return [
+                    access.node
+                    for access in assignment.references
+                    if isinstance(access.node, cst.Name)
+                ]
         return []
 
     def _used_as_type(self, references: list[cst.Name], weak: bool, depth: int) -> bool:
-        return any(self._reference_used_as_type(reference, weak, depth)
-                   for reference in references)
+        return any(self._reference_used_as_type(reference, weak, depth) for reference in references)
 
     def _reference_used_as_type(self, reference: cst.Name, weak: bool, depth: int) -> bool:
         parent = self.facts.parent(reference)
@@ -1100,22 +1397,27 @@ class _ModuleCaches:
         if index == 0 and "builtins.getattr" in names and len(positional) > 1:
             attribute = positional[1].value
             dunders = _TYPE_DUNDERS | (_WEAK_TYPE_DUNDERS if weak else frozenset())
-            return isinstance(attribute, cst.SimpleString) and \
-                attribute.evaluated_value in dunders
+            return isinstance(attribute, cst.SimpleString) and attribute.evaluated_value in dunders
         if index == 0 and "builtins.enumerate" in names:
             loop = self.facts.parent(call)
-            if isinstance(loop, (cst.For, cst.CompFor)) and loop.iter is call and \
-                    isinstance(loop.target, cst.Tuple) and len(loop.target.elements) == 2:
+            if (
+                isinstance(loop, (cst.For, cst.CompFor))
+                and loop.iter is call
+                and isinstance(loop.target, cst.Tuple)
+                and len(loop.target.elements) == 2
+            ):
                 return self._elements_used_as_type(loop.target.elements[1].value, weak, depth)
             return False
         return self._helper_uses_as_type(call, parent, depth)
 
-    def _elements_used_as_type(self, target: cst.BaseExpression, weak: bool,
-                               depth: int) -> bool:
+    def _elements_used_as_type(self, target: cst.BaseExpression, weak: bool, depth: int) -> bool:
         if not isinstance(target, cst.Name):
             return False
-        references = [access.node for access in self.facts.references_of_binding(target)
-                      if isinstance(access.node, cst.Name)]
+        references = [
+            access.node
+            for access in self.facts.references_of_binding(target)
+            if isinstance(access.node, cst.Name)
+        ]
         return self._used_as_type(references, weak, depth)
 
     def _helper_uses_as_type(self, call: cst.Call, argument: cst.Arg, depth: int) -> bool:
@@ -1123,12 +1425,18 @@ class _ModuleCaches:
         if depth >= _HELPER_DEPTH or not isinstance(call.func, cst.Name):
             return False
         bound = _bound_nodes(self.facts, call.func)
-        if len(bound) != 1 or not isinstance(bound[0], cst.FunctionDef) or \
-                self.facts.enclosing_class(bound[0]) is not None:
+        if (
+            len(bound) != 1
+            or not isinstance(bound[0], cst.FunctionDef)
+            or self.facts.enclosing_class(bound[0]) is not None
+        ):
             return False
         helper = bound[0]
-        for param in [*helper.params.posonly_params, *helper.params.params,
-                      *helper.params.kwonly_params]:
+        for param in [
+            *helper.params.posonly_params,
+            *helper.params.params,
+            *helper.params.kwonly_params,
+        ]:
             arguments = _arguments_for(call, helper, param)
             if arguments is not None and any(value is argument.value for value in arguments):
                 return self._type_param(param, depth + 1)
@@ -1155,8 +1463,11 @@ class _ModuleCaches:
     def _is_instance_param(self, param: cst.Param) -> bool:
         """`self` of a plain method: an instance, whatever is read from it."""
         function = self.facts.enclosing_function(param)
-        if not isinstance(function, cst.FunctionDef) or \
-                self.facts.enclosing_class(function) is None or _is_staticmethod(function):
+        if (
+            not isinstance(function, cst.FunctionDef)
+            or self.facts.enclosing_class(function) is None
+            or _is_staticmethod(function)
+        ):
             return False
         positional = [*function.params.posonly_params, *function.params.params]
         return bool(positional) and positional[0] is param and not self._is_class_param(param)
@@ -1164,14 +1475,17 @@ class _ModuleCaches:
     def _is_class_param(self, param: cst.Param) -> bool:
         """`cls` of a classmethod or class hook: a class object, not call data."""
         function = self.facts.enclosing_function(param)
-        if not isinstance(function, cst.FunctionDef) or \
-                self.facts.enclosing_class(function) is None:
+        if (
+            not isinstance(function, cst.FunctionDef)
+            or self.facts.enclosing_class(function) is None
+        ):
             return False
         positional = [*function.params.posonly_params, *function.params.params]
         if not positional or positional[0] is not param:
             return False
-        return function.name.value in (_CLASS_CREATION_HOOKS | {"__new__", "__class_getitem__"}) \
-            or "classmethod" in _decorator_words(function)
+        return function.name.value in (
+            _CLASS_CREATION_HOOKS | {"__new__", "__class_getitem__"}
+        ) or "classmethod" in _decorator_words(function)
 
     # --- cost -----------------------------------------------------------------------------
 
@@ -1182,12 +1496,15 @@ class _ModuleCaches:
         if binding.annotation is not None:
             annotation = self.facts.module.code_for_node(binding.annotation.annotation).lower()
         calls = [call for value in self._value_sources(values) for call in _call_names(value)]
-        if any(word in name for word in _EMBEDDING_WORDS) or \
-                any(word in annotation for word in ("list[float]", "ndarray", "tensor")) or \
-                any("embed" in call for call in calls):
+        if (
+            any(word in name for word in _EMBEDDING_WORDS)
+            or any(word in annotation for word in ("list[float]", "ndarray", "tensor"))
+            or any("embed" in call for call in calls)
+        ):
             return _EMBEDDING_COST
-        if any(word in name for word in _RESPONSE_WORDS) or \
-                any(_is_response_call(call) for call in calls):
+        if any(word in name for word in _RESPONSE_WORDS) or any(
+            _is_response_call(call) for call in calls
+        ):
             return _RESPONSE_COST
         return ""
 
@@ -1199,9 +1516,11 @@ class _ModuleCaches:
                 if not isinstance(node, cst.Name):
                     continue
                 for assignment in self.facts.assignments_of(node):
-                    if isinstance(assignment, Assignment) and \
-                            isinstance(assignment.scope, FunctionScope) and \
-                            isinstance(assignment.node, cst.Name):
+                    if (
+                        isinstance(assignment, Assignment)
+                        and isinstance(assignment.scope, FunctionScope)
+                        and isinstance(assignment.node, cst.Name)
+                    ):
                         bound = self._bound_value(assignment.node)
                         if bound is not None:
                             sources.append(bound)
@@ -1212,8 +1531,12 @@ def _table_lookup(node: cst.CSTNode) -> cst.BaseExpression | None:
     """The table of `table[key]` or `table.get(key, ...)` over a plain name, else None."""
     if isinstance(node, cst.Subscript):
         table = node.value
-    elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
-            node.func.attr.value == "get" and node.args:
+    elif (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "get"
+        and node.args
+    ):
         table = node.func.value
     else:
         return None
@@ -1235,8 +1558,9 @@ def _is_flag(facts: ModuleFacts, param: cst.Param) -> bool:
     return bool(kinds) and kinds <= _FLAG_TYPES
 
 
-def _arguments_for(call: cst.Call, function: cst.FunctionDef, param: cst.Param, *,
-                   skip_first: bool = False) -> list[cst.BaseExpression] | None:
+def _arguments_for(
+    call: cst.Call, function: cst.FunctionDef, param: cst.Param, *, skip_first: bool = False
+) -> list[cst.BaseExpression] | None:
     """What a call passes for param (its default when omitted), or None when unknown.
 
     skip_first: the call binds the first parameter itself (`self._m(x)`, `cls._m(x)`).
@@ -1253,7 +1577,7 @@ def _arguments_for(call: cst.Call, function: cst.FunctionDef, param: cst.Param, 
         positional = positional[1:]
     named = [*positional, *params.kwonly_params]
     if param is params.star_arg:
-        return positional_args[len(positional):]
+        return positional_args[len(positional) :]
     if param is params.star_kwarg:
         names = {other.name.value for other in named}
         return [value for keyword, value in keywords.items() if keyword not in names]
@@ -1270,12 +1594,16 @@ def _arguments_for(call: cst.Call, function: cst.FunctionDef, param: cst.Param, 
 
 def _bound_nodes(facts: ModuleFacts, name: cst.Name) -> list[cst.CSTNode]:
     """The nodes that bind what a loaded name may refer to (Param, FunctionDef, Name...)."""
-    return [assignment.node for assignment in facts.assignments_of(name)
-            if isinstance(assignment, Assignment)]
+    return [
+        assignment.node
+        for assignment in facts.assignments_of(name)
+        if isinstance(assignment, Assignment)
+    ]
 
 
-def _mapping_parts(value: cst.BaseExpression) -> tuple[tuple[cst.BaseExpression, ...],
-                                                       tuple[cst.BaseExpression, ...]]:
+def _mapping_parts(
+    value: cst.BaseExpression,
+) -> tuple[tuple[cst.BaseExpression, ...], tuple[cst.BaseExpression, ...]]:
     """Keys and values of what `update`/`|=` merges in: a dict display's parts, else itself."""
     if isinstance(value, cst.Dict):
         keys: list[cst.BaseExpression] = []
@@ -1299,8 +1627,11 @@ def _flatten(body: Sequence[cst.CSTNode]) -> Iterator[cst.CSTNode]:
         if isinstance(statement, cst.If):
             yield from _flatten(_block(statement.body))
             if statement.orelse is not None:
-                yield from _flatten([statement.orelse] if isinstance(statement.orelse, cst.If)
-                                    else _block(statement.orelse.body))
+                yield from _flatten(
+                    [statement.orelse]
+                    if isinstance(statement.orelse, cst.If)
+                    else _block(statement.orelse.body)
+                )
         elif isinstance(statement, (cst.Try, cst.TryStar)):
             yield from _flatten(_block(statement.body))
             for handler in statement.handlers:
@@ -1338,8 +1669,11 @@ def _is_main_guard(test: cst.BaseExpression) -> bool:
         return False
     sides = [test.left, test.comparisons[0].comparator]
     names = [side for side in sides if isinstance(side, cst.Name) and side.value == "__name__"]
-    strings = [side for side in sides if isinstance(side, cst.SimpleString)
-               and side.evaluated_value == "__main__"]
+    strings = [
+        side
+        for side in sides
+        if isinstance(side, cst.SimpleString) and side.evaluated_value == "__main__"
+    ]
     return bool(names and strings) and isinstance(test.comparisons[0].operator, cst.Equal)
 
 
@@ -1427,7 +1761,8 @@ def _functools_caches(context: FileContext) -> Iterator[Diagnostic]:
             if facts.enclosing_class(node) is not None and not _is_staticmethod(node):
                 per += " (and keeps every `self` it saw alive)"
             yield context.diagnostic(
-                "RG202", decorator,
+                "RG202",
+                decorator,
                 f"`@{label}` on {_function_label(facts, node)} keeps one entry per distinct "
                 f"{per} for the life of the process: free-form arguments (text, ids, paths) "
                 "make it grow with traffic. Bound it: `functools.lru_cache(maxsize=...)`, or "
@@ -1445,8 +1780,9 @@ def _unbounded_functools_decorator(facts: ModuleFacts, decorator: cst.Decorator)
             return None
         maxsize: cst.BaseExpression | None = None
         for position, arg in enumerate(expression.args):
-            if (arg.keyword is None and position == 0 and not arg.star) or \
-                    (arg.keyword is not None and arg.keyword.value == "maxsize"):
+            if (arg.keyword is None and position == 0 and not arg.star) or (
+                arg.keyword is not None and arg.keyword.value == "maxsize"
+            ):
                 maxsize = arg.value
         if isinstance(maxsize, cst.Name) and maxsize.value == "None":
             return "functools.lru_cache(maxsize=None)"
@@ -1456,19 +1792,26 @@ def _unbounded_functools_decorator(facts: ModuleFacts, decorator: cst.Decorator)
     return None
 
 
-def _free_form_params(facts: ModuleFacts, function: cst.FunctionDef,
-                      caches: _ModuleCaches) -> list[str]:
+def _free_form_params(
+    facts: ModuleFacts, function: cst.FunctionDef, caches: _ModuleCaches
+) -> list[str]:
     """Parameters that take free-form values: not types, and not always constants here."""
     params = function.params
     positional = [*params.posonly_params, *params.params]
-    if facts.enclosing_class(function) is not None and not _is_staticmethod(function) and \
-            positional:
+    if (
+        facts.enclosing_class(function) is not None
+        and not _is_staticmethod(function)
+        and positional
+    ):
         positional = positional[1:]
     candidates: list[cst.Param] = [*positional, *params.kwonly_params]
     if isinstance(params.star_arg, cst.Param):
         candidates.append(params.star_arg)
-    return [param.name.value for param in candidates
-            if _is_free_form(facts, param) and not caches.code_bounded(param)]
+    return [
+        param.name.value
+        for param in candidates
+        if _is_free_form(facts, param) and not caches.code_bounded(param)
+    ]
 
 
 def _is_free_form(facts: ModuleFacts, param: cst.Param) -> bool:
@@ -1486,16 +1829,17 @@ def _annotation_kinds(facts: ModuleFacts, annotation: cst.BaseExpression) -> set
     if isinstance(annotation, cst.SimpleString):
         text = annotation.evaluated_value
         return {text} if isinstance(text, str) else set()
-    if isinstance(annotation, cst.BinaryOperation) and \
-            isinstance(annotation.operator, cst.BitOr):
-        return _annotation_kinds(facts, annotation.left) | \
-            _annotation_kinds(facts, annotation.right)
+    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        return _annotation_kinds(facts, annotation.left) | _annotation_kinds(
+            facts, annotation.right
+        )
     if isinstance(annotation, cst.Subscript):
         head = facts.external_names(annotation.value) | {dotted_name(annotation.value) or ""}
         if not head & _WRAPPER_TYPES:
             return set()
         elements: list[cst.BaseExpression] = [
-            element.slice.value for element in annotation.slice
+            element.slice.value
+            for element in annotation.slice
             if isinstance(element.slice, cst.Index)
         ]
         if head & {"typing.Annotated", "typing_extensions.Annotated", "Annotated"}:
@@ -1507,4 +1851,3 @@ def _annotation_kinds(facts: ModuleFacts, annotation: cst.BaseExpression) -> set
     names = facts.external_names(annotation)
     dotted = dotted_name(annotation)
     return names | ({dotted} if dotted else set())
-

@@ -44,9 +44,11 @@ class LifecycleCheck:
                 if id(class_def) not in released:
                     released[id(class_def)] = _released_attributes(context, class_def)
                 owner = _parent_attribute(acquisition)
-                if fate.stored.attribute not in released[id(class_def)] and (
-                    owner is None or owner not in released[id(class_def)]
-                ) and not _closed_by_base(class_def, fate.stored.attribute):
+                if (
+                    fate.stored.attribute not in released[id(class_def)]
+                    and (owner is None or owner not in released[id(class_def)])
+                    and not _closed_by_base(class_def, fate.stored.attribute)
+                ):
                     yield context.diagnostic(
                         "RG401",
                         fate.stored.statement,
@@ -191,8 +193,17 @@ def _call_text(callee: str) -> str:
 
 
 # Sinks that call what they are given later, with the arguments that follow it.
-_HANDING_SINKS = frozenset({"finalize", "register", "callback", "push_async_callback",
-                            "addCleanup", "addfinalizer", "partial"})
+_HANDING_SINKS = frozenset(
+    {
+        "finalize",
+        "register",
+        "callback",
+        "push_async_callback",
+        "addCleanup",
+        "addfinalizer",
+        "partial",
+    }
+)
 
 # Standard-library base classes that release an attribute of their subclasses.
 _BASE_RELEASES = {
@@ -229,8 +240,12 @@ def _releasing_helpers(context: FileContext) -> frozenset[str]:
             continue
         first = node.args.args[0].arg
         for inner in ast.walk(node):
-            if (isinstance(inner, ast.Attribute) and inner.attr in release_names
-                    and isinstance(inner.value, ast.Name) and inner.value.id == first):
+            if (
+                isinstance(inner, ast.Attribute)
+                and inner.attr in release_names
+                and isinstance(inner.value, ast.Name)
+                and inner.value.id == first
+            ):
                 helpers.add(node.name)
                 break
     return frozenset(helpers)
@@ -249,8 +264,11 @@ def _parent_attribute(acquisition: Acquisition) -> str | None:
 def _closed_by_base(class_def: cst.ClassDef, attribute: str) -> bool:
     for base in class_def.bases:
         name = base.value
-        terminal = name.attr.value if isinstance(name, cst.Attribute) else (
-            name.value if isinstance(name, cst.Name) else "")
+        terminal = (
+            name.attr.value
+            if isinstance(name, cst.Attribute)
+            else (name.value if isinstance(name, cst.Name) else "")
+        )
         if attribute in _BASE_RELEASES.get(terminal, frozenset()):
             return True
     return False

@@ -24,14 +24,42 @@ from runguard_lint.fixes.imports import Imports
 from runguard_lint.fixes.tree import Rewrite, index_in, top_level_statement
 
 # What BoundedCache supports of the dict API (all of MutableMapping).
-_MAPPING_METHODS = frozenset({
-    "get", "setdefault", "pop", "popitem", "clear", "update", "keys", "values", "items",
-    "__getitem__", "__setitem__", "__delitem__", "__contains__", "__len__", "__iter__",
-})
+_MAPPING_METHODS = frozenset(
+    {
+        "get",
+        "setdefault",
+        "pop",
+        "popitem",
+        "clear",
+        "update",
+        "keys",
+        "values",
+        "items",
+        "__getitem__",
+        "__setitem__",
+        "__delitem__",
+        "__contains__",
+        "__len__",
+        "__iter__",
+    }
+)
 # Builtins that only read a mapping through the Mapping protocol.
-_READERS = frozenset({"builtins.len", "builtins.list", "builtins.sorted", "builtins.tuple",
-                      "builtins.set", "builtins.frozenset", "builtins.iter", "builtins.dict",
-                      "builtins.bool", "builtins.any", "builtins.all", "builtins.enumerate"})
+_READERS = frozenset(
+    {
+        "builtins.len",
+        "builtins.list",
+        "builtins.sorted",
+        "builtins.tuple",
+        "builtins.set",
+        "builtins.frozenset",
+        "builtins.iter",
+        "builtins.dict",
+        "builtins.bool",
+        "builtins.any",
+        "builtins.all",
+        "builtins.enumerate",
+    }
+)
 _EMPTY_FACTORIES = frozenset({"builtins.dict", "collections.OrderedDict"})
 _DICT_ANNOTATIONS = frozenset({"dict", "Dict", "OrderedDict"})
 
@@ -56,8 +84,11 @@ def bounded_cache_fix(context: FileContext, binding: cst.CSTNode) -> Fix | None:
         uses = [access.node for access in facts.references_of_binding(target)]
     elif isinstance(holder, cst.IndentedBlock) and isinstance(facts.parent(holder), cst.ClassDef):
         uses = [access.node for access in facts.references_of_binding(target)]
-        uses += [node for node in walk(facts.module)
-                 if isinstance(node, cst.Attribute) and node.attr.value == target.value]
+        uses += [
+            node
+            for node in walk(facts.module)
+            if isinstance(node, cst.Attribute) and node.attr.value == target.value
+        ]
     else:
         return None
     if not all(_mapping_use(facts, use) for use in uses):
@@ -66,22 +97,41 @@ def bounded_cache_fix(context: FileContext, binding: cst.CSTNode) -> Fix | None:
     if top is None:
         return None
     imports = Imports(facts)
-    cache_class = imports.name("runguard_lint.runtime", "BoundedCache", prefer_from=True,
-                               before_index=index_in(facts.module.body, top))
+    cache_class = imports.name(
+        "runguard_lint.runtime",
+        "BoundedCache",
+        prefer_from=True,
+        before_index=index_in(facts.module.body, top),
+    )
     size = _size(context.settings.cache_maxsize)
     rewrite = Rewrite(facts)
-    rewrite.replace(value, cst.Call(
-        func=cache_class,
-        args=[cst.Arg(cst.Integer(size), keyword=cst.Name("maxsize"),
-                      equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
-                                            whitespace_after=cst.SimpleWhitespace("")))],
-        lpar=value.lpar, rpar=value.rpar,
-    ))
+    rewrite.replace(
+        value,
+        cst.Call(
+            func=cache_class,
+            args=[
+                cst.Arg(
+                    cst.Integer(size),
+                    keyword=cst.Name("maxsize"),
+                    equal=cst.AssignEqual(
+                        whitespace_before=cst.SimpleWhitespace(""),
+                        whitespace_after=cst.SimpleWhitespace(""),
+                    ),
+                )
+            ],
+            lpar=value.lpar,
+            rpar=value.rpar,
+        ),
+    )
     if isinstance(assign, cst.AnnAssign):
         _retype(rewrite, assign.annotation.annotation, cache_class)
     module = imports.add_to(rewrite.apply())
-    return make_fix(context, module, Applicability.UNSAFE,
-                    f"Bound `{target.value}` to {size} entries with an LRU `BoundedCache`")
+    return make_fix(
+        context,
+        module,
+        Applicability.UNSAFE,
+        f"Bound `{target.value}` to {size} entries with an LRU `BoundedCache`",
+    )
 
 
 def _assignment(facts: ModuleFacts, node: cst.CSTNode) -> cst.Assign | cst.AnnAssign | None:
@@ -112,8 +162,11 @@ def _mapping_use(facts: ModuleFacts, node: cst.CSTNode) -> bool:
         return True
     if isinstance(parent, cst.Attribute) and parent.value is node:
         call = facts.parent(parent)
-        return (parent.attr.value in _MAPPING_METHODS and isinstance(call, cst.Call)
-                and call.func is parent)
+        return (
+            parent.attr.value in _MAPPING_METHODS
+            and isinstance(call, cst.Call)
+            and call.func is parent
+        )
     if isinstance(parent, cst.ComparisonTarget) and parent.comparator is node:
         return isinstance(parent.operator, (cst.In, cst.NotIn))
     if isinstance(parent, cst.Arg) and parent.value is node and not parent.keyword:
@@ -130,12 +183,16 @@ def _mapping_use(facts: ModuleFacts, node: cst.CSTNode) -> bool:
     return isinstance(parent, cst.NameItem)  # `global _cache`
 
 
-def _retype(rewrite: Rewrite, annotation: cst.BaseExpression,
-            cache_class: cst.BaseExpression) -> None:
+def _retype(
+    rewrite: Rewrite, annotation: cst.BaseExpression, cache_class: cst.BaseExpression
+) -> None:
     """`dict[str, V]` -> `BoundedCache[str, V]`, so the annotation stays true."""
     base = annotation.value if isinstance(annotation, cst.Subscript) else annotation
-    if isinstance(annotation, cst.Subscript) and _terminal(base) == "ClassVar" and \
-            len(annotation.slice) == 1:
+    if (
+        isinstance(annotation, cst.Subscript)
+        and _terminal(base) == "ClassVar"
+        and len(annotation.slice) == 1
+    ):
         inner = annotation.slice[0].slice
         if isinstance(inner, cst.Index):
             _retype(rewrite, inner.value, cache_class)
@@ -165,8 +222,11 @@ def lru_cache_fix(context: FileContext, node: cst.CSTNode) -> Fix | None:
     imports = Imports(facts)
     if isinstance(expression, cst.Call):
         for position, arg in enumerate(expression.args):
-            named = arg.keyword.value == "maxsize" if arg.keyword is not None else (
-                position == 0 and not arg.star)
+            named = (
+                arg.keyword.value == "maxsize"
+                if arg.keyword is not None
+                else (position == 0 and not arg.star)
+            )
             if named and isinstance(arg.value, cst.Name) and arg.value.value == "None":
                 rewrite.replace(arg.value, cst.Integer(size))
                 break
@@ -176,14 +236,25 @@ def lru_cache_fix(context: FileContext, node: cst.CSTNode) -> Fix | None:
         top = top_level_statement(facts, decorator)
         if top is None:
             return None
-        lru_cache = imports.name("functools", "lru_cache",
-                                 before_index=index_in(facts.module.body, top))
-        rewrite.replace(expression, cst.Call(
-            func=lru_cache,
-            args=[cst.Arg(cst.Integer(size), keyword=cst.Name("maxsize"),
-                          equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
-                                                whitespace_after=cst.SimpleWhitespace("")))],
-        ))
+        lru_cache = imports.name(
+            "functools", "lru_cache", before_index=index_in(facts.module.body, top)
+        )
+        rewrite.replace(
+            expression,
+            cst.Call(
+                func=lru_cache,
+                args=[
+                    cst.Arg(
+                        cst.Integer(size),
+                        keyword=cst.Name("maxsize"),
+                        equal=cst.AssignEqual(
+                            whitespace_before=cst.SimpleWhitespace(""),
+                            whitespace_after=cst.SimpleWhitespace(""),
+                        ),
+                    )
+                ],
+            ),
+        )
         # `from functools import cache` (or `import functools`) may now be unused.
         root: cst.BaseExpression = expression
         while isinstance(root, cst.Attribute):
@@ -191,8 +262,9 @@ def lru_cache_fix(context: FileContext, node: cst.CSTNode) -> Fix | None:
         if isinstance(root, cst.Name):
             imports.drop_if_unused(root.value)
     module = imports.add_to(rewrite.apply())
-    return make_fix(context, module, Applicability.UNSAFE,
-                    f"Bound the cache with `lru_cache(maxsize={size})`")
+    return make_fix(
+        context, module, Applicability.UNSAFE, f"Bound the cache with `lru_cache(maxsize={size})`"
+    )
 
 
 def _unbounded_decorator(facts: ModuleFacts, node: cst.CSTNode) -> cst.Decorator | None:

@@ -62,26 +62,32 @@ def line_edits(old_text: str, new_text: str, first_row: int = 1) -> tuple[Edit, 
     while head < len(old) and head < len(new) and old[head] == new[head]:
         head += 1
     tail = 0
-    while (tail < len(old) - head and tail < len(new) - head
-           and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]):
+    while (
+        tail < len(old) - head
+        and tail < len(new) - head
+        and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]
+    ):
         tail += 1
-    old_middle = old[head:len(old) - tail]
-    new_middle = new[head:len(new) - tail]
+    old_middle = old[head : len(old) - tail]
+    new_middle = new[head : len(new) - tail]
     matcher = difflib.SequenceMatcher(None, old_middle, new_middle, autojunk=False)
     edits: list[Edit] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        edits.append(Edit(
-            content="".join(new_middle[j1:j2]),
-            location=Location(first_row + head + i1, 1),
-            end_location=Location(first_row + head + i2, 1),
-        ))
+        edits.append(
+            Edit(
+                content="".join(new_middle[j1:j2]),
+                location=Location(first_row + head + i1, 1),
+                end_location=Location(first_row + head + i2, 1),
+            )
+        )
     return tuple(edits)
 
 
-def make_fix(context: FileContext, new_module: cst.Module, applicability: Applicability,
-             message: str) -> Fix | None:
+def make_fix(
+    context: FileContext, new_module: cst.Module, applicability: Applicability, message: str
+) -> Fix | None:
     """A Fix from the analysed module and its rewrite, or None if the rewrite is not valid.
 
     Only the module-level statements that the rewrite replaced (they are new
@@ -97,8 +103,9 @@ def make_fix(context: FileContext, new_module: cst.Module, applicability: Applic
     if starts is None or _outer_code(new_module) != _outer_code(old_module):
         return _whole_text_fix(context.source, new_module, applicability, message)
     old_lines = split_lines(context.source)
-    matcher = difflib.SequenceMatcher(None, [id(s) for s in old_module.body],
-                                      [id(s) for s in new_module.body], autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, [id(s) for s in old_module.body], [id(s) for s in new_module.body], autojunk=False
+    )
     edits: list[Edit] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -106,7 +113,7 @@ def make_fix(context: FileContext, new_module: cst.Module, applicability: Applic
         chunk = "".join(new_module.code_for_node(s) for s in new_module.body[j1:j2])
         if chunk and problem_with(chunk) is not None:
             return None
-        old_chunk = "".join(old_lines[starts[i1]:starts[i2]])
+        old_chunk = "".join(old_lines[starts[i1] : starts[i2]])
         chunk = _keep_final_newline(old_chunk, chunk)
         edits.extend(line_edits(old_chunk, chunk, first_row=starts[i1] + 1))
     if not edits:
@@ -114,8 +121,9 @@ def make_fix(context: FileContext, new_module: cst.Module, applicability: Applic
     return Fix(applicability=applicability, message=message, edits=tuple(edits))
 
 
-def _whole_text_fix(old_text: str, new_module: cst.Module, applicability: Applicability,
-                    message: str) -> Fix | None:
+def _whole_text_fix(
+    old_text: str, new_module: cst.Module, applicability: Applicability, message: str
+) -> Fix | None:
     new_text = _keep_final_newline(old_text, new_module.code)
     if new_text == old_text or problem_with(new_text) is not None:
         return None

@@ -56,8 +56,7 @@ def moved_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate
         return None
     rewrite = Rewrite(facts)
     rewrite.rebuild(block, lambda updated: _wrap(updated, start, end))
-    return make_fix(context, rewrite.apply(), Applicability.SAFE,
-                    "Move the release into `finally`")
+    return make_fix(context, rewrite.apply(), Applicability.SAFE, "Move the release into `finally`")
 
 
 def added_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
@@ -82,19 +81,24 @@ def added_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate
     line = cst.parse_statement(release.statement())
     end = len(block.body)
     rewrite.rebuild(block, lambda updated: _wrap(updated, index, end, line))
-    return make_fix(context, rewrite.apply(), Applicability.SAFE,
-                    f"Release `{binding.target.value}` with `{release.statement()}` in `finally`")
+    return make_fix(
+        context,
+        rewrite.apply(),
+        Applicability.SAFE,
+        f"Release `{binding.target.value}` with `{release.statement()}` in `finally`",
+    )
 
 
-def _wrap(updated: cst.CSTNode, start: int, end: int,
-          added: cst.BaseStatement | None = None) -> cst.CSTNode:
+def _wrap(
+    updated: cst.CSTNode, start: int, end: int, added: cst.BaseStatement | None = None
+) -> cst.CSTNode:
     """Statements start+1..end-1 into `try:`; statement `end` (or `added`) into `finally:`."""
     assert isinstance(updated, cst.IndentedBlock)
     body: Sequence[cst.BaseStatement] = updated.body
-    guarded = list(body[start + 1:end])
+    guarded = list(body[start + 1 : end])
     if added is None:
         final = body[end]
-        after = list(body[end + 1:])
+        after = list(body[end + 1 :])
     else:
         final = added
         after = []
@@ -102,4 +106,4 @@ def _wrap(updated: cst.CSTNode, start: int, end: int,
         body=cst.IndentedBlock(body=guarded),
         finalbody=cst.Finally(body=cst.IndentedBlock(body=[final])),
     )
-    return updated.with_changes(body=[*body[:start + 1], try_statement, *after])
+    return updated.with_changes(body=[*body[: start + 1], try_statement, *after])

@@ -78,8 +78,9 @@ class Imports:
         bound = _global_names(self.facts)
         root = module.split(".", 1)[0]
         # An import that is there but too late must not be repeated in the same form.
-        from_style = (prefer_from or module in from_modules or root in bound
-                      or whole is not None) and direct is None
+        from_style = (
+            prefer_from or module in from_modules or root in bound or whole is not None
+        ) and direct is None
         if from_style and obj not in bound:
             self._need(ImportItem(module, obj))
             return obj
@@ -106,8 +107,9 @@ class Imports:
             # imports (and the blank lines after it): give it just that head, so its
             # cost does not grow with the file, and the rest stays the same objects.
             cut = _head_length(module) + 1
-            new_head = _with_imports(module.with_changes(body=module.body[:cut], footer=()),
-                                     tuple(self.needed))
+            new_head = _with_imports(
+                module.with_changes(body=module.body[:cut], footer=()), tuple(self.needed)
+            )
             module = module.with_changes(body=(*new_head, *module.body[cut:]))
         if self.unused:
             context = CodemodContext()
@@ -149,12 +151,15 @@ def _module_imports(
 # The findings of one file mostly need the same import added to the same head:
 # (head statements, imports) -> new head statements. Keys hold their statements,
 # so an id is never reused while its entry lives.
-_HEADS: OrderedDict[tuple[int, ...], tuple[tuple[cst.CSTNode, ...], tuple[ImportItem, ...],
-                                          tuple[cst.BaseStatement, ...]]] = OrderedDict()
+_HEADS: OrderedDict[
+    tuple[int, ...],
+    tuple[tuple[cst.CSTNode, ...], tuple[ImportItem, ...], tuple[cst.BaseStatement, ...]],
+] = OrderedDict()
 
 
-def _with_imports(head: cst.Module,
-                  needed: tuple[ImportItem, ...]) -> tuple[cst.BaseStatement, ...]:
+def _with_imports(
+    head: cst.Module, needed: tuple[ImportItem, ...]
+) -> tuple[cst.BaseStatement, ...]:
     key = tuple(id(statement) for statement in head.body)
     found = _HEADS.get(key)
     if found is not None and found[1] == needed:
@@ -201,8 +206,11 @@ def _names_sorted(line: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
     one-line import (a parenthesized one may carry comments).
     """
     small = line.body[0]
-    if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar) \
-            or small.lpar is not None:
+    if (
+        not isinstance(small, cst.ImportFrom)
+        or isinstance(small.names, cst.ImportStar)
+        or small.lpar is not None
+    ):
         return line
     names = list(small.names)
 
@@ -234,8 +242,9 @@ def _is_third_party(statement: cst.SimpleStatementLine) -> bool:
     return bool(_imported_module(statement.body[0])) and not _is_stdlib(statement)
 
 
-def _sorted_in(body: Sequence[cst.BaseStatement], added: cst.SimpleStatementLine,
-               new: cst.SimpleStatementLine) -> list[cst.BaseStatement]:
+def _sorted_in(
+    body: Sequence[cst.BaseStatement], added: cst.SimpleStatementLine, new: cst.SimpleStatementLine
+) -> list[cst.BaseStatement]:
     """Move an added import (as `new`) into its section (stdlib or not), at its sorted place.
 
     Sections are the runs of imports separated by blank lines; a standard
@@ -255,14 +264,13 @@ def _sorted_in(body: Sequence[cst.BaseStatement], added: cst.SimpleStatementLine
         sections[-1].append((index, line))
     stdlib = _is_stdlib(new)
     if stdlib:
-        matching = [section for section in sections
-                    if all(_is_stdlib(line) for _, line in section)]
+        matching = [section for section in sections if all(_is_stdlib(line) for _, line in section)]
     else:
-        matching = [section for section in sections
-                    if any(_is_third_party(line) for _, line in section)]
+        matching = [
+            section for section in sections if any(_is_third_party(line) for _, line in section)
+        ]
     if not matching:
-        standard = [section for section in sections
-                    if all(_is_stdlib(line) for _, line in section)]
+        standard = [section for section in sections if all(_is_stdlib(line) for _, line in section)]
         if stdlib or not standard:
             return [new if statement is added else statement for statement in body]
         # Only standard library and relative imports: a section of its own after the former.
@@ -270,8 +278,9 @@ def _sorted_in(body: Sequence[cst.BaseStatement], added: cst.SimpleStatementLine
         return [*rest[:end], new.with_changes(leading_lines=(cst.EmptyLine(),)), *rest[end:]]
     section = matching[0] if stdlib else matching[-1]
     key = _import_key(new)
-    position = next((index for index, line in section if _import_key(line) > key),
-                    section[-1][0] + 1)
+    position = next(
+        (index for index, line in section if _import_key(line) > key), section[-1][0] + 1
+    )
     moved = new.with_changes(leading_lines=())
     if position == section[0][0]:
         first = section[0][1]
@@ -280,11 +289,32 @@ def _sorted_in(body: Sequence[cst.BaseStatement], added: cst.SimpleStatementLine
     return [*rest[:position], moved, *rest[position:]]
 
 
-_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset({
-    "abc", "asyncio", "collections", "concurrent", "contextlib", "dataclasses", "functools",
-    "io", "itertools", "json", "logging", "os", "pathlib", "re", "sqlite3", "subprocess", "sys",
-    "tempfile", "threading", "time", "typing", "weakref",
-})
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset(
+    {
+        "abc",
+        "asyncio",
+        "collections",
+        "concurrent",
+        "contextlib",
+        "dataclasses",
+        "functools",
+        "io",
+        "itertools",
+        "json",
+        "logging",
+        "os",
+        "pathlib",
+        "re",
+        "sqlite3",
+        "subprocess",
+        "sys",
+        "tempfile",
+        "threading",
+        "time",
+        "typing",
+        "weakref",
+    }
+)
 
 
 def _head_length(module: cst.Module) -> int:
@@ -292,7 +322,8 @@ def _head_length(module: cst.Module) -> int:
 
     def is_import(statement: cst.BaseStatement) -> bool:
         return isinstance(statement, cst.SimpleStatementLine) and isinstance(
-            statement.body[0], (cst.Import, cst.ImportFrom))
+            statement.body[0], (cst.Import, cst.ImportFrom)
+        )
 
     body = module.body
     # A first statement that is not an import may be the docstring (or `__strict__`).
@@ -309,8 +340,12 @@ def _bindings(module: cst.Module) -> list[tuple[str, str | None, str]]:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
         for small in statement.body:
-            if isinstance(small, cst.ImportFrom) and not small.relative and small.module and \
-                    not isinstance(small.names, cst.ImportStar):
+            if (
+                isinstance(small, cst.ImportFrom)
+                and not small.relative
+                and small.module
+                and not isinstance(small.names, cst.ImportStar)
+            ):
                 source = cst.Module([]).code_for_node(small.module)
                 for alias in small.names:
                     name = cst.Module([]).code_for_node(alias.name)
@@ -340,8 +375,7 @@ def _shadowed(facts: ModuleFacts, function: FunctionNode, name: str) -> bool:
     while current is not None:
         if isinstance(current, (cst.FunctionDef, cst.Lambda)):
             scope = facts.function_scope(current)
-            if scope is not None and not isinstance(scope, GlobalScope) and \
-                    scope.assignments[name]:
+            if scope is not None and not isinstance(scope, GlobalScope) and scope.assignments[name]:
                 return True
         current = facts.parent(current)
     return False

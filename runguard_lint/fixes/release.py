@@ -15,17 +15,21 @@ from dataclasses import dataclass
 from runguard_lint.analysis.ownership import Acquisition
 from runguard_lint.catalog import ResourceKind
 
-CONCURRENT_EXECUTORS = frozenset({
-    "concurrent.futures.ThreadPoolExecutor",
-    "concurrent.futures.thread.ThreadPoolExecutor",
-    "concurrent.futures.ProcessPoolExecutor",
-    "concurrent.futures.process.ProcessPoolExecutor",
-})
-MULTIPROCESSING_POOLS = frozenset({
-    "multiprocessing.Pool",
-    "multiprocessing.pool.Pool",
-    "multiprocessing.pool.ThreadPool",
-})
+CONCURRENT_EXECUTORS = frozenset(
+    {
+        "concurrent.futures.ThreadPoolExecutor",
+        "concurrent.futures.thread.ThreadPoolExecutor",
+        "concurrent.futures.ProcessPoolExecutor",
+        "concurrent.futures.process.ProcessPoolExecutor",
+    }
+)
+MULTIPROCESSING_POOLS = frozenset(
+    {
+        "multiprocessing.Pool",
+        "multiprocessing.pool.Pool",
+        "multiprocessing.pool.ThreadPool",
+    }
+)
 # Whose `__enter__` returns something else than the resource (the directory's path).
 ENTERS_AS_OTHER = frozenset({"tempfile.TemporaryDirectory"})
 # Whose release waits for work to finish: never in an event loop.

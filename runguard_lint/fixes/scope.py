@@ -62,8 +62,9 @@ class _Scope:
 
 def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
     function = acquisition.function
-    if not isinstance(function, cst.FunctionDef) or not isinstance(function.body,
-                                                                      cst.IndentedBlock):
+    if not isinstance(function, cst.FunctionDef) or not isinstance(
+        function.body, cst.IndentedBlock
+    ):
         return None
     facts = context.facts
     imports = Imports(facts)
@@ -76,22 +77,27 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
     rewrite = Rewrite(facts)
     # Created in a loop and released once after it: the scope now releases every
     # one, so the release after the loop would release the last one twice.
-    if fate.outcome is Outcome.LOOP_LEAK and not remove_releases(facts, fate.release_sites,
-                                                                 rewrite):
+    if fate.outcome is Outcome.LOOP_LEAK and not remove_releases(
+        facts, fate.release_sites, rewrite
+    ):
         return None
     binding = binding_of(facts, acquisition.call)
     if binding is None or block_of(facts, binding.statement) is None:
         # A temporary, or a value that flows on through an expression (a container,
         # a conditional): entered in the scope where it is created.
-        if fate.holder is not None and scope.statement is not None and \
-                not _whole_body(function, scope.statement):
+        if (
+            fate.holder is not None
+            and scope.statement is not None
+            and not _whole_body(function, scope.statement)
+        ):
             return None
         if not _enter_in_place(context, acquisition, scope, rewrite):
             return None
         what = f"`{acquisition.callee}(...)`"
     else:
-        if scope.statement is not None and not uses_confined(facts, binding.target,
-                                                              [scope.statement.body]):
+        if scope.statement is not None and not uses_confined(
+            facts, binding.target, [scope.statement.body]
+        ):
             return None
         holder = binding.target.value
         receiver = None
@@ -106,8 +112,10 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
     if existing is None:
         opener = _opener(context, scope, function, imports)
         rewrite.rebuild(function, lambda updated: _wrap_body(updated, opener, scope))
-        message = f"Close {what} with a `{_class_label(scope)}` around the body of " \
-                  f"`{function.name.value}()`"
+        message = (
+            f"Close {what} with a `{_class_label(scope)}` around the body of "
+            f"`{function.name.value}()`"
+        )
     else:
         message = f"Close {what} with the `{scope.name}` scope of `{function.name.value}()`"
     module = imports.add_to(rewrite.apply())
@@ -117,7 +125,7 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
 def _whole_body(function: cst.FunctionDef, statement: cst.With) -> bool:
     """Whether a `with` is all of the function's body (after its docstring)."""
     body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
-    return list(body[docstring_count(body):]) == [statement]
+    return list(body[docstring_count(body) :]) == [statement]
 
 
 def _class_label(scope: _Scope) -> str:
@@ -135,8 +143,11 @@ def _existing_scope(context: FileContext, acquisition: Acquisition) -> _Scope | 
         if not isinstance(ancestor, cst.With):
             continue
         for item in ancestor.items:
-            if not (isinstance(item.item, cst.Call) and item.asname is not None
-                    and isinstance(item.asname.name, cst.Name)):
+            if not (
+                isinstance(item.item, cst.Call)
+                and item.asname is not None
+                and isinstance(item.asname.name, cst.Name)
+            ):
                 continue
             names = facts.external_names(item.item.func)
             asynchronous = ancestor.asynchronous is not None
@@ -147,8 +158,9 @@ def _existing_scope(context: FileContext, acquisition: Acquisition) -> _Scope | 
     return None
 
 
-def _registration(scope: _Scope, holder: str, release: Release, imports: Imports,
-                  function: cst.FunctionDef) -> str:
+def _registration(
+    scope: _Scope, holder: str, release: Release, imports: Imports, function: cst.FunctionDef
+) -> str:
     arguments = ", ".join(release.arguments)
     if scope.exit_stack:
         method = "push_async_callback" if release.awaited else "callback"
@@ -161,8 +173,9 @@ def _registration(scope: _Scope, holder: str, release: Release, imports: Imports
     return f'{scope.name}.register("{holder}", {closer})'
 
 
-def _enter_in_place(context: FileContext, acquisition: Acquisition, scope: _Scope,
-                    rewrite: Rewrite) -> bool:
+def _enter_in_place(
+    context: FileContext, acquisition: Acquisition, scope: _Scope, rewrite: Rewrite
+) -> bool:
     """`scope.enter(Resource(...))` in place of a temporary (entered and exited by the scope)."""
     flavour = with_flavour(acquisition)
     if flavour is None or (flavour is WithFlavour.ASYNC and not scope.asynchronous):
@@ -181,13 +194,18 @@ def _enter_in_place(context: FileContext, acquisition: Acquisition, scope: _Scop
         method = "enter_async_context" if scope.exit_stack else "enter_async"
         replacement: cst.BaseExpression = cst.Await(
             expression=_method_call(scope.name, method, entered),
-            lpar=[cst.LeftParen()], rpar=[cst.RightParen()],
+            lpar=[cst.LeftParen()],
+            rpar=[cst.RightParen()],
         )
     else:
         method = "enter_context" if scope.exit_stack else "enter"
         replacement = _method_call(scope.name, method, entered)
-    rewrite.replace(node, replacement.with_changes(lpar=[*node.lpar, *replacement.lpar],
-                                                   rpar=[*replacement.rpar, *node.rpar]))
+    rewrite.replace(
+        node,
+        replacement.with_changes(
+            lpar=[*node.lpar, *replacement.lpar], rpar=[*replacement.rpar, *node.rpar]
+        ),
+    )
     return True
 
 
@@ -198,14 +216,15 @@ def _method_call(receiver: str, method: str, argument: cst.BaseExpression) -> cs
     )
 
 
-def _opener(context: FileContext, scope: _Scope, function: cst.FunctionDef,
-            imports: Imports) -> cst.Call:
+def _opener(
+    context: FileContext, scope: _Scope, function: cst.FunctionDef, imports: Imports
+) -> cst.Call:
     if scope.exit_stack:
-        cls = imports.name("contextlib", "AsyncExitStack" if scope.asynchronous else "ExitStack",
-                           used_in=function)
+        cls = imports.name(
+            "contextlib", "AsyncExitStack" if scope.asynchronous else "ExitStack", used_in=function
+        )
         return cst.Call(func=cls)
-    cls = imports.name("runguard_lint.runtime", "ResourceScope", prefer_from=True,
-                       used_in=function)
+    cls = imports.name("runguard_lint.runtime", "ResourceScope", prefer_from=True, used_in=function)
     class_def = context.facts.enclosing_class(function)
     label = f"{class_def.name.value}.{function.name.value}" if class_def else function.name.value
     return cst.Call(func=cls, args=[cst.Arg(cst.SimpleString(f'"{label}"'))])

@@ -90,15 +90,27 @@ def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) ->
     imports = Imports(facts)
     top_index = index_in(facts.module.body, top)
     if asynchronous:
-        per_loop = imports.name("runguard_lint.runtime", "per_loop", prefer_from=True,
-                                before_index=top_index)
+        per_loop = imports.name(
+            "runguard_lint.runtime", "per_loop", prefer_from=True, before_index=top_index
+        )
         closer = kind.release[0]
-        decorator: cst.BaseExpression = per_loop if closer == "aclose" else cst.Call(
-            func=per_loop, args=[cst.Arg(cst.SimpleString(f'"{closer}"'),
-                                         keyword=cst.Name("close"),
-                                         equal=cst.AssignEqual(
-                                             whitespace_before=cst.SimpleWhitespace(""),
-                                             whitespace_after=cst.SimpleWhitespace("")))])
+        decorator: cst.BaseExpression = (
+            per_loop
+            if closer == "aclose"
+            else cst.Call(
+                func=per_loop,
+                args=[
+                    cst.Arg(
+                        cst.SimpleString(f'"{closer}"'),
+                        keyword=cst.Name("close"),
+                        equal=cst.AssignEqual(
+                            whitespace_before=cst.SimpleWhitespace(""),
+                            whitespace_after=cst.SimpleWhitespace(""),
+                        ),
+                    )
+                ],
+            )
+        )
     else:
         decorator = imports.name("functools", "cache", before_index=top_index)
     assert isinstance(top, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
@@ -113,15 +125,18 @@ def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) ->
         decorators=[cst.Decorator(decorator=decorator)],
         leading_lines=top.leading_lines[:blank_prefix],
     )
-    rewrite.replace(replaced, cst.Call(func=cst.Name(name), lpar=replaced.lpar,
-                                       rpar=replaced.rpar))
+    rewrite.replace(replaced, cst.Call(func=cst.Name(name), lpar=replaced.lpar, rpar=replaced.rpar))
     rewrite.insert_before(top, [loader])
     spaced = (cst.EmptyLine(), cst.EmptyLine(), *top.leading_lines[blank_prefix:])
     rewrite.rebuild(top, lambda updated: updated.with_changes(leading_lines=spaced))
     module = imports.add_to(rewrite.apply())
     what = "per event loop" if asynchronous else "per process"
-    return make_fix(context, module, Applicability.UNSAFE,
-                    f"Share one `{acquisition.callee}` {what} through the lazy loader `{name}()`")
+    return make_fix(
+        context,
+        module,
+        Applicability.UNSAFE,
+        f"Share one `{acquisition.callee}` {what} through the lazy loader `{name}()`",
+    )
 
 
 def _blank_prefix(lines: Sequence[cst.EmptyLine]) -> int:
@@ -153,9 +168,13 @@ def _receiver_loader_body(
         return None
     assign = facts.parent(facts.parent(target) or target)
     built = facts.parent(assign) if isinstance(assign, cst.Assign) else None
-    if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1
-            and isinstance(assign.value, cst.Call) and isinstance(built, cst.SimpleStatementLine)
-            and len(built.body) == 1):
+    if not (
+        isinstance(assign, cst.Assign)
+        and len(assign.targets) == 1
+        and isinstance(assign.value, cst.Call)
+        and isinstance(built, cst.SimpleStatementLine)
+        and len(built.body) == 1
+    ):
         return None
     constructor = assign.value
     if not _constant_call(facts, constructor):
@@ -170,23 +189,27 @@ def _receiver_loader_body(
     end = index_in(block.body, loading)
     if end <= start:
         return None
-    for between in block.body[start + 1:end]:
-        if any(isinstance(node, cst.Name) and node.value == receiver.value
-               for node in walk(between)):
+    for between in block.body[start + 1 : end]:
+        if any(
+            isinstance(node, cst.Name) and node.value == receiver.value for node in walk(between)
+        ):
             return None
     rewrite.remove(loading)
     assert isinstance(loading, cst.SimpleStatementLine)
     if built.trailing_whitespace.comment is None:
         # The load line's trailing comment (a suppression, say) stays in the function.
         moved = loading.trailing_whitespace
-        rewrite.rebuild(built, lambda updated: updated.with_changes(
-            trailing_whitespace=moved))
+        rewrite.rebuild(built, lambda updated: updated.with_changes(trailing_whitespace=moved))
     name = receiver.value
     body: list[Statement] = [
-        cst.SimpleStatementLine([cst.Assign(
-            targets=[cst.AssignTarget(cst.Name(name))],
-            value=constructor.with_changes(lpar=[], rpar=[]),
-        )]),
+        cst.SimpleStatementLine(
+            [
+                cst.Assign(
+                    targets=[cst.AssignTarget(cst.Name(name))],
+                    value=constructor.with_changes(lpar=[], rpar=[]),
+                )
+            ]
+        ),
         loading.with_changes(trailing_whitespace=cst.TrailingWhitespace()),
         cst.SimpleStatementLine([cst.Return(cst.Name(name))]),
     ]
@@ -213,13 +236,20 @@ def _constant(facts: ModuleFacts, expression: cst.BaseExpression) -> bool:
         return all(isinstance(part, cst.FormattedStringText) for part in expression.parts)
     if isinstance(expression, cst.UnaryOperation):
         return isinstance(expression.operator, (cst.Minus, cst.Plus)) and _constant(
-            facts, expression.expression)
+            facts, expression.expression
+        )
     if isinstance(expression, (cst.Tuple, cst.List, cst.Set)):
-        return all(isinstance(element, cst.Element) and _constant(facts, element.value)
-                   for element in expression.elements)
+        return all(
+            isinstance(element, cst.Element) and _constant(facts, element.value)
+            for element in expression.elements
+        )
     if isinstance(expression, cst.Dict):
-        return all(isinstance(element, cst.DictElement) and _constant(facts, element.key)
-                   and _constant(facts, element.value) for element in expression.elements)
+        return all(
+            isinstance(element, cst.DictElement)
+            and _constant(facts, element.key)
+            and _constant(facts, element.value)
+            for element in expression.elements
+        )
     if isinstance(expression, cst.Name):
         return expression.value in _NAMED_CONSTANTS or _module_constant(facts, expression)
     return False
@@ -240,5 +270,7 @@ def _module_constant(facts: ModuleFacts, name: cst.Name) -> bool:
         return False
     # `global NAME` in a function and a rebinding there counts as a second binding;
     # a single binding must also be made by module-level code.
-    return facts.enclosing_function(node) is None and len(
-        assignment.scope.assignments[name.value]) == 1
+    return (
+        facts.enclosing_function(node) is None
+        and len(assignment.scope.assignments[name.value]) == 1
+    )

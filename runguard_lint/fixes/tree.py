@@ -113,8 +113,7 @@ def simple_statement(facts: ModuleFacts, node: cst.CSTNode) -> cst.SimpleStateme
     for ancestor in facts.ancestors(node):
         if isinstance(ancestor, cst.SimpleStatementLine):
             return ancestor
-        if isinstance(ancestor, (cst.BaseCompoundStatement, cst.SimpleStatementSuite,
-                                 cst.Lambda)):
+        if isinstance(ancestor, (cst.BaseCompoundStatement, cst.SimpleStatementSuite, cst.Lambda)):
             return None
     return None
 

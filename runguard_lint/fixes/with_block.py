@@ -35,8 +35,9 @@ from runguard_lint.fixes.tree import (
 )
 
 
-def rest_of_block(context: FileContext, binding: Binding, fate: Fate,
-                  rewrite: Rewrite) -> tuple[cst.IndentedBlock, int] | None:
+def rest_of_block(
+    context: FileContext, binding: Binding, fate: Fate, rewrite: Rewrite
+) -> tuple[cst.IndentedBlock, int] | None:
     """The block of the binding and its index, when every use of the name follows it there.
 
     A resource created in a loop and released once after it gets its release
@@ -48,7 +49,7 @@ def rest_of_block(context: FileContext, binding: Binding, fate: Fate,
     if block is None:
         return None
     index = index_in(block.body, binding.statement)
-    region: list[cst.CSTNode] = list(block.body[index + 1:])
+    region: list[cst.CSTNode] = list(block.body[index + 1 :])
     if fate.outcome is Outcome.LOOP_LEAK:
         if not remove_releases(facts, fate.release_sites, rewrite):
             return None
@@ -81,14 +82,17 @@ def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix 
     def wrap(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(updated, cst.IndentedBlock)
         body = list(updated.body)
-        rest = body[index + 1:] or [cst.SimpleStatementLine([cst.Pass()])]
+        rest = body[index + 1 :] or [cst.SimpleStatementLine([cst.Pass()])]
         asynchronous = cst.Asynchronous() if flavour is WithFlavour.ASYNC else None
         if not enters_as_itself:
             # `with tempfile.TemporaryDirectory() as d` binds the path, not the object:
             # keep `d = ...` and enter `d` itself.
-            entered = cst.With(items=[cst.WithItem(item=cst.Name(holder))],
-                               body=cst.IndentedBlock(body=rest), asynchronous=asynchronous)
-            return updated.with_changes(body=[*body[:index + 1], entered])
+            entered = cst.With(
+                items=[cst.WithItem(item=cst.Name(holder))],
+                body=cst.IndentedBlock(body=rest),
+                asynchronous=asynchronous,
+            )
+            return updated.with_changes(body=[*body[: index + 1], entered])
         with_statement = cst.With(
             items=[cst.WithItem(item=item, asname=cst.AsName(name=cst.Name(holder)))],
             body=cst.IndentedBlock(body=rest, header=statement.trailing_whitespace),
@@ -101,19 +105,35 @@ def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix 
     opener = f"{flavour.value} {acquisition.callee.removesuffix('()')}(...) as {holder}"
     if not enters_as_itself:
         opener = f"{flavour.value} {holder}"
-    return make_fix(context, rewrite.apply(), Applicability.SAFE,
-                    f"Close `{holder}` with `{opener}:` around its uses")
+    return make_fix(
+        context,
+        rewrite.apply(),
+        Applicability.SAFE,
+        f"Close `{holder}` with `{opener}:` around its uses",
+    )
 
 
 # What the name of a temporary entered by `with` is built from: the callee's last part.
 _TEMPORARY_NAMES = {
-    "open": "f", "ZipFile": "archive", "TarFile": "archive", "socket": "sock",
-    "create_connection": "sock", "Popen": "proc", "NamedTemporaryFile": "tmp",
-    "TemporaryFile": "tmp", "SpooledTemporaryFile": "tmp", "connect": "conn",
+    "open": "f",
+    "ZipFile": "archive",
+    "TarFile": "archive",
+    "socket": "sock",
+    "create_connection": "sock",
+    "Popen": "proc",
+    "NamedTemporaryFile": "tmp",
+    "TemporaryFile": "tmp",
+    "SpooledTemporaryFile": "tmp",
+    "connect": "conn",
     "Session": "session",
 }
-_RULE_NAMES = {"RG101": "client", "RG102": "db", "RG103": "executor", "RG105": "conn",
-               "RG106": "resource"}
+_RULE_NAMES = {
+    "RG101": "client",
+    "RG102": "db",
+    "RG103": "executor",
+    "RG105": "conn",
+    "RG106": "resource",
+}
 
 
 def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fix | None:
@@ -130,8 +150,11 @@ def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fi
     call = acquisition.call
     flavour = with_flavour(acquisition)
     function = acquisition.function
-    if flavour is None or acquisition.kind.callable in ENTERS_AS_OTHER or \
-            not isinstance(function, cst.FunctionDef):
+    if (
+        flavour is None
+        or acquisition.kind.callable in ENTERS_AS_OTHER
+        or not isinstance(function, cst.FunctionDef)
+    ):
         return None
     node: cst.CSTNode = call
     statement: cst.CSTNode | None = None
@@ -152,11 +175,19 @@ def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fi
         )
         if used_on and parent is not None:
             node = parent
-        elif isinstance(parent, cst.Arg) and parent.value is node and not parent.keyword \
-                and not parent.star:
+        elif (
+            isinstance(parent, cst.Arg)
+            and parent.value is node
+            and not parent.keyword
+            and not parent.star
+        ):
             outer = facts.parent(parent)
-            if not (isinstance(outer, cst.Call) and outer.args and outer.args[0] is parent
-                    and dotted_name(outer.func) is not None):
+            if not (
+                isinstance(outer, cst.Call)
+                and outer.args
+                and outer.args[0] is parent
+                and dotted_name(outer.func) is not None
+            ):
                 return None
             node = outer
         else:
@@ -172,17 +203,23 @@ def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fi
     def enter(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(updated, (cst.SimpleStatementLine, cst.For))
         return cst.With(
-            items=[cst.WithItem(item=call.with_changes(lpar=[], rpar=[]),
-                                asname=cst.AsName(name=cst.Name(name)))],
+            items=[
+                cst.WithItem(
+                    item=call.with_changes(lpar=[], rpar=[]), asname=cst.AsName(name=cst.Name(name))
+                )
+            ],
             body=cst.IndentedBlock(body=[updated.with_changes(leading_lines=())]),
             asynchronous=cst.Asynchronous() if flavour is WithFlavour.ASYNC else None,
             leading_lines=updated.leading_lines,
         )
 
     rewrite.rebuild(statement, enter)
-    return make_fix(context, rewrite.apply(), Applicability.SAFE,
-                    f"Close it with `{flavour.value} {acquisition.callee.removesuffix('()')}(...) "
-                    f"as {name}:`")
+    return make_fix(
+        context,
+        rewrite.apply(),
+        Applicability.SAFE,
+        f"Close it with `{flavour.value} {acquisition.callee.removesuffix('()')}(...) as {name}:`",
+    )
 
 
 def closing_fix(context: FileContext, acquisition: Acquisition) -> Fix | None:
@@ -217,26 +254,35 @@ def closing_fix(context: FileContext, acquisition: Acquisition) -> Fix | None:
     imports = Imports(facts)
     closing = imports.name("contextlib", "closing", used_in=acquisition.function)
     comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-    wrapped = cst.WithItem(item=cst.Call(func=closing, args=[cst.Arg(call)]),
-                           asname=cst.AsName(name=cst.Name(name)), comma=comma)
+    wrapped = cst.WithItem(
+        item=cst.Call(func=closing, args=[cst.Arg(call)]),
+        asname=cst.AsName(name=cst.Name(name)),
+        comma=comma,
+    )
     # The original item's comma (a trailing one, or the separator) moves to the new item.
     reentered = cst.WithItem(item=cst.Name(name), comma=item.comma)
     items = list(with_statement.items)
     position = index_in(items, item)
     changed = with_statement.with_changes(
-        items=[*items[:position], wrapped, reentered, *items[position + 1:]])
+        items=[*items[:position], wrapped, reentered, *items[position + 1 :]]
+    )
     if folded is not None:
         header = changed.body.header if isinstance(changed.body, cst.IndentedBlock) else None
         if header is not None and header.comment is None:
-            changed = changed.with_changes(body=changed.body.with_changes(
-                header=folded.trailing_whitespace))
+            changed = changed.with_changes(
+                body=changed.body.with_changes(header=folded.trailing_whitespace)
+            )
         changed = changed.with_changes(
-            leading_lines=(*folded.leading_lines, *changed.leading_lines))
+            leading_lines=(*folded.leading_lines, *changed.leading_lines)
+        )
     rewrite.replace(with_statement, changed)
     module = imports.add_to(rewrite.apply())
-    return make_fix(context, module, Applicability.SAFE,
-                    f"Close `{name}` with `contextlib.closing`, keeping `with {name}:` for the "
-                    "transaction")
+    return make_fix(
+        context,
+        module,
+        Applicability.SAFE,
+        f"Close `{name}` with `contextlib.closing`, keeping `with {name}:` for the transaction",
+    )
 
 
 def _entered_next(context: FileContext, binding: Binding) -> cst.WithItem | None:
@@ -252,7 +298,10 @@ def _entered_next(context: FileContext, binding: Binding) -> cst.WithItem | None
     if not uses_confined(facts, binding.target, [following]):
         return None
     for item in following.items:
-        if isinstance(item.item, cst.Name) and item.item.value == binding.target.value \
-                and item.asname is None:
+        if (
+            isinstance(item.item, cst.Name)
+            and item.item.value == binding.target.value
+            and item.asname is None
+        ):
             return item
     return None

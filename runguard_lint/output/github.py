@@ -54,10 +54,17 @@ def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
             ("endColumn", str(end.column)),
             ("title", f"{TOOL} ({diagnostic.code})"),
         ]
-        lines.append(_command(level(diagnostic, context), properties,
-                              f"{diagnostic.code} {diagnostic.message}"))
+        lines.append(
+            _command(
+                level(diagnostic, context), properties, f"{diagnostic.code} {diagnostic.message}"
+            )
+        )
     for error in context.errors:
-        lines.append(_command("error", [("file", error.filename),
-                                        ("title", f"{TOOL} (internal error)")],
-                              error.message))
+        lines.append(
+            _command(
+                "error",
+                [("file", error.filename), ("title", f"{TOOL} (internal error)")],
+                error.message,
+            )
+        )
     return "".join(line + "\n" for line in lines)

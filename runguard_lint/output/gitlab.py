@@ -64,18 +64,20 @@ def as_list(diagnostics: Sequence[Diagnostic], context: ReportContext) -> list[d
         seen[key] = occurrence + 1
         rule = context.rules.get(diagnostic.code)
         name = f" ({rule.name})" if rule is not None else ""
-        issues.append({
-            "type": "issue",
-            "check_name": diagnostic.code,
-            "description": f"{diagnostic.code}{name}: {diagnostic.message}",
-            "categories": ["Performance" if rule is not None and rule.preview else "Bug Risk"],
-            "fingerprint": fingerprint(*key, occurrence),
-            "severity": _severity(diagnostic.code, context),
-            "location": {
-                "path": path,
-                "lines": {"begin": diagnostic.location.row, "end": diagnostic.end_location.row},
-            },
-        })
+        issues.append(
+            {
+                "type": "issue",
+                "check_name": diagnostic.code,
+                "description": f"{diagnostic.code}{name}: {diagnostic.message}",
+                "categories": ["Performance" if rule is not None and rule.preview else "Bug Risk"],
+                "fingerprint": fingerprint(*key, occurrence),
+                "severity": _severity(diagnostic.code, context),
+                "location": {
+                    "path": path,
+                    "lines": {"begin": diagnostic.location.row, "end": diagnostic.end_location.row},
+                },
+            }
+        )
     return issues
 
 

@@ -28,36 +28,60 @@ def xml_text(text: str) -> str:
 
 
 def _suite(parent: ET.Element, name: str, tests: int, failures: int, errors: int) -> ET.Element:
-    return ET.SubElement(parent, "testsuite", {
-        "name": xml_text(name), "tests": str(tests), "failures": str(failures),
-        "errors": str(errors), "skipped": "0",
-    })
+    return ET.SubElement(
+        parent,
+        "testsuite",
+        {
+            "name": xml_text(name),
+            "tests": str(tests),
+            "failures": str(failures),
+            "errors": str(errors),
+            "skipped": "0",
+        },
+    )
 
 
 def _failure_case(suite: ET.Element, diagnostic: Diagnostic) -> None:
     row, column = diagnostic.location.row, diagnostic.location.column
     filename = xml_text(diagnostic.filename)
-    case = ET.SubElement(suite, "testcase", {
-        "name": f"{TOOL}.{diagnostic.code}",
-        "classname": filename,
-        "file": filename,
-        "line": str(row),
-        "column": str(column),
-    })
-    failure = ET.SubElement(case, "failure", {
-        "message": xml_text(diagnostic.message), "type": diagnostic.code,
-    })
-    failure.text = xml_text(f"{diagnostic.filename}:{row}:{column}: "
-                            f"{diagnostic.code} {diagnostic.message}")
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        {
+            "name": f"{TOOL}.{diagnostic.code}",
+            "classname": filename,
+            "file": filename,
+            "line": str(row),
+            "column": str(column),
+        },
+    )
+    failure = ET.SubElement(
+        case,
+        "failure",
+        {
+            "message": xml_text(diagnostic.message),
+            "type": diagnostic.code,
+        },
+    )
+    failure.text = xml_text(
+        f"{diagnostic.filename}:{row}:{column}: {diagnostic.code} {diagnostic.message}"
+    )
 
 
 def _error_case(suite: ET.Element, error: FileError) -> None:
     filename = xml_text(error.filename)
-    case = ET.SubElement(suite, "testcase", {
-        "name": f"{TOOL}.internal-error", "classname": filename, "file": filename,
-    })
-    element = ET.SubElement(case, "error", {"message": xml_text(error.message),
-                                            "type": "internal-error"})
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        {
+            "name": f"{TOOL}.internal-error",
+            "classname": filename,
+            "file": filename,
+        },
+    )
+    element = ET.SubElement(
+        case, "error", {"message": xml_text(error.message), "type": "internal-error"}
+    )
     element.text = xml_text(f"{error.filename}: {error.message}")
 
 
@@ -70,10 +94,15 @@ def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
     for error in context.errors:
         errors_by_file.setdefault(error.filename, []).append(error)
     failures, errors = len(ordered), len(context.errors)
-    root = ET.Element("testsuites", {
-        "name": TOOL, "tests": str(max(1, failures + errors)), "failures": str(failures),
-        "errors": str(errors),
-    })
+    root = ET.Element(
+        "testsuites",
+        {
+            "name": TOOL,
+            "tests": str(max(1, failures + errors)),
+            "failures": str(failures),
+            "errors": str(errors),
+        },
+    )
     if not failures and not errors:
         suite = _suite(root, TOOL, 1, 0, 0)
         ET.SubElement(suite, "testcase", {"name": "No errors found", "classname": TOOL})

@@ -54,8 +54,7 @@ def _rules(diagnostics: Sequence[Diagnostic], context: ReportContext) -> list[di
             "defaultConfiguration": {"level": _level(code, context)},
         }
         if rule is not None:
-            help_text = "\n\n".join(part.strip() for part in (rule.what, rule.why)
-                                    if part.strip())
+            help_text = "\n\n".join(part.strip() for part in (rule.what, rule.why) if part.strip())
             entry["help"] = {"text": help_text or summary}
             entry["properties"] = {"default": rule.default, "fix": rule.fix}
         rules.append(entry)
@@ -73,8 +72,7 @@ def artifact_location(filename: str, project_root: Path) -> dict[str, str]:
         except ValueError:
             continue
         # surrogateescape: a file name that is not valid UTF-8 keeps its original bytes.
-        return {"uri": quote(relative.as_posix(), errors="surrogateescape"),
-                "uriBaseId": SRCROOT}
+        return {"uri": quote(relative.as_posix(), errors="surrogateescape"), "uriBaseId": SRCROOT}
     return {"uri": _file_uri(_resolved(absolute))}
 
 
@@ -86,13 +84,19 @@ def _resolved(path: Path) -> Path:
 
 
 def _region(start: Location, end: Location) -> dict[str, int]:
-    return {"startLine": start.row, "startColumn": start.column,
-            "endLine": end.row, "endColumn": end.column}
+    return {
+        "startLine": start.row,
+        "startColumn": start.column,
+        "endLine": end.row,
+        "endColumn": end.column,
+    }
 
 
 def _replacement(edit: Edit) -> dict[str, Any]:
-    return {"deletedRegion": _region(edit.location, edit.end_location),
-            "insertedContent": {"text": edit.content}}
+    return {
+        "deletedRegion": _region(edit.location, edit.end_location),
+        "insertedContent": {"text": edit.content},
+    }
 
 
 def _result(diagnostic: Diagnostic, index: int, context: ReportContext) -> dict[str, Any]:
@@ -102,24 +106,34 @@ def _result(diagnostic: Diagnostic, index: int, context: ReportContext) -> dict[
         "ruleIndex": index,
         "level": _level(diagnostic.code, context),
         "message": {"text": diagnostic.message},
-        "locations": [{
-            "physicalLocation": {
-                "artifactLocation": location,
-                "region": _region(diagnostic.location, diagnostic.end_location),
-            },
-        }],
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": location,
+                    "region": _region(diagnostic.location, diagnostic.end_location),
+                },
+            }
+        ],
     }
     fix = diagnostic.fix
     if fix is not None:
-        result["fixes"] = [{
-            "description": {"text": fix.message},
-            "artifactChanges": [{
-                "artifactLocation": dict(location),
-                "replacements": [_replacement(edit) for edit in
-                                 sorted(fix.edits, key=lambda e: (e.location, e.end_location))],
-            }],
-            "properties": {"applicability": fix.applicability.value},
-        }]
+        result["fixes"] = [
+            {
+                "description": {"text": fix.message},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": dict(location),
+                        "replacements": [
+                            _replacement(edit)
+                            for edit in sorted(
+                                fix.edits, key=lambda e: (e.location, e.end_location)
+                            )
+                        ],
+                    }
+                ],
+                "properties": {"applicability": fix.applicability.value},
+            }
+        ]
     return result
 
 
@@ -133,34 +147,48 @@ def as_dict(diagnostics: Sequence[Diagnostic], context: ReportContext) -> dict[s
     """The SARIF log as plain data."""
     rules = _rules(diagnostics, context)
     index = {rule["id"]: position for position, rule in enumerate(rules)}
-    results = [_result(d, index[d.code], context)
-               for d in sorted(diagnostics, key=lambda d: d.sort_key)]
-    notifications = [{
-        "level": "error",
-        "message": {"text": error.message},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": artifact_location(error.filename, context.project_root),
-        }}],
-    } for error in sorted(context.errors, key=lambda e: (e.filename, e.message))]
+    results = [
+        _result(d, index[d.code], context) for d in sorted(diagnostics, key=lambda d: d.sort_key)
+    ]
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": error.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": artifact_location(error.filename, context.project_root),
+                    }
+                }
+            ],
+        }
+        for error in sorted(context.errors, key=lambda e: (e.filename, e.message))
+    ]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "runguard-lint",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
-                "rules": rules,
-            }},
-            "invocations": [{
-                "executionSuccessful": not context.errors,
-                "toolExecutionNotifications": notifications,
-            }],
-            "originalUriBaseIds": {SRCROOT: {"uri": _root_uri(context.project_root)}},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "runguard-lint",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": not context.errors,
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "originalUriBaseIds": {SRCROOT: {"uri": _root_uri(context.project_root)}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
     }
 
 

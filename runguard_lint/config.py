@@ -47,6 +47,11 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     "venv",
 )
 
+CACHE_CLASSES: tuple[str, ...] = (
+    "runguard_lint.runtime.BoundedCache",
+    "cachetools.LRUCache",
+)
+
 SCOPE_CLASSES: tuple[str, ...] = (
     "runguard_lint.runtime.ResourceScope",
     "contextlib.ExitStack",
@@ -79,6 +84,7 @@ class Settings:
     fix_style: FixStyle = "auto"
     scope_class: str = "runguard_lint.runtime.ResourceScope"
     cache_maxsize: int = 10_000
+    cache_class: str = "runguard_lint.runtime.BoundedCache"
     ownership_sinks: tuple[str, ...] = ()
     resources: tuple[ResourceKind, ...] = ()
     preview: bool = False
@@ -106,6 +112,7 @@ class Settings:
             self.fix_style,
             self.scope_class,
             str(self.cache_maxsize),
+            self.cache_class,
             ",".join(self.ownership_sinks),
             repr(self.resources),
             str(self.prefilter),
@@ -170,6 +177,7 @@ _KEY_TYPES: dict[str, str] = {
     "fix-style": '"auto" or "scope"',
     "scope-class": "one of " + ", ".join(SCOPE_CLASSES),
     "cache-maxsize": "positive integer",
+    "cache-class": "one of " + ", ".join(CACHE_CLASSES),
     "ownership-sinks": "list of qualified names",
     "resources": "array of tables",
     "preview": "boolean",
@@ -290,6 +298,13 @@ def load_settings(config_path: Path | None, project_root: Path) -> Settings:
                     f'{config_path}: `fix-style` must be "auto" or "scope", got {value!r}'
                 )
             values["fix_style"] = value
+        elif key == "cache-class":
+            if value not in CACHE_CLASSES:
+                raise ConfigError(
+                    f"{config_path}: `cache-class` must be one of "
+                    f"{', '.join(CACHE_CLASSES)}, got {value!r}"
+                )
+            values["cache_class"] = value
         elif key == "scope-class":
             if value not in SCOPE_CLASSES:
                 raise ConfigError(

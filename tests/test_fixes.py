@@ -327,3 +327,33 @@ def test_edit_conflicts(
 ) -> None:
     assert _conflict(first, second) is conflict
     assert _conflict(second, first) is conflict
+
+
+def test_cache_class_config_picks_cachetools(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.runguard-lint]\ncache-class = "cachetools.LRUCache"\ncache-maxsize = 500\n',
+        encoding="utf-8",
+    )
+    module = tmp_path / "embeddings.py"
+    module.write_text(
+        "_cache = {}\n\n\ndef embed(text: str) -> list[float]:\n"
+        "    if text not in _cache:\n        _cache[text] = [float(len(text))]\n"
+        "    return _cache[text]\n",
+        encoding="utf-8",
+    )
+    result = run_cli("--no-cache", "--fix", "--unsafe-fixes", "embeddings.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    fixed = module.read_text(encoding="utf-8")
+    assert "from cachetools import LRUCache" in fixed
+    assert "_cache = LRUCache(maxsize=500)" in fixed
+    compile(fixed, "embeddings.py", "exec")
+
+
+def test_cache_class_rejects_unknown_classes(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.runguard-lint]\ncache-class = "dict"\n', encoding="utf-8"
+    )
+    (tmp_path / "x.py").write_text("x = 1\n", encoding="utf-8")
+    result = run_cli("--no-cache", "x.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "cache-class" in result.stderr and "pyproject.toml" in result.stderr

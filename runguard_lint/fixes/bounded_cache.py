@@ -97,9 +97,10 @@ def bounded_cache_fix(context: FileContext, binding: cst.CSTNode) -> Fix | None:
     if top is None:
         return None
     imports = Imports(facts)
+    module_name, class_name = context.settings.cache_class.rsplit(".", 1)
     cache_class = imports.name(
-        "runguard_lint.runtime",
-        "BoundedCache",
+        module_name,
+        class_name,
         prefer_from=True,
         before_index=index_in(facts.module.body, top),
     )

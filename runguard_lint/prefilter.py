@@ -268,16 +268,9 @@ def _has_cache_candidate(tree: ast.Module) -> bool:
             return True
         if not isinstance(value, ast.Call):
             continue
-        name = _dotted(value.func)
-        if not name:
-            continue
-        if name.rsplit(".", 1)[-1] in _DICT_FACTORIES:
-            return True
         if imports is None:
             imports = _import_map(tree)
-        head, _, rest = name.partition(".")
-        qualified = imports.get(head, head) + ("." + rest if rest else "")
-        if qualified.rsplit(".", 1)[-1] in _DICT_FACTORIES:
+        if _names_one_of(value.func, _DICT_FACTORIES, imports):
             return True
     return False
 
@@ -289,15 +282,19 @@ def _has_functools_cache(tree: ast.Module) -> bool:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for decorator in node.decorator_list:
                 target = decorator.func if isinstance(decorator, ast.Call) else decorator
-                name = _dotted(target)
-                if not name:
-                    continue
-                if name.rsplit(".", 1)[-1] in _CACHE_DECORATORS:
-                    return True
                 if imports is None:
                     imports = _import_map(tree)
-                head, _, rest = name.partition(".")
-                qualified = imports.get(head, head) + ("." + rest if rest else "")
-                if qualified.rsplit(".", 1)[-1] in _CACHE_DECORATORS:
+                if _names_one_of(target, _CACHE_DECORATORS, imports):
                     return True
     return False
+
+
+def _names_one_of(node: ast.expr, terminals: frozenset[str], imports: dict[str, str]) -> bool:
+    """Whether a dotted name ends in one of `terminals`, as written or through an import
+    alias (`from collections import OrderedDict as OD`)."""
+    name = _dotted(node)
+    if not name:
+        return False
+    head, _, rest = name.partition(".")
+    qualified = imports.get(head, head) + ("." + rest if rest else "")
+    return name.rsplit(".", 1)[-1] in terminals or qualified.rsplit(".", 1)[-1] in terminals

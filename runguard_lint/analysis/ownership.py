@@ -1335,11 +1335,11 @@ def _methods(class_def: cst.ClassDef) -> Iterator[cst.FunctionDef]:
 
 
 def _harmless(statement: cst.CSTNode) -> bool:
-    """A statement that cannot raise in practice: no call, await, subscript or raise."""
+    """A statement that cannot raise in practice: no call, await, raise or assert."""
     if not isinstance(statement, cst.SimpleStatementLine):
         return False
     for node in walk(statement):
-        if isinstance(node, (cst.Call, cst.Await, cst.Raise, cst.Yield)):
+        if isinstance(node, (cst.Call, cst.Await, cst.Raise, cst.Yield, cst.Assert)):
             return False
     return True
 

@@ -19,7 +19,6 @@ import difflib
 import hashlib
 import os
 import stat
-import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -30,7 +29,7 @@ from runguard_lint.config import Settings, default_jobs
 from runguard_lint.diagnostics import Applicability, Diagnostic, FileError, FileReport
 from runguard_lint.engine import DecodeFailure, check_text, decode
 from runguard_lint.fixes.edits import apply_spans, edit_span, line_starts, problem_with
-from runguard_lint.isolation import isolated_map
+from runguard_lint.isolation import isolated_map, prepare_worker
 from runguard_lint.runner import PARSER_CRASHED, Task, read_bytes, unreadable
 
 MAX_ROUNDS = 10
@@ -208,7 +207,7 @@ _WORKER: tuple[Settings, frozenset[str], bool] | None = None
 def _init_worker(settings: Settings, enabled: frozenset[str], unsafe: bool) -> None:
     global _WORKER
     _WORKER = (settings, enabled, unsafe)
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
+    prepare_worker()
 
 
 def _work(display: str, data: bytes) -> FileFix:

@@ -10,7 +10,9 @@ Results come back in the order the payloads were given.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -18,6 +20,20 @@ from typing import Any, TypeVar
 
 Payload = TypeVar("Payload")
 Result = TypeVar("Result")
+
+
+def prepare_worker() -> None:
+    """What every worker sets up before its first file.
+
+    Deeply nested (but valid) code needs more than the default 1000 frames (a
+    worker that still overflows dies alone, see above). LibCST allocates a
+    great many small objects that live as long as their file: the cyclic
+    collector would scan them again and again, so it runs far less often, and
+    what the worker inherited is frozen out of its scans.
+    """
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
 
 
 def mp_context() -> multiprocessing.context.BaseContext:

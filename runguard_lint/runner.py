@@ -14,7 +14,6 @@ import errno
 import hashlib
 import os
 import stat
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 from runguard_lint.cache import ResultCache
 from runguard_lint.config import Settings, default_jobs
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Location
-from runguard_lint.isolation import isolated_map
+from runguard_lint.isolation import isolated_map, prepare_worker
 
 _WORKER_SETTINGS: Settings | None = None
 _WORKER_ENABLED: frozenset[str] = frozenset()
@@ -81,13 +80,7 @@ def _init_worker(settings: Settings, enabled: frozenset[str]) -> None:
     global _WORKER_SETTINGS, _WORKER_ENABLED
     _WORKER_SETTINGS = settings
     _WORKER_ENABLED = enabled
-    _raise_recursion_limit()
-
-
-def _raise_recursion_limit() -> None:
-    """Deeply nested (but valid) code needs more than the default 1000 frames; a
-    worker that still overflows dies alone and its file is reported (see above)."""
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
+    prepare_worker()
 
 
 def _work(display: str, data: bytes) -> FileReport:

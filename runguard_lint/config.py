@@ -298,20 +298,13 @@ def load_settings(config_path: Path | None, project_root: Path) -> Settings:
                     f'{config_path}: `fix-style` must be "auto" or "scope", got {value!r}'
                 )
             values["fix_style"] = value
-        elif key == "cache-class":
-            if value not in CACHE_CLASSES:
+        elif key in ("cache-class", "scope-class"):
+            choices = CACHE_CLASSES if key == "cache-class" else SCOPE_CLASSES
+            if value not in choices:
                 raise ConfigError(
-                    f"{config_path}: `cache-class` must be one of "
-                    f"{', '.join(CACHE_CLASSES)}, got {value!r}"
+                    f"{config_path}: `{key}` must be one of {', '.join(choices)}, got {value!r}"
                 )
-            values["cache_class"] = value
-        elif key == "scope-class":
-            if value not in SCOPE_CLASSES:
-                raise ConfigError(
-                    f"{config_path}: `scope-class` must be one of "
-                    f"{', '.join(SCOPE_CLASSES)}, got {value!r}"
-                )
-            values["scope_class"] = value
+            values[key.replace("-", "_")] = value
         elif key == "per-file-ignores":
             values["per_file_ignores"] = _per_file_ignores(config_path, value)
         elif key == "resources":

@@ -68,6 +68,14 @@ def _size(maxsize: int) -> str:
     return f"{maxsize:_}" if maxsize >= 10_000 else str(maxsize)
 
 
+def _maxsize_arg(size: str) -> cst.Arg:
+    """`maxsize=10_000`, as both shapes write it."""
+    tight = cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+    )
+    return cst.Arg(cst.Integer(size), keyword=cst.Name("maxsize"), equal=tight)
+
+
 def bounded_cache_fix(context: FileContext, binding: cst.CSTNode) -> Fix | None:
     """RG201: the dict bound at `binding` (its name, assignment or line) becomes a BoundedCache."""
     facts = context.facts
@@ -110,16 +118,7 @@ def bounded_cache_fix(context: FileContext, binding: cst.CSTNode) -> Fix | None:
         value,
         cst.Call(
             func=cache_class,
-            args=[
-                cst.Arg(
-                    cst.Integer(size),
-                    keyword=cst.Name("maxsize"),
-                    equal=cst.AssignEqual(
-                        whitespace_before=cst.SimpleWhitespace(""),
-                        whitespace_after=cst.SimpleWhitespace(""),
-                    ),
-                )
-            ],
+            args=[_maxsize_arg(size)],
             lpar=value.lpar,
             rpar=value.rpar,
         ),
@@ -244,16 +243,7 @@ def lru_cache_fix(context: FileContext, node: cst.CSTNode) -> Fix | None:
             expression,
             cst.Call(
                 func=lru_cache,
-                args=[
-                    cst.Arg(
-                        cst.Integer(size),
-                        keyword=cst.Name("maxsize"),
-                        equal=cst.AssignEqual(
-                            whitespace_before=cst.SimpleWhitespace(""),
-                            whitespace_after=cst.SimpleWhitespace(""),
-                        ),
-                    )
-                ],
+                args=[_maxsize_arg(size)],
             ),
         )
         # `from functools import cache` (or `import functools`) may now be unused.

@@ -83,22 +83,24 @@ def analysis_plan(
 ) -> AnalysisPlan | None:
     """None when no enabled check can report anything here, else what LibCST must see.
 
-    Caches (RG201/RG202) look at the whole module, so a file that may hold
-    one is analysed whole. Otherwise the bodies of top-level functions and of
-    methods that hold no candidate acquisition (and, for methods, mention no
-    pool type that RG105 would look up) are stubbed out.
+    The bodies of top-level functions and of methods that can matter to no
+    check are stubbed out. A function matters to the acquisition rules when it
+    holds a candidate acquisition (or, for a method of such a class, mentions a
+    pool type RG105 looks up); to RG201 when it may touch a module- or
+    class-level dict, or calls such a function, or is called by one (see
+    `_cache_units`). RG202 (preview) looks at the whole module.
     """
     catalog = settings.catalog
     candidates: list[ast.Call] = []
     if enabled & ACQUISITION_RULES and _text_pattern(catalog.distinctive_names()).search(text):
         candidates = _acquisition_candidates(tree, catalog, keep_with_items="RG402" in enabled)
-    whole_file = ("RG201" in enabled and _has_cache_candidate(tree)) or (
-        "RG202" in enabled and _has_functools_cache(tree)
-    )
-    if not candidates and not whole_file:
+    cache_units = _cache_units(tree) if "RG201" in enabled else None
+    whole_file = "RG202" in enabled and _has_functools_cache(tree)
+    if not candidates and cache_units is None and not whole_file:
         return None
     if whole_file or not stub:
         return AnalysisPlan()
+    kept_units, kept_classes = cache_units or (set(), set())
     lines = sorted(call.lineno for call in candidates)
     type_names = {
         name.rsplit(".", 1)[-1]
@@ -110,19 +112,100 @@ def analysis_plan(
     text_lines = _LINE.findall(text)
     for statement in tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if not _holds_line(statement, lines):
+            if not _holds_line(statement, lines) and statement not in kept_units:
                 stubbed.extend(_body_range(statement, text_lines))
-        elif isinstance(statement, ast.ClassDef) and _holds_line(statement, lines):
+        elif not isinstance(statement, ast.ClassDef):
+            continue
+        elif _holds_line(statement, lines) or statement in kept_classes:
+            acquiring = _holds_line(statement, lines)
             for member in statement.body:
                 if (
                     isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and member not in kept_units
                     and not _holds_line(member, lines)
-                    and not _mentions(member, type_names)
+                    and not (acquiring and _mentions(member, type_names))
                 ):
                     stubbed.extend(_body_range(member, text_lines))
-        elif isinstance(statement, ast.ClassDef):
+        else:
             stubbed.extend(_body_range(statement, text_lines))
     return AnalysisPlan(tuple(stubbed))
+
+
+_Unit = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _cache_units(tree: ast.Module) -> tuple[set[_Unit], set[ast.ClassDef]] | None:
+    """What RG201 must see of a file: None when it cannot report anything here, else
+    the top-level functions and methods to keep whole and the classes to keep open.
+
+    RG201 judges a dict by every use of its name (any function that mentions it),
+    then follows call sites up (is the writer called only at import time? do all
+    callers pass constants? and the callers' own parameters, recursively) and
+    helpers down (`_resolve(tp)` using its parameter as a type). By name, over
+    the functions and methods that can be stubbed: those that mention a cache's
+    name, every function that mentions one of those (its callers, decorators
+    included), and every function those mention (their helpers). A name mention
+    stands for a call, so the closure keeps more than needed, never less.
+    """
+    names = _cache_names(tree)
+    # RG201 reports a dict only for a write inside a function (`c[k] = v`, `c[k] += 1`,
+    # `c[k].append(v)`, `c.setdefault`, `c.update`, `c |= ...`): most module-level
+    # `= {}` are registries filled at import time, and need no LibCST at all.
+    if not names or not _written_in_function(tree, names):
+        return None
+    units: list[tuple[_Unit, ast.ClassDef | None]] = []
+    holders: set[ast.ClassDef] = set()
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            units.append((statement, None))
+        elif isinstance(statement, ast.ClassDef):
+            if _cache_names(ast.Module(body=statement.body, type_ignores=[])):
+                holders.add(statement)
+            for member in statement.body:
+                if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    units.append((member, statement))
+    seeds = names | {holder.name for holder in holders}
+    mentions = {id(unit): _mentioned_names(unit) for unit, _ in units}
+    by_name: dict[str, list[_Unit]] = {}
+    for unit, _ in units:
+        by_name.setdefault(unit.name, []).append(unit)
+    callers_of: dict[str, list[_Unit]] = {}
+    for unit, _ in units:
+        for name in mentions[id(unit)]:
+            callers_of.setdefault(name, []).append(unit)
+    # Up: users of a cache and, transitively, whatever mentions them.
+    up: dict[int, _Unit] = {}
+    work = [unit for name in seeds for unit in callers_of.get(name, [])]
+    while work:
+        unit = work.pop()
+        if id(unit) in up:
+            continue
+        up[id(unit)] = unit
+        work.extend(callers_of.get(unit.name, []))
+    # Down: whatever those mention, transitively.
+    kept = dict(up)
+    work = list(up.values())
+    while work:
+        unit = work.pop()
+        for name in mentions[id(unit)]:
+            for callee in by_name.get(name, []):
+                if id(callee) not in kept:
+                    kept[id(callee)] = callee
+                    work.append(callee)
+    kept_units = set(kept.values())
+    kept_classes = holders | {owner for unit, owner in units if owner and unit in kept_units}
+    return kept_units, kept_classes
+
+
+def _mentioned_names(node: ast.AST) -> set[str]:
+    """Every name and attribute name written anywhere in node."""
+    found: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            found.add(child.id)
+        elif isinstance(child, ast.Attribute):
+            found.add(child.attr)
+    return found
 
 
 def _holds_line(node: ast.stmt, lines: list[int]) -> bool:
@@ -244,8 +327,8 @@ def _module_known(type_name: str, imported: set[str]) -> bool:
     return any(name == root or name.startswith(root + ".") for name in imported)
 
 
-def _has_cache_candidate(tree: ast.Module) -> bool:
-    """A name bound to an empty dict or a dict factory outside any function.
+def _cache_names(tree: ast.Module) -> set[str]:
+    """Names bound to an empty dict or a dict factory outside any function.
 
     Looks at every statement outside function bodies (module level, class bodies,
     any compound statement), a superset of the module- and class-level bindings
@@ -254,24 +337,66 @@ def _has_cache_candidate(tree: ast.Module) -> bool:
     alias imports.
     """
     imports: dict[str, str] | None = None
+    names: set[str] = set()
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                 continue
-            stack.append(child)
-        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            if isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
+                stack.append(child)
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = [node.target]
+        else:
             continue
         value = node.value
-        if isinstance(value, ast.Dict) and not value.keys:
-            return True
-        if not isinstance(value, ast.Call):
+        if isinstance(value, ast.Dict):
+            if value.keys:
+                continue
+        elif isinstance(value, ast.Call):
+            if imports is None:
+                imports = _import_map(tree)
+            if not _names_one_of(value.func, _DICT_FACTORIES, imports):
+                continue
+        else:
             continue
-        if imports is None:
-            imports = _import_map(tree)
-        if _names_one_of(value.func, _DICT_FACTORIES, imports):
-            return True
+        names.update(target.id for target in targets if isinstance(target, ast.Name))
+    return names
+
+
+_KEYED_WRITES = frozenset({"setdefault", "__setitem__", "update"})
+
+
+def _written_in_function(tree: ast.Module, names: set[str]) -> bool:
+    """Whether code inside a def or lambda may insert into a dict called one of names."""
+
+    def cache(node: ast.expr) -> bool:
+        return (isinstance(node, ast.Name) and node.id in names) or (
+            isinstance(node, ast.Attribute) and node.attr in names
+        )
+
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while stack:
+        node, inside = stack.pop()
+        if inside:
+            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+                base = node.value
+                while isinstance(base, ast.Subscript):
+                    base = base.value
+                if cache(base):
+                    return True
+            elif isinstance(node, ast.Attribute):
+                if (node.attr in _KEYED_WRITES and cache(node.value)) or (
+                    isinstance(node.value, ast.Subscript) and cache(node.value.value)
+                ):
+                    return True
+            elif isinstance(node, ast.AugAssign) and cache(node.target):
+                return True
+        inside = inside or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        stack.extend((child, inside) for child in ast.iter_child_nodes(node))
     return False
 
 

@@ -12,7 +12,7 @@ import pytest
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic
 from runguard_lint.engine import check_text
-from runguard_lint.prefilter import _has_cache_candidate, _has_functools_cache
+from runguard_lint.prefilter import _cache_names, _cache_units, _has_functools_cache
 from tests.conftest import FIXTURES, ROOT
 from tests.test_fixtures import FIXTURE_FILES, selected_codes
 
@@ -53,11 +53,48 @@ def test_prefilter_is_sound_on_fixtures(fixture: Path) -> None:
     ],
 )
 def test_cache_prefilter_keeps_aliases_and_nesting(source: str) -> None:
-    assert _has_cache_candidate(ast.parse(source))
+    assert _cache_names(ast.parse(source)) == {"_cache"}
+    written = source + "def put(k):\n    A._cache[k] = 1\n    _cache[k] = 1\n"
+    assert _cache_units(ast.parse(written)) is not None
 
 
 def test_cache_prefilter_drops_function_locals() -> None:
-    assert not _has_cache_candidate(ast.parse("def f():\n    seen = {}\n    return seen\n"))
+    assert not _cache_names(ast.parse("def f():\n    seen = {}\n    return seen\n"))
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        "_cache[k] = v",
+        "_cache[k]: int = v",
+        "_cache[k] += 1",
+        "_cache[k].append(v)",
+        "_cache[k][j] = v",
+        "a, _cache[k] = v",
+        "_cache.setdefault(k, v)",
+        "_cache.update({k: v})",
+        "_cache |= {k: v}",
+        "self._cache[k] = v",
+        "type(self)._cache.setdefault(k, v)",
+    ],
+)
+def test_cache_prefilter_keeps_every_write_form(write: str) -> None:
+    source = f"_cache = {{}}\nclass A:\n    _cache = {{}}\n    def put(self, k, v, j):\n        {write}\n"
+    assert _cache_units(ast.parse(source)) is not None
+    lambda_form = "_cache = {}\nput = lambda k, v: _cache.setdefault(k, v)\n"
+    assert _cache_units(ast.parse(lambda_form)) is not None
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "_registry = {}\n_registry['a'] = 1\ndef get(k):\n    return _registry.get(k)\n",
+        "_registry = {}\nfor name in ('a', 'b'):\n    _registry[name] = len(name)\n",
+        "_registry = {}\ndef f(k):\n    other = {}\n    other[k] = 1\n",
+    ],
+)
+def test_cache_prefilter_drops_dicts_no_function_writes(source: str) -> None:
+    assert _cache_units(ast.parse(source)) is None
 
 
 @pytest.mark.parametrize(

@@ -38,8 +38,8 @@ from runguard_lint.analysis.names import (
     decorator_names,
     dotted_name,
     is_capwords,
-    walk,
 )
+from runguard_lint.analysis.tree import walk
 from runguard_lint.catalog import Catalog, ResourceKind
 
 

@@ -40,7 +40,8 @@ from libcst.metadata.scope_provider import (
     ImportAssignment,
 )
 
-from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name, walk
+from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name
+from runguard_lint.analysis.tree import children, walk
 from runguard_lint.checks.base import FileContext
 from runguard_lint.diagnostics import Diagnostic
 from runguard_lint.fixes import plan_cache_fix
@@ -534,7 +535,7 @@ class _ModuleCaches:
         while stack:
             node = stack.pop()
             if not isinstance(node, cst.Name):
-                stack.extend(reversed(node.children))
+                stack.extend(reversed(children(node)))
                 continue
             for assignment in self.facts.assignments_of(node):
                 bound = (
@@ -1031,7 +1032,7 @@ class _ModuleCaches:
                 if isinstance(node, cst.Call):
                     stack.extend(arg.value for arg in node.args[1:])
                 continue
-            stack.extend(node.children)
+            stack.extend(children(node))
         return False
 
     def _binding_is_data(self, assignment: BaseAssignment, seen: set[int]) -> bool:
@@ -1658,7 +1659,7 @@ def _own_nodes(function: cst.FunctionDef) -> Iterator[cst.CSTNode]:
     while stack:
         node = stack.pop()
         yield node
-        for child in node.children:
+        for child in children(node):
             if not isinstance(child, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 stack.append(child)
 

@@ -30,8 +30,9 @@ from collections.abc import Sequence
 import libcst as cst
 from libcst.metadata import BuiltinAssignment, GlobalScope
 
-from runguard_lint.analysis.names import ModuleFacts, walk
+from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.ownership import Acquisition, Fate
+from runguard_lint.analysis.tree import walk
 from runguard_lint.checks.base import FileContext
 from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix

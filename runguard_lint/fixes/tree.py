@@ -17,7 +17,8 @@ from typing import Union
 import libcst as cst
 from libcst.metadata import GlobalScope
 
-from runguard_lint.analysis.names import FunctionNode, ModuleFacts, walk
+from runguard_lint.analysis.names import FunctionNode, ModuleFacts
+from runguard_lint.analysis.tree import walk
 
 LeaveResult = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel[cst.CSTNode]]
 # Given the updated form of a node (its own children already rewritten), build

@@ -1,0 +1,111 @@
+"""Children, walks and parents of a LibCST tree, at the speed of attribute reads.
+
+LibCST's `CSTNode.children` runs the node's `_visit_and_replace_children`
+with a collecting visitor, which rebuilds the node and dispatches visitor
+callbacks for every field: on the files that reach LibCST, walking trees
+that way was 80% of the time spent in the checks, and ParentNodeProvider a
+third of the metadata time. Both only need each node's child fields in
+lexical order, which is fixed per node class. So the order is learned once
+per class, by running that same method with a visitor that records the
+field names it is handed (`on_visit_attribute`, called for every field,
+present or not) and descends nowhere; afterwards children are read straight
+from the fields. The result is the same sequence `children` returns (tested
+on every node of the fixtures and of real modules).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+
+import libcst as cst
+
+# Per node class: the fields it visits in lexical order, and its other fields. A class
+# may skip a field when it is empty (FormattedStringExpression's `format_spec`), so an
+# instance holding a node in a field outside the order is read the slow way and
+# teaches the order again.
+_FIELDS: dict[type[cst.CSTNode], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_IS_NODE: dict[type, bool] = {}
+
+
+class _FieldRecorder(cst.CSTVisitor):
+    """Collects the names of the fields a node visits, in order, without descending."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return False
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        self.fields.append(attribute)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+
+def _learn(node: cst.CSTNode) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    recorder = _FieldRecorder()
+    node._visit_and_replace_children(recorder)
+    order = tuple(dict.fromkeys(recorder.fields))
+    others = tuple(field.name for field in dataclasses.fields(node) if field.name not in set(order))
+    known = _FIELDS.get(type(node))
+    if known is None or set(known[0]) <= set(order):
+        _FIELDS[type(node)] = (order, others)
+    return order, others
+
+
+def _is_node(value: object) -> bool:
+    kind = type(value)
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return known
+
+
+def _holds_node(value: object) -> bool:
+    if type(value) is tuple or type(value) is list:
+        return any(_is_node(item) for item in value)
+    return _is_node(value)
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The node's direct children in lexical order: what `node.children` returns."""
+    fields = _FIELDS.get(type(node))
+    if fields is None:
+        fields = _learn(node)
+    order, others = fields
+    for name in others:
+        if _holds_node(getattr(node, name)):
+            _learn(node)
+            return list(node.children)
+    found: list[cst.CSTNode] = []
+    for name in order:
+        value = getattr(node, name)
+        if type(value) is tuple or type(value) is list:
+            found.extend(item for item in value if _is_node(item))
+        elif _is_node(value):
+            found.append(value)
+    return found
+
+
+def walk(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under root (root included), in lexical pre-order, without recursion."""
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(children(node)))
+
+
+def parent_map(root: cst.CSTNode) -> Mapping[cst.CSTNode, cst.CSTNode]:
+    """Each node under root to its parent: what ParentNodeProvider gives, five times faster."""
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        for child in children(node):
+            parents[child] = node
+            stack.append(child)
+    return parents

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 import traceback
 from dataclasses import dataclass, replace
@@ -92,6 +93,8 @@ def check_source(
         )
 
 
+_FILE_DIRECTIVE = re.compile(r"runguard-lint\s*:", re.IGNORECASE)
+
 _TOO_DEEP = (
     "cannot analyse: too deeply nested for the syntax tree analysis (Python's recursion "
     "limit); split the nested expression or exclude the file"
@@ -112,8 +115,10 @@ def _from_recursion(error: BaseException) -> bool:
 
 def check_text(filename: str, text: str, settings: Settings, enabled: frozenset[str]) -> FileReport:
     """Check decoded source text."""
-    suppressions = Suppressions.parse(text)
-    if suppressions.whole_file_all:
+    # Comments are read with the tokenizer, as costly as parsing: up front only when a
+    # file-level directive may be there, else only once there is a finding to silence.
+    suppressions = Suppressions.parse(text) if _FILE_DIRECTIVE.search(text) else None
+    if suppressions is not None and suppressions.whole_file_all:
         return FileReport(filename, ())
     try:
         tree = ast.parse(text, filename=filename)
@@ -127,15 +132,20 @@ def check_text(filename: str, text: str, settings: Settings, enabled: frozenset[
         else:
             reason = str(error) or type(error).__name__
         return FileReport(filename, (_syntax_diagnostic(filename, f"cannot parse: {reason}"),))
-    active = enabled - suppressions.file_codes
+    active = enabled - suppressions.file_codes if suppressions is not None else enabled
     plan = analysis_plan(tree, text, settings, active, stub=settings.prefilter)
     if plan is None and settings.prefilter:
         return FileReport(filename, ())
     diagnostics, errors = _run_checks(
         filename, text, settings, active, plan or AnalysisPlan(), tree
     )
+    if diagnostics and suppressions is None:
+        suppressions = Suppressions.parse(text)
     kept = tuple(
-        sorted((d for d in diagnostics if not suppressions.suppresses(d)), key=lambda d: d.sort_key)
+        sorted(
+            (d for d in diagnostics if suppressions is None or not suppressions.suppresses(d)),
+            key=lambda d: d.sort_key,
+        )
     )
     kept = tuple(d for d in kept if not per_file_ignored(d, settings))
     return FileReport(filename, kept, tuple(errors))

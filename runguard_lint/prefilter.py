@@ -13,9 +13,10 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from runguard_lint.catalog import Catalog
 from runguard_lint.config import Settings
@@ -29,7 +30,33 @@ _CACHE_DECORATORS = frozenset({"cache", "lru_cache"})
 
 @lru_cache(maxsize=8)
 def _text_pattern(names: frozenset[str]) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names))) + r")\b")
+    """The catalog's names as whole words, in one pattern (kept: built once per run)."""
+    return _words(names)
+
+
+def _words(names: Iterable[str]) -> re.Pattern[str]:
+    """Any of names as a whole word. The alternatives share their prefixes
+    (`Async(?:Client|OpenAI|...)`): the regex engine then tries one branch per
+    character instead of every name, a third less time over a whole corpus."""
+    trie: dict[str, dict[str, Any]] = {}
+    for name in names:
+        node = trie
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return re.compile(r"\b" + _alternatives(trie) + r"\b")
+
+
+def _alternatives(node: dict[str, dict[str, Any]]) -> str:
+    branches = [
+        re.escape(char) + _alternatives(rest) for char, rest in sorted(node.items()) if char
+    ]
+    if not branches:
+        return ""
+    group = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if "" in node:
+        return f"(?:{group})?"
+    return group
 
 
 @dataclass(frozen=True)
@@ -93,8 +120,10 @@ def analysis_plan(
     catalog = settings.catalog
     candidates: list[ast.Call] = []
     if enabled & ACQUISITION_RULES and _text_pattern(catalog.distinctive_names()).search(text):
-        candidates = _acquisition_candidates(tree, catalog, keep_with_items="RG402" in enabled)
-    cache_units = _cache_units(tree) if "RG201" in enabled else None
+        candidates = _acquisition_candidates(
+            tree, text, catalog, keep_with_items="RG402" in enabled
+        )
+    cache_units = _cache_units(tree, text) if "RG201" in enabled else None
     whole_file = "RG202" in enabled and _has_functools_cache(tree)
     if not candidates and cache_units is None and not whole_file:
         return None
@@ -134,24 +163,28 @@ def analysis_plan(
 _Unit = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-def _cache_units(tree: ast.Module) -> tuple[set[_Unit], set[ast.ClassDef]] | None:
+def _cache_units(tree: ast.Module, text: str) -> tuple[set[_Unit], set[ast.ClassDef]] | None:
     """What RG201 must see of a file: None when it cannot report anything here, else
     the top-level functions and methods to keep whole and the classes to keep open.
 
-    RG201 judges a dict by every use of its name (any function that mentions it),
-    then follows call sites up (is the writer called only at import time? do all
-    callers pass constants? and the callers' own parameters, recursively) and
-    helpers down (`_resolve(tp)` using its parameter as a type). By name, over
-    the functions and methods that can be stubbed: those that mention a cache's
-    name, every function that mentions one of those (its callers, decorators
-    included), and every function those mention (their helpers). A name mention
-    stands for a call, so the closure keeps more than needed, never less.
+    RG201 judges a dict by every use of its name, so every function that mentions
+    it is kept. From those it follows call sites up and helpers down, as far as
+    the check itself does (checks/caches.py):
+    - callers of a top-level function (is it only called at import time? do all
+      calls pass constants?), found by plain name;
+    - callers of a private method (`self._get(name)` with constants), found by
+      attribute name;
+    - decorators naming any of them (registration at import time);
+    - top-level functions they call by plain name (`_resolve(tp)`: a helper that
+      uses its parameter as a type);
+    and so on from each function kept. A mention stands for a call, so the
+    closure keeps more than the check reads, never less.
     """
     names = _cache_names(tree)
     # RG201 reports a dict only for a write inside a function (`c[k] = v`, `c[k] += 1`,
     # `c[k].append(v)`, `c.setdefault`, `c.update`, `c |= ...`): most module-level
     # `= {}` are registries filled at import time, and need no LibCST at all.
-    if not names or not _written_in_function(tree, names):
+    if not names or not _written_in_function(tree, text, names):
         return None
     units: list[tuple[_Unit, ast.ClassDef | None]] = []
     holders: set[ast.ClassDef] = set()
@@ -164,51 +197,73 @@ def _cache_units(tree: ast.Module) -> tuple[set[_Unit], set[ast.ClassDef]] | Non
             for member in statement.body:
                 if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     units.append((member, statement))
-    seeds = names | {holder.name for holder in holders}
-    mentions = {id(unit): _mentioned_names(unit) for unit, _ in units}
-    by_name: dict[str, list[_Unit]] = {}
-    for unit, _ in units:
-        by_name.setdefault(unit.name, []).append(unit)
-    callers_of: dict[str, list[_Unit]] = {}
-    for unit, _ in units:
-        for name in mentions[id(unit)]:
-            callers_of.setdefault(name, []).append(unit)
-    # Up: users of a cache and, transitively, whatever mentions them.
-    up: dict[int, _Unit] = {}
-    work = [unit for name in seeds for unit in callers_of.get(name, [])]
+    top_level = {id(unit) for unit, owner in units if owner is None}
+    by_plain: dict[str, list[_Unit]] = {}
+    by_attribute: dict[str, list[_Unit]] = {}
+    by_decorator: dict[str, list[_Unit]] = {}
+    plain_of: dict[int, set[str]] = {}
+    for unit, _owner in units:
+        plain, attributes, decorators = _mentions_of(unit)
+        plain_of[id(unit)] = plain
+        for name in plain:
+            by_plain.setdefault(name, []).append(unit)
+        for name in attributes:
+            by_attribute.setdefault(name, []).append(unit)
+        for name in decorators:
+            by_decorator.setdefault(name, []).append(unit)
+    top_by_name = {unit.name: unit for unit, owner in units if owner is None}
+
+    def related(unit: _Unit) -> Iterator[_Unit]:
+        name = unit.name
+        yield from by_decorator.get(name, ())
+        if id(unit) in top_level:
+            yield from by_plain.get(name, ())
+        elif name.startswith("_") and not name.startswith("__"):
+            yield from by_attribute.get(name, ())
+        for called in plain_of[id(unit)]:
+            helper = top_by_name.get(called)
+            if helper is not None:
+                yield helper
+
+    kept: dict[int, _Unit] = {}
+    work = [
+        unit for name in names for unit in (*by_plain.get(name, ()), *by_attribute.get(name, ()))
+    ]
     while work:
         unit = work.pop()
-        if id(unit) in up:
-            continue
-        up[id(unit)] = unit
-        work.extend(callers_of.get(unit.name, []))
-    # Down: whatever those mention, transitively.
-    kept = dict(up)
-    work = list(up.values())
-    while work:
-        unit = work.pop()
-        for name in mentions[id(unit)]:
-            for callee in by_name.get(name, []):
-                if id(callee) not in kept:
-                    kept[id(callee)] = callee
-                    work.append(callee)
+        if id(unit) not in kept:
+            kept[id(unit)] = unit
+            work.extend(related(unit))
     kept_units = set(kept.values())
     kept_classes = holders | {owner for unit, owner in units if owner and unit in kept_units}
     return kept_units, kept_classes
 
 
-def _mentioned_names(node: ast.AST) -> set[str]:
-    """Every name and attribute name written anywhere in node."""
-    found: set[str] = set()
-    for child in ast.walk(node):
-        if isinstance(child, ast.Name):
-            found.add(child.id)
-        elif isinstance(child, ast.Attribute):
-            found.add(child.attr)
-    return found
+def _mentions_of(unit: _Unit) -> tuple[set[str], set[str], set[str]]:
+    """The plain names, the attribute names, and the names in decorators of nested
+    definitions, written anywhere in a function."""
+    plain: set[str] = set()
+    attributes: set[str] = set()
+    decorators: set[str] = set()
+    for node in ast.walk(unit):
+        if isinstance(node, ast.Name):
+            plain.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            attributes.add(node.attr)
+        elif (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and node is not unit
+        ):
+            for decorator in node.decorator_list:
+                for part in ast.walk(decorator):
+                    if isinstance(part, ast.Name):
+                        decorators.add(part.id)
+                    elif isinstance(part, ast.Attribute):
+                        decorators.add(part.attr)
+    return plain, attributes, decorators
 
 
-def _holds_line(node: ast.stmt, lines: list[int]) -> bool:
+def _holds_line(node: ast.stmt | ast.expr | ast.keyword, lines: list[int]) -> bool:
     end = node.end_lineno or node.lineno
     start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
     index = bisect.bisect_left(lines, start)
@@ -243,10 +298,20 @@ def _mentions(node: ast.AST, names: set[str]) -> bool:
     return False
 
 
+_IMPORTS: dict[int, tuple[ast.Module, dict[str, str]]] = {}
+
+
 def _import_map(tree: ast.Module) -> dict[str, str]:
-    """Local name -> qualified name, for every import anywhere in the file."""
+    """Local name -> qualified name, for every import anywhere in the file.
+
+    Imports are statements, so only statements are visited (a tenth of the nodes);
+    the map is kept for the tree at hand, which several stages ask.
+    """
+    known = _IMPORTS.get(id(tree))
+    if known is not None and known[0] is tree:
+        return known[1]
     mapping: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -257,7 +322,61 @@ def _import_map(tree: ast.Module) -> dict[str, str]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
                 mapping[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    _IMPORTS.clear()
+    _IMPORTS[id(tree)] = (tree, mapping)
     return mapping
+
+
+def _statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement in the file, function bodies included, no expression visited."""
+    stack: list[ast.AST] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.stmt):
+            yield node
+        for field in _BLOCK_FIELDS:
+            block = getattr(node, field, None)
+            if block:
+                stack.extend(reversed(block))
+
+
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _hit_rows(pattern: re.Pattern[str], text: str) -> list[int]:
+    """The (1-based, sorted) lines on which pattern matches, numbered as `ast` does."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    rows: list[int] = []
+    row, last = 1, 0
+    for match in pattern.finditer(text):
+        row += text.count("\n", last, match.start())
+        last = match.start()
+        if not rows or rows[-1] != row:
+            rows.append(row)
+    return rows
+
+
+def _regions(tree: ast.Module, rows: list[int]) -> Iterator[ast.AST]:
+    """The top-level statements, class members and class headers that span one of rows:
+    whatever mentions a name on those rows lies within one of them."""
+    for statement in tree.body:
+        if not _holds_line(statement, rows):
+            continue
+        if not isinstance(statement, ast.ClassDef):
+            yield statement
+            continue
+        parts: list[ast.expr | ast.keyword] = [
+            *statement.decorator_list,
+            *statement.bases,
+            *statement.keywords,
+        ]
+        for part in parts:
+            if _holds_line(part, rows):
+                yield part
+        for member in statement.body:
+            if _holds_line(member, rows):
+                yield member
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -269,9 +388,9 @@ def _dotted(node: ast.expr) -> str | None:
     return None
 
 
-def _calls_in_functions(tree: ast.Module) -> Iterator[tuple[ast.Call, ast.AST]]:
-    """Each call inside a def or lambda, with its direct parent."""
-    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+def _calls_in_functions(roots: Iterable[ast.AST]) -> Iterator[tuple[ast.Call, ast.AST]]:
+    """Each call inside a def or lambda under roots (module-level code), with its parent."""
+    stack: list[tuple[ast.AST, bool]] = [(root, False) for root in roots]
     while stack:
         node, in_function = stack.pop()
         inside = in_function or isinstance(
@@ -286,17 +405,30 @@ def _calls_in_functions(tree: ast.Module) -> Iterator[tuple[ast.Call, ast.AST]]:
 
 
 def _acquisition_candidates(
-    tree: ast.Module, catalog: Catalog, keep_with_items: bool
+    tree: ast.Module, text: str, catalog: Catalog, keep_with_items: bool
 ) -> list[ast.Call]:
-    """Calls inside functions that may acquire a catalog resource (a superset)."""
+    """Calls inside functions that may acquire a catalog resource (a superset).
+
+    Such a call names a catalog callable or method by its last name (a distinctive
+    name) or by an import alias of the callable (`from httpx import Client as C`),
+    so only the parts of the file that span a line with one of those are walked.
+    """
     imports = _import_map(tree)
+    aliases = {
+        local
+        for local, qualified in imports.items()
+        if qualified in catalog.by_callable and local != qualified.rsplit(".", 1)[-1]
+    }
+    rows = _hit_rows(_text_pattern(catalog.distinctive_names()), text)
+    if aliases:
+        rows = sorted(set(rows) | set(_hit_rows(_words(aliases), text)))
     method_types = {
         method: [name for kind in kinds for name in kind.on]
         for method, kinds in catalog.by_method.items()
     }
     imported_modules = set(imports.values())
     found: list[ast.Call] = []
-    for call, parent in _calls_in_functions(tree):
+    for call, parent in _calls_in_functions(_regions(tree, rows)):
         if isinstance(call.func, ast.Attribute) and call.func.attr in method_types:
             types = method_types[call.func.attr]
             if any(_module_known(type_name, imported_modules) for type_name in types):
@@ -370,15 +502,17 @@ def _cache_names(tree: ast.Module) -> set[str]:
 _KEYED_WRITES = frozenset({"setdefault", "__setitem__", "update"})
 
 
-def _written_in_function(tree: ast.Module, names: set[str]) -> bool:
-    """Whether code inside a def or lambda may insert into a dict called one of names."""
+def _written_in_function(tree: ast.Module, text: str, names: set[str]) -> bool:
+    """Whether code inside a def or lambda may insert into a dict called one of names
+    (looking only at the parts of the file that mention one of the names)."""
 
     def cache(node: ast.expr) -> bool:
         return (isinstance(node, ast.Name) and node.id in names) or (
             isinstance(node, ast.Attribute) and node.attr in names
         )
 
-    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    rows = _hit_rows(_words(names), text)
+    stack: list[tuple[ast.AST, bool]] = [(region, False) for region in _regions(tree, rows)]
     while stack:
         node, inside = stack.pop()
         if inside:

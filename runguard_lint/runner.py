@@ -83,12 +83,28 @@ def _init_worker(settings: Settings, enabled: frozenset[str]) -> None:
     prepare_worker()
 
 
-def _work(display: str, data: bytes) -> FileReport:
+@dataclass(frozen=True)
+class _Item:
+    """One file for a worker: read there from `path` (the bytes never cross a pipe),
+    or handed over as `data` (standard input)."""
+
+    display: str
+    path: str
+    data: bytes | None
+    size: int
+
+
+def _work(item: _Item) -> tuple[FileReport, str]:
+    """The file's report and the content hash of the bytes it was made from."""
     # Imported here: a warm run answered from the cache never loads LibCST.
     from runguard_lint.engine import check_source
 
     assert _WORKER_SETTINGS is not None
-    return check_source(display, data, _WORKER_SETTINGS, _WORKER_ENABLED)
+    data = item.data if item.data is not None else read_bytes(Path(item.path))
+    if isinstance(data, str):
+        return unreadable(item.display, data), ""
+    report = check_source(item.display, data, _WORKER_SETTINGS, _WORKER_ENABLED)
+    return report, hashlib.sha256(data).hexdigest()
 
 
 def check_files(
@@ -97,33 +113,47 @@ def check_files(
     jobs: int | None = None,
     cache: ResultCache | None = None,
 ) -> list[FileReport]:
-    """Check every task and return one report per file, sorted by file name."""
+    """Check every task and return one report per file, sorted by file name.
+
+    With a cache, each file is read and hashed here to look it up; without one,
+    only its size is asked. Either way the workers read the files themselves.
+    """
     enabled = settings.enabled_codes()
     reports: dict[str, FileReport] = {}
-    pending: list[tuple[Task, bytes, str]] = []
+    pending: list[_Item] = []
     for task in tasks:
-        data = read_bytes(task.path)
-        if isinstance(data, str):
-            reports[task.display] = unreadable(task.display, data)
-            continue
-        digest = hashlib.sha256(data).hexdigest()
-        cached = cache.get(task.display, digest) if cache is not None else None
-        if cached is not None:
-            reports[task.display] = cached
+        if cache is None:
+            size = _size(task.path)
         else:
-            pending.append((task, data, digest))
-    pending.sort(key=lambda item: len(item[1]), reverse=True)
+            data = read_bytes(task.path)
+            if isinstance(data, str):
+                reports[task.display] = unreadable(task.display, data)
+                continue
+            cached = cache.get(task.display, hashlib.sha256(data).hexdigest())
+            if cached is not None:
+                reports[task.display] = cached
+                continue
+            size = len(data)
+        pending.append(_Item(task.display, str(task.path), None, size))
+    pending.sort(key=lambda item: item.size, reverse=True)
     workers = jobs if jobs and jobs > 0 else (settings.jobs or default_jobs())
     for report, digest in _check_pending(pending, settings, enabled, workers):
         reports[report.filename] = report
-        if cache is not None and not report.errors:
+        if cache is not None and digest and not report.errors:
             cache.put(report.filename, digest, report)
     return [reports[name] for name in sorted(reports)]
 
 
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 def check_data(display: str, data: bytes, settings: Settings) -> FileReport:
     """Check bytes that are not a file on disk (standard input), isolated like files."""
-    pending = [(Task(Path(display), display), data, "")]
+    pending = [_Item(display, display, data, len(data))]
     for report, _digest in _check_pending(pending, settings, settings.enabled_codes(), 1):
         return report
     raise AssertionError("a pool run yields one report per task")
@@ -136,7 +166,7 @@ PARSER_CRASHED = (
 
 
 def _check_pending(
-    pending: list[tuple[Task, bytes, str]],
+    pending: list[_Item],
     settings: Settings,
     enabled: frozenset[str],
     workers: int,
@@ -144,24 +174,21 @@ def _check_pending(
     """Always in worker processes, even for one file: a native parser crash must not
     take the run down with it."""
 
-    def crashed(item: tuple[Task, bytes, str]) -> FileReport:
-        return unreadable(item[0].display, PARSER_CRASHED)
+    def crashed(item: _Item) -> tuple[FileReport, str]:
+        return unreadable(item.display, PARSER_CRASHED), ""
 
-    def failed(item: tuple[Task, bytes, str], error: BaseException) -> FileReport:
+    def failed(item: _Item, error: BaseException) -> tuple[FileReport, str]:
         message = f"internal error: {type(error).__name__}: {error}; please report it"
-        return FileReport(item[0].display, (), (FileError(item[0].display, message),))
+        return FileReport(item.display, (), (FileError(item.display, message),)), ""
 
-    for item, report in isolated_map(
-        _work_item,
+    for _item, outcome in isolated_map(
+        _work,
         pending,
         workers=workers,
         initializer=_init_worker,
         initargs=(settings, enabled),
         on_crash=crashed,
         on_error=failed,
+        weight=lambda item: item.size,
     ):
-        yield report, item[2]
-
-
-def _work_item(item: tuple[Task, bytes, str]) -> FileReport:
-    return _work(item[0].display, item[1])
+        yield outcome

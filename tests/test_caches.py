@@ -55,7 +55,7 @@ def test_prefilter_is_sound_on_fixtures(fixture: Path) -> None:
 def test_cache_prefilter_keeps_aliases_and_nesting(source: str) -> None:
     assert _cache_names(ast.parse(source)) == {"_cache"}
     written = source + "def put(k):\n    A._cache[k] = 1\n    _cache[k] = 1\n"
-    assert _cache_units(ast.parse(written)) is not None
+    assert _cache_units(ast.parse(written), written) is not None
 
 
 def test_cache_prefilter_drops_function_locals() -> None:
@@ -79,10 +79,13 @@ def test_cache_prefilter_drops_function_locals() -> None:
     ],
 )
 def test_cache_prefilter_keeps_every_write_form(write: str) -> None:
-    source = f"_cache = {{}}\nclass A:\n    _cache = {{}}\n    def put(self, k, v, j):\n        {write}\n"
-    assert _cache_units(ast.parse(source)) is not None
+    source = (
+        "_cache = {}\nclass A:\n    _cache = {}\n"
+        f"    def put(self, k, v, j):\n        {write}\n"
+    )
+    assert _cache_units(ast.parse(source), source) is not None
     lambda_form = "_cache = {}\nput = lambda k, v: _cache.setdefault(k, v)\n"
-    assert _cache_units(ast.parse(lambda_form)) is not None
+    assert _cache_units(ast.parse(lambda_form), lambda_form) is not None
 
 
 @pytest.mark.parametrize(
@@ -94,7 +97,7 @@ def test_cache_prefilter_keeps_every_write_form(write: str) -> None:
     ],
 )
 def test_cache_prefilter_drops_dicts_no_function_writes(source: str) -> None:
-    assert _cache_units(ast.parse(source)) is None
+    assert _cache_units(ast.parse(source), source) is None
 
 
 @pytest.mark.parametrize(
@@ -334,3 +337,128 @@ def test_a_same_module_function_named_like_a_typing_helper_is_judged_by_its_body
             _parsed[command_line] = get_args(command_line)
     """)
     assert "(`command_line`)" in finding.message
+
+
+# Shapes where RG201's verdict depends on code outside the writer: its callers, their
+# callers, helpers it hands a parameter to, decorators. The prefilter stubs every
+# function it deems irrelevant, so each must give the same findings as the whole file.
+_CLOSURE_CASES = {
+    "called only at import, through a set-up function": (
+        """
+        _seen = {}
+
+        def _remember(key, value):
+            _seen[key] = value
+
+        def unrelated(x):
+            return x + 1
+
+        def setup(names):
+            for name in names:
+                _remember(name, len(name))
+
+        setup(["a", "b"])
+        """,
+        0,
+    ),
+    "also called at request time, two levels up": (
+        """
+        _seen = {}
+
+        def _remember(key, value):
+            _seen[key] = value
+
+        def _middle(key):
+            _remember(key, 1)
+
+        def handle(request):
+            _middle(request.path)
+
+        def unrelated(x):
+            return x + 1
+        """,
+        1,
+    ),
+    "private function always called with constants": (
+        """
+        _clients = {}
+
+        def _client(name):
+            _clients[name] = object()
+            return _clients[name]
+
+        def search(query):
+            return _client("search"), query
+
+        def index(doc):
+            return _client("index"), doc
+
+        def unrelated(x):
+            return x + 1
+        """,
+        0,
+    ),
+    "private method called with constants and with data": (
+        """
+        class Store:
+            _cache = {}
+
+            def _load(self, name):
+                self._cache[name] = name.upper()
+
+            def fixed(self):
+                self._load("config")
+
+            def lookup(self, user_key):
+                self._load(user_key)
+
+            def unrelated(self, x):
+                return x + 1
+        """,
+        1,
+    ),
+    "key is a type, through a helper": (
+        """
+        _adapters = {}
+
+        def _hints(tp):
+            return tp.__qualname__
+
+        def adapter(tp):
+            _hints(tp)
+            _adapters[tp] = object()
+
+        def unrelated(x):
+            return x + 1
+        """,
+        0,
+    ),
+    "writer used as a decorator inside another function": (
+        """
+        _handlers = {}
+
+        def on(event):
+            _handlers[event] = True
+            return event
+
+        def install(app):
+            @on
+            def started():
+                pass
+
+        def unrelated(x):
+            return x + 1
+        """,
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_CLOSURE_CASES), ids=lambda name: name.replace(" ", "-"))
+def test_prefilter_keeps_what_rg201_follows(case: str) -> None:
+    source, expected = _CLOSURE_CASES[case]
+    filtered = _findings(source, frozenset({"RG201"}))
+    unfiltered = _findings(source, frozenset({"RG201"}), settings=UNFILTERED)
+    assert _summary(filtered) == _summary(unfiltered)
+    if expected is not None:
+        assert len(filtered) == expected

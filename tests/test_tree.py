@@ -1,0 +1,66 @@
+"""The fast children/parents in analysis/tree.py answer exactly what LibCST's own do."""
+
+from __future__ import annotations
+
+import asyncio
+import locale
+import textwrap
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, ParentNodeProvider
+
+from runguard_lint.analysis.tree import children, parent_map, walk
+from tests.conftest import FIXTURES
+
+# Real modules beside the fixtures: f-strings with format specs (a field LibCST visits
+# only when present), match statements, decorators, type comments.
+STDLIB = [Path(locale.__file__), Path(asyncio.__file__).parent / "queues.py"]
+SAMPLES = sorted(FIXTURES.glob("*.py")) + STDLIB
+
+EDGE_CASES = textwrap.dedent("""
+    x = f"{value!r:>{width}.{precision}}" f"{a=}" f"{b:{c}}"
+    match command:
+        case [Point(x=0, y=0), *rest] if rest:
+            pass
+        case {"k": v, **others} | str() as s:
+            pass
+    @decorator(arg)
+    async def f(a, /, b: int = 1, *args, c, **kwargs) -> None:
+        async with a as (b, c), d:
+            yield from (i async for i in b if i)
+        lambda: (yield)
+    class C(Base, metaclass=M):
+        x: int = 1
+    del a[1:2, ::3], b.c
+    try:
+        pass
+    except* (A, B) as e:
+        raise X from e
+""")
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_children_and_parents_match_libcst(path: Path) -> None:
+    _assert_same(cst.parse_module(path.read_text(encoding="utf-8")))
+
+
+def test_children_match_libcst_on_edge_cases() -> None:
+    _assert_same(cst.parse_module(EDGE_CASES))
+
+
+def _assert_same(module: cst.Module) -> None:
+    expected_parents = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ParentNodeProvider)
+    parents = parent_map(module)
+    assert len(parents) == len(expected_parents)
+    count = 0
+    for node in walk(module):
+        count += 1
+        slow = list(node.children)
+        fast = children(node)
+        assert [id(child) for child in fast] == [id(child) for child in slow], type(node)
+        for child in fast:
+            assert parents[child] is node
+            assert expected_parents[child] is node
+    assert count == len(parents) + 1

@@ -301,6 +301,7 @@ def _run_pool(
         initargs=(settings, enabled, unsafe),
         on_crash=crashed,
         on_error=failed,
+        weight=lambda item: len(item[1]),
     ):
         yield task, data, outcome
 

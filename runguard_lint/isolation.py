@@ -106,18 +106,19 @@ def isolated_map(
     initargs: tuple[Any, ...],
     on_crash: Callable[[Payload], Result],
     on_error: Callable[[Payload, BaseException], Result],
-    weight: Callable[[Payload], int] = lambda payload: 1,
+    weight: Callable[[Payload], int] | None = None,
 ) -> Iterator[tuple[Payload, Result]]:
     """Yield (payload, work(payload)) for each payload, surviving crashed workers.
 
-    Payloads travel in chunks (see `chunked`). When a worker dies, every chunk the
+    Payloads travel in chunks by `weight` (see `chunked`), else one by one. When a
+    worker dies, every chunk the
     pool still held is run again in a pool of its own; a chunk that kills that one
     too is split, and each of its payloads runs alone, so only the payload that
     kills its own process is answered by `on_crash`.
     """
     if not payloads:
         return
-    chunks = chunked(payloads, weight, workers)
+    chunks = chunked(payloads, weight, workers) if weight else [[payload] for payload in payloads]
     retry: list[list[Payload]] = []
     with _pool(max(1, min(workers, len(chunks))), initializer, initargs) as pool:
         futures = [(pool.submit(_run_chunk, work, chunk), chunk) for chunk in chunks]

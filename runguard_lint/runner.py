@@ -21,7 +21,7 @@ from pathlib import Path
 from runguard_lint.cache import ResultCache
 from runguard_lint.config import Settings, default_jobs
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Location
-from runguard_lint.isolation import isolated_map, prepare_worker
+from runguard_lint.isolation import isolated_map, mp_context, prepare_worker
 
 _WORKER_SETTINGS: Settings | None = None
 _WORKER_ENABLED: frozenset[str] = frozenset()
@@ -173,6 +173,10 @@ def _check_pending(
 ) -> Iterable[tuple[FileReport, str]]:
     """Always in worker processes, even for one file: a native parser crash must not
     take the run down with it."""
+
+    if pending and mp_context().get_start_method() == "fork":
+        # Loaded once here and inherited by every forked worker, instead of once in each.
+        import runguard_lint.engine  # noqa: F401
 
     def crashed(item: _Item) -> tuple[FileReport, str]:
         return unreadable(item.display, PARSER_CRASHED), ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -117,9 +117,9 @@ class Catalog:
     by_callable: Mapping[str, ResourceKind] = field(default_factory=dict)
     by_method: Mapping[str, tuple[ResourceKind, ...]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def release_methods(self) -> frozenset[str]:
-        """Every method name that releases some resource."""
+        """Every method name that releases some resource (asked for every call looked at)."""
         names: set[str] = set()
         for kind in self.resources:
             names.update(kind.release)
@@ -127,6 +127,10 @@ class Catalog:
 
     def distinctive_names(self) -> frozenset[str]:
         """Identifiers one of which must appear in a file that can hold an acquisition."""
+        return self._distinctive_names
+
+    @cached_property
+    def _distinctive_names(self) -> frozenset[str]:
         names: set[str] = set()
         for kind in self.resources:
             if kind.callable:

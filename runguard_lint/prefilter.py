@@ -1,11 +1,21 @@
-"""The cheap, sound stages before LibCST: does this file need the full analysis?
+"""The cheap, sound stages before LibCST: which files and functions need the full analysis?
 
-LibCST with scope and qualified-name metadata costs ~1.8k lines/s, a hundred
-times the stdlib parser. So a file goes on to it only when the stdlib `ast`
-tree (already built for the syntax check) holds something a check could
-report. Every test here over-approximates what the LibCST checks look at, so
-it never drops a file with a finding (tested: every fixture and a corpus give
-the same findings with and without this stage).
+LibCST with scope metadata costs ~2k lines/s, a hundred times the stdlib
+parser, so it sees only what a check could report on:
+
+1. text: a regex over the catalog's distinctive names (and, for RG201, over
+   the names of module- and class-level dicts) finds the lines worth a look;
+2. the stdlib `ast` tree (already built for the syntax check), walked only in
+   the top-level statements and class members that span such a line, finds
+   the candidate acquisitions and the dicts some function may insert into;
+3. every other function body is blanked (same line numbers) before LibCST
+   parses the file: functions with no candidate acquisition, and for RG201
+   those outside the closure of callers and helpers the check follows.
+
+Every stage over-approximates what the LibCST checks look at, so it never
+drops a finding: every fixture, and the corpus of real packages, give the
+same findings with and without them (tests/test_caches.py,
+`scripts/corpus_report.py soundness`).
 """
 
 from __future__ import annotations
@@ -166,6 +176,8 @@ def analysis_plan(
 
 
 _Unit = ast.FunctionDef | ast.AsyncFunctionDef
+# `{}` with anything Python allows between the braces of an empty dict display.
+_EMPTY_DICT = re.compile(r"\{(?:\s|\\\r?\n|\\\r|#[^\r\n]*)*\}")
 
 
 def _cache_units(tree: ast.Module, text: str) -> tuple[set[_Unit], set[ast.ClassDef]] | None:
@@ -185,6 +197,8 @@ def _cache_units(tree: ast.Module, text: str) -> tuple[set[_Unit], set[ast.Class
     and so on from each function kept. A mention stands for a call, so the
     closure keeps more than the check reads, never less.
     """
+    if "dict" not in text and "Dict" not in text and not _EMPTY_DICT.search(text):
+        return None  # no `{}` and no dict factory (`dict`, `OrderedDict`, `defaultdict`)
     names = _cache_names(tree)
     # RG201 reports a dict only for a write inside a function (`c[k] = v`, `c[k] += 1`,
     # `c[k].append(v)`, `c.setdefault`, `c.update`, `c |= ...`): most module-level

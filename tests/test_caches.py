@@ -50,6 +50,8 @@ def test_prefilter_is_sound_on_fixtures(fixture: Path) -> None:
         "import collections as c\n_cache = c.defaultdict(list)\n",
         "class A:\n    if True:\n        _cache: dict[str, int] = {}\n",
         "try:\n    import x\nexcept ImportError:\n    _cache = dict()\n",
+        "_cache = {  # filled at run time\n}\n",
+        "_cache = {\\\n}\n",
     ],
 )
 def test_cache_prefilter_keeps_aliases_and_nesting(source: str) -> None:

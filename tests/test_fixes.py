@@ -6,7 +6,7 @@ Each fixed output must also compile, be a fixpoint (fixing it again changes
 nothing) and, linted again, offer no fix. When a fixture or a fix changes on
 purpose, regenerate the golden files and review the diff:
 
-    RUNGUARD_LINT_UPDATE_GOLDEN=1 /work/venv/bin/python -m pytest -q tests/test_fixes.py
+    RUNGUARD_LINT_UPDATE_GOLDEN=1 python -m pytest -q tests/test_fixes.py
 
 Fix crashes are re-raised in these runs (RUNGUARD_LINT_DEBUG_FIXES), so a
 broken shape fails loudly instead of silently offering no fix.

@@ -200,10 +200,15 @@ def _cache_units(tree: ast.Module, text: str) -> tuple[set[_Unit], set[ast.Class
     if "dict" not in text and "Dict" not in text and not _EMPTY_DICT.search(text):
         return None  # no `{}` and no dict factory (`dict`, `OrderedDict`, `defaultdict`)
     names = _cache_names(tree)
+    # A module-level dict that is surely handed on or evicted from somewhere is never
+    # reported: leave it out, with the callers it would drag in (a settings dict passed
+    # around a 20k-line module).
+    names -= _surely_released(tree, _cache_names(tree, in_classes=False) - _class_names(tree))
     # RG201 reports a dict only for a write inside a function (`c[k] = v`, `c[k] += 1`,
     # `c[k].append(v)`, `c.setdefault`, `c.update`, `c |= ...`): most module-level
     # `= {}` are registries filled at import time, and need no LibCST at all.
-    if not names or not _written_in_function(tree, text, names):
+    names = _written_in_function(tree, text, names) if names else names
+    if not names:
         return None
     units: list[tuple[_Unit, ast.ClassDef | None]] = []
     holders: set[ast.ClassDef] = set()
@@ -495,8 +500,9 @@ def _module_known(type_name: str, imported: set[str]) -> bool:
     return any(name == root or name.startswith(root + ".") for name in imported)
 
 
-def _cache_names(tree: ast.Module) -> set[str]:
-    """Names bound to an empty dict or a dict factory outside any function.
+def _cache_names(tree: ast.Module, *, in_classes: bool = True) -> set[str]:
+    """Names bound to an empty dict or a dict factory outside any function (and, with
+    `in_classes=False`, outside any class body).
 
     Looks at every statement outside function bodies (module level, class bodies,
     any compound statement), a superset of the module- and class-level bindings
@@ -511,6 +517,8 @@ def _cache_names(tree: ast.Module) -> set[str]:
         node = stack.pop()
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(child, ast.ClassDef) and not in_classes:
                 continue
             if isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
                 stack.append(child)
@@ -535,39 +543,191 @@ def _cache_names(tree: ast.Module) -> set[str]:
     return names
 
 
+def _class_names(tree: ast.Module) -> set[str]:
+    """Names bound to a dict in some class body (RG201 follows those as attributes)."""
+    return {
+        name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        for name in _cache_names(ast.Module(body=node.body, type_ignores=[]))
+    }
+
+
+_EVICTING = frozenset({"pop", "popitem", "clear", "__delitem__"})
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _surely_released(tree: ast.Module, names: set[str]) -> set[str]:
+    """The module-level names that RG201 will see evicted from or escaping somewhere.
+
+    A subset of what checks/caches.py classifies as an eviction or an escape, for
+    a load that surely means the module-level binding: `N.pop/popitem/clear(...)`,
+    `del N[k]`, `return N`, `x = N`, or `N` as a whole argument of a call that is
+    not a read-only builtin (`register(N)`, `f(settings=N)`). A load only counts in
+    module-level code or in a function where no enclosing function binds the name
+    (or where it is declared `global`); names ever bound by a comprehension, and
+    loads in class bodies, never count. Anything in doubt keeps the name.
+    """
+    if not names:
+        return set()
+    from runguard_lint.checks.caches import read_only_terminals
+
+    read_only = read_only_terminals()
+    # Every import of each local name, whatever scope it is in: a call counts as
+    # handing the dict on only when no import could make it a read-only one.
+    imported: dict[str, set[str]] = {}
+    for statement in _statements(tree):
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                imported.setdefault(alias.asname or alias.name.split(".", 1)[0], set()).add(
+                    alias.name
+                )
+        elif isinstance(statement, ast.ImportFrom):
+            for alias in statement.names:
+                imported.setdefault(alias.asname or alias.name, set()).add(alias.name)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.comprehension):
+            names = names - {
+                target.id for target in ast.walk(node.target) if isinstance(target, ast.Name)
+            }
+    stack: list[tuple[ast.AST, frozenset[str], bool]] = [(tree, frozenset(), False)]
+    while stack and names - found:
+        node, shadowed, in_class = stack.pop()
+        if not in_class:
+            for loaded in _released_loads(node, imported, read_only):
+                if loaded in names and loaded not in shadowed:
+                    found.add(loaded)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            shadowed = shadowed | _bound_locally(node)
+            in_class = False
+        elif isinstance(node, ast.ClassDef):
+            for part in (*node.decorator_list, *node.bases, *node.keywords):
+                stack.append((part, shadowed, in_class))
+            stack.extend((member, shadowed, True) for member in node.body)
+            continue
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.arg, ast.arguments)) or child is getattr(
+                node, "annotation", None
+            ):
+                continue
+            stack.append((child, shadowed, in_class))
+    return found
+
+
+def _released_loads(
+    node: ast.AST, imported: dict[str, set[str]], read_only: frozenset[str]
+) -> list[str]:
+    """The names that node (a statement or expression) surely evicts from or hands on."""
+    value: ast.expr | None = None
+    if isinstance(node, ast.Attribute) and node.attr in _EVICTING:
+        value = node.value
+    elif isinstance(node, ast.Delete):
+        return [
+            target.value.id
+            for target in node.targets
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+        ]
+    elif isinstance(node, (ast.Return, ast.Assign, ast.AnnAssign)):
+        value = node.value
+    elif isinstance(node, ast.Call):
+        dotted = _dotted(node.func)
+        if dotted is None:
+            return []
+        head, _, rest = dotted.partition(".")
+        terminals = {dotted.rsplit(".", 1)[-1]}
+        if not rest:
+            terminals |= {name.rsplit(".", 1)[-1] for name in imported.get(head, ())}
+        if terminals & read_only:
+            return []
+        arguments = [*node.args, *(k.value for k in node.keywords if k.arg is not None)]
+        return [argument.id for argument in arguments if isinstance(argument, ast.Name)]
+    return [value.id] if isinstance(value, ast.Name) else []
+
+
+def _bound_locally(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
+    """Every name the function or a def nested in it may bind (more than its own), less
+    those the function itself declares `global`."""
+    bound: set[str] = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".", 1)[0] for alias in node.names)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+        elif isinstance(node, ast.Nonlocal):
+            bound.update(node.names)
+    declared: set[str] = set()
+    stack: list[ast.AST] = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Global):
+            declared.update(node.names)
+        elif not isinstance(node, (*_SCOPES, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
+    return bound - declared
+
+
 _KEYED_WRITES = frozenset({"setdefault", "__setitem__", "update"})
 
 
-def _written_in_function(tree: ast.Module, text: str, names: set[str]) -> bool:
-    """Whether code inside a def or lambda may insert into a dict called one of names
-    (looking only at the parts of the file that mention one of the names)."""
+def _written_in_function(tree: ast.Module, text: str, names: set[str]) -> set[str]:
+    """The names some code inside a def or lambda may insert into with a key that can
+    come from call data (looking only at the parts of the file that mention a name).
 
-    def cache(node: ast.expr) -> bool:
-        return (isinstance(node, ast.Name) and node.id in names) or (
-            isinstance(node, ast.Attribute) and node.attr in names
-        )
+    The write forms are RG201's: `c[k] = v`, `c[k] += v`, `c[k].append(v)`,
+    `c[k][j] = v`, `c.setdefault(k, ...)`, `c.__setitem__(k, ...)`,
+    `c.update(...)`, `c |= ...`, through the name or any `x.<name>`. A key with
+    no name in it at all (`c["healthy"] = n`) is a constant: RG201 never counts it.
+    """
 
+    def cache(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name) and node.id in names:
+            return node.id
+        if isinstance(node, ast.Attribute) and node.attr in names:
+            return node.attr
+        return None
+
+    def variable(*keys: ast.AST) -> bool:
+        return any(isinstance(part, ast.Name) for key in keys for part in ast.walk(key))
+
+    written: set[str] = set()
     rows = _hit_rows(_words(names), text)
     stack: list[tuple[ast.AST, bool]] = [(region, False) for region in _regions(tree, rows)]
     while stack:
         node, inside = stack.pop()
-        if inside:
-            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
-                base = node.value
-                while isinstance(base, ast.Subscript):
-                    base = base.value
-                if cache(base):
-                    return True
-            elif isinstance(node, ast.Attribute):
-                if (node.attr in _KEYED_WRITES and cache(node.value)) or (
-                    isinstance(node.value, ast.Subscript) and cache(node.value.value)
-                ):
-                    return True
-            elif isinstance(node, ast.AugAssign) and cache(node.target):
-                return True
-        inside = inside or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        name: str | None = None
+        keys: list[ast.AST] = []
+        if not inside:
+            pass
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            innermost = node
+            while isinstance(innermost.value, ast.Subscript):
+                innermost = innermost.value
+            name, keys = cache(innermost.value), [innermost.slice]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Subscript):
+            name, keys = cache(node.value.value), [node.value.slice]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _KEYED_WRITES
+        ):
+            name = cache(node.func.value)
+            keys = list(node.args if node.func.attr == "update" else node.args[:1])
+        elif isinstance(node, ast.AugAssign):
+            name, keys = cache(node.target), [node.value]
+        if name is not None and variable(*keys):
+            written.add(name)
+        inside = inside or isinstance(node, _SCOPES)
         stack.extend((child, inside) for child in ast.iter_child_nodes(node))
-    return False
+    return written
 
 
 def _has_functools_cache(tree: ast.Module) -> bool:

@@ -40,8 +40,9 @@ from libcst.metadata.scope_provider import (
     ImportAssignment,
 )
 
-from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name
+from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name, is_capwords
 from runguard_lint.analysis.tree import children, walk
+from runguard_lint.catalog import Catalog
 from runguard_lint.checks.base import FileContext
 from runguard_lint.diagnostics import Diagnostic
 from runguard_lint.fixes import plan_cache_fix
@@ -97,6 +98,14 @@ _READ_ONLY_CALLABLES = frozenset(
     }
     | {"json.dumps", "json.dump", "copy.copy", "copy.deepcopy", "pprint.pprint", "pprint.pformat"}
 )
+
+
+def read_only_terminals() -> frozenset[str]:
+    """The last names of the callables that only read a dict handed to them: a call
+    named otherwise is an escape for `_argument_use` (the prefilter must agree)."""
+    return frozenset(name.rsplit(".", 1)[-1] for name in _READ_ONLY_CALLABLES)
+
+
 _CONTAINER_PARTS = (cst.Element, cst.StarredElement, cst.Tuple, cst.List)
 # Hooks that run once per class definition, when the module is imported.
 _CLASS_CREATION_HOOKS = frozenset({"__init_subclass__", "__set_name__"})
@@ -225,6 +234,21 @@ _CALL_TRANSPARENT_DECORATORS = frozenset(
     {"builtins.classmethod", "builtins.staticmethod", "functools.cache", "functools.lru_cache"}
 )
 _HELPER_DEPTH = 3
+# Methods whose second parameter is an attribute name.
+_ATTRIBUTE_HOOKS = frozenset(
+    {"__setattr__", "__delattr__", "__getattr__", "__getattribute__", "__set_name__"}
+)
+# Class names that say their instances hold connections, threads or handles.
+_RESOURCE_CLASS_SUFFIXES = (
+    "Client",
+    "Session",
+    "Transport",
+    "Pool",
+    "Connection",
+    "Engine",
+    "Executor",
+    "Channel",
+)
 
 _EMBEDDING_WORDS = ("embed", "vector", "vec")
 _RESPONSE_WORDS = ("response", "completion", "reply", "answer", "llm")
@@ -494,7 +518,9 @@ class _ModuleCaches:
             writer = writers.setdefault(id(function), _Writer(function))
             writer.values.extend(use.values)
             writer.keys.extend(data_keys)
-        if not writers:
+        if not writers or self._holds_resources(
+            [value for writer in writers.values() for value in writer.values]
+        ):
             return None
         return self.context.diagnostic(
             "RG201",
@@ -502,6 +528,37 @@ class _ModuleCaches:
             self._message(binding, list(writers.values())),
             fix=plan_cache_fix(self.context, binding.target, "RG201"),
         )
+
+    def _holds_resources(self, values: list[cst.BaseExpression]) -> bool:
+        """Whether every value written is a resource built on the spot (a client, pool,
+        transport, session...): a dict of those keyed by their settings is the keyed
+        singleton that the fixes for clients built from call data recommend, not a
+        cache of traffic, and evicting from it would drop a pool still in use."""
+        if not values:
+            return False
+        catalog = self.context.settings.catalog
+        for value in values:
+            sources = [value]
+            if isinstance(value, cst.Name):
+                for assignment in self.facts.assignments_of(value):
+                    if isinstance(assignment, Assignment) and isinstance(assignment.node, cst.Name):
+                        bound = self._bound_value(assignment.node)
+                        if bound is not None:
+                            sources.append(bound)
+            if not any(self._builds_resource(source, catalog) for source in sources):
+                return False
+        return True
+
+    def _builds_resource(self, expression: cst.BaseExpression, catalog: Catalog) -> bool:
+        if isinstance(expression, cst.Await):
+            expression = expression.expression
+        if not isinstance(expression, cst.Call):
+            return False
+        if self.facts.external_names(expression.func) & set(catalog.by_callable):
+            return True
+        name = dotted_name(expression.func)
+        terminal = name.rsplit(".", 1)[-1] if name else ""
+        return is_capwords(terminal) and terminal.endswith(_RESOURCE_CLASS_SUFFIXES)
 
     def _message(self, binding: CacheBinding, writers: list[_Writer]) -> str:
         facts = self.facts
@@ -1053,9 +1110,28 @@ class _ModuleCaches:
 
     def _param_is_data(self, param: cst.Param, seen: set[int]) -> bool:
         """A parameter carries call data unless it is a class, a type, a flag, or a constant."""
-        if self._is_class_param(param) or _is_flag(self.facts, param) or self._is_type_param(param):
+        if (
+            self._is_class_param(param)
+            or _is_flag(self.facts, param)
+            or self._is_type_param(param)
+            or self._is_attribute_name(param)
+        ):
             return False
         return not self._constant_callers(param, seen)
+
+    def _is_attribute_name(self, param: cst.Param) -> bool:
+        """The attribute name handed to `__setattr__`, `__getattr__`, `__set_name__`...:
+        an identifier written in the code, so as many as the code has."""
+        function = self.facts.enclosing_function(param)
+        if not isinstance(function, cst.FunctionDef):
+            return False
+        if (
+            function.name.value not in _ATTRIBUTE_HOOKS
+            or self.facts.enclosing_class(function) is None
+        ):
+            return False
+        positional = [*function.params.posonly_params, *function.params.params]
+        return len(positional) >= 2 and positional[1] is param
 
     def code_bounded(self, param: cst.Param) -> bool:
         """For RG202: a parameter whose values are types or functions, or always constants."""

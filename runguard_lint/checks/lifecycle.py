@@ -143,6 +143,21 @@ def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
         and node.value.func.attr == "aclose"
     }
     helpers = _releasing_helpers(context)
+    getters = _getters(context.tree)
+
+    def attribute_of(expression: ast.expr) -> str | None:
+        """`x` for `self.x`, or for `self.get_x()` when get_x only returns `self.x`."""
+        expression = _uncast(expression)
+        if isinstance(expression, ast.Attribute):
+            return expression.attr
+        if (
+            isinstance(expression, ast.Call)
+            and not expression.args
+            and isinstance(expression.func, ast.Attribute)
+        ):
+            return getters.get(expression.func.attr)
+        return None
+
     for root in roots:
         for node in ast.walk(root):
             if id(node) in unawaited:
@@ -150,16 +165,22 @@ def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
                 continue
             if isinstance(node, ast.Attribute) and node.attr in release_names:
                 target = _uncast(node.value)
-                if isinstance(target, ast.Attribute):
-                    released.add(target.attr)
-                elif isinstance(target, ast.Name):
+                if isinstance(target, ast.Name):
                     released_names.add(target.id)
+                elif (attribute := attribute_of(target)) is not None:
+                    released.add(attribute)
             elif isinstance(node, ast.Call) and (
                 _callee_name(node) in helpers or _callee_name(node) in _HANDING_SINKS
             ):
                 # `close_session(self.session)`, `weakref.finalize(self, close, self.s)`
                 for argument in node.args:
-                    argument = _uncast(argument)
+                    if isinstance(argument, ast.Name):
+                        released_names.add(argument.id)
+                    elif (attribute := attribute_of(argument)) is not None:
+                        released.add(attribute)
+            elif isinstance(node, ast.Call) and _is_base_init(node):
+                # `super().__init__(session=self._session)`: the base class owns it now.
+                for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
                     if isinstance(argument, ast.Attribute):
                         released.add(argument.attr)
             elif isinstance(node, (ast.With, ast.AsyncWith)):
@@ -185,6 +206,43 @@ def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
         if name in released_names:
             released |= attributes
     return released
+
+
+def _getters(tree: ast.Module) -> dict[str, str]:
+    """Methods (of any class here) that return `self.x` on every return, the lazy
+    `if self.x is None: self.x = ...; return self.x` shape included: method -> x.
+    A name that two classes use for different attributes is left out."""
+    found: dict[str, str | None] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for member in node.body:
+            if not isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)) or not (
+                member.args.args
+            ):
+                continue
+            receiver = member.args.args[0].arg
+            returned = {
+                statement.value.attr
+                if isinstance(statement.value, ast.Attribute)
+                and isinstance(statement.value.value, ast.Name)
+                and statement.value.value.id == receiver
+                else None
+                for statement in ast.walk(member)
+                if isinstance(statement, ast.Return)
+            }
+            if len(returned) == 1:
+                attribute = returned.pop()
+                previous = found.setdefault(member.name, attribute)
+                if previous != attribute:
+                    found[member.name] = None
+    return {name: attribute for name, attribute in found.items() if attribute}
+
+
+def _is_base_init(call: ast.Call) -> bool:
+    """`super().__init__(...)` or `Base.__init__(self, ...)`."""
+    func = call.func
+    return isinstance(func, ast.Attribute) and func.attr == "__init__"
 
 
 def _call_text(callee: str) -> str:

@@ -255,7 +255,7 @@ def test_private_method_message_names_the_method() -> None:
 
             @classmethod
             def _import(cls, name: str):
-                cls._modules[name] = __import__(name)
+                cls._modules[name] = name.title()
                 return cls._modules[name]
 
             def plugin(self, plugin_name: str):
@@ -464,3 +464,49 @@ def test_prefilter_keeps_what_rg201_follows(case: str) -> None:
     assert _summary(filtered) == _summary(unfiltered)
     if expected is not None:
         assert len(filtered) == expected
+
+
+def test_helpers_of_test_modules_called_with_literals_are_bounded() -> None:
+    """Nothing outside a test module calls its helpers: literal callers bound the keys,
+    as for a private function; the same code in a library module is reported."""
+    source = textwrap.dedent("""
+        from collections import defaultdict
+
+        traces = defaultdict(lambda: 0)
+
+        def trace(key: str) -> None:
+            traces[key] += 1
+
+        def test_a() -> None:
+            trace("init")
+            trace("add")
+    """)
+    for name in ("test_traces.py", "tests/traces_test.py", "conftest.py"):
+        assert not check_text(name, source, SETTINGS, frozenset({"RG201"})).diagnostics
+    [finding] = check_text("traces.py", source, SETTINGS, frozenset({"RG201"})).diagnostics
+    assert finding.code == "RG201"
+
+
+def test_module_names_are_bounded_by_the_installed_modules() -> None:
+    """A key used as a module name (`import_module(name)`, `sys.modules[name]`) has
+    as many values as there are importable modules, not as there are requests."""
+    assert not _findings("""
+        import importlib
+        import sys
+
+        _modules = {}
+
+        def load(name: str):
+            if name not in _modules:
+                _modules[name] = importlib.import_module(name)
+            return _modules[name]
+
+        _locks = {}
+
+        def _lock(module):
+            return _locks.setdefault(module, object())
+
+        def require(module):
+            with _lock(module):
+                return sys.modules[module] if module in sys.modules else None
+    """)

@@ -214,10 +214,28 @@ class OwnershipAnalysis:
             if function is None:
                 continue
             kind, callee = self._resolve_kind(call)
-            if kind is None:
+            if kind is None or self._expected_to_raise(call, function):
                 continue
             found.append(Acquisition(call=call, kind=kind, function=function, callee=callee))
         return found
+
+    def _expected_to_raise(self, call: cst.Call, function: FunctionNode) -> bool:
+        """Inside `with pytest.raises(...):` or `with self.assertRaises(...):`: the test
+        asserts that the block raises, so on the path it expects nothing is acquired."""
+        child: cst.CSTNode = call
+        for ancestor in self.facts.ancestors(call):
+            if ancestor is function:
+                return False
+            if isinstance(ancestor, cst.With) and child is ancestor.body:
+                for item in ancestor.items:
+                    expression = item.item
+                    if (
+                        isinstance(expression, cst.Call)
+                        and _terminal_name(expression.func) in _RAISE_EXPECTERS
+                    ):
+                        return True
+            child = ancestor
+        return False
 
     def _resolve_kind(self, call: cst.Call) -> tuple[ResourceKind | None, str]:
         for name in sorted(self.facts.external_names(call.func)):
@@ -874,12 +892,63 @@ class OwnershipAnalysis:
         if isinstance(value, cst.Name) and not _is_none(value):
             if self._made_here(value, function):
                 return False
+            if self._tested_not_none(value):
+                return True
+            before = self._value_before(value)
+            if before is _GIVEN:
+                return True
+            if isinstance(before, cst.BaseExpression):
+                return self._surely_borrowed(before, function)
             for assignment in self.facts.assignments_of(value):
                 node = getattr(assignment, "node", None)
                 if isinstance(node, cst.Param) and node.annotation is not None:
                     text = cst.Module([]).code_for_node(node.annotation.annotation)
                     return "None" not in text and "Optional" not in text
         return False
+
+    def _tested_not_none(self, name: cst.Name) -> bool:
+        """Inside `if name is not None:` (or `if name:`, `elif ...`), in its body."""
+        child: cst.CSTNode = name
+        for ancestor in self.facts.ancestors(name):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+                return False
+            if (
+                isinstance(ancestor, cst.If)
+                and child is ancestor.body
+                and _tests_not_none(ancestor.test, name.value)
+            ):
+                return True
+            child = ancestor
+        return False
+
+    def _value_before(self, name: cst.Name) -> cst.BaseExpression | object | None:
+        """What `name` holds where it is loaded, from the statements before it in its
+        block: the value of the last plain assignment, or _GIVEN after
+        `if name is None: name = ...` (given or made there, never None); None when
+        unknown (no binding in the block, or one inside another compound statement).
+        A `try` whose handlers all re-raise counts as its body."""
+        statement = self.facts.statement_of(name)
+        block = self.facts.parent(statement) if statement is not None else None
+        if not isinstance(block, cst.IndentedBlock) or statement is None:
+            return None
+        index = next((i for i, s in enumerate(block.body) if s is statement), None)
+        for previous in reversed(block.body[: index or 0]):
+            found = _assigned_in(previous, name.value)
+            if found is not None:
+                return found
+            if isinstance(previous, cst.If) and _tests_none(previous.test, name.value):
+                if _assigned_in_block(previous.body, name.value) is not None:
+                    return _GIVEN
+                return None
+            if isinstance(previous, cst.Try) and all(
+                _ends_in_raise(handler.body) for handler in previous.handlers
+            ):
+                found = _assigned_in_block(previous.body, name.value)
+                if found is not None:
+                    return found
+            if _binds(previous, name.value):
+                return None
+        return None
 
     def _keyword_values(self, call: cst.Call) -> Iterator[tuple[str, cst.BaseExpression]]:
         """Keyword arguments, also from `**{"k": v}` and `**name` bound to a dict literal."""
@@ -1358,3 +1427,99 @@ def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
 
 def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
+
+
+_RAISE_EXPECTERS = frozenset({"raises", "assertRaises", "assertRaisesRegex", "assertRaisesRegexp"})
+
+# A value known not to be None without knowing which (given, or made just before).
+_GIVEN = object()
+
+
+def _tests_not_none(test: cst.BaseExpression, name: str) -> bool:
+    """`name is not None`, or `name` itself, as an `if` test."""
+    if isinstance(test, cst.Name):
+        return test.value == name
+    return _compares_to_none(test, name, cst.IsNot)
+
+
+def _tests_none(test: cst.BaseExpression, name: str) -> bool:
+    """`name is None`, or `not name`, as an `if` test."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return isinstance(test.expression, cst.Name) and test.expression.value == name
+    return _compares_to_none(test, name, cst.Is)
+
+
+def _compares_to_none(test: cst.BaseExpression, name: str, operator: type) -> bool:
+    return (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Name)
+        and test.left.value == name
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, operator)
+        and _is_none(test.comparisons[0].comparator)
+    )
+
+
+def _assigned_in(statement: cst.BaseStatement, name: str) -> cst.BaseExpression | None:
+    """The value of `name = value` when statement is that plain assignment line."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return None
+    for small in reversed(statement.body):
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and small.targets[0].target.value == name
+        ):
+            return small.value
+    return None
+
+
+def _assigned_in_block(body: cst.BaseSuite, name: str) -> cst.BaseExpression | None:
+    """The last plain `name = value` directly in a block, if nothing else there binds it."""
+    if not isinstance(body, cst.IndentedBlock):
+        return None
+    for statement in reversed(body.body):
+        found = _assigned_in(statement, name)
+        if found is not None:
+            return found
+        if _binds(statement, name):
+            return None
+    return None
+
+
+def _ends_in_raise(body: cst.BaseSuite) -> bool:
+    last = body.body[-1] if isinstance(body, cst.IndentedBlock) and body.body else None
+    return isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Raise)
+
+
+_BINDERS = (
+    cst.AssignTarget,
+    cst.AnnAssign,
+    cst.AugAssign,
+    cst.NamedExpr,
+    cst.For,
+    cst.CompFor,
+)
+
+
+def _binds(statement: cst.CSTNode, name: str) -> bool:
+    """Whether any assignment, loop or `with ... as` in statement may bind name."""
+    targets: list[cst.CSTNode] = []
+    for node in walk(statement):
+        if isinstance(node, _BINDERS):
+            targets.append(node.target)
+        elif isinstance(node, cst.AsName):
+            targets.append(node.name)
+    return any(name in _bound_names(target) for target in targets)
+
+
+def _bound_names(target: cst.CSTNode) -> set[str]:
+    """The names an assignment target binds: `x`, `a, (b, *c)`; not `x.attr`, `x[k]`."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {name for element in target.elements for name in _bound_names(element.value)}
+    if isinstance(target, cst.StarredElement):
+        return _bound_names(target.value)
+    return set()

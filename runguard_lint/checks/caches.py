@@ -234,6 +234,14 @@ _CALL_TRANSPARENT_DECORATORS = frozenset(
     {"builtins.classmethod", "builtins.staticmethod", "functools.cache", "functools.lru_cache"}
 )
 _HELPER_DEPTH = 3
+_MODULE_LOADERS = frozenset(
+    {
+        "importlib.import_module",
+        "importlib.util.find_spec",
+        "importlib.util.resolve_name",
+        "builtins.__import__",
+    }
+)
 # Methods whose second parameter is an attribute name.
 _ATTRIBUTE_HOOKS = frozenset(
     {"__setattr__", "__delattr__", "__getattr__", "__getattribute__", "__set_name__"}
@@ -1115,9 +1123,39 @@ class _ModuleCaches:
             or _is_flag(self.facts, param)
             or self._is_type_param(param)
             or self._is_attribute_name(param)
+            or self._is_module_name(param)
         ):
             return False
         return not self._constant_callers(param, seen)
+
+    def _is_module_name(self, param: cst.Param) -> bool:
+        """A parameter used as a module's name (`importlib.import_module(p)`,
+        `find_spec(p)`, `sys.modules[p]`, `p in sys.modules`): as many values as there
+        are importable modules, not as there are requests."""
+        for reference in self._param_references(param):
+            parent = self.facts.parent(reference)
+            if isinstance(parent, cst.Arg) and parent.value is reference and not parent.keyword:
+                call = self.facts.parent(parent)
+                if (
+                    isinstance(call, cst.Call)
+                    and call.args[0] is parent
+                    and self.facts.external_names(call.func) & _MODULE_LOADERS
+                ):
+                    return True
+            if isinstance(parent, cst.Index):
+                subscript = self.facts.parent(self.facts.parent(parent) or parent)
+                if isinstance(subscript, cst.Subscript) and "sys.modules" in (
+                    self.facts.external_names(subscript.value)
+                ):
+                    return True
+            if (
+                isinstance(parent, cst.Comparison)
+                and parent.left is reference
+                and isinstance(parent.comparisons[0].operator, (cst.In, cst.NotIn))
+                and "sys.modules" in self.facts.external_names(parent.comparisons[0].comparator)
+            ):
+                return True
+        return False
 
     def _is_attribute_name(self, param: cst.Param) -> bool:
         """The attribute name handed to `__setattr__`, `__getattr__`, `__set_name__`...:
@@ -1143,17 +1181,22 @@ class _ModuleCaches:
         """Whether every call of a private function passes a constant for param.
 
         For a private module-level function (`_load(name)`) or method (`cls._get(name)`),
-        the module holds every call: when each passes a constant (a literal, a
-        module-level name, a loop over module data, a type) for the parameter, its
-        values are bounded by the code.
+        or any module-level helper of a test module, the module holds every call: when
+        each passes a constant (a literal, a module-level name, a loop over module
+        data, a type) for the parameter, its values are bounded by the code.
         """
         function = self.facts.enclosing_function(param)
-        if (
-            not isinstance(function, cst.FunctionDef)
-            or not function.name.value.startswith("_")
-            or function.name.value.startswith("__")
-            or not self._calls_visible(function)
-        ):
+        if not isinstance(function, cst.FunctionDef) or not self._calls_visible(function):
+            return False
+        name = function.name.value
+        private = name.startswith("_") and not name.startswith("__")
+        # In a test module no outside code calls a module-level helper either.
+        test_helper = (
+            _is_test_module(self.context.filename)
+            and self.facts.enclosing_class(function) is None
+            and not name.startswith("test")
+        )
+        if not (private or test_helper):
             return False
         calls = self._callers(function)
         if not calls:
@@ -1602,6 +1645,12 @@ class _ModuleCaches:
                         if bound is not None:
                             sources.append(bound)
         return sources
+
+
+def _is_test_module(filename: str) -> bool:
+    """pytest's and unittest's file names: `test_*.py`, `*_test.py`, `conftest.py`."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py"
 
 
 def _table_lookup(node: cst.CSTNode) -> cst.BaseExpression | None:

@@ -193,8 +193,12 @@ def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
                         released.add(expression.attr)
                     elif isinstance(expression, ast.Name):
                         released_names.add(expression.id)
-            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute):
-                for target in node.targets:
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(
+                node.value, ast.Attribute
+            ):
+                # `process = self._process`, `process: Final = self._process`
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
                     if isinstance(target, ast.Name):
                         aliases.setdefault(target.id, set()).add(node.value.attr)
             elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):

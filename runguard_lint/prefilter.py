@@ -200,14 +200,18 @@ def _cache_units(tree: ast.Module, text: str) -> tuple[set[_Unit], set[ast.Class
     if "dict" not in text and "Dict" not in text and not _EMPTY_DICT.search(text):
         return None  # no `{}` and no dict factory (`dict`, `OrderedDict`, `defaultdict`)
     names = _cache_names(tree)
-    # A module-level dict that is surely handed on or evicted from somewhere is never
-    # reported: leave it out, with the callers it would drag in (a settings dict passed
-    # around a 20k-line module).
-    names -= _surely_released(tree, _cache_names(tree, in_classes=False) - _class_names(tree))
     # RG201 reports a dict only for a write inside a function (`c[k] = v`, `c[k] += 1`,
-    # `c[k].append(v)`, `c.setdefault`, `c.update`, `c |= ...`): most module-level
-    # `= {}` are registries filled at import time, and need no LibCST at all.
-    names = _written_in_function(tree, text, names) if names else names
+    # `c[k].append(v)`, `c.setdefault`, `c.update`, `c |= ...`) with a key from call
+    # data: most module-level `= {}` are registries filled at import time, or tables
+    # with fixed keys, and need no LibCST at all.
+    if names:
+        names = _written_in_function(tree, text, names)
+    # A module-level dict that is surely handed on or evicted from somewhere is never
+    # reported either: leave it out, with the callers it would drag in (a settings dict
+    # passed around a 20k-line module).
+    if names:
+        module_level = names & _cache_names(tree, in_classes=False) - _class_names(tree)
+        names -= _surely_released(tree, module_level)
     if not names:
         return None
     units: list[tuple[_Unit, ast.ClassDef | None]] = []

@@ -1222,7 +1222,21 @@ class OwnershipAnalysis:
             return False
         if end <= start:
             return False
-        return all(_harmless(between) for between in siblings[start + 1 : end])
+        return all(self._harmless(between) for between in siblings[start + 1 : end])
+
+    def _harmless(self, statement: cst.CSTNode) -> bool:
+        """A statement that cannot raise in practice: no await, raise or assert, and no
+        call but those that cannot fail (`deque()`, `list()`, `time.monotonic()`)."""
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return False
+        for node in walk(statement):
+            if isinstance(node, (cst.Await, cst.Raise, cst.Yield, cst.Assert)):
+                return False
+            if isinstance(node, cst.Call) and not (
+                not node.args and self.facts.external_names(node.func) & _INFALLIBLE_CALLS
+            ):
+                return False
+        return True
 
     def _path_without_release(
         self, statement: cst.BaseStatement, function: FunctionNode, release_ids: set[int]
@@ -1403,14 +1417,31 @@ def _methods(class_def: cst.ClassDef) -> Iterator[cst.FunctionDef]:
             yield statement
 
 
-def _harmless(statement: cst.CSTNode) -> bool:
-    """A statement that cannot raise in practice: no call, await, raise or assert."""
-    if not isinstance(statement, cst.SimpleStatementLine):
-        return False
-    for node in walk(statement):
-        if isinstance(node, (cst.Call, cst.Await, cst.Raise, cst.Yield, cst.Assert)):
-            return False
-    return True
+# Calls without arguments that cannot fail: an empty container, a clock reading.
+_INFALLIBLE_CALLS = frozenset(
+    {
+        "builtins.list",
+        "builtins.dict",
+        "builtins.set",
+        "builtins.tuple",
+        "builtins.frozenset",
+        "builtins.object",
+        "collections.deque",
+        "collections.OrderedDict",
+        "collections.Counter",
+        "time.monotonic",
+        "time.time",
+        "time.perf_counter",
+        "time.monotonic_ns",
+        "time.time_ns",
+        "time.perf_counter_ns",
+        "threading.Lock",
+        "threading.RLock",
+        "threading.Event",
+        "asyncio.Lock",
+        "asyncio.Event",
+    }
+)
 
 
 def _target_names(target: cst.BaseExpression) -> list[cst.Name]:

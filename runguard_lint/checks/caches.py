@@ -1163,12 +1163,13 @@ class _ModuleCaches:
         function = self.facts.enclosing_function(param)
         if not isinstance(function, cst.FunctionDef):
             return False
-        if (
-            function.name.value not in _ATTRIBUTE_HOOKS
-            or self.facts.enclosing_class(function) is None
-        ):
+        if function.name.value not in _ATTRIBUTE_HOOKS:
             return False
         positional = [*function.params.posonly_params, *function.params.params]
+        if self.facts.enclosing_class(function) is None:
+            # A module's own `__getattr__(name)` (PEP 562), at module level.
+            module_level = self.facts.enclosing_function(function) is None
+            return module_level and bool(positional) and positional[0] is param
         return len(positional) >= 2 and positional[1] is param
 
     def code_bounded(self, param: cst.Param) -> bool:

@@ -133,6 +133,7 @@ def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
     released: set[str] = set()
     aliases: dict[str, set[str]] = {}
     released_names: set[str] = set()
+    loops: list[tuple[str, str]] = []
     unawaited = {
         id(node.value.func)
         for root in roots
@@ -193,23 +194,57 @@ def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
                         released.add(expression.attr)
                     elif isinstance(expression, ast.Name):
                         released_names.add(expression.id)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(
-                node.value, ast.Attribute
-            ):
-                # `process = self._process`, `process: Final = self._process`
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                # `process = self._process`, `process: Final = self._process`,
+                # `pool = getattr(self, "_pool", None)`, `conns = {self.a, self.b}`
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                held = _held_attributes(node.value)
                 for target in targets:
-                    if isinstance(target, ast.Name):
-                        aliases.setdefault(target.id, set()).add(node.value.attr)
+                    if isinstance(target, ast.Name) and held:
+                        aliases.setdefault(target.id, set()).update(held)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("add", "append", "extend", "update")
+                and isinstance(node.func.value, ast.Name)
+            ):
+                # `conns.add(self._shared)`: the local collection holds it now.
+                for argument in node.args:
+                    held = _held_attributes(argument)
+                    if held:
+                        aliases.setdefault(node.func.value.id, set()).update(held)
             elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
-                # `for client in (self.a, self.b): client.close()`
+                # `for client in (self.a, self.b): client.close()`, `for c in conns: ...`
                 for element in ast.walk(node.iter):
                     if isinstance(element, ast.Attribute):
                         aliases.setdefault(node.target.id, set()).add(element.attr)
+                    elif isinstance(element, ast.Name):
+                        loops.append((node.target.id, element.id))
+    # An element of a local collection is an alias of what the collection holds.
+    for element_name, collection in loops:
+        aliases.setdefault(element_name, set()).update(aliases.get(collection, set()))
     for name, attributes in aliases.items():
         if name in released_names:
             released |= attributes
     return released
+
+
+def _held_attributes(value: ast.expr) -> set[str]:
+    """The `self.x` attributes a value is or holds: `self.x`, `getattr(self, "x")`,
+    `{self.a, self.b}`, `[self.a]`, `set(self._extra)`."""
+    value = _uncast(value)
+    if isinstance(value, ast.Attribute):
+        return {value.attr}
+    if isinstance(value, (ast.Set, ast.List, ast.Tuple)):
+        return {attr for element in value.elts for attr in _held_attributes(element)}
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id in ("set", "list", "tuple")
+        and len(value.args) == 1
+    ):
+        return _held_attributes(value.args[0])
+    return set()
 
 
 def _getters(tree: ast.Module) -> dict[str, str]:
@@ -287,9 +322,18 @@ def _callee_name(call: ast.Call) -> str:
 
 
 def _uncast(node: ast.expr) -> ast.expr:
-    """`typing.cast(T, value)` is `value`."""
+    """`typing.cast(T, value)` is `value`; `getattr(self, "x", None)` is `self.x`."""
     if isinstance(node, ast.Call) and _callee_name(node) == "cast" and len(node.args) == 2:
         return node.args[1]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) in (2, 3)
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+    ):
+        return ast.Attribute(value=node.args[0], attr=node.args[1].value, ctx=ast.Load())
     return node
 
 

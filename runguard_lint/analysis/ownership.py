@@ -1226,17 +1226,25 @@ class OwnershipAnalysis:
 
     def _harmless(self, statement: cst.CSTNode) -> bool:
         """A statement that cannot raise in practice: no await, raise or assert, and no
-        call but those that cannot fail (`deque()`, `list()`, `time.monotonic()`)."""
+        call but one that cannot fail assigned as it is (`pending = deque()`,
+        `started = time.monotonic()`; not `deadline = time.monotonic() + req["t"]`)."""
         if not isinstance(statement, cst.SimpleStatementLine):
             return False
         for node in walk(statement):
             if isinstance(node, (cst.Await, cst.Raise, cst.Yield, cst.Assert)):
                 return False
-            if isinstance(node, cst.Call) and not (
-                not node.args and self.facts.external_names(node.func) & _INFALLIBLE_CALLS
-            ):
+            if isinstance(node, cst.Call) and not self._infallible_assignment(node):
                 return False
         return True
+
+    def _infallible_assignment(self, call: cst.Call) -> bool:
+        parent = self.facts.parent(call)
+        return (
+            isinstance(parent, (cst.Assign, cst.AnnAssign))
+            and parent.value is call
+            and not call.args
+            and bool(self.facts.external_names(call.func) & _INFALLIBLE_CALLS)
+        )
 
     def _path_without_release(
         self, statement: cst.BaseStatement, function: FunctionNode, release_ids: set[int]

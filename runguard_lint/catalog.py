@@ -75,6 +75,9 @@ class ResourceKind:
     # Keywords that hand the client a transport (connection pool) it wraps but does
     # not own: given a borrowed one, the client holds no sockets of its own.
     transport_keywords: tuple[str, ...] = ()
+    # The release waits for the resource's own work to end (`Popen.wait`): adding it
+    # where the code never waited changes how long the function takes.
+    release_waits: bool = False
 
     @property
     def display_name(self) -> str:
@@ -170,6 +173,7 @@ _RESOURCE_KEYS = {
     "context_manager",
     "with_closes",
     "transport_keywords",
+    "release_waits",
 }
 
 
@@ -200,7 +204,7 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
     result = raw.get("result", "value")
     if result not in ("value", "receiver"):
         raise CatalogError(f'{where}: `result` must be "value" or "receiver"')
-    for flag in ("release_awaited", "owner_release_awaited", "with_closes"):
+    for flag in ("release_awaited", "owner_release_awaited", "with_closes", "release_waits"):
         if flag in raw and not isinstance(raw[flag], bool):
             raise CatalogError(f"{where}: `{flag}` must be true or false")
     on = _str_tuple(raw.get("on", []), where, "on")
@@ -221,6 +225,7 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
         transport_keywords=_str_tuple(
             raw.get("transport_keywords", []), where, "transport_keywords"
         ),
+        release_waits=bool(raw.get("release_waits", False)),
     )
 
 

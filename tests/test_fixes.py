@@ -357,3 +357,17 @@ def test_cache_class_rejects_unknown_classes(tmp_path: Path) -> None:
     result = run_cli("--no-cache", "x.py", cwd=tmp_path)
     assert result.returncode == 2
     assert "cache-class" in result.stderr and "pyproject.toml" in result.stderr
+
+
+def test_a_fix_that_would_wait_for_a_child_process_is_unsafe(tmp_path: Path) -> None:
+    """`with subprocess.Popen(...)` waits for the child on exit: a server started and
+    left running (`Popen(["ollama", "serve"])`) would block its caller forever, so the
+    fix is only applied with --unsafe-fixes."""
+    source = 'import subprocess\n\n\ndef start():\n    subprocess.Popen(["ollama", "serve"])\n'
+    target = tmp_path / "start.py"
+    target.write_text(source, encoding="utf-8")
+    safe = run_cli("--no-cache", "--fix", str(target), cwd=tmp_path)
+    assert target.read_text(encoding="utf-8") == source
+    assert "RG106" in safe.stdout and "--unsafe-fixes" in safe.stdout
+    run_cli("--no-cache", "--fix", "--unsafe-fixes", str(target), cwd=tmp_path)
+    assert target.read_text(encoding="utf-8") != source

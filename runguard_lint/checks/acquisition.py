@@ -150,17 +150,29 @@ class AcquisitionCheck:
             )
         elif outcome is Outcome.UNSAFE_RELEASE and fate.unsafe_release is not None:
             line = context.facts.position(acquisition.call).start.line
-            if fate.after_yield:
+            if any(
+                isinstance(node, cst.Finally)
+                for node in context.facts.ancestors(fate.unsafe_release)
+            ):
+                # The release is in `finally` already: what can skip it comes before the try.
                 detail = (
-                    "the code after `yield` is skipped when the consumer raises or "
-                    "closes the generator"
+                    "code between the acquisition and the `try` can raise before the "
+                    "`finally` is reached"
                 )
+                remedy = "start the `try` right after the acquisition, or use `with`"
             else:
-                detail = "an exception raised before it skips it"
+                remedy = "move it into `finally` or use `with`"
+                if fate.after_yield:
+                    detail = (
+                        "the code after `yield` is skipped when the consumer raises or "
+                        "closes the generator"
+                    )
+                else:
+                    detail = "an exception raised before it skips it"
             yield context.diagnostic(
                 "RG301",
                 fate.unsafe_release,
                 f"release of {what} (line {line}) in {where} is not exception-safe: {detail}; "
-                "move it into `finally` or use `with`",
+                f"{remedy}",
                 fix=plan_fix(context, acquisition, fate, "RG301"),
             )

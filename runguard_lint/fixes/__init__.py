@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 
 import libcst as cst
 
 from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
 from runguard_lint.checks.base import FileContext
-from runguard_lint.diagnostics import Fix
+from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.imports import NameUnavailable
 from runguard_lint.fixes.release import CONCURRENT_EXECUTORS, MULTIPROCESSING_POOLS
 
@@ -87,7 +88,12 @@ def _plan(context: FileContext, acquisition: Acquisition, fate: Fate, code: str)
         fix = returned_temporary_fix(context, acquisition)
     else:
         fix = with_fix(context, acquisition, fate)
-    return fix if fix is not None else scope_fix(context, acquisition, fate)
+    fix = fix if fix is not None else scope_fix(context, acquisition, fate)
+    if fix is not None and acquisition.kind.release_waits:
+        # The added release waits for the child: a process meant to outlive the call
+        # would now block it. Only with --unsafe-fixes.
+        fix = replace(fix, applicability=Applicability.UNSAFE)
+    return fix
 
 
 def _released_in_finally(acquisition: Acquisition) -> bool:

@@ -145,6 +145,9 @@ def analysis_plan(
     if whole_file or not stub:
         return AnalysisPlan()
     kept_units, kept_classes = cache_units or (set(), set())
+    # RG201 reads class bodies wherever they are (a nested class's method, a
+    # `staticmethod(_get)`, a decorator): with a cache candidate, only methods are stubbed.
+    open_classes = cache_units is not None
     lines = sorted(call.lineno for call in candidates)
     type_names = {
         name.rsplit(".", 1)[-1]
@@ -160,7 +163,7 @@ def analysis_plan(
                 stubbed.extend(_body_range(statement, text_lines))
         elif not isinstance(statement, ast.ClassDef):
             continue
-        elif _holds_line(statement, lines) or statement in kept_classes:
+        elif open_classes or _holds_line(statement, lines) or statement in kept_classes:
             acquiring = _holds_line(statement, lines)
             for member in statement.body:
                 if (
@@ -326,11 +329,13 @@ def _mentions(node: ast.AST, names: set[str]) -> bool:
     return False
 
 
-_IMPORTS: dict[int, tuple[ast.Module, dict[str, str]]] = {}
+_IMPORTS: dict[int, tuple[ast.Module, dict[str, set[str]]]] = {}
 
 
-def _import_map(tree: ast.Module) -> dict[str, str]:
-    """Local name -> qualified name, for every import anywhere in the file.
+def _import_map(tree: ast.Module) -> dict[str, set[str]]:
+    """Local name -> every qualified name an import anywhere in the file binds it to
+    (a name imported differently in two functions has both: LibCST resolves each use in
+    its own scope, so the prefilter must allow for either).
 
     Imports are statements, so only statements are visited (a tenth of the nodes);
     the map is kept for the tree at hand, which several stages ask.
@@ -338,18 +343,19 @@ def _import_map(tree: ast.Module) -> dict[str, str]:
     known = _IMPORTS.get(id(tree))
     if known is not None and known[0] is tree:
         return known[1]
-    mapping: dict[str, str] = {}
+    mapping: dict[str, set[str]] = {}
     for node in _statements(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
-                    mapping[alias.asname] = alias.name
+                    mapping.setdefault(alias.asname, set()).add(alias.name)
                 else:
                     head = alias.name.split(".", 1)[0]
-                    mapping[head] = head
+                    mapping.setdefault(head, set()).add(head)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for alias in node.names:
-                mapping[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                qualified = f"{node.module}.{alias.name}"
+                mapping.setdefault(alias.asname or alias.name, set()).add(qualified)
     _IMPORTS.clear()
     _IMPORTS[id(tree)] = (tree, mapping)
     return mapping
@@ -461,7 +467,8 @@ def _acquisition_candidates(
     imports = _import_map(tree)
     aliases = {
         local
-        for local, qualified in imports.items()
+        for local, targets in imports.items()
+        for qualified in targets
         if qualified in catalog.by_callable and local != qualified.rsplit(".", 1)[-1]
     }
     rows = _hit_rows(_text_pattern(catalog.distinctive_names()), text)
@@ -471,7 +478,7 @@ def _acquisition_candidates(
         method: [name for kind in kinds for name in kind.on]
         for method, kinds in catalog.by_method.items()
     }
-    imported_modules = set(imports.values())
+    imported_modules = {qualified for targets in imports.values() for qualified in targets}
     found: list[ast.Call] = []
     for call, parent in _calls_in_functions(_regions(tree, rows)):
         if isinstance(call.func, ast.Attribute) and call.func.attr in method_types:
@@ -483,14 +490,12 @@ def _acquisition_candidates(
         if dotted is None:
             continue
         head, _, rest = dotted.partition(".")
-        if head in imports:
-            qualified = imports[head] + ("." + rest if rest else "")
-        elif head == "open" and not rest:
-            qualified = "builtins.open"
-        else:
-            qualified = ""
-        kind = catalog.by_callable.get(qualified) if qualified else None
-        if kind is not None:
+        suffix = "." + rest if rest else ""
+        qualified_names = [target + suffix for target in sorted(imports.get(head, ()))]
+        if head == "open" and not rest:
+            qualified_names.append("builtins.open")
+        kinds = [catalog.by_callable[q] for q in qualified_names if q in catalog.by_callable]
+        for kind in kinds[:1]:
             direct_with = isinstance(parent, ast.withitem) and parent.context_expr is call
             if direct_with and kind.with_closes and not keep_with_items:
                 continue
@@ -514,7 +519,7 @@ def _cache_names(tree: ast.Module, *, in_classes: bool = True) -> set[str]:
     aliased imports (`from collections import OrderedDict as OD`), by what the
     alias imports.
     """
-    imports: dict[str, str] | None = None
+    imports: dict[str, set[str]] | None = None
     names: set[str] = set()
     stack: list[ast.AST] = [tree]
     while stack:
@@ -558,6 +563,8 @@ def _class_names(tree: ast.Module) -> set[str]:
 
 
 _EVICTING = frozenset({"pop", "popitem", "clear", "__delitem__"})
+# Calls whose arguments LibCST takes for type hints.
+_TYPE_HINT_CALLS = frozenset({"TypeVar", "NewType", "cast", "ParamSpec", "TypeVarTuple"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
@@ -579,16 +586,7 @@ def _surely_released(tree: ast.Module, names: set[str]) -> set[str]:
     read_only = read_only_terminals()
     # Every import of each local name, whatever scope it is in: a call counts as
     # handing the dict on only when no import could make it a read-only one.
-    imported: dict[str, set[str]] = {}
-    for statement in _statements(tree):
-        if isinstance(statement, ast.Import):
-            for alias in statement.names:
-                imported.setdefault(alias.asname or alias.name.split(".", 1)[0], set()).add(
-                    alias.name
-                )
-        elif isinstance(statement, ast.ImportFrom):
-            for alias in statement.names:
-                imported.setdefault(alias.asname or alias.name, set()).add(alias.name)
+    imported = _import_map(tree)
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.comprehension):
@@ -611,8 +609,12 @@ def _surely_released(tree: ast.Module, names: set[str]) -> set[str]:
             stack.extend((member, shadowed, True) for member in node.body)
             continue
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.arg, ast.arguments)) or child is getattr(
-                node, "annotation", None
+            # Annotations and subscripts (type hints) are no uses for RG201.
+            if (
+                isinstance(child, (ast.arg, ast.arguments))
+                or child is getattr(node, "annotation", None)
+                or child is getattr(node, "returns", None)
+                or (isinstance(node, ast.Subscript) and child is node.slice)
             ):
                 continue
             stack.append((child, shadowed, in_class))
@@ -642,7 +644,7 @@ def _released_loads(
         terminals = {dotted.rsplit(".", 1)[-1]}
         if not rest:
             terminals |= {name.rsplit(".", 1)[-1] for name in imported.get(head, ())}
-        if terminals & read_only:
+        if terminals & (read_only | _TYPE_HINT_CALLS):
             return []
         arguments = [*node.args, *(k.value for k in node.keywords if k.arg is not None)]
         return [argument.id for argument in arguments if isinstance(argument, ast.Name)]
@@ -723,8 +725,9 @@ def _written_in_function(tree: ast.Module, text: str, names: set[str]) -> set[st
             and isinstance(node.func, ast.Attribute)
             and node.func.attr in _KEYED_WRITES
         ):
+            # Positional, `*args`, `**kw` or `key=`: any argument may carry the key.
             name = cache(node.func.value)
-            keys = list(node.args if node.func.attr == "update" else node.args[:1])
+            keys = [*node.args, *(keyword.value for keyword in node.keywords)]
         elif isinstance(node, ast.AugAssign):
             name, keys = cache(node.target), [node.value]
         if name is not None and variable(*keys):
@@ -736,7 +739,7 @@ def _written_in_function(tree: ast.Module, text: str, names: set[str]) -> set[st
 
 def _has_functools_cache(tree: ast.Module) -> bool:
     """A decorator named `cache`/`lru_cache`, directly or through an import alias."""
-    imports: dict[str, str] | None = None
+    imports: dict[str, set[str]] | None = None
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for decorator in node.decorator_list:
@@ -748,12 +751,13 @@ def _has_functools_cache(tree: ast.Module) -> bool:
     return False
 
 
-def _names_one_of(node: ast.expr, terminals: frozenset[str], imports: dict[str, str]) -> bool:
+def _names_one_of(node: ast.expr, terminals: frozenset[str], imports: dict[str, set[str]]) -> bool:
     """Whether a dotted name ends in one of `terminals`, as written or through an import
     alias (`from collections import OrderedDict as OD`)."""
     name = _dotted(node)
     if not name:
         return False
     head, _, rest = name.partition(".")
-    qualified = imports.get(head, head) + ("." + rest if rest else "")
-    return name.rsplit(".", 1)[-1] in terminals or qualified.rsplit(".", 1)[-1] in terminals
+    if rest or name.rsplit(".", 1)[-1] in terminals:
+        return name.rsplit(".", 1)[-1] in terminals
+    return any(target.rsplit(".", 1)[-1] in terminals for target in imports.get(head, ()))

@@ -510,3 +510,130 @@ def test_module_names_are_bounded_by_the_installed_modules() -> None:
             with _lock(module):
                 return sys.modules[module] if module in sys.modules else None
     """)
+
+
+# Shapes a review found the prefilter getting wrong (each compared with and without it).
+_REVIEW_CASES = {
+    "update with **kwargs": """
+        _cache = {}
+
+        def put(kw):
+            _cache.update(**kw)
+    """,
+    "alias imported twice": """
+        from collections import defaultdict as D
+        _cache = D(list)
+
+        def put(key, v):
+            _cache[key].append(v)
+
+        def other():
+            from foo import bar as D
+            return D
+    """,
+    "setdefault with **{...}": """
+        _cache = {}
+
+        def put(key, v):
+            _cache.setdefault(**{"key": key})
+    """,
+    "writer referenced in a class body": """
+        _cache = {}
+
+
+        def _get(name):
+            _cache[name] = 1
+            return _cache[name]
+
+
+        _get("a")
+
+
+        class Handlers:
+            handler = staticmethod(_get)
+    """,
+    "private method called from a class-body lambda": """
+        class A:
+            _cache = {}
+
+            @classmethod
+            def _get(cls, name):
+                cls._cache[name] = 1
+                return cls._cache[name]
+
+
+        A._get("a")
+
+
+        class B:
+            handler = staticmethod(lambda x: A._get(x))
+    """,
+    "cache named in a return annotation": """
+        _cache = {}
+
+
+        def f(key) -> register(_cache):
+            _cache[key] = 1
+    """,
+    "write in a nested class": """
+        _cache = {}
+
+
+        class Outer:
+            class Inner:
+                def get(self, key):
+                    _cache[key] = 1
+                    return _cache[key]
+    """,
+    "method under an if in a class body": """
+        import sys
+
+        _cache = {}
+
+
+        class Store:
+            if sys.version_info >= (3, 8):
+                def get(self, key):
+                    _cache[key] = 1
+                    return _cache[key]
+    """,
+    "global set to a pool in another function": """
+        _cache = {}
+        POOL = None
+
+
+        def init():
+            global POOL
+            POOL = ConnectionPool()
+
+
+        def get(key):
+            _cache[key] = POOL
+            return _cache[key]
+    """,
+    "method used as another class's decorator": """
+        class Registry:
+            _items = {}
+
+            def add(self, key):
+                self._items[key] = 1
+
+
+        registry = Registry()
+
+
+        class Views:
+            @registry.add
+            def index(self):
+                return "hi"
+    """,
+}
+
+
+@pytest.mark.parametrize("case", sorted(_REVIEW_CASES), ids=lambda name: name.replace(" ", "-"))
+def test_prefilter_agrees_with_the_full_analysis(case: str) -> None:
+    source = textwrap.dedent(_REVIEW_CASES[case])
+    codes = SETTINGS.enabled_codes()
+    filtered = check_text("m.py", source, SETTINGS, codes)
+    unfiltered = check_text("m.py", source, UNFILTERED, codes)
+    assert _summary(list(filtered.diagnostics)) == _summary(list(unfiltered.diagnostics))

@@ -549,7 +549,13 @@ class _ModuleCaches:
             sources = [value]
             if isinstance(value, cst.Name):
                 for assignment in self.facts.assignments_of(value):
-                    if isinstance(assignment, Assignment) and isinstance(assignment.node, cst.Name):
+                    # Bound in the writer's own function: a global set elsewhere says
+                    # nothing about what this function stores.
+                    if (
+                        isinstance(assignment, Assignment)
+                        and isinstance(assignment.scope, FunctionScope)
+                        and isinstance(assignment.node, cst.Name)
+                    ):
                         bound = self._bound_value(assignment.node)
                         if bound is not None:
                             sources.append(bound)

@@ -546,22 +546,27 @@ class _ModuleCaches:
             return False
         catalog = self.context.settings.catalog
         for value in values:
-            sources = [value]
-            if isinstance(value, cst.Name):
-                for assignment in self.facts.assignments_of(value):
-                    # Bound in the writer's own function: a global set elsewhere says
-                    # nothing about what this function stores.
-                    if (
-                        isinstance(assignment, Assignment)
-                        and isinstance(assignment.scope, FunctionScope)
-                        and isinstance(assignment.node, cst.Name)
-                    ):
-                        bound = self._bound_value(assignment.node)
-                        if bound is not None:
-                            sources.append(bound)
+            # A global set elsewhere says nothing about what this function stores.
+            sources = (
+                [value, *self._local_sources(value)] if isinstance(value, cst.Name) else [value]
+            )
             if not any(self._builds_resource(source, catalog) for source in sources):
                 return False
         return True
+
+    def _local_sources(self, name: cst.Name) -> list[cst.BaseExpression]:
+        """What a name was bound from in a function (assignments, loops, `with ... as`)."""
+        sources: list[cst.BaseExpression] = []
+        for assignment in self.facts.assignments_of(name):
+            if (
+                isinstance(assignment, Assignment)
+                and isinstance(assignment.scope, FunctionScope)
+                and isinstance(assignment.node, cst.Name)
+            ):
+                bound = self._bound_value(assignment.node)
+                if bound is not None:
+                    sources.append(bound)
+        return sources
 
     def _builds_resource(self, expression: cst.BaseExpression, catalog: Catalog) -> bool:
         if isinstance(expression, cst.Await):
@@ -1640,17 +1645,8 @@ class _ModuleCaches:
         sources = list(values)
         for value in values:
             for node in walk(value):
-                if not isinstance(node, cst.Name):
-                    continue
-                for assignment in self.facts.assignments_of(node):
-                    if (
-                        isinstance(assignment, Assignment)
-                        and isinstance(assignment.scope, FunctionScope)
-                        and isinstance(assignment.node, cst.Name)
-                    ):
-                        bound = self._bound_value(assignment.node)
-                        if bound is not None:
-                            sources.append(bound)
+                if isinstance(node, cst.Name):
+                    sources.extend(self._local_sources(node))
         return sources
 
 

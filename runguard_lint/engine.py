@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import io
-import re
 import tokenize
 import traceback
 from dataclasses import dataclass, replace
@@ -26,7 +25,7 @@ from runguard_lint.checks.lifecycle import LifecycleCheck
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Location
 from runguard_lint.prefilter import AnalysisPlan, analysis_plan
-from runguard_lint.suppression import Suppressions, per_file_ignored
+from runguard_lint.suppression import Suppressions, may_have_file_directive, per_file_ignored
 
 CHECKS: tuple[Check, ...] = (AcquisitionCheck(), CacheCheck(), LifecycleCheck())
 
@@ -93,8 +92,6 @@ def check_source(
         )
 
 
-_FILE_DIRECTIVE = re.compile(r"runguard-lint\s*:", re.IGNORECASE)
-
 _TOO_DEEP = (
     "cannot analyse: too deeply nested for the syntax tree analysis (Python's recursion "
     "limit); split the nested expression or exclude the file"
@@ -117,7 +114,7 @@ def check_text(filename: str, text: str, settings: Settings, enabled: frozenset[
     """Check decoded source text."""
     # Comments are read with the tokenizer, as costly as parsing: up front only when a
     # file-level directive may be there, else only once there is a finding to silence.
-    suppressions = Suppressions.parse(text) if _FILE_DIRECTIVE.search(text) else None
+    suppressions = Suppressions.parse(text) if may_have_file_directive(text) else None
     if suppressions is not None and suppressions.whole_file_all:
         return FileReport(filename, ())
     try:

@@ -113,13 +113,6 @@ class AnalysisPlan:
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
-def needs_full_analysis(
-    tree: ast.Module, text: str, settings: Settings, enabled: frozenset[str]
-) -> bool:
-    """Whether any enabled check could report something in this file."""
-    return analysis_plan(tree, text, settings, enabled) is not None
-
-
 def analysis_plan(
     tree: ast.Module, text: str, settings: Settings, enabled: frozenset[str], *, stub: bool = True
 ) -> AnalysisPlan | None:
@@ -144,7 +137,7 @@ def analysis_plan(
         return None
     if whole_file or not stub:
         return AnalysisPlan()
-    kept_units, kept_classes = cache_units or (set(), set())
+    kept_units = cache_units or set()
     # RG201 reads class bodies wherever they are (a nested class's method, a
     # `staticmethod(_get)`, a decorator): with a cache candidate, only methods are stubbed.
     open_classes = cache_units is not None
@@ -157,13 +150,13 @@ def analysis_plan(
     }
     stubbed: list[tuple[int, int]] = []
     text_lines = _LINE.findall(text)
-    for statement in _module_level(tree):
+    for statement in _statements(tree, into_definitions=False):
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if not _holds_line(statement, lines) and statement not in kept_units:
                 stubbed.extend(_body_range(statement, text_lines))
         elif not isinstance(statement, ast.ClassDef):
             continue
-        elif open_classes or _holds_line(statement, lines) or statement in kept_classes:
+        elif open_classes or _holds_line(statement, lines):
             acquiring = _holds_line(statement, lines)
             for member in statement.body:
                 if (
@@ -183,9 +176,9 @@ _Unit = ast.FunctionDef | ast.AsyncFunctionDef
 _EMPTY_DICT = re.compile(r"\{(?:\s|\\\r?\n|\\\r|#[^\r\n]*)*\}")
 
 
-def _cache_units(tree: ast.Module, text: str) -> tuple[set[_Unit], set[ast.ClassDef]] | None:
+def _cache_units(tree: ast.Module, text: str) -> set[_Unit] | None:
     """What RG201 must see of a file: None when it cannot report anything here, else
-    the top-level functions and methods to keep whole and the classes to keep open.
+    the top-level functions and methods to keep whole (class bodies stay open).
 
     RG201 judges a dict by every use of its name, so every function that mentions
     it is kept. From those it follows call sites up and helpers down, as far as
@@ -202,7 +195,8 @@ def _cache_units(tree: ast.Module, text: str) -> tuple[set[_Unit], set[ast.Class
     """
     if "dict" not in text and "Dict" not in text and not _EMPTY_DICT.search(text):
         return None  # no `{}` and no dict factory (`dict`, `OrderedDict`, `defaultdict`)
-    names = _cache_names(tree)
+    module_level, in_classes = _dict_bindings(tree)
+    names = module_level | in_classes
     # RG201 reports a dict only for a write inside a function (`c[k] = v`, `c[k] += 1`,
     # `c[k].append(v)`, `c.setdefault`, `c.update`, `c |= ...`) with a key from call
     # data: most module-level `= {}` are registries filled at import time, or tables
@@ -213,18 +207,14 @@ def _cache_units(tree: ast.Module, text: str) -> tuple[set[_Unit], set[ast.Class
     # reported either: leave it out, with the callers it would drag in (a settings dict
     # passed around a 20k-line module).
     if names:
-        module_level = names & _cache_names(tree, in_classes=False) - _class_names(tree)
-        names -= _surely_released(tree, module_level)
+        names -= _surely_released(tree, names & module_level - in_classes)
     if not names:
         return None
     units: list[tuple[_Unit, ast.ClassDef | None]] = []
-    holders: set[ast.ClassDef] = set()
-    for statement in _module_level(tree):
+    for statement in _statements(tree, into_definitions=False):
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             units.append((statement, None))
         elif isinstance(statement, ast.ClassDef):
-            if _cache_names(ast.Module(body=statement.body, type_ignores=[])):
-                holders.add(statement)
             for member in statement.body:
                 if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     units.append((member, statement))
@@ -265,9 +255,7 @@ def _cache_units(tree: ast.Module, text: str) -> tuple[set[_Unit], set[ast.Class
         if id(unit) not in kept:
             kept[id(unit)] = unit
             work.extend(related(unit))
-    kept_units = set(kept.values())
-    kept_classes = holders | {owner for unit, owner in units if owner and unit in kept_units}
-    return kept_units, kept_classes
+    return set(kept.values())
 
 
 def _mentions_of(unit: _Unit) -> tuple[set[str], set[str], set[str]]:
@@ -361,13 +349,18 @@ def _import_map(tree: ast.Module) -> dict[str, set[str]]:
     return mapping
 
 
-def _statements(tree: ast.Module) -> Iterator[ast.stmt]:
-    """Every statement in the file, function bodies included, no expression visited."""
+def _statements(tree: ast.Module, *, into_definitions: bool = True) -> Iterator[ast.stmt]:
+    """Every statement in the file, no expression visited; with `into_definitions=False`,
+    only those that run at module level: the module's own, and those inside its
+    `if`/`try`/`with`/`for` blocks (`if TYPE_CHECKING:`, `try: ... except ImportError:`),
+    whose functions and classes are as global as the others."""
     stack: list[ast.AST] = list(reversed(tree.body))
     while stack:
         node = stack.pop()
         if isinstance(node, ast.stmt):
             yield node
+            if not into_definitions and isinstance(node, (*_SCOPES, ast.ClassDef)):
+                continue
         for field in _BLOCK_FIELDS:
             block = getattr(node, field, None)
             if block:
@@ -375,23 +368,6 @@ def _statements(tree: ast.Module) -> Iterator[ast.stmt]:
 
 
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
-
-
-def _module_level(tree: ast.Module) -> Iterator[ast.stmt]:
-    """The statements that run at module level: the module's own, and those inside its
-    `if`/`try`/`with`/`for` blocks (`if TYPE_CHECKING:`, `try: ... except ImportError:`),
-    whose functions and classes are as global as the others; not inside a def or class."""
-    stack: list[ast.AST] = list(reversed(tree.body))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.stmt):
-            yield node
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                continue
-        for field in _BLOCK_FIELDS:
-            block = getattr(node, field, None)
-            if block:
-                stack.extend(reversed(block))
 
 
 def _hit_rows(pattern: re.Pattern[str], text: str) -> list[int]:
@@ -509,9 +485,15 @@ def _module_known(type_name: str, imported: set[str]) -> bool:
     return any(name == root or name.startswith(root + ".") for name in imported)
 
 
-def _cache_names(tree: ast.Module, *, in_classes: bool = True) -> set[str]:
-    """Names bound to an empty dict or a dict factory outside any function (and, with
-    `in_classes=False`, outside any class body).
+def _cache_names(tree: ast.Module) -> set[str]:
+    """Names bound to an empty dict or a dict factory outside any function."""
+    module_level, in_classes = _dict_bindings(tree)
+    return module_level | in_classes
+
+
+def _dict_bindings(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """Names bound to an empty dict or a dict factory outside any function: those bound
+    outside any class body, and those bound in one (which RG201 follows as attributes).
 
     Looks at every statement outside function bodies (module level, class bodies,
     any compound statement), a superset of the module- and class-level bindings
@@ -520,17 +502,16 @@ def _cache_names(tree: ast.Module, *, in_classes: bool = True) -> set[str]:
     alias imports.
     """
     imports: dict[str, set[str]] | None = None
-    names: set[str] = set()
-    stack: list[ast.AST] = [tree]
+    module_level: set[str] = set()
+    in_classes: set[str] = set()
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
     while stack:
-        node = stack.pop()
+        node, in_class = stack.pop()
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                continue
-            if isinstance(child, ast.ClassDef) and not in_classes:
-                continue
-            if isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
-                stack.append(child)
+            if isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)) and not (
+                isinstance(child, _SCOPES)
+            ):
+                stack.append((child, in_class or isinstance(child, ast.ClassDef)))
         if isinstance(node, ast.Assign):
             targets = node.targets
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
@@ -548,18 +529,9 @@ def _cache_names(tree: ast.Module, *, in_classes: bool = True) -> set[str]:
                 continue
         else:
             continue
-        names.update(target.id for target in targets if isinstance(target, ast.Name))
-    return names
-
-
-def _class_names(tree: ast.Module) -> set[str]:
-    """Names bound to a dict in some class body (RG201 follows those as attributes)."""
-    return {
-        name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ClassDef)
-        for name in _cache_names(ast.Module(body=node.body, type_ignores=[]))
-    }
+        found = in_classes if in_class else module_level
+        found.update(target.id for target in targets if isinstance(target, ast.Name))
+    return module_level, in_classes
 
 
 _EVICTING = frozenset({"pop", "popitem", "clear", "__delitem__"})

@@ -24,6 +24,14 @@ _FILE_NOQA = re.compile(
     re.IGNORECASE,
 )
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+# Cheap: wherever _FILE_NOQA matches, this does (no tokenizer needed to rule it out).
+_FILE_DIRECTIVE_HINT = re.compile(r"runguard-lint\s*:", re.IGNORECASE)
+
+
+def may_have_file_directive(text: str) -> bool:
+    """Whether text may hold a `# runguard-lint: noqa` directive, without tokenizing it."""
+    return _FILE_DIRECTIVE_HINT.search(text) is not None
+
 
 ALL = "*"
 

@@ -1453,7 +1453,8 @@ _INFALLIBLE_CALLS = frozenset(
 
 
 def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
-    """The names a `for` target binds (`p`, or `i, p` from `enumerate`)."""
+    """The names an assignment or `for` target binds (`p`, `i, p`, `a, *rest`); never
+    `x.attr` or `x[k]`: those rebind nothing."""
     if isinstance(target, cst.Name):
         return [target]
     if isinstance(target, (cst.Tuple, cst.List)):
@@ -1550,15 +1551,9 @@ def _binds(statement: cst.CSTNode, name: str) -> bool:
             targets.append(node.target)
         elif isinstance(node, cst.AsName):
             targets.append(node.name)
-    return any(name in _bound_names(target) for target in targets)
-
-
-def _bound_names(target: cst.CSTNode) -> set[str]:
-    """The names an assignment target binds: `x`, `a, (b, *c)`; not `x.attr`, `x[k]`."""
-    if isinstance(target, cst.Name):
-        return {target.value}
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return {name for element in target.elements for name in _bound_names(element.value)}
-    if isinstance(target, cst.StarredElement):
-        return _bound_names(target.value)
-    return set()
+    return any(
+        bound.value == name
+        for target in targets
+        if isinstance(target, cst.BaseExpression)
+        for bound in _target_names(target)
+    )

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import libcst as cst
 
-from runguard_lint import prefilter
+from runguard_lint import prefilter, registry
+from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.names import ModuleFacts
-from runguard_lint.checks.base import FileContext
 from runguard_lint.config import Settings
-from runguard_lint.engine import CHECKS, DecodeFailure, decode
+from runguard_lint.engine import DecodeFailure, decode
 from runguard_lint.isolation import prepare_worker
 
 STAGES = ("read", "ast", "plan", "libcst parse", "metadata", "checks")
@@ -58,7 +58,7 @@ def measure(root: Path) -> Totals:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         planned = clock()
-        plan = prefilter.analysis_plan(tree, text, settings, enabled)
+        plan = prefilter.analysis_plan(tree, text, settings, registry.needs(enabled))
         done = clock()
         seconds = totals.seconds
         seconds["read"] += parsed - start
@@ -86,9 +86,8 @@ def measure(root: Path) -> Totals:
         facts = ModuleFacts(cst.MetadataWrapper(module, unsafe_skip_copy=True))
         resolved = clock()
         context = FileContext(str(path), focused, facts, settings, enabled, tree)
-        for check in CHECKS:
-            if check.codes & enabled:
-                totals.findings += len(list(check.run(context)))
+        for rule in registry.enabled_rules(enabled):
+            totals.findings += len(list(rule.check(context)))
         checked = clock()
         seconds["libcst parse"] += parsed - start
         seconds["metadata"] += resolved - parsed

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from runguard_lint.diagnostics import Diagnostic
 from runguard_lint.engine import DecodeFailure, decode
+from runguard_lint.rules.rg900 import CODE as SYNTAX_ERROR
 from runguard_lint.suppression import Suppressions
 
 # The same grammar as suppression.py: a bare noqa comment, or one with codes (any case).
@@ -35,7 +36,8 @@ _FILE_DIRECTIVE = re.compile(r"#\s*runguard-lint:\s*noqa", re.IGNORECASE)
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 _LINE_END = re.compile(r"(\r\n|\r|\n)$")
 
-UNSILENCEABLE = frozenset({"RG900"})
+# An unreadable file must be fixed or excluded, never silenced.
+UNSILENCEABLE = frozenset({SYNTAX_ERROR})
 
 
 class AddNoqaError(Exception):

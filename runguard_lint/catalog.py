@@ -30,6 +30,30 @@ class CatalogError(ValueError):
 
 
 @dataclass(frozen=True)
+class LeakTraits:
+    """What the shared leak rules (RG101-RG106) and the fixes need to know of a
+    family of resources, from the `[leak]` table of its rule's TOML."""
+
+    # What a fix names a holder it has to invent (`with ... as client:`).
+    noun: str = "resource"
+    # How messages say it is released, when "closed" (or "disposed") is wrong.
+    verb: str = ""
+    # A shared instance (the singleton fix) is the remedy when the arguments are constant.
+    shared_when_constant: bool = False
+    # Built and released per call still costs (a pool, handshakes, threads): RG402.
+    costly_per_call: bool = False
+    # An instance attribute holding one needs a release in the class: RG401.
+    owned_by_instance: bool = True
+    # Releasing it joins its work (an executor's workers): never in an event loop.
+    release_joins_work: bool = False
+    # Whether a `with`/scope/finally fix exists at all (an index has nothing to close).
+    closable_by_fix: bool = True
+
+
+_NO_TRAITS = LeakTraits()
+
+
+@dataclass(frozen=True)
 class Rule:
     """One rule's identity and documentation, as `--explain` prints it."""
 
@@ -43,6 +67,14 @@ class Rule:
     example: str = ""
     use_instead: str = ""
     fix_safety: str = ""
+    # Enabled whatever `select` says; only an exact `ignore` turns it off (RG900).
+    always_on: bool = False
+    leak: LeakTraits | None = None
+
+    @property
+    def fixable(self) -> bool:
+        """Whether the rule may offer a fix (then it has a golden `.fixed.py` file)."""
+        return self.fix != "none"
 
     @property
     def preview(self) -> bool:
@@ -127,6 +159,11 @@ class Catalog:
         for kind in self.resources:
             names.update(kind.release)
         return frozenset(names)
+
+    def leak_traits(self, code: str) -> LeakTraits:
+        """How the leak rules and the fixes treat the family of rule `code`."""
+        rule = self.rules.get(code)
+        return rule.leak if rule is not None and rule.leak is not None else _NO_TRAITS
 
     def distinctive_names(self) -> frozenset[str]:
         """Identifiers one of which must appear in a file that can hold an acquisition."""
@@ -229,6 +266,29 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
     )
 
 
+_LEAK_KEYS = {
+    "noun": str,
+    "verb": str,
+    "shared_when_constant": bool,
+    "costly_per_call": bool,
+    "owned_by_instance": bool,
+    "release_joins_work": bool,
+    "closable_by_fix": bool,
+}
+
+
+def _leak_traits(raw: object, where: str) -> LeakTraits:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: `leak` must be a table")
+    for key, value in raw.items():
+        expected = _LEAK_KEYS.get(key)
+        if expected is None:
+            raise CatalogError(f"{where}: unknown key `{key}` in `[leak]`")
+        if not isinstance(value, expected):
+            raise CatalogError(f"{where}: `leak.{key}` must be a {expected.__name__}")
+    return LeakTraits(**raw)
+
+
 def _load_rule(path: Path) -> tuple[Rule, list[ResourceKind]]:
     with path.open("rb") as handle:
         raw = tomllib.load(handle)
@@ -245,6 +305,8 @@ def _load_rule(path: Path) -> tuple[Rule, list[ResourceKind]]:
             example=raw.get("example", "").strip("\n"),
             use_instead=raw.get("use_instead", "").strip("\n"),
             fix_safety=raw.get("fix_safety", "").strip(),
+            always_on=bool(raw.get("always_on", False)),
+            leak=_leak_traits(raw["leak"], where) if "leak" in raw else None,
         )
     except KeyError as missing:
         raise CatalogError(f"{where}: missing key {missing}") from None
@@ -283,10 +345,16 @@ def build_catalog(
     """The shipped catalog extended by config entries (which win on a clash)."""
     rules, shipped = _shipped()
     rule_map = {rule.code: rule for rule in rules}
+    families = sorted(code for code, rule in rule_map.items() if rule.leak is not None)
     for kind in extra_resources:
         if kind.rule not in rule_map:
             raise CatalogError(
                 f"resources entry for `{kind.callable or kind.method}`: unknown rule `{kind.rule}`"
+            )
+        if rule_map[kind.rule].leak is None:
+            raise CatalogError(
+                f"resources entry for `{kind.callable or kind.method}`: rule `{kind.rule}` "
+                f"has no resources; use one of {', '.join(families)}"
             )
     resources = (*shipped, *extra_resources)
     by_callable: dict[str, ResourceKind] = {}

@@ -136,8 +136,9 @@ def resolve_selection(
 
     A prefix (`RG`, `RG1`) selects the default-on rules it covers, and the
     preview rules too under `--preview`; an exact code always selects its rule.
-    RG900 is on whatever `select` says, since an unreadable file must never
-    pass silently; only an exact `ignore = ["RG900"]` turns it off.
+    An always-on rule (the syntax error) is on whatever `select` says, since an
+    unreadable file must never pass silently; only its exact code in `ignore`
+    turns it off.
     """
     for selector in (*select, *extend_select, *ignore):
         if not _known_prefix(catalog, selector):
@@ -153,13 +154,13 @@ def resolve_selection(
                 chosen.add(code)
         return chosen
 
-    enabled: set[str] = {"RG900"}
+    always_on = {code for code, rule in catalog.rules.items() if rule.always_on}
+    enabled = set(always_on)
     for selector in (*select, *extend_select):
         enabled |= matches(selector)
     for selector in ignore:
         enabled -= matches(selector) | ({selector} if selector in catalog.rules else set())
-    if "RG900" not in ignore:
-        enabled.add("RG900")
+    enabled |= always_on - set(ignore)
     return frozenset(enabled)
 
 

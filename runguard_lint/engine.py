@@ -17,17 +17,14 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
+from runguard_lint import registry
+from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.names import ModuleFacts
-from runguard_lint.checks.acquisition import AcquisitionCheck
-from runguard_lint.checks.base import Check, FileContext
-from runguard_lint.checks.caches import CacheCheck
-from runguard_lint.checks.lifecycle import LifecycleCheck
 from runguard_lint.config import Settings
-from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Location
+from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
 from runguard_lint.prefilter import AnalysisPlan, analysis_plan
+from runguard_lint.rules.rg900 import syntax_diagnostic
 from runguard_lint.suppression import Suppressions, may_have_file_directive, per_file_ignored
-
-CHECKS: tuple[Check, ...] = (AcquisitionCheck(), CacheCheck(), LifecycleCheck())
 
 
 @dataclass(frozen=True)
@@ -65,13 +62,6 @@ def decode(data: bytes) -> SourceFile:
     return SourceFile(text=text, encoding=python_encoding, bom=bom)
 
 
-def _syntax_diagnostic(filename: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
-    location = Location(max(row, 1), max(column, 1))
-    return Diagnostic(
-        code="RG900", message=message, filename=filename, location=location, end_location=location
-    )
-
-
 def check_source(
     filename: str, data: bytes, settings: Settings, enabled: frozenset[str] | None = None
 ) -> FileReport:
@@ -80,12 +70,12 @@ def check_source(
     try:
         source = decode(data)
     except DecodeFailure as error:
-        return FileReport(filename, (_syntax_diagnostic(filename, f"cannot decode: {error}"),))
+        return FileReport(filename, (syntax_diagnostic(filename, f"cannot decode: {error}"),))
     try:
         return check_text(filename, source.text, settings, enabled)
     except Exception as error:
         if _from_recursion(error):
-            return FileReport(filename, (_syntax_diagnostic(filename, _TOO_DEEP),))
+            return FileReport(filename, (syntax_diagnostic(filename, _TOO_DEEP),))
         detail = traceback.format_exc(limit=-3).strip().splitlines()[-1]
         return FileReport(
             filename, (), (FileError(filename, f"internal error: {detail}; please report it"),)
@@ -121,16 +111,16 @@ def check_text(filename: str, text: str, settings: Settings, enabled: frozenset[
         tree = ast.parse(text, filename=filename)
     except SyntaxError as error:
         message = f"cannot parse: {error.msg}"
-        diagnostic = _syntax_diagnostic(filename, message, error.lineno or 1, error.offset or 1)
+        diagnostic = syntax_diagnostic(filename, message, error.lineno or 1, error.offset or 1)
         return FileReport(filename, (diagnostic,))
     except (ValueError, RecursionError, MemoryError) as error:
         if isinstance(error, (RecursionError, MemoryError)):
             reason = "too deeply nested or too large for the Python parser"
         else:
             reason = str(error) or type(error).__name__
-        return FileReport(filename, (_syntax_diagnostic(filename, f"cannot parse: {reason}"),))
+        return FileReport(filename, (syntax_diagnostic(filename, f"cannot parse: {reason}"),))
     active = enabled - suppressions.file_codes if suppressions is not None else enabled
-    plan = analysis_plan(tree, text, settings, active, stub=settings.prefilter)
+    plan = analysis_plan(tree, text, settings, registry.needs(active), stub=settings.prefilter)
     if plan is None and settings.prefilter:
         return FileReport(filename, ())
     diagnostics, errors = _run_checks(
@@ -170,37 +160,28 @@ def _run_checks(
             module = cst.parse_module(focused)
     except cst.ParserSyntaxError as error:
         message = f"cannot parse with LibCST: {error.message}"
-        return [_syntax_diagnostic(filename, message, error.raw_line, error.raw_column + 1)], []
+        return [syntax_diagnostic(filename, message, error.raw_line, error.raw_column + 1)], []
     except RecursionError:
-        return [_syntax_diagnostic(filename, _TOO_DEEP)], []
+        return [syntax_diagnostic(filename, _TOO_DEEP)], []
     try:
         facts = ModuleFacts(cst.MetadataWrapper(module, unsafe_skip_copy=True))
     except Exception as error:
         # LibCST's providers turn a RecursionError into a KeyError on deep trees.
         if _from_recursion(error):
-            return [_syntax_diagnostic(filename, _TOO_DEEP)], []
+            return [syntax_diagnostic(filename, _TOO_DEEP)], []
         raise
     context = FileContext(filename, focused, facts, settings, enabled, tree)
-    for check in CHECKS:
-        if not (check.codes & enabled):
-            continue
+    for rule in registry.enabled_rules(enabled):
         try:
-            diagnostics.extend(check.run(context))
+            diagnostics.extend(rule.check(context))
         except RecursionError:
-            errors.append(
-                FileError(
-                    filename,
-                    f"rules {', '.join(sorted(check.codes & enabled))}"
-                    ": too deeply nested to analyse",
-                )
-            )
+            errors.append(FileError(filename, f"rule {rule.code}: too deeply nested to analyse"))
         except Exception:
-            codes = ", ".join(sorted(check.codes & enabled))
             detail = traceback.format_exc(limit=-3).strip().splitlines()[-1]
             errors.append(
                 FileError(
                     filename,
-                    f"internal error in rules {codes}: {detail}; please report it with the file",
+                    f"internal error in rule {rule.code}: {detail}; please report it with the file",
                 )
             )
     return [_without_stub_edits(d, plan) for d in diagnostics], errors

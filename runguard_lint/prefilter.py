@@ -30,10 +30,8 @@ from typing import Any
 
 from runguard_lint.catalog import Catalog
 from runguard_lint.config import Settings
+from runguard_lint.needs import Need
 
-ACQUISITION_RULES = frozenset(
-    {"RG101", "RG102", "RG103", "RG104", "RG105", "RG106", "RG301", "RG401", "RG402"}
-)
 _DICT_FACTORIES = frozenset({"dict", "OrderedDict", "defaultdict"})
 _CACHE_DECORATORS = frozenset({"cache", "lru_cache"})
 
@@ -114,9 +112,9 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def analysis_plan(
-    tree: ast.Module, text: str, settings: Settings, enabled: frozenset[str], *, stub: bool = True
+    tree: ast.Module, text: str, settings: Settings, needs: frozenset[Need], *, stub: bool = True
 ) -> AnalysisPlan | None:
-    """None when no enabled check can report anything here, else what LibCST must see.
+    """None when no enabled rule can report anything here, else what LibCST must see.
 
     The bodies of top-level functions and of methods that can matter to no
     check are stubbed out. A function matters to the acquisition rules when it
@@ -127,12 +125,12 @@ def analysis_plan(
     """
     catalog = settings.catalog
     candidates: list[ast.Call] = []
-    if enabled & ACQUISITION_RULES and _text_pattern(catalog.distinctive_names()).search(text):
+    if Need.ACQUISITIONS in needs and _text_pattern(catalog.distinctive_names()).search(text):
         candidates = _acquisition_candidates(
-            tree, text, catalog, keep_with_items="RG402" in enabled
+            tree, text, catalog, keep_with_items=Need.WITH_ITEMS in needs
         )
-    cache_units = _cache_units(tree, text) if "RG201" in enabled else None
-    whole_file = "RG202" in enabled and _has_functools_cache(tree)
+    cache_units = _cache_units(tree, text) if Need.DICT_CACHES in needs else None
+    whole_file = Need.FUNCTOOLS_CACHES in needs and _has_functools_cache(tree)
     if not candidates and cache_units is None and not whole_file:
         return None
     if whole_file or not stub:

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from runguard_lint.cache import ResultCache
 from runguard_lint.config import Settings, default_jobs
-from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Location
+from runguard_lint.diagnostics import FileError, FileReport
 from runguard_lint.isolation import isolated_map, mp_context, prepare_worker
+from runguard_lint.rules.rg900 import syntax_diagnostic
 
 _WORKER_SETTINGS: Settings | None = None
 _WORKER_ENABLED: frozenset[str] = frozenset()
@@ -72,8 +73,7 @@ def read_bytes(path: Path) -> bytes | str:
 
 
 def unreadable(display: str, reason: str) -> FileReport:
-    location = Location(1, 1)
-    return FileReport(display, (Diagnostic("RG900", reason, display, location, location),))
+    return FileReport(display, (syntax_diagnostic(display, reason),))
 
 
 def _init_worker(settings: Settings, enabled: frozenset[str]) -> None:

@@ -40,12 +40,13 @@ from libcst.metadata.scope_provider import (
     ImportAssignment,
 )
 
+from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name, is_capwords
 from runguard_lint.analysis.tree import children, walk
 from runguard_lint.catalog import Catalog
-from runguard_lint.checks.base import FileContext
 from runguard_lint.diagnostics import Diagnostic
-from runguard_lint.fixes import plan_cache_fix
+from runguard_lint.fixes import guarded
+from runguard_lint.fixes.bounded_cache import bounded_cache_fix, lru_cache_fix
 
 _DICT_FACTORIES = frozenset({"builtins.dict", "collections.OrderedDict", "typing.OrderedDict"})
 _DEFAULTDICT = frozenset({"collections.defaultdict"})
@@ -389,16 +390,14 @@ class _Writer:
     keys: list[cst.BaseExpression] = field(default_factory=list)
 
 
-class CacheCheck:
-    """Caches that grow with traffic and are never evicted."""
+def module_cache_diagnostics(context: FileContext, code: str) -> Iterator[Diagnostic]:
+    """RG201's findings, reported under `code`."""
+    return _ModuleCaches(context, code).diagnostics()
 
-    codes = frozenset({"RG201", "RG202"})
 
-    def run(self, context: FileContext) -> Iterator[Diagnostic]:
-        if "RG201" in context.enabled:
-            yield from _ModuleCaches(context).diagnostics()
-        if "RG202" in context.enabled:
-            yield from _functools_caches(context)
+def functools_cache_diagnostics(context: FileContext, code: str) -> Iterator[Diagnostic]:
+    """RG202's findings, reported under `code`."""
+    return _functools_caches(context, code)
 
 
 # --- RG201 ------------------------------------------------------------------------------
@@ -407,8 +406,9 @@ class CacheCheck:
 class _ModuleCaches:
     """RG201 over one module."""
 
-    def __init__(self, context: FileContext) -> None:
+    def __init__(self, context: FileContext, code: str) -> None:
         self.context = context
+        self.code = code
         self.facts: ModuleFacts = context.facts
         self._decorator_functions: set[int] | None = None
         self._decorator_attributes: set[str] = set()
@@ -531,10 +531,10 @@ class _ModuleCaches:
         ):
             return None
         return self.context.diagnostic(
-            "RG201",
+            self.code,
             binding.target,
             self._message(binding, list(writers.values())),
-            fix=plan_cache_fix(self.context, binding.target, "RG201"),
+            fix=guarded(bounded_cache_fix, self.context, binding.target),
         )
 
     def _holds_resources(self, values: list[cst.BaseExpression]) -> bool:
@@ -1870,7 +1870,7 @@ def _is_response_call(dotted: str) -> bool:
 # --- RG202 ------------------------------------------------------------------------------
 
 
-def _functools_caches(context: FileContext) -> Iterator[Diagnostic]:
+def _functools_caches(context: FileContext, code: str) -> Iterator[Diagnostic]:
     facts = context.facts
     caches: _ModuleCaches | None = None
     for node in walk(facts.module):
@@ -1881,7 +1881,7 @@ def _functools_caches(context: FileContext) -> Iterator[Diagnostic]:
             if label is None:
                 continue
             if caches is None:
-                caches = _ModuleCaches(context)
+                caches = _ModuleCaches(context, code)
             params = _free_form_params(facts, node, caches)
             if not params:
                 continue
@@ -1890,14 +1890,14 @@ def _functools_caches(context: FileContext) -> Iterator[Diagnostic]:
             if facts.enclosing_class(node) is not None and not _is_staticmethod(node):
                 per += " (and keeps every `self` it saw alive)"
             yield context.diagnostic(
-                "RG202",
+                code,
                 decorator,
                 f"`@{label}` on {_function_label(facts, node)} keeps one entry per distinct "
                 f"{per} for the life of the process: free-form arguments (text, ids, paths) "
                 "make it grow with traffic. Bound it: `functools.lru_cache(maxsize=...)`, or "
                 f"`BoundedCache(maxsize={context.settings.cache_maxsize:_})` from "
                 "runguard_lint.runtime",
-                fix=plan_cache_fix(context, decorator, "RG202"),
+                fix=guarded(lru_cache_fix, context, decorator),
             )
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.tree import walk
-from runguard_lint.checks.base import FileContext
 from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.imports import Imports

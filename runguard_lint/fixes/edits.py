@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import libcst as cst
 
-from runguard_lint.checks.base import FileContext
+from runguard_lint.analysis.context import FileContext
 from runguard_lint.diagnostics import Applicability, Edit, Fix, Location
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")

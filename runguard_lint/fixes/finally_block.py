@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 import libcst as cst
 
+from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
-from runguard_lint.checks.base import FileContext
 from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.release import release_for
@@ -75,7 +75,7 @@ def added_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate
     receiver = None
     if isinstance(acquisition.call.func, cst.Attribute):
         receiver = facts.module.code_for_node(acquisition.call.func.value)
-    release = release_for(acquisition, binding.target.value, receiver)
+    release = release_for(acquisition, context.catalog, binding.target.value, receiver)
     if release is None:
         return None
     line = cst.parse_statement(release.statement())

@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 
 from runguard_lint.analysis.ownership import Acquisition
-from runguard_lint.catalog import ResourceKind
+from runguard_lint.catalog import Catalog, ResourceKind
 
 CONCURRENT_EXECUTORS = frozenset(
     {
@@ -41,7 +41,7 @@ class WithFlavour(enum.Enum):
     ASYNC = "async with"
 
 
-def with_flavour(acquisition: Acquisition) -> WithFlavour | None:
+def with_flavour(acquisition: Acquisition, catalog: Catalog) -> WithFlavour | None:
     """The `with` that may close this resource in its function, if any."""
     kind = acquisition.kind
     if not kind.with_closes or kind.callable in MULTIPROCESSING_POOLS:
@@ -49,14 +49,15 @@ def with_flavour(acquisition: Acquisition) -> WithFlavour | None:
     if acquisition.in_async_function:
         if kind.async_cm:
             return WithFlavour.ASYNC
-        if kind.sync_cm and not waits_on_release(kind):
+        if kind.sync_cm and not waits_on_release(kind, catalog):
             return WithFlavour.SYNC
         return None
     return WithFlavour.SYNC if kind.sync_cm else None
 
 
-def waits_on_release(kind: ResourceKind) -> bool:
-    return kind.callable in _WAITING_RELEASE or kind.rule == "RG103"
+def waits_on_release(kind: ResourceKind, catalog: Catalog) -> bool:
+    """Whether releasing it waits for work to end (a child process, workers)."""
+    return kind.callable in _WAITING_RELEASE or catalog.leak_traits(kind.rule).release_joins_work
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,9 @@ class Release:
         return f"await {call}" if self.awaited else call
 
 
-def release_for(acquisition: Acquisition, holder: str, receiver: str | None) -> Release | None:
+def release_for(
+    acquisition: Acquisition, catalog: Catalog, holder: str, receiver: str | None
+) -> Release | None:
     """How to release what `holder` holds, without blocking an event loop."""
     kind = acquisition.kind
     in_async = acquisition.in_async_function
@@ -94,7 +97,7 @@ def release_for(acquisition: Acquisition, holder: str, receiver: str | None) -> 
         return Release(f"{holder}.shutdown")
     if kind.callable in MULTIPROCESSING_POOLS:
         return Release(f"{holder}.close")
-    if in_async and waits_on_release(kind):
+    if in_async and waits_on_release(kind, catalog):
         return None
     if not kind.release:
         return None

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
-from runguard_lint.checks.base import FileContext
 from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.imports import Imports
@@ -103,7 +103,7 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
         receiver = None
         if isinstance(acquisition.call.func, cst.Attribute):
             receiver = facts.module.code_for_node(acquisition.call.func.value)
-        release = release_for(acquisition, holder, receiver)
+        release = release_for(acquisition, context.catalog, holder, receiver)
         if release is None or (release.awaited and not scope.asynchronous):
             return None
         line = _registration(scope, holder, release, imports, function)
@@ -177,7 +177,7 @@ def _enter_in_place(
     context: FileContext, acquisition: Acquisition, scope: _Scope, rewrite: Rewrite
 ) -> bool:
     """`scope.enter(Resource(...))` in place of a temporary (entered and exited by the scope)."""
-    flavour = with_flavour(acquisition)
+    flavour = with_flavour(acquisition, context.catalog)
     if flavour is None or (flavour is WithFlavour.ASYNC and not scope.asynchronous):
         return False
     if acquisition.kind.callable in ENTERS_AS_OTHER:

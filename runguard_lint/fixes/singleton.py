@@ -30,10 +30,10 @@ from collections.abc import Sequence
 import libcst as cst
 from libcst.metadata import BuiltinAssignment, GlobalScope
 
+from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.ownership import Acquisition, Fate
 from runguard_lint.analysis.tree import walk
-from runguard_lint.checks.base import FileContext
 from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.imports import Imports
@@ -51,8 +51,6 @@ from runguard_lint.fixes.tree import (
 )
 
 _NAMED_CONSTANTS = frozenset({"True", "False", "None"})
-# What a loader for a temporary (`ThreadPoolExecutor().submit(f)`) is named after.
-_NOUNS = {"RG101": "client", "RG103": "executor", "RG104": "index"}
 
 
 def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
@@ -78,7 +76,7 @@ def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) ->
             return None
         body, replaced, holder = built
     else:
-        holder = fate.holder or _NOUNS.get(kind.rule, "resource")
+        holder = fate.holder or context.catalog.leak_traits(kind.rule).noun
         body = [cst.SimpleStatementLine([cst.Return(call.with_changes(lpar=[], rpar=[]))])]
         replaced = call
     top = top_level_statement(facts, acquisition.function)

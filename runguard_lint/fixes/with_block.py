@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.names import dotted_name
 from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
-from runguard_lint.checks.base import FileContext
 from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.imports import Imports
@@ -61,7 +61,7 @@ def rest_of_block(
 
 def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
     """`async with Resource(...) as name:` around the rest of the block."""
-    flavour = with_flavour(acquisition)
+    flavour = with_flavour(acquisition, context.catalog)
     binding = binding_of(context.facts, acquisition.call)
     if flavour is None or binding is None:
         return None
@@ -127,13 +127,6 @@ _TEMPORARY_NAMES = {
     "connect": "conn",
     "Session": "session",
 }
-_RULE_NAMES = {
-    "RG101": "client",
-    "RG102": "db",
-    "RG103": "executor",
-    "RG105": "conn",
-    "RG106": "resource",
-}
 
 
 def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fix | None:
@@ -148,7 +141,7 @@ def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fi
     """
     facts = context.facts
     call = acquisition.call
-    flavour = with_flavour(acquisition)
+    flavour = with_flavour(acquisition, context.catalog)
     function = acquisition.function
     if (
         flavour is None
@@ -195,7 +188,7 @@ def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fi
     if block_of(facts, statement) is None:
         return None
     terminal = acquisition.callee.rsplit(".", 1)[-1].removesuffix("()")
-    base = _TEMPORARY_NAMES.get(terminal, _RULE_NAMES.get(acquisition.kind.rule, "resource"))
+    base = _TEMPORARY_NAMES.get(terminal, context.catalog.leak_traits(acquisition.kind.rule).noun)
     name = fresh_name(base, function_names(function))
     rewrite = Rewrite(facts)
     rewrite.replace(call, cst.Name(name, lpar=call.lpar, rpar=call.rpar))

@@ -1,6 +1,6 @@
-"""What a check is given and what it returns.
+"""What every rule is given: one parsed file and the facts shared by all rules.
 
-A check sees one parsed file through a FileContext (the shared facts and the
+A rule sees one parsed file through a FileContext (the shared facts and the
 ownership analysis, computed once) and yields Diagnostics. It never prints and
 never reads files.
 """
@@ -8,9 +8,7 @@ never reads files.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
 from functools import cached_property
-from typing import Protocol
 
 import libcst as cst
 
@@ -62,11 +60,3 @@ class FileContext:
             end_location=end,
             fix=fix,
         )
-
-
-class Check(Protocol):
-    """A family of rules computed by one analysis over the shared facts."""
-
-    codes: frozenset[str]
-
-    def run(self, context: FileContext) -> Iterable[Diagnostic]: ...

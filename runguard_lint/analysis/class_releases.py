@@ -1,87 +1,27 @@
-"""RG401 (owner never closes) and RG402 (per-call construction, preview).
+"""Which attributes of a class something releases: what RG401 asks of a class.
 
-RG401 asks the ownership analysis which acquisitions end up stored on `self`,
-then whether anything in the module releases that attribute: a release method
-called on `<obj>.<attr>`, a `with`/`closing` over it, its closer handed over
-(`weakref.finalize(self, self.x.close)`), or a local alias of it released.
-Matching by attribute name across the module (not only the class) errs toward
-silence, which is the right side for a rule about other people's classes.
+Read from the stdlib tree of the whole file, since the LibCST tree may have
+function bodies stubbed out and a release can sit in any of them: a release
+method called on `<obj>.<attr>`, a `with`/`closing` over it, its closer
+handed over (`weakref.finalize(self, self.x.close)`), a local alias of it
+released, or a getter that only returns it. Matching by attribute name across
+the module (not only the class) errs toward silence, which is the right side
+for a rule about other people's classes.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 
 import libcst as cst
 
-from runguard_lint.analysis.ownership import Acquisition, Outcome
-from runguard_lint.checks.acquisition import function_label
-from runguard_lint.checks.base import FileContext
-from runguard_lint.diagnostics import Diagnostic
+from runguard_lint.analysis.context import FileContext
+from runguard_lint.analysis.ownership import Acquisition
 
 _HAND_CLOSERS = frozenset({"__exit__", "__aexit__"})
-_PER_CALL_RULES = frozenset({"RG101", "RG102", "RG103", "RG104"})
 
 
-class LifecycleCheck:
-    """Owners that never close what they hold, and resources rebuilt on every call."""
-
-    codes = frozenset({"RG401", "RG402"})
-
-    def run(self, context: FileContext) -> Iterator[Diagnostic]:
-        ownership = context.ownership
-        released: dict[int, set[str]] = {}
-        for acquisition in ownership.acquisitions():
-            fate = ownership.fate(acquisition)
-            if (
-                "RG401" in context.enabled
-                and fate.stored is not None
-                and acquisition.kind.has_release
-                and acquisition.kind.rule != "RG104"
-            ):
-                class_def = fate.stored.class_def
-                if id(class_def) not in released:
-                    released[id(class_def)] = _released_attributes(context, class_def)
-                owner = _parent_attribute(acquisition)
-                if (
-                    fate.stored.attribute not in released[id(class_def)]
-                    and (owner is None or owner not in released[id(class_def)])
-                    and not _closed_by_base(class_def, fate.stored.attribute)
-                ):
-                    yield context.diagnostic(
-                        "RG401",
-                        fate.stored.statement,
-                        _owner_message(acquisition, fate.stored.attribute, fate.stored.class_def),
-                    )
-            if (
-                "RG402" in context.enabled
-                and fate.outcome is Outcome.RELEASED
-                and acquisition.kind.rule in _PER_CALL_RULES
-            ):
-                yield context.diagnostic(
-                    "RG402",
-                    acquisition.call,
-                    f"`{acquisition.callee}` is built and released on every call of "
-                    f"{function_label(acquisition, context)}: correct, but each call pays "
-                    "for a new pool (connections, handshakes, threads); share one instance",
-                )
-
-
-def _owner_message(acquisition: Acquisition, attribute: str, class_def: cst.ClassDef) -> str:
-    kind = acquisition.kind
-    closer = (kind.release or kind.owner_release or ("close",))[0]
-    awaited = kind.release_awaited
-    exit_hook = "__aexit__" if kind.release_awaited else "__exit__"
-    return (
-        f"`self.{attribute} = {_call_text(acquisition.callee)}`: class `{class_def.name.value}` "
-        f"never releases `self.{attribute}`; add {'an async' if awaited else 'a'} `close()` "
-        f"(or `{exit_hook}`) "
-        f"that calls `self.{attribute}.{closer}()`"
-    )
-
-
-def _released_attributes(context: FileContext, class_def: cst.ClassDef) -> set[str]:
+def released_attributes(context: FileContext, class_def: cst.ClassDef) -> set[str]:
     """Names of attributes that the class, its in-module relatives, or module code releases.
 
     Read from the stdlib tree of the whole file: the LibCST tree may have
@@ -284,11 +224,6 @@ def _is_base_init(call: ast.Call) -> bool:
     return isinstance(func, ast.Attribute) and func.attr == "__init__"
 
 
-def _call_text(callee: str) -> str:
-    """`httpx.Client(...)`, or `self.engine.connect()` for method acquisitions."""
-    return callee if callee.endswith(")") else f"{callee}(...)"
-
-
 # Sinks that call what they are given later, with the arguments that follow it.
 _HANDING_SINKS = frozenset(
     {
@@ -357,7 +292,7 @@ def _releasing_helpers(context: FileContext) -> frozenset[str]:
     return frozenset(helpers)
 
 
-def _parent_attribute(acquisition: Acquisition) -> str | None:
+def parent_attribute(acquisition: Acquisition) -> str | None:
     """`self.engine` for `self.conn = self.engine.connect()`: disposing it ends the child."""
     func = acquisition.call.func
     if acquisition.kind.method and isinstance(func, cst.Attribute):
@@ -367,7 +302,7 @@ def _parent_attribute(acquisition: Acquisition) -> str | None:
     return None
 
 
-def _closed_by_base(class_def: cst.ClassDef, attribute: str) -> bool:
+def closed_by_base(class_def: cst.ClassDef, attribute: str) -> bool:
     for base in class_def.bases:
         name = base.value
         terminal = (

@@ -1,0 +1,144 @@
+"""What RG101-RG106 share: one finding per leaked acquisition of the rule's family.
+
+Each family (HTTP clients, DB pools, executors, indexes, pooled connections,
+files) is the same question asked of the ownership analysis; what differs is
+data (the `[leak]` table of the rule's TOML: the holder's noun, whether a
+shared instance is the remedy, whether a release joins work) and wording,
+which a rule module overrides where its family needs other words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import ClassVar
+
+import libcst as cst
+
+from runguard_lint.analysis.context import FileContext
+from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
+from runguard_lint.diagnostics import Applicability, Diagnostic, Fix
+from runguard_lint.fixes import guarded
+from runguard_lint.fixes.release import CONCURRENT_EXECUTORS, MULTIPROCESSING_POOLS
+from runguard_lint.needs import Need
+from runguard_lint.rules.base import Rule
+
+# The fates that are this family's finding; the partial ones are RG301's.
+LEAK_OUTCOMES = frozenset({Outcome.LEAKED, Outcome.LOOP_LEAK, Outcome.WITH_NOT_CLOSING})
+
+
+def function_label(acquisition: Acquisition, context: FileContext) -> str:
+    """`fetch()` or `Client.fetch()`, how messages name the function."""
+    function = acquisition.function
+    if not isinstance(function, cst.FunctionDef):
+        return "a lambda"
+    class_def = context.facts.enclosing_class(function)
+    prefix = f"{class_def.name.value}." if class_def is not None else ""
+    return f"`{prefix}{function.name.value}()`"
+
+
+def released_verb(acquisition: Acquisition, context: FileContext) -> str:
+    """How messages say the resource is released: closed, shut down, disposed..."""
+    verb = context.catalog.leak_traits(acquisition.kind.rule).verb
+    if verb:
+        return verb
+    if "dispose" in acquisition.kind.release:
+        return "disposed"
+    if "wait" in acquisition.kind.release:
+        return "waited for"
+    return "closed"
+
+
+class LeakRule(Rule):
+    """A family of catalog resources that must be released in the function that
+    acquires them, unless their ownership moves elsewhere."""
+
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.ACQUISITIONS})
+
+    def check(self, context: FileContext) -> Iterator[Diagnostic]:
+        ownership = context.ownership
+        for acquisition in ownership.acquisitions():
+            if acquisition.kind.rule != self.code:
+                continue
+            fate = ownership.fate(acquisition)
+            if fate.outcome in LEAK_OUTCOMES:
+                yield context.diagnostic(
+                    self.code,
+                    acquisition.call,
+                    self.message(acquisition, fate, context),
+                    fix=guarded(self.fix, context, acquisition, fate),
+                )
+
+    def remedy(self, acquisition: Acquisition) -> str:
+        """What to do, in the words of the resource's release protocol."""
+        kind = acquisition.kind
+        if kind.async_cm and acquisition.in_async_function:
+            return "use `async with` or register it in a ResourceScope"
+        if kind.sync_cm:
+            return "use `with` or register it in a ResourceScope"
+        closer = kind.release[0] if kind.release else "close"
+        return f"call `{closer}()` in `finally` or register it in a ResourceScope"
+
+    def message(self, acquisition: Acquisition, fate: Fate, context: FileContext) -> str:
+        """What leaks, where, and what to do."""
+        where = function_label(acquisition, context)
+        what = f"`{acquisition.callee}`"
+        verb = released_verb(acquisition, context)
+        if fate.outcome is Outcome.LOOP_LEAK:
+            return (
+                f"{what} is created on every iteration of a loop in {where} but "
+                f"{verb} once after it: all but the last leak; "
+                f"{verb.split()[0]} each one inside the loop or create it "
+                "once before the loop"
+            )
+        if fate.outcome is Outcome.WITH_NOT_CLOSING:
+            return (
+                f"`with {acquisition.callee}(...)` commits or rolls back but does not close "
+                f"the connection in {where}; use "
+                f"`with contextlib.closing({acquisition.callee}(...))`"
+            )
+        return (
+            f"{what} created on every call of {where} is never {verb}; {self.remedy(acquisition)}"
+        )
+
+    def fix(self, context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
+        """The one fix that ends the cost: a shared instance for a family whose
+        remedy it is (when built from constants), else the shortest release."""
+        from runguard_lint.fixes.finally_block import added_release_fix
+        from runguard_lint.fixes.scope import scope_fix
+        from runguard_lint.fixes.singleton import singleton_fix
+        from runguard_lint.fixes.with_block import closing_fix, returned_temporary_fix, with_fix
+
+        traits = context.catalog.leak_traits(self.code)
+        if fate.outcome is Outcome.WITH_NOT_CLOSING:
+            return closing_fix(context, acquisition)
+        if fate.outcome not in (Outcome.LEAKED, Outcome.LOOP_LEAK):
+            return None
+        if traits.shared_when_constant and context.settings.fix_style == "auto":
+            fix = singleton_fix(context, acquisition, fate)
+            if fix is not None:
+                return fix
+        if not traits.closable_by_fix:
+            return None
+        if _released_in_finally(acquisition):
+            fix = added_release_fix(context, acquisition, fate)
+        elif fate.holder is None:
+            fix = returned_temporary_fix(context, acquisition)
+        else:
+            fix = with_fix(context, acquisition, fate)
+        fix = fix if fix is not None else scope_fix(context, acquisition, fate)
+        if fix is not None and acquisition.kind.release_waits:
+            # The added release waits for the child: a process meant to outlive the call
+            # would now block it. Only with --unsafe-fixes.
+            fix = replace(fix, applicability=Applicability.UNSAFE)
+        return fix
+
+
+def _released_in_finally(acquisition: Acquisition) -> bool:
+    """Resources whose `with` exit blocks an event loop, kills work, or does not exist."""
+    kind = acquisition.kind
+    if kind.callable in CONCURRENT_EXECUTORS:
+        return acquisition.in_async_function
+    if kind.callable in MULTIPROCESSING_POOLS:
+        return True
+    return bool(kind.owner_release) and kind.context_manager == "none"

@@ -1,0 +1,27 @@
+"""What a rule is to the engine: a code, what it needs to see, and a check.
+
+The engine never knows rule codes: it asks the registry for the rules that
+are enabled, unions their `needs` to plan what the prefilter keeps, and runs
+each rule's `check` over the shared FileContext.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import ClassVar
+
+from runguard_lint.analysis.context import FileContext
+from runguard_lint.diagnostics import Diagnostic
+from runguard_lint.needs import Need
+
+
+class Rule(ABC):
+    """One rule: its code, what the prefilter must keep for it, and its check."""
+
+    code: ClassVar[str]
+    needs: ClassVar[frozenset[Need]]
+
+    @abstractmethod
+    def check(self, context: FileContext) -> Iterable[Diagnostic]:
+        """The findings of this rule in one file (the context is shared by every rule)."""

@@ -1,0 +1,201 @@
+"""The project's resource facts: module summaries joined through imports.
+
+A call to a factory is an acquisition at its call site, a call to a
+releasing helper is a release, and a class that holds a resource matters to
+RG401 only when the project builds it per call. Each of those needs names
+resolved across modules: `from .clients import make_client`, a package
+`__init__` that re-exports `httpx.AsyncClient`, a factory that returns another
+factory's result. The join resolves them once per run, to a fixpoint, and the
+per-function analysis then reads the answers where it reads the catalog.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from runguard_lint.analysis.project.summary import Lifetime, ModuleSummary
+from runguard_lint.catalog import Catalog, ResourceKind
+
+# How many alias hops and fixpoint rounds a join follows (real chains are short).
+_MAX_HOPS = 8
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What every module of the checked project may ask of the others."""
+
+    # Function (qualified) -> the resource kind of the fresh value it returns.
+    factories: Mapping[str, ResourceKind] = field(default_factory=dict)
+    # Function (qualified) -> positional parameters (after self/cls) it releases.
+    releasers: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    # Classes (qualified) that the project builds once per call somewhere.
+    built_per_call: frozenset[str] = frozenset()
+    # Classes (qualified) defined in the checked project.
+    classes: frozenset[str] = frozenset()
+    # Re-exports: a qualified name -> what it really is (`pkg.Client` -> `httpx.Client`).
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        """A stable hash of the facts, for the cache key of the files that read them."""
+        payload = json.dumps(
+            {
+                "factories": sorted(
+                    (name, kind.rule, kind.callable) for name, kind in self.factories.items()
+                ),
+                "releasers": sorted((n, sorted(p)) for n, p in self.releasers.items()),
+                "per_call": sorted(self.built_per_call),
+                "classes": sorted(self.classes),
+                "aliases": sorted(self.aliases.items()),
+            }
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def canonical(self, name: str) -> str:
+        """What a qualified name really refers to, through re-exports."""
+        for _ in range(_MAX_HOPS):
+            target = self.aliases.get(name)
+            if target is None or target == name:
+                return name
+            name = target
+        return name
+
+
+EMPTY = ProjectFacts()
+
+
+def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
+    """Combine module summaries into the project's facts."""
+    modules = {summary.module: summary for summary in summaries}
+    aliases = _aliases(modules)
+    resolver = _Resolver(modules, aliases)
+    factories = _factories(modules, resolver, catalog)
+    releasers = _releasers(modules, resolver)
+    classes = frozenset(cls for summary in modules.values() for cls in summary.classes)
+    built_per_call = _built_per_call(modules, resolver, classes)
+    return ProjectFacts(
+        factories=factories,
+        releasers=releasers,
+        built_per_call=built_per_call,
+        classes=classes,
+        aliases=aliases,
+    )
+
+
+def _aliases(modules: Mapping[str, ModuleSummary]) -> dict[str, str]:
+    """`pkg.mod.X` -> what module `pkg.mod` imported as `X` (only for project modules)."""
+    found: dict[str, str] = {}
+    for summary in modules.values():
+        for local, target in summary.aliases.items():
+            found[f"{summary.module}.{local}"] = target
+    return found
+
+
+class _Resolver:
+    """Qualified names to their definitions, through re-exports and packages."""
+
+    def __init__(self, modules: Mapping[str, ModuleSummary], aliases: Mapping[str, str]) -> None:
+        self.modules = modules
+        self.aliases = aliases
+
+    def canonical(self, name: str) -> str:
+        for _ in range(_MAX_HOPS):
+            target = self.aliases.get(name)
+            if target is None:
+                # `pkg.mod.X.method`: resolve the head, keep the tail.
+                head, _, tail = name.rpartition(".")
+                if head and head in self.aliases:
+                    target = f"{self.aliases[head]}.{tail}"
+            if target is None or target == name:
+                return name
+            name = target
+        return name
+
+
+def _factories(
+    modules: Mapping[str, ModuleSummary], resolver: _Resolver, catalog: Catalog
+) -> dict[str, ResourceKind]:
+    """Functions whose every returned value is a fresh resource of one family."""
+    candidates = {
+        f"{summary.module}.{function}": callees
+        for summary in modules.values()
+        for function, callees in summary.returns_fresh.items()
+    }
+    found: dict[str, ResourceKind] = {}
+    for _ in range(_MAX_HOPS):
+        changed = False
+        for function, callees in candidates.items():
+            if function in found:
+                continue
+            kinds: list[ResourceKind] = []
+            for callee in callees:
+                target = resolver.canonical(callee)
+                kind = catalog.by_callable.get(target) or found.get(target)
+                if kind is None:
+                    break
+                kinds.append(kind)
+            else:
+                if kinds and len({kind.rule for kind in kinds}) == 1:
+                    found[function] = replace(kinds[0], callable=function)
+                    changed = True
+        if not changed:
+            break
+    return found
+
+
+def _releasers(
+    modules: Mapping[str, ModuleSummary], resolver: _Resolver
+) -> dict[str, frozenset[int]]:
+    """Functions that release a parameter, themselves or through another releaser."""
+    found: dict[str, set[int]] = {
+        f"{summary.module}.{function}": set(params)
+        for summary in modules.values()
+        for function, params in summary.releases.items()
+    }
+    handed = {
+        f"{summary.module}.{function}": hands
+        for summary in modules.values()
+        for function, hands in summary.hands_on.items()
+    }
+    for _ in range(_MAX_HOPS):
+        changed = False
+        for function, hands in handed.items():
+            for callee, argument, parameter in hands:
+                released = found.get(resolver.canonical(callee))
+                if released and argument in released:
+                    params = found.setdefault(function, set())
+                    if parameter not in params:
+                        params.add(parameter)
+                        changed = True
+        if not changed:
+            break
+    return {name: frozenset(params) for name, params in found.items() if params}
+
+
+def _built_per_call(
+    modules: Mapping[str, ModuleSummary], resolver: _Resolver, classes: frozenset[str]
+) -> frozenset[str]:
+    """Classes with a construction site that runs per call: directly in a function
+    body or loop, or returned by a function (held by a class) that itself runs so."""
+    sites = [
+        (resolver.canonical(site.callee), site)
+        for summary in modules.values()
+        for site in summary.constructions
+    ]
+    per_call: set[str] = set()
+    for _ in range(_MAX_HOPS * 4):
+        changed = False
+        for callee, site in sites:
+            if callee in per_call:
+                continue
+            if site.lifetime is Lifetime.PER_CALL or (
+                site.lifetime in (Lifetime.RETURNED, Lifetime.HELD) and site.through in per_call
+            ):
+                per_call.add(callee)
+                changed = True
+        if not changed:
+            break
+    return frozenset(per_call & classes)

@@ -1,0 +1,484 @@
+"""What one module tells the rest of the project about resources: its summary.
+
+Ownership across functions and modules is compositional, as in Infer or the
+Checker Framework's Resource Leak Checker: each module is summarised once,
+from its stdlib tree, and callers read the summary instead of re-analysing the
+callee. A summary holds only names (no tree nodes), so it can be cached by the
+module's content hash and joined over the project (`facts.ProjectFacts`).
+
+The facts, per function (module-level functions and methods of module-level
+classes, by their qualified name inside the module):
+
+- returns a fresh resource: every value it returns is a call made right there
+  (directly, awaited, or through a local name that nothing else keeps or
+  releases); which callable is recorded, and the join decides whether that is
+  a catalog resource or another factory. Memoised functions (`functools.cache`)
+  return a shared instance and context-manager generators lend one: neither is
+  a factory.
+- releases its parameter k: calls a release method on it, enters it with
+  `with`, or hands it to a function that does (decided by the join).
+- constructions: every call of a name, with the lifetime of the call site
+  (once: module level, a memoised function, the `__main__` block; per call: a
+  function body, a loop; or "through" the enclosing function or class, when the
+  result is returned or stored on `self`), so the join can tell whether a class
+  is built once or per call.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+# Decorators after which a function no longer returns a fresh object per call.
+MEMOISERS = frozenset({"cache", "lru_cache", "cached_property", "cache_resource", "cache_data"})
+# Decorators after which a generator lends its value instead of returning one.
+LENDERS = frozenset({"contextmanager", "asynccontextmanager", "fixture"})
+_FunctionDef = (ast.FunctionDef, ast.AsyncFunctionDef)
+_Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+
+
+class Lifetime(str, enum.Enum):
+    """How often a construction site runs, as far as the module shows."""
+
+    ONCE = "once"
+    PER_CALL = "per-call"
+    # Returned by the enclosing function: as often as that function is called.
+    RETURNED = "returned"
+    # Stored on `self` by a method: as often as the enclosing class is built.
+    HELD = "held"
+    # Stored somewhere else (another object, a container, a global): its owner decides.
+    STORED = "stored"
+
+
+@dataclass(frozen=True)
+class Construction:
+    """A call of `callee` (a qualified name) and how often it runs."""
+
+    callee: str
+    lifetime: Lifetime
+    # For RETURNED: the function (module-qualified); for HELD: the class.
+    through: str = ""
+
+
+@dataclass(frozen=True)
+class ModuleSummary:
+    """The resource facts of one module, by module-qualified names."""
+
+    module: str
+    # Module-level local name -> what it refers to (imports), for re-exports.
+    aliases: dict[str, str] = field(default_factory=dict)
+    # Function -> the qualified callables its return values are calls of.
+    returns_fresh: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Function -> positional indices (after self/cls) of the parameters it releases.
+    releases: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Function -> (callee, argument index, parameter index): it hands parameter k on.
+    hands_on: dict[str, tuple[tuple[str, int, int], ...]] = field(default_factory=dict)
+    classes: tuple[str, ...] = ()
+    constructions: tuple[Construction, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        """A plain structure for the cache (names and numbers only)."""
+        return {
+            "module": self.module,
+            "aliases": self.aliases,
+            "returns_fresh": {k: list(v) for k, v in self.returns_fresh.items()},
+            "releases": {k: list(v) for k, v in self.releases.items()},
+            "hands_on": {k: [list(t) for t in v] for k, v in self.hands_on.items()},
+            "classes": list(self.classes),
+            "constructions": [[c.callee, c.lifetime.value, c.through] for c in self.constructions],
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, object]) -> ModuleSummary:
+        """The inverse of `to_json`."""
+
+        def table(key: str) -> dict[str, list[object]]:
+            value = raw.get(key, {})
+            assert isinstance(value, dict)
+            return value
+
+        constructions = raw.get("constructions", [])
+        classes = raw.get("classes", [])
+        aliases = raw.get("aliases", {})
+        assert isinstance(constructions, list) and isinstance(classes, list)
+        assert isinstance(aliases, dict)
+        return cls(
+            module=str(raw["module"]),
+            aliases={str(k): str(v) for k, v in aliases.items()},
+            returns_fresh={k: tuple(str(x) for x in v) for k, v in table("returns_fresh").items()},
+            releases={k: tuple(int(str(x)) for x in v) for k, v in table("releases").items()},
+            hands_on={
+                k: tuple((str(t[0]), int(t[1]), int(t[2])) for t in v if isinstance(t, list))
+                for k, v in table("hands_on").items()
+            },
+            classes=tuple(str(c) for c in classes),
+            constructions=tuple(
+                Construction(str(c[0]), Lifetime(str(c[1])), str(c[2]))
+                for c in constructions
+                if isinstance(c, list)
+            ),
+        )
+
+
+def module_aliases(tree: ast.Module, package: str) -> dict[str, str]:
+    """Module-level names bound by imports, as qualified names (relative ones resolved)."""
+    aliases: dict[str, str] = {}
+    for node in tree.body:
+        aliases.update(_import_bindings(node, package))
+    return aliases
+
+
+def _import_bindings(node: ast.stmt, package: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                yield alias.asname, alias.name
+            else:
+                head = alias.name.split(".", 1)[0]
+                yield head, head
+    elif isinstance(node, ast.ImportFrom):
+        base = absolute_module(package, node.module, node.level)
+        if base is None:
+            return
+        for alias in node.names:
+            if alias.name != "*":
+                yield alias.asname or alias.name, f"{base}.{alias.name}"
+
+
+def absolute_module(package: str, name: str | None, level: int) -> str | None:
+    """`from ..x import y` in package `a.b` imports from `a.x` (None past the top)."""
+    if not level:
+        return name
+    parts = package.split(".") if package else []
+    if len(parts) < level - 1:
+        return None
+    base = ".".join(parts[: len(parts) - (level - 1)])
+    if name:
+        return f"{base}.{name}" if base else name
+    return base or None
+
+
+class _Names:
+    """Resolves a dotted expression to a qualified name inside one module."""
+
+    def __init__(self, module: str, package: str, tree: ast.Module) -> None:
+        self.module = module
+        self.bindings: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for local, qualified in _import_bindings(node, package):
+                    self.bindings.setdefault(local, qualified)
+        for node in tree.body:
+            if isinstance(node, (*_FunctionDef, ast.ClassDef)):
+                self.bindings[node.name] = f"{module}.{node.name}"
+
+    def resolve(self, expression: ast.expr, cls: str = "") -> str | None:
+        """`a.b.c` as a qualified name; in a method of `cls`, `self.m` is `module.cls.m`."""
+        parts: list[str] = []
+        while isinstance(expression, ast.Attribute):
+            parts.append(expression.attr)
+            expression = expression.value
+        if not isinstance(expression, ast.Name):
+            return None
+        if cls and parts and expression.id in ("self", "cls"):
+            return ".".join([f"{self.module}.{cls}", *reversed(parts)])
+        head = self.bindings.get(expression.id)
+        if head is None:
+            head = f"builtins.{expression.id}" if expression.id == "open" else expression.id
+        return ".".join([head, *reversed(parts)])
+
+
+def summarise(
+    tree: ast.Module, module: str, package: str, release_methods: frozenset[str]
+) -> ModuleSummary:
+    """The summary of one module (`module`: its dotted name; `package`: where its
+    relative imports start, see modules.package_of)."""
+    names = _Names(module, package, tree)
+    summary = _Summariser(names, release_methods | {"__exit__", "__aexit__"})
+    summary.visit_body(tree.body, Lifetime.ONCE, "", "")
+    return ModuleSummary(
+        module=module,
+        aliases=module_aliases(tree, package),
+        returns_fresh=summary.returns_fresh,
+        releases=summary.releases,
+        hands_on=summary.hands_on,
+        classes=tuple(summary.classes),
+        constructions=tuple(dict.fromkeys(summary.constructions)),
+    )
+
+
+class _Summariser:
+    def __init__(self, names: _Names, release_methods: frozenset[str]) -> None:
+        self.names = names
+        self.release_methods = release_methods
+        self.returns_fresh: dict[str, tuple[str, ...]] = {}
+        self.releases: dict[str, tuple[int, ...]] = {}
+        self.hands_on: dict[str, tuple[tuple[str, int, int], ...]] = {}
+        self.classes: list[str] = []
+        self.constructions: list[Construction] = []
+        self.declared: dict[str, set[str]] = {}
+        # The class (qualname in the module) whose method is being summarised.
+        self.current_class = ""
+
+    def visit_body(self, body: list[ast.stmt], lifetime: Lifetime, owner: str, cls: str) -> None:
+        """Statements at module level or in a class body (`owner`: the class's qualname)."""
+        for node in body:
+            if isinstance(node, _FunctionDef):
+                self.visit_function(node, owner, cls)
+            elif isinstance(node, ast.ClassDef):
+                qualname = f"{owner}.{node.name}" if owner else node.name
+                self.classes.append(f"{self.names.module}.{qualname}")
+                self.visit_body(node.body, lifetime, qualname, qualname)
+            else:
+                main_block = isinstance(node, ast.If) and _is_main_guard(node.test)
+                self.record_calls(node, Lifetime.ONCE if main_block else lifetime, "", "")
+                # `try: def f(): ...`, `if TYPE_CHECKING: class C: ...`
+                for block in _blocks(node):
+                    self.visit_body(block, lifetime, owner, cls)
+
+    def visit_function(self, function: _Function, owner: str, cls: str) -> None:
+        qualname = f"{owner}.{function.name}" if owner else function.name
+        full = f"{self.names.module}.{qualname}"
+        self.current_class = cls
+        decorators = {_terminal(d) for d in function.decorator_list}
+        memoised = bool(decorators & MEMOISERS)
+        params = _positional(function, method=bool(cls) and "staticmethod" not in decorators)
+        fresh = None if memoised or decorators & LENDERS else self.fresh_returns(function)
+        if fresh:
+            self.returns_fresh[qualname] = fresh
+        released, handed = self.released_params(function, params)
+        if released:
+            self.releases[qualname] = released
+        if handed:
+            self.hands_on[qualname] = handed
+        lifetime = Lifetime.ONCE if memoised else Lifetime.PER_CALL
+        self.declared[full] = {
+            name
+            for node in _own_nodes(function)
+            if isinstance(node, (ast.Global, ast.Nonlocal))
+            for name in node.names
+        }
+        for statement in function.body:
+            self.record_calls(
+                statement, lifetime, full, f"{self.names.module}.{cls}" if cls else ""
+            )
+
+    def record_calls(self, root: ast.stmt, lifetime: Lifetime, function: str, cls: str) -> None:
+        """Every call under root with the lifetime of its site."""
+        for node, repeated, nested, parent in _calls_with_context(root):
+            callee = self.names.resolve(node.func, self.current_class)
+            if callee is None:
+                continue
+            site = Lifetime.PER_CALL if nested else lifetime
+            through = ""
+            if site is not Lifetime.ONCE:
+                if repeated:
+                    site = Lifetime.PER_CALL
+                elif isinstance(parent, ast.Return) and function:
+                    site, through = Lifetime.RETURNED, function
+                elif _stored_on_self(parent) and cls:
+                    site, through = Lifetime.HELD, cls
+                elif _stored_elsewhere(parent, self.globals_of(function)):
+                    site = Lifetime.STORED
+            self.constructions.append(Construction(callee, site, through))
+
+    def globals_of(self, function: str) -> set[str]:
+        """Names a function declares `global` or `nonlocal` (its stores outlive it)."""
+        return self.declared.get(function, set())
+
+    def fresh_returns(self, function: _Function) -> tuple[str, ...] | None:
+        """The callables whose fresh results are all this function returns, or None."""
+        if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(function)):
+            return None
+        bound = _single_bindings(function)
+        callees: list[str] = []
+        for node in _own_nodes(function):
+            if not isinstance(node, ast.Return) or node.value is None or _is_none(node.value):
+                continue
+            value = _unawait(node.value)
+            if isinstance(value, ast.Name) and value.id in bound:
+                if not self.only_returned(function, value.id):
+                    return None
+                value = _unawait(bound[value.id])
+            if not isinstance(value, ast.Call):
+                return None
+            callee = self.names.resolve(value.func, self.current_class)
+            if callee is None:
+                return None
+            callees.append(callee)
+        return tuple(dict.fromkeys(callees)) or None
+
+    def only_returned(self, function: _Function, name: str) -> bool:
+        """Whether the local is used only as a receiver of plain calls and in returns:
+        not released, entered, stored or handed to another owner."""
+        for node in _own_nodes(function):
+            if isinstance(node, (ast.With, ast.AsyncWith)):
+                if any(_mentions(item.context_expr, name) for item in node.items):
+                    return False
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                if node.value.id == name and node.attr in self.release_methods:
+                    return False
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if _mentions(node.value, name) and any(
+                    not isinstance(t, ast.Name) for t in targets
+                ):
+                    return False
+        return True
+
+    def released_params(
+        self, function: _Function, params: list[str]
+    ) -> tuple[tuple[int, ...], tuple[tuple[str, int, int], ...]]:
+        """Parameters the function releases itself, and those it hands to other calls."""
+        index = {name: i for i, name in enumerate(params)}
+        released: set[int] = set()
+        handed: set[tuple[str, int, int]] = set()
+        for node in _own_nodes(function):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                if node.value.id in index and node.attr in self.release_methods:
+                    released.add(index[node.value.id])
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    expression = item.context_expr
+                    if isinstance(expression, ast.Name) and expression.id in index:
+                        released.add(index[expression.id])
+            elif isinstance(node, ast.Call):
+                callee = self.names.resolve(node.func, self.current_class)
+                if callee is None:
+                    continue
+                for position, argument in enumerate(node.args):
+                    if isinstance(argument, ast.Name) and argument.id in index:
+                        handed.add((callee, position, index[argument.id]))
+        return tuple(sorted(released)), tuple(sorted(handed))
+
+
+def _positional(function: _Function, *, method: bool) -> list[str]:
+    """Positional parameter names as callers count them (a method's receiver dropped)."""
+    params = [p.arg for p in (*function.args.posonlyargs, *function.args.args)]
+    decorators = {_terminal(d) for d in function.decorator_list}
+    if method and params and "staticmethod" not in decorators:
+        params = params[1:]
+    return params
+
+
+def _terminal(expression: ast.expr) -> str:
+    if isinstance(expression, ast.Call):
+        expression = expression.func
+    if isinstance(expression, ast.Attribute):
+        return expression.attr
+    if isinstance(expression, ast.Name):
+        return expression.id
+    return ""
+
+
+def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function body, not those of nested functions, lambdas or classes."""
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (*_FunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _single_bindings(function: ast.AST) -> dict[str, ast.expr]:
+    """Locals bound exactly once, by a plain assignment: name -> value."""
+    counts: dict[str, int] = {}
+    values: dict[str, ast.expr] = {}
+    for node in _own_nodes(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                values[target.id] = node.value
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and node.value is not None
+            and isinstance(node.target, ast.Name)
+        ):
+            values[node.target.id] = node.value
+    return {name: value for name, value in values.items() if counts.get(name) == 1}
+
+
+def _unawait(expression: ast.expr) -> ast.expr:
+    return expression.value if isinstance(expression, ast.Await) else expression
+
+
+def _is_none(expression: ast.expr) -> bool:
+    return isinstance(expression, ast.Constant) and expression.value is None
+
+
+def _mentions(expression: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(expression))
+
+
+def _targets(parent: ast.AST | None) -> list[ast.expr]:
+    if isinstance(parent, ast.Assign):
+        return parent.targets
+    if isinstance(parent, ast.AnnAssign):
+        return [parent.target]
+    return []
+
+
+def _stored_on_self(parent: ast.AST | None) -> bool:
+    """`self.x = C(...)` (the receiver of a method is `self` by convention of its
+    first parameter, which the summariser only asks inside methods)."""
+    return any(
+        isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+        for t in _targets(parent)
+    )
+
+
+def _stored_elsewhere(parent: ast.AST | None, globals_: set[str]) -> bool:
+    """Assigned to another object's attribute, a subscript, or a global name."""
+    return any(
+        isinstance(t, (ast.Attribute, ast.Subscript))
+        or (isinstance(t, ast.Name) and t.id in globals_)
+        for t in _targets(parent)
+    )
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
+
+
+def _blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
+    """The statement lists nested directly in a compound statement."""
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(statement, name, None)
+        if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+            yield block
+    for handler in getattr(statement, "handlers", ()):
+        yield handler.body
+
+
+def _calls_with_context(
+    root: ast.AST,
+) -> Iterator[tuple[ast.Call, bool, bool, ast.AST | None]]:
+    """Calls under root; whether a loop may run them many times per run of root;
+    whether they sit in a nested function (which runs whenever it is called); and
+    the statement they are the direct value of."""
+    stack: list[tuple[ast.AST, bool, bool, ast.AST | None]] = [(root, False, False, None)]
+    while stack:
+        node, in_loop, nested, parent = stack.pop()
+        if isinstance(node, ast.Call):
+            yield node, in_loop, nested, parent
+        inner = nested or (node is not root and isinstance(node, (*_FunctionDef, ast.Lambda)))
+        loop = in_loop or isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.comprehension))
+        for child in ast.iter_child_nodes(node):
+            direct: Optional[ast.AST] = None
+            if isinstance(node, (ast.Return, ast.Assign, ast.AnnAssign)):
+                direct = node
+            elif isinstance(node, ast.Await):
+                direct = parent
+            stack.append((child, loop, inner, direct))

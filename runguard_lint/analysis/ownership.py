@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -32,12 +32,23 @@ import libcst.matchers as m
 from libcst.metadata import Scope
 from libcst.metadata.scope_provider import Access, Assignment
 
+from runguard_lint.analysis.flow import ReleasePaths
 from runguard_lint.analysis.names import (
     FunctionNode,
     ModuleFacts,
     decorator_names,
     dotted_name,
     is_capwords,
+)
+from runguard_lint.analysis.syntax import (
+    block_statements,
+    is_none,
+    is_self,
+    is_within,
+    methods,
+    small_statements,
+    target_names,
+    terminal_name,
 )
 from runguard_lint.analysis.tree import walk
 from runguard_lint.catalog import Catalog, ResourceKind
@@ -188,6 +199,7 @@ class OwnershipAnalysis:
         self._release_names = catalog.release_methods
         self._fates: dict[int, Fate] = {}
         self._acquisitions: list[Acquisition] | None = None
+        self._paths = ReleasePaths(facts)
 
     # --- finding acquisitions ---------------------------------------------------------
 
@@ -207,7 +219,7 @@ class OwnershipAnalysis:
                     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                         distinctive.add(alias.asname.name.value)
         for call in _calls(self.facts.module):
-            terminal = _terminal_name(call.func)
+            terminal = terminal_name(call.func)
             if terminal is None or terminal not in distinctive:
                 continue
             function = self.facts.enclosing_function(call)
@@ -231,7 +243,7 @@ class OwnershipAnalysis:
                     expression = item.item
                     if (
                         isinstance(expression, cst.Call)
-                        and _terminal_name(expression.func) in _RAISE_EXPECTERS
+                        and terminal_name(expression.func) in _RAISE_EXPECTERS
                     ):
                         return True
             child = ancestor
@@ -271,7 +283,7 @@ class OwnershipAnalysis:
             return types
         if isinstance(expression, cst.Attribute) and isinstance(expression.value, cst.Name):
             function = self.facts.enclosing_function(expression)
-            if isinstance(function, cst.FunctionDef) and _is_self(function, expression.value):
+            if isinstance(function, cst.FunctionDef) and is_self(function, expression.value):
                 class_def = self.facts.enclosing_class(function)
                 if class_def is not None:
                     return self._attribute_types(class_def, expression.attr.value, depth)
@@ -310,14 +322,14 @@ class OwnershipAnalysis:
     def _attribute_types(self, class_def: cst.ClassDef, attribute: str, depth: int) -> set[str]:
         types: set[str] = set()
         for statement in class_def.body.body:
-            for small in _small_statements(statement):
+            for small in small_statements(statement):
                 if (
                     isinstance(small, cst.AnnAssign)
                     and isinstance(small.target, cst.Name)
                     and small.target.value == attribute
                 ):
                     types |= self._annotation_types(small.annotation)
-        for method in _methods(class_def):
+        for method in methods(class_def):
             if not method.params.params:
                 continue
             self_name = method.params.params[0].name.value
@@ -369,7 +381,7 @@ class OwnershipAnalysis:
         if loop is not None and self._created_lazily(acquisition.call, trace.holder):
             loop = None  # `if pool is None: pool = Executor()`: made once, on first need
         if loop is not None and not any(
-            _is_within(self.facts, site, loop) for site in release_sites
+            is_within(self.facts, site, loop) for site in release_sites
         ):
             return Fate(Outcome.LOOP_LEAK, "created in a loop", trace.holder, release_sites)
         if trace.element_released:
@@ -390,7 +402,7 @@ class OwnershipAnalysis:
     ) -> Fate:
         statement = self._statement_in_function(acquisition.call)
         if isinstance(statement, cst.SimpleStatementLine) and any(
-            _is_within(self.facts, site, statement) for site in trace.releases
+            is_within(self.facts, site, statement) for site in trace.releases
         ):
             return Fate(Outcome.RELEASED, "closed at once", trace.holder, release_sites)
         for site in trace.releases:
@@ -410,7 +422,7 @@ class OwnershipAnalysis:
             # pytest runs a fixture's teardown even when the test fails.
             return Fate(Outcome.RELEASED, "pytest fixture teardown", trace.holder, release_sites)
         release_set = {id(site) for site in trace.releases}
-        open_exit = self._path_without_release(statement, function, release_set)
+        open_exit = self._paths.path_without_release(statement, function, release_set)
         if open_exit is not None:
             return Fate(
                 Outcome.PARTIAL,
@@ -525,7 +537,7 @@ class OwnershipAnalysis:
                     continue
                 other_statement = facts.statement_of(other)
                 block = facts.parent(other_statement) if other_statement is not None else None
-                if block is not None and _is_within(facts, node, block):
+                if block is not None and is_within(facts, node, block):
                     shadowed = True
                     break
             if not shadowed:
@@ -651,7 +663,7 @@ class OwnershipAnalysis:
                         self._follow_name(parent.asname.name, acquisition, trace)
                 return
             if container and isinstance(parent, (cst.For, cst.CompFor)) and node is parent.iter:
-                for name in _target_names(parent.target):
+                for name in target_names(parent.target):
                     self._follow_name(name, acquisition, trace, element=True)
                 return
             if isinstance(parent, cst.Return):
@@ -718,7 +730,7 @@ class OwnershipAnalysis:
             if (
                 isinstance(function, cst.FunctionDef)
                 and isinstance(target.value, cst.Name)
-                and _is_self(function, target.value)
+                and is_self(function, target.value)
                 and not container
             ):
                 class_def = self.facts.enclosing_class(function)
@@ -885,11 +897,11 @@ class OwnershipAnalysis:
 
     def _surely_borrowed(self, value: cst.BaseExpression, function: FunctionNode) -> bool:
         if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
-            return self._surely_borrowed(value.right, function) or not _is_none(value.right)
+            return self._surely_borrowed(value.right, function) or not is_none(value.right)
         if isinstance(value, cst.Call):
             # a transport made right here is owned with the client; a factory's is shared
             return self._resolve_kind(value)[0] is None
-        if isinstance(value, cst.Name) and not _is_none(value):
+        if isinstance(value, cst.Name) and not is_none(value):
             if self._made_here(value, function):
                 return False
             if self._tested_not_none(value):
@@ -1013,7 +1025,7 @@ class OwnershipAnalysis:
                 else None
             )
             return class_def is not None and any(
-                method.name.value == func.attr.value for method in _methods(class_def)
+                method.name.value == func.attr.value for method in methods(class_def)
             )
         return False
 
@@ -1053,7 +1065,7 @@ class OwnershipAnalysis:
         for name in self.facts.external_names(func):
             if name in self.catalog.by_callable:
                 return True
-        terminal = _terminal_name(func)
+        terminal = terminal_name(func)
         return terminal is not None and is_capwords(terminal)
 
     # --- paths ------------------------------------------------------------------------
@@ -1085,7 +1097,7 @@ class OwnershipAnalysis:
             if isinstance(ancestor, (cst.Try, cst.TryStar)):
                 finalbody = ancestor.finalbody
                 if finalbody is not None and child is finalbody:
-                    if _is_within(facts, call, ancestor.body):
+                    if is_within(facts, call, ancestor.body):
                         return True
                     if self._only_harmless_between(statement, ancestor):
                         return True
@@ -1137,7 +1149,7 @@ class OwnershipAnalysis:
         if try_node.orelse is not None or try_node.finalbody is not None:
             return None
         for handler in try_node.handlers:
-            last = _block_statements(handler.body)[-1] if _block_statements(handler.body) else None
+            last = block_statements(handler.body)[-1] if block_statements(handler.body) else None
             if not (
                 isinstance(last, cst.SimpleStatementLine)
                 and any(
@@ -1204,7 +1216,7 @@ class OwnershipAnalysis:
             try_node = facts.parent(ancestor)
             if not (catches_all and reraises and isinstance(try_node, cst.Try)):
                 return False
-            return _is_within(facts, call, try_node.body) or self._only_harmless_between(
+            return is_within(facts, call, try_node.body) or self._only_harmless_between(
                 statement, try_node
             )
         return False
@@ -1214,7 +1226,7 @@ class OwnershipAnalysis:
         block = self.facts.parent(statement)
         if block is None or block is not self.facts.parent(try_node):
             return False
-        siblings = _block_statements(block)
+        siblings = block_statements(block)
         try:
             start = next(i for i, s in enumerate(siblings) if s is statement)
             end = next(i for i, s in enumerate(siblings) if s is try_node)
@@ -1246,113 +1258,6 @@ class OwnershipAnalysis:
             and bool(self.facts.external_names(call.func) & _INFALLIBLE_CALLS)
         )
 
-    def _path_without_release(
-        self, statement: cst.BaseStatement, function: FunctionNode, release_ids: set[int]
-    ) -> cst.CSTNode | None:
-        """A statement through which some normal path leaves the function unreleased.
-
-        Walks the statements after the acquisition, then those after each
-        enclosing compound statement, up to the end of the function. Returns
-        the `return`/`raise` (or the function, for falling off its end) of the
-        first path found that never releases, or None when every path does.
-        """
-        facts = self.facts
-        current: cst.CSTNode = statement
-        while True:
-            block = facts.parent(current)
-            if block is None:
-                return None
-            siblings = _block_statements(block)
-            index = next((i for i, s in enumerate(siblings) if s is current), None)
-            if index is not None:
-                flow = self._flow(siblings[index + 1 :], release_ids)
-                if flow.exit is not None:
-                    return flow.exit
-                if not flow.open:
-                    return None
-            owner = facts.parent(block)
-            while (
-                owner is not None
-                and not isinstance(owner, cst.BaseStatement)
-                and not isinstance(owner, (cst.FunctionDef, cst.Lambda))
-            ):
-                owner = facts.parent(owner)
-            if (
-                owner is None
-                or owner is function
-                or isinstance(owner, (cst.FunctionDef, cst.Lambda))
-            ):
-                return function if not isinstance(function, cst.Lambda) else None
-            current = owner
-
-    def _flow(self, statements: Sequence[cst.CSTNode], release_ids: set[int]) -> _Flow:
-        """Run through statements: does every path release before leaving?"""
-        open_paths = True
-        for statement in statements:
-            if not open_paths:
-                break
-            step = self._statement_flow(statement, release_ids)
-            if step.exit is not None:
-                return step
-            open_paths = step.open
-        return _Flow(open=open_paths)
-
-    def _statement_flow(self, statement: cst.CSTNode, release_ids: set[int]) -> _Flow:
-        if isinstance(statement, cst.SimpleStatementLine):
-            if self._contains_release(statement, release_ids):
-                return _Flow(open=False)
-            for small in statement.body:
-                if isinstance(small, (cst.Return, cst.Raise)):
-                    return _Flow(open=False, exit=small)
-            return _Flow(open=True)
-        if isinstance(statement, cst.If):
-            branches: list[Sequence[cst.CSTNode]] = [_block_statements(statement.body)]
-            orelse = statement.orelse
-            if isinstance(orelse, cst.If):
-                branches.append([orelse])
-            elif isinstance(orelse, cst.Else):
-                branches.append(_block_statements(orelse.body))
-            else:
-                branches.append([])
-            return self._branches(branches, release_ids)
-        if isinstance(statement, (cst.With,)):
-            return self._flow(_block_statements(statement.body), release_ids)
-        if isinstance(statement, (cst.Try, cst.TryStar)):
-            if statement.finalbody is not None and self._contains_release(
-                statement.finalbody, release_ids
-            ):
-                return _Flow(open=False)
-            body = list(_block_statements(statement.body))
-            if statement.orelse is not None:
-                body.extend(_block_statements(statement.orelse.body))
-            branches = [body] + [_block_statements(h.body) for h in statement.handlers]
-            return self._branches(branches, release_ids)
-        if isinstance(statement, (cst.For, cst.While)):
-            # The body may run zero times; a release inside it is not guaranteed.
-            loop_body = self._flow(_block_statements(statement.body), release_ids)
-            if loop_body.exit is not None:
-                return loop_body
-            if statement.orelse is not None:
-                return self._flow(_block_statements(statement.orelse.body), release_ids)
-            return _Flow(open=True)
-        if isinstance(statement, cst.Match):
-            branches = [_block_statements(case.body) for case in statement.cases]
-            branches.append([])
-            return self._branches(branches, release_ids)
-        return _Flow(open=True)
-
-    def _branches(self, branches: Sequence[Sequence[cst.CSTNode]], release_ids: set[int]) -> _Flow:
-        any_open = False
-        for branch in branches:
-            flow = self._flow(branch, release_ids)
-            if flow.exit is not None:
-                return flow
-            any_open = any_open or flow.open
-        return _Flow(open=any_open)
-
-    def _contains_release(self, node: cst.CSTNode, release_ids: set[int]) -> bool:
-        return any(id(found) in release_ids for found in walk(node))
-
     def _yield_between(
         self, statement: cst.BaseStatement, release: cst.CSTNode, function: FunctionNode
     ) -> bool:
@@ -1366,63 +1271,10 @@ class OwnershipAnalysis:
         return False
 
 
-@dataclass(frozen=True)
-class _Flow:
-    """Whether paths remain open (unreleased) after some statements, or one left open."""
-
-    open: bool
-    exit: cst.CSTNode | None = None
-
-
 def _calls(module: cst.Module) -> Iterator[cst.Call]:
     for node in walk(module):
         if isinstance(node, cst.Call):
             yield node
-
-
-def _terminal_name(func: cst.BaseExpression) -> str | None:
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return None
-
-
-def _is_self(function: cst.FunctionDef, name: cst.Name) -> bool:
-    params = function.params.params
-    if not params or params[0].name.value != name.value:
-        return False
-    return not any(
-        isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod")
-        for d in function.decorators
-    )
-
-
-def _is_within(facts: ModuleFacts, node: cst.CSTNode, container: cst.CSTNode) -> bool:
-    if node is container:
-        return True
-    return any(ancestor is container for ancestor in facts.ancestors(node))
-
-
-def _block_statements(block: cst.CSTNode) -> Sequence[cst.CSTNode]:
-    if isinstance(block, (cst.IndentedBlock, cst.Module)):
-        return block.body
-    if isinstance(block, cst.SimpleStatementSuite):
-        return [block]
-    if isinstance(block, (cst.Else, cst.Finally, cst.ExceptHandler, cst.ExceptStarHandler)):
-        return _block_statements(block.body)
-    return []
-
-
-def _small_statements(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-        yield from statement.body
-
-
-def _methods(class_def: cst.ClassDef) -> Iterator[cst.FunctionDef]:
-    for statement in class_def.body.body:
-        if isinstance(statement, cst.FunctionDef):
-            yield statement
 
 
 # Calls without arguments that cannot fail: an empty container, a clock reading.
@@ -1452,23 +1304,6 @@ _INFALLIBLE_CALLS = frozenset(
 )
 
 
-def _target_names(target: cst.BaseExpression) -> list[cst.Name]:
-    """The names an assignment or `for` target binds (`p`, `i, p`, `a, *rest`); never
-    `x.attr` or `x[k]`: those rebind nothing."""
-    if isinstance(target, cst.Name):
-        return [target]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        names: list[cst.Name] = []
-        for element in target.elements:
-            names.extend(_target_names(element.value))
-        return names
-    return []
-
-
-def _is_none(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
-
-
 _RAISE_EXPECTERS = frozenset({"raises", "assertRaises", "assertRaisesRegex", "assertRaisesRegexp"})
 
 # A value known not to be None without knowing which (given, or made just before).
@@ -1496,7 +1331,7 @@ def _compares_to_none(test: cst.BaseExpression, name: str, operator: type) -> bo
         and test.left.value == name
         and len(test.comparisons) == 1
         and isinstance(test.comparisons[0].operator, operator)
-        and _is_none(test.comparisons[0].comparator)
+        and is_none(test.comparisons[0].comparator)
     )
 
 
@@ -1555,5 +1390,5 @@ def _binds(statement: cst.CSTNode, name: str) -> bool:
         bound.value == name
         for target in targets
         if isinstance(target, cst.BaseExpression)
-        for bound in _target_names(target)
+        for bound in target_names(target)
     )

@@ -1,0 +1,178 @@
+"""Which calls acquire a catalog resource, and of which kind.
+
+A call acquires when its callee resolves (through imports and aliases) to a
+catalog callable, or when it is a catalog method on a receiver whose type is
+known from what built it or from an annotation: `pool.getconn()` after
+`pool = SimpleConnectionPool(...)`, `self.pool.acquire()` with
+`self.pool: asyncpg.Pool`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+import libcst.matchers as m
+
+from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name
+from runguard_lint.analysis.ownership.model import Acquisition
+from runguard_lint.analysis.syntax import is_self, methods, small_statements, terminal_name
+from runguard_lint.analysis.tree import walk
+from runguard_lint.catalog import Catalog, ResourceKind
+
+_RAISE_EXPECTERS = frozenset({"raises", "assertRaises", "assertRaisesRegex", "assertRaisesRegexp"})
+
+
+class AcquisitionFinder:
+    """Finds a module's acquiring calls and resolves what a callee or receiver is."""
+
+    def __init__(self, facts: ModuleFacts, catalog: Catalog) -> None:
+        self.facts = facts
+        self.catalog = catalog
+
+    def find(self) -> list[Acquisition]:
+        """Every acquiring call inside a function, in source order."""
+        found: list[Acquisition] = []
+        distinctive = set(self.catalog.distinctive_names())
+        # `from httpx import AsyncClient as C` makes `C` worth resolving too.
+        for node in walk(self.facts.module):
+            if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                        distinctive.add(alias.asname.name.value)
+        for call in _calls(self.facts.module):
+            terminal = terminal_name(call.func)
+            if terminal is None or terminal not in distinctive:
+                continue
+            function = self.facts.enclosing_function(call)
+            if function is None:
+                continue
+            kind, callee = self.resolve_kind(call)
+            if kind is None or self._expected_to_raise(call, function):
+                continue
+            found.append(Acquisition(call=call, kind=kind, function=function, callee=callee))
+        return found
+
+    def _expected_to_raise(self, call: cst.Call, function: FunctionNode) -> bool:
+        """Inside `with pytest.raises(...):` or `with self.assertRaises(...):`: the test
+        asserts that the block raises, so on the path it expects nothing is acquired."""
+        child: cst.CSTNode = call
+        for ancestor in self.facts.ancestors(call):
+            if ancestor is function:
+                return False
+            if isinstance(ancestor, cst.With) and child is ancestor.body:
+                for item in ancestor.items:
+                    expression = item.item
+                    if (
+                        isinstance(expression, cst.Call)
+                        and terminal_name(expression.func) in _RAISE_EXPECTERS
+                    ):
+                        return True
+            child = ancestor
+        return False
+
+    def resolve_kind(self, call: cst.Call) -> tuple[ResourceKind | None, str]:
+        """The resource kind a call acquires (None if it acquires none) and how to name it."""
+        for name in sorted(self.facts.external_names(call.func)):
+            kind = self.catalog.by_callable.get(name)
+            if kind is not None:
+                return kind, name.removeprefix("builtins.")
+        if isinstance(call.func, cst.Attribute):
+            kinds = self.catalog.by_method.get(call.func.attr.value, ())
+            if kinds:
+                receiver_types = self.value_types(call.func.value)
+                for kind in kinds:
+                    if receiver_types & set(kind.on):
+                        receiver = dotted_name(call.func.value) or kind.on[0].rsplit(".", 1)[-1]
+                        return kind, f"{receiver}.{kind.method}()"
+        return None, ""
+
+    # --- what type a receiver has -----------------------------------------------------
+
+    def value_types(self, expression: cst.BaseExpression, depth: int = 0) -> set[str]:
+        """Catalog-relevant qualified names an expression is built by or annotated with."""
+        if depth > 4:
+            return set()
+        if isinstance(expression, cst.Await):
+            return self.value_types(expression.expression, depth + 1)
+        if isinstance(expression, cst.Call):
+            return self.facts.external_names(expression.func)
+        if isinstance(expression, cst.Name):
+            types: set[str] = set()
+            for assignment in self.facts.assignments_of(expression):
+                node = getattr(assignment, "node", None)
+                if isinstance(node, cst.CSTNode):
+                    types |= self._binding_types(node, depth)
+            return types
+        if isinstance(expression, cst.Attribute) and isinstance(expression.value, cst.Name):
+            function = self.facts.enclosing_function(expression)
+            if isinstance(function, cst.FunctionDef) and is_self(function, expression.value):
+                class_def = self.facts.enclosing_class(function)
+                if class_def is not None:
+                    return self._attribute_types(class_def, expression.attr.value, depth)
+        return set()
+
+    def _binding_types(self, node: cst.CSTNode, depth: int) -> set[str]:
+        if isinstance(node, cst.Param):
+            return self._annotation_types(node.annotation)
+        parent = self.facts.parent(node)
+        if isinstance(parent, cst.AssignTarget):
+            assign = self.facts.parent(parent)
+            if isinstance(assign, cst.Assign):
+                return self.value_types(assign.value, depth + 1)
+        if isinstance(parent, cst.AnnAssign) and parent.target is node:
+            types = self._annotation_types(parent.annotation)
+            if parent.value is not None:
+                types |= self.value_types(parent.value, depth + 1)
+            return types
+        if isinstance(parent, cst.NamedExpr) and parent.target is node:
+            return self.value_types(parent.value, depth + 1)
+        if isinstance(parent, cst.AsName):
+            item = self.facts.parent(parent)
+            if isinstance(item, cst.WithItem):
+                # `with ZipFile(p) as bundle:` binds what `__enter__` returns: itself.
+                return self.value_types(item.item, depth + 1)
+        return set()
+
+    def _annotation_types(self, annotation: cst.Annotation | None) -> set[str]:
+        if annotation is None:
+            return set()
+        names: set[str] = set()
+        for node in m.findall(annotation, m.Name() | m.Attribute()):
+            names |= self.facts.external_names(node)
+        return names
+
+    def _attribute_types(self, class_def: cst.ClassDef, attribute: str, depth: int) -> set[str]:
+        types: set[str] = set()
+        for statement in class_def.body.body:
+            for small in small_statements(statement):
+                if (
+                    isinstance(small, cst.AnnAssign)
+                    and isinstance(small.target, cst.Name)
+                    and small.target.value == attribute
+                ):
+                    types |= self._annotation_types(small.annotation)
+        for method in methods(class_def):
+            if not method.params.params:
+                continue
+            self_name = method.params.params[0].name.value
+            for node in m.findall(
+                method,
+                m.Assign(
+                    targets=[m.AssignTarget(m.Attribute(m.Name(self_name), m.Name(attribute)))]
+                )
+                | m.AnnAssign(target=m.Attribute(m.Name(self_name), m.Name(attribute))),
+            ):
+                if isinstance(node, cst.Assign):
+                    types |= self.value_types(node.value, depth + 1)
+                elif isinstance(node, cst.AnnAssign):
+                    types |= self._annotation_types(node.annotation)
+                    if node.value is not None:
+                        types |= self.value_types(node.value, depth + 1)
+        return types
+
+
+def _calls(module: cst.Module) -> Iterator[cst.Call]:
+    for node in walk(module):
+        if isinstance(node, cst.Call):
+            yield node

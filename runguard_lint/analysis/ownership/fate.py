@@ -1,0 +1,204 @@
+"""From what following a value found to its fate, and how safe its release is.
+
+A release counts as safe when nothing can raise between the acquisition and
+it: `with`, a `finally` that covers the acquisition, a release right after it,
+a pytest fixture's teardown, or a catch-all handler that closes and re-raises
+on top of every normal path closing it. Anything less is a partial release (a
+path leaves without it) or an unsafe one (an exception skips it).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from runguard_lint.analysis.flow import ReleasePaths
+from runguard_lint.analysis.names import FunctionNode, ModuleFacts, decorator_names
+from runguard_lint.analysis.ownership.model import (
+    Acquisition,
+    Escape,
+    EscapeKind,
+    Fate,
+    Outcome,
+    StoredAttribute,
+)
+from runguard_lint.analysis.ownership.safety import ReleaseSafety
+from runguard_lint.analysis.ownership.trace import Trace, Tracer
+from runguard_lint.analysis.ownership.transport import BorrowedTransports
+from runguard_lint.analysis.syntax import is_within
+from runguard_lint.analysis.tree import walk
+
+_FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture", "fixture"})
+
+
+class FateJudge:
+    """Decides the fate of each acquisition of one module."""
+
+    def __init__(
+        self,
+        facts: ModuleFacts,
+        tracer: Tracer,
+        transports: BorrowedTransports,
+        paths: ReleasePaths,
+    ) -> None:
+        self.facts = facts
+        self.tracer = tracer
+        self.transports = transports
+        self.paths = paths
+        self.safety = ReleaseSafety(facts)
+
+    def fate(self, acquisition: Acquisition) -> Fate:
+        """Who releases the acquired value, and how (computed afresh on each call)."""
+        if self.transports.wraps_borrowed(acquisition):
+            return _escaped(Escape(EscapeKind.WRAPS_BORROWED_TRANSPORT), None)
+        trace = self.tracer.follow(acquisition)
+        strong_escapes = [e for e in trace.escapes if e.kind is not EscapeKind.YIELDED]
+        if strong_escapes:
+            return _escaped(strong_escapes[0], trace.holder, trace.stored)
+        if trace.with_not_closing and not trace.releases and not trace.with_releases:
+            return Fate(Outcome.WITH_NOT_CLOSING, "with does not close it", trace.holder)
+        release_sites = tuple(trace.with_releases) + tuple(trace.releases)
+        if trace.yielded and not trace.releases:
+            return _escaped(Escape(EscapeKind.YIELDED), trace.holder)
+        if not release_sites:
+            return Fate(Outcome.LEAKED, "never released", trace.holder)
+        loop = self._enclosing_loop(acquisition.call, acquisition.function)
+        if loop is not None and self._created_lazily(acquisition.call, trace.holder):
+            loop = None  # `if pool is None: pool = Executor()`: made once, on first need
+        if loop is not None and not any(
+            is_within(self.facts, site, loop) for site in release_sites
+        ):
+            return Fate(Outcome.LOOP_LEAK, "created in a loop", trace.holder, release_sites)
+        if trace.element_released:
+            return Fate(
+                Outcome.RELEASED,
+                "its container's elements are released",
+                trace.holder,
+                release_sites,
+            )
+        if trace.with_releases:
+            return Fate(
+                Outcome.RELEASED, "with", trace.holder, release_sites, released_by_with=True
+            )
+        return self._release_safety(acquisition, trace, release_sites)
+
+    def _release_safety(
+        self, acquisition: Acquisition, trace: Trace, release_sites: tuple[cst.CSTNode, ...]
+    ) -> Fate:
+        safety = self.safety
+        statement = self._statement_in_function(acquisition.call)
+        if isinstance(statement, cst.SimpleStatementLine) and any(
+            is_within(self.facts, site, statement) for site in trace.releases
+        ):
+            return Fate(Outcome.RELEASED, "closed at once", trace.holder, release_sites)
+        for site in trace.releases:
+            if safety.released_right_after(site, statement):
+                return Fate(
+                    Outcome.RELEASED,
+                    "released before anything can raise",
+                    trace.holder,
+                    release_sites,
+                )
+            if safety.covered_by_finally(site, acquisition.call, statement):
+                return Fate(Outcome.RELEASED, "finally", trace.holder, release_sites)
+        function = acquisition.function
+        if isinstance(function, cst.FunctionDef) and (
+            decorator_names(self.facts, function) & _FIXTURE_DECORATORS
+        ):
+            # pytest runs a fixture's teardown even when the test fails.
+            return Fate(Outcome.RELEASED, "pytest fixture teardown", trace.holder, release_sites)
+        release_set = {id(site) for site in trace.releases}
+        open_exit = self.paths.path_without_release(statement, function, release_set)
+        if open_exit is not None:
+            return Fate(
+                Outcome.PARTIAL,
+                "not released on every path",
+                trace.holder,
+                release_sites,
+                open_exit=open_exit,
+            )
+        handled = [
+            site
+            for site in trace.releases
+            if safety.in_catch_all(site, acquisition.call, statement)
+        ]
+        if handled:
+            # Closed in `except BaseException: ...; raise` and on every normal path.
+            return Fate(Outcome.RELEASED, "released on every path", trace.holder, release_sites)
+        normal = [site for site in trace.releases if not safety.in_handler(site)]
+        first = min(normal or trace.releases, key=lambda node: self.facts.position(node).start.line)
+        after_yield = self._yield_between(statement, first, function)
+        return Fate(
+            Outcome.UNSAFE_RELEASE,
+            "not exception-safe",
+            trace.holder,
+            release_sites,
+            unsafe_release=first,
+            after_yield=after_yield,
+        )
+
+    def _statement_in_function(self, node: cst.CSTNode) -> cst.BaseStatement:
+        statement = self.facts.statement_of(node)
+        assert statement is not None
+        return statement
+
+    def _enclosing_loop(self, node: cst.CSTNode, function: FunctionNode) -> cst.CSTNode | None:
+        """The loop whose body runs node on every pass (a comprehension is not one)."""
+        child: cst.CSTNode = node
+        for ancestor in self.facts.ancestors(node):
+            if ancestor is function:
+                return None
+            if isinstance(ancestor, (cst.For, cst.While)) and child is ancestor.body:
+                return ancestor
+            if isinstance(ancestor, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+                return None
+            child = ancestor
+        return None
+
+    def _created_lazily(self, call: cst.Call, holder: str | None) -> bool:
+        """The acquisition sits under `if x is None:` / `if not x:` on its own holder."""
+        if holder is None:
+            return False
+        statement = self.facts.statement_of(call)
+        block = self.facts.parent(statement) if statement is not None else None
+        owner = self.facts.parent(block) if block is not None else None
+        if not isinstance(owner, cst.If):
+            return False
+        for node in walk(owner.test):
+            if (
+                isinstance(node, cst.Comparison)
+                and isinstance(node.left, cst.Name)
+                and node.left.value == holder
+                and any(
+                    isinstance(t.operator, (cst.Is, cst.Equal))
+                    and isinstance(t.comparator, cst.Name)
+                    and t.comparator.value == "None"
+                    for t in node.comparisons
+                )
+            ):
+                return True
+            if (
+                isinstance(node, cst.UnaryOperation)
+                and isinstance(node.operator, cst.Not)
+                and isinstance(node.expression, cst.Name)
+                and node.expression.value == holder
+            ):
+                return True
+        return False
+
+    def _yield_between(
+        self, statement: cst.BaseStatement, release: cst.CSTNode, function: FunctionNode
+    ) -> bool:
+        """Whether the function yields between the acquisition and the release (by line)."""
+        start = self.facts.position(statement).start.line
+        end = self.facts.position(release).start.line
+        for node in m.findall(function, m.Yield()):
+            if self.facts.enclosing_function(node) is function:
+                line = self.facts.position(node).start.line
+                if start <= line <= end:
+                    return True
+        return False
+
+
+def _escaped(escape: Escape, holder: str | None, stored: StoredAttribute | None = None) -> Fate:
+    return Fate(Outcome.ESCAPED, escape.reason, holder, stored=stored, escape=escape)

@@ -1,0 +1,189 @@
+"""What a call does with a resource passed to it: borrow, release, store, or take it.
+
+The verdicts come from the catalog's shared ownership facts (sinks, capturing
+callables, non-owning consumers, closing wrappers), the resource kind's
+owner-side release methods, and naming conventions: store methods, setters,
+constructors and classes keep what they are given.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from runguard_lint.analysis.names import ModuleFacts, dotted_name, is_capwords
+from runguard_lint.analysis.ownership.model import (
+    Acquisition,
+    ArgumentVerdict,
+    Escape,
+    EscapeKind,
+    Handoff,
+)
+from runguard_lint.analysis.syntax import methods, terminal_name
+from runguard_lint.catalog import Catalog
+
+# Methods that put their argument into the receiver (a container or queue).
+STORE_METHODS = frozenset(
+    {
+        "append",
+        "appendleft",
+        "add",
+        "extend",
+        "insert",
+        "put",
+        "put_nowait",
+        "setdefault",
+        "push",
+        "update",
+        "__setitem__",
+        "set",
+    }
+)
+# Calls whose result is their (first) argument, as far as ownership goes.
+_PASSTHROUGH = frozenset(
+    {"asyncio.wait_for", "asyncio.shield", "typing.cast", "typing_extensions.cast"}
+)
+# Calls whose result still holds the container's elements.
+_CONTAINER_VIEWS = frozenset(
+    {
+        "builtins.enumerate",
+        "builtins.zip",
+        "builtins.iter",
+        "builtins.reversed",
+        "builtins.sorted",
+        "builtins.list",
+        "builtins.tuple",
+        "builtins.set",
+    }
+)
+# Method names that keep their argument in the receiver.
+_SETTER = re.compile(r"(set|add|register|attach|install|bind|use)_?[A-Za-z_]", re.ASCII)
+# Keywords under which a callee takes a resource to keep (`http_client=`, `session=`).
+_INJECTED = re.compile(r"client|session|conn|pool|engine|executor|transport|http", re.I)
+
+
+class Handoffs:
+    """Judges calls that receive a resource as an argument."""
+
+    def __init__(self, facts: ModuleFacts, catalog: Catalog) -> None:
+        self.facts = facts
+        self.catalog = catalog
+
+    def verdict(self, call: cst.Call, acquisition: Acquisition, container: bool) -> ArgumentVerdict:
+        """What call does with an argument that is the resource (or, with container, holds it)."""
+        ownership = self.catalog.ownership
+        names = self.facts.external_names(call.func)
+        dotted = dotted_name(call.func) or ""
+        method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+        if names & ownership.closing_wrappers:
+            return Handoff.CLOSING_WRAPPER
+        if names & _PASSTHROUGH:
+            return Handoff.TRANSPARENT
+        if container and names & _CONTAINER_VIEWS:
+            return Handoff.TRANSPARENT
+        # Owner-side release: `pool.release(conn)`, `pool.putconn(conn)`.
+        if method and method in acquisition.kind.owner_release:
+            return Handoff.OWNER_RELEASE
+        if (
+            names & ownership.sinks
+            or dotted in ownership.sinks
+            or (method and method in ownership.sinks)
+        ):
+            return Escape(EscapeKind.HANDED_TO_SINK, dotted or method)
+        if names & ownership.capturing or dotted in ownership.capturing:
+            return Escape(EscapeKind.CAPTURED_BY_CALL, dotted)
+        if method in ("__init__", "__new__"):
+            return Escape(EscapeKind.CONSTRUCTOR, dotted)
+        if method in STORE_METHODS:
+            return Handoff.STORE
+        if method and _SETTER.match(method):
+            # `handler.setStream(stream)`, `app.add_client(client)`: the receiver keeps it.
+            return Escape(EscapeKind.KEPT_BY_SETTER, dotted or method)
+        if names & ownership.non_owning or dotted in ownership.non_owning:
+            return Handoff.CONSUME
+        if self._is_class(call.func):
+            return Escape(EscapeKind.PASSED_TO_CLASS, dotted or "a class")
+        return Handoff.BORROW
+
+    def result_takes_over(
+        self, call: cst.Call, argument: cst.Arg, *, result_escapes: bool, result_kept: bool
+    ) -> bool:
+        """Whether a borrowing call's result, which may wrap the argument, takes it over.
+
+        `llm = llm_factory("gpt-4o", client=client)` hands the client to what
+        the call builds (dependency injection by a keyword that names a
+        resource), and so does any call whose body is not in this module
+        (`return instructor.from_openai(client)`, `ctx.wrap_socket(raw)`) when
+        its result is returned or stored. A helper defined here stays a
+        borrower (`return run_batch(executor, items)`), as the precision
+        contract says. result_escapes: the result escapes the function;
+        result_kept: it is released, bound to a name or entered by `with`.
+        """
+        if argument.keyword is None:
+            # A library call whose result leaves the function, like
+            # `return instructor.from_openai(client)`, hands the client over; a
+            # local helper (`return run_batch(executor, items)`) borrows it.
+            return result_escapes and not self.defined_here(call.func)
+        if not _INJECTED.search(argument.keyword.value):
+            return False
+        return result_escapes or result_kept
+
+    def defined_here(self, func: cst.BaseExpression) -> bool:
+        """A callee whose body is in this module: a function, or a method via `self.`."""
+        if isinstance(func, cst.Name):
+            return any(
+                isinstance(getattr(a, "node", None), cst.FunctionDef)
+                for a in self.facts.assignments_of(func)
+            )
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in ("self", "cls")
+        ):
+            function = self.facts.enclosing_function(func)
+            class_def = (
+                self.facts.enclosing_class(function)
+                if isinstance(function, cst.FunctionDef)
+                else None
+            )
+            return class_def is not None and any(
+                method.name.value == func.attr.value for method in methods(class_def)
+            )
+        return False
+
+    def _is_class(self, func: cst.BaseExpression) -> bool:
+        """A callee that builds an object: a class here, a catalog constructor, a CapWords name."""
+        if isinstance(func, cst.Name):
+            for assignment in self.facts.assignments_of(func):
+                node = getattr(assignment, "node", None)
+                if isinstance(node, cst.ClassDef):
+                    return True
+                if isinstance(node, cst.Param) and self._is_cls_parameter(node):
+                    return True
+        if (
+            isinstance(func, cst.Call)
+            and isinstance(func.func, cst.Name)
+            and func.func.value == "type"
+        ):
+            return True  # `type(self)(...)`
+        if isinstance(func, cst.Attribute) and func.attr.value == "__class__":
+            return True
+        for name in self.facts.external_names(func):
+            if name in self.catalog.by_callable:
+                return True
+        terminal = terminal_name(func)
+        return terminal is not None and is_capwords(terminal)
+
+    def _is_cls_parameter(self, param: cst.Param) -> bool:
+        """The first parameter of a classmethod (or any method's `cls`)."""
+        parameters = self.facts.parent(param)
+        function = self.facts.parent(parameters) if parameters is not None else None
+        if not isinstance(function, cst.FunctionDef) or not function.params.params:
+            return False
+        if function.params.params[0] is not param:
+            return False
+        return param.name.value == "cls" or any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod"
+            for d in function.decorators
+        )

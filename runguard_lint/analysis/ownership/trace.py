@@ -1,0 +1,446 @@
+"""Following an acquired value through its function to every place it ends up.
+
+From the acquiring call the walk goes up the tree while the expression still
+is the value (`await`, conditional expressions, containers, pass-through
+calls), and at the first parent that does something with it records what:
+a release, a `with`, a handoff to a call, a binding (whose loads are then
+followed in turn), or an escape. Each kind of parent has its own handler.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import libcst as cst
+from libcst.metadata.scope_provider import Assignment
+
+from runguard_lint.analysis.names import ModuleFacts, dotted_name
+from runguard_lint.analysis.ownership.handoff import Handoffs
+from runguard_lint.analysis.ownership.loads import LoadsOfBinding
+from runguard_lint.analysis.ownership.model import (
+    Acquisition,
+    Escape,
+    EscapeKind,
+    Handoff,
+    StoredAttribute,
+)
+from runguard_lint.analysis.ownership.uses import AttributeUses, Release, release_site
+from runguard_lint.analysis.syntax import is_self, target_names
+from runguard_lint.catalog import Catalog
+
+
+@dataclass
+class Trace:
+    """What following one value through a function has found so far."""
+
+    escapes: list[Escape] = field(default_factory=list)
+    releases: list[cst.CSTNode] = field(default_factory=list)
+    with_releases: list[cst.CSTNode] = field(default_factory=list)
+    with_not_closing: bool = False
+    yielded: bool = False
+    stored: StoredAttribute | None = None
+    holder: str | None = None
+    element_released: bool = False
+    # How many call results deep this trace follows (see Tracer._result_escapes).
+    depth: int = 0
+    visited: set[int] = field(default_factory=set)
+
+
+class _Step(enum.Enum):
+    """What a handler made of the parent of the value's expression."""
+
+    # The parent still is the value (or holds it): go on up from it.
+    CLIMB = "climb"
+    # The use is recorded, or the value is used on the spot and dropped.
+    STOP = "stop"
+    # A parent the walk does not model: a temporary value counts as escaped.
+    UNFOLLOWED = "unfollowed"
+
+
+@dataclass
+class _Walk:
+    """One walk up from an expression that evaluates to the resource."""
+
+    acquisition: Acquisition
+    trace: Trace
+    start: cst.BaseExpression
+    node: cst.CSTNode
+    # The value is an expression's result (the acquiring call's, or a call's that may
+    # wrap it), not a load of a name that keeps it.
+    temporary: bool
+    # The current expression holds the resource (a list of clients).
+    container: bool
+    # The value came out of such a container, so releasing it releases the resource.
+    element: bool
+    # It went through a closing wrapper (`contextlib.closing`), whose `with` closes it.
+    wrapped_by_closing: bool = False
+
+
+_Parent = TypeVar("_Parent", bound=cst.CSTNode)
+
+
+class Tracer:
+    """Follows acquired values; one per module, sharing its facts and handoff verdicts."""
+
+    def __init__(self, facts: ModuleFacts, catalog: Catalog, handoffs: Handoffs) -> None:
+        self.facts = facts
+        self.handoffs = handoffs
+        self.uses = AttributeUses(facts, catalog)
+        self._release_names = catalog.release_methods
+        self._loads = LoadsOfBinding(facts)
+        # Keyed by exact type: no LibCST node class subclasses one handled here, so
+        # this answers as isinstance tests would.
+        self._handlers: dict[type[cst.CSTNode], Callable[[Any, _Walk], _Step]] = {}
+        for climbed in (cst.Await, cst.BooleanOperation):
+            self._on(climbed, self._climb)
+        self._on(cst.IfExp, self._conditional)
+        self._on(cst.NamedExpr, self._named_expression)
+        self._on(cst.Element, self._element)
+        self._on(cst.StarredElement, self._element)
+        self._on(cst.DictElement, self._element)
+        for holder in (cst.List, cst.Tuple, cst.Set, cst.Dict):
+            self._on(holder, self._into_container)
+        for comprehension in (cst.ListComp, cst.SetComp, cst.GeneratorExp):
+            self._on(comprehension, self._into_container)
+        self._on(cst.DictComp, self._dict_comprehension)
+        self._on(cst.Arg, self._argument)
+        self._on(cst.Attribute, self._attribute)
+        self._on(cst.Subscript, self._subscript)
+        self._on(cst.WithItem, self._with_item)
+        self._on(cst.For, self._for_statement)
+        self._on(cst.CompFor, self._comprehension_for)
+        self._on(cst.Return, self._returned)
+        self._on(cst.Yield, self._yielded)
+        self._on(cst.Lambda, self._lambda_body)
+        self._on(cst.Assign, self._assigned)
+        self._on(cst.AnnAssign, self._annotated_assignment)
+        self._on(cst.AugAssign, self._augmented_assignment)
+        for on_the_spot in (
+            cst.Expr,
+            cst.Comparison,
+            cst.UnaryOperation,
+            cst.If,
+            cst.While,
+            cst.Assert,
+            cst.FormattedStringExpression,
+            cst.Global,
+            cst.Nonlocal,
+            cst.Del,
+            cst.Decorator,
+        ):
+            self._on(on_the_spot, self._used_on_the_spot)
+
+    def _on(self, kind: type[_Parent], handler: Callable[[_Parent, _Walk], _Step]) -> None:
+        self._handlers[kind] = handler
+
+    def follow(self, acquisition: Acquisition) -> Trace:
+        """Everything that happens to the acquired value in its function."""
+        trace = Trace()
+        if acquisition.kind.result == "receiver":
+            receiver = acquisition.call.func
+            assert isinstance(receiver, cst.Attribute)
+            self._follow_receiver(receiver.value, acquisition, trace)
+        else:
+            self._follow_value(acquisition.call, acquisition, trace, temporary=True)
+        return trace
+
+    # --- names --------------------------------------------------------------------------
+
+    def _follow_receiver(
+        self, receiver: cst.BaseExpression, acquisition: Acquisition, trace: Trace
+    ) -> None:
+        """For loads into a receiver (`index.load_index(p)`), the receiver is the resource."""
+        if not isinstance(receiver, cst.Name):
+            trace.escapes.append(Escape(EscapeKind.LOADED_INTO_ATTRIBUTE))
+            return
+        scope = self.facts.function_scope(acquisition.function)
+        for assignment in self.facts.assignments_of(receiver):
+            node = getattr(assignment, "node", None)
+            if assignment.scope is not scope or not isinstance(node, cst.Name):
+                trace.escapes.append(Escape(EscapeKind.RECEIVER_OWNED_OUTSIDE))
+                return
+            self._follow_name(node, acquisition, trace)
+
+    def _follow_name(
+        self,
+        target: cst.Name,
+        acquisition: Acquisition,
+        trace: Trace,
+        container: bool = False,
+        element: bool = False,
+    ) -> None:
+        """Follow every load that sees the value bound to `target` here."""
+        if id(target) in trace.visited:
+            return
+        trace.visited.add(id(target))
+        if trace.holder is None and not element:
+            trace.holder = target.value
+        owner_scope = self.facts.function_scope(acquisition.function)
+        target_scope = self.facts.scope(target)
+        bound_here = target_scope is not None and any(
+            isinstance(assignment, Assignment) and assignment.node is target
+            for assignment in target_scope.assignments[target.value]
+        )
+        if not bound_here:
+            trace.escapes.append(Escape(EscapeKind.BOUND_TO_GLOBAL, target.value))
+            return
+        for access in self._loads.after(target, target_scope):
+            if self.facts.captured(access.scope, owner_scope):
+                trace.escapes.append(Escape(EscapeKind.CAPTURED_BY_NESTED_FUNCTION, target.value))
+                continue
+            node = access.node
+            if isinstance(node, cst.Name):
+                self._follow_value(
+                    node, acquisition, trace, temporary=False, container=container, element=element
+                )
+
+    # --- the walk up from a value -------------------------------------------------------
+
+    def _follow_value(
+        self,
+        start: cst.BaseExpression,
+        acquisition: Acquisition,
+        trace: Trace,
+        *,
+        temporary: bool,
+        container: bool = False,
+        element: bool = False,
+    ) -> None:
+        """Walk up from an expression that evaluates to the resource to where it goes."""
+        walk = _Walk(acquisition, trace, start, start, temporary, container, element)
+        while True:
+            parent = self.facts.parent(walk.node)
+            if parent is None:
+                return
+            handler = self._handlers.get(type(parent))
+            step = _Step.UNFOLLOWED if handler is None else handler(parent, walk)
+            if step is _Step.CLIMB:
+                continue
+            if step is _Step.UNFOLLOWED and temporary:
+                trace.escapes.append(Escape(EscapeKind.UNFOLLOWED_EXPRESSION))
+            return
+
+    def _climb(self, parent: cst.CSTNode, walk: _Walk) -> _Step:
+        """`await value`, `value or other`: the parent evaluates to the value."""
+        walk.node = parent
+        return _Step.CLIMB
+
+    def _conditional(self, parent: cst.IfExp, walk: _Walk) -> _Step:
+        if walk.node is parent.test:
+            return _Step.UNFOLLOWED
+        return self._climb(parent, walk)
+
+    def _named_expression(self, parent: cst.NamedExpr, walk: _Walk) -> _Step:
+        if walk.node is parent.value and isinstance(parent.target, cst.Name):
+            self._follow_name(parent.target, walk.acquisition, walk.trace, walk.container)
+        return self._climb(parent, walk)
+
+    def _element(
+        self, parent: cst.Element | cst.StarredElement | cst.DictElement, walk: _Walk
+    ) -> _Step:
+        if isinstance(parent, cst.DictElement) and walk.node is parent.key:
+            return _Step.STOP
+        walk.container = True
+        grand = self.facts.parent(parent)
+        walk.node = grand if grand is not None else parent
+        return _Step.CLIMB
+
+    def _into_container(self, parent: cst.CSTNode, walk: _Walk) -> _Step:
+        walk.container = True
+        return self._climb(parent, walk)
+
+    def _dict_comprehension(self, parent: cst.DictComp, walk: _Walk) -> _Step:
+        if walk.node is not parent.value:
+            return _Step.UNFOLLOWED
+        return self._into_container(parent, walk)
+
+    def _argument(self, parent: cst.Arg, walk: _Walk) -> _Step:
+        call = self.facts.parent(parent)
+        if not isinstance(call, cst.Call):
+            return _Step.STOP
+        acquisition, trace = walk.acquisition, walk.trace
+        verdict = self.handoffs.verdict(call, acquisition, walk.container)
+        if verdict is Handoff.CLOSING_WRAPPER:
+            walk.wrapped_by_closing = True
+            return self._climb(call, walk)
+        if verdict is Handoff.TRANSPARENT:
+            return self._climb(call, walk)
+        if verdict is Handoff.OWNER_RELEASE:
+            trace.releases.append(release_site(self.facts, call))
+        elif verdict is Handoff.STORE:
+            receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+            self._store_into(receiver, acquisition, trace)
+        elif isinstance(verdict, Escape):
+            trace.escapes.append(verdict)
+        elif verdict is Handoff.BORROW and self._result_escapes(call, parent, acquisition, trace):
+            trace.escapes.append(
+                Escape(EscapeKind.RESULT_ESCAPES, dotted_name(call.func) or "a call")
+            )
+        # Otherwise a plain call borrows it; the caller keeps ownership.
+        return _Step.STOP
+
+    def _attribute(self, parent: cst.Attribute, walk: _Walk) -> _Step:
+        if walk.node is not parent.value:
+            return _Step.UNFOLLOWED
+        grand = self.facts.parent(parent)
+        called = isinstance(grand, cst.Call) and grand.func is parent
+        if (
+            not called
+            and not walk.container
+            and walk.temporary
+            and walk.node is walk.start
+            and parent.attr.value not in self._release_names
+        ):
+            # `OpenAI().embeddings`: the attribute's object keeps the resource alive.
+            walk.container = True
+            return self._climb(parent, walk)
+        use = self.uses.verdict(parent, walk.acquisition, walk.container)
+        if isinstance(use, Release):
+            walk.trace.releases.append(use.site)
+            if walk.element:
+                walk.trace.element_released = True
+        elif use is not None:
+            walk.trace.escapes.append(use)
+        return _Step.STOP
+
+    def _subscript(self, parent: cst.Subscript, walk: _Walk) -> _Step:
+        if walk.node is parent.value and walk.container:
+            walk.container, walk.element = False, True
+            return self._climb(parent, walk)
+        return _Step.STOP
+
+    def _with_item(self, parent: cst.WithItem, walk: _Walk) -> _Step:
+        if walk.node is not parent.item:
+            return _Step.UNFOLLOWED
+        if walk.container:
+            return _Step.STOP
+        trace = walk.trace
+        if walk.acquisition.kind.with_closes or walk.wrapped_by_closing:
+            trace.with_releases.append(parent)
+            if walk.element:
+                trace.element_released = True
+        else:
+            trace.with_not_closing = True
+            if parent.asname is not None and isinstance(parent.asname.name, cst.Name):
+                self._follow_name(parent.asname.name, walk.acquisition, trace)
+        return _Step.STOP
+
+    def _for_statement(self, parent: cst.For, walk: _Walk) -> _Step:
+        self._follow_elements(parent, walk)
+        return _Step.STOP
+
+    def _comprehension_for(self, parent: cst.CompFor, walk: _Walk) -> _Step:
+        return _Step.STOP if self._follow_elements(parent, walk) else _Step.UNFOLLOWED
+
+    def _follow_elements(self, loop: cst.For | cst.CompFor, walk: _Walk) -> bool:
+        """Over a container of resources, each element the loop binds is one of them."""
+        if not (walk.container and walk.node is loop.iter):
+            return False
+        for name in target_names(loop.target):
+            self._follow_name(name, walk.acquisition, walk.trace, element=True)
+        return True
+
+    def _returned(self, parent: cst.Return, walk: _Walk) -> _Step:
+        walk.trace.escapes.append(Escape(EscapeKind.RETURNED))
+        return _Step.STOP
+
+    def _yielded(self, parent: cst.Yield, walk: _Walk) -> _Step:
+        walk.trace.yielded = True
+        walk.trace.escapes.append(Escape(EscapeKind.YIELDED))
+        return _Step.STOP
+
+    def _lambda_body(self, parent: cst.Lambda, walk: _Walk) -> _Step:
+        walk.trace.escapes.append(Escape(EscapeKind.RETURNED_BY_LAMBDA))
+        return _Step.STOP
+
+    def _assigned(self, parent: cst.Assign, walk: _Walk) -> _Step:
+        if walk.node is not parent.value:
+            return _Step.UNFOLLOWED
+        for target in parent.targets:
+            self._bind(target.target, parent, walk.acquisition, walk.trace, walk.container)
+        return _Step.STOP
+
+    def _annotated_assignment(self, parent: cst.AnnAssign, walk: _Walk) -> _Step:
+        if walk.node is not parent.value:
+            return _Step.UNFOLLOWED
+        self._bind(parent.target, parent, walk.acquisition, walk.trace, walk.container)
+        return _Step.STOP
+
+    def _augmented_assignment(self, parent: cst.AugAssign, walk: _Walk) -> _Step:
+        walk.trace.escapes.append(Escape(EscapeKind.ADDED_TO_CONTAINER))
+        return _Step.STOP
+
+    def _used_on_the_spot(self, parent: cst.CSTNode, walk: _Walk) -> _Step:
+        """A temporary is dropped after such a use; a name keeps it."""
+        return _Step.STOP
+
+    # --- what a use does with it -------------------------------------------------------
+
+    def _bind(
+        self,
+        target: cst.BaseExpression,
+        statement: cst.CSTNode,
+        acquisition: Acquisition,
+        trace: Trace,
+        container: bool,
+    ) -> None:
+        if isinstance(target, cst.Name):
+            self._follow_name(target, acquisition, trace, container)
+            return
+        if isinstance(target, cst.Attribute):
+            function = acquisition.function
+            if (
+                isinstance(function, cst.FunctionDef)
+                and isinstance(target.value, cst.Name)
+                and is_self(function, target.value)
+                and not container
+            ):
+                class_def = self.facts.enclosing_class(function)
+                if class_def is not None and trace.stored is None:
+                    trace.stored = StoredAttribute(target.attr.value, statement, class_def)
+            trace.escapes.append(
+                Escape(EscapeKind.STORED_ATTRIBUTE, dotted_name(target) or target.attr.value)
+            )
+            return
+        if isinstance(target, cst.Subscript):
+            trace.escapes.append(Escape(EscapeKind.STORED_IN_CONTAINER))
+            return
+        trace.escapes.append(Escape(EscapeKind.UNPACKED))
+
+    def _store_into(
+        self, receiver: cst.BaseExpression | None, acquisition: Acquisition, trace: Trace
+    ) -> None:
+        """`receiver.append(value)`: a local container holds it, anything else owns it."""
+        if isinstance(receiver, cst.Name):
+            scope = self.facts.function_scope(acquisition.function)
+            for assignment in self.facts.assignments_of(receiver):
+                node = getattr(assignment, "node", None)
+                if assignment.scope is scope and isinstance(node, cst.Name):
+                    self._follow_name(node, acquisition, trace, container=True)
+                else:
+                    trace.escapes.append(Escape(EscapeKind.STORED_IN_NAME, receiver.value))
+            return
+        trace.escapes.append(Escape(EscapeKind.STORED_IN_CONTAINER))
+
+    def _result_escapes(
+        self, call: cst.Call, argument: cst.Arg, acquisition: Acquisition, trace: Trace
+    ) -> bool:
+        """Whether a borrowing call's result, followed like the value itself, takes it over.
+
+        An awaited call's result is data, not a wrapper; and three calls deep
+        is as far as results are followed.
+        """
+        if trace.depth >= 3 or isinstance(self.facts.parent(call), cst.Await):
+            return False
+        result = Trace(depth=trace.depth + 1)
+        self._follow_value(call, acquisition, result, temporary=True)
+        escapes = [e for e in result.escapes if e.kind is not EscapeKind.UNFOLLOWED_EXPRESSION]
+        return self.handoffs.result_takes_over(
+            call,
+            argument,
+            result_escapes=bool(escapes),
+            result_kept=bool(result.releases or result.with_releases or result.holder),
+        )

@@ -1,0 +1,82 @@
+"""Small questions about the shape of LibCST syntax, with no knowledge of resources.
+
+They answer from the nodes alone (and, for `is_within`, the parent map), so the
+ownership components can share them instead of each keeping a private copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import libcst as cst
+
+from runguard_lint.analysis.names import ModuleFacts
+
+
+def terminal_name(func: cst.BaseExpression) -> str | None:
+    """The last name of a callee (`open`, `client.close` -> `close`), else None."""
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+def is_self(function: cst.FunctionDef, name: cst.Name) -> bool:
+    """Whether name is the instance parameter of a method (not of a static/class method)."""
+    params = function.params.params
+    if not params or params[0].name.value != name.value:
+        return False
+    return not any(
+        isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod")
+        for d in function.decorators
+    )
+
+
+def is_within(facts: ModuleFacts, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+    """Whether node is container or lies inside it."""
+    if node is container:
+        return True
+    return any(ancestor is container for ancestor in facts.ancestors(node))
+
+
+def block_statements(block: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    """The statements a block runs in order; a one-line suite counts as one statement."""
+    if isinstance(block, (cst.IndentedBlock, cst.Module)):
+        return block.body
+    if isinstance(block, cst.SimpleStatementSuite):
+        return [block]
+    if isinstance(block, (cst.Else, cst.Finally, cst.ExceptHandler, cst.ExceptStarHandler)):
+        return block_statements(block.body)
+    return []
+
+
+def small_statements(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The `;`-separated statements of a simple line or suite; nothing for compound ones."""
+    if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+        yield from statement.body
+
+
+def methods(class_def: cst.ClassDef) -> Iterator[cst.FunctionDef]:
+    """The functions defined directly in a class body."""
+    for statement in class_def.body.body:
+        if isinstance(statement, cst.FunctionDef):
+            yield statement
+
+
+def target_names(target: cst.BaseExpression) -> list[cst.Name]:
+    """The names an assignment or `for` target binds (`p`, `i, p`, `a, *rest`); never
+    `x.attr` or `x[k]`: those rebind nothing."""
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        names: list[cst.Name] = []
+        for element in target.elements:
+            names.extend(target_names(element.value))
+        return names
+    return []
+
+
+def is_none(node: cst.BaseExpression) -> bool:
+    """The literal `None` (a keyword, so its name is enough)."""
+    return isinstance(node, cst.Name) and node.value == "None"

@@ -97,9 +97,13 @@ class LeakRule(Rule):
                 f"the connection in {where}; use "
                 f"`with contextlib.closing({acquisition.callee}(...))`"
             )
-        return (
-            f"{what} created on every call of {where} is never {verb}; {self.remedy(acquisition)}"
-        )
+        remedy = self.remedy(acquisition)
+        if fate.derived_escapes:
+            remedy = (
+                f"a value made from it is {fate.derived_escapes[0].reason} and still uses it: "
+                "share one instance, or release it once that value is done"
+            )
+        return f"{what} created on every call of {where} is never {verb}; {remedy}"
 
     def fix(self, context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
         """The one fix that ends the cost: a shared instance for a family whose
@@ -118,7 +122,9 @@ class LeakRule(Rule):
             fix = singleton_fix(context, acquisition, fate)
             if fix is not None:
                 return fix
-        if not traits.closable_by_fix:
+        if not traits.closable_by_fix or fate.derived_escapes:
+            # Closing it in this function would break what outlives it (a future, a
+            # stream, a wrapper): only sharing one instance is a fix.
             return None
         if _released_in_finally(acquisition):
             fix = added_release_fix(context, acquisition, fate)

@@ -9,6 +9,8 @@ path leaves without it) or an unsafe one (an exception skips it).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libcst as cst
 import libcst.matchers as m
 
@@ -52,6 +54,12 @@ class FateJudge:
         if self.transports.wraps_borrowed(acquisition):
             return _escaped(Escape(EscapeKind.WRAPS_BORROWED_TRANSPORT), None)
         trace = self.tracer.follow(acquisition)
+        fate = self._judge(acquisition, trace)
+        if trace.derived:
+            fate = replace(fate, derived_escapes=tuple(trace.derived))
+        return fate
+
+    def _judge(self, acquisition: Acquisition, trace: Trace) -> Fate:
         strong_escapes = [e for e in trace.escapes if e.kind is not EscapeKind.YIELDED]
         if strong_escapes:
             return _escaped(strong_escapes[0], trace.holder, trace.stored)

@@ -20,7 +20,7 @@ from runguard_lint.analysis.ownership.model import (
     EscapeKind,
     Handoff,
 )
-from runguard_lint.analysis.syntax import methods, terminal_name
+from runguard_lint.analysis.syntax import terminal_name
 from runguard_lint.catalog import Catalog
 
 # Methods that put their argument into the receiver (a container or queue).
@@ -59,8 +59,6 @@ _CONTAINER_VIEWS = frozenset(
 )
 # Method names that keep their argument in the receiver.
 _SETTER = re.compile(r"(set|add|register|attach|install|bind|use)_?[A-Za-z_]", re.ASCII)
-# Keywords under which a callee takes a resource to keep (`http_client=`, `session=`).
-_INJECTED = re.compile(r"client|session|conn|pool|engine|executor|transport|http", re.I)
 
 
 class Handoffs:
@@ -105,52 +103,6 @@ class Handoffs:
         if self._is_class(call.func):
             return Escape(EscapeKind.PASSED_TO_CLASS, dotted or "a class")
         return Handoff.BORROW
-
-    def result_takes_over(
-        self, call: cst.Call, argument: cst.Arg, *, result_escapes: bool, result_kept: bool
-    ) -> bool:
-        """Whether a borrowing call's result, which may wrap the argument, takes it over.
-
-        `llm = llm_factory("gpt-4o", client=client)` hands the client to what
-        the call builds (dependency injection by a keyword that names a
-        resource), and so does any call whose body is not in this module
-        (`return instructor.from_openai(client)`, `ctx.wrap_socket(raw)`) when
-        its result is returned or stored. A helper defined here stays a
-        borrower (`return run_batch(executor, items)`), as the precision
-        contract says. result_escapes: the result escapes the function;
-        result_kept: it is released, bound to a name or entered by `with`.
-        """
-        if argument.keyword is None:
-            # A library call whose result leaves the function, like
-            # `return instructor.from_openai(client)`, hands the client over; a
-            # local helper (`return run_batch(executor, items)`) borrows it.
-            return result_escapes and not self.defined_here(call.func)
-        if not _INJECTED.search(argument.keyword.value):
-            return False
-        return result_escapes or result_kept
-
-    def defined_here(self, func: cst.BaseExpression) -> bool:
-        """A callee whose body is in this module: a function, or a method via `self.`."""
-        if isinstance(func, cst.Name):
-            return any(
-                isinstance(getattr(a, "node", None), cst.FunctionDef)
-                for a in self.facts.assignments_of(func)
-            )
-        if (
-            isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Name)
-            and func.value.value in ("self", "cls")
-        ):
-            function = self.facts.enclosing_function(func)
-            class_def = (
-                self.facts.enclosing_class(function)
-                if isinstance(function, cst.FunctionDef)
-                else None
-            )
-            return class_def is not None and any(
-                method.name.value == func.attr.value for method in methods(class_def)
-            )
-        return False
 
     def _is_class(self, func: cst.BaseExpression) -> bool:
         """A callee that builds an object: a class here, a catalog constructor, a CapWords name."""

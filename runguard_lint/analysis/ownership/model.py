@@ -43,7 +43,6 @@ class EscapeKind(enum.Enum):
     CONSTRUCTOR = "passed to the constructor `{}`"
     KEPT_BY_SETTER = "kept by `{}`"
     PASSED_TO_CLASS = "passed to `{}`"
-    RESULT_ESCAPES = "handed to `{}` whose result escapes"
     CAPTURED_BY_NESTED_FUNCTION = "`{}` is captured by a nested function"
     BOUND_TO_GLOBAL = "bound to global `{}`"
     STORED_ATTRIBUTE = "stored in attribute `{}`"
@@ -142,3 +141,7 @@ class Fate:
     released_by_with: bool = False
     # For ESCAPED: how, as a typed verdict (reason is its wording): branch on this.
     escape: Escape | None = None
+    # Values derived from the resource (a future from `submit`, a stream, a wrapper
+    # made by an unknown callee) that outlive the function: they keep the resource
+    # alive without owning it, so closing it at the end of the function breaks them.
+    derived_escapes: tuple[Escape, ...] = ()

@@ -44,7 +44,9 @@ class Trace:
     stored: StoredAttribute | None = None
     holder: str | None = None
     element_released: bool = False
-    # How many call results deep this trace follows (see Tracer._result_escapes).
+    # How values derived from the resource leave the function (see Tracer._derived).
+    derived: list[Escape] = field(default_factory=list)
+    # How many call results deep this trace follows (see Tracer._derived).
     depth: int = 0
     visited: set[int] = field(default_factory=set)
 
@@ -94,8 +96,8 @@ class Tracer:
         # Keyed by exact type: no LibCST node class subclasses one handled here, so
         # this answers as isinstance tests would.
         self._handlers: dict[type[cst.CSTNode], Callable[[Any, _Walk], _Step]] = {}
-        for climbed in (cst.Await, cst.BooleanOperation):
-            self._on(climbed, self._climb)
+        self._on(cst.Await, self._await)
+        self._on(cst.BooleanOperation, self._climb)
         self._on(cst.IfExp, self._conditional)
         self._on(cst.NamedExpr, self._named_expression)
         self._on(cst.Element, self._element)
@@ -257,6 +259,12 @@ class Tracer:
             return _Step.UNFOLLOWED
         return self._into_container(parent, walk)
 
+    def _await(self, parent: cst.Await, walk: _Walk) -> _Step:
+        # A derived value (a future, a coroutine) awaited gives data, not the resource.
+        if walk.trace.depth > 0:
+            return _Step.STOP
+        return self._climb(parent, walk)
+
     def _argument(self, parent: cst.Arg, walk: _Walk) -> _Step:
         call = self.facts.parent(parent)
         if not isinstance(call, cst.Call):
@@ -275,11 +283,10 @@ class Tracer:
             self._store_into(receiver, acquisition, trace)
         elif isinstance(verdict, Escape):
             trace.escapes.append(verdict)
-        elif verdict is Handoff.BORROW and self._result_escapes(call, parent, acquisition, trace):
-            trace.escapes.append(
-                Escape(EscapeKind.RESULT_ESCAPES, dotted_name(call.func) or "a call")
-            )
-        # Otherwise a plain call borrows it; the caller keeps ownership.
+        elif verdict is Handoff.BORROW:
+            # A plain call borrows it; the caller keeps ownership. What the call returns
+            # may hold it (a future, a wrapper): derived, never the owner.
+            self._derived(call, acquisition, trace)
         return _Step.STOP
 
     def _attribute(self, parent: cst.Attribute, walk: _Walk) -> _Step:
@@ -304,6 +311,9 @@ class Tracer:
                 walk.trace.element_released = True
         elif use is not None:
             walk.trace.escapes.append(use)
+        elif called and not walk.container and isinstance(grand, cst.Call):
+            # `executor.submit(fn)`, `client.stream(...)`: the result is derived from it.
+            self._derived(grand, walk.acquisition, walk.trace)
         return _Step.STOP
 
     def _subscript(self, parent: cst.Subscript, walk: _Walk) -> _Step:
@@ -425,22 +435,21 @@ class Tracer:
             return
         trace.escapes.append(Escape(EscapeKind.STORED_IN_CONTAINER))
 
-    def _result_escapes(
-        self, call: cst.Call, argument: cst.Arg, acquisition: Acquisition, trace: Trace
-    ) -> bool:
-        """Whether a borrowing call's result, followed like the value itself, takes it over.
+    def _derived(self, call: cst.Call, acquisition: Acquisition, trace: Trace) -> None:
+        """Follow what a call made from the resource returns, as a derived value.
 
-        An awaited call's result is data, not a wrapper; and three calls deep
-        is as far as results are followed.
+        Where it goes never moves ownership (an unknown callee, or a method of
+        the resource, keeps nothing the caller must not close), but when it
+        leaves the function the resource must outlive the function: the fixes
+        read that. An awaited result is data, not a view of the resource; three
+        calls deep is as far as results are followed.
         """
         if trace.depth >= 3 or isinstance(self.facts.parent(call), cst.Await):
-            return False
+            return
         result = Trace(depth=trace.depth + 1)
         self._follow_value(call, acquisition, result, temporary=True)
-        escapes = [e for e in result.escapes if e.kind is not EscapeKind.UNFOLLOWED_EXPRESSION]
-        return self.handoffs.result_takes_over(
-            call,
-            argument,
-            result_escapes=bool(escapes),
-            result_kept=bool(result.releases or result.with_releases or result.holder),
+        trace.derived.extend(
+            e
+            for e in (*result.escapes, *result.derived)
+            if e.kind is not EscapeKind.UNFOLLOWED_EXPRESSION
         )

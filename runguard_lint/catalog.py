@@ -7,9 +7,10 @@ checks were written against.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -110,6 +111,9 @@ class ResourceKind:
     # The release waits for the resource's own work to end (`Popen.wait`): adding it
     # where the code never waited changes how long the function takes.
     release_waits: bool = False
+    # Methods whose result keeps using the resource (a future from `submit`, a stream,
+    # `client[db]`: `__getitem__`): returning one needs the resource still open.
+    derived: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -151,6 +155,10 @@ class Catalog:
     ownership: OwnershipFacts
     by_callable: Mapping[str, ResourceKind] = field(default_factory=dict)
     by_method: Mapping[str, tuple[ResourceKind, ...]] = field(default_factory=dict)
+    # The project's factories (see with_factories), and their last names: a call that
+    # ends in one may acquire, whatever the import says.
+    factories: frozenset[str] = frozenset()
+    factory_terminals: frozenset[str] = frozenset()
 
     @cached_property
     def release_methods(self) -> frozenset[str]:
@@ -160,10 +168,32 @@ class Catalog:
             names.update(kind.release)
         return frozenset(names)
 
+    def with_factories(self, factories: Mapping[str, ResourceKind]) -> Catalog:
+        """This catalog plus the project's factories: a call of one acquires what it
+        returns (its kind carries the factory's qualified name as `callable`)."""
+        if not factories:
+            return self
+        by_callable = {**self.by_callable, **factories}
+        return replace(
+            self,
+            resources=(*self.resources, *factories.values()),
+            by_callable=by_callable,
+            factories=frozenset(factories),
+            factory_terminals=frozenset(name.rsplit(".", 1)[-1] for name in factories),
+        )
+
     def leak_traits(self, code: str) -> LeakTraits:
         """How the leak rules and the fixes treat the family of rule `code`."""
         rule = self.rules.get(code)
         return rule.leak if rule is not None and rule.leak is not None else _NO_TRAITS
+
+    @cached_property
+    def distinctive_pattern(self) -> re.Pattern[str]:
+        """Any distinctive name as a whole word: whether a text may name a resource."""
+        names = sorted(self._distinctive_names, key=len, reverse=True)
+        if not names:
+            return re.compile(r"(?!)")
+        return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
 
     def distinctive_names(self) -> frozenset[str]:
         """Identifiers one of which must appear in a file that can hold an acquisition."""
@@ -211,6 +241,7 @@ _RESOURCE_KEYS = {
     "with_closes",
     "transport_keywords",
     "release_waits",
+    "derived",
 }
 
 
@@ -263,6 +294,7 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
             raw.get("transport_keywords", []), where, "transport_keywords"
         ),
         release_waits=bool(raw.get("release_waits", False)),
+        derived=_str_tuple(raw.get("derived", []), where, "derived"),
     )
 
 

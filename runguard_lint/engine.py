@@ -20,6 +20,7 @@ import libcst as cst
 from runguard_lint import registry
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.names import ModuleFacts
+from runguard_lint.analysis.project import ProjectFacts, for_file
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
 from runguard_lint.prefilter import AnalysisPlan, analysis_plan
@@ -120,11 +121,15 @@ def check_text(filename: str, text: str, settings: Settings, enabled: frozenset[
             reason = str(error) or type(error).__name__
         return FileReport(filename, (syntax_diagnostic(filename, f"cannot parse: {reason}"),))
     active = enabled - suppressions.file_codes if suppressions is not None else enabled
+    project = for_file(filename, tree, text, settings.catalog, None)
+    if project.factories:
+        # A call of a project factory acquires: the prefilter and the analysis must see it.
+        settings = replace(settings, catalog=settings.catalog.with_factories(project.factories))
     plan = analysis_plan(tree, text, settings, registry.needs(active), stub=settings.prefilter)
     if plan is None and settings.prefilter:
         return FileReport(filename, ())
     diagnostics, errors = _run_checks(
-        filename, text, settings, active, plan or AnalysisPlan(), tree
+        filename, text, settings, active, plan or AnalysisPlan(), tree, project
     )
     if diagnostics and suppressions is None:
         suppressions = Suppressions.parse(text)
@@ -145,6 +150,7 @@ def _run_checks(
     enabled: frozenset[str],
     plan: AnalysisPlan,
     tree: ast.Module,
+    project: ProjectFacts,
 ) -> tuple[list[Diagnostic], list[FileError]]:
     diagnostics: list[Diagnostic] = []
     errors: list[FileError] = []
@@ -170,7 +176,7 @@ def _run_checks(
         if _from_recursion(error):
             return [syntax_diagnostic(filename, _TOO_DEEP)], []
         raise
-    context = FileContext(filename, focused, facts, settings, enabled, tree)
+    context = FileContext(filename, focused, facts, settings, enabled, tree, project)
     for rule in registry.enabled_rules(enabled):
         try:
             diagnostics.extend(rule.check(context))

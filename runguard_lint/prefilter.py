@@ -463,6 +463,10 @@ def _acquisition_candidates(
         dotted = _dotted(call.func)
         if dotted is None:
             continue
+        if dotted.rsplit(".", 1)[-1] in catalog.factory_terminals:
+            # A project factory, called by its own name, a relative import or `self.`.
+            found.append(call)
+            continue
         head, _, rest = dotted.partition(".")
         suffix = "." + rest if rest else ""
         qualified_names = [target + suffix for target in sorted(imports.get(head, ()))]

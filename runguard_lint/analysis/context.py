@@ -14,6 +14,8 @@ import libcst as cst
 
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.ownership import OwnershipAnalysis
+from runguard_lint.analysis.project import EMPTY, ProjectFacts, module_of
+from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, Fix, Location
 
@@ -29,6 +31,7 @@ class FileContext:
         settings: Settings,
         enabled: frozenset[str],
         tree: ast.Module,
+        project: ProjectFacts = EMPTY,
     ) -> None:
         self.filename = filename
         # The text LibCST parsed: the file with unpromising function bodies blanked
@@ -38,12 +41,17 @@ class FileContext:
         self.tree = tree
         self.facts = facts
         self.settings = settings
+        # With the project's factories (see engine): calling one acquires a resource.
         self.catalog = settings.catalog
         self.enabled = enabled
+        # What the rest of the project tells about its functions and classes.
+        self.project = project
+        self.module, self.package = module_of(filename)
 
     @cached_property
     def ownership(self) -> OwnershipAnalysis:
-        return OwnershipAnalysis(self.facts, self.catalog)
+        view = ProjectView(self.facts, self.project, self.module, self.package)
+        return OwnershipAnalysis(self.facts, self.catalog, view)
 
     def diagnostic(
         self, code: str, node: cst.CSTNode, message: str, fix: Fix | None = None

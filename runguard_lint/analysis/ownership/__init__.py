@@ -38,6 +38,7 @@ from runguard_lint.analysis.ownership.model import (
 )
 from runguard_lint.analysis.ownership.trace import Tracer
 from runguard_lint.analysis.ownership.transport import BorrowedTransports
+from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.catalog import Catalog
 
 __all__ = [
@@ -61,13 +62,15 @@ class OwnershipAnalysis:
     fates, and several checks ask in one file.
     """
 
-    def __init__(self, facts: ModuleFacts, catalog: Catalog) -> None:
+    def __init__(
+        self, facts: ModuleFacts, catalog: Catalog, project: ProjectView | None = None
+    ) -> None:
         self.facts = facts
         self.catalog = catalog
-        self._finder = AcquisitionFinder(facts, catalog)
+        self._finder = AcquisitionFinder(facts, catalog, project)
         self._judge = FateJudge(
             facts,
-            Tracer(facts, catalog, Handoffs(facts, catalog)),
+            Tracer(facts, catalog, Handoffs(facts, catalog, project)),
             BorrowedTransports(facts, self._finder),
             ReleasePaths(facts),
         )

@@ -16,6 +16,7 @@ import libcst.matchers as m
 
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name
 from runguard_lint.analysis.ownership.model import Acquisition
+from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.analysis.syntax import is_self, methods, small_statements, terminal_name
 from runguard_lint.analysis.tree import walk
 from runguard_lint.catalog import Catalog, ResourceKind
@@ -26,9 +27,12 @@ _RAISE_EXPECTERS = frozenset({"raises", "assertRaises", "assertRaisesRegex", "as
 class AcquisitionFinder:
     """Finds a module's acquiring calls and resolves what a callee or receiver is."""
 
-    def __init__(self, facts: ModuleFacts, catalog: Catalog) -> None:
+    def __init__(
+        self, facts: ModuleFacts, catalog: Catalog, project: ProjectView | None = None
+    ) -> None:
         self.facts = facts
         self.catalog = catalog
+        self.project = project
 
     def find(self) -> list[Acquisition]:
         """Every acquiring call inside a function, in source order."""
@@ -71,11 +75,17 @@ class AcquisitionFinder:
             child = ancestor
         return False
 
-    def resolve_kind(self, call: cst.Call) -> tuple[ResourceKind | None, str]:
-        """The resource kind a call acquires (None if it acquires none) and how to name it."""
+    def resolve_kind(
+        self, call: cst.Call, *, project: bool = True
+    ) -> tuple[ResourceKind | None, str]:
+        """The resource kind a call acquires (None if it acquires none) and how to name it.
+
+        Without project, only the catalog's own constructors count: what a transport
+        check asks ("built right here", not "made by some factory whose owner may
+        keep it")."""
         for name in sorted(self.facts.external_names(call.func)):
             kind = self.catalog.by_callable.get(name)
-            if kind is not None:
+            if kind is not None and (project or name not in self.catalog.factories):
                 return kind, name.removeprefix("builtins.")
         if isinstance(call.func, cst.Attribute):
             kinds = self.catalog.by_method.get(call.func.attr.value, ())
@@ -85,6 +95,11 @@ class AcquisitionFinder:
                     if receiver_types & set(kind.on):
                         receiver = dotted_name(call.func.value) or kind.on[0].rsplit(".", 1)[-1]
                         return kind, f"{receiver}.{kind.method}()"
+        if project and self.project is not None:
+            # A project function that returns a fresh resource: calling it acquires one.
+            found = self.project.factory(call)
+            if found is not None:
+                return found[0], f"{dotted_name(call.func) or found[1]}()"
         return None, ""
 
     # --- what type a receiver has -----------------------------------------------------

@@ -20,6 +20,7 @@ from runguard_lint.analysis.ownership.model import (
     EscapeKind,
     Handoff,
 )
+from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.analysis.syntax import terminal_name
 from runguard_lint.catalog import Catalog
 
@@ -64,12 +65,23 @@ _SETTER = re.compile(r"(set|add|register|attach|install|bind|use)_?[A-Za-z_]", r
 class Handoffs:
     """Judges calls that receive a resource as an argument."""
 
-    def __init__(self, facts: ModuleFacts, catalog: Catalog) -> None:
+    def __init__(
+        self, facts: ModuleFacts, catalog: Catalog, project: ProjectView | None = None
+    ) -> None:
         self.facts = facts
         self.catalog = catalog
+        self.project = project
 
-    def verdict(self, call: cst.Call, acquisition: Acquisition, container: bool) -> ArgumentVerdict:
+    def verdict(
+        self, call: cst.Call, argument: cst.Arg, acquisition: Acquisition, container: bool
+    ) -> ArgumentVerdict:
         """What call does with an argument that is the resource (or, with container, holds it)."""
+        if self.project is not None and not container:
+            # A project function's own facts come first: it releases or keeps it.
+            if self.project.releases(call, argument):
+                return Handoff.OWNER_RELEASE
+            if self.project.takes(call, argument):
+                return Escape(EscapeKind.KEPT_BY_CALLEE, dotted_name(call.func) or "a call")
         ownership = self.catalog.ownership
         names = self.facts.external_names(call.func)
         dotted = dotted_name(call.func) or ""
@@ -103,6 +115,18 @@ class Handoffs:
         if self._is_class(call.func):
             return Escape(EscapeKind.PASSED_TO_CLASS, dotted or "a class")
         return Handoff.BORROW
+
+    def returns_data(self, call: cst.Call) -> bool:
+        """A project function known to keep none of its arguments: what it returns was
+        made from them, not a view of them (unknown callees may return either)."""
+        if self.project is None:
+            return False
+        callee = self.project.callee(call.func)
+        return (
+            callee is not None
+            and callee in self.project.project.params
+            and callee not in self.project.project.takers
+        )
 
     def _is_class(self, func: cst.BaseExpression) -> bool:
         """A callee that builds an object: a class here, a catalog constructor, a CapWords name."""

@@ -42,6 +42,7 @@ class EscapeKind(enum.Enum):
     CAPTURED_BY_CALL = "captured by `{}`"
     CONSTRUCTOR = "passed to the constructor `{}`"
     KEPT_BY_SETTER = "kept by `{}`"
+    KEPT_BY_CALLEE = "kept by `{}`, which stores it or builds an owner with it"
     PASSED_TO_CLASS = "passed to `{}`"
     CAPTURED_BY_NESTED_FUNCTION = "`{}` is captured by a nested function"
     BOUND_TO_GLOBAL = "bound to global `{}`"

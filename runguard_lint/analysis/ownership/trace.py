@@ -270,7 +270,7 @@ class Tracer:
         if not isinstance(call, cst.Call):
             return _Step.STOP
         acquisition, trace = walk.acquisition, walk.trace
-        verdict = self.handoffs.verdict(call, acquisition, walk.container)
+        verdict = self.handoffs.verdict(call, parent, acquisition, walk.container)
         if verdict is Handoff.CLOSING_WRAPPER:
             walk.wrapped_by_closing = True
             return self._climb(call, walk)
@@ -283,15 +283,23 @@ class Tracer:
             self._store_into(receiver, acquisition, trace)
         elif isinstance(verdict, Escape):
             trace.escapes.append(verdict)
-        elif verdict is Handoff.BORROW:
+        elif (
+            verdict is Handoff.BORROW
+            and trace.depth == 0
+            and not self.handoffs.returns_data(call)
+        ):
             # A plain call borrows it; the caller keeps ownership. What the call returns
-            # may hold it (a future, a wrapper): derived, never the owner.
+            # may hold it (a future, a wrapper): derived, never the owner. (What a call
+            # makes of a derived value is not followed further.)
             self._derived(call, acquisition, trace)
         return _Step.STOP
 
     def _attribute(self, parent: cst.Attribute, walk: _Walk) -> _Step:
         if walk.node is not parent.value:
             return _Step.UNFOLLOWED
+        if walk.trace.depth > 0:
+            # What a derived value gives (`response.text`, `future.result()`) is data.
+            return _Step.STOP
         grand = self.facts.parent(parent)
         called = isinstance(grand, cst.Call) and grand.func is parent
         if (
@@ -311,8 +319,13 @@ class Tracer:
                 walk.trace.element_released = True
         elif use is not None:
             walk.trace.escapes.append(use)
-        elif called and not walk.container and isinstance(grand, cst.Call):
-            # `executor.submit(fn)`, `client.stream(...)`: the result is derived from it.
+        elif (
+            called
+            and not walk.container
+            and isinstance(grand, cst.Call)
+            and parent.attr.value in walk.acquisition.kind.derived
+        ):
+            # `executor.submit(fn)`, `client.stream(...)`: the result still uses it.
             self._derived(grand, walk.acquisition, walk.trace)
         return _Step.STOP
 
@@ -320,6 +333,13 @@ class Tracer:
         if walk.node is parent.value and walk.container:
             walk.container, walk.element = False, True
             return self._climb(parent, walk)
+        if (
+            walk.node is parent.value
+            and walk.trace.depth == 0
+            and "__getitem__" in walk.acquisition.kind.derived
+        ):
+            # `client[db]`: a database handle that still uses the client.
+            self._derived(parent, walk.acquisition, walk.trace)
         return _Step.STOP
 
     def _with_item(self, parent: cst.WithItem, walk: _Walk) -> _Step:
@@ -435,7 +455,7 @@ class Tracer:
             return
         trace.escapes.append(Escape(EscapeKind.STORED_IN_CONTAINER))
 
-    def _derived(self, call: cst.Call, acquisition: Acquisition, trace: Trace) -> None:
+    def _derived(self, value: cst.BaseExpression, acquisition: Acquisition, trace: Trace) -> None:
         """Follow what a call made from the resource returns, as a derived value.
 
         Where it goes never moves ownership (an unknown callee, or a method of
@@ -444,10 +464,10 @@ class Tracer:
         read that. An awaited result is data, not a view of the resource; three
         calls deep is as far as results are followed.
         """
-        if trace.depth >= 3 or isinstance(self.facts.parent(call), cst.Await):
+        if trace.depth >= 3 or isinstance(self.facts.parent(value), cst.Await):
             return
         result = Trace(depth=trace.depth + 1)
-        self._follow_value(call, acquisition, result, temporary=True)
+        self._follow_value(value, acquisition, result, temporary=True)
         trace.derived.extend(
             e
             for e in (*result.escapes, *result.derived)

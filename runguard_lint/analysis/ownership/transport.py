@@ -48,7 +48,7 @@ class BorrowedTransports:
             return self._surely_borrowed(value.right, function) or not is_none(value.right)
         if isinstance(value, cst.Call):
             # a transport made right here is owned with the client; a factory's is shared
-            return self.finder.resolve_kind(value)[0] is None
+            return self.finder.resolve_kind(value, project=False)[0] is None
         if isinstance(value, cst.Name) and not is_none(value):
             if self._made_here(value, function):
                 return False
@@ -150,7 +150,10 @@ class BorrowedTransports:
             value = assign.value if isinstance(assign, cst.Assign) else None
             if isinstance(value, cst.Await):
                 value = value.expression
-            if isinstance(value, cst.Call) and self.finder.resolve_kind(value)[0] is not None:
+            if (
+                isinstance(value, cst.Call)
+                and self.finder.resolve_kind(value, project=False)[0] is not None
+            ):
                 return True
         return False
 

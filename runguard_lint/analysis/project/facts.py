@@ -31,6 +31,10 @@ class ProjectFacts:
     factories: Mapping[str, ResourceKind] = field(default_factory=dict)
     # Function (qualified) -> positional parameters (after self/cls) it releases.
     releasers: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    # Function (qualified) -> positional parameters it takes ownership of.
+    takers: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    # Function (qualified) -> its positional parameter names (keywords map to them).
+    params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Classes (qualified) that the project builds once per call somewhere.
     built_per_call: frozenset[str] = frozenset()
     # Classes (qualified) defined in the checked project.
@@ -47,6 +51,8 @@ class ProjectFacts:
                     (name, kind.rule, kind.callable) for name, kind in self.factories.items()
                 ),
                 "releasers": sorted((n, sorted(p)) for n, p in self.releasers.items()),
+                "takers": sorted((n, sorted(p)) for n, p in self.takers.items()),
+                "params": sorted(self.params.items()),
                 "per_call": sorted(self.built_per_call),
                 "classes": sorted(self.classes),
                 "aliases": sorted(self.aliases.items()),
@@ -56,12 +62,21 @@ class ProjectFacts:
 
     def canonical(self, name: str) -> str:
         """What a qualified name really refers to, through re-exports."""
-        for _ in range(_MAX_HOPS):
-            target = self.aliases.get(name)
-            if target is None or target == name:
-                return name
-            name = target
-        return name
+        return _canonical(self.aliases, name)
+
+
+def _canonical(aliases: Mapping[str, str], name: str) -> str:
+    for _ in range(_MAX_HOPS):
+        target = aliases.get(name)
+        if target is None:
+            # `pkg.mod.X.method`: resolve the head, keep the tail.
+            head, _, tail = name.rpartition(".")
+            if head and head in aliases:
+                target = f"{aliases[head]}.{tail}"
+        if target is None or target == name:
+            return name
+        name = target
+    return name
 
 
 EMPTY = ProjectFacts()
@@ -76,9 +91,21 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     releasers = _releasers(modules, resolver)
     classes = frozenset(cls for summary in modules.values() for cls in summary.classes)
     built_per_call = _built_per_call(modules, resolver, classes)
+    takers = {
+        f"{summary.module}.{function}": frozenset(params)
+        for summary in modules.values()
+        for function, params in summary.takes.items()
+    }
+    params = {
+        f"{summary.module}.{function}": names
+        for summary in modules.values()
+        for function, names in summary.params.items()
+    }
     return ProjectFacts(
         factories=factories,
         releasers=releasers,
+        takers=takers,
+        params=params,
         built_per_call=built_per_call,
         classes=classes,
         aliases=aliases,
@@ -102,17 +129,7 @@ class _Resolver:
         self.aliases = aliases
 
     def canonical(self, name: str) -> str:
-        for _ in range(_MAX_HOPS):
-            target = self.aliases.get(name)
-            if target is None:
-                # `pkg.mod.X.method`: resolve the head, keep the tail.
-                head, _, tail = name.rpartition(".")
-                if head and head in self.aliases:
-                    target = f"{self.aliases[head]}.{tail}"
-            if target is None or target == name:
-                return name
-            name = target
-        return name
+        return _canonical(self.aliases, name)
 
 
 def _factories(

@@ -33,7 +33,18 @@ from dataclasses import dataclass, field
 from typing import Optional, Union
 
 # Decorators after which a function no longer returns a fresh object per call.
-MEMOISERS = frozenset({"cache", "lru_cache", "cached_property", "cache_resource", "cache_data"})
+MEMOISERS = frozenset(
+    {
+        "cache",
+        "lru_cache",
+        "cached_property",
+        "alru_cache",
+        "cache_resource",
+        # runguard_lint.runtime's loaders, which the singleton fixes write.
+        "per_loop",
+        "keyed_per_loop",
+    }
+)
 # Decorators after which a generator lends its value instead of returning one.
 LENDERS = frozenset({"contextmanager", "asynccontextmanager", "fixture"})
 _FunctionDef = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -76,6 +87,11 @@ class ModuleSummary:
     releases: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Function -> (callee, argument index, parameter index): it hands parameter k on.
     hands_on: dict[str, tuple[tuple[str, int, int], ...]] = field(default_factory=dict)
+    # Function -> its positional parameter names as callers count them (for keywords).
+    params: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Function -> parameters it takes ownership of: stores (on self, in an attribute,
+    # a container or a global), passes to a class it builds, or returns.
+    takes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     classes: tuple[str, ...] = ()
     constructions: tuple[Construction, ...] = ()
 
@@ -87,6 +103,8 @@ class ModuleSummary:
             "returns_fresh": {k: list(v) for k, v in self.returns_fresh.items()},
             "releases": {k: list(v) for k, v in self.releases.items()},
             "hands_on": {k: [list(t) for t in v] for k, v in self.hands_on.items()},
+            "params": {k: list(v) for k, v in self.params.items()},
+            "takes": {k: list(v) for k, v in self.takes.items()},
             "classes": list(self.classes),
             "constructions": [[c.callee, c.lifetime.value, c.through] for c in self.constructions],
         }
@@ -114,6 +132,8 @@ class ModuleSummary:
                 k: tuple((str(t[0]), int(t[1]), int(t[2])) for t in v if isinstance(t, list))
                 for k, v in table("hands_on").items()
             },
+            params={k: tuple(str(x) for x in v) for k, v in table("params").items()},
+            takes={k: tuple(int(str(x)) for x in v) for k, v in table("takes").items()},
             classes=tuple(str(c) for c in classes),
             constructions=tuple(
                 Construction(str(c[0]), Lifetime(str(c[1])), str(c[2]))
@@ -205,6 +225,8 @@ def summarise(
         returns_fresh=summary.returns_fresh,
         releases=summary.releases,
         hands_on=summary.hands_on,
+        params=summary.params,
+        takes=summary.takes,
         classes=tuple(summary.classes),
         constructions=tuple(dict.fromkeys(summary.constructions)),
     )
@@ -217,6 +239,8 @@ class _Summariser:
         self.returns_fresh: dict[str, tuple[str, ...]] = {}
         self.releases: dict[str, tuple[int, ...]] = {}
         self.hands_on: dict[str, tuple[tuple[str, int, int], ...]] = {}
+        self.params: dict[str, tuple[str, ...]] = {}
+        self.takes: dict[str, tuple[int, ...]] = {}
         self.classes: list[str] = []
         self.constructions: list[Construction] = []
         self.declared: dict[str, set[str]] = {}
@@ -249,6 +273,10 @@ class _Summariser:
         fresh = None if memoised or decorators & LENDERS else self.fresh_returns(function)
         if fresh:
             self.returns_fresh[qualname] = fresh
+        self.params[qualname] = tuple(params)
+        taken = self.taken_params(function, params)
+        if taken:
+            self.takes[qualname] = taken
         released, handed = self.released_params(function, params)
         if released:
             self.releases[qualname] = released
@@ -328,6 +356,28 @@ class _Summariser:
                 ):
                     return False
         return True
+
+    def taken_params(self, function: _Function, params: list[str]) -> tuple[int, ...]:
+        """Parameters whose value the function keeps beyond the call or gives to an
+        owner: stored anywhere but a plain local, built into a class (a CapWords
+        callee, as the precision contract counts classes), or returned."""
+        index = {name: i for i, name in enumerate(params)}
+        taken: set[int] = set()
+        for node in _own_nodes(function):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                stored = any(not isinstance(t, ast.Name) for t in _targets(node))
+                if stored:
+                    taken |= {index[n] for n in _names_in(node.value) if n in index}
+            elif isinstance(node, ast.Return) and node.value is not None:
+                taken |= {index[n] for n in _names_in(node.value) if n in index}
+            elif isinstance(node, ast.Call):
+                terminal = _terminal(node.func)
+                if terminal[:1].isupper() and any(c.islower() for c in terminal):
+                    arguments = [*node.args, *(k.value for k in node.keywords)]
+                    taken |= {
+                        index[a.id] for a in arguments if isinstance(a, ast.Name) and a.id in index
+                    }
+        return tuple(sorted(taken))
 
     def released_params(
         self, function: _Function, params: list[str]
@@ -411,6 +461,18 @@ def _unawait(expression: ast.expr) -> ast.expr:
 
 def _is_none(expression: ast.expr) -> bool:
     return isinstance(expression, ast.Constant) and expression.value is None
+
+
+def _names_in(expression: ast.AST) -> Iterator[str]:
+    """Names loaded in an expression, except under a call: `{"c": c}` and `(a, b)` hold
+    their names, `f(c)` makes something new from it."""
+    stack = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            yield node.id
+        elif not isinstance(node, (ast.Call, ast.Lambda, ast.Attribute, ast.Subscript)):
+            stack.extend(ast.iter_child_nodes(node))
 
 
 def _mentions(expression: ast.AST, name: str) -> bool:

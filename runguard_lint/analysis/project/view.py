@@ -1,0 +1,105 @@
+"""The project's facts as one module's analysis asks them: by call site.
+
+LibCST names a callee relative to the module (`_client`, `.clients.make`,
+`C.n.<locals>.self.m`); the facts are keyed by absolute qualified names
+(`pkg.a._client`, `pkg.clients.make`, `pkg.a.C.m`). This module translates, and
+answers the three questions the ownership analysis has of a call: does it
+return a fresh resource, does it release the argument, does it take it over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import libcst as cst
+from libcst.metadata import QualifiedNameSource
+
+from runguard_lint.analysis.names import ModuleFacts
+from runguard_lint.analysis.project.facts import ProjectFacts
+from runguard_lint.analysis.project.summary import absolute_module
+from runguard_lint.catalog import ResourceKind
+
+_SELF = (".<locals>.self.", ".<locals>.cls.")
+
+
+class ProjectView:
+    """One module's window on the project facts."""
+
+    def __init__(self, facts: ModuleFacts, project: ProjectFacts, module: str, package: str):
+        self.facts = facts
+        self.project = project
+        self.module = module
+        self.package = package
+
+    def callee(self, func: cst.BaseExpression) -> str | None:
+        """The absolute, canonical qualified name of what a call calls, if known."""
+        for name in sorted(self.facts.qualified_names(func), key=lambda q: q.name):
+            absolute = self._absolute(name.name, name.source)
+            if absolute is not None:
+                return self.project.canonical(absolute)
+        return None
+
+    def _absolute(self, name: str, source: QualifiedNameSource) -> str | None:
+        if source is QualifiedNameSource.IMPORT:
+            if not name.startswith("."):
+                return name
+            level = len(name) - len(name.lstrip("."))
+            rest = name[level:]
+            head, _, tail = rest.rpartition(".")
+            base = absolute_module(self.package, head or None, level)
+            if base is None:
+                return None
+            return f"{base}.{tail}" if tail else base
+        if source is QualifiedNameSource.LOCAL:
+            for marker in _SELF:
+                if marker in name:
+                    # `C.n.<locals>.self.m`: method m of class C (n is the method we are in).
+                    outer, _, attribute = name.partition(marker)
+                    owner = outer.rpartition(".")[0]
+                    if not owner or "<locals>" in owner or "." in attribute:
+                        return None
+                    return f"{self.module}.{owner}.{attribute}"
+            if "<locals>" in name:
+                return None
+            return f"{self.module}.{name}"
+        return None
+
+    def factory(self, call: cst.Call) -> tuple[ResourceKind, str] | None:
+        """The kind of fresh resource the call returns, and the name it was called by."""
+        if not self.project.factories:
+            return None
+        callee = self.callee(call.func)
+        kind = self.project.factories.get(callee) if callee is not None else None
+        return (kind, callee) if kind is not None and callee is not None else None
+
+    def releases(self, call: cst.Call, argument: cst.Arg) -> bool:
+        """Whether the callee releases what it is given in this argument."""
+        return self._parameter_in(call, argument, self.project.releasers)
+
+    def takes(self, call: cst.Call, argument: cst.Arg) -> bool:
+        """Whether the callee keeps (stores, wraps in a class it builds, returns) it."""
+        return self._parameter_in(call, argument, self.project.takers)
+
+    def _parameter_in(
+        self, call: cst.Call, argument: cst.Arg, table: Mapping[str, frozenset[int]]
+    ) -> bool:
+        if not table:
+            return False
+        callee = self.callee(call.func)
+        if callee is None or callee not in table:
+            return False
+        index = self._parameter_index(call, argument, callee)
+        return index is not None and index in table[callee]
+
+    def _parameter_index(self, call: cst.Call, argument: cst.Arg, callee: str) -> int | None:
+        if argument.star:
+            return None
+        if argument.keyword is not None:
+            names = self.project.params.get(callee, ())
+            keyword = argument.keyword.value
+            return names.index(keyword) if keyword in names else None
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        for position, candidate in enumerate(positional):
+            if candidate is argument:
+                return position
+        return None

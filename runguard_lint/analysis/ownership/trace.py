@@ -284,9 +284,7 @@ class Tracer:
         elif isinstance(verdict, Escape):
             trace.escapes.append(verdict)
         elif (
-            verdict is Handoff.BORROW
-            and trace.depth == 0
-            and not self.handoffs.returns_data(call)
+            verdict is Handoff.BORROW and trace.depth == 0 and not self.handoffs.returns_data(call)
         ):
             # A plain call borrows it; the caller keeps ownership. What the call returns
             # may hold it (a future, a wrapper): derived, never the owner. (What a call

@@ -22,7 +22,6 @@ from runguard_lint.analysis.project.summary import ModuleSummary, summarise
 from runguard_lint.catalog import Catalog
 
 
-
 @dataclass(frozen=True)
 class Source:
     """One file of the project: its name, its text, and the hash that keys its summary."""

@@ -16,13 +16,14 @@ from typing import NoReturn
 import click
 
 from runguard_lint import __version__
-from runguard_lint.cache import CACHE_DIR_NAME, ResultCache
 from runguard_lint.catalog import CatalogError, build_catalog
 from runguard_lint.config import ConfigError, Settings, find_config, load_settings, with_catalog
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
 from runguard_lint.discovery import discover
 from runguard_lint.output import OUTPUT_FORMATS, ReportContext, formatter
-from runguard_lint.runner import Task, check_data, check_files, display_name
+from runguard_lint.pipeline.batch import check_data, check_files, fix_data, fix_files
+from runguard_lint.pipeline.cache import CACHE_DIR_NAME, ResultCache
+from runguard_lint.pipeline.files import InputFile, display_name
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -173,15 +174,15 @@ def main(
         settings = replace(settings, fix_edits=False)
     problems: list[str] = []
     reports: list[FileReport]
-    tasks: list[Task] = []
+    tasks: list[InputFile] = []
     fixed, diff_text, fixed_stdin = 0, "", None
     if targets == ["-"]:
         name = stdin_filename or "-"
         data = sys.stdin.buffer.read()
         if fix or diff:
-            from runguard_lint.fixer import fix_stdin, unified_diff
+            from runguard_lint.pipeline.fix import unified_diff
 
-            outcome = fix_stdin(name, data, settings, unsafe=unsafe_fixes)
+            outcome = fix_data(name, data, settings, unsafe=unsafe_fixes)
             reports, fixed, fixed_stdin = [outcome.report], outcome.fixed, outcome.new_bytes or data
             diff_text = unified_diff(name, data, fixed_stdin) if outcome.new_bytes else ""
         else:
@@ -191,20 +192,13 @@ def main(
         problems.extend(found.problems)
         for note in found.notes:
             click.echo(f"runguard-lint: {note}", err=True)
-        tasks = [Task(path, display_name(path)) for path in found.files]
-        cache = None
-        if not no_cache:
-            directory = cache_dir or settings.cache_dir or settings.project_root / CACHE_DIR_NAME
-            cache = ResultCache(directory, settings.fingerprint())
+        tasks = [InputFile(path, display_name(path)) for path in found.files]
+        cache = None if no_cache else ResultCache.for_settings(settings, cache_dir)
         if fix or diff:
-            from runguard_lint.fixer import fix_files
-
-            run = fix_files(
-                tasks, settings, unsafe=unsafe_fixes, write=not diff, jobs=jobs, cache=cache
-            )
+            run = fix_files(tasks, settings, unsafe=unsafe_fixes, write=not diff, cache=cache)
             reports, fixed, diff_text = run.reports, run.fixed, run.diff
         else:
-            reports = check_files(tasks, settings, jobs=jobs, cache=cache)
+            reports = check_files(tasks, settings, cache=cache)
         if cache is not None:
             cache.save()
 
@@ -257,7 +251,7 @@ def _echo_problems(problems: Sequence[str], errors: Sequence[FileError]) -> None
 
 
 def _add_noqa(
-    tasks: Sequence[Task], reports: Sequence[FileReport], quiet: bool
+    tasks: Sequence[InputFile], reports: Sequence[FileReport], quiet: bool
 ) -> list[Diagnostic]:
     """Write the comments; return the findings still not silenced (reported on stderr)."""
     from runguard_lint.add_noqa import AddNoqaError, add_noqa_to_file

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runguard_lint.isolation import chunked
+from runguard_lint.pipeline.pool import chunked
 
 
 def test_chunks_keep_order_and_cover_every_payload() -> None:

@@ -5,13 +5,14 @@ by the stdlib `ast` first (fast, and the syntax check every file gets), and
 only handed to LibCST with metadata, the slow stage, when the prefilter finds
 something a check could report. A crash inside a check becomes a FileError
 naming the file and the rules, and the other checks and files go on.
+
+This module loads LibCST and every check: only workers (and in-process
+callers such as tests) import it, so a run answered from the cache never does.
 """
 
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 import traceback
 from dataclasses import dataclass, replace
 
@@ -23,53 +24,20 @@ from runguard_lint.checks.base import Check, FileContext
 from runguard_lint.checks.caches import CacheCheck
 from runguard_lint.checks.lifecycle import LifecycleCheck
 from runguard_lint.config import Settings
-from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Location
+from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
+from runguard_lint.pipeline.files import (
+    DecodeFailure,
+    content_hash,
+    decode,
+    read_bytes,
+    syntax_error,
+    unreadable,
+)
+from runguard_lint.pipeline.pool import WorkerContext, WorkItem
 from runguard_lint.prefilter import AnalysisPlan, analysis_plan
 from runguard_lint.suppression import Suppressions, may_have_file_directive, per_file_ignored
 
 CHECKS: tuple[Check, ...] = (AcquisitionCheck(), CacheCheck(), LifecycleCheck())
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """A decoded file, with what is needed to write it back byte-faithfully."""
-
-    text: str
-    encoding: str
-    bom: bool
-
-
-class DecodeFailure(Exception):
-    """The bytes are not text in the declared (or default) encoding."""
-
-
-def decode(data: bytes) -> SourceFile:
-    """Decode source bytes as Python does: BOM, then PEP 263 cookie, else UTF-8."""
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as error:
-        raise DecodeFailure(str(error)) from None
-    bom = data.startswith(b"\xef\xbb\xbf")
-    body = data[3:] if bom else data
-    python_encoding = "utf-8" if encoding == "utf-8-sig" else encoding
-    try:
-        text = body.decode(python_encoding)
-    except UnicodeDecodeError as error:
-        line = body[: error.start].count(b"\n") + 1
-        raise DecodeFailure(
-            f"line {line}: bytes are not valid {python_encoding} ({error.reason}); "
-            "save the file as UTF-8 or declare its encoding in a `# -*- coding: ... -*-` line"
-        ) from None
-    except LookupError:
-        raise DecodeFailure(f"unknown encoding `{encoding}` declared in the file") from None
-    return SourceFile(text=text, encoding=python_encoding, bom=bom)
-
-
-def _syntax_diagnostic(filename: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
-    location = Location(max(row, 1), max(column, 1))
-    return Diagnostic(
-        code="RG900", message=message, filename=filename, location=location, end_location=location
-    )
 
 
 def check_source(
@@ -80,12 +48,12 @@ def check_source(
     try:
         source = decode(data)
     except DecodeFailure as error:
-        return FileReport(filename, (_syntax_diagnostic(filename, f"cannot decode: {error}"),))
+        return FileReport(filename, (syntax_error(filename, f"cannot decode: {error}"),))
     try:
         return check_text(filename, source.text, settings, enabled)
     except Exception as error:
         if _from_recursion(error):
-            return FileReport(filename, (_syntax_diagnostic(filename, _TOO_DEEP),))
+            return FileReport(filename, (syntax_error(filename, _TOO_DEEP),))
         detail = traceback.format_exc(limit=-3).strip().splitlines()[-1]
         return FileReport(
             filename, (), (FileError(filename, f"internal error: {detail}; please report it"),)
@@ -121,14 +89,14 @@ def check_text(filename: str, text: str, settings: Settings, enabled: frozenset[
         tree = ast.parse(text, filename=filename)
     except SyntaxError as error:
         message = f"cannot parse: {error.msg}"
-        diagnostic = _syntax_diagnostic(filename, message, error.lineno or 1, error.offset or 1)
+        diagnostic = syntax_error(filename, message, error.lineno or 1, error.offset or 1)
         return FileReport(filename, (diagnostic,))
     except (ValueError, RecursionError, MemoryError) as error:
         if isinstance(error, (RecursionError, MemoryError)):
             reason = "too deeply nested or too large for the Python parser"
         else:
             reason = str(error) or type(error).__name__
-        return FileReport(filename, (_syntax_diagnostic(filename, f"cannot parse: {reason}"),))
+        return FileReport(filename, (syntax_error(filename, f"cannot parse: {reason}"),))
     active = enabled - suppressions.file_codes if suppressions is not None else enabled
     plan = analysis_plan(tree, text, settings, active, stub=settings.prefilter)
     if plan is None and settings.prefilter:
@@ -170,15 +138,15 @@ def _run_checks(
             module = cst.parse_module(focused)
     except cst.ParserSyntaxError as error:
         message = f"cannot parse with LibCST: {error.message}"
-        return [_syntax_diagnostic(filename, message, error.raw_line, error.raw_column + 1)], []
+        return [syntax_error(filename, message, error.raw_line, error.raw_column + 1)], []
     except RecursionError:
-        return [_syntax_diagnostic(filename, _TOO_DEEP)], []
+        return [syntax_error(filename, _TOO_DEEP)], []
     try:
         facts = ModuleFacts(cst.MetadataWrapper(module, unsafe_skip_copy=True))
     except Exception as error:
         # LibCST's providers turn a RecursionError into a KeyError on deep trees.
         if _from_recursion(error):
-            return [_syntax_diagnostic(filename, _TOO_DEEP)], []
+            return [syntax_error(filename, _TOO_DEEP)], []
         raise
     context = FileContext(filename, focused, facts, settings, enabled, tree)
     for check in CHECKS:
@@ -214,3 +182,21 @@ def _without_stub_edits(diagnostic: Diagnostic, plan: AnalysisPlan) -> Diagnosti
     if any(plan.touches_stub(e.location.row, e.end_location.row) for e in fix.edits):
         return replace(diagnostic, fix=None)
     return diagnostic
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """A worker's answer for one file: its report and the content hash of the bytes it
+    was made from ("" when there were none, so nothing is cached)."""
+
+    report: FileReport
+    digest: str
+
+
+def check_item(context: WorkerContext, item: WorkItem) -> CheckedFile:
+    """The pool's work for checking: the file is read here, in the worker."""
+    data = item.data if item.data is not None else read_bytes(item.path)
+    if isinstance(data, str):
+        return CheckedFile(unreadable(item.display, data), "")
+    report = check_source(item.display, data, context.settings, context.enabled)
+    return CheckedFile(report, content_hash(data))

@@ -11,8 +11,8 @@ come back in the order the files were given, except those retried after a
 crash, which come last.
 
 What a worker needs besides the file travels with each chunk as a frozen
-`WorkerContext`, never through module state, so the same pool serves `check`
-and `fix` and a worker holds nothing between chunks.
+`WorkerContext`, never through module state set by an initializer, so the same
+pool serves `check` and `fix` and what a worker acts on is what it was sent.
 """
 
 from __future__ import annotations

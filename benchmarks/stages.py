@@ -25,8 +25,8 @@ from runguard_lint import prefilter, registry
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.config import Settings
-from runguard_lint.engine import DecodeFailure, decode
-from runguard_lint.isolation import prepare_worker
+from runguard_lint.pipeline.files import DecodeFailure, decode
+from runguard_lint.pipeline.pool import prepare_worker
 
 STAGES = ("read", "ast", "plan", "libcst parse", "metadata", "checks")
 

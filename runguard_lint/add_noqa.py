@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runguard_lint.diagnostics import Diagnostic
-from runguard_lint.engine import DecodeFailure, decode
+from runguard_lint.pipeline.files import DecodeFailure, decode
 from runguard_lint.rules.rg900 import CODE as SYNTAX_ERROR
 from runguard_lint.suppression import Suppressions
 

@@ -1,30 +1,87 @@
-"""The `runguard-lint` command: options -> Settings -> run -> report -> exit status.
+"""The `runguard-lint` command: options -> RunRequest -> run -> exit status.
 
-No analysis lives here. Exit status: 0 nothing left to report, 1 findings
-remain, 2 usage, config or internal error (the other files' results are still
-printed).
+No analysis lives here. `main` turns the click options into a frozen
+`RunRequest` and exits with what `run` returns: the one exit point. Exit
+status: 0 nothing left to report, 1 findings remain, 2 usage, config or
+internal error (the other files' results are still printed).
 """
 
 from __future__ import annotations
 
+import enum
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from runguard_lint import __version__
-from runguard_lint.cache import CACHE_DIR_NAME, ResultCache
 from runguard_lint.catalog import CatalogError, build_catalog
 from runguard_lint.config import ConfigError, Settings, find_config, load_settings, with_catalog
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
 from runguard_lint.discovery import discover
 from runguard_lint.output import OUTPUT_FORMATS, ReportContext, formatter
-from runguard_lint.runner import Task, check_data, check_files, display_name
+from runguard_lint.pipeline.batch import check_data, check_files, fix_data, fix_files
+from runguard_lint.pipeline.cache import CACHE_DIR_NAME, ResultCache
+from runguard_lint.pipeline.files import InputFile, display_name
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class Mode(enum.Enum):
+    """What a run does. Options that ask for several win in this order, top first."""
+
+    EXPLAIN = "explain"  # print one rule's documentation
+    LIST_RULES = "list-rules"
+    DIFF = "diff"  # print what --fix would change, write nothing
+    FIX = "fix"  # write the fixes, then report what is left
+    CHECK = "check"
+
+
+class Output(enum.Enum):
+    """What a check or fix ends with (--diff always ends with the diff); --add-noqa
+    wins over --statistics."""
+
+    FINDINGS = "findings"  # in --output-format
+    STATISTICS = "statistics"  # a count per rule
+    ADD_NOQA = "add-noqa"  # suppression comments written for what is left
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One invocation, as the command line asked for it; `run` carries it out."""
+
+    mode: Mode
+    output: Output = Output.FINDINGS
+    explain_code: str = ""  # for Mode.EXPLAIN, as typed
+    targets: tuple[str, ...] = (".",)  # files and directories, or ("-",) for standard input
+    ignored_targets: tuple[str, ...] = ()  # named beside --stdin-filename, so not read
+    stdin_filename: str | None = None
+    # Settings from the command line over those of the config file; the selections
+    # as given (comma-separated lists are split once the config is read).
+    config_file: Path | None = None
+    select: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    preview: bool = False
+    jobs: int | None = None
+    force_exclude: bool = False
+    use_cache: bool = True
+    cache_dir: Path | None = None
+    unsafe_fixes: bool = False
+    output_format: str = "full"
+    output_file: Path | None = None
+    exit_zero: bool = False
+    quiet: bool = False
+
+    @property
+    def reads_stdin(self) -> bool:
+        return self.targets == ("-",)
+
+
+class RunError(Exception):
+    """A sentence for the user that ends the run with exit status 2."""
 
 
 def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
@@ -130,123 +187,187 @@ def main(
     PATHS are files or directories (default: the current directory); `-` reads
     standard input.
     """
-    if explain or list_rules:
-        from runguard_lint.explain import explain_rule, list_all_rules
-
-        try:
-            catalog = build_catalog()
-        except CatalogError as error:
-            _fail(str(error))
-        if explain:
-            text = explain_rule(catalog, explain.upper())
-            if text is None:
-                _fail(f"unknown rule `{explain}`; see `runguard-lint --list-rules`")
-            click.echo(text, nl=False)
-        else:
-            click.echo(list_all_rules(catalog), nl=False)
-        sys.exit(EXIT_CLEAN)
-
-    targets = list(paths) or ["."]
-    if stdin_filename is not None:
-        # As in Ruff: a --stdin-filename means the source comes from standard input.
-        for ignored in (t for t in paths if t != "-"):
-            click.echo(
-                f"runguard-lint: warning: ignoring `{ignored}` in favour of standard "
-                "input (--stdin-filename)",
-                err=True,
-            )
-        targets = ["-"]
-    if add_noqa and targets == ["-"]:
-        _fail("--add-noqa edits files in place and cannot be used with standard input")
-    settings = _settings(
-        targets,
-        config_file,
-        select,
-        extend_select,
-        ignore,
-        preview,
-        jobs,
-        force_exclude,
-        stdin_filename,
+    # As in Ruff: a --stdin-filename means the source comes from standard input.
+    from_stdin = stdin_filename is not None
+    request = RunRequest(
+        mode=_mode(explain=explain, list_rules=list_rules, diff=diff, fix=fix),
+        output=(
+            Output.ADD_NOQA if add_noqa else Output.STATISTICS if statistics else Output.FINDINGS
+        ),
+        explain_code=explain or "",
+        targets=("-",) if from_stdin else paths or (".",),
+        ignored_targets=tuple(path for path in paths if path != "-") if from_stdin else (),
+        stdin_filename=stdin_filename,
+        config_file=config_file,
+        select=select,
+        extend_select=extend_select,
+        ignore=ignore,
+        preview=preview,
+        jobs=jobs,
+        force_exclude=force_exclude,
+        use_cache=not no_cache,
+        cache_dir=cache_dir,
+        unsafe_fixes=unsafe_fixes,
+        output_format=output_format,
+        output_file=output_file,
+        exit_zero=exit_zero,
+        quiet=quiet,
     )
-    if not (fix or diff or output_format in ("json", "sarif")):
-        settings = replace(settings, fix_edits=False)
-    problems: list[str] = []
-    reports: list[FileReport]
-    tasks: list[Task] = []
-    fixed, diff_text, fixed_stdin = 0, "", None
-    if targets == ["-"]:
-        name = stdin_filename or "-"
-        data = sys.stdin.buffer.read()
-        if fix or diff:
-            from runguard_lint.fixer import fix_stdin, unified_diff
+    sys.exit(run(request))
 
-            outcome = fix_stdin(name, data, settings, unsafe=unsafe_fixes)
-            reports, fixed, fixed_stdin = [outcome.report], outcome.fixed, outcome.new_bytes or data
-            diff_text = unified_diff(name, data, fixed_stdin) if outcome.new_bytes else ""
-        else:
-            reports = [check_data(name, data, settings)]
-    else:
-        found = discover(targets, settings)
-        problems.extend(found.problems)
-        for note in found.notes:
-            click.echo(f"runguard-lint: {note}", err=True)
-        tasks = [Task(path, display_name(path)) for path in found.files]
-        cache = None
-        if not no_cache:
-            directory = cache_dir or settings.cache_dir or settings.project_root / CACHE_DIR_NAME
-            cache = ResultCache(directory, settings.fingerprint())
-        if fix or diff:
-            from runguard_lint.fixer import fix_files
 
-            run = fix_files(
-                tasks, settings, unsafe=unsafe_fixes, write=not diff, jobs=jobs, cache=cache
-            )
-            reports, fixed, diff_text = run.reports, run.fixed, run.diff
-        else:
-            reports = check_files(tasks, settings, jobs=jobs, cache=cache)
-        if cache is not None:
-            cache.save()
-
-    diagnostics = [d for report in reports for d in report.diagnostics]
-    errors = [e for report in reports for e in report.errors]
+def _mode(*, explain: str | None, list_rules: bool, diff: bool, fix: bool) -> Mode:
+    if explain:
+        return Mode.EXPLAIN
+    if list_rules:
+        return Mode.LIST_RULES
     if diff:
-        click.echo(diff_text, nl=False)
-        if not quiet:
-            click.echo(f"Would fix {fixed} finding{'s' if fixed != 1 else ''}.", err=True)
-        _echo_problems(problems, errors)
-        sys.exit(EXIT_ERROR if errors or problems else int(bool(diff_text)))
-    if fixed_stdin is not None and fix:
+        return Mode.DIFF
+    return Mode.FIX if fix else Mode.CHECK
+
+
+def run(request: RunRequest) -> int:
+    """Carry out the request, print what it asks for, and return the exit status."""
+    try:
+        if request.mode in (Mode.EXPLAIN, Mode.LIST_RULES):
+            return _explain(request)
+        return _lint(request)
+    except RunError as error:
+        click.echo(f"runguard-lint: error: {error}", err=True)
+        return EXIT_ERROR
+
+
+def _explain(request: RunRequest) -> int:
+    from runguard_lint.explain import explain_rule, list_all_rules
+
+    try:
+        catalog = build_catalog()
+    except CatalogError as error:
+        raise RunError(str(error)) from None
+    if request.mode is Mode.LIST_RULES:
+        click.echo(list_all_rules(catalog), nl=False)
+        return EXIT_CLEAN
+    text = explain_rule(catalog, request.explain_code.upper())
+    if text is None:
+        raise RunError(f"unknown rule `{request.explain_code}`; see `runguard-lint --list-rules`")
+    click.echo(text, nl=False)
+    return EXIT_CLEAN
+
+
+@dataclass(frozen=True)
+class _Results:
+    """What checking or fixing produced, before anything is printed."""
+
+    reports: Sequence[FileReport]
+    files: Sequence[InputFile] = ()  # the files checked (--add-noqa edits them)
+    problems: Sequence[str] = ()  # command-line paths that could not be used
+    fixed: int = 0
+    diff: str = ""
+    fixed_source: bytes | None = None  # `--fix -`: what goes to standard output
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for report in self.reports for d in report.diagnostics]
+
+    @property
+    def errors(self) -> list[FileError]:
+        return [e for report in self.reports for e in report.errors]
+
+
+def _lint(request: RunRequest) -> int:
+    for ignored in request.ignored_targets:
+        click.echo(
+            f"runguard-lint: warning: ignoring `{ignored}` in favour of standard "
+            "input (--stdin-filename)",
+            err=True,
+        )
+    if request.output is Output.ADD_NOQA and request.reads_stdin:
+        raise RunError("--add-noqa edits files in place and cannot be used with standard input")
+    settings = _settings(request)
+    results = (
+        _from_stdin(request, settings) if request.reads_stdin else _from_files(request, settings)
+    )
+    return _report(request, settings, results)
+
+
+def _from_stdin(request: RunRequest, settings: Settings) -> _Results:
+    name = request.stdin_filename or "-"
+    data = sys.stdin.buffer.read()
+    if request.mode is Mode.CHECK:
+        return _Results([check_data(name, data, settings)])
+    from runguard_lint.pipeline.fix import unified_diff
+
+    outcome = fix_data(name, data, settings, unsafe=request.unsafe_fixes)
+    return _Results(
+        [outcome.report],
+        fixed=outcome.fixed,
+        diff=unified_diff(name, data, outcome.new_bytes) if outcome.new_bytes else "",
         # As in Ruff: the fixed source goes to standard output, the report to stderr.
-        sys.stdout.buffer.write(fixed_stdin)
+        fixed_source=(outcome.new_bytes or data) if request.mode is Mode.FIX else None,
+    )
+
+
+def _from_files(request: RunRequest, settings: Settings) -> _Results:
+    found = discover(request.targets, settings)
+    for note in found.notes:
+        click.echo(f"runguard-lint: {note}", err=True)
+    files = [InputFile(path, display_name(path)) for path in found.files]
+    cache = ResultCache.for_settings(settings, request.cache_dir) if request.use_cache else None
+    if request.mode is Mode.CHECK:
+        results = _Results(check_files(files, settings, cache), files, found.problems)
+    else:
+        write = request.mode is Mode.FIX
+        fixing = fix_files(files, settings, unsafe=request.unsafe_fixes, write=write, cache=cache)
+        results = _Results(fixing.reports, files, found.problems, fixing.fixed, fixing.diff)
+    if cache is not None:
+        cache.save()
+    return results
+
+
+def _report(request: RunRequest, settings: Settings, results: _Results) -> int:
+    """Print what the request asks for; the exit status."""
+    if request.mode is Mode.DIFF:
+        click.echo(results.diff, nl=False)
+        if not request.quiet:
+            fixed = results.fixed
+            click.echo(f"Would fix {fixed} finding{'s' if fixed != 1 else ''}.", err=True)
+        _echo_problems(results.problems, results.errors)
+        if results.errors or results.problems:
+            return EXIT_ERROR
+        return EXIT_FINDINGS if results.diff else EXIT_CLEAN
+    if results.fixed_source is not None:
+        sys.stdout.buffer.write(results.fixed_source)
         sys.stdout.flush()
-    if add_noqa:
-        remaining = _add_noqa(tasks, reports, quiet)
-        _echo_problems(problems, errors)
-        sys.exit(_exit_status(remaining, errors, problems, exit_zero))
+    if request.output is Output.ADD_NOQA:
+        remaining = _add_noqa(results.files, results.reports, request.quiet)
+        _echo_problems(results.problems, results.errors)
+        return _exit_status(remaining, results.errors, results.problems, request.exit_zero)
+    diagnostics = results.diagnostics
     context = ReportContext(
         rules=settings.catalog.rules,
         project_root=settings.project_root,
-        errors=errors,
+        errors=results.errors,
         source_lines=_source_lines,
-        color=output_file is None and output_format == "full" and sys.stdout.isatty(),
-        unsafe_fixes=unsafe_fixes,
-        fixed_count=fixed,
+        color=(
+            request.output_file is None and request.output_format == "full" and sys.stdout.isatty()
+        ),
+        unsafe_fixes=request.unsafe_fixes,
+        fixed_count=results.fixed,
     )
-    if statistics:
+    if request.output is Output.STATISTICS:
         from runguard_lint.output.statistics import render as render_statistics
 
         text = render_statistics(diagnostics, context)
     else:
-        text = formatter(output_format)(diagnostics, context)
-        if quiet and output_format == "full":
+        text = formatter(request.output_format)(diagnostics, context)
+        if request.quiet and request.output_format == "full":
             text = text.rsplit("\n\n", 1)[0] + "\n" if diagnostics else ""
-    if fixed_stdin is not None and fix and output_file is None:
+    if results.fixed_source is not None and request.output_file is None:
         click.echo(text, err=True, nl=False)
     else:
-        _emit(text, output_file)
-    _echo_problems(problems, errors)
-    sys.exit(_exit_status(diagnostics, errors, problems, exit_zero))
+        _emit(text, request.output_file)
+    _echo_problems(results.problems, results.errors)
+    return _exit_status(diagnostics, results.errors, results.problems, request.exit_zero)
 
 
 def _echo_problems(problems: Sequence[str], errors: Sequence[FileError]) -> None:
@@ -257,12 +378,12 @@ def _echo_problems(problems: Sequence[str], errors: Sequence[FileError]) -> None
 
 
 def _add_noqa(
-    tasks: Sequence[Task], reports: Sequence[FileReport], quiet: bool
+    files: Sequence[InputFile], reports: Sequence[FileReport], quiet: bool
 ) -> list[Diagnostic]:
     """Write the comments; return the findings still not silenced (reported on stderr)."""
     from runguard_lint.add_noqa import AddNoqaError, add_noqa_to_file
 
-    paths = {task.display: task.path for task in tasks}
+    paths = {file.display: file.path for file in files}
     remaining: list[Diagnostic] = []
     added = 0
     for report in reports:
@@ -288,52 +409,42 @@ def _add_noqa(
     return remaining
 
 
-def _settings(
-    targets: Sequence[str],
-    config_file: Path | None,
-    select: Sequence[str],
-    extend_select: Sequence[str],
-    ignore: Sequence[str],
-    preview: bool,
-    jobs: int | None,
-    force_exclude: bool,
-    stdin_filename: str | None,
-) -> Settings:
+def _settings(request: RunRequest) -> Settings:
     # The config nearest the first target, or nearest the stdin file's name even when
     # no such file exists yet (an editor's unsaved buffer).
+    targets = request.targets
     anchor = (
-        Path(stdin_filename)
-        if targets == ["-"] and stdin_filename
+        Path(request.stdin_filename)
+        if request.reads_stdin and request.stdin_filename
         else Path(targets[0] if targets[0] != "-" else ".")
     )
     try:
-        if config_file is not None and not config_file.is_file():
-            raise ConfigError(f"{config_file}: no such config file")
-        config_path = config_file or find_config(anchor)
+        if request.config_file is not None and not request.config_file.is_file():
+            raise ConfigError(f"{request.config_file}: no such config file")
+        config_path = request.config_file or find_config(anchor)
         settings = load_settings(config_path, Path.cwd())
         overrides: dict[str, object] = {}
-        if select:
-            overrides["select"] = _split_codes(select)
-        if extend_select:
-            overrides["extend_select"] = settings.extend_select + _split_codes(extend_select)
-        if ignore:
-            overrides["ignore"] = settings.ignore + _split_codes(ignore)
-        if preview:
+        if request.select:
+            overrides["select"] = _split_codes(request.select)
+        if request.extend_select:
+            overrides["extend_select"] = settings.extend_select + _split_codes(
+                request.extend_select
+            )
+        if request.ignore:
+            overrides["ignore"] = settings.ignore + _split_codes(request.ignore)
+        if request.preview:
             overrides["preview"] = True
-        if jobs is not None:
-            overrides["jobs"] = jobs
-        if force_exclude:
+        if request.jobs is not None:
+            overrides["jobs"] = request.jobs
+        if request.force_exclude:
             overrides["force_exclude"] = True
         if overrides:
             settings = with_catalog(replace(settings, **overrides), None)  # type: ignore[arg-type]
-        return settings
     except ConfigError as error:
-        _fail(str(error))
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"runguard-lint: error: {message}", err=True)
-    sys.exit(EXIT_ERROR)
+        raise RunError(str(error)) from None
+    if not (request.mode in (Mode.FIX, Mode.DIFF) or request.output_format in ("json", "sarif")):
+        settings = replace(settings, fix_edits=False)
+    return settings
 
 
 def _emit(text: str, output_file: Path | None) -> None:
@@ -343,7 +454,7 @@ def _emit(text: str, output_file: Path | None) -> None:
     try:
         output_file.write_text(text, encoding="utf-8")
     except OSError as error:
-        _fail(f"{output_file}: cannot write the report ({error.strerror})")
+        raise RunError(f"{output_file}: cannot write the report ({error.strerror})") from None
 
 
 def _source_lines(filename: str) -> Sequence[str]:

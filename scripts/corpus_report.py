@@ -300,7 +300,7 @@ def _check_both_ways(job: tuple[str, str]) -> dict[str, Any]:
     import dataclasses
 
     from runguard_lint.config import Settings
-    from runguard_lint.engine import check_text
+    from runguard_lint.pipeline.check import check_text
 
     corpus, name = job
     path = Path(corpus) / name

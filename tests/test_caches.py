@@ -11,7 +11,7 @@ import pytest
 
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic
-from runguard_lint.engine import check_text
+from runguard_lint.pipeline.check import check_text
 from runguard_lint.prefilter import _cache_names, _cache_units, _has_functools_cache
 from tests.conftest import FIXTURES, ROOT
 from tests.test_fixtures import FIXTURE_FILES, selected_codes

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from runguard_lint.diagnostics import Edit, Location
-from runguard_lint.fixer import _conflict, write_back
 from runguard_lint.fixes.edits import apply_edits
+from runguard_lint.pipeline.fix import _conflict, write_back
 from tests.conftest import FIXTURES, run_cli
 from tests.test_fixtures import selected_codes
 

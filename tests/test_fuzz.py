@@ -33,8 +33,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from runguard_lint.config import Settings
-from runguard_lint.engine import check_source
-from runguard_lint.fixer import fix_text
+from runguard_lint.pipeline.check import check_source
+from runguard_lint.pipeline.fix import fix_text
 
 _ENV = "RUNGUARD_FUZZ_EXAMPLES"
 EXAMPLES = int(os.environ.get(_ENV, "30"))

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from runguard_lint.config import Settings, find_config
-from runguard_lint.engine import check_source
+from runguard_lint.pipeline.check import check_source
 
 LEAK = "import httpx\nasync def f():\n    c = httpx.AsyncClient()\n    return await c.get('/')\n"
 LEAK_AT = ("leak.py", 3, "RG101")

@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from runguard_lint.config import Settings
-from runguard_lint.engine import check_source
+from runguard_lint.pipeline.check import check_source
 
 SETTINGS = Settings(project_root=Path("."))
 ENABLED = frozenset({"RG101", "RG102", "RG103", "RG105", "RG106", "RG301", "RG401"})

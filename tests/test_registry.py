@@ -20,7 +20,7 @@ import pytest
 from runguard_lint import registry
 from runguard_lint.catalog import build_catalog, rules_dir
 from runguard_lint.config import Settings
-from runguard_lint.engine import check_source
+from runguard_lint.pipeline.check import check_source
 from tests.conftest import FIXTURES, ROOT
 
 CATALOG = build_catalog()

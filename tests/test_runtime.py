@@ -1,4 +1,4 @@
-"""Tests of `runguard_lint.runtime`, the stdlib-only module that fixed code imports."""
+"""Tests of `runguard_lint.runtime`, the stdlib-only package that fixed code imports."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import runguard_lint.runtime
 from runguard_lint.runtime import (
     BoundedCache,
     CacheStats,
@@ -43,24 +44,53 @@ ROOT = Path(__file__).resolve().parents[1]
 # --------------------------------------------------------------------------
 
 
-def test_importing_runtime_loads_only_the_standard_library() -> None:
-    probe = """
+@pytest.mark.parametrize(
+    "module",
+    [
+        "runguard_lint.runtime",
+        "runguard_lint.runtime.scope",
+        "runguard_lint.runtime.per_loop",
+        "runguard_lint.runtime.bounded_cache",
+    ],
+)
+def test_importing_runtime_loads_only_the_standard_library(module: str) -> None:
+    probe = f"""
 import sys
 before = set(sys.modules)
-import runguard_lint.runtime
-loaded = {name.partition(".")[0] for name in set(sys.modules) - before}
-heavy = sorted({"libcst", "click", "rich"} & {n.partition(".")[0] for n in sys.modules})
+import {module}
+new = set(sys.modules) - before
+loaded = {{name.partition(".")[0] for name in new}}
+heavy = sorted({{"libcst", "click", "rich"}} & {{n.partition(".")[0] for n in sys.modules}})
 stdlib = getattr(sys, "stdlib_module_names", None)
 third_party = sorted(
     name for name in loaded if stdlib is not None and name not in stdlib and name != "runguard_lint"
 )
-print(heavy, third_party)
+linter = sorted(
+    name for name in new
+    if name.startswith("runguard_lint.") and not name.startswith("runguard_lint.runtime")
+)
+print(heavy, third_party, linter)
 """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     )
-    assert result.stdout.split() == ["[]", "[]"], result.stdout
+    assert result.stdout.split() == ["[]", "[]", "[]"], result.stdout
+
+
+def test_runtime_exports_its_public_names() -> None:
+    runtime = runguard_lint.runtime
+    assert sorted(runtime.__all__) == [
+        "BoundedCache",
+        "CacheStats",
+        "CleanupError",
+        "KeyedPerLoop",
+        "PerLoop",
+        "ResourceScope",
+        "keyed_per_loop",
+        "per_loop",
+    ]
+    assert all(hasattr(runtime, name) for name in runtime.__all__)
 
 
 # --------------------------------------------------------------------------

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from runguard_lint.analysis.context import FileContext
 from runguard_lint.diagnostics import Diagnostic
 from runguard_lint.needs import Need
+
+if TYPE_CHECKING:
+    from runguard_lint.analysis.context import FileContext
 
 
 class Rule(ABC):

@@ -7,12 +7,14 @@ module owns the code and the one way to build the diagnostic.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from runguard_lint.analysis.context import FileContext
 from runguard_lint.diagnostics import Diagnostic, Location
 from runguard_lint.needs import Need
 from runguard_lint.rules.base import Rule
+
+if TYPE_CHECKING:
+    from runguard_lint.analysis.context import FileContext
 
 CODE = "RG900"
 

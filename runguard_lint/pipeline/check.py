@@ -5,13 +5,14 @@ by the stdlib `ast` first (fast, and the syntax check every file gets), and
 only handed to LibCST with metadata, the slow stage, when the prefilter finds
 something a check could report. A crash inside a check becomes a FileError
 naming the file and the rules, and the other checks and files go on.
+
+This module loads LibCST and every check: only workers (and in-process
+callers such as tests) import it, so a run answered from the cache never does.
 """
 
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 import traceback
 from dataclasses import dataclass, replace
 
@@ -23,44 +24,17 @@ from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.project import ProjectFacts, for_file
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
+from runguard_lint.pipeline.files import (
+    DecodeFailure,
+    content_hash,
+    decode,
+    read_bytes,
+    unreadable,
+)
+from runguard_lint.pipeline.pool import WorkerContext, WorkItem
 from runguard_lint.prefilter import AnalysisPlan, analysis_plan
 from runguard_lint.rules.rg900 import syntax_diagnostic
 from runguard_lint.suppression import Suppressions, may_have_file_directive, per_file_ignored
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """A decoded file, with what is needed to write it back byte-faithfully."""
-
-    text: str
-    encoding: str
-    bom: bool
-
-
-class DecodeFailure(Exception):
-    """The bytes are not text in the declared (or default) encoding."""
-
-
-def decode(data: bytes) -> SourceFile:
-    """Decode source bytes as Python does: BOM, then PEP 263 cookie, else UTF-8."""
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as error:
-        raise DecodeFailure(str(error)) from None
-    bom = data.startswith(b"\xef\xbb\xbf")
-    body = data[3:] if bom else data
-    python_encoding = "utf-8" if encoding == "utf-8-sig" else encoding
-    try:
-        text = body.decode(python_encoding)
-    except UnicodeDecodeError as error:
-        line = body[: error.start].count(b"\n") + 1
-        raise DecodeFailure(
-            f"line {line}: bytes are not valid {python_encoding} ({error.reason}); "
-            "save the file as UTF-8 or declare its encoding in a `# -*- coding: ... -*-` line"
-        ) from None
-    except LookupError:
-        raise DecodeFailure(f"unknown encoding `{encoding}` declared in the file") from None
-    return SourceFile(text=text, encoding=python_encoding, bom=bom)
 
 
 def check_source(
@@ -201,3 +175,21 @@ def _without_stub_edits(diagnostic: Diagnostic, plan: AnalysisPlan) -> Diagnosti
     if any(plan.touches_stub(e.location.row, e.end_location.row) for e in fix.edits):
         return replace(diagnostic, fix=None)
     return diagnostic
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """A worker's answer for one file: its report and the content hash of the bytes it
+    was made from ("" when there were none, so nothing is cached)."""
+
+    report: FileReport
+    digest: str
+
+
+def check_item(context: WorkerContext, item: WorkItem) -> CheckedFile:
+    """The pool's work for checking: the file is read here, in the worker."""
+    data = item.data if item.data is not None else read_bytes(item.path)
+    if isinstance(data, str):
+        return CheckedFile(unreadable(item.display, data), "")
+    report = check_source(item.display, data, context.settings, context.enabled)
+    return CheckedFile(report, content_hash(data))

@@ -4,7 +4,8 @@ Entries are keyed by the file's content hash and name, inside a bucket named
 by the tool version and everything in the settings and catalog that changes
 findings. The bucket is one JSON file written atomically (temp file +
 rename), so two runs at once can lose each other's new entries but never
-corrupt the cache.
+corrupt the cache. Diagnostics are turned into JSON and back here only, for
+the check and the fix paths alike.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runguard_lint import __version__
+from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Applicability, Diagnostic, Edit, FileReport, Fix, Location
 
 CACHE_DIR_NAME = ".runguard_cache"
@@ -38,6 +40,13 @@ class ResultCache:
                 self._entries = loaded
         except (OSError, ValueError):
             self._entries = {}
+
+    @classmethod
+    def for_settings(cls, settings: Settings, directory: Path | None) -> ResultCache:
+        """The bucket for these settings in `directory`, else in the configured cache
+        directory, else in `.runguard_cache/` at the project root."""
+        where = directory or settings.cache_dir or settings.project_root / CACHE_DIR_NAME
+        return cls(where, settings.fingerprint())
 
     def get(self, filename: str, digest: str) -> FileReport | None:
         entry = self._entries.get(filename)

@@ -1,36 +1,34 @@
-"""`--fix` and `--diff`: apply the findings' fixes to a fixpoint, then write back safely.
+"""`--fix` and `--diff` for one file: apply the findings' fixes to a fixpoint, write back safely.
 
-For one file: check -> apply every applicable fix whose edits do not overlap
-an already chosen one (safe fixes; unsafe ones too with `--unsafe-fixes`;
-identical edits, such as the same import added by two fixes, are shared) ->
-check again -> repeat until nothing applicable is left (at most MAX_ROUNDS).
-The final text must parse and compile, or the file is left untouched and the
-reason is reported. Fixing runs in worker processes, like checking, with the
-same crash isolation; the main process writes back: atomically (a temporary
-file in the same directory, then `os.replace`), in the file's own encoding,
-BOM, line endings and permission bits, and never over a file whose bytes
-changed on disk since they were read.
+Check -> apply every applicable fix whose edits do not overlap an already
+chosen one (safe fixes; unsafe ones too with `--unsafe-fixes`; identical
+edits, such as the same import added by two fixes, are shared) -> check again
+-> repeat until nothing applicable is left (at most MAX_ROUNDS). The final
+text must parse and compile, or the file is left untouched and the reason is
+reported. Fixing runs in worker processes (`fix_item`), like checking, with
+the same crash isolation; the main process writes back (`write_back`):
+atomically (a temporary file in the same directory, then `os.replace`), in the
+file's own encoding, BOM, line endings and permission bits, and never over a
+file whose bytes changed on disk since they were read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from runguard_lint.cache import ResultCache
-from runguard_lint.config import Settings, default_jobs
-from runguard_lint.diagnostics import Applicability, Diagnostic, FileError, FileReport
-from runguard_lint.engine import DecodeFailure, check_text, decode
+from runguard_lint.config import Settings
+from runguard_lint.diagnostics import Applicability, Diagnostic, FileReport
 from runguard_lint.fixes.edits import apply_spans, edit_span, line_starts, problem_with
-from runguard_lint.isolation import isolated_map, prepare_worker
-from runguard_lint.runner import PARSER_CRASHED, Task, read_bytes, unreadable
+from runguard_lint.pipeline.check import check_source, check_text
+from runguard_lint.pipeline.files import DecodeFailure, decode
+from runguard_lint.pipeline.pool import WorkerContext, WorkItem
 
 MAX_ROUNDS = 10
 _BOM = b"\xef\xbb\xbf"
@@ -57,14 +55,10 @@ class FileFix:
     new_bytes: bytes | None = None
     problem: str | None = None
 
-
-@dataclass(frozen=True)
-class FixRun:
-    """Every file of a `--fix`/`--diff` run."""
-
-    reports: list[FileReport]  # what is left to report, per file (with write problems as errors)
-    fixed: int  # findings fixed (for --diff: that would be fixed)
-    diff: str  # the unified diff of every changed file (for --diff)
+    @classmethod
+    def unfixed(cls, report: FileReport) -> FileFix:
+        """A file left as it is, with this report (it could not be decoded or analysed)."""
+        return cls(report, report, 0)
 
 
 # --- one file's text ---------------------------------------------------------------------
@@ -176,10 +170,7 @@ def fix_bytes(
         source = decode(data)
     except DecodeFailure:
         # check_text cannot see undecodable bytes; the checker reports them as RG900.
-        from runguard_lint.engine import check_source
-
-        report = check_source(display, data, settings, enabled)
-        return FileFix(report, report, 0)
+        return FileFix.unfixed(check_source(display, data, settings, enabled))
     result = fix_text(display, source.text, settings, enabled, unsafe)
     if result.text == source.text:
         return FileFix(result.report, result.original_report, 0, problem=result.problem)
@@ -201,113 +192,13 @@ def fix_bytes(
     )
 
 
-_WORKER: tuple[Settings, frozenset[str], bool] | None = None
-
-
-def _init_worker(settings: Settings, enabled: frozenset[str], unsafe: bool) -> None:
-    global _WORKER
-    _WORKER = (settings, enabled, unsafe)
-    prepare_worker()
-
-
-def _work(display: str, data: bytes) -> FileFix:
-    assert _WORKER is not None
-    settings, enabled, unsafe = _WORKER
-    return fix_bytes(display, data, settings, enabled, unsafe)
-
-
-# --- many files ------------------------------------------------------------------------------
-
-
-def fix_files(
-    tasks: Sequence[Task],
-    settings: Settings,
-    *,
-    unsafe: bool,
-    write: bool,
-    jobs: int | None = None,
-    cache: ResultCache | None = None,
-) -> FixRun:
-    """Fix every file (in worker processes); write back unless `write` is False (--diff)."""
-    enabled = settings.enabled_codes()
-    reports: dict[str, FileReport] = {}
-    fixed = 0
-    diffs: dict[str, str] = {}
-    pending: list[tuple[Task, bytes]] = []
-    for task in tasks:
-        data = read_bytes(task.path)
-        if isinstance(data, str):
-            reports[task.display] = unreadable(task.display, data)
-            continue
-        cached = cache.get(task.display, hashlib.sha256(data).hexdigest()) if cache else None
-        if cached is not None and not any(applicable(d, unsafe) for d in cached.diagnostics):
-            reports[task.display] = cached
-            continue
-        pending.append((task, data))
-    pending.sort(key=lambda item: len(item[1]), reverse=True)
-    workers = jobs if jobs and jobs > 0 else (settings.jobs or default_jobs())
-    for task, data, outcome in _run_pool(pending, settings, enabled, unsafe, workers):
-        report = outcome.report
-        problems = [outcome.problem] if outcome.problem else []
-        if outcome.new_bytes is not None:
-            if write:
-                failure = write_back(task.path, data, outcome.new_bytes)
-                if failure is None:
-                    fixed += outcome.fixed
-                    if cache is not None and not report.errors:
-                        cache.put(
-                            task.display, hashlib.sha256(outcome.new_bytes).hexdigest(), report
-                        )
-                else:
-                    report = outcome.original_report
-                    problems.append(failure)
-            else:
-                fixed += outcome.fixed
-                diffs[task.display] = unified_diff(task.display, data, outcome.new_bytes)
-        if problems:
-            errors = tuple(FileError(task.display, problem) for problem in problems)
-            report = replace(report, errors=(*report.errors, *errors))
-        reports[task.display] = report
-    return FixRun(
-        [reports[name] for name in sorted(reports)],
-        fixed,
-        "".join(diffs[name] for name in sorted(diffs)),
+def fix_item(context: WorkerContext, item: WorkItem) -> FileFix:
+    """The pool's work for fixing: the bytes come with the item (the main process keeps
+    them, to refuse writing over a file that changed meanwhile)."""
+    assert item.data is not None, "files to fix are read in the main process"
+    return fix_bytes(
+        item.display, item.data, context.settings, context.enabled, context.unsafe_fixes
     )
-
-
-def _run_pool(
-    pending: list[tuple[Task, bytes]],
-    settings: Settings,
-    enabled: frozenset[str],
-    unsafe: bool,
-    workers: int,
-) -> Iterable[tuple[Task, bytes, FileFix]]:
-    """Fix in worker processes; a file that kills its worker is retried alone, then RG900."""
-
-    def crashed(item: tuple[Task, bytes]) -> FileFix:
-        report = unreadable(item[0].display, PARSER_CRASHED)
-        return FileFix(report, report, 0)
-
-    def failed(item: tuple[Task, bytes], error: BaseException) -> FileFix:
-        message = f"internal error: {type(error).__name__}: {error}; please report it"
-        report = FileReport(item[0].display, (), (FileError(item[0].display, message),))
-        return FileFix(report, report, 0)
-
-    for (task, data), outcome in isolated_map(
-        _work_item,
-        pending,
-        workers=workers,
-        initializer=_init_worker,
-        initargs=(settings, enabled, unsafe),
-        on_crash=crashed,
-        on_error=failed,
-        weight=lambda item: len(item[1]),
-    ):
-        yield task, data, outcome
-
-
-def _work_item(item: tuple[Task, bytes]) -> FileFix:
-    return _work(item[0].display, item[1])
 
 
 # --- output ------------------------------------------------------------------------------
@@ -373,16 +264,3 @@ def write_back(path: Path, original: bytes, new: bytes) -> str | None:
             os.unlink(temporary)
         return f"not fixed: cannot write the file ({error.strerror or error})"
     return None
-
-
-# --- standard input --------------------------------------------------------------------------
-
-
-def fix_stdin(display: str, data: bytes, settings: Settings, *, unsafe: bool) -> FileFix:
-    """`--fix -`: the fixed source goes to standard output (the CLI writes `new_bytes`)."""
-    task = Task(Path(display), display)
-    for _task, _data, outcome in _run_pool(
-        [(task, data)], settings, settings.enabled_codes(), unsafe, 1
-    ):
-        return outcome
-    raise AssertionError("a pool run yields one outcome per file")

@@ -1,0 +1,190 @@
+"""Many files: the cache answers what it can, the pool checks or fixes the rest.
+
+Files whose content hash (with tool version and settings) is cached are
+answered without parsing; the rest go to the worker pool, biggest first,
+since the largest files dominate the wall time. Reports come back one per
+file, sorted by file name, whatever order the workers finish in. Standard
+input goes through the same pool, so a crash on it is isolated as well.
+
+This is where the worker context is built, once per run. The modules that
+load LibCST (`check`, `fix`) are imported only once some file needs a worker:
+a run answered from the cache never loads them. Importing them here, before
+the pool starts, also lets forked workers inherit them instead of each
+loading its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from runguard_lint.config import Settings, default_jobs
+from runguard_lint.diagnostics import FileError, FileReport
+from runguard_lint.pipeline.cache import ResultCache
+from runguard_lint.pipeline.files import (
+    InputFile,
+    content_hash,
+    file_size,
+    read_bytes,
+    unreadable,
+)
+from runguard_lint.pipeline.pool import WorkerContext, WorkItem, run_in_workers
+
+if TYPE_CHECKING:
+    from runguard_lint.pipeline.fix import FileFix
+
+
+@dataclass(frozen=True)
+class FixRun:
+    """Every file of a `--fix`/`--diff` run."""
+
+    reports: list[FileReport]  # what is left to report, per file (with write problems as errors)
+    fixed: int  # findings fixed (for --diff: that would be fixed)
+    diff: str  # the unified diff of every changed file (for --diff)
+
+
+@dataclass(frozen=True)
+class _Triage:
+    """The reports known without a worker, and the files that need one (biggest first)."""
+
+    answered: dict[str, FileReport]
+    work: list[WorkItem]
+
+
+def _triage(
+    files: Sequence[InputFile],
+    cache: ResultCache | None,
+    *,
+    keep_bytes: bool,
+    reusable: Callable[[FileReport], bool],
+) -> _Triage:
+    """The one cache lookup of check and fix.
+
+    A file is read here only when its bytes are needed: to hash it for the
+    cache, or to keep them (`keep_bytes`, for fixing). Otherwise only its size
+    is asked, and the worker reads it. A cached report is used when `reusable`
+    accepts it.
+    """
+    answered: dict[str, FileReport] = {}
+    work: list[WorkItem] = []
+    for file in files:
+        if cache is None and not keep_bytes:
+            work.append(WorkItem(file.display, file.path, None, file_size(file.path)))
+            continue
+        data = read_bytes(file.path)
+        if isinstance(data, str):
+            answered[file.display] = unreadable(file.display, data)
+            continue
+        cached = cache.get(file.display, content_hash(data)) if cache is not None else None
+        if cached is not None and reusable(cached):
+            answered[file.display] = cached
+            continue
+        work.append(WorkItem(file.display, file.path, data if keep_bytes else None, len(data)))
+    work.sort(key=lambda item: item.size, reverse=True)
+    return _Triage(answered, work)
+
+
+def _workers(settings: Settings) -> int:
+    return settings.jobs or default_jobs()
+
+
+def check_files(
+    files: Sequence[InputFile], settings: Settings, cache: ResultCache | None = None
+) -> list[FileReport]:
+    """Check every file and return one report per file, sorted by file name."""
+    triage = _triage(files, cache, keep_bytes=False, reusable=lambda _report: True)
+    reports = triage.answered
+    if triage.work:
+        from runguard_lint.pipeline.check import CheckedFile, check_item
+
+        context = WorkerContext(settings, settings.enabled_codes())
+        for _item, checked in run_in_workers(
+            check_item,
+            context,
+            triage.work,
+            workers=_workers(settings),
+            lost=lambda report: CheckedFile(report, ""),
+        ):
+            reports[checked.report.filename] = checked.report
+            if cache is not None and checked.digest and not checked.report.errors:
+                cache.put(checked.report.filename, checked.digest, checked.report)
+    return [reports[name] for name in sorted(reports)]
+
+
+def check_data(display: str, data: bytes, settings: Settings) -> FileReport:
+    """Check bytes that are not a file on disk (standard input), isolated like files."""
+    from runguard_lint.pipeline.check import CheckedFile, check_item
+
+    context = WorkerContext(settings, settings.enabled_codes())
+    item = WorkItem(display, Path(display), data, len(data))
+    for _item, checked in run_in_workers(
+        check_item, context, [item], workers=1, lost=lambda report: CheckedFile(report, "")
+    ):
+        return checked.report
+    raise AssertionError("a pool run yields one report per file")
+
+
+def fix_files(
+    files: Sequence[InputFile],
+    settings: Settings,
+    *,
+    unsafe: bool,
+    write: bool,
+    cache: ResultCache | None = None,
+) -> FixRun:
+    """Fix every file (in worker processes); write back unless `write` is False (--diff)."""
+    from runguard_lint.pipeline.fix import FileFix, applicable, fix_item, unified_diff, write_back
+
+    triage = _triage(
+        files,
+        cache,
+        keep_bytes=True,
+        reusable=lambda report: not any(applicable(d, unsafe) for d in report.diagnostics),
+    )
+    reports = triage.answered
+    fixed = 0
+    diffs: dict[str, str] = {}
+    context = WorkerContext(settings, settings.enabled_codes(), unsafe_fixes=unsafe)
+    for item, outcome in run_in_workers(
+        fix_item, context, triage.work, workers=_workers(settings), lost=FileFix.unfixed
+    ):
+        assert item.data is not None
+        report = outcome.report
+        problems = [outcome.problem] if outcome.problem else []
+        if outcome.new_bytes is not None:
+            if write:
+                failure = write_back(item.path, item.data, outcome.new_bytes)
+                if failure is None:
+                    fixed += outcome.fixed
+                    if cache is not None and not report.errors:
+                        cache.put(item.display, content_hash(outcome.new_bytes), report)
+                else:
+                    report = outcome.original_report
+                    problems.append(failure)
+            else:
+                fixed += outcome.fixed
+                diffs[item.display] = unified_diff(item.display, item.data, outcome.new_bytes)
+        if problems:
+            errors = tuple(FileError(item.display, problem) for problem in problems)
+            report = replace(report, errors=(*report.errors, *errors))
+        reports[item.display] = report
+    return FixRun(
+        [reports[name] for name in sorted(reports)],
+        fixed,
+        "".join(diffs[name] for name in sorted(diffs)),
+    )
+
+
+def fix_data(display: str, data: bytes, settings: Settings, *, unsafe: bool) -> FileFix:
+    """`--fix -`: the fixed source goes to standard output (the CLI writes `new_bytes`)."""
+    from runguard_lint.pipeline.fix import FileFix, fix_item
+
+    context = WorkerContext(settings, settings.enabled_codes(), unsafe_fixes=unsafe)
+    item = WorkItem(display, Path(display), data, len(data))
+    for _item, outcome in run_in_workers(
+        fix_item, context, [item], workers=1, lost=FileFix.unfixed
+    ):
+        return outcome
+    raise AssertionError("a pool run yields one outcome per file")

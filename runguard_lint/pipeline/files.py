@@ -1,0 +1,118 @@
+"""Source files: where they are, their bytes, their text, and the RG900 when those fail.
+
+Reading refuses anything that is not a regular file (a named pipe called
+`x.py` would block the run), decoding follows Python's own rules (BOM, then
+the PEP 263 cookie, else UTF-8) and remembers what is needed to write the text
+back byte-faithfully. Nothing here parses.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import stat
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+from runguard_lint.diagnostics import FileReport
+from runguard_lint.rules.rg900 import syntax_diagnostic
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file to check: where it is and how reports name it."""
+
+    path: Path
+    display: str
+
+
+def display_name(path: Path) -> str:
+    """Paths in reports: relative to the working directory when below it, as named
+    (a symlink is shown under its own name, not its target's)."""
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute, os.getcwd())
+    except ValueError:
+        return path.as_posix()
+    if relative.startswith(".."):
+        return path.as_posix()
+    return Path(relative).as_posix()
+
+
+def read_bytes(path: Path) -> bytes | str:
+    """The file's bytes, or a sentence saying why they cannot be read.
+
+    Only regular files are read: a named pipe or a device called `x.py` would
+    block the run or never end.
+    """
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        if os.path.islink(path):
+            return "is a symbolic link to a missing file; fix or remove the link"
+        return f"cannot read the file ({error.strerror or error})"
+    if stat.S_ISDIR(status.st_mode):
+        return "is a directory, not a file"
+    if not stat.S_ISREG(status.st_mode):
+        return "is not a regular file (a pipe, socket or device); exclude it"
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        hint = "; check its permissions" if error.errno == errno.EACCES else ""
+        return f"cannot read the file ({error.strerror or error}){hint}"
+
+
+def file_size(path: Path) -> int:
+    """The size on disk, to schedule big files first; 0 when unknown (the worker says why)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def content_hash(data: bytes) -> str:
+    """What the result cache keys a file's bytes by."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A decoded file, with what is needed to write it back byte-faithfully."""
+
+    text: str
+    encoding: str
+    bom: bool
+
+
+class DecodeFailure(Exception):
+    """The bytes are not text in the declared (or default) encoding."""
+
+
+def decode(data: bytes) -> SourceFile:
+    """Decode source bytes as Python does: BOM, then PEP 263 cookie, else UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        raise DecodeFailure(str(error)) from None
+    bom = data.startswith(b"\xef\xbb\xbf")
+    body = data[3:] if bom else data
+    python_encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+    try:
+        text = body.decode(python_encoding)
+    except UnicodeDecodeError as error:
+        line = body[: error.start].count(b"\n") + 1
+        raise DecodeFailure(
+            f"line {line}: bytes are not valid {python_encoding} ({error.reason}); "
+            "save the file as UTF-8 or declare its encoding in a `# -*- coding: ... -*-` line"
+        ) from None
+    except LookupError:
+        raise DecodeFailure(f"unknown encoding `{encoding}` declared in the file") from None
+    return SourceFile(text=text, encoding=python_encoding, bom=bom)
+
+
+def unreadable(display: str, reason: str) -> FileReport:
+    """The whole report of a file that could not be read or analysed at all."""
+    return FileReport(display, (syntax_diagnostic(display, reason),))

@@ -1,0 +1,217 @@
+"""The worker pool that checks and fixes files, so that no single file can take the run down.
+
+LibCST's native parser can die with a segmentation fault on pathological
+input, and a deep tree can exhaust the C stack. Every file is therefore
+handled in a worker process, even a single one; when a worker dies, the
+chunks it held are run again apart from the rest, each in a process of its
+own, and a chunk that kills that one too is split, down to one file per
+process: only the file that kills its own process is reported as RG900. Any
+other exception from a file becomes an internal error of that file. Results
+come back in the order the files were given, except those retried after a
+crash, which come last.
+
+What a worker needs besides the file travels with each chunk as a frozen
+`WorkerContext`, never through module state set by an initializer, so the same
+pool serves `check` and `fix` and what a worker acts on is what it was sent.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import pickle
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar, cast
+
+from runguard_lint.config import Settings
+from runguard_lint.diagnostics import FileError, FileReport
+from runguard_lint.pipeline.files import unreadable
+
+Payload = TypeVar("Payload")
+Result = TypeVar("Result")
+
+PARSER_CRASHED = (
+    "cannot parse: the parser crashed on this file (it may be too deeply nested); "
+    "simplify the file or exclude it"
+)
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """Everything a worker needs besides the file, the same for every file of a run."""
+
+    settings: Settings
+    enabled: frozenset[str]  # the rule codes that run (resolved once, in the main process)
+    unsafe_fixes: bool = False  # fixing only: apply unsafe fixes too
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One file for a worker: read there from `path` (the bytes need not cross a pipe),
+    or handed over as `data` (standard input, and files being fixed)."""
+
+    display: str
+    path: Path
+    data: bytes | None
+    size: int  # the weight by which files are scheduled and chunked
+
+
+# What a worker does with one file; module-level, since it is pickled by name.
+Work = Callable[[WorkerContext, WorkItem], Result]
+
+
+def prepare_worker() -> None:
+    """What every worker sets up before its first file.
+
+    Deeply nested (but valid) code needs more than the default 1000 frames (a
+    worker that still overflows dies alone, see above). LibCST allocates a
+    great many small objects that live as long as their file: the cyclic
+    collector would scan them again and again, so it runs far less often, and
+    what the worker inherited is frozen out of its scans.
+    """
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
+def run_in_workers(
+    work: Work[Result],
+    context: WorkerContext,
+    items: Sequence[WorkItem],
+    *,
+    workers: int,
+    lost: Callable[[FileReport], Result],
+) -> Iterator[tuple[WorkItem, Result]]:
+    """Yield (item, work(context, item)) for each item, surviving crashed workers.
+
+    A file that crashes its worker or raises is answered by `lost`, given the
+    report that says so.
+    """
+    if not items:
+        return
+    chunks = chunked(items, lambda item: item.size, workers)
+    retry: list[list[WorkItem]] = []
+    with _pool(max(1, min(workers, len(chunks)))) as pool:
+        futures = [(pool.submit(_run_chunk, work, context, chunk), chunk) for chunk in chunks]
+        for future, chunk in futures:
+            try:
+                outcomes = future.result()
+            except Exception:  # a dead worker, or outcomes that could not come back
+                retry.append(chunk)
+                continue
+            yield from _answers(chunk, outcomes, lost)
+    for chunk in retry:
+        outcome = _alone(chunk, work, context) if len(chunk) > 1 else None
+        if isinstance(outcome, list):
+            yield from _answers(chunk, outcome, lost)
+            continue
+        for item in chunk:
+            single = _alone([item], work, context)
+            if isinstance(single, list):
+                yield from _answers([item], single, lost)
+            elif isinstance(single, BrokenProcessPool):
+                yield item, lost(unreadable(item.display, PARSER_CRASHED))
+            else:
+                yield item, lost(_failure_report(item, single))
+
+
+def chunked(
+    payloads: Sequence[Payload], weight: Callable[[Payload], int], workers: int
+) -> list[list[Payload]]:
+    """Consecutive payloads grouped so that each chunk weighs about 1/16 of a worker's
+    share: one task per file cost more in pickling and hand-offs than small files take
+    to check, while chunks small enough keep both cores busy to the end."""
+    total = sum(weight(payload) for payload in payloads)
+    target = max(_MIN_CHUNK_WEIGHT, total // (max(workers, 1) * 16))
+    chunks: list[list[Payload]] = []
+    current: list[Payload] = []
+    current_weight = 0
+    for payload in payloads:
+        current.append(payload)
+        current_weight += weight(payload)
+        if current_weight >= target or len(current) >= _MAX_CHUNK_LENGTH:
+            chunks.append(current)
+            current, current_weight = [], 0
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+_MIN_CHUNK_WEIGHT = 64 * 1024
+_MAX_CHUNK_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """An exception one file raised in a worker, carried back as a value."""
+
+    error: BaseException
+
+
+def _run_chunk(
+    work: Work[Result],
+    context: WorkerContext,
+    chunk: Sequence[WorkItem],
+) -> list[object]:
+    """Runs in a worker: each file's result, or the exception it raised."""
+    outcomes: list[object] = []
+    for item in chunk:
+        try:
+            outcomes.append(work(context, item))
+        except Exception as error:
+            outcomes.append(_Failed(_picklable(error)))
+    return outcomes
+
+
+def _picklable(error: Exception) -> BaseException:
+    try:
+        pickle.dumps(error)
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def _failure_report(item: WorkItem, error: BaseException) -> FileReport:
+    message = f"internal error: {type(error).__name__}: {error}; please report it"
+    return FileReport(item.display, (), (FileError(item.display, message),))
+
+
+def _answers(
+    chunk: Sequence[WorkItem],
+    outcomes: Sequence[object],
+    lost: Callable[[FileReport], Result],
+) -> Iterator[tuple[WorkItem, Result]]:
+    for item, outcome in zip(chunk, outcomes, strict=True):
+        if isinstance(outcome, _Failed):
+            yield item, lost(_failure_report(item, outcome.error))
+        else:
+            yield item, cast(Result, outcome)
+
+
+def _alone(
+    chunk: Sequence[WorkItem],
+    work: Work[Result],
+    context: WorkerContext,
+) -> list[object] | Exception:
+    """The chunk's outcomes from a process of its own, or why they did not come back
+    (BrokenProcessPool: the process died)."""
+    with _pool(1) as alone:
+        try:
+            return alone.submit(_run_chunk, work, context, chunk).result()
+        except Exception as error:
+            return error
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # fork where it exists (fast start, the loaded modules inherited), else spawn.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=prepare_worker,
+    )

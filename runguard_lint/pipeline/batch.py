@@ -31,6 +31,7 @@ from runguard_lint.pipeline.files import (
     unreadable,
 )
 from runguard_lint.pipeline.pool import WorkerContext, WorkItem, run_in_workers
+from runguard_lint.pipeline.project import project_facts
 
 if TYPE_CHECKING:
     from runguard_lint.pipeline.fix import FileFix
@@ -59,6 +60,7 @@ def _triage(
     *,
     keep_bytes: bool,
     reusable: Callable[[FileReport], bool],
+    salt: str = "",
 ) -> _Triage:
     """The one cache lookup of check and fix.
 
@@ -77,7 +79,8 @@ def _triage(
         if isinstance(data, str):
             answered[file.display] = unreadable(file.display, data)
             continue
-        cached = cache.get(file.display, content_hash(data)) if cache is not None else None
+        digest = content_hash(data) + salt
+        cached = cache.get(file.display, digest) if cache is not None else None
         if cached is not None and reusable(cached):
             answered[file.display] = cached
             continue
@@ -94,12 +97,15 @@ def check_files(
     files: Sequence[InputFile], settings: Settings, cache: ResultCache | None = None
 ) -> list[FileReport]:
     """Check every file and return one report per file, sorted by file name."""
-    triage = _triage(files, cache, keep_bytes=False, reusable=lambda _report: True)
+    project = project_facts(files, settings, cache.directory if cache is not None else None)
+    triage = _triage(
+        files, cache, keep_bytes=False, reusable=lambda _report: True, salt=project.digest
+    )
     reports = triage.answered
     if triage.work:
         from runguard_lint.pipeline.check import CheckedFile, check_item
 
-        context = WorkerContext(settings, settings.enabled_codes())
+        context = WorkerContext(settings, settings.enabled_codes(), project=project)
         for _item, checked in run_in_workers(
             check_item,
             context,
@@ -137,16 +143,20 @@ def fix_files(
     """Fix every file (in worker processes); write back unless `write` is False (--diff)."""
     from runguard_lint.pipeline.fix import FileFix, applicable, fix_item, unified_diff, write_back
 
+    project = project_facts(files, settings, cache.directory if cache is not None else None)
     triage = _triage(
         files,
         cache,
         keep_bytes=True,
         reusable=lambda report: not any(applicable(d, unsafe) for d in report.diagnostics),
+        salt=project.digest,
     )
     reports = triage.answered
     fixed = 0
     diffs: dict[str, str] = {}
-    context = WorkerContext(settings, settings.enabled_codes(), unsafe_fixes=unsafe)
+    context = WorkerContext(
+        settings, settings.enabled_codes(), unsafe_fixes=unsafe, project=project
+    )
     for item, outcome in run_in_workers(
         fix_item, context, triage.work, workers=_workers(settings), lost=FileFix.unfixed
     ):
@@ -159,7 +169,8 @@ def fix_files(
                 if failure is None:
                     fixed += outcome.fixed
                     if cache is not None and not report.errors:
-                        cache.put(item.display, content_hash(outcome.new_bytes), report)
+                        digest = content_hash(outcome.new_bytes) + project.digest
+                        cache.put(item.display, digest, report)
                 else:
                     report = outcome.original_report
                     problems.append(failure)

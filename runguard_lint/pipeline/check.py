@@ -38,7 +38,12 @@ from runguard_lint.suppression import Suppressions, may_have_file_directive, per
 
 
 def check_source(
-    filename: str, data: bytes, settings: Settings, enabled: frozenset[str] | None = None
+    filename: str,
+    data: bytes,
+    settings: Settings,
+    enabled: frozenset[str] | None = None,
+    *,
+    project: ProjectFacts | None = None,
 ) -> FileReport:
     """Check one file's bytes under settings."""
     enabled = settings.enabled_codes() if enabled is None else enabled
@@ -47,7 +52,7 @@ def check_source(
     except DecodeFailure as error:
         return FileReport(filename, (syntax_diagnostic(filename, f"cannot decode: {error}"),))
     try:
-        return check_text(filename, source.text, settings, enabled)
+        return check_text(filename, source.text, settings, enabled, project=project)
     except Exception as error:
         if _from_recursion(error):
             return FileReport(filename, (syntax_diagnostic(filename, _TOO_DEEP),))
@@ -75,7 +80,14 @@ def _from_recursion(error: BaseException) -> bool:
     return False
 
 
-def check_text(filename: str, text: str, settings: Settings, enabled: frozenset[str]) -> FileReport:
+def check_text(
+    filename: str,
+    text: str,
+    settings: Settings,
+    enabled: frozenset[str],
+    *,
+    project: ProjectFacts | None = None,
+) -> FileReport:
     """Check decoded source text."""
     # Comments are read with the tokenizer, as costly as parsing: up front only when a
     # file-level directive may be there, else only once there is a finding to silence.
@@ -95,15 +107,15 @@ def check_text(filename: str, text: str, settings: Settings, enabled: frozenset[
             reason = str(error) or type(error).__name__
         return FileReport(filename, (syntax_diagnostic(filename, f"cannot parse: {reason}"),))
     active = enabled - suppressions.file_codes if suppressions is not None else enabled
-    project = for_file(filename, tree, text, settings.catalog, None)
-    if project.factories:
+    facts = for_file(filename, tree, text, settings.catalog, project)
+    if facts.factories:
         # A call of a project factory acquires: the prefilter and the analysis must see it.
-        settings = replace(settings, catalog=settings.catalog.with_factories(project.factories))
+        settings = replace(settings, catalog=settings.catalog.with_factories(facts.factories))
     plan = analysis_plan(tree, text, settings, registry.needs(active), stub=settings.prefilter)
     if plan is None and settings.prefilter:
         return FileReport(filename, ())
     diagnostics, errors = _run_checks(
-        filename, text, settings, active, plan or AnalysisPlan(), tree, project
+        filename, text, settings, active, plan or AnalysisPlan(), tree, facts
     )
     if diagnostics and suppressions is None:
         suppressions = Suppressions.parse(text)
@@ -191,5 +203,7 @@ def check_item(context: WorkerContext, item: WorkItem) -> CheckedFile:
     data = item.data if item.data is not None else read_bytes(item.path)
     if isinstance(data, str):
         return CheckedFile(unreadable(item.display, data), "")
-    report = check_source(item.display, data, context.settings, context.enabled)
-    return CheckedFile(report, content_hash(data))
+    report = check_source(
+        item.display, data, context.settings, context.enabled, project=context.project
+    )
+    return CheckedFile(report, content_hash(data) + context.facts_digest)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from runguard_lint.analysis.project.facts import ProjectFacts
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Applicability, Diagnostic, FileReport
 from runguard_lint.fixes.edits import apply_spans, edit_span, line_starts, problem_with
@@ -70,10 +71,15 @@ def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
 
 
 def fix_text(
-    filename: str, text: str, settings: Settings, enabled: frozenset[str], unsafe: bool
+    filename: str,
+    text: str,
+    settings: Settings,
+    enabled: frozenset[str],
+    unsafe: bool,
+    project: ProjectFacts | None = None,
 ) -> TextFix:
     """Apply fixes round by round until none applies; the text stays valid Python."""
-    report = check_text(filename, text, settings, enabled)
+    report = check_text(filename, text, settings, enabled, project=project)
     original_report = report
     current = text
     fixed = 0
@@ -89,7 +95,7 @@ def fix_text(
         updated, count = apply_round(current, chosen)
         if updated == current:
             break
-        after = check_text(filename, updated, settings, enabled)
+        after = check_text(filename, updated, settings, enabled, project=project)
         if len(after.diagnostics) >= len(report.diagnostics):
             # Every fix ends its finding and makes none, so a round that leaves as
             # many findings as before did not work: undo it, keep the rest.
@@ -163,15 +169,20 @@ def _conflict(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
 
 
 def fix_bytes(
-    display: str, data: bytes, settings: Settings, enabled: frozenset[str], unsafe: bool
+    display: str,
+    data: bytes,
+    settings: Settings,
+    enabled: frozenset[str],
+    unsafe: bool,
+    project: ProjectFacts | None = None,
 ) -> FileFix:
     """Decode, fix and re-encode one file: same encoding, BOM and line endings."""
     try:
         source = decode(data)
     except DecodeFailure:
         # check_text cannot see undecodable bytes; the checker reports them as RG900.
-        return FileFix.unfixed(check_source(display, data, settings, enabled))
-    result = fix_text(display, source.text, settings, enabled, unsafe)
+        return FileFix.unfixed(check_source(display, data, settings, enabled, project=project))
+    result = fix_text(display, source.text, settings, enabled, unsafe, project)
     if result.text == source.text:
         return FileFix(result.report, result.original_report, 0, problem=result.problem)
     try:
@@ -197,7 +208,12 @@ def fix_item(context: WorkerContext, item: WorkItem) -> FileFix:
     them, to refuse writing over a file that changed meanwhile)."""
     assert item.data is not None, "files to fix are read in the main process"
     return fix_bytes(
-        item.display, item.data, context.settings, context.enabled, context.unsafe_fixes
+        item.display,
+        item.data,
+        context.settings,
+        context.enabled,
+        context.unsafe_fixes,
+        context.project,
     )
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar, cast
 
+from runguard_lint.analysis.project.facts import ProjectFacts
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import FileError, FileReport
 from runguard_lint.pipeline.files import unreadable
@@ -48,6 +49,13 @@ class WorkerContext:
     settings: Settings
     enabled: frozenset[str]  # the rule codes that run (resolved once, in the main process)
     unsafe_fixes: bool = False  # fixing only: apply unsafe fixes too
+    # The project-wide facts (None: none computed, each module's own are used).
+    project: ProjectFacts | None = None
+
+    @property
+    def facts_digest(self) -> str:
+        """What the facts add to a file's cache key."""
+        return self.project.digest if self.project is not None else ""
 
 
 @dataclass(frozen=True)

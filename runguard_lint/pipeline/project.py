@@ -1,0 +1,81 @@
+"""The project-wide fact pass of a run, before any file is checked.
+
+Every file given is read and decoded once here (cheap next to parsing); the
+fact pass parses only the modules that can matter (see
+analysis.project.collect) and reuses summaries from earlier runs by content
+hash. The facts then travel to the workers in the worker context, and their
+digest joins the content hash in the result cache's key: a file's findings
+depend on what the other modules tell about their functions and classes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from runguard_lint import __version__
+from runguard_lint.analysis.project.collect import Source, collect
+from runguard_lint.analysis.project.facts import ProjectFacts
+from runguard_lint.analysis.project.summary import ModuleSummary
+from runguard_lint.config import Settings
+from runguard_lint.pipeline.files import DecodeFailure, InputFile, content_hash, decode, read_bytes
+
+
+def project_facts(
+    files: Sequence[InputFile], settings: Settings, cache_dir: Path | None
+) -> ProjectFacts:
+    """The facts of the files being checked, with summaries cached in cache_dir."""
+    sources: list[Source] = []
+    for file in files:
+        data = read_bytes(file.path)
+        if isinstance(data, str):
+            continue
+        try:
+            text = decode(data).text
+        except DecodeFailure:
+            continue
+        sources.append(Source(str(file.path), text, content_hash(data)))
+    store = _SummaryStore(cache_dir)
+    facts, summaries = collect(sources, settings.catalog, store.load())
+    store.save(summaries)
+    return facts
+
+
+class _SummaryStore:
+    """Module summaries by content hash, one JSON file per tool version."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.path = directory / __version__ / "summaries.json" if directory else None
+        self._known: dict[str, ModuleSummary] = {}
+
+    def load(self) -> dict[str, ModuleSummary]:
+        if self.path is None:
+            return {}
+        try:
+            with self.path.open("r", encoding="utf-8") as handle:
+                raw = json.load(handle)
+            self._known = {
+                digest: ModuleSummary.from_json(entry)
+                for digest, entry in raw.items()
+                if isinstance(entry, dict)
+            }
+        except (OSError, ValueError, KeyError, TypeError, AssertionError):
+            self._known = {}
+        return self._known
+
+    def save(self, summaries: dict[str, ModuleSummary]) -> None:
+        """Write what this run used (atomically); a failure only costs speed next time."""
+        if self.path is None or summaries.keys() == self._known.keys():
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            payload = {digest: summary.to_json() for digest, summary in summaries.items()}
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(payload, stream, separators=(",", ":"))
+            os.replace(temporary, self.path)
+        except OSError:
+            return

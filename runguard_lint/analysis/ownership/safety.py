@@ -1,45 +1,19 @@
 """Whether an exception can skip a release: the exception-safety half of a fate.
 
 A release is safe when it runs in a `finally` that covers the acquisition,
-when it is the very next thing that can run after the acquisition, or when a
-catch-all handler closes and re-raises. "Nothing can raise between" is judged
-statement by statement: only lines without an await, raise, yield or assert,
-and without a call other than an infallible one assigned as it is.
+when it is the very next thing that can raise after the acquisition, or when a
+catch-all handler closes and re-raises. What can raise, and which handler
+catches everything, is `analysis.flow.RaisingCode`'s to say.
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
+from runguard_lint.analysis.flow import RaisingCode
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.syntax import block_statements, is_within
 from runguard_lint.analysis.tree import walk
-
-# Calls without arguments that cannot fail: an empty container, a clock reading.
-_INFALLIBLE_CALLS = frozenset(
-    {
-        "builtins.list",
-        "builtins.dict",
-        "builtins.set",
-        "builtins.tuple",
-        "builtins.frozenset",
-        "builtins.object",
-        "collections.deque",
-        "collections.OrderedDict",
-        "collections.Counter",
-        "time.monotonic",
-        "time.time",
-        "time.perf_counter",
-        "time.monotonic_ns",
-        "time.time_ns",
-        "time.perf_counter_ns",
-        "threading.Lock",
-        "threading.RLock",
-        "threading.Event",
-        "asyncio.Lock",
-        "asyncio.Event",
-    }
-)
 
 
 class ReleaseSafety:
@@ -47,6 +21,7 @@ class ReleaseSafety:
 
     def __init__(self, facts: ModuleFacts) -> None:
         self.facts = facts
+        self.raising = RaisingCode(facts)
 
     def covered_by_finally(
         self, site: cst.CSTNode, call: cst.Call, statement: cst.BaseStatement
@@ -105,21 +80,22 @@ class ReleaseSafety:
         )
 
     def in_catch_all(self, site: cst.CSTNode, call: cst.Call, statement: cst.BaseStatement) -> bool:
-        """A release in a bare `except:`/`except BaseException:` that re-raises, of a
-        `try` that covers the acquisition: every exception passes through it."""
+        """A release in a handler that catches whatever its `try` can raise and
+        re-raises, of a `try` that covers the acquisition: every exception passes
+        through it."""
         facts = self.facts
         for ancestor in facts.ancestors(site):
             if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
                 return False
             if not isinstance(ancestor, cst.ExceptHandler):
                 continue
-            caught = ancestor.type
-            catches_all = caught is None or (
-                "builtins.BaseException" in facts.external_names(caught)
-            )
-            reraises = any(isinstance(node, cst.Raise) for node in walk(ancestor.body))
             try_node = facts.parent(ancestor)
-            if not (catches_all and reraises and isinstance(try_node, cst.Try)):
+            reraises = any(isinstance(node, cst.Raise) for node in walk(ancestor.body))
+            if not (
+                isinstance(try_node, cst.Try)
+                and reraises
+                and self.raising.catches_everything(ancestor.type, try_node.body)
+            ):
                 return False
             return is_within(facts, call, try_node.body) or self._only_harmless_between(
                 statement, try_node
@@ -163,26 +139,4 @@ class ReleaseSafety:
             return False
         if end <= start:
             return False
-        return all(self._harmless(between) for between in siblings[start + 1 : end])
-
-    def _harmless(self, statement: cst.CSTNode) -> bool:
-        """A statement that cannot raise in practice: no await, raise or assert, and no
-        call but one that cannot fail assigned as it is (`pending = deque()`,
-        `started = time.monotonic()`; not `deadline = time.monotonic() + req["t"]`)."""
-        if not isinstance(statement, cst.SimpleStatementLine):
-            return False
-        for node in walk(statement):
-            if isinstance(node, (cst.Await, cst.Raise, cst.Yield, cst.Assert)):
-                return False
-            if isinstance(node, cst.Call) and not self._infallible_assignment(node):
-                return False
-        return True
-
-    def _infallible_assignment(self, call: cst.Call) -> bool:
-        parent = self.facts.parent(call)
-        return (
-            isinstance(parent, (cst.Assign, cst.AnnAssign))
-            and parent.value is call
-            and not call.args
-            and bool(self.facts.external_names(call.func) & _INFALLIBLE_CALLS)
-        )
+        return all(self.raising.harmless(between) for between in siblings[start + 1 : end])

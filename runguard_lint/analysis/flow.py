@@ -1,15 +1,23 @@
 """Paths through a function after an acquisition: which leave without a release, and
 what on them can raise.
 
-`RaisingCode` says which code can raise in practice, and which `try` or `with
-contextlib.suppress` swallows everything its body can raise. `ReleasePaths`
-runs the statements after a point abstractly, in the spirit of mypy's binder:
-each one either leaves every path open (nothing released yet), closes them all
-(a release, or a `finally` that releases), or ends one path by leaving the
-function (`return`, `raise`). Branches join: a path stays open if any branch
-leaves it open, and the first branch that leaves the function unreleased is
-the answer. Loop bodies may run zero times, so a release inside one does not
-close the path. Releases are given as the ids of their nodes.
+One model of control flow answers both halves of "is it released on every
+path". `RaisingCode` says which code can raise in practice, and which `try`
+or `with contextlib.suppress` swallows everything its body can raise.
+`ReleasePaths` runs the statements after a point abstractly, in the spirit of
+mypy's binder: each one leaves the paths open (nothing released yet), closes
+them (a release, or a `finally` that releases), or ends one path by leaving
+the function (`return`, `raise`). Branches join: a path stays open if any
+branch leaves it open, and the first branch that leaves the function
+unreleased is the answer. Loop bodies may run zero times, so a release inside
+one does not close the path.
+
+Two facts keep paths from being counted open when nothing on them is held.
+A handler (or a `with contextlib.suppress`) entered only by an exception the
+release itself raised starts closed: the release was attempted. And a guard
+on the resource itself (`if x is not None:`, `if x:`, `if not x.closed:`)
+has one branch in which there is nothing to release, which therefore counts
+as closed whatever it does; a guard on anything else keeps both branches.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import libcst as cst
 from libcst.metadata.scope_provider import Assignment
 
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts
-from runguard_lint.analysis.syntax import block_statements
+from runguard_lint.analysis.syntax import block_statements, is_none, small_statements
 from runguard_lint.analysis.tree import children, walk
 
 # Calls that cannot fail when given no arguments: an empty container, a clock
@@ -108,6 +116,9 @@ _TYPE_ONLY_AUGMENTED = (
     cst.BitOrAssign,
     cst.BitXorAssign,
 )
+
+# Attributes by which a resource tells that it is released already.
+_CLOSED_ATTRIBUTES = frozenset({"closed", "is_closed"})
 
 _NESTED_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -366,6 +377,17 @@ class RaisingCode:
 
 
 @dataclass(frozen=True)
+class Releases:
+    """What releases one resource: the ids of its release nodes, the name that holds it
+    and the flags that are true whenever it is held (whose guards, `if holder is not
+    None:`, `if should_close:`, tell where nothing is held)."""
+
+    ids: frozenset[int]
+    holder: str | None = None
+    flags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class _Flow:
     """Whether paths remain open (unreleased) after some statements, or one left open."""
 
@@ -374,13 +396,15 @@ class _Flow:
 
 
 class ReleasePaths:
-    """Finds, within one module, a normal path that leaves a function unreleased."""
+    """Finds, within one module, a normal path that leaves a function unreleased, and
+    whether a release comes before anything that can raise."""
 
     def __init__(self, facts: ModuleFacts) -> None:
         self.facts = facts
+        self.raising = RaisingCode(facts)
 
     def path_without_release(
-        self, statement: cst.BaseStatement, function: FunctionNode, release_ids: set[int]
+        self, statement: cst.BaseStatement, function: FunctionNode, releases: Releases
     ) -> cst.CSTNode | None:
         """A statement through which some normal path leaves the function unreleased.
 
@@ -398,7 +422,7 @@ class ReleasePaths:
             siblings = block_statements(block)
             index = next((i for i, s in enumerate(siblings) if s is current), None)
             if index is not None:
-                flow = self._flow(siblings[index + 1 :], release_ids)
+                flow = self._flow(siblings[index + 1 :], releases)
                 if flow.exit is not None:
                     return flow.exit
                 if not flow.open:
@@ -418,74 +442,293 @@ class ReleasePaths:
                 return function if not isinstance(function, cst.Lambda) else None
             current = owner
 
-    def _flow(self, statements: Sequence[cst.CSTNode], release_ids: set[int]) -> _Flow:
+    def releases_of(
+        self,
+        statement: cst.BaseStatement,
+        function: FunctionNode,
+        sites: Sequence[cst.CSTNode],
+        holder: str | None,
+    ) -> Releases:
+        """The releases of the resource that statement acquires, held by holder."""
+        return Releases(
+            frozenset(id(site) for site in sites), holder, self._flags(statement, function)
+        )
+
+    def closes(self, block: cst.CSTNode, releases: Releases) -> bool:
+        """Whether every normal path through the block releases (or holds nothing)."""
+        flow = self._flow(block_statements(block), releases)
+        return flow.exit is None and not flow.open
+
+    def quiet(self, statement: cst.CSTNode, releases: Releases) -> bool:
+        """Whether the statement, run while the resource is held, neither raises nor
+        leaves: harmless, or a guard whose branch that holds it is harmless (`if x is
+        None: return` holds nothing where it returns)."""
+        if isinstance(statement, cst.If):
+            empty = self._guard(statement.test, releases)
+            if empty is not None:
+                return (empty or self._quiet_block(statement.body, releases)) and (
+                    not empty
+                    or statement.orelse is None
+                    or self._quiet_else(statement.orelse, releases)
+                )
+        return self.raising.harmless(statement)
+
+    def releases_first(self, statement: cst.CSTNode, releases: Releases) -> bool:
+        """Whether every path through the statement releases before anything in it can
+        raise: `x.close()`, `try: x.close() except OSError: pass`, `with
+        contextlib.suppress(OSError): x.close()`, `if x is not None: x.close()`."""
+        if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            for small in statement.body:
+                if _contains_release(small, releases):
+                    return self._release_runs_first(small, releases)
+                if not self.raising.harmless_small(small):
+                    return False
+            return False
+        if isinstance(statement, cst.If):
+            if not self.raising.harmless_expression(statement.test):
+                return False
+            empty = self._guard(statement.test, releases)
+            body = empty is True or self._releases_before_raising(statement.body, releases)
+            orelse = statement.orelse
+            if empty is False:
+                return body
+            if orelse is None:
+                return False
+            if isinstance(orelse, cst.If):
+                return body and self.releases_first(orelse, releases)
+            return body and self._releases_before_raising(orelse.body, releases)
+        if isinstance(statement, cst.Try):
+            # The handlers and the finally run only after the release was attempted.
+            return self._releases_before_raising(statement.body, releases)
+        if isinstance(statement, cst.With):
+            return (
+                statement.asynchronous is None
+                and self.raising.suppressed_types(statement) is not None
+                and self._releases_before_raising(statement.body, releases)
+            )
+        return False
+
+    def _releases_before_raising(self, block: cst.CSTNode, releases: Releases) -> bool:
+        for statement in block_statements(block):
+            if _contains_release(statement, releases):
+                return self.releases_first(statement, releases)
+            if not self.quiet(statement, releases):
+                return False
+        return False
+
+    def _release_runs_first(self, small: cst.CSTNode, releases: Releases) -> bool:
+        """In `return report(p.wait())`, the release is the first call that runs; in
+        `proc.communicate(timeout=30)` the release itself raises on timeout and leaves
+        the process running."""
+        site = next(node for node in walk(small) if id(node) in releases.ids)
+        call = site.expression if isinstance(site, cst.Await) else site
+        if not isinstance(call, cst.Call) or any(
+            argument.keyword is not None and argument.keyword.value == "timeout"
+            for argument in call.args
+        ):
+            return False
+        end = self.facts.position(site).end
+        ancestors = {id(node) for node in self.facts.ancestors(site)}
+        for node in walk(small):
+            if node is call or not isinstance(node, cst.Call) or id(node) in ancestors:
+                continue
+            start = self.facts.position(node).start
+            if (start.line, start.column) < (end.line, end.column):
+                return False  # another call runs first and may raise
+        return True
+
+    def _flags(self, statement: cst.BaseStatement, function: FunctionNode) -> frozenset[str]:
+        """Local names that are true whenever the resource is held: set to `True` right
+        after the acquisition, with nothing between that can raise (`f = open(p)`,
+        `should_close = True`), or the test of the `if` the acquisition sits in (`if
+        owned: client = Client()`); and in either case never rebound afterwards (in
+        source order) to anything but `True`. A guard on such a flag is a guard on
+        the resource: where it is false, nothing is held."""
+        block = self.facts.parent(statement)
+        scope = self.facts.function_scope(function)
+        if block is None or scope is None:
+            return frozenset()
+        # Each candidate, with the node after which it may only be rebound to True.
+        candidates: dict[str, cst.CSTNode] = {}
+        siblings = block_statements(block)
+        index = next((i for i, s in enumerate(siblings) if s is statement), len(siblings))
+        for later in siblings[index + 1 :]:
+            if not self.raising.harmless(later):
+                break
+            for small in small_statements(later):
+                if isinstance(small, cst.Assign) and _binds_true(small):
+                    for target in small.targets:
+                        if isinstance(target.target, cst.Name):
+                            candidates.setdefault(target.target.value, statement)
+        owner = self.facts.parent(block)
+        if isinstance(owner, cst.If) and owner.body is block and isinstance(owner.test, cst.Name):
+            candidates.setdefault(owner.test.value, owner)
+        return frozenset(
+            name
+            for name, since in candidates.items()
+            # A global or nonlocal flag has its bindings elsewhere: none here.
+            if scope.assignments[name]
+            and all(
+                isinstance(assignment, Assignment)
+                and (
+                    not self._after(assignment.node, since)
+                    or _rebinds_true(self.facts, assignment.node)
+                )
+                for assignment in scope.assignments[name]
+            )
+        )
+
+    def _after(self, node: cst.CSTNode, since: cst.CSTNode) -> bool:
+        """Whether node starts after since does, in source order."""
+        start = self.facts.position(node).start
+        reference = self.facts.position(since).start
+        return (start.line, start.column) > (reference.line, reference.column)
+
+    def _quiet_block(self, block: cst.CSTNode, releases: Releases) -> bool:
+        return all(self.quiet(statement, releases) for statement in block_statements(block))
+
+    def _quiet_else(self, orelse: cst.If | cst.Else, releases: Releases) -> bool:
+        if isinstance(orelse, cst.If):
+            return self.quiet(orelse, releases)
+        return self._quiet_block(orelse.body, releases)
+
+    def _guard(self, test: cst.BaseExpression, releases: Releases) -> bool | None:
+        """Which branch of `if test:` holds nothing to release: True for the body
+        (`x is None`, `not x`, `x.closed`), False for the `else` (`x is not None`,
+        `x`, `not x.closed`, a flag true whenever it is held), None when the test is
+        about anything else.
+
+        `and` of guards whose `else` is empty is one (either failing means nothing
+        is held), and `or` of guards whose body is empty.
+        """
+        holder = releases.holder
+        if holder is None:
+            return None
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            inner = self._guard(test.expression, releases)
+            return None if inner is None else not inner
+        if isinstance(test, cst.BooleanOperation):
+            left = self._guard(test.left, releases)
+            right = self._guard(test.right, releases)
+            joined = isinstance(test.operator, cst.Or)
+            return joined if left is joined and right is joined else None
+        if _is_holder(test, holder) or (
+            isinstance(test, cst.Name) and test.value in releases.flags
+        ):
+            return False
+        if isinstance(test, cst.Attribute) and _is_holder(test.value, holder):
+            return True if test.attr.value in _CLOSED_ATTRIBUTES else None
+        if (
+            isinstance(test, cst.Comparison)
+            and len(test.comparisons) == 1
+            and _is_holder(test.left, holder)
+            and is_none(test.comparisons[0].comparator)
+        ):
+            operator = test.comparisons[0].operator
+            if isinstance(operator, (cst.Is, cst.Equal)):
+                return True
+            if isinstance(operator, (cst.IsNot, cst.NotEqual)):
+                return False
+        return None
+
+    def _flow(self, statements: Sequence[cst.CSTNode], releases: Releases) -> _Flow:
         """Run through statements: does every path release before leaving?"""
         open_paths = True
         for statement in statements:
             if not open_paths:
                 break
-            step = self._statement_flow(statement, release_ids)
+            step = self._statement_flow(statement, releases)
             if step.exit is not None:
                 return step
             open_paths = step.open
         return _Flow(open=open_paths)
 
-    def _statement_flow(self, statement: cst.CSTNode, release_ids: set[int]) -> _Flow:
+    def _statement_flow(self, statement: cst.CSTNode, releases: Releases) -> _Flow:
         if isinstance(statement, cst.SimpleStatementLine):
-            if _contains_release(statement, release_ids):
+            if _contains_release(statement, releases):
                 return _Flow(open=False)
             for small in statement.body:
                 if isinstance(small, (cst.Return, cst.Raise)):
                     return _Flow(open=False, exit=small)
             return _Flow(open=True)
         if isinstance(statement, cst.If):
-            branches: list[Sequence[cst.CSTNode]] = [block_statements(statement.body)]
-            orelse = statement.orelse
-            if isinstance(orelse, cst.If):
-                branches.append([orelse])
-            elif isinstance(orelse, cst.Else):
-                branches.append(block_statements(orelse.body))
-            else:
-                branches.append([])
-            return self._branches(branches, release_ids)
-        if isinstance(statement, (cst.With,)):
-            return self._flow(block_statements(statement.body), release_ids)
-        if isinstance(statement, (cst.Try, cst.TryStar)):
-            if statement.finalbody is not None and _contains_release(
-                statement.finalbody, release_ids
+            # The branch of a guard in which nothing is held is closed, whatever it does.
+            empty = self._guard(statement.test, releases)
+            branches: list[Sequence[cst.CSTNode]] = []
+            if empty is not True:
+                branches.append(block_statements(statement.body))
+            if empty is not False:
+                orelse = statement.orelse
+                if isinstance(orelse, cst.If):
+                    branches.append([orelse])
+                elif isinstance(orelse, cst.Else):
+                    branches.append(block_statements(orelse.body))
+                else:
+                    branches.append([])
+            return self._branches(branches, releases)
+        if isinstance(statement, cst.With):
+            branches = [block_statements(statement.body)]
+            if self.raising.suppressed_types(statement) is not None and not (
+                self._releases_before_raising(statement.body, releases)
             ):
+                # What the body raises before releasing is swallowed: it goes on open.
+                branches.append([])
+            return self._branches(branches, releases)
+        if isinstance(statement, (cst.Try, cst.TryStar)):
+            if statement.finalbody is not None and self.closes(statement.finalbody, releases):
                 return _Flow(open=False)
             body = list(block_statements(statement.body))
             if statement.orelse is not None:
                 body.extend(block_statements(statement.orelse.body))
-            branches = [body] + [block_statements(h.body) for h in statement.handlers]
-            return self._branches(branches, release_ids)
+            branches = [body]
+            if not self._releases_before_raising(statement.body, releases):
+                # Otherwise a handler runs only after the release was attempted.
+                branches.extend(block_statements(h.body) for h in statement.handlers)
+            flow = self._branches(branches, releases)
+            if flow.open and statement.finalbody is not None:
+                return self._flow(block_statements(statement.finalbody), releases)
+            return flow
         if isinstance(statement, (cst.For, cst.While)):
             # The body may run zero times; a release inside it is not guaranteed.
-            loop_body = self._flow(block_statements(statement.body), release_ids)
+            loop_body = self._flow(block_statements(statement.body), releases)
             if loop_body.exit is not None:
                 return loop_body
             if statement.orelse is not None:
-                return self._flow(block_statements(statement.orelse.body), release_ids)
+                return self._flow(block_statements(statement.orelse.body), releases)
             return _Flow(open=True)
         if isinstance(statement, cst.Match):
             branches = [block_statements(case.body) for case in statement.cases]
             branches.append([])
-            return self._branches(branches, release_ids)
+            return self._branches(branches, releases)
         return _Flow(open=True)
 
-    def _branches(self, branches: Sequence[Sequence[cst.CSTNode]], release_ids: set[int]) -> _Flow:
+    def _branches(self, branches: Sequence[Sequence[cst.CSTNode]], releases: Releases) -> _Flow:
         any_open = False
         for branch in branches:
-            flow = self._flow(branch, release_ids)
+            flow = self._flow(branch, releases)
             if flow.exit is not None:
                 return flow
             any_open = any_open or flow.open
         return _Flow(open=any_open)
 
 
-def _contains_release(node: cst.CSTNode, release_ids: set[int]) -> bool:
-    return any(id(found) in release_ids for found in walk(node))
+def _contains_release(node: cst.CSTNode, releases: Releases) -> bool:
+    return any(id(found) in releases.ids for found in walk(node))
+
+
+def _binds_true(assign: cst.Assign) -> bool:
+    return isinstance(assign.value, cst.Name) and assign.value.value == "True"
+
+
+def _rebinds_true(facts: ModuleFacts, target: cst.CSTNode) -> bool:
+    """Whether a binding's target is that of `name = True`."""
+    parent = facts.parent(target)
+    statement = facts.parent(parent) if isinstance(parent, cst.AssignTarget) else None
+    return isinstance(statement, cst.Assign) and _binds_true(statement)
+
+
+def _is_holder(node: cst.BaseExpression, holder: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == holder
 
 
 def _is_string(node: cst.BaseExpression) -> bool:

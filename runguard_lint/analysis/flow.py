@@ -1,24 +1,390 @@
-"""Paths through a function that leave it without passing a release.
+"""Paths through a function after an acquisition: which leave without a release, and
+what on them can raise.
 
-In the spirit of mypy's binder, the statements after a point are run through
-abstractly: each one either leaves every path open (nothing released yet),
-closes them all (a release, or a `finally` that releases), or ends one path by
-leaving the function (`return`, `raise`). Branches join: a path stays open if
-any branch leaves it open, and the first branch that leaves the function
+One model of control flow answers both halves of "is it released on every
+path". `RaisingCode` says which code can raise in practice, and which `try`
+or `with contextlib.suppress` swallows everything its body can raise.
+`ReleasePaths` runs the statements after a point abstractly, in the spirit of
+mypy's binder: each one leaves the paths open (nothing released yet), closes
+them (a release, or a `finally` that releases), or ends one path by leaving
+the function (`return`, `raise`). Branches join: a path stays open if any
+branch leaves it open, and the first branch that leaves the function
 unreleased is the answer. Loop bodies may run zero times, so a release inside
-one does not close the path. Releases are given as the ids of their nodes.
+one does not close the path.
+
+Two facts keep paths from being counted open when nothing on them is held.
+A handler (or a `with contextlib.suppress`) entered only by an exception the
+release itself raised starts closed: the release was attempted. And a guard
+on the resource itself (`if x is not None:`, `if x:`, `if not x.closed:`)
+has one branch in which there is nothing to release, which therefore counts
+as closed whatever it does; a guard on anything else keeps both branches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.metadata.scope_provider import Assignment
 
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts
-from runguard_lint.analysis.syntax import block_statements
-from runguard_lint.analysis.tree import walk
+from runguard_lint.analysis.syntax import block_statements, is_none, small_statements
+from runguard_lint.analysis.tree import children, walk
+
+# Calls that cannot fail when given no arguments: an empty container, a clock
+# reading, a fresh lock or event.
+_INFALLIBLE_CALLS = frozenset(
+    {
+        "builtins.list",
+        "builtins.dict",
+        "builtins.set",
+        "builtins.tuple",
+        "builtins.frozenset",
+        "builtins.object",
+        "collections.deque",
+        "collections.OrderedDict",
+        "collections.Counter",
+        "time.monotonic",
+        "time.time",
+        "time.perf_counter",
+        "time.monotonic_ns",
+        "time.time_ns",
+        "time.perf_counter_ns",
+        "threading.Lock",
+        "threading.RLock",
+        "threading.Event",
+        "asyncio.Lock",
+        "asyncio.Event",
+    }
+)
+
+# The logging calls. The logging module reports its handlers' failures itself
+# (`Handler.handleError`) instead of raising them into the caller, and formats
+# the message inside the handler, so a logging call does not raise into its caller.
+_LOGGING_CALLS = (
+    "debug",
+    "info",
+    "warning",
+    "warn",
+    "error",
+    "exception",
+    "critical",
+    "fatal",
+    "log",
+)
+
+# Functions that do not raise in practice, whatever harmless arguments they get: path
+# arithmetic on strings, the logging API, and building a `contextlib.suppress`.
+_HARMLESS_FUNCTIONS = frozenset(
+    {
+        *(
+            f"os.path.{name}"
+            for name in (
+                "join",
+                "basename",
+                "dirname",
+                "split",
+                "splitext",
+                "splitdrive",
+                "normpath",
+                "normcase",
+                "abspath",
+                "isabs",
+                "commonprefix",
+                "expanduser",
+                "expandvars",
+            )
+        ),
+        *(f"logging.{name}" for name in (*_LOGGING_CALLS, "getLogger")),
+        "contextlib.suppress",
+    }
+)
+
+# The methods of a `logging.Logger` that log or ask whether they would.
+_LOGGER_METHODS = frozenset({*_LOGGING_CALLS, "isEnabledFor"})
+
+# Operators that raise only on a type mistake (`None + 1`), a bug every run hits, not on
+# values that well-typed data can take. Division, modulo, powers and shifts raise on
+# values (ZeroDivisionError, OverflowError, ValueError), so they count as raising.
+_TYPE_ONLY_OPERATORS = (cst.Add, cst.Subtract, cst.Multiply, cst.BitAnd, cst.BitOr, cst.BitXor)
+_TYPE_ONLY_AUGMENTED = (
+    cst.AddAssign,
+    cst.SubtractAssign,
+    cst.MultiplyAssign,
+    cst.BitAndAssign,
+    cst.BitOrAssign,
+    cst.BitXorAssign,
+)
+
+# Attributes by which a resource tells that it is released already.
+_CLOSED_ATTRIBUTES = frozenset({"closed", "is_closed"})
+
+_NESTED_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
+class RaisingCode:
+    """Which code of one module can raise in practice.
+
+    Raising means what well-typed data can make it do: a call into code not
+    known to be quiet (I/O, a timeout, a rate limit), an `await` (cancellation),
+    a `yield` (the consumer may close the generator), `raise`, `assert`, a
+    subscript (KeyError, IndexError), division. A type mistake (`None + 1`, an
+    attribute missing from `None`) is a bug that fails on every run, not a
+    failure that comes with load, so reading an attribute of a name, `+` or a
+    comparison does not count: a property that does I/O on read is the rare
+    exception, and counting every `self.timeout` would flag the commonest
+    shape of correct code. `print` counts: it writes to a stream that can be a
+    closed pipe, and unlike logging does not swallow the error. Callees are
+    resolved by qualified name through imports, never by spelling.
+    """
+
+    def __init__(self, facts: ModuleFacts) -> None:
+        self.facts = facts
+
+    def harmless(self, statement: cst.CSTNode) -> bool:
+        """Whether the statement runs through to the next one without raising.
+
+        A statement that may leave the block (`return`, `break`, `continue`)
+        does not run through either. A `try` or `with contextlib.suppress`
+        that swallows everything its body can raise does, if what it runs
+        besides its body is harmless.
+        """
+        if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            return all(self.harmless_small(small) for small in statement.body)
+        if isinstance(statement, cst.If):
+            return (
+                self.harmless_expression(statement.test)
+                and self.harmless_block(statement.body)
+                and (statement.orelse is None or self.harmless_else(statement.orelse))
+            )
+        if isinstance(statement, cst.Try):
+            return self._try_swallows_everything(statement)
+        if isinstance(statement, cst.With):
+            return self._suppresses_everything(statement)
+        return False
+
+    def harmless_block(self, block: cst.CSTNode) -> bool:
+        return all(self.harmless(statement) for statement in block_statements(block))
+
+    def harmless_else(self, orelse: cst.If | cst.Else) -> bool:
+        if isinstance(orelse, cst.If):
+            return self.harmless(orelse)
+        return self.harmless_block(orelse.body)
+
+    def harmless_small(self, small: cst.CSTNode) -> bool:
+        """One `;`-separated statement: an assignment, an expression, `pass`, `del`."""
+        if isinstance(small, cst.Assign):
+            return self.harmless_expression(small.value) and all(
+                self._harmless_target(target.target) for target in small.targets
+            )
+        if isinstance(small, cst.AnnAssign):
+            # A local variable's annotation is never evaluated (PEP 526).
+            return self._harmless_target(small.target) and (
+                small.value is None or self.harmless_expression(small.value)
+            )
+        if isinstance(small, cst.AugAssign):
+            return (
+                isinstance(small.operator, _TYPE_ONLY_AUGMENTED)
+                and self._harmless_target(small.target)
+                and self.harmless_expression(small.value)
+            )
+        if isinstance(small, cst.Expr):
+            return self.harmless_expression(small.value)
+        if isinstance(small, cst.Del):
+            return _names_only(small.target)
+        return isinstance(small, (cst.Pass, cst.Global, cst.Nonlocal))
+
+    def harmless_expression(self, node: cst.BaseExpression) -> bool:
+        """Whether evaluating the expression cannot raise on well-typed data."""
+        if isinstance(node, (cst.Name, cst.BaseNumber, cst.SimpleString, cst.Ellipsis)):
+            return True
+        if isinstance(node, cst.ConcatenatedString):
+            return self.harmless_expression(node.left) and self.harmless_expression(node.right)
+        if isinstance(node, cst.FormattedString):
+            return self._harmless_parts(node.parts)
+        if isinstance(node, cst.Attribute):
+            # `self.timeout`, `os.sep`, `args.config.url`: a read of a name's attribute.
+            return isinstance(node.value, (cst.Name, cst.Attribute)) and self.harmless_expression(
+                node.value
+            )
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+            # A starred element iterates its value, which may run any code.
+            return all(
+                isinstance(element, cst.Element) and self.harmless_expression(element.value)
+                for element in node.elements
+            )
+        if isinstance(node, cst.Dict):
+            return all(
+                isinstance(element, cst.DictElement)
+                and self.harmless_expression(element.key)
+                and self.harmless_expression(element.value)
+                for element in node.elements
+            )
+        if isinstance(node, cst.UnaryOperation):
+            return self.harmless_expression(node.expression)
+        if isinstance(node, cst.BooleanOperation):
+            return self.harmless_expression(node.left) and self.harmless_expression(node.right)
+        if isinstance(node, cst.Comparison):
+            return self.harmless_expression(node.left) and all(
+                self.harmless_expression(target.comparator) for target in node.comparisons
+            )
+        if isinstance(node, cst.IfExp):
+            return all(
+                self.harmless_expression(part) for part in (node.test, node.body, node.orelse)
+            )
+        if isinstance(node, cst.BinaryOperation):
+            formatting = isinstance(node.operator, cst.Modulo) and _is_string(node.left)
+            return (
+                (formatting or isinstance(node.operator, _TYPE_ONLY_OPERATORS))
+                and self.harmless_expression(node.left)
+                and self.harmless_expression(node.right)
+            )
+        if isinstance(node, cst.Call):
+            return self._harmless_call(node)
+        return False
+
+    def catches_everything(self, caught: cst.BaseExpression | None, body: cst.CSTNode) -> bool:
+        """Whether a handler of these exception types catches whatever body can raise.
+
+        A bare `except:` or `BaseException` catches everything. `Exception`
+        catches everything but the BaseExceptions, which arrive only at an
+        `await` (`asyncio.CancelledError`) or a `yield` (`GeneratorExit`) when
+        a program is not being interrupted: it suffices for a body with neither.
+        """
+        if caught is None:
+            return True
+        types = (
+            [element.value for element in caught.elements]
+            if isinstance(caught, cst.Tuple)
+            else [caught]
+        )
+        names: set[str] = set()
+        for kind in types:
+            names |= self.facts.external_names(kind)
+        if "builtins.BaseException" in names:
+            return True
+        return "builtins.Exception" in names and not _suspends(body)
+
+    def _try_swallows_everything(self, node: cst.Try) -> bool:
+        """`try: ... except Exception: log(...)`: whatever the body raises, the handler
+        takes it and execution goes on after the `try`."""
+        if self._leaves(node.body):
+            return False
+        if not any(self.catches_everything(handler.type, node.body) for handler in node.handlers):
+            return False
+        return (
+            all(self.harmless_block(handler.body) for handler in node.handlers)
+            and (node.orelse is None or self.harmless_block(node.orelse.body))
+            and (node.finalbody is None or self.harmless_block(node.finalbody.body))
+        )
+
+    def _suppresses_everything(self, node: cst.With) -> bool:
+        """`with contextlib.suppress(Exception): ...`, the `try` above in one line."""
+        if node.asynchronous is not None or self._leaves(node.body):
+            return False
+        suppressed = self.suppressed_types(node)
+        return suppressed is not None and any(
+            self.catches_everything(kind, node.body) for kind in suppressed
+        )
+
+    def suppressed_types(self, node: cst.With) -> list[cst.BaseExpression] | None:
+        """The exception types a `with contextlib.suppress(...)` swallows, or None when
+        the `with` enters anything else (whose entry may raise)."""
+        types: list[cst.BaseExpression] = []
+        for item in node.items:
+            call = item.item
+            if not (
+                isinstance(call, cst.Call)
+                and "contextlib.suppress" in self.facts.external_names(call.func)
+                and self.harmless_expression(call)
+            ):
+                return None
+            types.extend(argument.value for argument in call.args)
+        return types
+
+    def _harmless_call(self, call: cst.Call) -> bool:
+        if not all(self.harmless_expression(argument.value) for argument in call.args):
+            return False
+        names = self.facts.external_names(call.func)
+        if names & _INFALLIBLE_CALLS:
+            return not call.args
+        if names & _HARMLESS_FUNCTIONS:
+            return True
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return False
+        if func.attr.value == "format" and _is_string(func.value):
+            return True
+        return func.attr.value in _LOGGER_METHODS and self._is_logger(func.value)
+
+    def _is_logger(self, receiver: cst.BaseExpression) -> bool:
+        """`logging.getLogger(...)` itself, or a name every binding of which (in this
+        module: a module-level `logger`, a local `log`) is such a call."""
+        if isinstance(receiver, cst.Call):
+            return "logging.getLogger" in self.facts.external_names(
+                receiver.func
+            ) and self._harmless_call(receiver)
+        if not isinstance(receiver, cst.Name):
+            return False
+        assignments = self.facts.assignments_of(receiver)
+        return bool(assignments) and all(
+            isinstance(assignment, Assignment) and self._bound_to_logger(assignment.node)
+            for assignment in assignments
+        )
+
+    def _bound_to_logger(self, target: cst.CSTNode) -> bool:
+        parent = self.facts.parent(target)
+        value: cst.BaseExpression | None = None
+        if isinstance(parent, cst.AssignTarget):
+            statement = self.facts.parent(parent)
+            value = statement.value if isinstance(statement, cst.Assign) else None
+        elif isinstance(parent, cst.AnnAssign) and parent.target is target:
+            value = parent.value
+        return isinstance(value, cst.Call) and "logging.getLogger" in self.facts.external_names(
+            value.func
+        )
+
+    def _harmless_target(self, target: cst.BaseExpression) -> bool:
+        """A name, or an attribute of a name (`self.x = ...`); not a subscript, whose
+        `__setitem__` may raise, nor an unpacking, which raises on a length mismatch."""
+        return isinstance(target, cst.Name) or (
+            isinstance(target, cst.Attribute) and self.harmless_expression(target)
+        )
+
+    def _harmless_parts(self, parts: Sequence[cst.BaseFormattedStringContent]) -> bool:
+        for part in parts:
+            if isinstance(part, cst.FormattedStringExpression):
+                if not self.harmless_expression(part.expression):
+                    return False
+                if part.format_spec is not None and not self._harmless_parts(part.format_spec):
+                    return False
+        return True
+
+    def _leaves(self, block: cst.CSTNode) -> bool:
+        """Whether the block may leave its statement: `return`, or `break`/`continue`
+        of a loop outside it."""
+        for node in _own_nodes(block):
+            if isinstance(node, cst.Return):
+                return True
+            if isinstance(node, (cst.Break, cst.Continue)):
+                for ancestor in self.facts.ancestors(node):
+                    if ancestor is block:
+                        return True
+                    if isinstance(ancestor, (cst.For, cst.While)):
+                        break
+        return False
+
+
+@dataclass(frozen=True)
+class Releases:
+    """What releases one resource: the ids of its release nodes, the name that holds it
+    and the flags that are true whenever it is held (whose guards, `if holder is not
+    None:`, `if should_close:`, tell where nothing is held)."""
+
+    ids: frozenset[int]
+    holder: str | None = None
+    flags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -30,13 +396,15 @@ class _Flow:
 
 
 class ReleasePaths:
-    """Finds, within one module, a normal path that leaves a function unreleased."""
+    """Finds, within one module, a normal path that leaves a function unreleased, and
+    whether a release comes before anything that can raise."""
 
     def __init__(self, facts: ModuleFacts) -> None:
         self.facts = facts
+        self.raising = RaisingCode(facts)
 
     def path_without_release(
-        self, statement: cst.BaseStatement, function: FunctionNode, release_ids: set[int]
+        self, statement: cst.BaseStatement, function: FunctionNode, releases: Releases
     ) -> cst.CSTNode | None:
         """A statement through which some normal path leaves the function unreleased.
 
@@ -54,7 +422,7 @@ class ReleasePaths:
             siblings = block_statements(block)
             index = next((i for i, s in enumerate(siblings) if s is current), None)
             if index is not None:
-                flow = self._flow(siblings[index + 1 :], release_ids)
+                flow = self._flow(siblings[index + 1 :], releases)
                 if flow.exit is not None:
                     return flow.exit
                 if not flow.open:
@@ -74,71 +442,326 @@ class ReleasePaths:
                 return function if not isinstance(function, cst.Lambda) else None
             current = owner
 
-    def _flow(self, statements: Sequence[cst.CSTNode], release_ids: set[int]) -> _Flow:
+    def releases_of(
+        self,
+        statement: cst.BaseStatement,
+        function: FunctionNode,
+        sites: Sequence[cst.CSTNode],
+        holder: str | None,
+    ) -> Releases:
+        """The releases of the resource that statement acquires, held by holder."""
+        return Releases(
+            frozenset(id(site) for site in sites), holder, self._flags(statement, function)
+        )
+
+    def closes(self, block: cst.CSTNode, releases: Releases) -> bool:
+        """Whether every normal path through the block releases (or holds nothing)."""
+        flow = self._flow(block_statements(block), releases)
+        return flow.exit is None and not flow.open
+
+    def quiet(self, statement: cst.CSTNode, releases: Releases) -> bool:
+        """Whether the statement, run while the resource is held, neither raises nor
+        leaves: harmless, or a guard whose branch that holds it is harmless (`if x is
+        None: return` holds nothing where it returns)."""
+        if isinstance(statement, cst.If):
+            empty = self._guard(statement.test, releases)
+            if empty is not None:
+                return (empty or self._quiet_block(statement.body, releases)) and (
+                    not empty
+                    or statement.orelse is None
+                    or self._quiet_else(statement.orelse, releases)
+                )
+        return self.raising.harmless(statement)
+
+    def releases_first(self, statement: cst.CSTNode, releases: Releases) -> bool:
+        """Whether every path through the statement releases before anything in it can
+        raise: `x.close()`, `try: x.close() except OSError: pass`, `with
+        contextlib.suppress(OSError): x.close()`, `if x is not None: x.close()`."""
+        if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            for small in statement.body:
+                if _contains_release(small, releases):
+                    return self._release_runs_first(small, releases)
+                if not self.raising.harmless_small(small):
+                    return False
+            return False
+        if isinstance(statement, cst.If):
+            if not self.raising.harmless_expression(statement.test):
+                return False
+            empty = self._guard(statement.test, releases)
+            body = empty is True or self._releases_before_raising(statement.body, releases)
+            orelse = statement.orelse
+            if empty is False:
+                return body
+            if orelse is None:
+                return False
+            if isinstance(orelse, cst.If):
+                return body and self.releases_first(orelse, releases)
+            return body and self._releases_before_raising(orelse.body, releases)
+        if isinstance(statement, cst.Try):
+            # The handlers and the finally run only after the release was attempted.
+            return self._releases_before_raising(statement.body, releases)
+        if isinstance(statement, cst.With):
+            return (
+                statement.asynchronous is None
+                and self.raising.suppressed_types(statement) is not None
+                and self._releases_before_raising(statement.body, releases)
+            )
+        return False
+
+    def _releases_before_raising(self, block: cst.CSTNode, releases: Releases) -> bool:
+        for statement in block_statements(block):
+            if _contains_release(statement, releases):
+                return self.releases_first(statement, releases)
+            if not self.quiet(statement, releases):
+                return False
+        return False
+
+    def _release_runs_first(self, small: cst.CSTNode, releases: Releases) -> bool:
+        """In `return report(p.wait())`, the release is the first call that runs; in
+        `proc.communicate(timeout=30)` the release itself raises on timeout and leaves
+        the process running."""
+        site = next(node for node in walk(small) if id(node) in releases.ids)
+        call = site.expression if isinstance(site, cst.Await) else site
+        if not isinstance(call, cst.Call) or any(
+            argument.keyword is not None and argument.keyword.value == "timeout"
+            for argument in call.args
+        ):
+            return False
+        end = self.facts.position(site).end
+        ancestors = {id(node) for node in self.facts.ancestors(site)}
+        for node in walk(small):
+            if node is call or not isinstance(node, cst.Call) or id(node) in ancestors:
+                continue
+            start = self.facts.position(node).start
+            if (start.line, start.column) < (end.line, end.column):
+                return False  # another call runs first and may raise
+        return True
+
+    def _flags(self, statement: cst.BaseStatement, function: FunctionNode) -> frozenset[str]:
+        """Local names that are true whenever the resource is held: set to `True` right
+        after the acquisition, with nothing between that can raise (`f = open(p)`,
+        `should_close = True`), or the test of the `if` the acquisition sits in (`if
+        owned: client = Client()`); and in either case never rebound afterwards (in
+        source order) to anything but `True`. A guard on such a flag is a guard on
+        the resource: where it is false, nothing is held."""
+        block = self.facts.parent(statement)
+        scope = self.facts.function_scope(function)
+        if block is None or scope is None:
+            return frozenset()
+        # Each candidate, with the node after which it may only be rebound to True.
+        candidates: dict[str, cst.CSTNode] = {}
+        siblings = block_statements(block)
+        index = next((i for i, s in enumerate(siblings) if s is statement), len(siblings))
+        for later in siblings[index + 1 :]:
+            if not self.raising.harmless(later):
+                break
+            for small in small_statements(later):
+                if isinstance(small, cst.Assign) and _binds_true(small):
+                    for target in small.targets:
+                        if isinstance(target.target, cst.Name):
+                            candidates.setdefault(target.target.value, statement)
+        owner = self.facts.parent(block)
+        if isinstance(owner, cst.If) and owner.body is block and isinstance(owner.test, cst.Name):
+            candidates.setdefault(owner.test.value, owner)
+        return frozenset(
+            name
+            for name, since in candidates.items()
+            # A global or nonlocal flag has its bindings elsewhere: none here.
+            if scope.assignments[name]
+            and all(
+                isinstance(assignment, Assignment)
+                and (
+                    not self._after(assignment.node, since)
+                    or _rebinds_true(self.facts, assignment.node)
+                )
+                for assignment in scope.assignments[name]
+            )
+        )
+
+    def _after(self, node: cst.CSTNode, since: cst.CSTNode) -> bool:
+        """Whether node starts after since does, in source order."""
+        start = self.facts.position(node).start
+        reference = self.facts.position(since).start
+        return (start.line, start.column) > (reference.line, reference.column)
+
+    def _quiet_block(self, block: cst.CSTNode, releases: Releases) -> bool:
+        return all(self.quiet(statement, releases) for statement in block_statements(block))
+
+    def _quiet_else(self, orelse: cst.If | cst.Else, releases: Releases) -> bool:
+        if isinstance(orelse, cst.If):
+            return self.quiet(orelse, releases)
+        return self._quiet_block(orelse.body, releases)
+
+    def _guard(self, test: cst.BaseExpression, releases: Releases) -> bool | None:
+        """Which branch of `if test:` holds nothing to release: True for the body
+        (`x is None`, `not x`, `x.closed`), False for the `else` (`x is not None`,
+        `x`, `not x.closed`, a flag true whenever it is held), None when the test is
+        about anything else.
+
+        `and` of guards whose `else` is empty is one (either failing means nothing
+        is held), and `or` of guards whose body is empty.
+        """
+        holder = releases.holder
+        if holder is None:
+            return None
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            inner = self._guard(test.expression, releases)
+            return None if inner is None else not inner
+        if isinstance(test, cst.BooleanOperation):
+            left = self._guard(test.left, releases)
+            right = self._guard(test.right, releases)
+            joined = isinstance(test.operator, cst.Or)
+            return joined if left is joined and right is joined else None
+        if _is_holder(test, holder) or (
+            isinstance(test, cst.Name) and test.value in releases.flags
+        ):
+            return False
+        if isinstance(test, cst.Attribute) and _is_holder(test.value, holder):
+            return True if test.attr.value in _CLOSED_ATTRIBUTES else None
+        if (
+            isinstance(test, cst.Comparison)
+            and len(test.comparisons) == 1
+            and _is_holder(test.left, holder)
+            and is_none(test.comparisons[0].comparator)
+        ):
+            operator = test.comparisons[0].operator
+            if isinstance(operator, (cst.Is, cst.Equal)):
+                return True
+            if isinstance(operator, (cst.IsNot, cst.NotEqual)):
+                return False
+        return None
+
+    def _flow(self, statements: Sequence[cst.CSTNode], releases: Releases) -> _Flow:
         """Run through statements: does every path release before leaving?"""
         open_paths = True
         for statement in statements:
             if not open_paths:
                 break
-            step = self._statement_flow(statement, release_ids)
+            step = self._statement_flow(statement, releases)
             if step.exit is not None:
                 return step
             open_paths = step.open
         return _Flow(open=open_paths)
 
-    def _statement_flow(self, statement: cst.CSTNode, release_ids: set[int]) -> _Flow:
+    def _statement_flow(self, statement: cst.CSTNode, releases: Releases) -> _Flow:
         if isinstance(statement, cst.SimpleStatementLine):
-            if _contains_release(statement, release_ids):
+            if _contains_release(statement, releases):
                 return _Flow(open=False)
             for small in statement.body:
                 if isinstance(small, (cst.Return, cst.Raise)):
                     return _Flow(open=False, exit=small)
             return _Flow(open=True)
         if isinstance(statement, cst.If):
-            branches: list[Sequence[cst.CSTNode]] = [block_statements(statement.body)]
-            orelse = statement.orelse
-            if isinstance(orelse, cst.If):
-                branches.append([orelse])
-            elif isinstance(orelse, cst.Else):
-                branches.append(block_statements(orelse.body))
-            else:
-                branches.append([])
-            return self._branches(branches, release_ids)
-        if isinstance(statement, (cst.With,)):
-            return self._flow(block_statements(statement.body), release_ids)
-        if isinstance(statement, (cst.Try, cst.TryStar)):
-            if statement.finalbody is not None and _contains_release(
-                statement.finalbody, release_ids
+            # The branch of a guard in which nothing is held is closed, whatever it does.
+            empty = self._guard(statement.test, releases)
+            branches: list[Sequence[cst.CSTNode]] = []
+            if empty is not True:
+                branches.append(block_statements(statement.body))
+            if empty is not False:
+                orelse = statement.orelse
+                if isinstance(orelse, cst.If):
+                    branches.append([orelse])
+                elif isinstance(orelse, cst.Else):
+                    branches.append(block_statements(orelse.body))
+                else:
+                    branches.append([])
+            return self._branches(branches, releases)
+        if isinstance(statement, cst.With):
+            branches = [block_statements(statement.body)]
+            if self.raising.suppressed_types(statement) is not None and not (
+                self._releases_before_raising(statement.body, releases)
             ):
+                # What the body raises before releasing is swallowed: it goes on open.
+                branches.append([])
+            return self._branches(branches, releases)
+        if isinstance(statement, (cst.Try, cst.TryStar)):
+            if statement.finalbody is not None and self.closes(statement.finalbody, releases):
                 return _Flow(open=False)
             body = list(block_statements(statement.body))
             if statement.orelse is not None:
                 body.extend(block_statements(statement.orelse.body))
-            branches = [body] + [block_statements(h.body) for h in statement.handlers]
-            return self._branches(branches, release_ids)
+            branches = [body]
+            if not self._releases_before_raising(statement.body, releases):
+                # Otherwise a handler runs only after the release was attempted.
+                branches.extend(block_statements(h.body) for h in statement.handlers)
+            flow = self._branches(branches, releases)
+            if flow.open and statement.finalbody is not None:
+                return self._flow(block_statements(statement.finalbody), releases)
+            return flow
         if isinstance(statement, (cst.For, cst.While)):
             # The body may run zero times; a release inside it is not guaranteed.
-            loop_body = self._flow(block_statements(statement.body), release_ids)
+            loop_body = self._flow(block_statements(statement.body), releases)
             if loop_body.exit is not None:
                 return loop_body
             if statement.orelse is not None:
-                return self._flow(block_statements(statement.orelse.body), release_ids)
+                return self._flow(block_statements(statement.orelse.body), releases)
             return _Flow(open=True)
         if isinstance(statement, cst.Match):
             branches = [block_statements(case.body) for case in statement.cases]
             branches.append([])
-            return self._branches(branches, release_ids)
+            return self._branches(branches, releases)
         return _Flow(open=True)
 
-    def _branches(self, branches: Sequence[Sequence[cst.CSTNode]], release_ids: set[int]) -> _Flow:
+    def _branches(self, branches: Sequence[Sequence[cst.CSTNode]], releases: Releases) -> _Flow:
         any_open = False
         for branch in branches:
-            flow = self._flow(branch, release_ids)
+            flow = self._flow(branch, releases)
             if flow.exit is not None:
                 return flow
             any_open = any_open or flow.open
         return _Flow(open=any_open)
 
 
-def _contains_release(node: cst.CSTNode, release_ids: set[int]) -> bool:
-    return any(id(found) in release_ids for found in walk(node))
+def _contains_release(node: cst.CSTNode, releases: Releases) -> bool:
+    return any(id(found) in releases.ids for found in walk(node))
+
+
+def _binds_true(assign: cst.Assign) -> bool:
+    return isinstance(assign.value, cst.Name) and assign.value.value == "True"
+
+
+def _rebinds_true(facts: ModuleFacts, target: cst.CSTNode) -> bool:
+    """Whether a binding's target is that of `name = True`."""
+    parent = facts.parent(target)
+    statement = facts.parent(parent) if isinstance(parent, cst.AssignTarget) else None
+    return isinstance(statement, cst.Assign) and _binds_true(statement)
+
+
+def _is_holder(node: cst.BaseExpression, holder: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == holder
+
+
+def _is_string(node: cst.BaseExpression) -> bool:
+    """A string literal (plain, implicitly concatenated or an f-string)."""
+    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
+
+
+def _names_only(target: cst.BaseExpression) -> bool:
+    """`del x` or `del x, y`: unbinding names, which cannot fail on data."""
+    if isinstance(target, cst.Name):
+        return True
+    return isinstance(target, (cst.Tuple, cst.List)) and all(
+        _names_only(element.value) for element in target.elements
+    )
+
+
+def _own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The nodes under root that run as part of it: not inside nested defs, lambdas or
+    classes, whose bodies run elsewhere."""
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if node is root or not isinstance(node, _NESTED_SCOPES):
+            stack.extend(reversed(children(node)))
+
+
+def _suspends(body: cst.CSTNode) -> bool:
+    """Whether the body can be interrupted by a BaseException from outside: at an
+    `await` (also `async for`/`async with`), cancellation; at a `yield`, GeneratorExit."""
+    for node in _own_nodes(body):
+        if isinstance(node, (cst.Await, cst.Yield)):
+            return True
+        if isinstance(node, (cst.For, cst.With)) and node.asynchronous is not None:
+            return True
+    return False

@@ -47,7 +47,7 @@ class FateJudge:
         self.tracer = tracer
         self.transports = transports
         self.paths = paths
-        self.safety = ReleaseSafety(facts)
+        self.safety = ReleaseSafety(facts, paths)
 
     def fate(self, acquisition: Acquisition) -> Fate:
         """Who releases the acquired value, and how (computed afresh on each call)."""
@@ -99,15 +99,18 @@ class FateJudge:
             is_within(self.facts, site, statement) for site in trace.releases
         ):
             return Fate(Outcome.RELEASED, "closed at once", trace.holder, release_sites)
+        releases = self.paths.releases_of(
+            statement, acquisition.function, trace.releases, trace.holder
+        )
         for site in trace.releases:
-            if safety.released_right_after(site, statement):
+            if safety.released_right_after(site, statement, releases):
                 return Fate(
                     Outcome.RELEASED,
                     "released before anything can raise",
                     trace.holder,
                     release_sites,
                 )
-            if safety.covered_by_finally(site, acquisition.call, statement):
+            if safety.covered_by_finally(site, acquisition.call, statement, releases):
                 return Fate(Outcome.RELEASED, "finally", trace.holder, release_sites)
         function = acquisition.function
         if isinstance(function, cst.FunctionDef) and (
@@ -115,8 +118,7 @@ class FateJudge:
         ):
             # pytest runs a fixture's teardown even when the test fails.
             return Fate(Outcome.RELEASED, "pytest fixture teardown", trace.holder, release_sites)
-        release_set = {id(site) for site in trace.releases}
-        open_exit = self.paths.path_without_release(statement, function, release_set)
+        open_exit = self.paths.path_without_release(statement, function, releases)
         if open_exit is not None:
             return Fate(
                 Outcome.PARTIAL,
@@ -128,7 +130,7 @@ class FateJudge:
         handled = [
             site
             for site in trace.releases
-            if safety.in_catch_all(site, acquisition.call, statement)
+            if safety.in_catch_all(site, acquisition.call, statement, releases)
         ]
         if handled:
             # Closed in `except BaseException: ...; raise` and on every normal path.

@@ -1,101 +1,88 @@
 """Whether an exception can skip a release: the exception-safety half of a fate.
 
-A release is safe when it runs in a `finally` that covers the acquisition,
-when it is the very next thing that can run after the acquisition, or when a
-catch-all handler closes and re-raises. "Nothing can raise between" is judged
-statement by statement: only lines without an await, raise, yield or assert,
-and without a call other than an infallible one assigned as it is.
+A release is safe when it runs in a `finally` that covers the acquisition
+and releases on every path through it, when it is the very next thing that
+can raise after the acquisition, or when a catch-all handler closes and
+re-raises. What can raise, which handler catches everything and which
+guards hold nothing are the one model of `analysis.flow`; this module only
+asks it about the code between the acquisition and the release.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import libcst as cst
 
+from runguard_lint.analysis.flow import ReleasePaths, Releases
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.syntax import block_statements, is_within
 from runguard_lint.analysis.tree import walk
-
-# Calls without arguments that cannot fail: an empty container, a clock reading.
-_INFALLIBLE_CALLS = frozenset(
-    {
-        "builtins.list",
-        "builtins.dict",
-        "builtins.set",
-        "builtins.tuple",
-        "builtins.frozenset",
-        "builtins.object",
-        "collections.deque",
-        "collections.OrderedDict",
-        "collections.Counter",
-        "time.monotonic",
-        "time.time",
-        "time.perf_counter",
-        "time.monotonic_ns",
-        "time.time_ns",
-        "time.perf_counter_ns",
-        "threading.Lock",
-        "threading.RLock",
-        "threading.Event",
-        "asyncio.Lock",
-        "asyncio.Event",
-    }
-)
 
 
 class ReleaseSafety:
     """Judges single releases of one module against their acquiring statement."""
 
-    def __init__(self, facts: ModuleFacts) -> None:
+    def __init__(self, facts: ModuleFacts, paths: ReleasePaths) -> None:
         self.facts = facts
+        self.paths = paths
 
     def covered_by_finally(
-        self, site: cst.CSTNode, call: cst.Call, statement: cst.BaseStatement
+        self,
+        site: cst.CSTNode,
+        call: cst.Call,
+        statement: cst.BaseStatement,
+        releases: Releases,
     ) -> bool:
-        """Whether the release runs in a `finally` that covers everything after acquiring."""
+        """Whether the release runs in a `finally` that covers everything after acquiring
+        and releases on every path through it (`if x is not None: x.close()` does;
+        `if x.closed: x.close()` does not)."""
         facts = self.facts
         child: cst.CSTNode = site
         for ancestor in facts.ancestors(site):
             if isinstance(ancestor, (cst.Try, cst.TryStar)):
                 finalbody = ancestor.finalbody
-                if finalbody is not None and child is finalbody:
+                if (
+                    finalbody is not None
+                    and child is finalbody
+                    and self.paths.closes(finalbody, releases)
+                ):
                     if is_within(facts, call, ancestor.body):
                         return True
-                    if self._only_harmless_between(statement, ancestor):
+                    if self._only_quiet_between(statement, ancestor, releases):
                         return True
                     guarded = self._guarding_try(statement)
-                    if guarded is not None and self._only_harmless_between(guarded, ancestor):
+                    if guarded is not None and self._only_quiet_between(
+                        guarded, ancestor, releases
+                    ):
                         return True
             if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
                 return False
             child = ancestor
         return False
 
-    def released_right_after(self, site: cst.CSTNode, statement: cst.BaseStatement) -> bool:
-        """`tf = tarfile.open(p)` then `tf.close()` (or `return report(p.wait())`), with
-        nothing that can raise between: the release is the next call that runs."""
-        release_statement = self.facts.statement_of(site)
-        if not isinstance(statement, cst.SimpleStatementLine) or not isinstance(
-            release_statement, cst.SimpleStatementLine
-        ):
+    def released_right_after(
+        self, site: cst.CSTNode, statement: cst.BaseStatement, releases: Releases
+    ) -> bool:
+        """`tf = tarfile.open(p)` then `tf.close()` (or `return report(p.wait())`, or
+        `try: tf.close() except OSError: pass`), with nothing that can raise between:
+        the release is the next thing that can raise, and every path reaches it."""
+        if not isinstance(statement, cst.SimpleStatementLine):
             return False
-        call = site.expression if isinstance(site, cst.Await) else site
-        if not isinstance(call, cst.Call) or any(
-            argument.keyword is not None and argument.keyword.value == "timeout"
-            for argument in call.args
-        ):
-            # `proc.communicate(timeout=30)` raises on timeout and leaves it open.
+        blocks = {id(block) for block, _ in self._way_out(statement)}
+        releasing = next(
+            (
+                node
+                for node in (site, *self.facts.ancestors(site))
+                if isinstance(node, cst.BaseStatement) and id(self.facts.parent(node)) in blocks
+            ),
+            None,
+        )
+        if releasing is None or releasing is statement:
             return False
-        end = self.facts.position(site).end
-        ancestors = {id(node) for node in self.facts.ancestors(site)}
-        for node in walk(release_statement):
-            if node is call or not isinstance(node, cst.Call) or id(node) in ancestors:
-                continue
-            if (self.facts.position(node).start.line, self.facts.position(node).start.column) < (
-                end.line,
-                end.column,
-            ):
-                return False  # another call runs first and may raise
-        return self._only_harmless_between(statement, release_statement)
+        return self._only_quiet_between(
+            statement, releasing, releases
+        ) and self.paths.releases_first(releasing, releases)
 
     def in_handler(self, site: cst.CSTNode) -> bool:
         """Whether the release runs only when an exception was caught."""
@@ -104,25 +91,28 @@ class ReleaseSafety:
             for a in self.facts.ancestors(site)
         )
 
-    def in_catch_all(self, site: cst.CSTNode, call: cst.Call, statement: cst.BaseStatement) -> bool:
-        """A release in a bare `except:`/`except BaseException:` that re-raises, of a
-        `try` that covers the acquisition: every exception passes through it."""
+    def in_catch_all(
+        self, site: cst.CSTNode, call: cst.Call, statement: cst.BaseStatement, releases: Releases
+    ) -> bool:
+        """A release in a handler that catches whatever its `try` can raise and
+        re-raises, of a `try` that covers the acquisition: every exception passes
+        through it."""
         facts = self.facts
         for ancestor in facts.ancestors(site):
             if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
                 return False
             if not isinstance(ancestor, cst.ExceptHandler):
                 continue
-            caught = ancestor.type
-            catches_all = caught is None or (
-                "builtins.BaseException" in facts.external_names(caught)
-            )
-            reraises = any(isinstance(node, cst.Raise) for node in walk(ancestor.body))
             try_node = facts.parent(ancestor)
-            if not (catches_all and reraises and isinstance(try_node, cst.Try)):
+            reraises = any(isinstance(node, cst.Raise) for node in walk(ancestor.body))
+            if not (
+                isinstance(try_node, cst.Try)
+                and reraises
+                and self.paths.raising.catches_everything(ancestor.type, try_node.body)
+            ):
                 return False
-            return is_within(facts, call, try_node.body) or self._only_harmless_between(
-                statement, try_node
+            return is_within(facts, call, try_node.body) or self._only_quiet_between(
+                statement, try_node, releases
             )
         return False
 
@@ -150,39 +140,46 @@ class ReleaseSafety:
                 return None
         return try_node
 
-    def _only_harmless_between(self, statement: cst.BaseStatement, try_node: cst.CSTNode) -> bool:
-        """The try comes right after the acquisition, with nothing that can raise between."""
-        block = self.facts.parent(statement)
-        if block is None or block is not self.facts.parent(try_node):
-            return False
-        siblings = block_statements(block)
-        try:
-            start = next(i for i, s in enumerate(siblings) if s is statement)
-            end = next(i for i, s in enumerate(siblings) if s is try_node)
-        except StopIteration:
-            return False
-        if end <= start:
-            return False
-        return all(self._harmless(between) for between in siblings[start + 1 : end])
-
-    def _harmless(self, statement: cst.CSTNode) -> bool:
-        """A statement that cannot raise in practice: no await, raise or assert, and no
-        call but one that cannot fail assigned as it is (`pending = deque()`,
-        `started = time.monotonic()`; not `deadline = time.monotonic() + req["t"]`)."""
-        if not isinstance(statement, cst.SimpleStatementLine):
-            return False
-        for node in walk(statement):
-            if isinstance(node, (cst.Await, cst.Raise, cst.Yield, cst.Assert)):
+    def _only_quiet_between(
+        self, statement: cst.BaseStatement, later: cst.CSTNode, releases: Releases
+    ) -> bool:
+        """A later statement comes after the acquisition, in its block or, past the end
+        of the `if` that holds it, in an enclosing one, with nothing between that can
+        raise or leave while the resource is held."""
+        for block, current in self._way_out(statement):
+            siblings = block_statements(block)
+            start = next(i for i, s in enumerate(siblings) if s is current)
+            end = next((i for i, s in enumerate(siblings) if s is later), len(siblings))
+            if end <= start:
                 return False
-            if isinstance(node, cst.Call) and not self._infallible_assignment(node):
+            if not all(
+                self.paths.quiet(between, releases) for between in siblings[start + 1 : end]
+            ):
                 return False
-        return True
+            if end < len(siblings):
+                return True
+        return False
 
-    def _infallible_assignment(self, call: cst.Call) -> bool:
-        parent = self.facts.parent(call)
-        return (
-            isinstance(parent, (cst.Assign, cst.AnnAssign))
-            and parent.value is call
-            and not call.args
-            and bool(self.facts.external_names(call.func) & _INFALLIBLE_CALLS)
-        )
+    def _way_out(self, statement: cst.BaseStatement) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]:
+        """The blocks that run after the acquisition, each with the statement it runs
+        from: the acquisition's own, then, while that is a branch of an `if`, the
+        block of the `if` (falling off a branch goes on after the whole `if`; a loop
+        body goes round again and a `try` or `with` body runs more on the way out,
+        so the way stops there)."""
+        current: cst.CSTNode = statement
+        while True:
+            block = self.facts.parent(current)
+            if block is None or not any(s is current for s in block_statements(block)):
+                return
+            yield block, current
+            owner = self.facts.parent(block)
+            if isinstance(owner, cst.Else):
+                owner = self.facts.parent(owner)
+            if not isinstance(owner, cst.If):
+                return
+            while True:
+                outer = self.facts.parent(owner)
+                if not (isinstance(outer, cst.If) and outer.orelse is owner):
+                    break
+                owner = outer  # an `elif`: the `if` it continues is the statement
+            current = owner

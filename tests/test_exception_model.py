@@ -1,0 +1,207 @@
+"""The exception model of `analysis.flow`, asked directly (SPEC: ownership v2, "Exceptions").
+
+What can raise between an acquisition and its `try`, which handlers catch
+everything a body can raise, and which guards hold nothing: the fixtures test
+these through RG301's findings; here each decision is pinned on its own, so a
+change to one shows up as that decision, not as a moved finding.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from runguard_lint.analysis.flow import ReleasePaths
+from runguard_lint.analysis.names import ModuleFacts
+from runguard_lint.analysis.tree import walk
+
+HEADER = """\
+import contextlib
+import logging
+import os
+import os.path as osp
+import time
+from logging import getLogger
+
+logger = logging.getLogger(__name__)
+named_logger = getLogger("jobs")
+not_a_logger = object()
+"""
+
+
+def _function(
+    body: str, params: str = "a, b, d, path, self"
+) -> tuple[ModuleFacts, cst.FunctionDef]:
+    source = HEADER + f"\n\ndef f({params}):\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    facts = ModuleFacts(cst.MetadataWrapper(cst.parse_module(source)))
+    function = facts.module.body[-1]
+    assert isinstance(function, cst.FunctionDef)
+    return facts, function
+
+
+def _first_statement(
+    body: str, params: str = "a, b, d, path, self"
+) -> tuple[ReleasePaths, cst.CSTNode]:
+    facts, function = _function(body, params)
+    return ReleasePaths(facts), function.body.body[0]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "x = 1",
+        "x = a",
+        "x: list[int] = []",  # the annotation is not evaluated in a function
+        "x = self.timeout",
+        "x = a.b.c",
+        "self.x = a",
+        "x = f'{a} and {b!r:>{d}}'",
+        "x = '%s/%s' % (a, b)",
+        "x = '{} in {}'.format(a, b)",
+        "x = (a, [b], {a: b}, {a})",
+        "x = a + b * 2",
+        "x = not a and b or a is None",
+        "x = a if b else d",
+        "n += 1",
+        "del a, b",
+        "pass",
+        "'a docstring'",
+        "started = time.monotonic()",
+        "name = os.path.join(a, os.path.basename(b))",
+        "name = osp.splitext(path)",
+        "logger.info('reading %s', path)",
+        "named_logger.exception('failed: %s', a)",
+        "logging.warning('x')",
+        "logging.getLogger(__name__).debug(f'{a}')",
+        "if logger.isEnabledFor(logging.DEBUG):\n    logger.debug('x')\nelse:\n    x = 1",
+        "try:\n    x = d[a]\nexcept Exception:\n    x = None",
+        "try:\n    x = d[a]\nexcept (KeyError, Exception):\n    logger.warning('x')",
+        "try:\n    x = d[a]\nexcept:\n    pass",
+        "with contextlib.suppress(Exception):\n    x = d[a]",
+    ],
+)
+def test_harmless(statement: str) -> None:
+    paths, node = _first_statement(statement)
+    assert paths.raising.harmless(node)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "x = d[a]",  # KeyError, IndexError
+        "d[a] = b",
+        "x = a / b",  # ZeroDivisionError
+        "x = a % b",  # modulo unless the left side is a string literal
+        "a, b = d",  # unpacking raises on a length mismatch
+        "x = len(a)",  # a call not known to be quiet
+        "print(a)",  # writes to a stream that may be a closed pipe
+        "not_a_logger.info('x')",  # spelled like a logger, bound to something else
+        "x = list(a)",  # iterates its argument
+        "x = [*a]",
+        "x = time.monotonic() + d['timeout']",
+        "logger.info('x', d[a])",  # an argument that raises
+        "x = await a",
+        "x = yield a",
+        "assert a",
+        "raise ValueError(a)",
+        "return a",
+        "import json",
+        "for x in a:\n    pass",
+        "if d[a]:\n    pass",
+        "if a:\n    return",
+        "try:\n    x = d[a]\nexcept KeyError:\n    x = None",  # catches too little
+        "try:\n    x = d[a]\nexcept Exception:\n    raise",  # does not swallow
+        "try:\n    return d[a]\nexcept Exception:\n    pass",  # leaves
+        "try:\n    x = d[a]\nexcept Exception:\n    x = d[b]",  # the handler raises
+        "with contextlib.suppress(KeyError):\n    x = d[a]",
+        "with open(path):\n    pass",
+    ],
+)
+def test_may_raise(statement: str) -> None:
+    paths, node = _first_statement(statement)
+    assert not paths.raising.harmless(node)
+
+
+def test_os_path_is_resolved_not_spelled() -> None:
+    paths, node = _first_statement("name = os.path.join(a, b)", params="os, a, b")
+    assert not paths.raising.harmless(node)
+
+
+@pytest.mark.parametrize(
+    ("statement", "catches"),
+    [
+        ("try:\n    x = d[a]\nexcept Exception:\n    pass", True),
+        # asyncio.CancelledError arrives at an await, GeneratorExit at a yield
+        ("try:\n    x = await a\nexcept Exception:\n    pass", False),
+        ("try:\n    async for x in a:\n        pass\nexcept Exception:\n    pass", False),
+        ("try:\n    x = yield a\nexcept Exception:\n    pass", False),
+        ("try:\n    x = await a\nexcept BaseException:\n    pass", True),
+        ("try:\n    x = await a\nexcept:\n    pass", True),
+        # an await in a nested function does not suspend this body
+        ("try:\n    async def g():\n        await a\nexcept Exception:\n    pass", True),
+        ("try:\n    x = d[a]\nexcept LookupError:\n    pass", False),
+    ],
+)
+def test_catches_everything(statement: str, catches: bool) -> None:
+    paths, try_node = _first_statement(statement)
+    assert isinstance(try_node, cst.Try)
+    handler = try_node.handlers[0]
+    assert paths.raising.catches_everything(handler.type, try_node.body) is catches
+
+
+def _finally_closes(body: str) -> bool:
+    """Whether the `finally` after `f = open(path)` releases `f` on every path."""
+    source = "f = open(path)\nshould_close = True\ntry:\n    pass\nfinally:\n" + textwrap.indent(
+        textwrap.dedent(body), "    "
+    )
+    facts, function = _function(source)
+    acquiring = function.body.body[0]
+    assert isinstance(acquiring, cst.BaseStatement)
+    sites = [
+        node
+        for node in walk(function)
+        if isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "close"
+    ]
+    paths = ReleasePaths(facts)
+    releases = paths.releases_of(acquiring, function, sites, "f")
+    try_node = next(node for node in walk(function) if isinstance(node, cst.Try))
+    assert try_node.finalbody is not None
+    return paths.closes(try_node.finalbody, releases)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "f.close()",
+        "if f is not None:\n    f.close()",
+        "if f != None:\n    f.close()",
+        "if f:\n    f.close()",
+        "if not f.closed:\n    f.close()",
+        "if f is None:\n    pass\nelse:\n    f.close()",
+        "if f is not None and not f.closed:\n    f.close()",
+        "if should_close and f is not None:\n    f.close()",
+        "try:\n    f.close()\nexcept OSError:\n    pass",
+        "with contextlib.suppress(OSError):\n    f.close()",
+    ],
+)
+def test_guards_on_the_resource_close(body: str) -> None:
+    assert _finally_closes(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "if f.closed:\n    f.close()",  # closes only what is closed already
+        "if a:\n    f.close()",  # a guard on something else
+        "if f is not None and a:\n    f.close()",
+        "if f is None or a:\n    pass\nelse:\n    f.close()",
+        "try:\n    f.flush()\n    f.close()\nexcept OSError:\n    pass",  # flush fails first
+        "with contextlib.suppress(OSError):\n    f.flush()\n    f.close()",
+    ],
+)
+def test_other_guards_keep_the_path_open(body: str) -> None:
+    assert not _finally_closes(body)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from runguard_lint.analysis.dict_uses import READ_ONLY_CALLABLES, terminals
 from runguard_lint.catalog import Catalog
 from runguard_lint.config import Settings
 from runguard_lint.needs import Need
@@ -180,7 +181,7 @@ def _cache_units(tree: ast.Module, text: str) -> set[_Unit] | None:
 
     RG201 judges a dict by every use of its name, so every function that mentions
     it is kept. From those it follows call sites up and helpers down, as far as
-    the check itself does (checks/caches.py):
+    the check itself does (analysis/caches/):
     - callers of a top-level function (is it only called at import time? do all
       calls pass constants?), found by plain name;
     - callers of a private method (`self._get(name)` with constants), found by
@@ -541,7 +542,7 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 def _surely_released(tree: ast.Module, names: set[str]) -> set[str]:
     """The module-level names that RG201 will see evicted from or escaping somewhere.
 
-    A subset of what checks/caches.py classifies as an eviction or an escape, for
+    A subset of what analysis/dict_uses.py classifies as an eviction or an escape, for
     a load that surely means the module-level binding: `N.pop/popitem/clear(...)`,
     `del N[k]`, `return N`, `x = N`, or `N` as a whole argument of a call that is
     not a read-only builtin (`register(N)`, `f(settings=N)`). A load only counts in
@@ -551,9 +552,7 @@ def _surely_released(tree: ast.Module, names: set[str]) -> set[str]:
     """
     if not names:
         return set()
-    from runguard_lint.checks.caches import read_only_terminals
-
-    read_only = read_only_terminals()
+    read_only = terminals(READ_ONLY_CALLABLES)
     # Every import of each local name, whatever scope it is in: a call counts as
     # handing the dict on only when no import could make it a read-only one.
     imported = _import_map(tree)

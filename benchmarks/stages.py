@@ -27,6 +27,8 @@ from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.config import Settings
 from runguard_lint.pipeline.files import DecodeFailure, decode
 from runguard_lint.pipeline.pool import prepare_worker
+from runguard_lint.prefilter.acquisitions import acquisition_candidates
+from runguard_lint.prefilter.caches import cache_units
 
 STAGES = ("read", "ast", "plan", "libcst parse", "metadata", "checks")
 
@@ -69,8 +71,8 @@ def measure(root: Path) -> Totals:
         totals.lines += lines
         if plan is None:
             continue
-        acquiring = bool(prefilter._acquisition_candidates(tree, text, catalog, False))
-        caching = prefilter._cache_units(tree, text) is not None
+        acquiring = bool(acquisition_candidates(tree, text, catalog, False))
+        caching = cache_units(tree, text) is not None
         reason = {
             (True, False): "acquisition",
             (False, True): "RG201",

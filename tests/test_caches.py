@@ -12,7 +12,7 @@ import pytest
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic
 from runguard_lint.pipeline.check import check_text
-from runguard_lint.prefilter import _cache_names, _cache_units, _has_functools_cache
+from runguard_lint.prefilter.caches import cache_names, cache_units, has_functools_cache
 from tests.conftest import FIXTURES, ROOT
 from tests.test_fixtures import FIXTURE_FILES, selected_codes
 
@@ -55,13 +55,13 @@ def test_prefilter_is_sound_on_fixtures(fixture: Path) -> None:
     ],
 )
 def test_cache_prefilter_keeps_aliases_and_nesting(source: str) -> None:
-    assert _cache_names(ast.parse(source)) == {"_cache"}
+    assert cache_names(ast.parse(source)) == {"_cache"}
     written = source + "def put(k):\n    A._cache[k] = 1\n    _cache[k] = 1\n"
-    assert _cache_units(ast.parse(written), written) is not None
+    assert cache_units(ast.parse(written), written) is not None
 
 
 def test_cache_prefilter_drops_function_locals() -> None:
-    assert not _cache_names(ast.parse("def f():\n    seen = {}\n    return seen\n"))
+    assert not cache_names(ast.parse("def f():\n    seen = {}\n    return seen\n"))
 
 
 @pytest.mark.parametrize(
@@ -85,9 +85,9 @@ def test_cache_prefilter_keeps_every_write_form(write: str) -> None:
         "_cache = {}\nclass A:\n    _cache = {}\n"
         f"    def put(self, k, v, j):\n        {write}\n"
     )
-    assert _cache_units(ast.parse(source), source) is not None
+    assert cache_units(ast.parse(source), source) is not None
     lambda_form = "_cache = {}\nput = lambda k, v: _cache.setdefault(k, v)\n"
-    assert _cache_units(ast.parse(lambda_form), lambda_form) is not None
+    assert cache_units(ast.parse(lambda_form), lambda_form) is not None
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_cache_prefilter_keeps_every_write_form(write: str) -> None:
     ],
 )
 def test_cache_prefilter_drops_dicts_no_function_writes(source: str) -> None:
-    assert _cache_units(ast.parse(source), source) is None
+    assert cache_units(ast.parse(source), source) is None
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_cache_prefilter_drops_dicts_no_function_writes(source: str) -> None:
     ],
 )
 def test_functools_prefilter_keeps_aliases(source: str) -> None:
-    assert _has_functools_cache(ast.parse(source))
+    assert has_functools_cache(ast.parse(source))
 
 
 def test_aliased_cache_is_found_end_to_end() -> None:

@@ -1,4 +1,4 @@
-"""The bounded-cache shapes: RG201 `_cache = {}` -> `BoundedCache(...)`, RG202 -> `lru_cache(N)`.
+"""The bounded-cache shapes: an unbounded dict -> `BoundedCache(...)`, `cache` -> `lru_cache(N)`.
 
     _embeddings = {}                ->  _embeddings = BoundedCache(maxsize=10_000)
     @functools.cache                ->  @functools.lru_cache(maxsize=10_000)
@@ -17,6 +17,12 @@ from __future__ import annotations
 import libcst as cst
 
 from runguard_lint.analysis.context import FileContext
+from runguard_lint.analysis.dict_uses import (
+    DICT_FACTORIES,
+    FUNCTOOLS_CACHE,
+    FUNCTOOLS_LRU_CACHE,
+    classify,
+)
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.tree import walk
 from runguard_lint.diagnostics import Applicability, Fix
@@ -24,44 +30,8 @@ from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.imports import Imports
 from runguard_lint.fixes.tree import Rewrite, index_in, top_level_statement
 
-# What BoundedCache supports of the dict API (all of MutableMapping).
-_MAPPING_METHODS = frozenset(
-    {
-        "get",
-        "setdefault",
-        "pop",
-        "popitem",
-        "clear",
-        "update",
-        "keys",
-        "values",
-        "items",
-        "__getitem__",
-        "__setitem__",
-        "__delitem__",
-        "__contains__",
-        "__len__",
-        "__iter__",
-    }
-)
-# Builtins that only read a mapping through the Mapping protocol.
-_READERS = frozenset(
-    {
-        "builtins.len",
-        "builtins.list",
-        "builtins.sorted",
-        "builtins.tuple",
-        "builtins.set",
-        "builtins.frozenset",
-        "builtins.iter",
-        "builtins.dict",
-        "builtins.bool",
-        "builtins.any",
-        "builtins.all",
-        "builtins.enumerate",
-    }
-)
-_EMPTY_FACTORIES = frozenset({"builtins.dict", "collections.OrderedDict"})
+# Factories the rewrite replaces. An empty `typing.OrderedDict()` is reported but kept.
+_REWRITTEN_FACTORIES = DICT_FACTORIES - {"typing.OrderedDict"}
 _DICT_ANNOTATIONS = frozenset({"dict", "Dict", "OrderedDict"})
 
 
@@ -78,7 +48,7 @@ def _maxsize_arg(size: str) -> cst.Arg:
 
 
 def bounded_cache_fix(context: FileContext, binding: cst.CSTNode) -> Fix | None:
-    """RG201: the dict bound at `binding` (its name, assignment or line) becomes a BoundedCache."""
+    """The dict bound at `binding` (its name, assignment or line) becomes a BoundedCache."""
     facts = context.facts
     assign = _assignment(facts, binding)
     if assign is None:
@@ -100,7 +70,7 @@ def bounded_cache_fix(context: FileContext, binding: cst.CSTNode) -> Fix | None:
         ]
     else:
         return None
-    if not all(_mapping_use(facts, use) for use in uses):
+    if not all(classify(facts, use).supported_by_mutable_mapping for use in uses):
         return None
     top = top_level_statement(facts, assign)
     if top is None:
@@ -152,36 +122,8 @@ def _empty_dict(facts: ModuleFacts, value: cst.BaseExpression) -> bool:
     if isinstance(value, cst.Dict):
         return not value.elements
     if isinstance(value, cst.Call) and not value.args:
-        return bool(facts.external_names(value.func) & _EMPTY_FACTORIES)
+        return bool(facts.external_names(value.func) & _REWRITTEN_FACTORIES)
     return False
-
-
-def _mapping_use(facts: ModuleFacts, node: cst.CSTNode) -> bool:
-    """Whether this use of the cache works the same on a MutableMapping."""
-    parent = facts.parent(node)
-    if isinstance(parent, cst.Subscript) and parent.value is node:
-        return True
-    if isinstance(parent, cst.Attribute) and parent.value is node:
-        call = facts.parent(parent)
-        return (
-            parent.attr.value in _MAPPING_METHODS
-            and isinstance(call, cst.Call)
-            and call.func is parent
-        )
-    if isinstance(parent, cst.ComparisonTarget) and parent.comparator is node:
-        return isinstance(parent.operator, (cst.In, cst.NotIn))
-    if isinstance(parent, cst.Arg) and parent.value is node and not parent.keyword:
-        call = facts.parent(parent)
-        return isinstance(call, cst.Call) and bool(facts.external_names(call.func) & _READERS)
-    if isinstance(parent, (cst.For, cst.CompFor)) and parent.iter is node:
-        return True
-    if isinstance(parent, (cst.If, cst.While, cst.IfExp)) and parent.test is node:
-        return True
-    if isinstance(parent, cst.BooleanOperation):
-        return True
-    if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not):
-        return True
-    return isinstance(parent, cst.NameItem)  # `global _cache`
 
 
 def _retype(
@@ -209,7 +151,7 @@ def _terminal(expression: cst.BaseExpression) -> str | None:
 
 
 def lru_cache_fix(context: FileContext, node: cst.CSTNode) -> Fix | None:
-    """RG202: `@functools.cache` or `@lru_cache(maxsize=None)` -> `@lru_cache(maxsize=N)`.
+    """`@functools.cache` or `@lru_cache(maxsize=None)` -> `@lru_cache(maxsize=N)`.
 
     node: the decorator, or the function it decorates.
     """
@@ -275,8 +217,8 @@ def _unbounded_decorator(facts: ModuleFacts, node: cst.CSTNode) -> cst.Decorator
     for decorator in decorators:
         expression = decorator.decorator
         if isinstance(expression, cst.Call):
-            if "functools.lru_cache" in facts.external_names(expression.func):
+            if FUNCTOOLS_LRU_CACHE in facts.external_names(expression.func):
                 return decorator
-        elif "functools.cache" in facts.external_names(expression):
+        elif FUNCTOOLS_CACHE in facts.external_names(expression):
             return decorator
     return None

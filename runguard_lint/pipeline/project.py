@@ -57,6 +57,8 @@ class _SummaryStore:
         try:
             with self.path.open("r", encoding="utf-8") as handle:
                 raw = json.load(handle)
+            if not isinstance(raw, dict):
+                return {}
             self._known = {
                 digest: ModuleSummary.from_json(entry)
                 for digest, entry in raw.items()

@@ -1,0 +1,84 @@
+"""The acquisition stage: calls inside functions that may acquire a catalog resource."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Iterator
+
+from runguard_lint.catalog import Catalog
+from runguard_lint.prefilter.syntax import dotted, import_map, regions
+from runguard_lint.prefilter.text import hit_rows, text_pattern, words
+
+
+def acquisition_candidates(
+    tree: ast.Module, text: str, catalog: Catalog, keep_with_items: bool
+) -> list[ast.Call]:
+    """Calls inside functions that may acquire a catalog resource (a superset).
+
+    Such a call names a catalog callable or method by its last name (a distinctive
+    name) or by an import alias of the callable (`from httpx import Client as C`),
+    so only the parts of the file that span a line with one of those are walked.
+    """
+    imports = import_map(tree)
+    aliases = {
+        local
+        for local, targets in imports.items()
+        for qualified in targets
+        if qualified in catalog.by_callable and local != qualified.rsplit(".", 1)[-1]
+    }
+    rows = hit_rows(text_pattern(catalog.distinctive_names()), text)
+    if aliases:
+        rows = sorted(set(rows) | set(hit_rows(words(aliases), text)))
+    method_types = {
+        method: [name for kind in kinds for name in kind.on]
+        for method, kinds in catalog.by_method.items()
+    }
+    imported_modules = {qualified for targets in imports.values() for qualified in targets}
+    found: list[ast.Call] = []
+    for call, parent in _calls_in_functions(regions(tree, rows)):
+        if isinstance(call.func, ast.Attribute) and call.func.attr in method_types:
+            types = method_types[call.func.attr]
+            if any(_module_known(type_name, imported_modules) for type_name in types):
+                found.append(call)
+                continue
+        name = dotted(call.func)
+        if name is None:
+            continue
+        if name.rsplit(".", 1)[-1] in catalog.factory_terminals:
+            # A project factory, called by its own name, a relative import or `self.`.
+            found.append(call)
+            continue
+        head, _, rest = name.partition(".")
+        suffix = "." + rest if rest else ""
+        qualified_names = [target + suffix for target in sorted(imports.get(head, ()))]
+        if head == "open" and not rest:
+            qualified_names.append("builtins.open")
+        kinds = [catalog.by_callable[q] for q in qualified_names if q in catalog.by_callable]
+        for kind in kinds[:1]:
+            direct_with = isinstance(parent, ast.withitem) and parent.context_expr is call
+            if direct_with and kind.with_closes and not keep_with_items:
+                continue
+            found.append(call)
+    return found
+
+
+def _calls_in_functions(roots: Iterable[ast.AST]) -> Iterator[tuple[ast.Call, ast.AST]]:
+    """Each call inside a def or lambda under roots (module-level code), with its parent."""
+    stack: list[tuple[ast.AST, bool]] = [(root, False) for root in roots]
+    while stack:
+        node, in_function = stack.pop()
+        inside = in_function or isinstance(
+            node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+        )
+        if isinstance(node, ast.ClassDef):
+            inside = False
+        for child in ast.iter_child_nodes(node):
+            if inside and isinstance(child, ast.Call):
+                yield child, node
+            stack.append((child, inside))
+
+
+def _module_known(type_name: str, imported: set[str]) -> bool:
+    """Whether the file imports anything from the module that defines type_name."""
+    root = type_name.split(".", 1)[0]
+    return any(name == root or name.startswith(root + ".") for name in imported)

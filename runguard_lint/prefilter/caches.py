@@ -1,0 +1,200 @@
+"""The cache stages: what the unbounded-cache rules must see of a file, from the `ast` tree.
+
+For dicts: the module- and class-level dict bindings some function may write
+into with a key from call data, less those surely evicted from or handed on,
+and the functions the full analysis follows from them (`cache_units`). For
+functools caches: whether any function has a `cache`/`lru_cache` decorator.
+
+Which dicts are written or released is dict_uses.py's answer, in the
+vocabulary the full analysis shares (analysis/dict_uses.py).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+from runguard_lint.analysis.dict_uses import (
+    CACHE_DECORATORS,
+    DEFAULTDICT_FACTORIES,
+    DICT_FACTORIES,
+    terminals,
+)
+from runguard_lint.prefilter.dict_uses import surely_released, written_in_function
+from runguard_lint.prefilter.syntax import SCOPES, import_map, names_one_of, statements
+
+Unit = ast.FunctionDef | ast.AsyncFunctionDef
+# `{}` with anything Python allows between the braces of an empty dict display.
+_EMPTY_DICT = re.compile(r"\{(?:\s|\\\r?\n|\\\r|#[^\r\n]*)*\}")
+_DICT_FACTORY_NAMES = terminals(DICT_FACTORIES | DEFAULTDICT_FACTORIES)
+_CACHE_DECORATOR_NAMES = terminals(CACHE_DECORATORS)
+
+
+def cache_units(tree: ast.Module, text: str) -> set[Unit] | None:
+    """What the dict-cache rule must see of a file: None when it cannot report anything
+    here, else the top-level functions and methods to keep whole (class bodies stay open).
+
+    The rule judges a dict by every use of its name, so every function that mentions
+    it is kept. From those it follows call sites up and helpers down, as far as
+    the full analysis does (analysis/caches/):
+    - callers of a top-level function (is it only called at import time? do all
+      calls pass constants?), found by plain name;
+    - callers of a private method (`self._get(name)` with constants), found by
+      attribute name;
+    - decorators naming any of them (registration at import time);
+    - top-level functions they call by plain name (`_resolve(tp)`: a helper that
+      uses its parameter as a type);
+    and so on from each function kept. A mention stands for a call, so the
+    closure keeps more than the full analysis reads, never less.
+    """
+    if "dict" not in text and "Dict" not in text and not _EMPTY_DICT.search(text):
+        return None  # no `{}` and no dict factory (`dict`, `OrderedDict`, `defaultdict`)
+    module_level, in_classes = _dict_bindings(tree)
+    names = module_level | in_classes
+    # The rule reports a dict only for a write inside a function (`c[k] = v`, `c[k] += 1`,
+    # `c[k].append(v)`, `c.setdefault`, `c.update`, `c |= ...`) with a key from call
+    # data: most module-level `= {}` are registries filled at import time, or tables
+    # with fixed keys, and need no LibCST at all.
+    if names:
+        names = written_in_function(tree, text, names)
+    # A module-level dict that is surely handed on or evicted from somewhere is never
+    # reported either: leave it out, with the callers it would drag in (a settings dict
+    # passed around a 20k-line module).
+    if names:
+        names -= surely_released(tree, names & module_level - in_classes)
+    if not names:
+        return None
+    units: list[tuple[Unit, ast.ClassDef | None]] = []
+    for statement in statements(tree, into_definitions=False):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            units.append((statement, None))
+        elif isinstance(statement, ast.ClassDef):
+            for member in statement.body:
+                if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    units.append((member, statement))
+    top_level = {id(unit) for unit, owner in units if owner is None}
+    by_plain: dict[str, list[Unit]] = {}
+    by_attribute: dict[str, list[Unit]] = {}
+    by_decorator: dict[str, list[Unit]] = {}
+    plain_of: dict[int, set[str]] = {}
+    for unit, _owner in units:
+        plain, attributes, decorators = _mentions_of(unit)
+        plain_of[id(unit)] = plain
+        for name in plain:
+            by_plain.setdefault(name, []).append(unit)
+        for name in attributes:
+            by_attribute.setdefault(name, []).append(unit)
+        for name in decorators:
+            by_decorator.setdefault(name, []).append(unit)
+    top_by_name = {unit.name: unit for unit, owner in units if owner is None}
+
+    def related(unit: Unit) -> Iterator[Unit]:
+        name = unit.name
+        yield from by_decorator.get(name, ())
+        if id(unit) in top_level:
+            yield from by_plain.get(name, ())
+        elif name.startswith("_") and not name.startswith("__"):
+            yield from by_attribute.get(name, ())
+        for called in plain_of[id(unit)]:
+            helper = top_by_name.get(called)
+            if helper is not None:
+                yield helper
+
+    kept: dict[int, Unit] = {}
+    work = [
+        unit for name in names for unit in (*by_plain.get(name, ()), *by_attribute.get(name, ()))
+    ]
+    while work:
+        unit = work.pop()
+        if id(unit) not in kept:
+            kept[id(unit)] = unit
+            work.extend(related(unit))
+    return set(kept.values())
+
+
+def _mentions_of(unit: Unit) -> tuple[set[str], set[str], set[str]]:
+    """The plain names, the attribute names, and the names in decorators of nested
+    definitions, written anywhere in a function."""
+    plain: set[str] = set()
+    attributes: set[str] = set()
+    decorators: set[str] = set()
+    for node in ast.walk(unit):
+        if isinstance(node, ast.Name):
+            plain.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            attributes.add(node.attr)
+        elif (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and node is not unit
+        ):
+            for decorator in node.decorator_list:
+                for part in ast.walk(decorator):
+                    if isinstance(part, ast.Name):
+                        decorators.add(part.id)
+                    elif isinstance(part, ast.Attribute):
+                        decorators.add(part.attr)
+    return plain, attributes, decorators
+
+
+def cache_names(tree: ast.Module) -> set[str]:
+    """Names bound to an empty dict or a dict factory outside any function."""
+    module_level, in_classes = _dict_bindings(tree)
+    return module_level | in_classes
+
+
+def _dict_bindings(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """Names bound to an empty dict or a dict factory outside any function: those bound
+    outside any class body, and those bound in one (which the rule follows as attributes).
+
+    Looks at every statement outside function bodies (module level, class bodies,
+    any compound statement), a superset of the module- and class-level bindings
+    the full analysis examines; dict factories are recognised by their last name or,
+    for aliased imports (`from collections import OrderedDict as OD`), by what the
+    alias imports.
+    """
+    imports: dict[str, set[str]] | None = None
+    module_level: set[str] = set()
+    in_classes: set[str] = set()
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while stack:
+        node, in_class = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)) and not (
+                isinstance(child, SCOPES)
+            ):
+                stack.append((child, in_class or isinstance(child, ast.ClassDef)))
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = [node.target]
+        else:
+            continue
+        value = node.value
+        if isinstance(value, ast.Dict):
+            if value.keys:
+                continue
+        elif isinstance(value, ast.Call):
+            if imports is None:
+                imports = import_map(tree)
+            if not names_one_of(value.func, _DICT_FACTORY_NAMES, imports):
+                continue
+        else:
+            continue
+        found = in_classes if in_class else module_level
+        found.update(target.id for target in targets if isinstance(target, ast.Name))
+    return module_level, in_classes
+
+
+def has_functools_cache(tree: ast.Module) -> bool:
+    """A decorator named `cache`/`lru_cache`, directly or through an import alias."""
+    imports: dict[str, set[str]] | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in node.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if imports is None:
+                    imports = import_map(tree)
+                if names_one_of(target, _CACHE_DECORATOR_NAMES, imports):
+                    return True
+    return False

@@ -1,0 +1,140 @@
+"""The plan: what LibCST must see of a file, from what the stages found."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from runguard_lint.config import Settings
+from runguard_lint.needs import Need
+from runguard_lint.prefilter.acquisitions import acquisition_candidates
+from runguard_lint.prefilter.caches import cache_units, has_functools_cache
+from runguard_lint.prefilter.syntax import holds_line, statements
+from runguard_lint.prefilter.text import text_pattern
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """What LibCST must see of a file: all of it, or all but some function bodies.
+
+    `stubbed` lists (first, last) line ranges, 1-based and inclusive, of the
+    bodies of functions that hold nothing a check could report; they are
+    replaced by `pass` and blank lines, so every other line keeps its number
+    and the positions LibCST reports are those of the original file.
+    """
+
+    stubbed: tuple[tuple[int, int], ...] = ()
+
+    def apply(self, text: str) -> str:
+        """The text LibCST parses: stubbed bodies blanked, line structure kept."""
+        if not self.stubbed:
+            return text
+        lines = _LINE.findall(text)
+        for first, last in self.stubbed:
+            for row in range(first, min(last, len(lines)) + 1):
+                line = lines[row - 1]
+                body = line.rstrip("\r\n")
+                ending = line[len(body) :]
+                if row == first:
+                    indent = body[: len(body) - len(body.lstrip(" \t"))]
+                    lines[row - 1] = f"{indent}pass{ending}"
+                else:
+                    lines[row - 1] = ending
+        return "".join(lines)
+
+    def touches_stub(self, first_row: int, end_row: int) -> bool:
+        """Whether an edit of rows [first_row, end_row) (or an insertion at first_row)
+        would change a stubbed body, which LibCST never saw."""
+        last_row = max(first_row, end_row - 1)
+        return any(first_row <= last and last_row >= first for first, last in self.stubbed)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def analysis_plan(
+    tree: ast.Module, text: str, settings: Settings, needs: frozenset[Need], *, stub: bool = True
+) -> AnalysisPlan | None:
+    """None when no enabled rule can report anything here, else what LibCST must see.
+
+    The bodies of top-level functions and of methods that can matter to no
+    check are stubbed out. A function matters to the acquisition rules when it
+    holds a candidate acquisition (or, for a method of such a class, mentions a
+    pool type RG105 looks up); to the dict-cache rule when it may touch a
+    module- or class-level dict, or calls such a function, or is called by one
+    (see `caches.cache_units`). The functools-cache rule (preview) looks at the
+    whole module.
+    """
+    catalog = settings.catalog
+    candidates: list[ast.Call] = []
+    if Need.ACQUISITIONS in needs and text_pattern(catalog.distinctive_names()).search(text):
+        candidates = acquisition_candidates(
+            tree, text, catalog, keep_with_items=Need.WITH_ITEMS in needs
+        )
+    units = cache_units(tree, text) if Need.DICT_CACHES in needs else None
+    whole_file = Need.FUNCTOOLS_CACHES in needs and has_functools_cache(tree)
+    if not candidates and units is None and not whole_file:
+        return None
+    if whole_file or not stub:
+        return AnalysisPlan()
+    kept_units = units or set()
+    # The dict-cache analysis reads class bodies wherever they are (a nested class's method,
+    # a `staticmethod(_get)`, a decorator): with a cache candidate, only methods are stubbed.
+    open_classes = units is not None
+    lines = sorted(call.lineno for call in candidates)
+    type_names = {
+        name.rsplit(".", 1)[-1]
+        for kinds in catalog.by_method.values()
+        for kind in kinds
+        for name in kind.on
+    }
+    stubbed: list[tuple[int, int]] = []
+    text_lines = _LINE.findall(text)
+    for statement in statements(tree, into_definitions=False):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if not holds_line(statement, lines) and statement not in kept_units:
+                stubbed.extend(_body_range(statement, text_lines))
+        elif not isinstance(statement, ast.ClassDef):
+            continue
+        elif open_classes or holds_line(statement, lines):
+            acquiring = holds_line(statement, lines)
+            for member in statement.body:
+                if (
+                    isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and member not in kept_units
+                    and not holds_line(member, lines)
+                    and not (acquiring and _mentions(member, type_names))
+                ):
+                    stubbed.extend(_body_range(member, text_lines))
+        else:
+            stubbed.extend(_body_range(statement, text_lines))
+    return AnalysisPlan(tuple(stubbed))
+
+
+def _body_range(
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, lines: list[str]
+) -> list[tuple[int, int]]:
+    """The lines of a body that can be blanked: none when the body shares a line with
+    its header (`def f(): return 1`), so that no header text is ever blanked."""
+    first_statement = node.body[0]
+    # A decorated def starts at its first decorator, not at `def`.
+    first = min(
+        [
+            first_statement.lineno,
+            *(d.lineno for d in getattr(first_statement, "decorator_list", ())),
+        ]
+    )
+    last = node.end_lineno or first
+    if first > len(lines) or lines[first - 1][: first_statement.col_offset].strip():
+        return []
+    return [(first, last)]
+
+
+def _mentions(node: ast.AST, names: set[str]) -> bool:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and child.id in names:
+            return True
+        if isinstance(child, ast.Attribute) and child.attr in names:
+            return True
+    return False

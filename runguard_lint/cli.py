@@ -96,7 +96,7 @@ def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces config).")
 @click.option("--extend-select", multiple=True, help="Rule codes or prefixes to add.")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
-@click.option("--preview", is_flag=True, help="Enable preview rules (RG202, RG402).")
+@click.option("--preview", is_flag=True, help="Enable the preview rules (see --list-rules).")
 @click.option(
     "--output-format",
     type=click.Choice(OUTPUT_FORMATS),

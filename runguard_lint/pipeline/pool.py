@@ -194,7 +194,8 @@ def _answers(
     outcomes: Sequence[object],
     lost: Callable[[FileReport], Result],
 ) -> Iterator[tuple[WorkItem, Result]]:
-    for item, outcome in zip(chunk, outcomes, strict=True):
+    assert len(chunk) == len(outcomes), "a chunk yields one outcome per item"
+    for item, outcome in zip(chunk, outcomes):
         if isinstance(outcome, _Failed):
             yield item, lost(_failure_report(item, outcome.error))
         else:

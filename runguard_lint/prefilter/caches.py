@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from typing import Union
 
 from runguard_lint.analysis.dict_uses import (
     CACHE_DECORATORS,
@@ -24,8 +25,13 @@ from runguard_lint.analysis.dict_uses import (
 from runguard_lint.prefilter.dict_uses import surely_released, written_in_function
 from runguard_lint.prefilter.syntax import SCOPES, import_map, names_one_of, statements
 
-Unit = ast.FunctionDef | ast.AsyncFunctionDef
+# Union, not `|`: the alias is evaluated at import, and Python 3.9 has no `type | type`.
+Unit = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 # `{}` with anything Python allows between the braces of an empty dict display.
+# `match` statements exist from Python 3.10 on.
+_MATCH_CASE: tuple[type[ast.AST], ...] = tuple(
+    node for node in (getattr(ast, "match_case", None),) if node is not None
+)
 _EMPTY_DICT = re.compile(r"\{(?:\s|\\\r?\n|\\\r|#[^\r\n]*)*\}")
 _DICT_FACTORY_NAMES = terminals(DICT_FACTORIES | DEFAULTDICT_FACTORIES)
 _CACHE_DECORATOR_NAMES = terminals(CACHE_DECORATORS)
@@ -160,7 +166,7 @@ def _dict_bindings(tree: ast.Module) -> tuple[set[str], set[str]]:
     while stack:
         node, in_class = stack.pop()
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)) and not (
+            if isinstance(child, (ast.stmt, ast.ExceptHandler, *_MATCH_CASE)) and not (
                 isinstance(child, SCOPES)
             ):
                 stack.append((child, in_class or isinstance(child, ast.ClassDef)))

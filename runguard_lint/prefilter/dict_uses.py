@@ -160,10 +160,13 @@ def _bound_locally(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
             bound.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             bound.update((alias.asname or alias.name).split(".", 1)[0] for alias in node.names)
-        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+        elif isinstance(node, ast.ExceptHandler) and node.name:
             bound.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            bound.add(node.rest)
+        elif type(node).__name__ in ("MatchAs", "MatchStar") and getattr(node, "name", None):
+            # `match` patterns (Python 3.10+; the names do not exist on 3.9).
+            bound.add(getattr(node, "name"))  # noqa: B009
+        elif type(node).__name__ == "MatchMapping" and getattr(node, "rest", None):
+            bound.add(getattr(node, "rest"))  # noqa: B009
         elif isinstance(node, ast.Nonlocal):
             bound.update(node.names)
     declared: set[str] = set()

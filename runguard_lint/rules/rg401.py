@@ -26,8 +26,8 @@ class _Rule(Rule):
             yield context.diagnostic(
                 self.code,
                 found.stored.statement,
-                f"{owner_message(found)}: the project builds it per call, and each "
-                "instance leaks what it holds",
+                f"{owner_message(found)} (the project builds `{found.stored.class_def.name.value}`"
+                " per call: each instance leaks what it holds)",
             )
 
 

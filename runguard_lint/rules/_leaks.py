@@ -61,13 +61,17 @@ class LeakRule(Rule):
             if acquisition.kind.rule != self.code:
                 continue
             fate = ownership.fate(acquisition)
-            if fate.outcome in LEAK_OUTCOMES:
+            if fate.outcome in LEAK_OUTCOMES and self.reported(acquisition, fate):
                 yield context.diagnostic(
                     self.code,
                     acquisition.call,
                     self.message(acquisition, fate, context),
                     fix=guarded(self.fix, context, acquisition, fate),
                 )
+
+    def reported(self, acquisition: Acquisition, fate: Fate) -> bool:
+        """Whether a leaked fate is this family's finding (a family may know better)."""
+        return True
 
     def remedy(self, acquisition: Acquisition) -> str:
         """What to do, in the words of the resource's release protocol."""

@@ -10,6 +10,11 @@ from runguard_lint.rules._leaks import LeakRule, function_label
 class _Rule(LeakRule):
     code = "RG104"
 
+    def reported(self, acquisition: Acquisition, fate: Fate) -> bool:
+        # A loader that wraps what it loads and returns the wrapper hands the index
+        # (and the cost of loading it) to its caller: the caller decides how often.
+        return not fate.derived_escapes
+
     def remedy(self, acquisition: Acquisition) -> str:
         return "load it once (module level or a cached loader) and share it"
 

@@ -353,6 +353,7 @@ def _report(request: RunRequest, settings: Settings, results: _Results) -> int:
         ),
         unsafe_fixes=request.unsafe_fixes,
         fixed_count=results.fixed,
+        failed=bool(results.problems or results.errors),
     )
     if request.output is Output.STATISTICS:
         from runguard_lint.output.statistics import render as render_statistics

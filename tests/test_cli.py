@@ -108,6 +108,17 @@ def test_missing_path_exits_2_names_it_and_checks_the_rest(project: Path) -> Non
     assert where(json.loads(result.stdout)) == {("leak.py", 5, "RG101")}
 
 
+def test_missing_path_is_no_pass_even_when_the_rest_is_clean(project: Path) -> None:
+    write(project, "ok.py", CLEAN)
+    result = run_cli("--no-cache", "does-not-exist", "ok.py", cwd=project)
+    assert result.returncode == 2, result.stdout
+    assert "does-not-exist: no such file or directory" in result.stderr
+    assert "All checks passed!" not in result.stdout + result.stderr
+    alone = run_cli("--no-cache", "does-not-exist", cwd=project)
+    assert alone.returncode == 2
+    assert "does-not-exist" in alone.stderr and "All checks passed!" not in alone.stdout
+
+
 def test_syntax_error_is_rg900_and_the_other_files_are_checked(project: Path) -> None:
     write(project, "broken.py", "def f(:\n    pass\n")
     write(project, "leak.py", LEAK_HTTP)

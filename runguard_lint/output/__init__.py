@@ -20,6 +20,9 @@ class ReportContext:
     unsafe_fixes: bool = False
     source_lines: Callable[[str], Sequence[str]] = field(default=lambda _name: ())
     fixed_count: int = 0
+    # A path that could not be used or a file that could not be checked: the run
+    # exits 2, so a summary must not claim that all checks passed.
+    failed: bool = False
     color: bool = False
     width: int = 100
 

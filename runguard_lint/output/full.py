@@ -19,14 +19,18 @@ from runguard_lint.output import ReportContext
 
 
 def summary(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
-    """`Found N findings in M files (...)` or `All checks passed!`."""
+    """`Found N findings in M files (...)` or `All checks passed!`.
+
+    Nothing (or only the fixed count) when the run failed without findings: a
+    missing path or an unreadable file is not a pass.
+    """
     fixed = (
         f"Fixed {context.fixed_count} finding{'s' if context.fixed_count != 1 else ''}. "
         if context.fixed_count
         else ""
     )
     if not diagnostics:
-        return f"{fixed}All checks passed!"
+        return fixed.rstrip() if context.failed else f"{fixed}All checks passed!"
     files = len({d.filename for d in diagnostics})
     count = len(diagnostics)
     text = (
@@ -65,7 +69,9 @@ def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
         for diagnostic in group:
             _render_one(console, diagnostic, lines, context)
         console.print()
-    console.print(escape(summary(diagnostics, context)), style="bold")
+    text = summary(diagnostics, context)
+    if text:
+        console.print(escape(text), style="bold")
     return buffer.getvalue()
 
 

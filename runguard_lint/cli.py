@@ -311,6 +311,12 @@ def _from_files(request: RunRequest, settings: Settings) -> _Results:
     found = discover(request.targets, settings)
     for note in found.notes:
         click.echo(f"runguard-lint: {note}", err=True)
+    if not found.files and not found.problems:
+        # As in Ruff: an empty selection is not an error, but a silent pass would
+        # hide a mistyped path or an over-broad exclude.
+        click.echo(
+            "runguard-lint: warning: No Python files found under the given path(s)", err=True
+        )
     files = [InputFile(path, display_name(path)) for path in found.files]
     cache = ResultCache.for_settings(settings, request.cache_dir) if request.use_cache else None
     if request.mode is Mode.CHECK:

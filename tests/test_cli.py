@@ -119,6 +119,15 @@ def test_missing_path_is_no_pass_even_when_the_rest_is_clean(project: Path) -> N
     assert "does-not-exist" in alone.stderr and "All checks passed!" not in alone.stdout
 
 
+def test_directory_without_python_files_warns_and_exits_0(project: Path) -> None:
+    write(project, "docs/readme.txt", "not python\n")
+    result = run_cli("--no-cache", "docs", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "warning: No Python files found under the given path(s)" in result.stderr
+    with_python = run_cli("--no-cache", ".", cwd=write(project, "ok.py", CLEAN).parent)
+    assert "No Python files" not in with_python.stderr
+
+
 def test_syntax_error_is_rg900_and_the_other_files_are_checked(project: Path) -> None:
     write(project, "broken.py", "def f(:\n    pass\n")
     write(project, "leak.py", LEAK_HTTP)

@@ -204,7 +204,7 @@ def _has_our_table(pyproject: Path) -> bool:
         data = pyproject.read_bytes()
     except OSError:
         return False
-    if b"runguard-lint" not in data:
+    if b"runguard-lint" not in data and b"runguard_lint" not in data:
         return False
     try:
         text = data.decode("utf-8")
@@ -218,9 +218,22 @@ def _has_our_table(pyproject: Path) -> bool:
         tool = tomllib.loads(text).get("tool", {})
     except tomllib.TOMLDecodeError:
         # Ours if it names our table; then loading it reports the TOML error.
-        return "[tool.runguard-lint" in text
+        return "[tool.runguard-lint" in text or "[tool.runguard_lint" in text
+    if not isinstance(tool, dict):
+        return False
+    _reject_misspelled_table(pyproject, tool)
     # Any TOML spelling counts: `[tool.runguard-lint]`, `[tool]` + `runguard-lint.x = ...`.
-    return isinstance(tool, dict) and "runguard-lint" in tool
+    return "runguard-lint" in tool
+
+
+def _reject_misspelled_table(path: Path, tool: Mapping[str, Any]) -> None:
+    """`[tool.runguard_lint]` (the module's name) looks right but would be ignored, so
+    the settings the user wrote would silently not apply: an error instead."""
+    if "runguard_lint" in tool:
+        raise ConfigError(
+            f"{path}: the table is spelled [tool.runguard_lint]; runguard-lint reads "
+            "[tool.runguard-lint] (with a hyphen): rename the table"
+        )
 
 
 def _read_table(path: Path) -> Mapping[str, Any]:
@@ -234,6 +247,9 @@ def _read_table(path: Path) -> Mapping[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: the config file is not valid UTF-8; save it as UTF-8") from None
     if path.name == "pyproject.toml":
+        tool = document.get("tool", {})
+        if isinstance(tool, dict):
+            _reject_misspelled_table(path, tool)
         table = document.get("tool", {}).get("runguard-lint", {})
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [tool.runguard-lint] must be a table")

@@ -214,6 +214,27 @@ def test_unknown_rule_code_exits_2(project: Path, body: str) -> None:
     assert "pyproject.toml" in stderr
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '[tool.runguard_lint]\nignore = ["RG106"]\n',
+        '[tool.runguard-lint]\nselect = ["RG"]\n\n[tool.runguard_lint]\nignore = ["RG106"]\n',
+    ],
+)
+def test_underscore_table_is_an_error_naming_the_right_spelling(project: Path, body: str) -> None:
+    stderr = config_error(project, body)
+    assert str(project / "pyproject.toml") in stderr
+    assert "[tool.runguard_lint]" in stderr and "[tool.runguard-lint]" in stderr
+
+
+def test_underscore_table_in_an_explicit_config_is_an_error(project: Path) -> None:
+    write(project, "conf/pyproject.toml", '[tool.runguard_lint]\nignore = ["RG106"]\n')
+    write(project, "m.py", BOTH)
+    result = run_cli("--no-cache", "--config", "conf/pyproject.toml", "m.py", cwd=project)
+    assert result.returncode == 2
+    assert "[tool.runguard-lint]" in result.stderr and "pyproject.toml" in result.stderr
+
+
 def test_bad_toml_exits_2_naming_the_file(project: Path) -> None:
     stderr = config_error(project, '[tool.runguard-lint]\nselect = ["RG101"\n')
     assert "pyproject.toml" in stderr and "invalid TOML" in stderr

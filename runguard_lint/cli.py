@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import click
@@ -24,7 +24,7 @@ from runguard_lint.discovery import discover
 from runguard_lint.output import OUTPUT_FORMATS, ReportContext, formatter
 from runguard_lint.pipeline.batch import check_data, check_files, fix_data, fix_files
 from runguard_lint.pipeline.cache import CACHE_DIR_NAME, ResultCache
-from runguard_lint.pipeline.files import InputFile, display_name
+from runguard_lint.pipeline.files import DecodeFailure, InputFile, decode, display_name
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -264,6 +264,9 @@ class _Results:
     fixed: int = 0
     diff: str = ""
     fixed_source: bytes | None = None  # `--fix -`: what goes to standard output
+    # Source text by display name that is not (or not yet) what is on disk: standard
+    # input under --stdin-filename, an editor's unsaved buffer. The report shows these.
+    sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -294,7 +297,7 @@ def _from_stdin(request: RunRequest, settings: Settings) -> _Results:
     name = request.stdin_filename or "-"
     data = sys.stdin.buffer.read()
     if request.mode is Mode.CHECK:
-        return _Results([check_data(name, data, settings)])
+        return _Results([check_data(name, data, settings)], sources={name: _text(data)})
     from runguard_lint.pipeline.fix import unified_diff
 
     outcome = fix_data(name, data, settings, unsafe=request.unsafe_fixes)
@@ -304,7 +307,17 @@ def _from_stdin(request: RunRequest, settings: Settings) -> _Results:
         diff=unified_diff(name, data, outcome.new_bytes) if outcome.new_bytes else "",
         # As in Ruff: the fixed source goes to standard output, the report to stderr.
         fixed_source=(outcome.new_bytes or data) if request.mode is Mode.FIX else None,
+        # What is left is reported against the fixed text.
+        sources={name: _text(outcome.new_bytes or data)},
     )
+
+
+def _text(data: bytes) -> str:
+    """Source bytes as the report shows them: decoded as Python does, else best effort."""
+    try:
+        return decode(data).text
+    except DecodeFailure:
+        return data.decode("utf-8", errors="replace")
 
 
 def _from_files(request: RunRequest, settings: Settings) -> _Results:
@@ -353,7 +366,7 @@ def _report(request: RunRequest, settings: Settings, results: _Results) -> int:
         rules=settings.catalog.rules,
         project_root=settings.project_root,
         errors=results.errors,
-        source_lines=_source_lines,
+        source_lines=_source_lines(results.sources),
         color=(
             request.output_file is None and request.output_format == "full" and sys.stdout.isatty()
         ),
@@ -464,11 +477,20 @@ def _emit(text: str, output_file: Path | None) -> None:
         raise RunError(f"{output_file}: cannot write the report ({error.strerror})") from None
 
 
-def _source_lines(filename: str) -> Sequence[str]:
-    try:
-        return Path(filename).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ()
+def _source_lines(sources: Mapping[str, str]) -> Callable[[str], Sequence[str]]:
+    """The lines a report quotes: the text that was checked when it is not on disk
+    (standard input named by --stdin-filename may differ from the saved file), else
+    the file."""
+
+    def lines(filename: str) -> Sequence[str]:
+        if filename in sources:
+            return sources[filename].splitlines()
+        try:
+            return Path(filename).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ()
+
+    return lines
 
 
 def _exit_status(

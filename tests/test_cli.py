@@ -408,6 +408,23 @@ def test_stdin_with_stdin_filename(project: Path) -> None:
     assert where(json.loads(result.stdout)) == {("app/client.py", 5, "RG101")}
 
 
+def test_stdin_report_quotes_stdin_not_the_file_on_disk(project: Path) -> None:
+    # An editor's unsaved buffer: the saved file says something else on line 5.
+    write(project, "app/client.py", "# saved\n" * 4 + "SAVED_LINE_ON_DISK = 1\n")
+    unsaved = LEAK_HTTP.replace("client = httpx", "client  = httpx")
+    result = run_cli(
+        "--no-cache",
+        "-",
+        "--stdin-filename",
+        "app/client.py",
+        cwd=project,
+        input_text=unsaved,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "SAVED_LINE_ON_DISK" not in result.stdout
+    assert "client  = httpx.AsyncClient()" in result.stdout
+
+
 def test_stdin_without_a_name(project: Path) -> None:
     result = run_cli(
         "--no-cache", "--output-format", "json", "-", cwd=project, input_text=LEAK_HTTP

@@ -24,7 +24,13 @@ from runguard_lint.discovery import discover
 from runguard_lint.output import OUTPUT_FORMATS, ReportContext, formatter
 from runguard_lint.pipeline.batch import check_data, check_files, fix_data, fix_files
 from runguard_lint.pipeline.cache import CACHE_DIR_NAME, ResultCache
-from runguard_lint.pipeline.files import DecodeFailure, InputFile, decode, display_name
+from runguard_lint.pipeline.files import (
+    DecodeFailure,
+    InputFile,
+    WriteScope,
+    decode,
+    display_name,
+)
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -336,7 +342,16 @@ def _from_files(request: RunRequest, settings: Settings) -> _Results:
         results = _Results(check_files(files, settings, cache), files, found.problems)
     else:
         write = request.mode is Mode.FIX
-        fixing = fix_files(files, settings, unsafe=request.unsafe_fixes, write=write, cache=cache)
+        fixing = fix_files(
+            files,
+            settings,
+            unsafe=request.unsafe_fixes,
+            write=write,
+            cache=cache,
+            scope=WriteScope.of(request.targets),
+        )
+        for name in fixing.outside:
+            _warn_outside(name)
         results = _Results(fixing.reports, files, found.problems, fixing.fixed, fixing.diff)
     if cache is not None:
         cache.save()
@@ -358,7 +373,8 @@ def _report(request: RunRequest, settings: Settings, results: _Results) -> int:
         sys.stdout.buffer.write(results.fixed_source)
         sys.stdout.flush()
     if request.output is Output.ADD_NOQA:
-        remaining = _add_noqa(results.files, results.reports, request.quiet)
+        scope = WriteScope.of(request.targets)
+        remaining = _add_noqa(results.files, results.reports, request.quiet, scope)
         _echo_problems(results.problems, results.errors)
         return _exit_status(remaining, results.errors, results.problems, request.exit_zero)
     diagnostics = results.diagnostics
@@ -397,8 +413,16 @@ def _echo_problems(problems: Sequence[str], errors: Sequence[FileError]) -> None
         click.echo(f"runguard-lint: error: {error.filename}: {error.message}", err=True)
 
 
+def _warn_outside(name: str) -> None:
+    click.echo(
+        f"runguard-lint: warning: {name}: not rewritten: it is a symlink to a file outside "
+        "the paths given on the command line; name that file to change it",
+        err=True,
+    )
+
+
 def _add_noqa(
-    files: Sequence[InputFile], reports: Sequence[FileReport], quiet: bool
+    files: Sequence[InputFile], reports: Sequence[FileReport], quiet: bool, scope: WriteScope
 ) -> list[Diagnostic]:
     """Write the comments; return the findings still not silenced (reported on stderr)."""
     from runguard_lint.add_noqa import AddNoqaError, add_noqa_to_file
@@ -408,6 +432,10 @@ def _add_noqa(
     added = 0
     for report in reports:
         if not report.diagnostics:
+            continue
+        if not scope.allows(paths[report.filename]):
+            _warn_outside(report.filename)
+            remaining.extend(report.diagnostics)
             continue
         try:
             result = add_noqa_to_file(paths[report.filename], report.diagnostics)

@@ -289,6 +289,46 @@ def test_symlink_stays_a_link(tmp_path: Path) -> None:
     assert real.read_text(encoding="utf-8") == "x = 1\n"
 
 
+def test_fix_never_writes_through_a_symlink_to_outside(tmp_path: Path) -> None:
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    outside = elsewhere / "shared.py"
+    outside.write_text(LEAKY, encoding="utf-8")
+    inside = project / "real" / "mine.py"
+    inside.parent.mkdir()
+    inside.write_text(LEAKY, encoding="utf-8")
+    (project / "out_link.py").symlink_to(outside)
+    (project / "in_link.py").symlink_to(inside)
+    result = fix("--fix", ".", cwd=project)
+    # The outside file is checked (its findings remain), not rewritten, and the run says so.
+    assert result.returncode == 1, result.stderr
+    assert outside.read_text(encoding="utf-8") == LEAKY
+    assert "out_link.py" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if "not rewritten" in line]
+    assert len(warnings) == 1 and "out_link.py" in warnings[0]
+    # The link to a file inside is fixed in its target, and stays a link.
+    assert (project / "in_link.py").is_symlink()
+    assert "with open(path) as f:" in inside.read_text(encoding="utf-8")
+
+
+def test_add_noqa_never_writes_through_a_symlink_to_outside(tmp_path: Path) -> None:
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    outside = elsewhere / "shared.py"
+    outside.write_text(LEAKY, encoding="utf-8")
+    (project / "out_link.py").symlink_to(outside)
+    result = fix("--add-noqa", ".", cwd=project)
+    assert result.returncode == 1
+    assert outside.read_text(encoding="utf-8") == LEAKY
+    assert "out_link.py" in result.stderr and "not rewritten" in result.stderr
+    # Named on the command line, the file itself is the user's to change.
+    named = fix("--add-noqa", str(outside), cwd=project)
+    assert named.returncode == 0, named.stderr
+    assert "# noqa" in outside.read_text(encoding="utf-8")
+
+
 def test_file_changed_on_disk_is_not_overwritten(tmp_path: Path) -> None:
     source = tmp_path / "busy.py"
     source.write_text(LEAKY, encoding="utf-8")

@@ -16,7 +16,7 @@ loading its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from runguard_lint.diagnostics import FileError, FileReport
 from runguard_lint.pipeline.cache import ResultCache
 from runguard_lint.pipeline.files import (
     InputFile,
+    WriteScope,
     content_hash,
     file_size,
     read_bytes,
@@ -44,6 +45,8 @@ class FixRun:
     reports: list[FileReport]  # what is left to report, per file (with write problems as errors)
     fixed: int  # findings fixed (for --diff: that would be fixed)
     diff: str  # the unified diff of every changed file (for --diff)
+    # Files with fixes that were not written, since they resolve outside the paths given.
+    outside: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,13 @@ def fix_files(
     unsafe: bool,
     write: bool,
     cache: ResultCache | None = None,
+    scope: WriteScope | None = None,
 ) -> FixRun:
-    """Fix every file (in worker processes); write back unless `write` is False (--diff)."""
+    """Fix every file (in worker processes); write back unless `write` is False (--diff).
+
+    A file that resolves outside `scope` keeps its bytes and its findings, and is
+    listed in `FixRun.outside` for the CLI to say so.
+    """
     from runguard_lint.pipeline.fix import FileFix, applicable, fix_item, unified_diff, write_back
 
     project = project_facts(files, settings, cache.directory if cache is not None else None)
@@ -154,6 +162,7 @@ def fix_files(
     reports = triage.answered
     fixed = 0
     diffs: dict[str, str] = {}
+    outside: list[str] = []
     context = WorkerContext(
         settings, settings.enabled_codes(), unsafe_fixes=unsafe, project=project
     )
@@ -164,7 +173,10 @@ def fix_files(
         report = outcome.report
         problems = [outcome.problem] if outcome.problem else []
         if outcome.new_bytes is not None:
-            if write:
+            if write and scope is not None and not scope.allows(item.path):
+                report = outcome.original_report
+                outside.append(item.display)
+            elif write:
                 failure = write_back(item.path, item.data, outcome.new_bytes)
                 if failure is None:
                     fixed += outcome.fixed
@@ -185,6 +197,7 @@ def fix_files(
         [reports[name] for name in sorted(reports)],
         fixed,
         "".join(diffs[name] for name in sorted(diffs)),
+        sorted(outside),
     )
 
 

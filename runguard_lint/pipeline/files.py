@@ -14,6 +14,7 @@ import io
 import os
 import stat
 import tokenize
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,30 @@ def display_name(path: Path) -> str:
     if relative.startswith(".."):
         return path.as_posix()
     return Path(relative).as_posix()
+
+
+@dataclass(frozen=True)
+class WriteScope:
+    """Where `--fix` and `--add-noqa` may write: under the command-line paths, resolved.
+
+    A symlink inside the project may point anywhere (a vendored checkout, a
+    file in another repository, a system file); following it to rewrite its
+    target would change a file the user never named. Such a file is still
+    checked, but only written when its target lies under a path that was given.
+    """
+
+    roots: tuple[str, ...]
+
+    @classmethod
+    def of(cls, targets: Sequence[str]) -> WriteScope:
+        return cls(tuple(os.path.realpath(target) for target in targets))
+
+    def allows(self, path: Path) -> bool:
+        """Whether writing `path` (its symlinks followed, as writing does) stays inside."""
+        real = os.path.realpath(path)
+        return any(
+            real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self.roots
+        )
 
 
 def read_bytes(path: Path) -> bytes | str:

@@ -44,6 +44,13 @@ def run_json(*args: str, cwd: Path | None = None) -> tuple[int, list[dict[str, A
     return result.returncode, json.loads(result.stdout)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_key_outside_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The CLI runs of the tests sign their caches with a key of their own, so the
+    suite never creates or reads the key in the user's cache directory."""
+    os.environ["RUNGUARD_LINT_CACHE_KEY_DIR"] = str(tmp_path_factory.mktemp("cache-key"))
+
+
 @pytest.fixture
 def cli() -> Any:
     return run_cli

@@ -6,6 +6,12 @@ findings. The bucket is one JSON file written atomically (temp file +
 rename), so two runs at once can lose each other's new entries but never
 corrupt the cache. Diagnostics are turned into JSON and back here only, for
 the check and the fix paths alike.
+
+The cache sits in the project, where a pull request can forge it, so every
+entry carries an HMAC (see cache_key) over the bucket, the file name, the
+content hash and the findings' JSON text; an entry that fails it is ignored
+and the file is checked again. The findings are stored as that JSON text so a
+lookup costs one HMAC and one parse, with no re-serialising.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 from runguard_lint import __version__
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Applicability, Diagnostic, Edit, FileReport, Fix, Location
+from runguard_lint.pipeline.cache_key import cache_key, sign, verify
 
 CACHE_DIR_NAME = ".runguard_cache"
 
@@ -27,12 +34,17 @@ CACHE_DIR_NAME = ".runguard_cache"
 class ResultCache:
     """File reports by (file name, content hash) for one settings fingerprint."""
 
-    def __init__(self, directory: Path, fingerprint: str) -> None:
+    def __init__(self, directory: Path, fingerprint: str, secret: bytes | None = None) -> None:
         key = hashlib.sha256(f"{__version__}|{fingerprint}".encode()).hexdigest()[:24]
         self.directory = directory
         self.path = directory / __version__ / f"{key}.json"
+        self._bucket = key
+        # No key, no cache: an entry that cannot be authenticated is never trusted.
+        self._secret = secret if secret is not None else cache_key()
         self._entries: dict[str, Any] = {}
         self._dirty = False
+        if self._secret is None:
+            return
         try:
             with self.path.open("r", encoding="utf-8") as handle:
                 loaded = json.load(handle)
@@ -50,20 +62,29 @@ class ResultCache:
 
     def get(self, filename: str, digest: str) -> FileReport | None:
         entry = self._entries.get(filename)
-        if not isinstance(entry, dict) or entry.get("sha256") != digest:
+        if self._secret is None or not isinstance(entry, dict) or entry.get("sha256") != digest:
             return None
+        text = entry.get("diagnostics")
+        if not isinstance(text, str) or not verify(
+            self._secret, entry.get("hmac"), self._bucket, filename, digest, text
+        ):
+            return None  # forged, tampered with, or from another key: check the file
         try:
-            diagnostics = tuple(
-                _diagnostic_from_json(filename, raw) for raw in entry["diagnostics"]
-            )
+            diagnostics = tuple(_diagnostic_from_json(filename, raw) for raw in json.loads(text))
         except (KeyError, TypeError, ValueError):
             return None
         return FileReport(filename, diagnostics)
 
     def put(self, filename: str, digest: str, report: FileReport) -> None:
+        if self._secret is None:
+            return
+        text = json.dumps(
+            [_diagnostic_to_json(d) for d in report.diagnostics], separators=(",", ":")
+        )
         self._entries[filename] = {
             "sha256": digest,
-            "diagnostics": [_diagnostic_to_json(d) for d in report.diagnostics],
+            "diagnostics": text,
+            "hmac": sign(self._secret, self._bucket, filename, digest, text),
         }
         self._dirty = True
 

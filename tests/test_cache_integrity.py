@@ -1,0 +1,93 @@
+"""The caches in the project cannot be forged: a pull request that adds a
+`.runguard_cache/` entry saying a leaking file is clean must not silence it.
+
+Every run is the real CLI in a subprocess; the caches are real files, edited
+here as an attacker would. The key lives where RUNGUARD_LINT_CACHE_KEY_DIR
+says (tests/conftest.py points it at a temporary directory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import run_cli
+
+LEAK = "def read(path):\n    handle = open(path)\n    return handle.read()\n"
+
+
+def _check(root: Path, cache: Path, env: dict[str, str] | None = None) -> tuple[int, list[Any]]:
+    result = run_cli("--output-format", "json", "--cache-dir", str(cache), ".", cwd=root, env=env)
+    assert result.returncode in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def _bucket(cache: Path) -> Path:
+    buckets = [path for path in cache.rglob("*.json") if path.name != "summaries.json"]
+    assert len(buckets) == 1, buckets
+    return buckets[0]
+
+
+def _sign(key: bytes, *parts: str) -> str:
+    return hmac.new(key, "\0".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def _project(tmp_path: Path) -> tuple[Path, Path]:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "leak.py").write_text(LEAK, encoding="utf-8")
+    return root, root / ".runguard_cache"
+
+
+def test_a_forged_result_cache_entry_is_ignored(tmp_path: Path) -> None:
+    root, cache = _project(tmp_path)
+    status, findings = _check(root, cache)
+    assert status == 1 and [f["code"] for f in findings] == ["RG106"]
+    bucket = _bucket(cache)
+    entry = json.loads(bucket.read_text(encoding="utf-8"))["leak.py"]
+    digest = entry["sha256"]
+    forgeries: list[dict[str, Any]] = [
+        {"sha256": digest, "diagnostics": []},  # the old, unsigned shape
+        {"sha256": digest, "diagnostics": "[]"},  # no HMAC
+        {"sha256": digest, "diagnostics": "[]", "hmac": entry["hmac"]},  # tampered
+        # Signed with a key of the attacker's own.
+        {"sha256": digest, "diagnostics": "[]", "hmac": _sign(b"k" * 32, digest, "[]")},
+    ]
+    for forged in forgeries:
+        bucket.write_text(json.dumps({"leak.py": forged}), encoding="utf-8")
+        status, findings = _check(root, cache)
+        assert status == 1, forged
+        assert [f["code"] for f in findings] == ["RG106"], forged
+
+
+def test_warm_runs_still_read_entries_signed_with_the_users_key(tmp_path: Path) -> None:
+    """The check is what keeps a forgery out, not a cache that is never read: an
+    entry signed with the real key (which no pull request can see) is believed."""
+    root, cache = _project(tmp_path)
+    _check(root, cache)
+    bucket = _bucket(cache)
+    entry = json.loads(bucket.read_text(encoding="utf-8"))["leak.py"]
+    key = (Path(os.environ["RUNGUARD_LINT_CACHE_KEY_DIR"]) / "key").read_bytes()
+    signed = _sign(key, bucket.stem, "leak.py", entry["sha256"], "[]")
+    forged = {"sha256": entry["sha256"], "diagnostics": "[]", "hmac": signed}
+    bucket.write_text(json.dumps({"leak.py": forged}), encoding="utf-8")
+    assert _check(root, cache) == (0, [])
+
+
+def test_the_key_is_created_once_outside_the_project_with_mode_0600(tmp_path: Path) -> None:
+    root, cache = _project(tmp_path)
+    env = {"RUNGUARD_LINT_CACHE_KEY_DIR": "", "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    _check(root, cache, env)
+    key = tmp_path / "xdg" / "runguard-lint" / "key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    first = key.read_bytes()
+    assert len(first) == 32
+    assert _check(root, cache, env)[0] == 1
+    assert key.read_bytes() == first
+    assert not list(root.rglob("key"))

@@ -91,3 +91,23 @@ def test_the_key_is_created_once_outside_the_project_with_mode_0600(tmp_path: Pa
     assert _check(root, cache, env)[0] == 1
     assert key.read_bytes() == first
     assert not list(root.rglob("key"))
+
+
+def test_a_forged_project_summary_is_ignored_and_recomputed(tmp_path: Path) -> None:
+    root, cache = _project(tmp_path)
+    (root / "app.py").write_text(
+        "import leak\n\n\ndef main(path):\n    return leak.read(path)\n", encoding="utf-8"
+    )
+    reference = _check(root, cache)
+    [summaries] = list(cache.rglob("summaries.json"))
+    genuine = json.loads(summaries.read_text(encoding="utf-8"))
+    assert genuine, "the project pass summarised nothing"
+    forged = {
+        digest: {"summary": json.dumps({"module": "forged"}), "hmac": entry["hmac"]}
+        for digest, entry in genuine.items()
+    }
+    summaries.write_text(json.dumps(forged), encoding="utf-8")
+    _bucket(cache).unlink()  # so that the findings come from the project pass again
+    assert _check(root, cache) == reference
+    # The forged entries were not believed: what is stored again is the real summary.
+    assert json.loads(summaries.read_text(encoding="utf-8")) == genuine

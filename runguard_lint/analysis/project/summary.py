@@ -321,7 +321,15 @@ class _Summariser:
         """The callables whose fresh results are all this function returns, or None."""
         if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(function)):
             return None
-        bound = _single_bindings(function)
+        # A global the function fills once (`global _pool; if _pool is None: _pool = ...`)
+        # is a lazily built singleton, not a fresh value per call.
+        shared = {
+            name
+            for node in _own_nodes(function)
+            if isinstance(node, (ast.Global, ast.Nonlocal))
+            for name in node.names
+        }
+        bound = {k: v for k, v in _single_bindings(function).items() if k not in shared}
         callees: list[str] = []
         for node in _own_nodes(function):
             if not isinstance(node, ast.Return) or node.value is None or _is_none(node.value):

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 
 from runguard_lint.analysis.project.facts import EMPTY, ProjectFacts, join
@@ -34,9 +35,40 @@ def for_file(
     A module that names no catalog resource defines no factory and releases
     nothing the catalog knows: it needs no summary of its own.
     """
+    module, package = module_of(filename)
     if project is not None:
-        return project
+        return _reachable(project, tree, module, text)
     if not catalog.distinctive_pattern.search(text):
         return EMPTY
-    module, package = module_of(filename)
     return join([summarise(tree, module, package, catalog.release_methods)], catalog)
+
+
+def _reachable(project: ProjectFacts, tree: ast.Module, module: str, text: str) -> ProjectFacts:
+    """The project's facts with only the factories this module can call by name: its
+    own, and top-level functions of modules it imports. A factory's last name makes
+    the prefilter keep every call that ends in it, so the rest would only cost time."""
+    if not project.factories:
+        return project
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.rsplit(".", 1)[-1] for alias in node.names)
+            imported.update(alias.asname for alias in node.names if alias.asname)
+        elif isinstance(node, ast.ImportFrom):
+            if node.module:
+                imported.add(node.module.rsplit(".", 1)[-1])
+            imported.update(alias.name for alias in node.names)
+    reachable = {}
+    for name, kind in project.factories.items():
+        owner, _, function = name.rpartition(".")
+        if owner == module or owner.startswith(module + "."):
+            reachable[name] = kind  # defined here (a function, or a method via self.)
+        elif (
+            owner not in project.classes  # another module's methods are not resolved
+            and function in text
+            and (function in imported or owner.rsplit(".", 1)[-1] in imported)
+        ):
+            reachable[name] = kind
+    if len(reachable) == len(project.factories):
+        return project
+    return replace(project, factories=reachable)

@@ -40,7 +40,7 @@ def collect(
     pending = list(sources)
     known = dict(known or {})
     summaries: dict[str, ModuleSummary] = {}
-    first = [s for s in pending if catalog.distinctive_pattern.search(s.text)]
+    first = [s for s in pending if catalog.constructor_pattern.search(s.text)]
     _summarise_all(first, catalog, known, summaries)
     names = _interesting_names(summaries.values())
     if names:

@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from runguard_lint.analysis.project.summary import Lifetime, ModuleSummary
 from runguard_lint.catalog import Catalog, ResourceKind
@@ -42,9 +43,10 @@ class ProjectFacts:
     # Re-exports: a qualified name -> what it really is (`pkg.Client` -> `httpx.Client`).
     aliases: Mapping[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def digest(self) -> str:
-        """A stable hash of the facts, for the cache key of the files that read them."""
+        """A stable hash of the facts, for the cache key of the files that read them
+        (computed once: every file's cache key asks it)."""
         payload = json.dumps(
             {
                 "factories": sorted(

@@ -195,19 +195,6 @@ class Catalog:
             return re.compile(r"(?!)")
         return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
 
-    @cached_property
-    def constructor_pattern(self) -> re.Pattern[str]:
-        """Any catalog constructor's last name as a whole word: whether a module may
-        build a resource itself (method entries need a constructed receiver first)."""
-        names = sorted(
-            {kind.callable.rsplit(".", 1)[-1] for kind in self.resources if kind.callable},
-            key=len,
-            reverse=True,
-        )
-        if not names:
-            return re.compile(r"(?!)")
-        return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
-
     def distinctive_names(self) -> frozenset[str]:
         """Identifiers one of which must appear in a file that can hold an acquisition."""
         return self._distinctive_names

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 
 from runguard_lint.catalog import Catalog
 from runguard_lint.prefilter.syntax import dotted, import_map, regions
-from runguard_lint.prefilter.text import hit_rows, text_pattern, words
+from runguard_lint.prefilter.text import hit_rows, text_pattern
+from runguard_lint.wordmatch import words
 
 
 def acquisition_candidates(

@@ -21,7 +21,8 @@ from runguard_lint.analysis.dict_uses import (
     terminals,
 )
 from runguard_lint.prefilter.syntax import SCOPES, dotted, import_map, regions
-from runguard_lint.prefilter.text import hit_rows, words
+from runguard_lint.prefilter.text import hit_rows
+from runguard_lint.wordmatch import words
 
 _READ_ONLY_NAMES = terminals(READ_ONLY_CALLABLES)
 _WRITE_METHODS = KEYED_WRITE_METHODS | MERGE_METHODS

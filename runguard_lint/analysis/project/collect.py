@@ -12,7 +12,6 @@ facts.
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from runguard_lint.analysis.project import module_of
 from runguard_lint.analysis.project.facts import ProjectFacts, join
 from runguard_lint.analysis.project.summary import ModuleSummary, summarise
 from runguard_lint.catalog import Catalog
+from runguard_lint.wordmatch import words
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,13 @@ def collect(
     pending = list(sources)
     known = dict(known or {})
     summaries: dict[str, ModuleSummary] = {}
-    first = [s for s in pending if catalog.constructor_pattern.search(s.text)]
+    constructors = words({k.callable.rsplit(".", 1)[-1] for k in catalog.resources if k.callable})
+    first = [s for s in pending if constructors.search(s.text)]
     _summarise_all(first, catalog, known, summaries)
     names = _interesting_names(summaries.values())
     if names:
-        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")
+        # The prefilter's trie of names: one branch per character, not per name.
+        pattern = words(names)
         done = {s.digest for s in first}
         second = [s for s in pending if s.digest not in done and pattern.search(s.text)]
         _summarise_all(second, catalog, known, summaries)

@@ -15,6 +15,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from runguard_lint.wordmatch import words
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.9/3.10 only
@@ -190,10 +192,7 @@ class Catalog:
     @cached_property
     def distinctive_pattern(self) -> re.Pattern[str]:
         """Any distinctive name as a whole word: whether a text may name a resource."""
-        names = sorted(self._distinctive_names, key=len, reverse=True)
-        if not names:
-            return re.compile(r"(?!)")
-        return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b")
+        return words(self._distinctive_names)
 
     def distinctive_names(self) -> frozenset[str]:
         """Identifiers one of which must appear in a file that can hold an acquisition."""

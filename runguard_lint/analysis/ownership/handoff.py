@@ -119,14 +119,7 @@ class Handoffs:
     def returns_data(self, call: cst.Call) -> bool:
         """A project function known to keep none of its arguments: what it returns was
         made from them, not a view of them (unknown callees may return either)."""
-        if self.project is None:
-            return False
-        callee = self.project.callee(call.func)
-        return (
-            callee is not None
-            and callee in self.project.project.params
-            and callee not in self.project.project.takers
-        )
+        return self.project is not None and self.project.keeps_nothing(call)
 
     def _is_class(self, func: cst.BaseExpression) -> bool:
         """A callee that builds an object: a class here, a catalog constructor, a CapWords name."""

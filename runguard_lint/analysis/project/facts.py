@@ -88,7 +88,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     """Combine module summaries into the project's facts."""
     modules = {summary.module: summary for summary in summaries}
     aliases = _aliases(modules)
-    resolver = _Resolver(modules, aliases)
+    resolver = ProjectFacts(aliases=aliases)  # only its canonical() is asked here
     factories = _factories(modules, resolver, catalog)
     releasers = _releasers(modules, resolver)
     classes = frozenset(cls for summary in modules.values() for cls in summary.classes)
@@ -123,19 +123,8 @@ def _aliases(modules: Mapping[str, ModuleSummary]) -> dict[str, str]:
     return found
 
 
-class _Resolver:
-    """Qualified names to their definitions, through re-exports and packages."""
-
-    def __init__(self, modules: Mapping[str, ModuleSummary], aliases: Mapping[str, str]) -> None:
-        self.modules = modules
-        self.aliases = aliases
-
-    def canonical(self, name: str) -> str:
-        return _canonical(self.aliases, name)
-
-
 def _factories(
-    modules: Mapping[str, ModuleSummary], resolver: _Resolver, catalog: Catalog
+    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts, catalog: Catalog
 ) -> dict[str, ResourceKind]:
     """Functions whose every returned value is a fresh resource of one family."""
     candidates = {
@@ -166,7 +155,7 @@ def _factories(
 
 
 def _releasers(
-    modules: Mapping[str, ModuleSummary], resolver: _Resolver
+    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts
 ) -> dict[str, frozenset[int]]:
     """Functions that release a parameter, themselves or through another releaser."""
     found: dict[str, set[int]] = {
@@ -195,7 +184,7 @@ def _releasers(
 
 
 def _built_per_call(
-    modules: Mapping[str, ModuleSummary], resolver: _Resolver, classes: frozenset[str]
+    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts, classes: frozenset[str]
 ) -> frozenset[str]:
     """Classes with a construction site that runs per call: directly in a function
     body or loop, or returned by a function (held by a class) that itself runs so."""

@@ -80,6 +80,16 @@ class ProjectView:
         """Whether the callee keeps (stores, wraps in a class it builds, returns) it."""
         return self._parameter_in(call, argument, self.project.takers)
 
+    def keeps_nothing(self, call: cst.Call) -> bool:
+        """A project function that keeps none of its arguments (so what it returns is
+        made from them, not a view of them)."""
+        callee = self.callee(call.func)
+        return (
+            callee is not None
+            and callee in self.project.params
+            and callee not in self.project.takers
+        )
+
     def _parameter_in(
         self, call: cst.Call, argument: cst.Arg, table: Mapping[str, frozenset[int]]
     ) -> bool:

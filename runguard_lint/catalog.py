@@ -161,6 +161,9 @@ class Catalog:
     # ends in one may acquire, whatever the import says.
     factories: frozenset[str] = frozenset()
     factory_terminals: frozenset[str] = frozenset()
+    # Last names under which the project re-exports a catalog constructor (see
+    # with_project): distinctive like the constructors' own names.
+    alias_terminals: frozenset[str] = frozenset()
 
     @cached_property
     def release_methods(self) -> frozenset[str]:
@@ -170,10 +173,15 @@ class Catalog:
             names.update(kind.release)
         return frozenset(names)
 
-    def with_factories(self, factories: Mapping[str, ResourceKind]) -> Catalog:
-        """This catalog plus the project's factories: a call of one acquires what it
-        returns (its kind carries the factory's qualified name as `callable`)."""
-        if not factories:
+    def with_project(
+        self,
+        factories: Mapping[str, ResourceKind],
+        alias_terminals: frozenset[str] = frozenset(),
+    ) -> Catalog:
+        """This catalog plus the project's factories (a call of one acquires what it
+        returns; its kind carries the factory's qualified name as `callable`) and the
+        names the project re-exports catalog constructors under."""
+        if not factories and not alias_terminals:
             return self
         by_callable = {**self.by_callable, **factories}
         return replace(
@@ -182,6 +190,7 @@ class Catalog:
             by_callable=by_callable,
             factories=frozenset(factories),
             factory_terminals=frozenset(name.rsplit(".", 1)[-1] for name in factories),
+            alias_terminals=alias_terminals,
         )
 
     def leak_traits(self, code: str) -> LeakTraits:
@@ -206,7 +215,7 @@ class Catalog:
                 names.add(kind.callable.rsplit(".", 1)[-1])
             if kind.method:
                 names.add(kind.method)
-        return frozenset(names)
+        return frozenset(names) | self.alias_terminals
 
 
 def rules_dir() -> Path:

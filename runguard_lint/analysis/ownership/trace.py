@@ -142,7 +142,7 @@ class Tracer:
         """Everything that happens to the acquired value in its function."""
         trace = Trace()
         if acquisition.kind.result == "receiver":
-            receiver = acquisition.call.func
+            receiver = acquisition.constructor.func
             assert isinstance(receiver, cst.Attribute)
             self._follow_receiver(receiver.value, acquisition, trace)
         else:

@@ -42,6 +42,11 @@ class ProjectFacts:
     classes: frozenset[str] = frozenset()
     # Re-exports: a qualified name -> what it really is (`pkg.Client` -> `httpx.Client`).
     aliases: Mapping[str, str] = field(default_factory=dict)
+    # The last names under which project modules re-export a catalog constructor
+    # (`from httpx import AsyncClient as HttpSession`): a call by that name may acquire.
+    resource_aliases: frozenset[str] = frozenset()
+    # Factories that are properties: reading `obj.<name>` builds a fresh resource.
+    properties: frozenset[str] = frozenset()
 
     @cached_property
     def digest(self) -> str:
@@ -58,6 +63,7 @@ class ProjectFacts:
                 "per_call": sorted(self.built_per_call),
                 "classes": sorted(self.classes),
                 "aliases": sorted(self.aliases.items()),
+                "properties": sorted(self.properties),
             }
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -103,6 +109,11 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         for summary in modules.values()
         for function, names in summary.params.items()
     }
+    resource_aliases = frozenset(
+        name.rsplit(".", 1)[-1]
+        for name in aliases
+        if resolver.canonical(name) in catalog.by_callable
+    )
     return ProjectFacts(
         factories=factories,
         releasers=releasers,
@@ -111,6 +122,13 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         built_per_call=built_per_call,
         classes=classes,
         aliases=aliases,
+        resource_aliases=resource_aliases,
+        properties=frozenset(
+            name
+            for summary in modules.values()
+            for qualname in summary.properties
+            if (name := f"{summary.module}.{qualname}") in factories
+        ),
     )
 
 

@@ -72,6 +72,16 @@ class ProjectView:
         kind = self.project.factories.get(callee) if callee is not None else None
         return (kind, callee) if kind is not None and callee is not None else None
 
+    def property_factory(self, access: cst.Attribute) -> tuple[ResourceKind, str] | None:
+        """The kind of fresh resource reading a property (`self.session`) builds."""
+        if not self.project.properties:
+            return None
+        name = self.callee(access)
+        if name is None or name not in self.project.properties:
+            return None
+        kind = self.project.factories.get(name)
+        return (kind, name) if kind is not None else None
+
     def releases(self, call: cst.Call, argument: cst.Arg) -> bool:
         """Whether the callee releases what it is given in this argument."""
         return self._parameter_in(call, argument, self.project.releasers)

@@ -307,7 +307,8 @@ def _check_method(kind: ResourceKind, tmp_path: Path) -> None:
     if maker is not None:
         with contextlib.ExitStack() as stack:
             _check_releases(kind, maker(tmp_path, stack), what)
-    elif kind.result == "receiver" and classes:
+    elif kind.result in ("receiver", "permit") and classes:
+        # What is loaded into, or owed back to, is the receiver itself.
         for cls in classes:
             _check_releases(kind, cls, f"`{cls.__qualname__}`")
     else:

@@ -24,6 +24,13 @@ class _Rule(LeakRule):
     def message(self, acquisition: Acquisition, fate: Fate, context: FileContext) -> str:
         # The pool outlives the call; what leaks is its capacity, whatever the fate.
         where = function_label(acquisition, context)
+        if acquisition.kind.result == "permit":
+            receiver = acquisition.callee.removesuffix(".acquire()")
+            opener = "async with" if acquisition.kind.async_cm else "with"
+            return (
+                f"permit taken with `{acquisition.callee}` in {where} is never given back; "
+                f"use `{opener} {receiver}:` or call `{receiver}.release()` in `finally`"
+            )
         return (
             f"connection drawn with `{acquisition.callee}` in {where} is never "
             f"{released_verb(acquisition, context)}; {self.remedy(acquisition)}"

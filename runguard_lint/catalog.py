@@ -173,6 +173,13 @@ class Catalog:
         return frozenset(kind.method for kind in self.resources if kind.result == "permit")
 
     @cached_property
+    def permit_types(self) -> frozenset[str]:
+        """The semaphore and lock types whose `acquire()` takes a permit."""
+        return frozenset(
+            name for kind in self.resources if kind.result == "permit" for name in kind.on
+        )
+
+    @cached_property
     def permit_releases(self) -> frozenset[str]:
         """Methods that give a permit back to their receiver (`release`)."""
         return frozenset(

@@ -167,7 +167,23 @@ class Tracer:
         statement = self.facts.parent(call)
         if isinstance(statement, cst.Await):
             statement = self.facts.parent(statement)
-        if receiver is None or not isinstance(statement, cst.Expr):
+        if not isinstance(statement, cst.Expr):
+            trace.escapes.append(Escape(EscapeKind.UNFOLLOWED_EXPRESSION))
+            return
+        project = self.handoffs.project
+        semaphore = project.permit_taken(acquisition.kind) if project is not None else None
+        if project is not None and semaphore is not None:
+            # `acquire_slot()`, a project function that takes the permit for its caller:
+            # the caller owes it back through the function that gives it back.
+            trace.releases.extend(
+                release_site(self.facts, node)
+                for node in walk(acquisition.function)
+                if isinstance(node, cst.Call)
+                and self.facts.enclosing_function(node) is acquisition.function
+                and project.gives_back(node, semaphore)
+            )
+            return
+        if receiver is None:
             trace.escapes.append(Escape(EscapeKind.UNFOLLOWED_EXPRESSION))
             return
         code = self.facts.module.code_for_node(receiver)

@@ -47,6 +47,11 @@ class ProjectFacts:
     resource_aliases: frozenset[str] = frozenset()
     # Factories that are properties: reading `obj.<name>` builds a fresh resource.
     properties: frozenset[str] = frozenset()
+    # Functions that only take a permit of a semaphore for their caller, and those
+    # that give one back: function (qualified) -> the semaphore (qualified). The takers
+    # are factories too, of a permit kind: calling one takes a permit.
+    permit_takers: Mapping[str, str] = field(default_factory=dict)
+    permit_givers: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def digest(self) -> str:
@@ -64,6 +69,8 @@ class ProjectFacts:
                 "classes": sorted(self.classes),
                 "aliases": sorted(self.aliases.items()),
                 "properties": sorted(self.properties),
+                "permit_takers": sorted(self.permit_takers.items()),
+                "permit_givers": sorted(self.permit_givers.items()),
             }
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -109,6 +116,22 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         for summary in modules.values()
         for function, names in summary.params.items()
     }
+    permit_takers = {
+        f"{summary.module}.{function}": semaphore
+        for summary in modules.values()
+        for function, semaphore in summary.permit_takers.items()
+    }
+    permit_givers = {
+        f"{summary.module}.{function}": semaphore
+        for summary in modules.values()
+        for function, semaphore in summary.permit_givers.items()
+    }
+    given_back = set(permit_givers.values())
+    # The family that reports permits is the catalog's, whichever rule that is.
+    permit_rule = next((k.rule for k in catalog.resources if k.result == "permit"), None)
+    for taker, semaphore in permit_takers.items():
+        if permit_rule and semaphore in given_back and taker not in factories:
+            factories[taker] = ResourceKind(rule=permit_rule, callable=taker, result="permit")
     resource_aliases = frozenset(
         name.rsplit(".", 1)[-1]
         for name in aliases
@@ -123,6 +146,8 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         classes=classes,
         aliases=aliases,
         resource_aliases=resource_aliases,
+        permit_takers=permit_takers,
+        permit_givers=permit_givers,
         properties=frozenset(
             name
             for summary in modules.values()

@@ -34,7 +34,7 @@ from typing import Optional, Union
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
-SUMMARY_FORMAT = 2
+SUMMARY_FORMAT = 3
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -117,6 +117,11 @@ class ModuleSummary:
     constructions: tuple[Construction, ...] = ()
     # Methods decorated `@property`: reading the attribute calls them.
     properties: tuple[str, ...] = ()
+    # Function -> the module-level semaphore or lock (qualified) whose permit it only
+    # takes for its caller (`def acquire_slot(): _slots.acquire()`)...
+    permit_takers: dict[str, str] = field(default_factory=dict)
+    # ... and the functions that give such a permit back (`_slots.release()`).
+    permit_givers: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         """A plain structure for the cache (names and numbers only)."""
@@ -131,6 +136,8 @@ class ModuleSummary:
             "classes": list(self.classes),
             "constructions": [[c.callee, c.lifetime.value, c.through] for c in self.constructions],
             "properties": list(self.properties),
+            "permit_takers": self.permit_takers,
+            "permit_givers": self.permit_givers,
         }
 
     @classmethod
@@ -167,6 +174,8 @@ class ModuleSummary:
                 if isinstance(c, list)
             ),
             properties=tuple(str(p) for p in properties),
+            permit_takers={str(k): str(v) for k, v in table("permit_takers").items()},
+            permit_givers={str(k): str(v) for k, v in table("permit_givers").items()},
         )
 
 
@@ -239,13 +248,19 @@ class _Names:
 
 
 def summarise(
-    tree: ast.Module, module: str, package: str, release_methods: frozenset[str]
+    tree: ast.Module,
+    module: str,
+    package: str,
+    release_methods: frozenset[str],
+    permit_types: frozenset[str] = frozenset(),
 ) -> ModuleSummary:
     """The summary of one module (`module`: its dotted name; `package`: where its
-    relative imports start, see modules.package_of)."""
+    relative imports start, see modules.package_of; `permit_types`: the semaphore and
+    lock types whose `acquire()` is owed back)."""
     names = _Names(module, package, tree)
     summary = _Summariser(names, release_methods | {"__exit__", "__aexit__"})
     summary.visit_body(tree.body, Lifetime.ONCE, "", "")
+    takers, givers = _permit_wrappers(tree, names, permit_types)
     return ModuleSummary(
         module=module,
         aliases=module_aliases(tree, package),
@@ -257,6 +272,8 @@ def summarise(
         classes=tuple(summary.classes),
         constructions=tuple(dict.fromkeys(summary.constructions)),
         properties=tuple(summary.properties),
+        permit_takers=takers,
+        permit_givers=givers,
     )
 
 
@@ -524,6 +541,82 @@ def _local_stores(function: _Function) -> set[str]:
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             shared.update(node.names)
     return names - shared
+
+
+def _permit_wrappers(
+    tree: ast.Module, names: _Names, permit_types: frozenset[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Top-level functions that only take a permit of a module-level semaphore or lock
+    for their caller (the `acquire()` statement followed by nothing but a plain
+    `return`), and those that give one back: the pairs a caller must use together."""
+    if not permit_types:
+        return {}, {}
+    semaphores = {
+        target.id
+        for node in tree.body
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        and isinstance(node.value, ast.Call)
+        and names.resolve(node.value.func) in permit_types
+        for target in _targets(node)
+        if isinstance(target, ast.Name)
+    }
+    takers: dict[str, str] = {}
+    givers: dict[str, str] = {}
+    for function in tree.body:
+        if not isinstance(function, _FunctionDef) or not semaphores:
+            continue
+        used = {
+            (node.func.value.id, node.func.attr)
+            for node in _own_nodes(function)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in semaphores
+            and node.func.attr in ("acquire", "release")
+        }
+        for semaphore in semaphores:
+            key = f"{names.module}.{semaphore}"
+            if (semaphore, "release") in used and (semaphore, "acquire") not in used:
+                givers[function.name] = key
+            elif (
+                (semaphore, "acquire") in used
+                and (semaphore, "release") not in used
+                and _only_takes(function, semaphore)
+            ):
+                takers[function.name] = key
+    return takers, givers
+
+
+def _only_takes(function: _Function, semaphore: str) -> bool:
+    """The body takes the permit in a statement followed by nothing or a plain return."""
+    body = [s for s in function.body if not _is_docstring(s)]
+    for index, statement in enumerate(body):
+        if isinstance(statement, ast.Expr):
+            call = _unawait(statement.value)
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "acquire"
+                and isinstance(call.func.value, ast.Name)
+                and call.func.value.id == semaphore
+                and not call.args
+                and not call.keywords
+            ):
+                rest = body[index + 1 :]
+                return not rest or (
+                    len(rest) == 1
+                    and isinstance(rest[0], ast.Return)
+                    and (rest[0].value is None or isinstance(rest[0].value, ast.Name))
+                )
+    return False
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
 
 
 def _handed_locals(function: _Function) -> tuple[frozenset[str], frozenset[str]]:

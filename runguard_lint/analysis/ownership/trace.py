@@ -187,21 +187,42 @@ class Tracer:
             trace.escapes.append(Escape(EscapeKind.UNFOLLOWED_EXPRESSION))
             return
         code = self.facts.module.code_for_node(receiver)
-        releases = [
+        function = acquisition.function
+        # Every `<receiver>.release` of the module, called or handed over as a callback.
+        releasers = [
             node
             for node in walk(self.facts.module)
-            if isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value in acquisition.kind.release
-            and self.facts.module.code_for_node(node.func.value) == code
+            if isinstance(node, cst.Attribute)
+            and node.attr.value in acquisition.kind.release
+            and self.facts.module.code_for_node(node.value) == code
         ]
-        own = [
-            node for node in releases if self.facts.enclosing_function(node) is acquisition.function
-        ]
-        if own:
-            trace.releases.extend(release_site(self.facts, node) for node in own)
-        elif releases and self._only_takes(statement, acquisition.function):
+        own: list[cst.Call] = []
+        for node in releasers:
+            call_node = self.facts.parent(node)
+            if not any(a is function for a in self.facts.ancestors(node)):
+                continue
+            if (
+                isinstance(call_node, cst.Call)
+                and call_node.func is node
+                and self.facts.enclosing_function(node) is function
+            ):
+                own.append(call_node)
+            else:
+                # `loop.call_soon_threadsafe(sem.release)`, a done-callback that
+                # releases: whoever runs it gives the permit back.
+                trace.escapes.append(Escape(EscapeKind.RELEASER_HANDED_OVER, "release"))
+                return
+        elsewhere = len(own) < len(releasers)
+        entered = isinstance(function, cst.FunctionDef) and function.name.value in (
+            "__enter__",
+            "__aenter__",
+        )
+        if elsewhere and (entered or (not own and self._only_takes(statement, function))):
+            # `__aenter__` takes what `__aexit__` gives back; `acquire_slot()` takes
+            # what `release_slot()` does: the caller holds the permit.
             trace.escapes.append(Escape(EscapeKind.PERMIT_RETURNED_ELSEWHERE, code))
+        elif own:
+            trace.releases.extend(release_site(self.facts, node) for node in own)
 
     def _only_takes(self, statement: cst.CSTNode, function: FunctionNode) -> bool:
         """The function's job is taking the permit: the acquisition is a statement of its

@@ -225,19 +225,34 @@ class Tracer:
             trace.releases.extend(release_site(self.facts, node) for node in own)
 
     def _only_takes(self, statement: cst.CSTNode, function: FunctionNode) -> bool:
-        """The function's job is taking the permit: the acquisition is a statement of its
-        body followed by nothing but a plain `return` (`return self` in `__aenter__`)."""
-        line = self.facts.parent(statement)
-        body = function.body.body if isinstance(function, cst.FunctionDef) else ()
-        if not isinstance(line, cst.SimpleStatementLine) or line not in body:
+        """The function's job is taking the permit: nothing runs after the acquisition but
+        a plain `return` (`return self`), in its block and in every block around it up to
+        the function's body (`if self._lock is not None: self._lock.acquire()`)."""
+        current = self.facts.parent(statement)
+        if not isinstance(current, cst.SimpleStatementLine):
             return False
-        after = list(body)[list(body).index(line) + 1 :]
-        smalls = [small for later in after for small in small_statements(later)]
-        return len(after) == len(smalls) <= 1 and all(
-            isinstance(small, cst.Return)
-            and (small.value is None or isinstance(small.value, (cst.Name, cst.Attribute)))
-            for small in smalls
-        )
+        while current is not function:
+            block = self.facts.parent(current)
+            if block is None:
+                return False
+            if isinstance(block, (cst.IndentedBlock, cst.Module)):
+                body: list[cst.CSTNode] = list(block.body)
+                after = body[body.index(current) + 1 :] if current in body else [current]
+                smalls = [small for later in after for small in small_statements(later)]
+                if len(smalls) != len(after) or not all(
+                    isinstance(small, cst.Return)
+                    and (small.value is None or isinstance(small.value, (cst.Name, cst.Attribute)))
+                    for small in smalls
+                ):
+                    return False
+                current = self.facts.parent(block) or function
+                if isinstance(current, (cst.For, cst.While, cst.Try, cst.With)):
+                    return False  # a loop goes round again; a try or with runs more
+                if isinstance(current, cst.Else):
+                    current = self.facts.parent(current) or function
+            else:
+                current = block
+        return True
 
     def _follow_receiver(
         self, receiver: cst.BaseExpression, acquisition: Acquisition, trace: Trace

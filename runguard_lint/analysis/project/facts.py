@@ -38,6 +38,9 @@ class ProjectFacts:
     params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Classes (qualified) that the project builds once per call somewhere.
     built_per_call: frozenset[str] = frozenset()
+    # Class (qualified) -> attributes of the instance that every function building it
+    # releases itself (`finally: scraper.session.close()`): those do not leak.
+    closed_by_builders: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # Classes (qualified) defined in the checked project.
     classes: frozenset[str] = frozenset()
     # Re-exports: a qualified name -> what it really is (`pkg.Client` -> `httpx.Client`).
@@ -66,6 +69,9 @@ class ProjectFacts:
                 "takers": sorted((n, sorted(p)) for n, p in self.takers.items()),
                 "params": sorted(self.params.items()),
                 "per_call": sorted(self.built_per_call),
+                "closed_by_builders": sorted(
+                    (name, sorted(parts)) for name, parts in self.closed_by_builders.items()
+                ),
                 "classes": sorted(self.classes),
                 "aliases": sorted(self.aliases.items()),
                 "properties": sorted(self.properties),
@@ -143,6 +149,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         takers=takers,
         params=params,
         built_per_call=built_per_call,
+        closed_by_builders=_closed_by_builders(modules, resolver, built_per_call),
         classes=classes,
         aliases=aliases,
         resource_aliases=resource_aliases,
@@ -224,6 +231,22 @@ def _releasers(
         if not changed:
             break
     return {name: frozenset(params) for name, params in found.items() if params}
+
+
+def _closed_by_builders(
+    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts, classes: frozenset[str]
+) -> dict[str, frozenset[str]]:
+    """For classes built per call: the attributes that every site building them
+    releases (sites that return, hold or store the instance release nothing here)."""
+    found: dict[str, frozenset[str]] = {}
+    for summary in modules.values():
+        for site in summary.constructions:
+            callee = resolver.canonical(site.callee)
+            if callee not in classes or site.lifetime is Lifetime.ONCE:
+                continue
+            closes = frozenset(site.closes)
+            found[callee] = found[callee] & closes if callee in found else closes
+    return {name: parts for name, parts in found.items() if parts}
 
 
 def _built_per_call(

@@ -34,7 +34,7 @@ from typing import Optional, Union
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
-SUMMARY_FORMAT = 3
+SUMMARY_FORMAT = 4
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -93,6 +93,9 @@ class Construction:
     lifetime: Lifetime
     # For RETURNED: the function (module-qualified); for HELD: the class.
     through: str = ""
+    # For PER_CALL, bound to a local: the attributes of the instance that the same
+    # function releases (`finally: scraper.session.close()`).
+    closes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,9 @@ class ModuleSummary:
             "params": {k: list(v) for k, v in self.params.items()},
             "takes": {k: list(v) for k, v in self.takes.items()},
             "classes": list(self.classes),
-            "constructions": [[c.callee, c.lifetime.value, c.through] for c in self.constructions],
+            "constructions": [
+                [c.callee, c.lifetime.value, c.through, list(c.closes)] for c in self.constructions
+            ],
             "properties": list(self.properties),
             "permit_takers": self.permit_takers,
             "permit_givers": self.permit_givers,
@@ -169,7 +174,12 @@ class ModuleSummary:
             takes={k: tuple(int(str(x)) for x in v) for k, v in table("takes").items()},
             classes=tuple(str(c) for c in classes),
             constructions=tuple(
-                Construction(str(c[0]), Lifetime(str(c[1])), str(c[2]))
+                Construction(
+                    str(c[0]),
+                    Lifetime(str(c[1])),
+                    str(c[2]),
+                    tuple(str(a) for a in c[3]) if len(c) > 3 and isinstance(c[3], list) else (),
+                )
                 for c in constructions
                 if isinstance(c, list)
             ),
@@ -296,6 +306,8 @@ class _Summariser:
         # construction bound to one lives as the function's result or the instance does.
         self.returned_locals: frozenset[str] = frozenset()
         self.held_locals: frozenset[str] = frozenset()
+        # Locals of that method -> attributes of theirs it releases (`x.session.close()`).
+        self.closed_parts: dict[str, frozenset[str]] = {}
 
     def visit_body(self, body: list[ast.stmt], lifetime: Lifetime, owner: str, cls: str) -> None:
         """Statements at module level or in a class body (`owner`: the class's qualname)."""
@@ -342,11 +354,13 @@ class _Summariser:
             for name in node.names
         }
         self.returned_locals, self.held_locals = _handed_locals(function)
+        self.closed_parts = _closed_parts(function, self.release_methods)
         for statement in function.body:
             self.record_calls(
                 statement, lifetime, full, f"{self.names.module}.{cls}" if cls else ""
             )
         self.returned_locals = self.held_locals = frozenset()
+        self.closed_parts = {}
 
     def record_calls(self, root: ast.stmt, lifetime: Lifetime, function: str, cls: str) -> None:
         """Every call under root with the lifetime of its site."""
@@ -366,7 +380,10 @@ class _Summariser:
                     site, through = Lifetime.HELD, cls
                 elif _stored_elsewhere(parent, self.globals_of(function)):
                     site = Lifetime.STORED
-            self.constructions.append(Construction(callee, site, through))
+            closes: tuple[str, ...] = ()
+            if site is Lifetime.PER_CALL and not repeated and not nested and local:
+                closes = tuple(sorted(self.closed_parts.get(local, ())))
+            self.constructions.append(Construction(callee, site, through, closes))
 
     def globals_of(self, function: str) -> set[str]:
         """Names a function declares `global` or `nonlocal` (its stores outlive it)."""
@@ -617,6 +634,23 @@ def _is_docstring(statement: ast.stmt) -> bool:
         and isinstance(statement.value, ast.Constant)
         and isinstance(statement.value.value, str)
     )
+
+
+def _closed_parts(
+    function: _Function, release_methods: frozenset[str]
+) -> dict[str, frozenset[str]]:
+    """Local -> the attributes of it the function releases (`x.session.close()`)."""
+    found: dict[str, set[str]] = {}
+    for node in _own_nodes(function):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in release_methods
+            and isinstance(node.func.value, ast.Attribute)
+            and isinstance(node.func.value.value, ast.Name)
+        ):
+            found.setdefault(node.func.value.value.id, set()).add(node.func.value.attr)
+    return {name: frozenset(parts) for name, parts in found.items()}
 
 
 def _handed_locals(function: _Function) -> tuple[frozenset[str], frozenset[str]]:

@@ -308,6 +308,8 @@ class _Summariser:
         self.held_locals: frozenset[str] = frozenset()
         # Locals of that method -> attributes of theirs it releases (`x.session.close()`).
         self.closed_parts: dict[str, frozenset[str]] = {}
+        # Names the method binds itself, which hide the module's names of the same spelling.
+        self.shadowing: set[str] = set()
 
     def visit_body(self, body: list[ast.stmt], lifetime: Lifetime, owner: str, cls: str) -> None:
         """Statements at module level or in a class body (`owner`: the class's qualname)."""
@@ -355,16 +357,29 @@ class _Summariser:
         }
         self.returned_locals, self.held_locals = _handed_locals(function)
         self.closed_parts = _closed_parts(function, self.release_methods)
+        # `Scraper = self.get_scraper(link)`: a local that shadows a module-level name
+        # calls whatever it was bound to, not what the module's name refers to.
+        arguments = function.args
+        self.shadowing = _local_stores(function) | (
+            {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+            - {"self", "cls"}
+        )
         for statement in function.body:
             self.record_calls(
                 statement, lifetime, full, f"{self.names.module}.{cls}" if cls else ""
             )
         self.returned_locals = self.held_locals = frozenset()
         self.closed_parts = {}
+        self.shadowing = set()
 
     def record_calls(self, root: ast.stmt, lifetime: Lifetime, function: str, cls: str) -> None:
         """Every call under root with the lifetime of its site."""
         for node, repeated, nested, parent in _calls_with_context(root):
+            head = node.func
+            while isinstance(head, ast.Attribute):
+                head = head.value
+            if isinstance(head, ast.Name) and head.id in self.shadowing:
+                continue
             callee = self.names.resolve(node.func, self.current_class)
             if callee is None:
                 continue

@@ -51,8 +51,8 @@ class _Result:
     """A document version's check: its findings, or why there are none."""
 
     version: int | None
-    checked: Checked | None  # None: excluded by the config, or the config is wrong
-    config_error: str | None = None
+    checked: Checked | None  # None: excluded by the config, or it could not be checked
+    error: str | None = None  # why it could not be checked (a wrong config), for the user
 
 
 class RunguardServer(LanguageServer):
@@ -77,6 +77,10 @@ class RunguardServer(LanguageServer):
             return _Result(version, self.session.check(path, text))
         except ConfigError as error:
             return _Result(version, None, str(error))
+        except Exception as error:  # the server must outlive any one file
+            logger.exception("checking %s failed", path)
+            message = f"{path}: internal error: {type(error).__name__}: {error}; please report it"
+            return _Result(version, None, message)
 
     async def result(self, uri: str) -> _Result | None:
         """The check of the document's current version, made now if need be."""
@@ -116,8 +120,8 @@ class RunguardServer(LanguageServer):
 
     def publish(self, uri: str, result: _Result) -> None:
         diagnostics: list[types.Diagnostic] = []
-        if result.config_error is not None:
-            self._show_once(result.config_error)
+        if result.error is not None:
+            self._show_once(result.error)
         checked = result.checked
         if checked is not None:
             lines = Lines(checked.text, self.encoding)

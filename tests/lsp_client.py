@@ -34,6 +34,7 @@ class LspClient:
         self._next_id = 0
         self._messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self.notifications: list[dict[str, Any]] = []
+        self.server_requests: list[dict[str, Any]] = []
         self._responses: dict[int, dict[str, Any]] = {}
         assert self.process.stdout is not None
         threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
@@ -68,7 +69,8 @@ class LspClient:
         except queue.Empty:
             raise AssertionError(f"no message from the server in time; {self.stderr()}") from None
         if "method" in message and "id" in message:
-            # A request from the server (work done progress, configuration): accept it.
+            # A request from the server (a registration, work done progress): accept it.
+            self.server_requests.append(message)
             self._send({"id": message["id"], "result": None})
         elif "method" in message:
             self.notifications.append(message)

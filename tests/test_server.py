@@ -32,7 +32,10 @@ LEAK = (
 )
 CAPABILITIES: dict[str, Any] = {
     "general": {"positionEncodings": ["utf-16"]},
-    "workspace": {"workspaceEdit": {"documentChanges": True}},
+    "workspace": {
+        "workspaceEdit": {"documentChanges": True},
+        "didChangeWatchedFiles": {"dynamicRegistration": True},
+    },
     "textDocument": {
         "publishDiagnostics": {"versionSupport": True},
         "codeAction": {
@@ -255,6 +258,26 @@ def test_project_facts_and_saving(tmp_path: Path) -> None:
         factory.write_text(not_a_factory, encoding="utf-8")
         client.notify("textDocument/didSave", {"textDocument": {"uri": factory_uri}})
         assert client.diagnostics(use_uri, 1) == []
+
+        # A change on disk outside the editor (a checkout): the server asked to watch
+        # Python files and the config, and checks the open documents again.
+        (registration,) = [
+            request["params"]["registrations"][0]
+            for request in client.server_requests
+            if request["method"] == "client/registerCapability"
+        ]
+        assert registration["method"] == "workspace/didChangeWatchedFiles"
+        globs = {watcher["globPattern"] for watcher in registration["registerOptions"]["watchers"]}
+        assert {"**/*.py", "**/pyproject.toml"} <= globs
+        factory.write_text(
+            "import httpx\n\n\ndef make_client():\n    return httpx.AsyncClient()\n",
+            encoding="utf-8",
+        )
+        client.notify(
+            "workspace/didChangeWatchedFiles",
+            {"changes": [{"uri": factory_uri, "type": 2}]},
+        )
+        assert _ranges(client.diagnostics(use_uri, 1)) == expected
 
         client.notify("textDocument/didClose", {"textDocument": {"uri": use_uri}})
         closed = client.wait_for("textDocument/publishDiagnostics", lambda p: p["uri"] == use_uri)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ from runguard_lint.server.session import Checked, Session
 
 DEBOUNCE_SECONDS = 0.3
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.{SOURCE}"
+# What changes the findings of other files when it changes on disk.
+WATCHED = ("**/*.py", "**/*.pyi", "**/pyproject.toml", "**/runguard-lint.toml")
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +153,21 @@ class RunguardServer(LanguageServer):
     def encoding(self) -> str:
         return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
 
+    def files_changed(self, paths: list[Path], saved_uri: str | None) -> None:
+        """Files were written: what they tell the other modules (their factories, what
+        they close) or the config may have changed, so the project facts are read
+        again and every open document is checked again (the saved one at once)."""
+
+        def forget() -> None:
+            for path in paths:
+                self.session.saved(path)
+
+        # In the analysis thread, behind any check already queued there.
+        self.analysis.submit(forget)
+        self.results.clear()
+        for uri in list(self.workspace.text_documents):
+            self.schedule(uri, 0 if uri == saved_uri else DEBOUNCE_SECONDS)
+
     # --- code actions ------------------------------------------------------------------
 
     def _edit(self, uri: str, version: int | None, edits: list[types.TextEdit]) -> Any:
@@ -244,6 +262,35 @@ def build_server() -> RunguardServer:
             roots = [to_fs_path(params.root_uri)]
         ls.session = Session(tuple(Path(root) for root in roots if root))
 
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: RunguardServer, params: types.InitializedParams) -> None:
+        # Files changed outside the editor (a checkout, a pull, the config edited in
+        # another window) change the facts and settings too: ask to be told.
+        if _capability(
+            ls.client_capabilities, "workspace", "did_change_watched_files", "dynamic_registration"
+        ):
+            watchers = [types.FileSystemWatcher(glob_pattern=glob) for glob in WATCHED]
+            ls.client_register_capability(
+                types.RegistrationParams(
+                    registrations=[
+                        types.Registration(
+                            id="runguard-lint-watched-files",
+                            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                            register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                                watchers=watchers
+                            ),
+                        )
+                    ]
+                )
+            )
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def watched_files_changed(
+        ls: RunguardServer, params: types.DidChangeWatchedFilesParams
+    ) -> None:
+        paths = [path for path in (_path_of(change.uri) for change in params.changes) if path]
+        ls.files_changed(paths, saved_uri=None)
+
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: RunguardServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.schedule(params.text_document.uri, 0)
@@ -256,18 +303,7 @@ def build_server() -> RunguardServer:
     def did_save(ls: RunguardServer, params: types.DidSaveTextDocumentParams) -> None:
         saved = params.text_document.uri
         path = _path_of(saved)
-
-        def forget() -> None:
-            if path is not None:
-                ls.session.saved(path)
-
-        # In the analysis thread, behind any check already queued there.
-        ls.analysis.submit(forget)
-        # What the saved module tells the others (its factories, what it closes)
-        # may have changed: check every open document of the project again.
-        ls.results.clear()
-        for uri in list(ls.workspace.text_documents):
-            ls.schedule(uri, 0 if uri == saved else DEBOUNCE_SECONDS)
+        ls.files_changed([path] if path is not None else [], saved_uri=saved)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: RunguardServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -349,4 +385,7 @@ def build_server() -> RunguardServer:
 def serve() -> None:
     """Talk LSP on standard input and output until the client says `exit`."""
     logging.basicConfig(level=logging.WARNING, format="runguard-lint server: %(message)s")
+    # The stdlib parser warns about the checked code (`"\d"` escapes) on every
+    # keystroke; that is the business of the user's other tools, not this log.
+    warnings.filterwarnings("ignore", category=SyntaxWarning)
     build_server().start_io()

@@ -71,6 +71,8 @@ class RunguardServer(LanguageServer):
         self.results: dict[str, _Result] = {}
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.shown_errors: set[str] = set()
+        # Counts the changes on disk: a result made before the latest one is not kept.
+        self.generation = 0
 
     # --- checking ----------------------------------------------------------------------
 
@@ -94,12 +96,14 @@ class RunguardServer(LanguageServer):
         path = _path_of(uri)
         if path is None:
             return None
+        generation = self.generation
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(
             self.analysis, self._check_now, uri, path, document.source, document.version
         )
-        if self.workspace.get_text_document(uri).version == result.version:
-            self.results[uri] = result
+        current = self.workspace.get_text_document(uri).version == result.version
+        if current and generation == self.generation:
+            self.results[uri] = result  # made with facts that are still current
         return result
 
     def schedule(self, uri: str, delay: float) -> None:
@@ -164,6 +168,7 @@ class RunguardServer(LanguageServer):
 
         # In the analysis thread, behind any check already queued there.
         self.analysis.submit(forget)
+        self.generation += 1
         self.results.clear()
         for uri in list(self.workspace.text_documents):
             self.schedule(uri, 0 if uri == saved_uri else DEBOUNCE_SECONDS)

@@ -42,6 +42,16 @@ class ProjectFacts:
     classes: frozenset[str] = frozenset()
     # Re-exports: a qualified name -> what it really is (`pkg.Client` -> `httpx.Client`).
     aliases: Mapping[str, str] = field(default_factory=dict)
+    # The last names under which project modules re-export a catalog constructor
+    # (`from httpx import AsyncClient as HttpSession`): a call by that name may acquire.
+    resource_aliases: frozenset[str] = frozenset()
+    # Factories that are properties: reading `obj.<name>` builds a fresh resource.
+    properties: frozenset[str] = frozenset()
+    # Functions that only take a permit of a semaphore for their caller, and those
+    # that give one back: function (qualified) -> the semaphore (qualified). The takers
+    # are factories too, of a permit kind: calling one takes a permit.
+    permit_takers: Mapping[str, str] = field(default_factory=dict)
+    permit_givers: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def digest(self) -> str:
@@ -58,6 +68,9 @@ class ProjectFacts:
                 "per_call": sorted(self.built_per_call),
                 "classes": sorted(self.classes),
                 "aliases": sorted(self.aliases.items()),
+                "properties": sorted(self.properties),
+                "permit_takers": sorted(self.permit_takers.items()),
+                "permit_givers": sorted(self.permit_givers.items()),
             }
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -103,6 +116,27 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         for summary in modules.values()
         for function, names in summary.params.items()
     }
+    permit_takers = {
+        f"{summary.module}.{function}": semaphore
+        for summary in modules.values()
+        for function, semaphore in summary.permit_takers.items()
+    }
+    permit_givers = {
+        f"{summary.module}.{function}": semaphore
+        for summary in modules.values()
+        for function, semaphore in summary.permit_givers.items()
+    }
+    given_back = set(permit_givers.values())
+    # The family that reports permits is the catalog's, whichever rule that is.
+    permit_rule = next((k.rule for k in catalog.resources if k.result == "permit"), None)
+    for taker, semaphore in permit_takers.items():
+        if permit_rule and semaphore in given_back and taker not in factories:
+            factories[taker] = ResourceKind(rule=permit_rule, callable=taker, result="permit")
+    resource_aliases = frozenset(
+        name.rsplit(".", 1)[-1]
+        for name in aliases
+        if resolver.canonical(name) in catalog.by_callable
+    )
     return ProjectFacts(
         factories=factories,
         releasers=releasers,
@@ -111,6 +145,15 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         built_per_call=built_per_call,
         classes=classes,
         aliases=aliases,
+        resource_aliases=resource_aliases,
+        permit_takers=permit_takers,
+        permit_givers=permit_givers,
+        properties=frozenset(
+            name
+            for summary in modules.values()
+            for qualname in summary.properties
+            if (name := f"{summary.module}.{qualname}") in factories
+        ),
     )
 
 

@@ -1,7 +1,9 @@
 """One file: read -> prefilter -> parse -> checks -> suppression -> diagnostics.
 
 The file is read and decoded once (PEP 263 cookie and BOM honoured), parsed
-by the stdlib `ast` first (fast, and the syntax check every file gets), and
+by the stdlib `ast` first (fast, and the syntax check every file gets; a file
+in a grammar newer than the interpreter's is read through its rewrite, see
+`runguard_lint.grammar`), and
 only handed to LibCST with metadata, the slow stage, when the prefilter finds
 something a check could report. A crash inside a check becomes a FileError
 naming the file and the rules, and the other checks and files go on.
@@ -24,6 +26,7 @@ from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.project import ProjectFacts, for_file
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
+from runguard_lint.grammar import stdlib_tree
 from runguard_lint.pipeline.files import (
     DecodeFailure,
     content_hash,
@@ -95,7 +98,7 @@ def check_text(
     if suppressions is not None and suppressions.whole_file_all:
         return FileReport(filename, ())
     try:
-        tree = ast.parse(text, filename=filename)
+        parsed = stdlib_tree(text, filename)
     except SyntaxError as error:
         message = f"cannot parse: {error.msg}"
         diagnostic = syntax_diagnostic(filename, message, error.lineno or 1, error.offset or 1)
@@ -107,11 +110,13 @@ def check_text(
             reason = str(error) or type(error).__name__
         return FileReport(filename, (syntax_diagnostic(filename, f"cannot parse: {reason}"),))
     active = enabled - suppressions.file_codes if suppressions is not None else enabled
-    facts = for_file(filename, tree, text, settings.catalog, project)
+    # A rewrite in an older grammar has its own line numbers: no body is stubbed by them.
+    tree, tree_text, stub = parsed.tree, parsed.text, settings.prefilter and not parsed.rewritten
+    facts = for_file(filename, tree, tree_text, settings.catalog, project)
     if facts.factories:
         # A call of a project factory acquires: the prefilter and the analysis must see it.
         settings = replace(settings, catalog=settings.catalog.with_factories(facts.factories))
-    plan = analysis_plan(tree, text, settings, registry.needs(active), stub=settings.prefilter)
+    plan = analysis_plan(tree, tree_text, settings, registry.needs(active), stub=stub)
     if plan is None and settings.prefilter:
         return FileReport(filename, ())
     diagnostics, errors = _run_checks(

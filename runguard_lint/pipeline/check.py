@@ -27,6 +27,7 @@ from runguard_lint.analysis.project import ProjectFacts, for_file
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
 from runguard_lint.grammar import stdlib_tree
+from runguard_lint.pipeline.budget import OverBudget, time_budget
 from runguard_lint.pipeline.files import (
     DecodeFailure,
     content_hash,
@@ -37,6 +38,7 @@ from runguard_lint.pipeline.files import (
 from runguard_lint.pipeline.pool import WorkerContext, WorkItem
 from runguard_lint.prefilter import AnalysisPlan, analysis_plan
 from runguard_lint.rules.rg900 import syntax_diagnostic
+from runguard_lint.rules.rg901 import budget_diagnostic, is_budget_report
 from runguard_lint.suppression import Suppressions, may_have_file_directive, per_file_ignored
 
 
@@ -55,7 +57,10 @@ def check_source(
     except DecodeFailure as error:
         return FileReport(filename, (syntax_diagnostic(filename, f"cannot decode: {error}"),))
     try:
-        return check_text(filename, source.text, settings, enabled, project=project)
+        with time_budget(settings.per_file_timeout):
+            return check_text(filename, source.text, settings, enabled, project=project)
+    except OverBudget:
+        return FileReport(filename, (budget_diagnostic(filename, settings.per_file_timeout),))
     except Exception as error:
         if _from_recursion(error):
             return FileReport(filename, (syntax_diagnostic(filename, _TOO_DEEP),))
@@ -211,4 +216,6 @@ def check_item(context: WorkerContext, item: WorkItem) -> CheckedFile:
     report = check_source(
         item.display, data, context.settings, context.enabled, project=context.project
     )
+    if is_budget_report(report.diagnostics):
+        return CheckedFile(report, "")  # not cached: the next run may have the time
     return CheckedFile(report, content_hash(data) + context.facts_digest)

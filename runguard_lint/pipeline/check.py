@@ -118,9 +118,11 @@ def check_text(
     # A rewrite in an older grammar has its own line numbers: no body is stubbed by them.
     tree, tree_text, stub = parsed.tree, parsed.text, settings.prefilter and not parsed.rewritten
     facts = for_file(filename, tree, tree_text, settings.catalog, project)
-    if facts.factories:
-        # A call of a project factory acquires: the prefilter and the analysis must see it.
-        settings = replace(settings, catalog=settings.catalog.with_factories(facts.factories))
+    if facts.factories or facts.resource_aliases:
+        # A call of a project factory, or of a constructor re-exported under another
+        # name, acquires: the prefilter and the analysis must see it.
+        catalog = settings.catalog.with_project(facts.factories, facts.resource_aliases)
+        settings = replace(settings, catalog=catalog)
     plan = analysis_plan(tree, tree_text, settings, registry.needs(active), stub=stub)
     if plan is None and settings.prefilter:
         return FileReport(filename, ())
@@ -174,6 +176,8 @@ def _run_checks(
         raise
     context = FileContext(filename, focused, facts, settings, enabled, tree, project)
     for rule in registry.enabled_rules(enabled):
+        if not rule.needs & plan.kept:
+            continue
         try:
             diagnostics.extend(rule.check(context))
         except RecursionError:

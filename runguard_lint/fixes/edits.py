@@ -11,7 +11,6 @@ after applying them.
 
 from __future__ import annotations
 
-import ast
 import difflib
 import re
 import warnings
@@ -23,6 +22,7 @@ import libcst as cst
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.diagnostics import Applicability, Edit, Fix, Location
 from runguard_lint.fixes.tree import changed_spans
+from runguard_lint.grammar import stdlib_tree
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
@@ -33,11 +33,13 @@ def split_lines(text: str) -> list[str]:
 
 
 def problem_with(text: str, filename: str = "<fixed>") -> str | None:
-    """Why text is not valid Python for both parsers and the compiler, or None."""
+    """Why text is not valid Python for both parsers and the compiler, or None (in a
+    grammar newer than the running interpreter's, the compiler sees its rewrite)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(ast.parse(text, filename=filename), filename, "exec", dont_inherit=True)
+            tree = stdlib_tree(text, filename).tree
+            compile(tree, filename, "exec", dont_inherit=True)
     except SyntaxError as error:
         return f"line {error.lineno}: {error.msg}"
     except (ValueError, RecursionError, MemoryError) as error:

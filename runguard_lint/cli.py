@@ -46,12 +46,13 @@ class Mode(enum.Enum):
 
 
 class Output(enum.Enum):
-    """What a check or fix ends with (--diff always ends with the diff); --add-noqa
-    wins over --statistics."""
+    """What a check or fix ends with (--diff always ends with the diff); --write-baseline
+    wins over --add-noqa, which wins over --statistics."""
 
     FINDINGS = "findings"  # in --output-format
     STATISTICS = "statistics"  # a count per rule
     ADD_NOQA = "add-noqa"  # suppression comments written for what is left
+    WRITE_BASELINE = "write-baseline"  # what is left recorded as accepted
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class RunRequest:
     output_file: Path | None = None
     exit_zero: bool = False
     quiet: bool = False
+    baseline: Path | None = None  # over the config's `baseline`
+    write_baseline: Path | None = None  # for Output.WRITE_BASELINE
 
     @property
     def reads_stdin(self) -> bool:
@@ -161,6 +164,16 @@ def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
     is_flag=True,
     help="Print the diff that --fix would make and write nothing (exit 1 if any).",
 )
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report only findings not recorded in this baseline file (see --write-baseline).",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record every finding in this baseline file, then exit 0.",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.version_option(__version__, "--version", prog_name="runguard-lint")
@@ -185,6 +198,8 @@ def main(
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
+    baseline: Path | None,
+    write_baseline: Path | None,
     exit_zero: bool,
     quiet: bool,
 ) -> None:
@@ -197,9 +212,7 @@ def main(
     from_stdin = stdin_filename is not None
     request = RunRequest(
         mode=_mode(explain=explain, list_rules=list_rules, diff=diff, fix=fix),
-        output=(
-            Output.ADD_NOQA if add_noqa else Output.STATISTICS if statistics else Output.FINDINGS
-        ),
+        output=_output(write_baseline=write_baseline, add_noqa=add_noqa, statistics=statistics),
         explain_code=explain or "",
         targets=("-",) if from_stdin else paths or (".",),
         ignored_targets=tuple(path for path in paths if path != "-") if from_stdin else (),
@@ -218,6 +231,8 @@ def main(
         output_file=output_file,
         exit_zero=exit_zero,
         quiet=quiet,
+        baseline=baseline,
+        write_baseline=write_baseline,
     )
     sys.exit(run(request))
 
@@ -230,6 +245,14 @@ def _mode(*, explain: str | None, list_rules: bool, diff: bool, fix: bool) -> Mo
     if diff:
         return Mode.DIFF
     return Mode.FIX if fix else Mode.CHECK
+
+
+def _output(*, write_baseline: Path | None, add_noqa: bool, statistics: bool) -> Output:
+    if write_baseline is not None:
+        return Output.WRITE_BASELINE
+    if add_noqa:
+        return Output.ADD_NOQA
+    return Output.STATISTICS if statistics else Output.FINDINGS
 
 
 def run(request: RunRequest) -> int:
@@ -296,7 +319,7 @@ def _lint(request: RunRequest) -> int:
     results = (
         _from_stdin(request, settings) if request.reads_stdin else _from_files(request, settings)
     )
-    return _report(request, settings, results)
+    return _report(request, settings, _without_baseline(request, settings, results))
 
 
 def _from_stdin(request: RunRequest, settings: Settings) -> _Results:
@@ -372,6 +395,8 @@ def _report(request: RunRequest, settings: Settings, results: _Results) -> int:
     if results.fixed_source is not None:
         sys.stdout.buffer.write(results.fixed_source)
         sys.stdout.flush()
+    if request.output is Output.WRITE_BASELINE:
+        return _write_baseline(request, settings, results)
     if request.output is Output.ADD_NOQA:
         scope = WriteScope.of(request.targets)
         remaining = _add_noqa(results.files, results.reports, request.quiet, scope)
@@ -404,6 +429,60 @@ def _report(request: RunRequest, settings: Settings, results: _Results) -> int:
         _emit(text, request.output_file)
     _echo_problems(results.problems, results.errors)
     return _exit_status(diagnostics, results.errors, results.problems, request.exit_zero)
+
+
+def _without_baseline(request: RunRequest, settings: Settings, results: _Results) -> _Results:
+    """The results without the findings the baseline records (all of them when the run
+    writes a baseline, or has none)."""
+    path = request.baseline or settings.baseline
+    if path is None or request.output is Output.WRITE_BASELINE or request.mode is Mode.DIFF:
+        return results
+    from runguard_lint import baseline
+
+    try:
+        recorded = baseline.read(path)
+    except baseline.BaselineError as error:
+        raise RunError(str(error)) from None
+    before = results.diagnostics
+    kept = set(
+        baseline.new_findings(
+            before, recorded, _source_lines(results.sources), settings.project_root
+        )
+    )
+    hidden = len(before) - len(kept)
+    if hidden and not request.quiet:
+        click.echo(
+            f"runguard-lint: {hidden} finding{'s' if hidden != 1 else ''} recorded in the "
+            f"baseline {path} not shown",
+            err=True,
+        )
+    reports = [
+        replace(report, diagnostics=tuple(d for d in report.diagnostics if d in kept))
+        for report in results.reports
+    ]
+    return replace(results, reports=reports)
+
+
+def _write_baseline(request: RunRequest, settings: Settings, results: _Results) -> int:
+    from runguard_lint import baseline
+
+    assert request.write_baseline is not None
+    try:
+        count = baseline.write(
+            request.write_baseline,
+            results.diagnostics,
+            _source_lines(results.sources),
+            settings.project_root,
+        )
+    except baseline.BaselineError as error:
+        raise RunError(str(error)) from None
+    if not request.quiet:
+        click.echo(
+            f"Recorded {count} finding{'s' if count != 1 else ''} in {request.write_baseline}.",
+            err=True,
+        )
+    _echo_problems(results.problems, results.errors)
+    return _exit_status((), results.errors, results.problems, exit_zero=True)
 
 
 def _echo_problems(problems: Sequence[str], errors: Sequence[FileError]) -> None:

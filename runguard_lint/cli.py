@@ -31,6 +31,8 @@ from runguard_lint.pipeline.files import (
     decode,
     display_name,
 )
+from runguard_lint.progress import ProgressBar
+from runguard_lint.progress import wanted as progress_wanted
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -361,18 +363,24 @@ def _from_files(request: RunRequest, settings: Settings) -> _Results:
         )
     files = [InputFile(path, display_name(path)) for path in found.files]
     cache = ResultCache.for_settings(settings, request.cache_dir) if request.use_cache else None
+    verb = "Checking" if request.mode is Mode.CHECK else "Fixing"
+    bar = ProgressBar(len(files), verb, enabled=progress_wanted(request.quiet))
     if request.mode is Mode.CHECK:
-        results = _Results(check_files(files, settings, cache), files, found.problems)
+        with bar as progress:
+            reports = check_files(files, settings, cache, progress)
+        results = _Results(reports, files, found.problems)
     else:
         write = request.mode is Mode.FIX
-        fixing = fix_files(
-            files,
-            settings,
-            unsafe=request.unsafe_fixes,
-            write=write,
-            cache=cache,
-            scope=WriteScope.of(request.targets),
-        )
+        with bar as progress:
+            fixing = fix_files(
+                files,
+                settings,
+                unsafe=request.unsafe_fixes,
+                write=write,
+                cache=cache,
+                scope=WriteScope.of(request.targets),
+                progress=progress,
+            )
         for name in fixing.outside:
             _warn_outside(name)
         results = _Results(fixing.reports, files, found.problems, fixing.fixed, fixing.diff)

@@ -243,7 +243,16 @@ JSON_SCHEMA = {
     "type": "array",
     "items": {
         "type": "object",
-        "required": ["code", "message", "filename", "location", "end_location", "fix", "url"],
+        "required": [
+            "code",
+            "message",
+            "filename",
+            "location",
+            "end_location",
+            "fix",
+            "url",
+            "noqa_row",
+        ],
         "additionalProperties": False,
         "properties": {
             "code": {"type": "string", "pattern": "^RG[0-9]{3}$"},
@@ -252,6 +261,7 @@ JSON_SCHEMA = {
             "location": _LOCATION,
             "end_location": _LOCATION,
             "url": {"type": "string", "pattern": "^https://"},
+            "noqa_row": {"type": ["integer", "null"], "minimum": 1},
             "fix": {
                 "oneOf": [
                     {"type": "null"},

@@ -32,6 +32,7 @@ from runguard_lint.pipeline.files import (
     WriteScope,
     decode,
     display_name,
+    read_bytes,
 )
 from runguard_lint.progress import ProgressBar
 from runguard_lint.progress import wanted as progress_wanted
@@ -730,10 +731,11 @@ def _source_lines(sources: Mapping[str, str]) -> Callable[[str], Sequence[str]]:
     def lines(filename: str) -> Sequence[str]:
         if filename in sources:
             return sources[filename].splitlines()
-        try:
-            return Path(filename).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+        # Regular files only: a named pipe called `x.py` would block the report forever.
+        data = read_bytes(Path(filename))
+        if isinstance(data, str):
             return ()
+        return data.decode("utf-8", errors="replace").splitlines()
 
     return lines
 

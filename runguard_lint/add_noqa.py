@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runguard_lint.diagnostics import Diagnostic
+from runguard_lint.grammar import stdlib_tree
 from runguard_lint.pipeline.files import DecodeFailure, decode
 from runguard_lint.rules.rg900 import CODE as SYNTAX_ERROR
 from runguard_lint.suppression import Suppressions
@@ -199,7 +200,7 @@ def add_noqa_to_text(text: str, diagnostics: Sequence[Diagnostic]) -> NoqaResult
 def _verify(old: str, new: str, targeted: Sequence[tuple[int, str]]) -> None:
     """The edit must change no code and silence every targeted finding."""
     try:
-        same = ast.dump(ast.parse(old)) == ast.dump(ast.parse(new))
+        same = ast.dump(stdlib_tree(old).tree) == ast.dump(stdlib_tree(new).tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         same = False
     if not same:

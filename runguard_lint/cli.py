@@ -24,6 +24,7 @@ from runguard_lint.config import ConfigError, Settings, find_config, load_settin
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
 from runguard_lint.discovery import discover
 from runguard_lint.output import OUTPUT_FORMATS, ReportContext, formatter
+from runguard_lint.pipeline import interrupt
 from runguard_lint.pipeline.batch import check_data, check_files, fix_data, fix_files
 from runguard_lint.pipeline.cache import CACHE_DIR_NAME, ResultCache
 from runguard_lint.pipeline.files import (
@@ -354,10 +355,22 @@ def run(request: RunRequest) -> int:
             return _explain(request)
         if request.mode in (Mode.SHOW_SETTINGS, Mode.SHOW_FILES):
             return _show(request)
-        return _lint(request)
+        with interrupt.handled():
+            return _lint(request)
     except RunError as error:
         click.echo(f"runguard-lint: error: {error}", err=True)
         return EXIT_ERROR
+    except interrupt.Interrupted as stop:
+        click.echo(_interrupted(request, stop.signal_name), err=True)
+        return stop.exit_status
+
+
+def _interrupted(request: RunRequest, signal_name: str) -> str:
+    """The one line an interrupted run prints (nothing else is: the results are partial)."""
+    line = f"runguard-lint: interrupted by {signal_name}; the workers were stopped"
+    if request.mode is Mode.FIX or request.output is Output.ADD_NOQA:
+        return f"{line}; every file is either fixed whole or left as it was"
+    return f"{line}; no results"
 
 
 def _explain(request: RunRequest) -> int:
@@ -634,8 +647,10 @@ def _add_noqa(
             _warn_outside(report.filename)
             remaining.extend(report.diagnostics)
             continue
+        interrupt.check()
         try:
-            result = add_noqa_to_file(paths[report.filename], report.diagnostics)
+            with interrupt.deferred():  # a signal waits for the file's write to finish
+                result = add_noqa_to_file(paths[report.filename], report.diagnostics)
         except AddNoqaError as error:
             click.echo(f"runguard-lint: error: {report.filename}: {error}", err=True)
             remaining.extend(report.diagnostics)

@@ -87,6 +87,8 @@ class Settings:
     fix_style: FixStyle = "auto"
     scope_class: str = "runguard_lint.runtime.ResourceScope"
     cache_maxsize: int = 10_000
+    # CPU seconds one file's analysis may take before it is abandoned (RG901).
+    per_file_timeout: float = 30.0
     cache_class: str = "runguard_lint.runtime.BoundedCache"
     ownership_sinks: tuple[str, ...] = ()
     resources: tuple[ResourceKind, ...] = ()
@@ -182,6 +184,7 @@ _KEY_TYPES: dict[str, str] = {
     "fix-style": '"auto" or "scope"',
     "scope-class": "one of " + ", ".join(SCOPE_CLASSES),
     "cache-maxsize": "positive integer",
+    "per-file-timeout": "positive number of seconds",
     "cache-class": "one of " + ", ".join(CACHE_CLASSES),
     "ownership-sinks": "list of qualified names",
     "resources": "array of tables",
@@ -309,6 +312,13 @@ def load_settings(config_path: Path | None, project_root: Path) -> Settings:
             values["jobs"] = _want_int(config_path, key, value, 0)
         elif key == "cache-maxsize":
             values["cache_maxsize"] = _want_int(config_path, key, value, 1)
+        elif key == "per-file-timeout":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(
+                    f"{config_path}: `per-file-timeout` must be a positive number of "
+                    f"seconds, got {value!r}"
+                )
+            values["per_file_timeout"] = float(value)
         elif key == "cache-dir":
             if not isinstance(value, str):
                 raise ConfigError(f"{config_path}: `cache-dir` must be a string, got {value!r}")

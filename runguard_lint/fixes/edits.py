@@ -22,6 +22,7 @@ import libcst as cst
 
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.diagnostics import Applicability, Edit, Fix, Location
+from runguard_lint.fixes.tree import changed_spans
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
@@ -102,14 +103,15 @@ def make_fix(
     starts = _statement_rows(old_module)
     if starts is None or _outer_code(new_module) != _outer_code(old_module):
         return _whole_text_fix(context.source, new_module, applicability, message)
-    old_lines = split_lines(context.source)
-    matcher = difflib.SequenceMatcher(
-        None, [id(s) for s in old_module.body], [id(s) for s in new_module.body], autojunk=False
-    )
+    old_lines = _lines(context.source)
+    spans = changed_spans(new_module, old_module)
+    if spans is None:
+        matcher = difflib.SequenceMatcher(
+            None, [id(s) for s in old_module.body], [id(s) for s in new_module.body], autojunk=False
+        )
+        spans = tuple(op[1:] for op in matcher.get_opcodes() if op[0] != "equal")
     edits: list[Edit] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
+    for i1, i2, j1, j2 in spans:
         chunk = "".join(new_module.code_for_node(s) for s in new_module.body[j1:j2])
         if chunk and problem_with(chunk) is not None:
             return None
@@ -119,6 +121,12 @@ def make_fix(
     if not edits:
         return None
     return Fix(applicability=applicability, message=message, edits=tuple(edits))
+
+
+@lru_cache(maxsize=4)
+def _lines(text: str) -> tuple[str, ...]:
+    """The file's lines, split once for all its fixes (not once per finding)."""
+    return tuple(split_lines(text))
 
 
 def _whole_text_fix(

@@ -14,6 +14,7 @@ import sys
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -21,6 +22,7 @@ from libcst.codemod.visitors import AddImportsVisitor, ImportItem, RemoveImports
 from libcst.metadata import GlobalScope
 
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts
+from runguard_lint.fixes.tree import with_head
 
 
 class NameUnavailable(Exception):
@@ -110,7 +112,7 @@ class Imports:
             new_head = _with_imports(
                 module.with_changes(body=module.body[:cut], footer=()), tuple(self.needed)
             )
-            module = module.with_changes(body=(*new_head, *module.body[cut:]))
+            module = with_head(module, cut, new_head)
         if self.unused:
             context = CodemodContext()
             for module_name, obj, alias in self.unused:
@@ -119,10 +121,12 @@ class Imports:
         return module
 
 
+@lru_cache(maxsize=4)
 def _module_imports(
     module: cst.Module,
 ) -> tuple[dict[tuple[str, str], _ModuleImport], dict[str, _ModuleImport], set[str]]:
-    """Module-body imports: `from m import o [as a]`, `import m [as a]`, modules imported from."""
+    """Module-body imports: `from m import o [as a]`, `import m [as a]`, modules imported from.
+    Once per module (every fix of a file asks); the answer is only read."""
     from_imports: dict[tuple[str, str], _ModuleImport] = {}
     module_imports: dict[str, _ModuleImport] = {}
     from_modules: set[str] = set()
@@ -357,16 +361,15 @@ def _bindings(module: cst.Module) -> list[tuple[str, str | None, str]]:
     return found
 
 
-def _global_names(facts: ModuleFacts) -> set[str]:
-    """Names bound at module level, by any statement anywhere (incl. `global` in functions)."""
+@lru_cache(maxsize=4)
+def _global_names(facts: ModuleFacts) -> frozenset[str]:
+    """Names bound at module level, by any statement anywhere (incl. `global` in functions).
+    Once per module: every fix of a file asks it."""
     body = facts.module.body
     scope = facts.scope(body[0]) if body else None
     if not isinstance(scope, GlobalScope):
-        return set()
-    names: set[str] = set()
-    for assignment in scope.assignments:
-        names.add(assignment.name)
-    return names
+        return frozenset()
+    return frozenset(assignment.name for assignment in scope.assignments)
 
 
 def _shadowed(facts: ModuleFacts, function: FunctionNode, name: str) -> bool:

@@ -9,10 +9,12 @@ statement and to the block around it compose.
 
 from __future__ import annotations
 
+import itertools
+from collections import OrderedDict
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Union
+from typing import Union, cast
 
 import libcst as cst
 from libcst.metadata import GlobalScope
@@ -62,12 +64,90 @@ class Rewrite:
         self.after.setdefault(id(statement), []).extend(new)
 
     def apply(self) -> cst.Module:
+        """The rewritten module. Only the module-level statements that hold a change are
+        visited, found through the parent map, and the new body is spliced from slices
+        of the old: the cost follows the change, not the file (one fix per finding,
+        so a file of many findings stays linear). `changed_spans` tells what moved."""
+        module = self.facts.module
         paths: set[int] = set()
+        tops: dict[int, cst.CSTNode] = {}
+        index = _body_index(module)
         for node in self.targets.values():
-            paths.update(id(ancestor) for ancestor in self.facts.ancestors(node))
+            chain = [node, *self.facts.ancestors(node)]
+            paths.update(id(ancestor) for ancestor in chain[1:])
+            top = chain[-2] if len(chain) > 1 and chain[-1] is module else None
+            if top is None or id(top) not in index:
+                return self._apply_to_module(paths)  # the module itself changes
+            tops[index[id(top)]] = top
+        transformer = _Apply(self, paths)
+        body: list[Sequence[cst.BaseStatement]] = []
+        spans: list[Span] = []
+        last = 0
+        offset = 0
+        for position in sorted(tops):
+            body.append(module.body[last:position])
+            result = tops[position].visit(transformer)
+            if isinstance(result, cst.RemovalSentinel):
+                replacement: tuple[cst.BaseStatement, ...] = ()
+            elif isinstance(result, cst.FlattenSentinel):
+                replacement = tuple(cast(Sequence[cst.BaseStatement], result.nodes))
+            else:
+                replacement = (cast(cst.BaseStatement, result),)
+            body.append(replacement)
+            start = position + offset
+            spans.append((position, position + 1, start, start + len(replacement)))
+            offset += len(replacement) - 1
+            last = position + 1
+        body.append(module.body[last:])
+        result_module = module.with_changes(body=tuple(itertools.chain.from_iterable(body)))
+        _remember(result_module, module, tuple(spans))
+        return result_module
+
+    def _apply_to_module(self, paths: set[int]) -> cst.Module:
         result = self.facts.module.visit(_Apply(self, paths))
         assert isinstance(result, cst.Module)
         return result
+
+
+# (first, end) of old module-level statements replaced by new ones (first, end).
+Span = tuple[int, int, int, int]
+
+# The last few rewrites' spans, by the identity of the rewritten module (a LibCST node
+# takes no weak reference): `edits.make_fix` is handed the module right after `apply`.
+_RECENT: OrderedDict[int, tuple[cst.Module, cst.Module, tuple[Span, ...]]] = OrderedDict()
+
+
+def _remember(new: cst.Module, old: cst.Module, spans: tuple[Span, ...]) -> None:
+    _RECENT[id(new)] = (new, old, spans)
+    while len(_RECENT) > 8:
+        _RECENT.popitem(last=False)
+
+
+def changed_spans(new: cst.Module, old: cst.Module) -> tuple[Span, ...] | None:
+    """Which module-level statements of `old` a `Rewrite.apply` replaced to make `new`,
+    or None when `new` was not made so (then compare the bodies)."""
+    entry = _RECENT.get(id(new))
+    if entry is None or entry[0] is not new or entry[1] is not old:
+        return None
+    return entry[2]
+
+
+def with_head(module: cst.Module, cut: int, head: Sequence[cst.BaseStatement]) -> cst.Module:
+    """The module with its first `cut` statements replaced by `head` (imports added);
+    what a `Rewrite` changed further down stays known to `changed_spans`."""
+    new = module.with_changes(body=(*head, *module.body[cut:]))
+    entry = _RECENT.get(id(module))
+    if entry is not None and entry[0] is module and all(span[2] >= cut for span in entry[2]):
+        delta = len(head) - cut
+        below = tuple((i1, i2, j1 + delta, j2 + delta) for i1, i2, j1, j2 in entry[2])
+        _remember(new, entry[1], ((0, cut, 0, len(head)), *below))
+    return new
+
+
+@lru_cache(maxsize=4)
+def _body_index(module: cst.Module) -> dict[int, int]:
+    """The position of each module-level statement, by identity (once per module)."""
+    return {id(statement): position for position, statement in enumerate(module.body)}
 
 
 class _Apply(cst.CSTTransformer):

@@ -1,7 +1,9 @@
 """One file: read -> prefilter -> parse -> checks -> suppression -> diagnostics.
 
 The file is read and decoded once (PEP 263 cookie and BOM honoured), parsed
-by the stdlib `ast` first (fast, and the syntax check every file gets), and
+by the stdlib `ast` first (fast, and the syntax check every file gets; a file
+in a grammar newer than the interpreter's is read through its rewrite, see
+`runguard_lint.grammar`), and
 only handed to LibCST with metadata, the slow stage, when the prefilter finds
 something a check could report. A crash inside a check becomes a FileError
 naming the file and the rules, and the other checks and files go on.
@@ -24,6 +26,8 @@ from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.project import ProjectFacts, for_file
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
+from runguard_lint.grammar import stdlib_tree
+from runguard_lint.pipeline.budget import OverBudget, time_budget
 from runguard_lint.pipeline.files import (
     DecodeFailure,
     content_hash,
@@ -35,6 +39,7 @@ from runguard_lint.pipeline.pool import WorkerContext, WorkItem
 from runguard_lint.prefilter import AnalysisPlan, analysis_plan
 from runguard_lint.rules.rg100 import unused_noqa
 from runguard_lint.rules.rg900 import syntax_diagnostic
+from runguard_lint.rules.rg901 import budget_diagnostic, is_budget_report
 from runguard_lint.suppression import Suppressions, may_have_file_directive, per_file_ignored
 
 
@@ -53,7 +58,10 @@ def check_source(
     except DecodeFailure as error:
         return FileReport(filename, (syntax_diagnostic(filename, f"cannot decode: {error}"),))
     try:
-        return check_text(filename, source.text, settings, enabled, project=project)
+        with time_budget(settings.per_file_timeout):
+            return check_text(filename, source.text, settings, enabled, project=project)
+    except OverBudget:
+        return FileReport(filename, (budget_diagnostic(filename, settings.per_file_timeout),))
     except Exception as error:
         if _from_recursion(error):
             return FileReport(filename, (syntax_diagnostic(filename, _TOO_DEEP),))
@@ -96,7 +104,7 @@ def check_text(
     if suppressions is not None and suppressions.whole_file_all:
         return FileReport(filename, ())
     try:
-        tree = ast.parse(text, filename=filename)
+        parsed = stdlib_tree(text, filename)
     except SyntaxError as error:
         message = f"cannot parse: {error.msg}"
         diagnostic = syntax_diagnostic(filename, message, error.lineno or 1, error.offset or 1)
@@ -108,13 +116,15 @@ def check_text(
             reason = str(error) or type(error).__name__
         return FileReport(filename, (syntax_diagnostic(filename, f"cannot parse: {reason}"),))
     active = enabled - suppressions.file_codes if suppressions is not None else enabled
-    facts = for_file(filename, tree, text, settings.catalog, project)
+    # A rewrite in an older grammar has its own line numbers: no body is stubbed by them.
+    tree, tree_text, stub = parsed.tree, parsed.text, settings.prefilter and not parsed.rewritten
+    facts = for_file(filename, tree, tree_text, settings.catalog, project)
     if facts.factories or facts.resource_aliases:
         # A call of a project factory, or of a constructor re-exported under another
         # name, acquires: the prefilter and the analysis must see it.
         catalog = settings.catalog.with_project(facts.factories, facts.resource_aliases)
         settings = replace(settings, catalog=catalog)
-    plan = analysis_plan(tree, text, settings, registry.needs(active), stub=settings.prefilter)
+    plan = analysis_plan(tree, tree_text, settings, registry.needs(active), stub=stub)
     if plan is None and settings.prefilter:
         diagnostics: list[Diagnostic] = []
         errors: list[FileError] = []
@@ -216,4 +226,6 @@ def check_item(context: WorkerContext, item: WorkItem) -> CheckedFile:
     report = check_source(
         item.display, data, context.settings, context.enabled, project=context.project
     )
+    if is_budget_report(report.diagnostics):
+        return CheckedFile(report, "")  # not cached: the next run may have the time
     return CheckedFile(report, content_hash(data) + context.facts_digest)

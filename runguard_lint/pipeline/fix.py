@@ -27,9 +27,11 @@ from runguard_lint.analysis.project.facts import ProjectFacts
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Applicability, Diagnostic, FileReport
 from runguard_lint.fixes.edits import apply_spans, edit_span, line_starts, problem_with
+from runguard_lint.pipeline.budget import OverBudget, time_budget
 from runguard_lint.pipeline.check import check_source, check_text
 from runguard_lint.pipeline.files import DecodeFailure, decode
 from runguard_lint.pipeline.pool import WorkerContext, WorkItem
+from runguard_lint.rules.rg901 import budget_diagnostic
 
 MAX_ROUNDS = 10
 _BOM = b"\xef\xbb\xbf"
@@ -207,14 +209,21 @@ def fix_item(context: WorkerContext, item: WorkItem) -> FileFix:
     """The pool's work for fixing: the bytes come with the item (the main process keeps
     them, to refuse writing over a file that changed meanwhile)."""
     assert item.data is not None, "files to fix are read in the main process"
-    return fix_bytes(
-        item.display,
-        item.data,
-        context.settings,
-        context.enabled,
-        context.unsafe_fixes,
-        context.project,
-    )
+    seconds = context.settings.per_file_timeout
+    try:
+        with time_budget(seconds):  # checking and every round of fixing, together
+            return fix_bytes(
+                item.display,
+                item.data,
+                context.settings,
+                context.enabled,
+                context.unsafe_fixes,
+                context.project,
+            )
+    except OverBudget:
+        return FileFix.unfixed(
+            FileReport(item.display, (budget_diagnostic(item.display, seconds),))
+        )
 
 
 # --- output ------------------------------------------------------------------------------

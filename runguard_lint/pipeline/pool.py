@@ -13,6 +13,12 @@ crash, which come last.
 What a worker needs besides the file travels with each chunk as a frozen
 `WorkerContext`, never through module state set by an initializer, so the same
 pool serves `check` and `fix` and what a worker acts on is what it was sent.
+
+SIGINT and SIGTERM (see `interrupt.py`) are noted while the pool runs and
+acted on at its safe points: it waits for results in short slices and, once a
+signal came, cancels what has not started, terminates the workers (which ignore
+SIGINT themselves), reaps them and raises `Interrupted`. Whatever ends the pool
+early, an exception or a consumer that stops reading, ends its workers too.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ import multiprocessing
 import pickle
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +38,7 @@ from typing import TypeVar, cast
 from runguard_lint.analysis.project.facts import ProjectFacts
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import FileError, FileReport
+from runguard_lint.pipeline import interrupt
 from runguard_lint.pipeline.files import unreadable
 
 Payload = TypeVar("Payload")
@@ -80,8 +88,10 @@ def prepare_worker() -> None:
     worker that still overflows dies alone, see above). LibCST allocates a
     great many small objects that live as long as their file: the cyclic
     collector would scan them again and again, so it runs far less often, and
-    what the worker inherited is frozen out of its scans.
+    what the worker inherited is frozen out of its scans. Signals are the main
+    process's business (see `interrupt.py`).
     """
+    interrupt.ignore_in_worker()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
@@ -98,21 +108,40 @@ def run_in_workers(
     """Yield (item, work(context, item)) for each item, surviving crashed workers.
 
     A file that crashes its worker or raises is answered by `lost`, given the
-    report that says so.
+    report that says so. A signal noted meanwhile (also while the caller handles
+    a result, say writing a fixed file) stops the workers and raises Interrupted.
     """
     if not items:
         return
+    with interrupt.deferred():
+        yield from _run_all(work, context, items, workers, lost)
+    interrupt.check()
+
+
+def _run_all(
+    work: Work[Result],
+    context: WorkerContext,
+    items: Sequence[WorkItem],
+    workers: int,
+    lost: Callable[[FileReport], Result],
+) -> Iterator[tuple[WorkItem, Result]]:
     chunks = chunked(items, lambda item: item.size, workers)
     retry: list[list[WorkItem]] = []
-    with _pool(max(1, min(workers, len(chunks)))) as pool:
+    interrupt.check()
+    pool = _pool(max(1, min(workers, len(chunks))))
+    try:
         futures = [(pool.submit(_run_chunk, work, context, chunk), chunk) for chunk in chunks]
         for future, chunk in futures:
             try:
-                outcomes = future.result()
+                outcomes = _result(future)
             except Exception:  # a dead worker, or outcomes that could not come back
                 retry.append(chunk)
                 continue
             yield from _answers(chunk, outcomes, lost)
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
     for chunk in retry:
         outcome = _alone(chunk, work, context) if len(chunk) > 1 else None
         if isinstance(outcome, list):
@@ -209,11 +238,42 @@ def _alone(
 ) -> list[object] | Exception:
     """The chunk's outcomes from a process of its own, or why they did not come back
     (BrokenProcessPool: the process died)."""
-    with _pool(1) as alone:
+    interrupt.check()
+    alone = _pool(1)
+    try:
+        outcome: list[object] | Exception = _result(alone.submit(_run_chunk, work, context, chunk))
+    except Exception as error:
+        outcome = error
+    except BaseException:
+        _stop(alone)
+        raise
+    alone.shutdown(wait=True)
+    return outcome
+
+
+def _result(future: Future[list[object]]) -> list[object]:
+    """The future's result, waited for in short slices so that a signal is acted on
+    within a tenth of a second (the wait itself is never cut short)."""
+    while True:
+        interrupt.check()
         try:
-            return alone.submit(_run_chunk, work, context, chunk).result()
-        except Exception as error:
-            return error
+            return future.result(timeout=0.1)
+        except FutureTimeout:
+            continue
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the pool now: nothing new starts, the running workers are terminated and
+    reaped (none is left behind), and the executor's own thread sees them gone."""
+    workers = multiprocessing.active_children()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(5)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:

@@ -30,6 +30,8 @@ from runguard_lint.analysis.caches.classes import Classes, is_class_param
 from runguard_lint.analysis.caches.syntax import (
     arguments_for,
     bound_value,
+    decorator_words,
+    first_param_is,
     is_test_module,
     local_value,
     param_references,
@@ -288,6 +290,8 @@ class Keys:
         stack: list[cst.CSTNode] = [expression]
         while stack:
             node = stack.pop()
+            if isinstance(node, cst.Attribute) and self._instance_setting(node):
+                continue
             if isinstance(node, cst.Name):
                 for assignment in self.facts.assignments_of(node):
                     if self._binding_is_data(assignment, seen):
@@ -306,6 +310,29 @@ class Keys:
                 continue
             stack.extend(children(node))
         return False
+
+    def _instance_setting(self, attribute: cst.Attribute) -> bool:
+        """`self.working_directory`, `self.exception_info`: what the instance was configured
+        with, read in one of its methods. The instance itself (`cache[self]`, `id(self)`)
+        stays call data: there are as many as the code builds."""
+        root: cst.BaseExpression = attribute
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name):
+            return False
+        for assignment in self.facts.assignments_of(root):
+            node = assignment.node if isinstance(assignment, Assignment) else None
+            if not isinstance(node, cst.Param):
+                return False
+            function = self.facts.enclosing_function(node)
+            if (
+                not isinstance(function, cst.FunctionDef)
+                or self.facts.enclosing_class(function) is None
+                or not first_param_is(function, node)
+                or "staticmethod" in decorator_words(function)
+            ):
+                return False
+        return True
 
     def _binding_is_data(self, assignment: BaseAssignment, seen: set[int]) -> bool:
         if not isinstance(assignment, Assignment) or isinstance(assignment, ImportAssignment):

@@ -80,6 +80,9 @@ class _Walk:
     element: bool
     # It went through a closing wrapper (`contextlib.closing`), whose `with` closes it.
     wrapped_by_closing: bool = False
+    # The current expression is a part of a temporary resource (`OpenAI().files`), which
+    # keeps it alive; anywhere but in a chain of attributes it counts as a container.
+    part: bool = False
 
 
 _Parent = TypeVar("_Parent", bound=cst.CSTNode)
@@ -321,6 +324,8 @@ class Tracer:
             if parent is None:
                 return
             handler = self._handlers.get(type(parent))
+            if not isinstance(parent, cst.Attribute):
+                walk.part = False  # out of the chain of attributes: a plain container
             step = _Step.UNFOLLOWED if handler is None else handler(parent, walk)
             if step is _Step.CLIMB:
                 continue
@@ -403,6 +408,14 @@ class Tracer:
             return _Step.STOP
         grand = self.facts.parent(parent)
         called = isinstance(grand, cst.Call) and grand.func is parent
+        if walk.part:
+            if not called:
+                return self._climb(parent, walk)  # `OpenAI().chat.completions`
+            # `OpenAI().files.list()`: a use of the temporary through its part, which
+            # is then dropped; what the call gives may still use it (a stream).
+            assert isinstance(grand, cst.Call)
+            self._derived(grand, walk.acquisition, walk.trace)
+            return _Step.STOP
         if (
             not called
             and not walk.container
@@ -411,7 +424,7 @@ class Tracer:
             and parent.attr.value not in self._release_names
         ):
             # `OpenAI().embeddings`: the attribute's object keeps the resource alive.
-            walk.container = True
+            walk.container = walk.part = True
             return self._climb(parent, walk)
         use = self.uses.verdict(parent, walk.acquisition, walk.container)
         if isinstance(use, Release):

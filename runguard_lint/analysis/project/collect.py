@@ -11,7 +11,6 @@ facts.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from runguard_lint.analysis.project import module_of
 from runguard_lint.analysis.project.facts import ProjectFacts, join
 from runguard_lint.analysis.project.summary import ModuleSummary, summarise
 from runguard_lint.catalog import Catalog
+from runguard_lint.grammar import stdlib_tree
 from runguard_lint.wordmatch import words
 
 
@@ -69,7 +69,7 @@ def _summarise_all(
             summaries[source.digest] = cached
             continue
         try:
-            tree = ast.parse(source.text)
+            tree = stdlib_tree(source.text).tree
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # the check pass reports it (RG900); it tells the project nothing
         summaries[source.digest] = summarise(

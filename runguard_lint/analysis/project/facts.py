@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -112,11 +112,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     releasers = _releasers(modules, resolver)
     classes = frozenset(cls for summary in modules.values() for cls in summary.classes)
     built_per_call = _built_per_call(modules, resolver, classes)
-    takers = {
-        f"{summary.module}.{function}": frozenset(params)
-        for summary in modules.values()
-        for function, params in summary.takes.items()
-    }
+    takers = _takers(modules, resolver)
     params = {
         f"{summary.module}.{function}": names
         for summary in modules.values()
@@ -208,10 +204,28 @@ def _releasers(
     modules: Mapping[str, ModuleSummary], resolver: ProjectFacts
 ) -> dict[str, frozenset[int]]:
     """Functions that release a parameter, themselves or through another releaser."""
+    return _through_hands(modules, resolver, lambda summary: summary.releases)
+
+
+def _takers(
+    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts
+) -> dict[str, frozenset[int]]:
+    """Functions that take a parameter over, themselves or by handing it to a taker
+    (`wrap(c)` returning `_compat(c)`, which builds `Wrapper(client=c)`)."""
+    return _through_hands(modules, resolver, lambda summary: summary.takes)
+
+
+def _through_hands(
+    modules: Mapping[str, ModuleSummary],
+    resolver: ProjectFacts,
+    own: Callable[[ModuleSummary], Mapping[str, tuple[int, ...]]],
+) -> dict[str, frozenset[int]]:
+    """A per-parameter fact (`own`: what each function does itself), composed over
+    the calls that hand a parameter on to another function's parameter."""
     found: dict[str, set[int]] = {
         f"{summary.module}.{function}": set(params)
         for summary in modules.values()
-        for function, params in summary.releases.items()
+        for function, params in own(summary).items()
     }
     handed = {
         f"{summary.module}.{function}": hands

@@ -1,0 +1,132 @@
+"""SIGINT and SIGTERM stop a multi-worker run at once, for real.
+
+The CLI runs in a subprocess on a generated tree large enough to keep two
+workers busy for many seconds (no cache). Once its workers are running, the
+signal is sent: to the main process alone, or, as a terminal's Ctrl-C does, to
+the whole process group. The run must end within 30 s (the queued work alone
+takes minutes; no speed is asserted beyond that), print one line saying it was
+interrupted, exit 130 (SIGINT) or 143 (SIGTERM), and leave no worker process
+behind. Each case runs several times:
+a hang that shows one time in three must show here.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+FUNCTION = """
+
+async def fetch_{n}(url: str) -> bytes:
+    client = httpx.AsyncClient()
+    return (await client.get(url)).content
+
+
+def count_{n}(path: str) -> int:
+    db = sqlite3.connect(path)
+    return db.execute("select count(*) from t").fetchone()[0]
+"""
+
+FILES = 400
+FUNCTIONS = 6
+REPEAT = 3
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("interrupt")
+    for index in range(FILES):
+        package = root / f"pkg{index % 8}"
+        package.mkdir(exist_ok=True)
+        body = "".join(FUNCTION.format(n=n) for n in range(FUNCTIONS))
+        (package / f"mod{index}.py").write_text("import sqlite3\n\nimport httpx\n" + body)
+    return root
+
+
+def _children(pid: int) -> set[int]:
+    """The live processes whose parent is pid (from /proc)."""
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def _start(tree: Path) -> tuple[subprocess.Popen[str], set[int]]:
+    """The CLI on the tree, and its workers once at least two are running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runguard_lint", "--no-cache", "--jobs", "2", str(tree)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while time.monotonic() < deadline and process.poll() is None:
+        workers = _children(process.pid)
+        if len(workers) >= 2:
+            break
+        time.sleep(0.02)
+    assert len(workers) >= 2, "the workers never started"
+    time.sleep(0.5)  # let them get into their first files
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    return process, workers
+
+
+@pytest.mark.parametrize(
+    ("signum", "whole_group", "status"),
+    [
+        (signal.SIGINT, False, 130),
+        (signal.SIGINT, True, 130),
+        (signal.SIGTERM, False, 143),
+    ],
+    ids=["sigint", "ctrl-c-to-the-group", "sigterm"],
+)
+def test_a_signal_stops_the_workers_at_once(
+    tree: Path, signum: signal.Signals, whole_group: bool, status: int
+) -> None:
+    for attempt in range(REPEAT):
+        process, workers = _start(tree)
+        if whole_group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+        try:
+            stdout, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            pytest.fail(f"attempt {attempt}: the run did not end within 30 s of {signum.name}")
+        assert process.returncode == status, (attempt, process.returncode, stderr)
+        lines = stderr.strip().splitlines()
+        assert lines == [lines[0]] and f"interrupted by {signum.name}" in lines[0], stderr
+        assert "Traceback" not in stderr
+        assert stdout == "", "an interrupted run prints no (partial) results"
+        left = {pid for pid in workers if _alive(pid)}
+        assert not left, f"attempt {attempt}: workers {left} outlived the run"

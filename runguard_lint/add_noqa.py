@@ -134,6 +134,28 @@ def _with_codes(line: str, comment: tuple[int, str] | None, codes: Iterable[str]
     return body.rstrip(" \t\f") + "  " + directive + ending
 
 
+def noqa_rows(text: str, diagnostics: Sequence[Diagnostic]) -> list[int | None]:
+    """Where `--add-noqa` would put each diagnostic's comment (Ruff's `noqa_row`): its
+    first line, else its last; None when no line can take one (or RG900)."""
+    lines = _split_lines(text)
+    try:
+        facts = _line_facts(lines)
+    except AddNoqaError:
+        return [None for _diagnostic in diagnostics]
+    rows: list[int | None] = []
+    for diagnostic in diagnostics:
+        start, end = diagnostic.location.row, diagnostic.end_location.row
+        if diagnostic.code in UNSILENCEABLE:
+            rows.append(None)
+        elif _why_not(start, lines, facts) is None:
+            rows.append(start)
+        elif end != start and _why_not(end, lines, facts) is None:
+            rows.append(end)
+        else:
+            rows.append(None)
+    return rows
+
+
 def add_noqa_to_text(text: str, diagnostics: Sequence[Diagnostic]) -> NoqaResult:
     """Add `# noqa: CODE` for each diagnostic; raise AddNoqaError if the result is unsafe."""
     skipped = [

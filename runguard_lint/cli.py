@@ -9,6 +9,8 @@ internal error (the other files' results are still printed).
 from __future__ import annotations
 
 import enum
+import os
+import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -31,7 +33,10 @@ from runguard_lint.pipeline.files import (
     WriteScope,
     decode,
     display_name,
+    read_bytes,
 )
+from runguard_lint.progress import ProgressBar
+from runguard_lint.progress import wanted as progress_wanted
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -41,18 +46,21 @@ class Mode(enum.Enum):
 
     EXPLAIN = "explain"  # print one rule's documentation
     LIST_RULES = "list-rules"
+    SHOW_SETTINGS = "show-settings"  # print the settings a run would use
+    SHOW_FILES = "show-files"  # print the files a run would check
     DIFF = "diff"  # print what --fix would change, write nothing
     FIX = "fix"  # write the fixes, then report what is left
     CHECK = "check"
 
 
 class Output(enum.Enum):
-    """What a check or fix ends with (--diff always ends with the diff); --add-noqa
-    wins over --statistics."""
+    """What a check or fix ends with (--diff always ends with the diff); --write-baseline
+    wins over --add-noqa, which wins over --statistics."""
 
     FINDINGS = "findings"  # in --output-format
     STATISTICS = "statistics"  # a count per rule
     ADD_NOQA = "add-noqa"  # suppression comments written for what is left
+    WRITE_BASELINE = "write-baseline"  # what is left recorded as accepted
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,9 @@ class RunRequest:
     # Settings from the command line over those of the config file; the selections
     # as given (comma-separated lists are split once the config is read).
     config_file: Path | None = None
+    isolated: bool = False  # no config file at all
+    exclude: tuple[str, ...] = ()  # replaces the config's (and the default) exclude
+    extend_exclude: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
@@ -81,6 +92,8 @@ class RunRequest:
     output_file: Path | None = None
     exit_zero: bool = False
     quiet: bool = False
+    baseline: Path | None = None  # over the config's `baseline`
+    write_baseline: Path | None = None  # for Output.WRITE_BASELINE
 
     @property
     def reads_stdin(self) -> bool:
@@ -96,6 +109,10 @@ def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
     for value in values:
         codes.extend(part.strip().upper() for part in value.split(",") if part.strip())
     return tuple(codes)
+
+
+def _split_globs(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -122,9 +139,22 @@ def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Use this pyproject.toml or runguard-lint.toml instead of the nearest one.",
 )
+@click.option(
+    "--isolated", is_flag=True, help="Ignore every config file; use the defaults and options."
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    help="Globs of paths to leave out, replacing the configured and default ones.",
+)
+@click.option("--extend-exclude", multiple=True, help="Globs of paths to leave out, added.")
 @click.option("--statistics", is_flag=True, help="Print a count per rule instead of findings.")
 @click.option("--explain", metavar="CODE", help="Explain a rule and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule and exit.")
+@click.option(
+    "--show-settings", is_flag=True, help="Print the settings the run would use and exit."
+)
+@click.option("--show-files", is_flag=True, help="Print the files the run would check and exit.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option(
     "--cache-dir",
@@ -162,6 +192,16 @@ def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
     is_flag=True,
     help="Print the diff that --fix would make and write nothing (exit 1 if any).",
 )
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report only findings not recorded in this baseline file (see --write-baseline).",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record every finding in this baseline file, then exit 0.",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.version_option(__version__, "--version", prog_name="runguard-lint")
@@ -174,9 +214,14 @@ def main(
     output_format: str,
     output_file: Path | None,
     config_file: Path | None,
+    isolated: bool,
+    exclude: tuple[str, ...],
+    extend_exclude: tuple[str, ...],
     statistics: bool,
     explain: str | None,
     list_rules: bool,
+    show_settings: bool,
+    show_files: bool,
     no_cache: bool,
     cache_dir: Path | None,
     jobs: int | None,
@@ -186,6 +231,8 @@ def main(
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
+    baseline: Path | None,
+    write_baseline: Path | None,
     exit_zero: bool,
     quiet: bool,
 ) -> None:
@@ -201,15 +248,23 @@ def main(
     # As in Ruff: a --stdin-filename means the source comes from standard input.
     from_stdin = stdin_filename is not None
     request = RunRequest(
-        mode=_mode(explain=explain, list_rules=list_rules, diff=diff, fix=fix),
-        output=(
-            Output.ADD_NOQA if add_noqa else Output.STATISTICS if statistics else Output.FINDINGS
+        mode=_mode(
+            explain=explain,
+            list_rules=list_rules,
+            show_settings=show_settings,
+            show_files=show_files,
+            diff=diff,
+            fix=fix,
         ),
+        output=_output(write_baseline=write_baseline, add_noqa=add_noqa, statistics=statistics),
         explain_code=explain or "",
         targets=("-",) if from_stdin else paths or (".",),
         ignored_targets=tuple(path for path in paths if path != "-") if from_stdin else (),
         stdin_filename=stdin_filename,
         config_file=config_file,
+        isolated=isolated,
+        exclude=exclude,
+        extend_exclude=extend_exclude,
         select=select,
         extend_select=extend_select,
         ignore=ignore,
@@ -223,6 +278,8 @@ def main(
         output_file=output_file,
         exit_zero=exit_zero,
         quiet=quiet,
+        baseline=baseline,
+        write_baseline=write_baseline,
     )
     sys.exit(run(request))
 
@@ -261,14 +318,34 @@ def _serve() -> int:
     return EXIT_CLEAN
 
 
-def _mode(*, explain: str | None, list_rules: bool, diff: bool, fix: bool) -> Mode:
+def _mode(
+    *,
+    explain: str | None,
+    list_rules: bool,
+    show_settings: bool,
+    show_files: bool,
+    diff: bool,
+    fix: bool,
+) -> Mode:
     if explain:
         return Mode.EXPLAIN
     if list_rules:
         return Mode.LIST_RULES
+    if show_settings:
+        return Mode.SHOW_SETTINGS
+    if show_files:
+        return Mode.SHOW_FILES
     if diff:
         return Mode.DIFF
     return Mode.FIX if fix else Mode.CHECK
+
+
+def _output(*, write_baseline: Path | None, add_noqa: bool, statistics: bool) -> Output:
+    if write_baseline is not None:
+        return Output.WRITE_BASELINE
+    if add_noqa:
+        return Output.ADD_NOQA
+    return Output.STATISTICS if statistics else Output.FINDINGS
 
 
 def run(request: RunRequest) -> int:
@@ -276,6 +353,8 @@ def run(request: RunRequest) -> int:
     try:
         if request.mode in (Mode.EXPLAIN, Mode.LIST_RULES):
             return _explain(request)
+        if request.mode in (Mode.SHOW_SETTINGS, Mode.SHOW_FILES):
+            return _show(request)
         with interrupt.handled():
             return _lint(request)
     except RunError as error:
@@ -301,14 +380,33 @@ def _explain(request: RunRequest) -> int:
         catalog = build_catalog()
     except CatalogError as error:
         raise RunError(str(error)) from None
+    # The terminal's width (or $COLUMNS), else 100 columns into a pipe.
+    width = shutil.get_terminal_size((100, 24)).columns
     if request.mode is Mode.LIST_RULES:
-        click.echo(list_all_rules(catalog), nl=False)
+        click.echo(list_all_rules(catalog, width=width), nl=False)
         return EXIT_CLEAN
-    text = explain_rule(catalog, request.explain_code.upper())
+    text = explain_rule(catalog, request.explain_code.upper(), width=width)
     if text is None:
         raise RunError(f"unknown rule `{request.explain_code}`; see `runguard-lint --list-rules`")
     click.echo(text, nl=False)
     return EXIT_CLEAN
+
+
+def _show(request: RunRequest) -> int:
+    """--show-settings and --show-files: what a run would use, nothing checked."""
+    settings = _settings(request)
+    if request.mode is Mode.SHOW_SETTINGS:
+        from runguard_lint.show import describe_settings
+
+        click.echo(describe_settings(settings), nl=False)
+        return EXIT_CLEAN
+    found = discover(request.targets, settings)
+    for note in found.notes:
+        click.echo(f"runguard-lint: {note}", err=True)
+    for name in sorted(display_name(path) for path in found.files):
+        click.echo(name)
+    _echo_problems(found.problems, ())
+    return EXIT_ERROR if found.problems else EXIT_CLEAN
 
 
 @dataclass(frozen=True)
@@ -347,7 +445,7 @@ def _lint(request: RunRequest) -> int:
     results = (
         _from_stdin(request, settings) if request.reads_stdin else _from_files(request, settings)
     )
-    return _report(request, settings, results)
+    return _report(request, settings, _without_baseline(request, settings, results))
 
 
 def _from_stdin(request: RunRequest, settings: Settings) -> _Results:
@@ -389,18 +487,24 @@ def _from_files(request: RunRequest, settings: Settings) -> _Results:
         )
     files = [InputFile(path, display_name(path)) for path in found.files]
     cache = ResultCache.for_settings(settings, request.cache_dir) if request.use_cache else None
+    verb = "Checking" if request.mode is Mode.CHECK else "Fixing"
+    bar = ProgressBar(len(files), verb, enabled=progress_wanted(request.quiet))
     if request.mode is Mode.CHECK:
-        results = _Results(check_files(files, settings, cache), files, found.problems)
+        with bar as progress:
+            reports = check_files(files, settings, cache, progress)
+        results = _Results(reports, files, found.problems)
     else:
         write = request.mode is Mode.FIX
-        fixing = fix_files(
-            files,
-            settings,
-            unsafe=request.unsafe_fixes,
-            write=write,
-            cache=cache,
-            scope=WriteScope.of(request.targets),
-        )
+        with bar as progress:
+            fixing = fix_files(
+                files,
+                settings,
+                unsafe=request.unsafe_fixes,
+                write=write,
+                cache=cache,
+                scope=WriteScope.of(request.targets),
+                progress=progress,
+            )
         for name in fixing.outside:
             _warn_outside(name)
         results = _Results(fixing.reports, files, found.problems, fixing.fixed, fixing.diff)
@@ -423,6 +527,8 @@ def _report(request: RunRequest, settings: Settings, results: _Results) -> int:
     if results.fixed_source is not None:
         sys.stdout.buffer.write(results.fixed_source)
         sys.stdout.flush()
+    if request.output is Output.WRITE_BASELINE:
+        return _write_baseline(request, settings, results)
     if request.output is Output.ADD_NOQA:
         scope = WriteScope.of(request.targets)
         remaining = _add_noqa(results.files, results.reports, request.quiet, scope)
@@ -434,17 +540,16 @@ def _report(request: RunRequest, settings: Settings, results: _Results) -> int:
         project_root=settings.project_root,
         errors=results.errors,
         source_lines=_source_lines(results.sources),
-        color=(
-            request.output_file is None and request.output_format == "full" and sys.stdout.isatty()
-        ),
+        color=_color(request),
         unsafe_fixes=request.unsafe_fixes,
         fixed_count=results.fixed,
         failed=bool(results.problems or results.errors),
     )
     if request.output is Output.STATISTICS:
-        from runguard_lint.output.statistics import render as render_statistics
+        from runguard_lint.output import statistics
 
-        text = render_statistics(diagnostics, context)
+        render = statistics.render_json if request.output_format == "json" else statistics.render
+        text = render(diagnostics, context)
     else:
         text = formatter(request.output_format)(diagnostics, context)
         if request.quiet and request.output_format == "full":
@@ -452,9 +557,63 @@ def _report(request: RunRequest, settings: Settings, results: _Results) -> int:
     if results.fixed_source is not None and request.output_file is None:
         click.echo(text, err=True, nl=False)
     else:
-        _emit(text, request.output_file)
+        _emit(text, request.output_file, color=context.color)
     _echo_problems(results.problems, results.errors)
     return _exit_status(diagnostics, results.errors, results.problems, request.exit_zero)
+
+
+def _without_baseline(request: RunRequest, settings: Settings, results: _Results) -> _Results:
+    """The results without the findings the baseline records (all of them when the run
+    writes a baseline, or has none)."""
+    path = request.baseline or settings.baseline
+    if path is None or request.output is Output.WRITE_BASELINE or request.mode is Mode.DIFF:
+        return results
+    from runguard_lint import baseline
+
+    try:
+        recorded = baseline.read(path)
+    except baseline.BaselineError as error:
+        raise RunError(str(error)) from None
+    before = results.diagnostics
+    kept = set(
+        baseline.new_findings(
+            before, recorded, _source_lines(results.sources), settings.project_root
+        )
+    )
+    hidden = len(before) - len(kept)
+    if hidden and not request.quiet:
+        click.echo(
+            f"runguard-lint: {hidden} finding{'s' if hidden != 1 else ''} recorded in the "
+            f"baseline {path} not shown",
+            err=True,
+        )
+    reports = [
+        replace(report, diagnostics=tuple(d for d in report.diagnostics if d in kept))
+        for report in results.reports
+    ]
+    return replace(results, reports=reports)
+
+
+def _write_baseline(request: RunRequest, settings: Settings, results: _Results) -> int:
+    from runguard_lint import baseline
+
+    assert request.write_baseline is not None
+    try:
+        count = baseline.write(
+            request.write_baseline,
+            results.diagnostics,
+            _source_lines(results.sources),
+            settings.project_root,
+        )
+    except baseline.BaselineError as error:
+        raise RunError(str(error)) from None
+    if not request.quiet:
+        click.echo(
+            f"Recorded {count} finding{'s' if count != 1 else ''} in {request.write_baseline}.",
+            err=True,
+        )
+    _echo_problems(results.problems, results.errors)
+    return _exit_status((), results.errors, results.problems, exit_zero=True)
 
 
 def _echo_problems(problems: Sequence[str], errors: Sequence[FileError]) -> None:
@@ -520,11 +679,19 @@ def _settings(request: RunRequest) -> Settings:
         else Path(targets[0] if targets[0] != "-" else ".")
     )
     try:
+        if request.isolated and request.config_file is not None:
+            raise ConfigError("--isolated ignores every config file: drop --config or it")
         if request.config_file is not None and not request.config_file.is_file():
             raise ConfigError(f"{request.config_file}: no such config file")
-        config_path = request.config_file or find_config(anchor)
+        config_path = None if request.isolated else request.config_file or find_config(anchor)
         settings = load_settings(config_path, Path.cwd())
         overrides: dict[str, object] = {}
+        if request.exclude:
+            overrides["exclude"] = _split_globs(request.exclude)
+        if request.extend_exclude:
+            overrides["extend_exclude"] = settings.extend_exclude + _split_globs(
+                request.extend_exclude
+            )
         if request.select:
             overrides["select"] = _split_codes(request.select)
         if request.extend_select:
@@ -548,9 +715,22 @@ def _settings(request: RunRequest) -> Settings:
     return settings
 
 
-def _emit(text: str, output_file: Path | None) -> None:
+def _color(request: RunRequest) -> bool:
+    """Colour for the full report on standard output: NO_COLOR (set and not empty) says
+    never, FORCE_COLOR always (CI logs that render colour), else when it is a terminal."""
+    if request.output_file is not None or request.output_format != "full":
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
+def _emit(text: str, output_file: Path | None, *, color: bool = False) -> None:
     if output_file is None:
-        click.echo(text, nl=False)
+        # click strips colour from what is not a terminal unless told otherwise.
+        click.echo(text, nl=False, color=True if color else None)
         return
     try:
         output_file.write_text(text, encoding="utf-8")
@@ -566,10 +746,11 @@ def _source_lines(sources: Mapping[str, str]) -> Callable[[str], Sequence[str]]:
     def lines(filename: str) -> Sequence[str]:
         if filename in sources:
             return sources[filename].splitlines()
-        try:
-            return Path(filename).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+        # Regular files only: a named pipe called `x.py` would block the report forever.
+        data = read_bytes(Path(filename))
+        if isinstance(data, str):
             return ()
+        return data.decode("utf-8", errors="replace").splitlines()
 
     return lines
 

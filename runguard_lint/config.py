@@ -79,6 +79,9 @@ class Settings:
     respect_gitignore: bool = True
     force_exclude: bool = False
     cache_dir: Path | None = None
+    # The findings accepted when the tool was adopted (runguard_lint.baseline); they
+    # are left out of the report, not of the checks, so the cache does not depend on it.
+    baseline: Path | None = None
     use_cache: bool = True
     jobs: int = 0
     fix_style: FixStyle = "auto"
@@ -176,6 +179,7 @@ _KEY_TYPES: dict[str, str] = {
     "respect-gitignore": "boolean",
     "force-exclude": "boolean",
     "cache-dir": "string",
+    "baseline": "string (a path)",
     "jobs": "integer",
     "fix-style": '"auto" or "scope"',
     "scope-class": "one of " + ", ".join(SCOPE_CLASSES),
@@ -319,6 +323,10 @@ def load_settings(config_path: Path | None, project_root: Path) -> Settings:
             if not isinstance(value, str):
                 raise ConfigError(f"{config_path}: `cache-dir` must be a string, got {value!r}")
             values["cache_dir"] = (root / value).resolve()
+        elif key == "baseline":
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{config_path}: `baseline` must be a path, got {value!r}")
+            values["baseline"] = (root / value).resolve()
         elif key == "fix-style":
             if value not in ("auto", "scope"):
                 raise ConfigError(

@@ -13,8 +13,10 @@ from runguard_lint.catalog import Catalog
 _DEFAULT_LABEL = {"on": "on", "off": "off", "preview": "preview (off)"}
 
 
-def explain_rule(catalog: Catalog, code: str, *, color: bool = False) -> str | None:
-    """The rule's doc in Ruff's sections, or None for an unknown code."""
+def explain_rule(
+    catalog: Catalog, code: str, *, color: bool = False, width: int = 100
+) -> str | None:
+    """The rule's doc in Ruff's sections, wrapped to width, or None for an unknown code."""
     rule = catalog.rules.get(code)
     if rule is None:
         return None
@@ -46,19 +48,22 @@ def explain_rule(catalog: Catalog, code: str, *, color: bool = False) -> str | N
             )
         parts.append("")
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=100)
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width)
     console.print(Markdown("\n".join(parts)))
     return buffer.getvalue()
 
 
-def list_all_rules(catalog: Catalog, *, color: bool = False) -> str:
-    """A table: code, name, default, fix."""
+def list_all_rules(catalog: Catalog, *, color: bool = False, width: int = 100) -> str:
+    """A table: code, name, default, fix; its columns wrapped to fit width."""
     table = Table(title="runguard-lint rules")
-    for column in ("Code", "Name", "Default", "Fix"):
-        table.add_column(column)
+    # Nothing is cut short: a code never wraps, a word too long for its column folds.
+    table.add_column("Code", no_wrap=True)
+    table.add_column("Name", overflow="fold")
+    table.add_column("Default")
+    table.add_column("Fix", overflow="fold")
     for code in sorted(catalog.rules):
         rule = catalog.rules[code]
         table.add_row(rule.code, rule.name, _DEFAULT_LABEL[rule.default], rule.fix)
     buffer = io.StringIO()
-    Console(file=buffer, force_terminal=color, no_color=not color, width=140).print(table)
+    Console(file=buffer, force_terminal=color, no_color=not color, width=width).print(table)
     return buffer.getvalue()

@@ -51,7 +51,7 @@ class Suppressions:
         lines: dict[int, frozenset[str]] = {}
         file_codes: set[str] = set()
         whole = False
-        for row, comment in _comments(text):
+        for row, _column, comment in _comments(text):
             directive = _FILE_NOQA.search(comment)
             if directive:
                 codes = directive.group("codes")
@@ -81,16 +81,53 @@ class Suppressions:
         return False
 
 
-def _comments(text: str) -> list[tuple[int, str]]:
-    found: list[tuple[int, str]] = []
+@dataclass(frozen=True)
+class NoqaDirective:
+    """One line's `# noqa` comment, where it is, and the codes it names."""
+
+    row: int
+    column: int  # 0-based column of the comment's `#` in its line
+    comment: str  # the whole comment
+    start: int  # the directive's span within the comment (it starts at a `#`)
+    end: int
+    codes: tuple[str, ...]  # upper-case, in order; () for a directive without codes
+
+
+def noqa_directives(text: str) -> list[NoqaDirective]:
+    """Every line-level `# noqa` comment of the text (file-level directives are not)."""
+    if "noqa" not in text and "NOQA" not in text:
+        return []
+    found: list[NoqaDirective] = []
+    for row, column, comment in _comments(text):
+        if _FILE_NOQA.search(comment):
+            continue
+        match = _NOQA.search(comment)
+        if match:
+            codes = match.group("codes")
+            found.append(
+                NoqaDirective(
+                    row,
+                    column,
+                    comment,
+                    match.start(),
+                    match.end(),
+                    tuple(code.upper() for code in _CODE.findall(codes or "")),
+                )
+            )
+    return found
+
+
+def _comments(text: str) -> list[tuple[int, int, str]]:
+    """(row, 0-based column, text) of each comment."""
+    found: list[tuple[int, int, str]] = []
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
             if token.type == tokenize.COMMENT:
-                found.append((token.start[0], token.string))
+                found.append((token.start[0], token.start[1], token.string))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         # Unfinished input: fall back to a line scan, which may see `#` in strings.
         found = [
-            (row, line[line.index("#") :])
+            (row, line.index("#"), line[line.index("#") :])
             for row, line in enumerate(text.splitlines(), start=1)
             if "#" in line
         ]

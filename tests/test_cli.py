@@ -1,7 +1,9 @@
 """The command line as a user meets it: options, exit status, output shapes, stdin, --add-noqa.
 
-Every test runs the real CLI in a subprocess (tests/conftest.py) inside a
-temporary project, so no config of this repository leaks into the results.
+Every test runs the real CLI (tests/conftest.py: its entry point in this
+process, or `python -m runguard_lint` in a subprocess for the exit statuses,
+the usage error, standard input and the concise format) inside a temporary
+project, so no config of this repository leaks into the results.
 """
 
 from __future__ import annotations
@@ -77,14 +79,14 @@ def where(findings: list[dict[str, Any]]) -> set[tuple[str, int, str]]:
 
 def test_clean_code_exits_0(project: Path) -> None:
     write(project, "ok.py", CLEAN)
-    result = run_cli("--no-cache", ".", cwd=project)
+    result = run_cli("--no-cache", ".", cwd=project, process=True)
     assert result.returncode == 0, result.stderr
     assert "All checks passed!" in result.stdout
 
 
 def test_findings_exit_1_and_exit_zero_exits_0(project: Path) -> None:
     write(project, "leak.py", LEAK_HTTP)
-    result = run_cli("--no-cache", "leak.py", cwd=project)
+    result = run_cli("--no-cache", "leak.py", cwd=project, process=True)
     assert result.returncode == 1, result.stderr
     assert "leak.py" in result.stdout and "RG101" in result.stdout
     assert "Found 1 finding in 1 file." in result.stdout
@@ -102,7 +104,9 @@ def test_no_paths_means_current_directory(project: Path) -> None:
 
 def test_missing_path_exits_2_names_it_and_checks_the_rest(project: Path) -> None:
     write(project, "leak.py", LEAK_HTTP)
-    result = run_cli("--no-cache", "--output-format", "json", "nope.py", "leak.py", cwd=project)
+    result = run_cli(
+        "--no-cache", "--output-format", "json", "nope.py", "leak.py", cwd=project, process=True
+    )
     assert result.returncode == 2
     assert "nope.py" in result.stderr and "no such file" in result.stderr
     assert where(json.loads(result.stdout)) == {("leak.py", 5, "RG101")}
@@ -239,7 +243,16 @@ JSON_SCHEMA = {
     "type": "array",
     "items": {
         "type": "object",
-        "required": ["code", "message", "filename", "location", "end_location", "fix", "url"],
+        "required": [
+            "code",
+            "message",
+            "filename",
+            "location",
+            "end_location",
+            "fix",
+            "url",
+            "noqa_row",
+        ],
         "additionalProperties": False,
         "properties": {
             "code": {"type": "string", "pattern": "^RG[0-9]{3}$"},
@@ -248,6 +261,7 @@ JSON_SCHEMA = {
             "location": _LOCATION,
             "end_location": _LOCATION,
             "url": {"type": "string", "pattern": "^https://"},
+            "noqa_row": {"type": ["integer", "null"], "minimum": 1},
             "fix": {
                 "oneOf": [
                     {"type": "null"},
@@ -302,7 +316,9 @@ def test_json_output_of_a_clean_run_is_an_empty_list(project: Path) -> None:
 
 def test_concise_output(project: Path) -> None:
     write(project, "leak.py", LEAK_HTTP)
-    result = run_cli("--no-cache", "--output-format", "concise", "leak.py", cwd=project)
+    result = run_cli(
+        "--no-cache", "--output-format", "concise", "leak.py", cwd=project, process=True
+    )
     assert result.returncode == 1
     assert re.search(r"^leak\.py:5:14: RG101 ", result.stdout, re.MULTILINE), result.stdout
 
@@ -378,14 +394,14 @@ def test_list_rules_lists_every_shipped_rule() -> None:
 
 
 def test_version() -> None:
-    result = run_cli("--version")
+    result = run_cli("--version", process=True)
     assert result.returncode == 0
     assert __version__ in result.stdout
     assert "runguard-lint" in result.stdout
 
 
 def test_unknown_option_is_a_usage_error() -> None:
-    result = run_cli("--no-such-option")
+    result = run_cli("--no-such-option", process=True)
     assert result.returncode == 2
     assert "--no-such-option" in result.stderr
 
@@ -403,6 +419,7 @@ def test_stdin_with_stdin_filename(project: Path) -> None:
         "app/client.py",
         cwd=project,
         input_text=LEAK_HTTP,
+        process=True,
     )
     assert result.returncode == 1, result.stderr
     assert where(json.loads(result.stdout)) == {("app/client.py", 5, "RG101")}

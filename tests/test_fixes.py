@@ -29,7 +29,7 @@ from runguard_lint.pipeline.fix import _conflict, write_back
 from tests.conftest import FIXTURES, run_cli
 from tests.test_fixtures import selected_codes
 
-FIXABLE = ("RG101", "RG102", "RG103", "RG104", "RG105", "RG106", "RG201", "RG202", "RG301")
+FIXABLE = ("RG100", "RG101", "RG102", "RG103", "RG104", "RG105", "RG106", "RG201", "RG202", "RG301")
 UPDATE = bool(os.environ.get("RUNGUARD_LINT_UPDATE_GOLDEN"))
 DEBUG = {"RUNGUARD_LINT_DEBUG_FIXES": "1"}
 

@@ -396,8 +396,16 @@ def test_output_file(project: Path, fmt: str) -> None:
     expected = run_format(fmt, project)
     report = project / "reports" / f"report.{fmt}"
     report.parent.mkdir()
+    # A real subprocess per format: the same report as the in-process run above.
     result = run_cli(
-        "--output-format", fmt, "--no-cache", "--output-file", str(report), ".", cwd=project
+        "--output-format",
+        fmt,
+        "--no-cache",
+        "--output-file",
+        str(report),
+        ".",
+        cwd=project,
+        process=True,
     )
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""

@@ -10,6 +10,7 @@ import io
 from collections.abc import Sequence
 from itertools import groupby
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
@@ -64,24 +65,29 @@ def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
         soft_wrap=True,
     )
     for filename, group in groupby(diagnostics, key=lambda d: d.filename):
-        console.print(Text(filename, style="bold underline"))
         lines = context.source_lines(filename)
         for diagnostic in group:
             _render_one(console, diagnostic, lines, context)
-        console.print()
+            console.print()
     text = summary(diagnostics, context)
     if text:
         console.print(escape(text), style="bold")
     return buffer.getvalue()
 
 
+TAB_SIZE = 4
+
+
 def _render_one(
     console: Console, diagnostic: Diagnostic, lines: Sequence[str], context: ReportContext
 ) -> None:
+    """`path:line:col: CODE [*] name` (which terminals and editors make a link), the
+    message, then the source line with carets under the span."""
     rule = context.rules.get(diagnostic.code)
     name = rule.name if rule else ""
     row, column = diagnostic.location.row, diagnostic.location.column
-    header = Text(f"  {row}:{column} ", style="cyan")
+    header = Text(f"{diagnostic.filename}:{row}:{column}:", style="bold")
+    header.append(" ")
     header.append(diagnostic.code, style="bold red")
     if context.fixable(diagnostic):
         header.append(" [*]", style="bold cyan")
@@ -90,12 +96,22 @@ def _render_one(
     console.print(header)
     console.print(Text(f"    {diagnostic.message}"))
     if 0 < row <= len(lines):
-        source = lines[row - 1].rstrip("\r\n").expandtabs(4)
-        gutter = f"{row:>6} | "
-        console.print(Text(gutter, style="blue") + Text(source))
+        raw = lines[row - 1].rstrip("\r\n")
         if diagnostic.end_location.row == row:
-            width = max(1, diagnostic.end_location.column - column)
+            end = max(diagnostic.end_location.column, column + 1)
         else:
-            width = max(1, len(source) - column + 1)
-        caret = " " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^" * width
+            end = len(raw) + 1
+        start_cell, end_cell = caret_cells(raw, column, end)
+        gutter = f"{row:>6} | "
+        console.print(Text.assemble((gutter, "blue"), raw.expandtabs(TAB_SIZE)))
+        caret = " " * (len(gutter) - 2) + "| " + " " * start_cell + "^" * (end_cell - start_cell)
         console.print(Text(caret, style="bold red"))
+
+
+def caret_cells(line: str, column: int, end_column: int) -> tuple[int, int]:
+    """Where the carets for 1-based columns [column, end_column) go on the line as a
+    terminal shows it: tabs expanded, wide (East Asian) characters two cells each. At
+    least one caret, even for an empty span or one past the end of the line."""
+    before = cell_len(line[: max(column - 1, 0)].expandtabs(TAB_SIZE))
+    through = cell_len(line[: max(end_column - 1, 0)].expandtabs(TAB_SIZE))
+    return before, max(through, before + 1)

@@ -1,18 +1,18 @@
 """`--output-format gitlab`: a GitLab Code Quality report (a JSON list of Code Climate issues).
 
 GitLab matches issues between the base and the merge request by `fingerprint`,
-so the fingerprint hashes what a finding *is* (code, path, message, the text of
-the flagged line with surrounding whitespace stripped, and an occurrence counter
-for identical ones), never line numbers: adding lines above a finding does not
-make it look new. Severity: `major`, or `minor` for preview rules (opt-in
-advice). Paths are relative to `$CI_PROJECT_DIR` when GitLab sets it (GitLab
-wants paths relative to the repository), else as displayed. Internal errors are
-not code-quality issues; they go to standard error, as in every format.
+so the fingerprint is the finding's identity (runguard_lint.fingerprint: code,
+path, enclosing definition, flagged code, occurrence), the same one a baseline
+keeps, never a line number nor a message that names one: adding lines above a
+finding or editing another function does not make it look new. Severity:
+`major`, or `minor` for preview rules (opt-in advice). Paths are relative to
+`$CI_PROJECT_DIR` when GitLab sets it (GitLab wants paths relative to the
+repository), else as displayed. Internal errors are not code-quality issues;
+they go to standard error, as in every format.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runguard_lint.diagnostics import Diagnostic
+from runguard_lint.fingerprint import identities
 from runguard_lint.output import ReportContext
 
 
@@ -34,16 +35,6 @@ def report_path(filename: str) -> str:
     return Path(filename).as_posix()
 
 
-def _source_line(lines: Sequence[str], row: int) -> str:
-    return lines[row - 1].strip() if 0 < row <= len(lines) else ""
-
-
-def fingerprint(code: str, path: str, message: str, source_line: str, occurrence: int) -> str:
-    """A stable hash of what a finding is, not where it currently is."""
-    payload = json.dumps([code, path, message, source_line, occurrence], ensure_ascii=True)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
-
-
 def _severity(code: str, context: ReportContext) -> str:
     rule = context.rules.get(code)
     return "minor" if rule is not None and rule.preview else "major"
@@ -52,16 +43,7 @@ def _severity(code: str, context: ReportContext) -> str:
 def as_list(diagnostics: Sequence[Diagnostic], context: ReportContext) -> list[dict[str, Any]]:
     """The Code Quality issues as plain data, in file, line, column order."""
     issues: list[dict[str, Any]] = []
-    seen: dict[tuple[str, str, str, str], int] = {}
-    lines_cache: dict[str, Sequence[str]] = {}
-    for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
-        path = report_path(diagnostic.filename)
-        if diagnostic.filename not in lines_cache:
-            lines_cache[diagnostic.filename] = context.source_lines(diagnostic.filename)
-        source = _source_line(lines_cache[diagnostic.filename], diagnostic.location.row)
-        key = (diagnostic.code, path, diagnostic.message, source)
-        occurrence = seen.get(key, 0)
-        seen[key] = occurrence + 1
+    for diagnostic, identity in identities(diagnostics, context.source_lines, report_path):
         rule = context.rules.get(diagnostic.code)
         name = f" ({rule.name})" if rule is not None else ""
         issues.append(
@@ -70,10 +52,10 @@ def as_list(diagnostics: Sequence[Diagnostic], context: ReportContext) -> list[d
                 "check_name": diagnostic.code,
                 "description": f"{diagnostic.code}{name}: {diagnostic.message}",
                 "categories": ["Performance" if rule is not None and rule.preview else "Bug Risk"],
-                "fingerprint": fingerprint(*key, occurrence),
+                "fingerprint": identity.fingerprint,
                 "severity": _severity(diagnostic.code, context),
                 "location": {
-                    "path": path,
+                    "path": identity.path,
                     "lines": {"begin": diagnostic.location.row, "end": diagnostic.end_location.row},
                 },
             }

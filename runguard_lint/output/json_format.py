@@ -1,9 +1,15 @@
-"""`--output-format json`: a list of objects shaped like Ruff's JSON output."""
+"""`--output-format json`: a list of objects shaped like Ruff's JSON output.
+
+`noqa_row` is where a `# noqa` comment silences the finding (where `--add-noqa`
+puts it): its first line, or its last when the first ends inside a string;
+null when no line can take one.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from itertools import groupby
 from typing import Any
 
 from runguard_lint.diagnostics import Diagnostic, Location
@@ -14,7 +20,7 @@ def _location(location: Location) -> dict[str, int]:
     return {"row": location.row, "column": location.column}
 
 
-def as_dict(diagnostic: Diagnostic) -> dict[str, Any]:
+def as_dict(diagnostic: Diagnostic, noqa_row: int | None = None) -> dict[str, Any]:
     fix = diagnostic.fix
     return {
         "code": diagnostic.code,
@@ -37,8 +43,18 @@ def as_dict(diagnostic: Diagnostic) -> dict[str, Any]:
             ],
         },
         "url": rule_url(diagnostic.code),
+        "noqa_row": noqa_row,
     }
 
 
 def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
-    return json.dumps([as_dict(d) for d in diagnostics], indent=2) + "\n"
+    from runguard_lint.add_noqa import noqa_rows
+
+    items: list[dict[str, Any]] = []
+    for filename, group in groupby(diagnostics, key=lambda d: d.filename):
+        found = list(group)
+        lines = context.source_lines(filename)
+        rows = noqa_rows("".join(line + "\n" for line in lines), found) if lines else []
+        for diagnostic, row in zip(found, rows or [None] * len(found)):
+            items.append(as_dict(diagnostic, row))
+    return json.dumps(items, indent=2) + "\n"

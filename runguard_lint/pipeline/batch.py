@@ -33,6 +33,7 @@ from runguard_lint.pipeline.files import (
 )
 from runguard_lint.pipeline.pool import WorkerContext, WorkItem, run_in_workers
 from runguard_lint.pipeline.project import project_facts
+from runguard_lint.progress import Progress
 
 if TYPE_CHECKING:
     from runguard_lint.pipeline.fix import FileFix
@@ -97,7 +98,10 @@ def _workers(settings: Settings) -> int:
 
 
 def check_files(
-    files: Sequence[InputFile], settings: Settings, cache: ResultCache | None = None
+    files: Sequence[InputFile],
+    settings: Settings,
+    cache: ResultCache | None = None,
+    progress: Progress | None = None,
 ) -> list[FileReport]:
     """Check every file and return one report per file, sorted by file name."""
     project = project_facts(files, settings, cache.directory if cache is not None else None)
@@ -105,6 +109,8 @@ def check_files(
         files, cache, keep_bytes=False, reusable=lambda _report: True, salt=project.digest
     )
     reports = triage.answered
+    if progress is not None:
+        progress.advance(len(reports))
     if triage.work:
         from runguard_lint.pipeline.check import CheckedFile, check_item
 
@@ -117,6 +123,8 @@ def check_files(
             lost=lambda report: CheckedFile(report, ""),
         ):
             reports[checked.report.filename] = checked.report
+            if progress is not None:
+                progress.advance()
             if cache is not None and checked.digest and not checked.report.errors:
                 cache.put(checked.report.filename, checked.digest, checked.report)
     return [reports[name] for name in sorted(reports)]
@@ -143,6 +151,7 @@ def fix_files(
     write: bool,
     cache: ResultCache | None = None,
     scope: WriteScope | None = None,
+    progress: Progress | None = None,
 ) -> FixRun:
     """Fix every file (in worker processes); write back unless `write` is False (--diff).
 
@@ -160,6 +169,8 @@ def fix_files(
         salt=project.digest,
     )
     reports = triage.answered
+    if progress is not None:
+        progress.advance(len(reports))
     fixed = 0
     diffs: dict[str, str] = {}
     outside: list[str] = []
@@ -193,6 +204,8 @@ def fix_files(
             errors = tuple(FileError(item.display, problem) for problem in problems)
             report = replace(report, errors=(*report.errors, *errors))
         reports[item.display] = report
+        if progress is not None:
+            progress.advance()
     return FixRun(
         [reports[name] for name in sorted(reports)],
         fixed,

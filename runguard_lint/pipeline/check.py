@@ -37,6 +37,7 @@ from runguard_lint.pipeline.files import (
 )
 from runguard_lint.pipeline.pool import WorkerContext, WorkItem
 from runguard_lint.prefilter import AnalysisPlan, analysis_plan
+from runguard_lint.rules.rg100 import unused_noqa
 from runguard_lint.rules.rg900 import syntax_diagnostic
 from runguard_lint.rules.rg901 import budget_diagnostic, is_budget_report
 from runguard_lint.suppression import Suppressions, may_have_file_directive, per_file_ignored
@@ -125,10 +126,15 @@ def check_text(
         settings = replace(settings, catalog=catalog)
     plan = analysis_plan(tree, tree_text, settings, registry.needs(active), stub=stub)
     if plan is None and settings.prefilter:
-        return FileReport(filename, ())
-    diagnostics, errors = _run_checks(
-        filename, text, settings, active, plan or AnalysisPlan(), tree, facts
-    )
+        diagnostics: list[Diagnostic] = []
+        errors: list[FileError] = []
+    else:
+        diagnostics, errors = _run_checks(
+            filename, text, settings, active, plan or AnalysisPlan(), tree, facts
+        )
+    if not errors:
+        # Judged before anything is silenced, and silenced like any other finding.
+        diagnostics += unused_noqa(filename, text, diagnostics, active, settings.catalog.rules)
     if diagnostics and suppressions is None:
         suppressions = Suppressions.parse(text)
     kept = tuple(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from runguard_lint.analysis.project.facts import EMPTY, ProjectFacts, join
 from runguard_lint.analysis.project.modules import module_name, package_of
-from runguard_lint.analysis.project.summary import summarise
+from runguard_lint.analysis.project.summary import import_statements, summarise
 from runguard_lint.catalog import Catalog
 
 __all__ = ["EMPTY", "ProjectFacts", "for_file", "module_of"]
@@ -51,7 +51,7 @@ def _reachable(project: ProjectFacts, tree: ast.Module, module: str, text: str) 
     if not project.factories and not project.resource_aliases:
         return project
     imported: set[str] = set()
-    for node in ast.walk(tree):
+    for node in import_statements(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name.rsplit(".", 1)[-1] for alias in node.names)
             imported.update(alias.asname for alias in node.names if alias.asname)

@@ -36,11 +36,14 @@ def acquisition_candidates(
     }
     imported_modules = {qualified for targets in imports.values() for qualified in targets}
     found: list[ast.expr] = []
+    permits: set[str] = set()
     for call, parent in _calls_in_functions(regions(tree, rows)):
         if isinstance(call.func, ast.Attribute) and call.func.attr in method_types:
             types = method_types[call.func.attr]
             if any(_module_known(type_name, imported_modules) for type_name in types):
                 found.append(call)
+                if call.func.attr in catalog.permit_methods:
+                    permits.add(ast.dump(call.func.value))
                 continue
         name = dotted(call.func)
         if name is None:
@@ -62,10 +65,28 @@ def acquisition_candidates(
             if direct_with and kind.with_closes and not keep_with_items:
                 continue
             found.append(call)
+    if permits:
+        # A permit is owed back to its receiver, maybe by another function of the module
+        # (`release_slot()`, `__aexit__`): the analysis must see those releases too.
+        found.extend(_releases_of(tree, permits, catalog.permit_releases))
     if catalog.factory_terminals:
         # `self.session` may read a property that builds a resource on every read.
         found.extend(_attribute_reads(regions(tree, rows), catalog.factory_terminals))
     return found
+
+
+def _releases_of(
+    tree: ast.Module, receivers: set[str], methods: frozenset[str]
+) -> Iterator[ast.Call]:
+    """`<receiver>.release()` anywhere in a function, for receivers that gave permits."""
+    for call, _ in _calls_in_functions([tree]):
+        func = call.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in methods
+            and ast.dump(func.value) in receivers
+        ):
+            yield call
 
 
 def _attribute_reads(roots: Iterable[ast.AST], names: frozenset[str]) -> Iterator[ast.Attribute]:

@@ -118,6 +118,10 @@ class LeakRule(Rule):
         from runguard_lint.fixes.with_block import closing_fix, returned_temporary_fix, with_fix
 
         traits = context.catalog.leak_traits(self.code)
+        if acquisition.kind.result == "permit":
+            # Where the permit should go back depends on what the code guards; the
+            # message says how, a person decides where.
+            return None
         if fate.outcome is Outcome.WITH_NOT_CLOSING:
             return closing_fix(context, acquisition)
         if fate.outcome not in (Outcome.LEAKED, Outcome.LOOP_LEAK):

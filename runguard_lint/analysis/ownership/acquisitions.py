@@ -110,7 +110,10 @@ class AcquisitionFinder:
         keep it")."""
         for name in sorted(self.facts.external_names(call.func)):
             kind = self.catalog.by_callable.get(name)
-            if kind is not None and (project or name not in self.catalog.factories):
+            if kind is not None and name in self.catalog.factories:
+                if project:
+                    return kind, f"{dotted_name(call.func) or name}()"
+            elif kind is not None:
                 return kind, name.removeprefix("builtins.")
         if isinstance(call.func, cst.Attribute):
             kinds = self.catalog.by_method.get(call.func.attr.value, ())
@@ -124,7 +127,7 @@ class AcquisitionFinder:
             # A catalog constructor imported from the project module that re-exports it.
             callee = self.project.callee(call.func)
             kind = self.catalog.by_callable.get(callee) if callee is not None else None
-            if kind is not None and (project or callee not in self.catalog.factories):
+            if kind is not None and callee not in self.catalog.factories:
                 return kind, kind.display_name
         if project and self.project is not None:
             # A project function that returns a fresh resource: calling it acquires one.

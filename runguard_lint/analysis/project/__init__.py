@@ -40,7 +40,8 @@ def for_file(
         return _reachable(project, tree, module, text)
     if not catalog.distinctive_pattern.search(text):
         return EMPTY
-    return join([summarise(tree, module, package, catalog.release_methods)], catalog)
+    summary = summarise(tree, module, package, catalog.release_methods, catalog.permit_types)
+    return join([summary], catalog)
 
 
 def _reachable(project: ProjectFacts, tree: ast.Module, module: str, text: str) -> ProjectFacts:

@@ -64,15 +64,21 @@ def summary_key(digest: str, module: str) -> str:
 def wants_summary(text: str, catalog: Catalog, names: frozenset[str] = frozenset()) -> bool:
     """Whether the fact pass summarises a module: its text names a catalog constructor
     (first pass) or one of `names` (second pass: what the first pass found)."""
-    if constructor_pattern(catalog.resources).search(text):
+    if constructor_pattern(catalog.resources, catalog.permit_types).search(text):
         return True
     return bool(names) and not names.isdisjoint(words_of(text))
 
 
 @lru_cache(maxsize=4)
-def constructor_pattern(resources: tuple[ResourceKind, ...]) -> re.Pattern[str]:
-    """The last names of the catalog's constructors as whole words (built once)."""
-    return words({k.callable.rsplit(".", 1)[-1] for k in resources if k.callable})
+def constructor_pattern(
+    resources: tuple[ResourceKind, ...], permit_types: frozenset[str]
+) -> re.Pattern[str]:
+    """The last names of the catalog's constructors and permit types as whole words
+    (built once per catalog)."""
+    return words(
+        {k.callable.rsplit(".", 1)[-1] for k in resources if k.callable}
+        | {name.rsplit(".", 1)[-1] for name in permit_types}
+    )
 
 
 _WORD = re.compile(r"\w+")
@@ -106,7 +112,9 @@ def _summarise_all(
             tree = ast.parse(source.text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # the check pass reports it (RG900); it tells the project nothing
-        summaries[source.digest] = summarise(tree, module, package, catalog.release_methods)
+        summaries[source.digest] = summarise(
+            tree, module, package, catalog.release_methods, catalog.permit_types
+        )
 
 
 def _interesting_names(summaries: Iterable[ModuleSummary]) -> set[str]:
@@ -116,4 +124,5 @@ def _interesting_names(summaries: Iterable[ModuleSummary]) -> set[str]:
         names.update(f.rsplit(".", 1)[-1] for f in summary.returns_fresh)
         names.update(f.rsplit(".", 1)[-1] for f in summary.releases)
         names.update(c.rsplit(".", 1)[-1] for c in summary.classes)
+        names.update(summary.permit_takers)
     return {name for name in names if name.isidentifier()}

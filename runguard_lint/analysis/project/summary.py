@@ -35,7 +35,7 @@ from typing import Optional, Union
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
-SUMMARY_FORMAT = 2
+SUMMARY_FORMAT = 4
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -94,6 +94,9 @@ class Construction:
     lifetime: Lifetime
     # For RETURNED: the function (module-qualified); for HELD: the class.
     through: str = ""
+    # For PER_CALL, bound to a local: the attributes of the instance that the same
+    # function releases (`finally: scraper.session.close()`).
+    closes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,11 @@ class ModuleSummary:
     constructions: tuple[Construction, ...] = ()
     # Methods decorated `@property`: reading the attribute calls them.
     properties: tuple[str, ...] = ()
+    # Function -> the module-level semaphore or lock (qualified) whose permit it only
+    # takes for its caller (`def acquire_slot(): _slots.acquire()`)...
+    permit_takers: dict[str, str] = field(default_factory=dict)
+    # ... and the functions that give such a permit back (`_slots.release()`).
+    permit_givers: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         """A plain structure for the cache (names and numbers only)."""
@@ -130,8 +138,12 @@ class ModuleSummary:
             "params": {k: list(v) for k, v in self.params.items()},
             "takes": {k: list(v) for k, v in self.takes.items()},
             "classes": list(self.classes),
-            "constructions": [[c.callee, c.lifetime.value, c.through] for c in self.constructions],
+            "constructions": [
+                [c.callee, c.lifetime.value, c.through, list(c.closes)] for c in self.constructions
+            ],
             "properties": list(self.properties),
+            "permit_takers": self.permit_takers,
+            "permit_givers": self.permit_givers,
         }
 
     @classmethod
@@ -163,11 +175,18 @@ class ModuleSummary:
             takes={k: tuple(int(str(x)) for x in v) for k, v in table("takes").items()},
             classes=tuple(str(c) for c in classes),
             constructions=tuple(
-                Construction(str(c[0]), Lifetime(str(c[1])), str(c[2]))
+                Construction(
+                    str(c[0]),
+                    Lifetime(str(c[1])),
+                    str(c[2]),
+                    tuple(str(a) for a in c[3]) if len(c) > 3 and isinstance(c[3], list) else (),
+                )
                 for c in constructions
                 if isinstance(c, list)
             ),
             properties=tuple(str(p) for p in properties),
+            permit_takers={str(k): str(v) for k, v in table("permit_takers").items()},
+            permit_givers={str(k): str(v) for k, v in table("permit_givers").items()},
         )
 
 
@@ -260,13 +279,19 @@ class _Names:
 
 
 def summarise(
-    tree: ast.Module, module: str, package: str, release_methods: frozenset[str]
+    tree: ast.Module,
+    module: str,
+    package: str,
+    release_methods: frozenset[str],
+    permit_types: frozenset[str] = frozenset(),
 ) -> ModuleSummary:
     """The summary of one module (`module`: its dotted name; `package`: where its
-    relative imports start, see modules.package_of)."""
+    relative imports start, see modules.package_of; `permit_types`: the semaphore and
+    lock types whose `acquire()` is owed back)."""
     names = _Names(module, package, tree)
     summary = _Summariser(names, release_methods | {"__exit__", "__aexit__"})
     summary.visit_body(tree.body, Lifetime.ONCE, "", "")
+    takers, givers = _permit_wrappers(tree, names, permit_types)
     return ModuleSummary(
         module=module,
         aliases=module_aliases(tree, package),
@@ -278,6 +303,8 @@ def summarise(
         classes=tuple(summary.classes),
         constructions=tuple(dict.fromkeys(summary.constructions)),
         properties=tuple(summary.properties),
+        permit_takers=takers,
+        permit_givers=givers,
     )
 
 
@@ -300,6 +327,10 @@ class _Summariser:
         # construction bound to one lives as the function's result or the instance does.
         self.returned_locals: frozenset[str] = frozenset()
         self.held_locals: frozenset[str] = frozenset()
+        # Locals of that method -> attributes of theirs it releases (`x.session.close()`).
+        self.closed_parts: dict[str, frozenset[str]] = {}
+        # Names the method binds itself, which hide the module's names of the same spelling.
+        self.shadowing: set[str] = set()
 
     def visit_body(self, body: list[ast.stmt], lifetime: Lifetime, owner: str, cls: str) -> None:
         """Statements at module level or in a class body (`owner`: the class's qualname)."""
@@ -344,15 +375,30 @@ class _Summariser:
         lifetime = Lifetime.ONCE if memoised else Lifetime.PER_CALL
         self.declared[full] = _declared(own)
         self.returned_locals, self.held_locals = _handed_locals(own, single)
+        self.closed_parts = _closed_parts(own, self.release_methods)
+        # `Scraper = self.get_scraper(link)`: a local that shadows a module-level name
+        # calls whatever it was bound to, not what the module's name refers to.
+        arguments = function.args
+        self.shadowing = _local_stores(own) | (
+            {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+            - {"self", "cls"}
+        )
         for statement in function.body:
             self.record_calls(
                 statement, lifetime, full, f"{self.names.module}.{cls}" if cls else ""
             )
         self.returned_locals = self.held_locals = frozenset()
+        self.closed_parts = {}
+        self.shadowing = set()
 
     def record_calls(self, root: ast.stmt, lifetime: Lifetime, function: str, cls: str) -> None:
         """Every call under root with the lifetime of its site."""
         for node, repeated, nested, parent in _calls_with_context(root):
+            head = node.func
+            while isinstance(head, ast.Attribute):
+                head = head.value
+            if isinstance(head, ast.Name) and head.id in self.shadowing:
+                continue
             callee = self.names.resolve(node.func, self.current_class)
             if callee is None:
                 continue
@@ -368,7 +414,10 @@ class _Summariser:
                     site, through = Lifetime.HELD, cls
                 elif _stored_elsewhere(parent, self.globals_of(function)):
                     site = Lifetime.STORED
-            self.constructions.append(Construction(callee, site, through))
+            closes: tuple[str, ...] = ()
+            if site is Lifetime.PER_CALL and not repeated and not nested and local:
+                closes = tuple(sorted(self.closed_parts.get(local, ())))
+            self.constructions.append(Construction(callee, site, through, closes))
 
     def globals_of(self, function: str) -> set[str]:
         """Names a function declares `global` or `nonlocal` (its stores outlive it)."""
@@ -566,6 +615,97 @@ def _local_stores(own: list[ast.AST]) -> set[str]:
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             shared.update(node.names)
     return names - shared
+
+
+def _permit_wrappers(
+    tree: ast.Module, names: _Names, permit_types: frozenset[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Top-level functions that only take a permit of a module-level semaphore or lock
+    for their caller (the `acquire()` statement followed by nothing but a plain
+    `return`), and those that give one back: the pairs a caller must use together."""
+    if not permit_types:
+        return {}, {}
+    semaphores = {
+        target.id
+        for node in tree.body
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        and isinstance(node.value, ast.Call)
+        and names.resolve(node.value.func) in permit_types
+        for target in _targets(node)
+        if isinstance(target, ast.Name)
+    }
+    takers: dict[str, str] = {}
+    givers: dict[str, str] = {}
+    for function in tree.body:
+        if not isinstance(function, _FunctionDef) or not semaphores:
+            continue
+        used = {
+            (node.func.value.id, node.func.attr)
+            for node in _own_nodes(function)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in semaphores
+            and node.func.attr in ("acquire", "release")
+        }
+        for semaphore in semaphores:
+            key = f"{names.module}.{semaphore}"
+            if (semaphore, "release") in used and (semaphore, "acquire") not in used:
+                givers[function.name] = key
+            elif (
+                (semaphore, "acquire") in used
+                and (semaphore, "release") not in used
+                and _only_takes(function, semaphore)
+            ):
+                takers[function.name] = key
+    return takers, givers
+
+
+def _only_takes(function: _Function, semaphore: str) -> bool:
+    """The body takes the permit in a statement followed by nothing or a plain return."""
+    body = [s for s in function.body if not _is_docstring(s)]
+    for index, statement in enumerate(body):
+        if isinstance(statement, ast.Expr):
+            call = _unawait(statement.value)
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "acquire"
+                and isinstance(call.func.value, ast.Name)
+                and call.func.value.id == semaphore
+                and not call.args
+                and not call.keywords
+            ):
+                rest = body[index + 1 :]
+                return not rest or (
+                    len(rest) == 1
+                    and isinstance(rest[0], ast.Return)
+                    and (rest[0].value is None or isinstance(rest[0].value, ast.Name))
+                )
+    return False
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
+
+
+def _closed_parts(own: list[ast.AST], release_methods: frozenset[str]) -> dict[str, frozenset[str]]:
+    """Local -> the attributes of it the function releases (`x.session.close()`)."""
+    found: dict[str, set[str]] = {}
+    for node in own:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in release_methods
+            and isinstance(node.func.value, ast.Attribute)
+            and isinstance(node.func.value.value, ast.Name)
+        ):
+            found.setdefault(node.func.value.value.id, set()).add(node.func.value.attr)
+    return {name: frozenset(parts) for name, parts in found.items()}
 
 
 def _handed_locals(

@@ -317,7 +317,9 @@ def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
             imported.append(imported_names(tree))
             if wants_summary(text, catalog, context.survey_names):
                 module, package = module_of(str(item.path))
-                summaries.append(summarise(tree, module, package, catalog.release_methods))
+                summaries.append(
+                    summarise(tree, module, package, catalog.release_methods, catalog.permit_types)
+                )
         return tree
 
     outcome = _check_source(

@@ -15,7 +15,7 @@ loading its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,18 +24,21 @@ from runguard_lint.config import Settings, default_jobs
 from runguard_lint.diagnostics import FileError, FileReport
 from runguard_lint.pipeline.cache import ResultCache
 from runguard_lint.pipeline.files import (
+    DecodeFailure,
     InputFile,
     WriteScope,
     content_hash,
+    decode,
     file_size,
     read_bytes,
     unreadable,
 )
 from runguard_lint.pipeline.pool import WorkerContext, WorkItem, run_in_workers
-from runguard_lint.pipeline.project import project_facts
+from runguard_lint.pipeline.project import project_facts, survey_project
 from runguard_lint.progress import Progress
 
 if TYPE_CHECKING:
+    from runguard_lint.pipeline.check import Surveyed
     from runguard_lint.pipeline.fix import FileFix
 
 
@@ -103,31 +106,95 @@ def check_files(
     cache: ResultCache | None = None,
     progress: Progress | None = None,
 ) -> list[FileReport]:
-    """Check every file and return one report per file, sorted by file name."""
-    project = project_facts(files, settings, cache.directory if cache is not None else None)
-    triage = _triage(
-        files, cache, keep_bytes=False, reusable=lambda _report: True, salt=project.digest
-    )
-    reports = triage.answered
+    """Check every file and return one report per file, sorted by file name.
+
+    The fact pass comes first (`project.survey_project`, parsing in the workers, which
+    settle there every file that no project fact can change); then the cache answers
+    what it can, and the pool checks the rest with the facts. A report that read no
+    project fact is cached under the file's content alone, so that a change of the
+    facts re-checks only the files that may read them.
+    """
+    enabled = settings.enabled_codes()
+    workers = _workers(settings)
+
+    def survey(
+        items: Sequence[WorkItem], names: frozenset[str]
+    ) -> Iterator[tuple[WorkItem, Surveyed]]:
+        if not items:
+            return iter(())
+        from runguard_lint.pipeline.check import Surveyed, survey_item
+
+        context = WorkerContext(settings, enabled, survey_names=names)
+        return run_in_workers(
+            survey_item,
+            context,
+            sorted(items, key=lambda item: item.size, reverse=True),
+            workers=workers,
+            lost=lambda _report: Surveyed("", None, None),
+        )
+
+    directory = cache.directory if cache is not None else None
+    surveyed = survey_project(files, settings, directory, survey)
+    project = surveyed.facts
+    reports: dict[str, FileReport] = {}
+    work: list[WorkItem] = []
+    independent: set[str] = set()
+    for file in files:
+        data = read_bytes(file.path)
+        if isinstance(data, str):
+            reports[file.display] = unreadable(file.display, data)
+            continue
+        digest = content_hash(data)
+        text = _text_of(data)
+        if text is not None and surveyed.independent(file.display, text):
+            independent.add(file.display)
+        # A report that read no fact is keyed by the content alone (only valid while the
+        # text stays out of reach of every project factory); any other, with the facts.
+        salts = ("", project.digest) if file.display in independent else (project.digest,)
+        cached = None
+        for salt in salts if cache is not None else ():
+            assert cache is not None
+            cached = cache.get(file.display, digest + salt)
+            if cached is not None:
+                break
+        settled = None if text is None else surveyed.settled_report(file.display, digest, text)
+        if cached is not None:
+            reports[file.display] = cached
+        elif settled is not None:
+            reports[file.display] = settled
+            if cache is not None and not settled.errors:
+                cache.put(file.display, digest + salts[0], settled)
+        else:
+            work.append(WorkItem(file.display, file.path, None, len(data)))
+    work.sort(key=lambda item: item.size, reverse=True)
     if progress is not None:
         progress.advance(len(reports))
-    if triage.work:
+    if work:
         from runguard_lint.pipeline.check import CheckedFile, check_item
 
-        context = WorkerContext(settings, settings.enabled_codes(), project=project)
-        for _item, checked in run_in_workers(
+        context = WorkerContext(settings, enabled, project=project)
+        for item, checked in run_in_workers(
             check_item,
             context,
-            triage.work,
-            workers=_workers(settings),
+            work,
+            workers=workers,
             lost=lambda report: CheckedFile(report, ""),
         ):
-            reports[checked.report.filename] = checked.report
+            reports[item.display] = checked.report
             if progress is not None:
                 progress.advance()
             if cache is not None and checked.digest and not checked.report.errors:
-                cache.put(checked.report.filename, checked.digest, checked.report)
+                alone = not checked.reads_facts and item.display in independent
+                salt = "" if alone else project.digest
+                cache.put(item.display, checked.digest + salt, checked.report)
     return [reports[name] for name in sorted(reports)]
+
+
+def _text_of(data: bytes) -> str | None:
+    try:
+        return decode(data).text
+    except DecodeFailure:
+        return None
 
 
 def check_data(display: str, data: bytes, settings: Settings) -> FileReport:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import libcst as cst
@@ -23,10 +24,18 @@ import libcst as cst
 from runguard_lint import registry
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.names import ModuleFacts
-from runguard_lint.analysis.project import ProjectFacts, for_file
+from runguard_lint.analysis.project import (
+    EMPTY,
+    ProjectFacts,
+    for_file,
+    imported_names,
+    module_of,
+)
+from runguard_lint.analysis.project.collect import wants_summary
+from runguard_lint.analysis.project.summary import ModuleSummary, summarise
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
-from runguard_lint.grammar import stdlib_tree
+from runguard_lint.grammar import StdlibTree, stdlib_tree
 from runguard_lint.pipeline.budget import OverBudget, time_budget
 from runguard_lint.pipeline.files import (
     DecodeFailure,
@@ -53,22 +62,52 @@ def check_source(
 ) -> FileReport:
     """Check one file's bytes under settings."""
     enabled = settings.enabled_codes() if enabled is None else enabled
+    report = _check_source(filename, data, settings, enabled, project).report
+    assert report is not None
+    return report
+
+
+def _check_source(
+    filename: str,
+    data: bytes,
+    settings: Settings,
+    enabled: frozenset[str],
+    project: ProjectFacts | None,
+    *,
+    survey: Callable[[str, str], StdlibTree | FileReport] | None = None,
+) -> _Outcome:
+    """`check_source` with what the pipeline needs to know besides the report. With
+    `survey` (given the file's name and text, it may parse the file for its own ends
+    and hand the tree on), stop where LibCST would start."""
     try:
         source = decode(data)
     except DecodeFailure as error:
-        return FileReport(filename, (syntax_diagnostic(filename, f"cannot decode: {error}"),))
+        message = f"cannot decode: {error}"
+        return _Outcome(FileReport(filename, (syntax_diagnostic(filename, message),)), False)
     try:
         with time_budget(settings.per_file_timeout):
-            return check_text(filename, source.text, settings, enabled, project=project)
+            parsed = survey(filename, source.text) if survey is not None else None
+            return _check_text(
+                filename,
+                source.text,
+                settings,
+                enabled,
+                project,
+                parsed=parsed,
+                survey=survey is not None,
+            )
     except OverBudget:
-        return FileReport(filename, (budget_diagnostic(filename, settings.per_file_timeout),))
+        if survey is not None:
+            # Not settled: the check, under a budget of its own, reports the file.
+            return _Outcome(None, True)
+        budget = budget_diagnostic(filename, settings.per_file_timeout)
+        return _Outcome(FileReport(filename, (budget,)), True)
     except Exception as error:
         if _from_recursion(error):
-            return FileReport(filename, (syntax_diagnostic(filename, _TOO_DEEP),))
+            return _Outcome(FileReport(filename, (syntax_diagnostic(filename, _TOO_DEEP),)), True)
         detail = traceback.format_exc(limit=-3).strip().splitlines()[-1]
-        return FileReport(
-            filename, (), (FileError(filename, f"internal error: {detail}; please report it"),)
-        )
+        message = f"internal error: {detail}; please report it"
+        return _Outcome(FileReport(filename, (), (FileError(filename, message),)), True)
 
 
 _TOO_DEEP = (
@@ -98,13 +137,28 @@ def check_text(
     project: ProjectFacts | None = None,
 ) -> FileReport:
     """Check decoded source text."""
-    # Comments are read with the tokenizer, as costly as parsing: up front only when a
-    # file-level directive may be there, else only once there is a finding to silence.
-    suppressions = Suppressions.parse(text) if may_have_file_directive(text) else None
-    if suppressions is not None and suppressions.whole_file_all:
-        return FileReport(filename, ())
+    checked = _check_text(filename, text, settings, enabled, project)
+    assert checked.report is not None
+    return checked.report
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A report, and whether the project's facts could have changed it."""
+
+    report: FileReport | None  # None: a survey stopped before LibCST (see `survey_item`)
+    # False when the file was settled with no project factory or re-exported constructor
+    # in reach: the same report holds under any facts in which none of their last names
+    # occurs in the text (batch.py keys such a report by the file's content alone).
+    reads_facts: bool
+
+
+def _parse(filename: str, text: str) -> StdlibTree | FileReport:
+    """The stdlib tree (the syntax check; through its rewrite when the file is in a newer
+    grammar, see `runguard_lint.grammar`), or the RG900 report of a file no grammar
+    accepts."""
     try:
-        parsed = stdlib_tree(text, filename)
+        return stdlib_tree(text, filename)
     except SyntaxError as error:
         message = f"cannot parse: {error.msg}"
         diagnostic = syntax_diagnostic(filename, message, error.lineno or 1, error.offset or 1)
@@ -115,10 +169,36 @@ def check_text(
         else:
             reason = str(error) or type(error).__name__
         return FileReport(filename, (syntax_diagnostic(filename, f"cannot parse: {reason}"),))
+
+
+def _check_text(
+    filename: str,
+    text: str,
+    settings: Settings,
+    enabled: frozenset[str],
+    project: ProjectFacts | None,
+    *,
+    parsed: StdlibTree | FileReport | None = None,
+    survey: bool = False,
+) -> _Outcome:
+    """`check_text`, given the tree when it was already parsed; a survey stops where
+    LibCST would start."""
+    # Comments are read with the tokenizer, as costly as parsing: up front only when a
+    # file-level directive may be there, else only once there is a finding to silence.
+    suppressions = Suppressions.parse(text) if may_have_file_directive(text) else None
+    if suppressions is not None and suppressions.whole_file_all:
+        return _Outcome(FileReport(filename, ()), False)
+    if parsed is None:
+        parsed = _parse(filename, text)
+    if isinstance(parsed, FileReport):
+        return _Outcome(parsed, False)
     active = enabled - suppressions.file_codes if suppressions is not None else enabled
     # A rewrite in an older grammar has its own line numbers: no body is stubbed by them.
     tree, tree_text, stub = parsed.tree, parsed.text, settings.prefilter and not parsed.rewritten
     facts = for_file(filename, tree, tree_text, settings.catalog, project)
+    # A rewritten file's words are not its text's (which the batch reads to settle a
+    # report or key it by content alone): such a report always counts as reading facts.
+    reads_facts = bool(facts.factories or facts.resource_aliases) or parsed.rewritten
     if facts.factories or facts.resource_aliases:
         # A call of a project factory, or of a constructor re-exported under another
         # name, acquires: the prefilter and the analysis must see it.
@@ -129,6 +209,9 @@ def check_text(
         diagnostics: list[Diagnostic] = []
         errors: list[FileError] = []
     else:
+        if survey:
+            return _Outcome(None, True)
+        reads_facts = True  # the checks read more of the facts than the factories
         diagnostics, errors = _run_checks(
             filename, text, settings, active, plan or AnalysisPlan(), tree, facts
         )
@@ -144,7 +227,7 @@ def check_text(
         )
     )
     kept = tuple(d for d in kept if not per_file_ignored(d, settings))
-    return FileReport(filename, kept, tuple(errors))
+    return _Outcome(FileReport(filename, kept, tuple(errors)), reads_facts)
 
 
 def _run_checks(
@@ -211,11 +294,13 @@ def _without_stub_edits(diagnostic: Diagnostic, plan: AnalysisPlan) -> Diagnosti
 
 @dataclass(frozen=True)
 class CheckedFile:
-    """A worker's answer for one file: its report and the content hash of the bytes it
-    was made from ("" when there were none, so nothing is cached)."""
+    """A worker's answer for one file: its report, the content hash of the bytes it was
+    made from ("" when there were none, so nothing is cached), and whether the project's
+    facts could have changed it (batch.py picks the cache key from that)."""
 
     report: FileReport
     digest: str
+    reads_facts: bool = True
 
 
 def check_item(context: WorkerContext, item: WorkItem) -> CheckedFile:
@@ -223,9 +308,58 @@ def check_item(context: WorkerContext, item: WorkItem) -> CheckedFile:
     data = item.data if item.data is not None else read_bytes(item.path)
     if isinstance(data, str):
         return CheckedFile(unreadable(item.display, data), "")
-    report = check_source(
-        item.display, data, context.settings, context.enabled, project=context.project
+    outcome = _check_source(item.display, data, context.settings, context.enabled, context.project)
+    assert outcome.report is not None
+    if is_budget_report(outcome.report.diagnostics):
+        return CheckedFile(outcome.report, "")  # not cached: the next run may have the time
+    return CheckedFile(outcome.report, content_hash(data), outcome.reads_facts)
+
+
+@dataclass(frozen=True)
+class Surveyed:
+    """One file seen before the project's facts are joined (the fact pass, in a worker):
+    its summary when the fact pass wants one, and its report when the file is settled
+    with no project fact in reach (None otherwise), with the names it imports, which
+    tell whether a project fact is in reach after all (`analysis.project.reachable`)."""
+
+    digest: str  # the content hash of the bytes surveyed ("" when unreadable)
+    summary: ModuleSummary | None
+    settled: FileReport | None
+    imported: frozenset[str] = frozenset()
+
+
+def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
+    """The pool's work for the fact pass: one read and one parse (`grammar.stdlib_tree`)
+    serve the module's summary (when its text names a catalog constructor, or one of
+    `context.survey_names`) and its check up to LibCST, with no project fact in reach.
+
+    The check runs under the file's time budget, as in `check_item` (a survey cut short
+    settles nothing: the check reports the file); the summary is made after it, outside
+    the budget, as the fact pass always made it."""
+    data = read_bytes(item.path)
+    if isinstance(data, str):
+        return Surveyed("", None, None)
+    trees: list[tuple[str, ast.Module]] = []
+
+    def parse_once(filename: str, text: str) -> StdlibTree | FileReport:
+        parsed = _parse(filename, text)
+        if not isinstance(parsed, FileReport):
+            trees.append((text, parsed.tree))
+        return parsed
+
+    outcome = _check_source(
+        item.display, data, context.settings, context.enabled, EMPTY, survey=parse_once
     )
-    if is_budget_report(report.diagnostics):
-        return CheckedFile(report, "")  # not cached: the next run may have the time
-    return CheckedFile(report, content_hash(data) + context.facts_digest)
+    summary = None
+    imported: frozenset[str] = frozenset()
+    if trees:
+        text, tree = trees[0]
+        imported = imported_names(tree)
+        catalog = context.settings.catalog
+        if wants_summary(text, catalog, context.survey_names):
+            module, package = module_of(str(item.path))
+            summary = summarise(
+                tree, module, package, catalog.release_methods, catalog.permit_types
+            )
+    settled = outcome.report if outcome.report is not None and not outcome.reads_facts else None
+    return Surveyed(content_hash(data), summary, settled, imported)

@@ -59,6 +59,8 @@ class WorkerContext:
     unsafe_fixes: bool = False  # fixing only: apply unsafe fixes too
     # The project-wide facts (None: none computed, each module's own are used).
     project: ProjectFacts | None = None
+    # The fact pass's second round: names whose mention makes a survey summarise a module.
+    survey_names: frozenset[str] = frozenset()
 
     @property
     def facts_digest(self) -> str:

@@ -18,16 +18,31 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runguard_lint import __version__
-from runguard_lint.analysis.project.collect import Source, collect
-from runguard_lint.analysis.project.facts import ProjectFacts
+from runguard_lint.analysis.project import module_of, out_of_reach, reachable
+from runguard_lint.analysis.project.collect import (
+    Source,
+    collect,
+    interesting_names,
+    summary_key,
+    wants_summary,
+    words_of,
+)
+from runguard_lint.analysis.project.facts import ProjectFacts, join
 from runguard_lint.analysis.project.summary import SUMMARY_FORMAT, ModuleSummary
 from runguard_lint.config import Settings
+from runguard_lint.diagnostics import FileReport
 from runguard_lint.pipeline.cache_key import cache_key, sign, verify
 from runguard_lint.pipeline.files import DecodeFailure, InputFile, content_hash, decode, read_bytes
+from runguard_lint.pipeline.pool import WorkItem
+
+if TYPE_CHECKING:
+    from runguard_lint.pipeline.check import Surveyed
 
 
 def project_facts(
@@ -46,8 +61,139 @@ def project_facts(
         sources.append(Source(str(file.path), text, content_hash(data)))
     store = _SummaryStore(cache_dir)
     facts, summaries = collect(sources, settings.catalog, store.load())
-    store.save(summaries)
+    store.save({summary_key(d, summary.module): summary for d, summary in summaries.items()})
     return facts
+
+
+@dataclass(frozen=True)
+class ProjectSurvey:
+    """The fact pass of a check run: the facts, and what it learnt of each file."""
+
+    facts: ProjectFacts
+    # Display name -> content hash, for every file read and decoded.
+    digests: dict[str, str]
+    # Display name -> what the survey of the file found (see `settled_report`).
+    settled: dict[str, Surveyed]
+    # Display name -> its dotted module name, for every file read and decoded.
+    modules: dict[str, str]
+
+    def independent(self, display: str, text: str) -> bool:
+        """Whether a report that read no project fact holds for this file under any
+        facts that leave its text out of reach (`analysis.project.out_of_reach`): it is
+        then cached under the file's content alone, else with the facts' digest."""
+        module = self.modules.get(display)
+        return module is not None and out_of_reach(self.facts, module, text)
+
+    def settled_report(self, display: str, digest: str, text: str) -> FileReport | None:
+        """The report a survey settled for this content, if no project fact is in reach
+        of it after all (exactly as the check would decide, from its imports)."""
+        survey = self.settled.get(display)
+        module = self.modules.get(display)
+        if survey is None or survey.digest != digest or survey.settled is None or module is None:
+            return None
+        facts = reachable(self.facts, module, text, survey.imported)
+        if facts.factories or facts.resource_aliases:
+            return None
+        return survey.settled
+
+
+Survey = Callable[[Sequence[WorkItem], frozenset[str]], Iterator[tuple[WorkItem, "Surveyed"]]]
+
+
+def survey_project(
+    files: Sequence[InputFile], settings: Settings, cache_dir: Path | None, survey: Survey
+) -> ProjectSurvey:
+    """The facts of the files being checked (summaries cached in cache_dir), computed
+    as `collect` computes them, with the parsing moved to the workers: `survey(items,
+    names)` runs `check.survey_item` in the pool, which also checks each file up to
+    LibCST, so a file the fact pass parses is parsed again only if it reaches LibCST.
+
+    The main process reads each file and keeps its hash, never its text."""
+    store = _SummaryStore(cache_dir)
+    known = store.load()
+    catalog = settings.catalog
+    digests: dict[str, str] = {}
+    modules: dict[str, str] = {}
+    first: list[InputFile] = []
+    rest: list[InputFile] = []
+    wanted: list[WorkItem] = []
+    for file in files:
+        read = _read(file)
+        if read is None:
+            continue
+        digest, text = read
+        digests[file.display] = digest
+        module = modules[file.display] = module_of(str(file.path))[0]
+        if not wants_summary(text, catalog):
+            rest.append(file)
+            continue
+        first.append(file)
+        if not _known(known, digest, module):
+            wanted.append(WorkItem(file.display, file.path, None, len(text)))
+    surveyed = dict(survey(wanted, frozenset()))
+    summaries: dict[str, ModuleSummary] = {}
+    used: dict[str, ModuleSummary] = {}  # what the store keeps, by `summary_key`
+    _add(first, digests, modules, known, surveyed, summaries, used)
+    names = interesting_names(summaries.values())
+    if names:
+        done = {digests[file.display] for file in first}
+        second: list[InputFile] = []
+        wanted = []
+        for file in rest:
+            digest = digests[file.display]
+            read = _read(file) if digest not in done else None
+            if read is None or names.isdisjoint(words_of(read[1])):
+                continue
+            second.append(file)
+            if not _known(known, digest, modules[file.display]):
+                wanted.append(WorkItem(file.display, file.path, None, len(read[1])))
+        surveyed.update(survey(wanted, names))
+        _add(second, digests, modules, known, surveyed, summaries, used)
+    store.save(used)
+    settled = {
+        item.display: result for item, result in surveyed.items() if result.settled is not None
+    }
+    return ProjectSurvey(join(summaries.values(), catalog), digests, settled, modules)
+
+
+def _read(file: InputFile) -> tuple[str, str] | None:
+    """A file's content hash and text (None: unreadable or undecodable, as the check
+    will report)."""
+    data = read_bytes(file.path)
+    if isinstance(data, str):
+        return None
+    try:
+        return content_hash(data), decode(data).text
+    except DecodeFailure:
+        return None
+
+
+def _known(known: dict[str, ModuleSummary], digest: str, module: str) -> bool:
+    return summary_key(digest, module) in known
+
+
+def _add(
+    files: list[InputFile],
+    digests: dict[str, str],
+    modules: dict[str, str],
+    known: dict[str, ModuleSummary],
+    surveyed: dict[WorkItem, Surveyed],
+    summaries: dict[str, ModuleSummary],
+    used: dict[str, ModuleSummary],
+) -> None:
+    """One pass's summaries, in file order, keyed by content hash as `collect` keys them
+    for the join, and by `summary_key` in `used`."""
+    by_display = {item.display: result for item, result in surveyed.items()}
+    for file in files:
+        digest = digests[file.display]
+        key = summary_key(digest, modules[file.display])
+        summary = known.get(key)
+        if summary is None:
+            result = by_display.get(file.display)
+            if result is None or result.summary is None or result.digest != digest:
+                continue
+            summary = result.summary
+        summaries[digest] = used[key] = summary
 
 
 class _SummaryStore:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from runguard_lint.analysis.project.facts import EMPTY, ProjectFacts, join
 from runguard_lint.analysis.project.modules import module_name, package_of
-from runguard_lint.analysis.project.summary import summarise
+from runguard_lint.analysis.project.summary import import_statements, summarise
 from runguard_lint.catalog import Catalog
 
 __all__ = ["EMPTY", "ProjectFacts", "for_file", "module_of"]
@@ -51,8 +51,13 @@ def _reachable(project: ProjectFacts, tree: ast.Module, module: str, text: str) 
     keep every call that ends in it, so the rest would only cost time."""
     if not project.factories and not project.resource_aliases:
         return project
+    return reachable(project, module, text, imported_names(tree))
+
+
+def imported_names(tree: ast.Module) -> frozenset[str]:
+    """The last names a module imports, or imports from, and the names it binds them to."""
     imported: set[str] = set()
-    for node in ast.walk(tree):
+    for node in import_statements(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name.rsplit(".", 1)[-1] for alias in node.names)
             imported.update(alias.asname for alias in node.names if alias.asname)
@@ -60,18 +65,42 @@ def _reachable(project: ProjectFacts, tree: ast.Module, module: str, text: str) 
             if node.module:
                 imported.add(node.module.rsplit(".", 1)[-1])
             imported.update(alias.name for alias in node.names)
-    reachable = {}
+    return frozenset(imported)
+
+
+def reachable(
+    project: ProjectFacts, module: str, text: str, imported: frozenset[str]
+) -> ProjectFacts:
+    """`_reachable`, given what the module imports (`imported_names`)."""
+    found = {}
     for name, kind in project.factories.items():
         owner, _, function = name.rpartition(".")
         if owner == module or owner.startswith(module + "."):
-            reachable[name] = kind  # defined here (a function, or a method via self.)
+            found[name] = kind  # defined here (a function, or a method via self.)
         elif (
             owner not in project.classes  # another module's methods are not resolved
             and function in text
             and (function in imported or owner.rsplit(".", 1)[-1] in imported)
         ):
-            reachable[name] = kind
+            found[name] = kind
     aliases = project.resource_aliases & imported
-    if len(reachable) == len(project.factories) and aliases == project.resource_aliases:
+    if len(found) == len(project.factories) and aliases == project.resource_aliases:
         return project
-    return replace(project, factories=reachable, resource_aliases=aliases)
+    return replace(project, factories=found, resource_aliases=aliases)
+
+
+def out_of_reach(project: ProjectFacts, module: str, text: str) -> bool:
+    """Whether, from the text alone, no project factory and no re-exported constructor
+    can be in reach of the module (`reachable` would find none, whatever it imports):
+    none is defined in it, and the text holds neither the last name of another
+    module's factory function nor any re-exported name, even inside a word. Such a
+    file's report does not depend on the project's facts."""
+    if not project.factories and not project.resource_aliases:
+        return True
+    for name in project.factories:
+        owner, _, function = name.rpartition(".")
+        if owner == module or owner.startswith(module + "."):
+            return False
+        if owner not in project.classes and function in text:
+            return False
+    return not any(alias in text for alias in project.resource_aliases)

@@ -11,13 +11,15 @@ facts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from runguard_lint.analysis.project import module_of
 from runguard_lint.analysis.project.facts import ProjectFacts, join
 from runguard_lint.analysis.project.summary import ModuleSummary, summarise
-from runguard_lint.catalog import Catalog
+from runguard_lint.catalog import Catalog, ResourceKind
 from runguard_lint.grammar import stdlib_tree
 from runguard_lint.wordmatch import words
 
@@ -36,24 +38,62 @@ def collect(
     catalog: Catalog,
     known: Mapping[str, ModuleSummary] | None = None,
 ) -> tuple[ProjectFacts, dict[str, ModuleSummary]]:
-    """The project's facts, and every summary computed (by digest, for the cache)."""
+    """The project's facts, and every summary used, by digest (`known`: summaries from
+    earlier runs, by `summary_key`)."""
     pending = list(sources)
     known = dict(known or {})
     summaries: dict[str, ModuleSummary] = {}
-    constructors = words(
-        {k.callable.rsplit(".", 1)[-1] for k in catalog.resources if k.callable}
-        | {name.rsplit(".", 1)[-1] for name in catalog.permit_types}
-    )
-    first = [s for s in pending if constructors.search(s.text)]
+    first = [s for s in pending if wants_summary(s.text, catalog)]
     _summarise_all(first, catalog, known, summaries)
     names = _interesting_names(summaries.values())
     if names:
-        # The prefilter's trie of names: one branch per character, not per name.
-        pattern = words(names)
         done = {s.digest for s in first}
-        second = [s for s in pending if s.digest not in done and pattern.search(s.text)]
+        second = [
+            s for s in pending if s.digest not in done and not names.isdisjoint(words_of(s.text))
+        ]
         _summarise_all(second, catalog, known, summaries)
     return join(summaries.values(), catalog), summaries
+
+
+def summary_key(digest: str, module: str) -> str:
+    """How the summaries cache keys a module: by content and by name (two files with the
+    same bytes, such as empty `__init__.py` files, are different modules)."""
+    return f"{digest}:{module}"
+
+
+def wants_summary(text: str, catalog: Catalog, names: frozenset[str] = frozenset()) -> bool:
+    """Whether the fact pass summarises a module: its text names a catalog constructor
+    (first pass) or one of `names` (second pass: what the first pass found)."""
+    if constructor_pattern(catalog.resources, catalog.permit_types).search(text):
+        return True
+    return bool(names) and not names.isdisjoint(words_of(text))
+
+
+@lru_cache(maxsize=4)
+def constructor_pattern(
+    resources: tuple[ResourceKind, ...], permit_types: frozenset[str]
+) -> re.Pattern[str]:
+    """The last names of the catalog's constructors and permit types as whole words
+    (built once per catalog)."""
+    return words(
+        {k.callable.rsplit(".", 1)[-1] for k in resources if k.callable}
+        | {name.rsplit(".", 1)[-1] for name in permit_types}
+    )
+
+
+_WORD = re.compile(r"\w+")
+
+
+def words_of(text: str) -> set[str]:
+    """Every word of a text (maximal runs of word characters). A name is in it exactly
+    when `wordmatch.words` would match the name: the second pass's thousands of names
+    (every class of the first pass's modules) make a set faster than one regex."""
+    return set(_WORD.findall(text))
+
+
+def interesting_names(summaries: Iterable[ModuleSummary]) -> frozenset[str]:
+    """What a module must name to be summarised in the second pass."""
+    return frozenset(_interesting_names(summaries))
 
 
 def _summarise_all(
@@ -64,7 +104,7 @@ def _summarise_all(
 ) -> None:
     for source in sources:
         module, package = module_of(source.filename)
-        cached = known.get(source.digest)
+        cached = known.get(summary_key(source.digest, module))
         if cached is not None and cached.module == module:
             summaries[source.digest] = cached
             continue

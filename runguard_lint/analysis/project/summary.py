@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import enum
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional, Union
@@ -214,6 +215,27 @@ def _import_bindings(node: ast.stmt, package: str) -> Iterator[tuple[str, str]]:
                 yield alias.asname or alias.name, f"{base}.{alias.name}"
 
 
+def import_statements(tree: ast.Module) -> Iterator[Union[ast.Import, ast.ImportFrom]]:
+    """Every import statement of the module, nested ones too, in `ast.walk` order
+    (breadth first), without walking a single expression: only statements, handlers
+    and match cases can hold an import."""
+    queue: deque[ast.AST] = deque([tree])
+    while queue:
+        node = queue.popleft()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+            continue
+        for name in _STATEMENT_LISTS:
+            block = getattr(node, name, None)
+            if block:
+                queue.extend(block)
+
+
+# The fields that hold statements, handlers or match cases, in the order `ast.walk`
+# visits them (their order in `_fields`; no node has two of these but in this order).
+_STATEMENT_LISTS = ("body", "handlers", "orelse", "finalbody", "cases")
+
+
 def absolute_module(package: str, name: str | None, level: int) -> str | None:
     """`from ..x import y` in package `a.b` imports from `a.x` (None past the top)."""
     if not level:
@@ -233,10 +255,9 @@ class _Names:
     def __init__(self, module: str, package: str, tree: ast.Module) -> None:
         self.module = module
         self.bindings: dict[str, str] = {}
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                for local, qualified in _import_bindings(node, package):
-                    self.bindings.setdefault(local, qualified)
+        for statement in import_statements(tree):
+            for local, qualified in _import_bindings(statement, package):
+                self.bindings.setdefault(local, qualified)
         for node in tree.body:
             if isinstance(node, (*_FunctionDef, ast.ClassDef)):
                 self.bindings[node.name] = f"{module}.{node.name}"
@@ -334,33 +355,31 @@ class _Summariser:
         decorators = {_terminal(d) for d in function.decorator_list}
         memoised = bool(decorators & MEMOISERS)
         params = _positional(function, method=bool(cls) and "staticmethod" not in decorators)
-        fresh = None if memoised or decorators & LENDERS else self.fresh_returns(function)
+        # Every question below reads the same nodes: the body is walked once.
+        own = _own_nodes(function)
+        single = _single_bindings(own)
+        fresh = None if memoised or decorators & LENDERS else self.fresh_returns(own, single)
         if fresh:
             self.returns_fresh[qualname] = fresh
             if cls and "property" in decorators:
                 self.properties.append(qualname)
         self.params[qualname] = tuple(params)
-        taken = self.taken_params(function, params)
+        taken = self.taken_params(own, params)
         if taken:
             self.takes[qualname] = taken
-        released, handed = self.released_params(function, params)
+        released, handed = self.released_params(own, params)
         if released:
             self.releases[qualname] = released
         if handed:
             self.hands_on[qualname] = handed
         lifetime = Lifetime.ONCE if memoised else Lifetime.PER_CALL
-        self.declared[full] = {
-            name
-            for node in _own_nodes(function)
-            if isinstance(node, (ast.Global, ast.Nonlocal))
-            for name in node.names
-        }
-        self.returned_locals, self.held_locals = _handed_locals(function)
-        self.closed_parts = _closed_parts(function, self.release_methods)
+        self.declared[full] = _declared(own)
+        self.returned_locals, self.held_locals = _handed_locals(own, single)
+        self.closed_parts = _closed_parts(own, self.release_methods)
         # `Scraper = self.get_scraper(link)`: a local that shadows a module-level name
         # calls whatever it was bound to, not what the module's name refers to.
         arguments = function.args
-        self.shadowing = _local_stores(function) | (
+        self.shadowing = _local_stores(own) | (
             {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
             - {"self", "cls"}
         )
@@ -404,26 +423,24 @@ class _Summariser:
         """Names a function declares `global` or `nonlocal` (its stores outlive it)."""
         return self.declared.get(function, set())
 
-    def fresh_returns(self, function: _Function) -> tuple[str, ...] | None:
-        """The callables whose fresh results are all this function returns, or None."""
-        if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(function)):
+    def fresh_returns(
+        self, own: list[ast.AST], single: dict[str, ast.expr]
+    ) -> tuple[str, ...] | None:
+        """The callables whose fresh results are all this function returns, or None
+        (`own`: the function's own nodes; `single`: its locals bound once)."""
+        if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own):
             return None
         # A global the function fills once (`global _pool; if _pool is None: _pool = ...`)
         # is a lazily built singleton, not a fresh value per call.
-        shared = {
-            name
-            for node in _own_nodes(function)
-            if isinstance(node, (ast.Global, ast.Nonlocal))
-            for name in node.names
-        }
-        bound = {k: v for k, v in _single_bindings(function).items() if k not in shared}
+        shared = _declared(own)
+        bound = {k: v for k, v in single.items() if k not in shared}
         callees: list[str] = []
-        for node in _own_nodes(function):
+        for node in own:
             if not isinstance(node, ast.Return) or node.value is None or _is_none(node.value):
                 continue
             value = _unawait(node.value)
             if isinstance(value, ast.Name) and value.id in bound:
-                if not self.only_returned(function, value.id):
+                if not self.only_returned(own, value.id):
                     return None
                 value = _unawait(bound[value.id])
             if not isinstance(value, ast.Call):
@@ -434,10 +451,10 @@ class _Summariser:
             callees.append(callee)
         return tuple(dict.fromkeys(callees)) or None
 
-    def only_returned(self, function: _Function, name: str) -> bool:
+    def only_returned(self, own: list[ast.AST], name: str) -> bool:
         """Whether the local is used only as a receiver of plain calls and in returns:
         not released, entered, stored or handed to another owner."""
-        for node in _own_nodes(function):
+        for node in own:
             if isinstance(node, (ast.With, ast.AsyncWith)):
                 if any(_mentions(item.context_expr, name) for item in node.items):
                     return False
@@ -452,14 +469,14 @@ class _Summariser:
                     return False
         return True
 
-    def taken_params(self, function: _Function, params: list[str]) -> tuple[int, ...]:
+    def taken_params(self, own: list[ast.AST], params: list[str]) -> tuple[int, ...]:
         """Parameters whose value the function keeps beyond the call or gives to an
         owner: stored anywhere but a plain local, built into a class (a CapWords
         callee, as the precision contract counts classes), or returned."""
         index = {name: i for i, name in enumerate(params)}
         taken: set[int] = set()
-        locals_ = _local_stores(function)
-        for node in _own_nodes(function):
+        locals_ = _local_stores(own)
+        for node in own:
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 stored = any(not isinstance(t, ast.Name) for t in _targets(node))
                 if stored:
@@ -477,13 +494,13 @@ class _Summariser:
         return tuple(sorted(taken))
 
     def released_params(
-        self, function: _Function, params: list[str]
+        self, own: list[ast.AST], params: list[str]
     ) -> tuple[tuple[int, ...], tuple[tuple[str, int, int], ...]]:
         """Parameters the function releases itself, and those it hands to other calls."""
         index = {name: i for i, name in enumerate(params)}
         released: set[int] = set()
         handed: set[tuple[str, int, int]] = set()
-        for node in _own_nodes(function):
+        for node in own:
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
                 if node.value.id in index and node.attr in self.release_methods:
                     released.add(index[node.value.id])
@@ -521,22 +538,47 @@ def _terminal(expression: ast.expr) -> str:
     return ""
 
 
-def _own_nodes(function: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a function body, not those of nested functions, lambdas or classes."""
-    stack = list(ast.iter_child_nodes(function))
+def _children(node: ast.AST) -> list[ast.AST]:
+    """`ast.iter_child_nodes(node)` as a list, in the same order, without its generators
+    (the fact pass asks it of every node of every summarised module)."""
+    children: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            children.append(value)
+        elif isinstance(value, list):
+            children.extend(item for item in value if isinstance(item, ast.AST))
+    return children
+
+
+_NOT_OWN = (*_FunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _own_nodes(function: ast.AST) -> list[ast.AST]:
+    """The nodes of a function body, not those of nested functions, lambdas or classes
+    (depth first, last child first: the order the questions below were written for)."""
+    own: list[ast.AST] = []
+    stack = _children(function)
     while stack:
         node = stack.pop()
-        yield node
-        if isinstance(node, (*_FunctionDef, ast.Lambda, ast.ClassDef)):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
+        own.append(node)
+        if not isinstance(node, _NOT_OWN):
+            stack.extend(_children(node))
+    return own
 
 
-def _single_bindings(function: ast.AST) -> dict[str, ast.expr]:
+def _declared(own: list[ast.AST]) -> set[str]:
+    """Names the function declares `global` or `nonlocal`."""
+    return {
+        name for node in own if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names
+    }
+
+
+def _single_bindings(own: list[ast.AST]) -> dict[str, ast.expr]:
     """Locals bound exactly once, by a plain assignment: name -> value."""
     counts: dict[str, int] = {}
     values: dict[str, ast.expr] = {}
-    for node in _own_nodes(function):
+    for node in own:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             counts[node.id] = counts.get(node.id, 0) + 1
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -562,12 +604,12 @@ def _stores_into_lasting(call: ast.Call, locals_: set[str]) -> bool:
     return not (isinstance(receiver, ast.Name) and receiver.id in locals_)
 
 
-def _local_stores(function: _Function) -> set[str]:
+def _local_stores(own: list[ast.AST]) -> set[str]:
     """Names the function binds as its own locals (not parameters, which the caller
     handed in and may keep, and not names it declares global or nonlocal)."""
     names: set[str] = set()
     shared: set[str] = set()
-    for node in _own_nodes(function):
+    for node in own:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
@@ -651,12 +693,10 @@ def _is_docstring(statement: ast.stmt) -> bool:
     )
 
 
-def _closed_parts(
-    function: _Function, release_methods: frozenset[str]
-) -> dict[str, frozenset[str]]:
+def _closed_parts(own: list[ast.AST], release_methods: frozenset[str]) -> dict[str, frozenset[str]]:
     """Local -> the attributes of it the function releases (`x.session.close()`)."""
     found: dict[str, set[str]] = {}
-    for node in _own_nodes(function):
+    for node in own:
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -668,13 +708,14 @@ def _closed_parts(
     return {name: frozenset(parts) for name, parts in found.items()}
 
 
-def _handed_locals(function: _Function) -> tuple[frozenset[str], frozenset[str]]:
+def _handed_locals(
+    own: list[ast.AST], single: dict[str, ast.expr]
+) -> tuple[frozenset[str], frozenset[str]]:
     """Locals bound once that the function returns (`store = C(...); ...; return store`)
     and those it stores on `self` (`client = C(...); self.client = client`)."""
-    single = _single_bindings(function)
     returned: set[str] = set()
     held: set[str] = set()
-    for node in _own_nodes(function):
+    for node in own:
         if isinstance(node, ast.Return) and node.value is not None:
             value = _unawait(node.value)
             if isinstance(value, ast.Name) and value.id in single:
@@ -714,7 +755,7 @@ def _names_in(expression: ast.AST) -> Iterator[str]:
         if isinstance(node, ast.Name):
             yield node.id
         elif not isinstance(node, (ast.Call, ast.Lambda, ast.Attribute, ast.Subscript)):
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(_children(node))
 
 
 def _mentions(expression: ast.AST, name: str) -> bool:
@@ -779,10 +820,9 @@ def _calls_with_context(
             yield node, in_loop, nested, parent
         inner = nested or (node is not root and isinstance(node, (*_FunctionDef, ast.Lambda)))
         loop = in_loop or isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.comprehension))
-        for child in ast.iter_child_nodes(node):
-            direct: Optional[ast.AST] = None
-            if isinstance(node, (ast.Return, ast.Assign, ast.AnnAssign)):
-                direct = node
-            elif isinstance(node, ast.Await):
-                direct = parent
-            stack.append((child, loop, inner, direct))
+        direct: Optional[ast.AST] = None
+        if isinstance(node, (ast.Return, ast.Assign, ast.AnnAssign)):
+            direct = node
+        elif isinstance(node, ast.Await):
+            direct = parent
+        stack.extend((child, loop, inner, direct) for child in _children(node))

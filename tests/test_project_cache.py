@@ -1,0 +1,68 @@
+"""The result cache across edits of a project: a report cached under a file's content
+alone (it read no project fact) or with the facts' digest must never outlive a change
+of the facts that would change it. Every warm run must say what a run without the
+cache says, file for file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import run_cli
+
+FACTORY = "import httpx\n\n\ndef make_client():\n    return httpx.Client()\n"
+SHARED = "import httpx\n\n_client = httpx.Client()\n\n\ndef make_client():\n    return _client\n"
+USER = (
+    "from pkg.clients import make_client\n\n\n"
+    "def fetch():\n    client = make_client()\n    return client.get('x').text\n"
+)
+OWN_LEAK = "def read(path):\n    handle = open(path)\n    return handle.read()\n"
+PLAIN = "def add(a, b):\n    return a + b\n"
+
+
+def _findings(root: Path, *cache: str) -> list[dict[str, Any]]:
+    result = run_cli("--output-format", "json", *(cache or ("--no-cache",)), ".", cwd=root)
+    assert result.returncode in (0, 1), result.stderr
+    found = json.loads(result.stdout)
+    assert isinstance(found, list)
+    return sorted(found, key=lambda f: (f["filename"], f["location"]["row"], f["code"]))
+
+
+def _files(findings: list[dict[str, Any]]) -> set[str]:
+    return {Path(f["filename"]).as_posix() for f in findings}
+
+
+def test_warm_runs_follow_every_edit_of_the_facts(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    package = root / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "clients.py").write_text(FACTORY)
+    (package / "use.py").write_text(USER)
+    (package / "files.py").write_text(OWN_LEAK)
+    (package / "plain.py").write_text(PLAIN)
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+
+    cold = _findings(root, *cache)
+    assert cold == _findings(root)
+    assert {"pkg/use.py", "pkg/files.py"} <= _files(cold)
+    assert _findings(root, *cache) == cold  # warm: every file from the cache
+
+    # The factory now hands out one shared client: its caller no longer leaks.
+    (package / "clients.py").write_text(SHARED)
+    shared = _findings(root, *cache)
+    assert shared == _findings(root)
+    assert "pkg/use.py" not in _files(shared)
+    assert "pkg/files.py" in _files(shared)
+
+    # And back: the caller's report keyed by the old facts is found again, and right.
+    (package / "clients.py").write_text(FACTORY)
+    assert _findings(root, *cache) == cold
+
+    # A body edit that changes no fact, and a new file that names the factory.
+    (package / "plain.py").write_text(PLAIN + "\n# edited\n")
+    (package / "more.py").write_text(USER.replace("fetch", "fetch_more"))
+    edited = _findings(root, *cache)
+    assert edited == _findings(root)
+    assert "pkg/more.py" in _files(edited)

@@ -15,6 +15,7 @@ callers such as tests) import it, so a run answered from the cache never does.
 from __future__ import annotations
 
 import ast
+import contextlib
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -358,8 +359,10 @@ def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
         catalog = context.settings.catalog
         if wants_summary(text, catalog, context.survey_names):
             module, package = module_of(str(item.path))
-            summary = summarise(
-                tree, module, package, catalog.release_methods, catalog.permit_types
-            )
+            # Too deep to summarise: the module tells the project nothing.
+            with contextlib.suppress(RecursionError):
+                summary = summarise(
+                    tree, module, package, catalog.release_methods, catalog.permit_types
+                )
     settled = outcome.report if outcome.report is not None and not outcome.reads_facts else None
     return Surveyed(content_hash(data), summary, settled, imported)

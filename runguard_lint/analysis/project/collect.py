@@ -112,9 +112,12 @@ def _summarise_all(
             tree = stdlib_tree(source.text).tree
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # the check pass reports it (RG900); it tells the project nothing
-        summaries[source.digest] = summarise(
-            tree, module, package, catalog.release_methods, catalog.permit_types
-        )
+        try:
+            summaries[source.digest] = summarise(
+                tree, module, package, catalog.release_methods, catalog.permit_types
+            )
+        except RecursionError:
+            continue  # too deep to summarise: the module tells the project nothing
 
 
 def _interesting_names(summaries: Iterable[ModuleSummary]) -> set[str]:

@@ -232,11 +232,21 @@ def _through_hands(
         for summary in modules.values()
         for function, hands in summary.hands_on.items()
     }
+    names = {
+        f"{summary.module}.{function}": params
+        for summary in modules.values()
+        for function, params in summary.params.items()
+    }
     for _ in range(_MAX_HOPS):
         changed = False
         for function, hands in handed.items():
             for callee, argument, parameter in hands:
-                released = found.get(resolver.canonical(callee))
+                target = resolver.canonical(callee)
+                released = found.get(target)
+                if isinstance(argument, str):
+                    # `f(client=c)`: the callee's parameter of that name.
+                    known = names.get(target, ())
+                    argument = known.index(argument) if argument in known else -1
                 if released and argument in released:
                     params = found.setdefault(function, set())
                     if parameter not in params:

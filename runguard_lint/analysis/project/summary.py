@@ -35,7 +35,7 @@ from typing import Optional, Union
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
-SUMMARY_FORMAT = 4
+SUMMARY_FORMAT = 6
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -110,8 +110,9 @@ class ModuleSummary:
     returns_fresh: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Function -> positional indices (after self/cls) of the parameters it releases.
     releases: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    # Function -> (callee, argument index, parameter index): it hands parameter k on.
-    hands_on: dict[str, tuple[tuple[str, int, int], ...]] = field(default_factory=dict)
+    # Function -> (callee, argument index or keyword, parameter index): it hands
+    # parameter k on.
+    hands_on: dict[str, tuple[tuple[str, Union[int, str], int], ...]] = field(default_factory=dict)
     # Function -> its positional parameter names as callers count them (for keywords).
     params: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Function -> parameters it takes ownership of: stores (on self, in an attribute,
@@ -168,7 +169,11 @@ class ModuleSummary:
             returns_fresh={k: tuple(str(x) for x in v) for k, v in table("returns_fresh").items()},
             releases={k: tuple(int(str(x)) for x in v) for k, v in table("releases").items()},
             hands_on={
-                k: tuple((str(t[0]), int(t[1]), int(t[2])) for t in v if isinstance(t, list))
+                k: tuple(
+                    (str(t[0]), t[1] if isinstance(t[1], str) else int(t[1]), int(t[2]))
+                    for t in v
+                    if isinstance(t, list)
+                )
                 for k, v in table("hands_on").items()
             },
             params={k: tuple(str(x) for x in v) for k, v in table("params").items()},
@@ -191,10 +196,18 @@ class ModuleSummary:
 
 
 def module_aliases(tree: ast.Module, package: str) -> dict[str, str]:
-    """Module-level names bound by imports, as qualified names (relative ones resolved)."""
+    """Module-level names bound by imports, as qualified names (relative ones resolved),
+    including those under `if TYPE_CHECKING:` / `try:` at module level (a package that
+    imports its names lazily still names them there)."""
     aliases: dict[str, str] = {}
-    for node in tree.body:
-        aliases.update(_import_bindings(node, package))
+    blocks: list[list[ast.stmt]] = [tree.body]
+    while blocks:
+        for node in blocks.pop():
+            if isinstance(node, (ast.If, ast.Try)):
+                blocks.extend(_blocks(node))
+            else:
+                for local, target in _import_bindings(node, package):
+                    aliases.setdefault(local, target)
     return aliases
 
 
@@ -314,7 +327,7 @@ class _Summariser:
         self.release_methods = release_methods
         self.returns_fresh: dict[str, tuple[str, ...]] = {}
         self.releases: dict[str, tuple[int, ...]] = {}
-        self.hands_on: dict[str, tuple[tuple[str, int, int], ...]] = {}
+        self.hands_on: dict[str, tuple[tuple[str, Union[int, str], int], ...]] = {}
         self.params: dict[str, tuple[str, ...]] = {}
         self.takes: dict[str, tuple[int, ...]] = {}
         self.classes: list[str] = []
@@ -495,11 +508,11 @@ class _Summariser:
 
     def released_params(
         self, own: list[ast.AST], params: list[str]
-    ) -> tuple[tuple[int, ...], tuple[tuple[str, int, int], ...]]:
+    ) -> tuple[tuple[int, ...], tuple[tuple[str, Union[int, str], int], ...]]:
         """Parameters the function releases itself, and those it hands to other calls."""
         index = {name: i for i, name in enumerate(params)}
         released: set[int] = set()
-        handed: set[tuple[str, int, int]] = set()
+        handed: set[tuple[str, Union[int, str], int]] = set()
         for node in own:
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
                 if node.value.id in index and node.attr in self.release_methods:
@@ -516,7 +529,12 @@ class _Summariser:
                 for position, argument in enumerate(node.args):
                     if isinstance(argument, ast.Name) and argument.id in index:
                         handed.add((callee, position, index[argument.id]))
-        return tuple(sorted(released)), tuple(sorted(handed))
+                for keyword in node.keywords:
+                    value = keyword.value
+                    if keyword.arg and isinstance(value, ast.Name) and value.id in index:
+                        handed.add((callee, keyword.arg, index[value.id]))
+        ordered = sorted(handed, key=lambda hand: (hand[0], str(hand[1]), hand[2]))
+        return tuple(sorted(released)), tuple(ordered)
 
 
 def _positional(function: _Function, *, method: bool) -> list[str]:

@@ -66,3 +66,45 @@ def test_warm_runs_follow_every_edit_of_the_facts(tmp_path: Path) -> None:
     edited = _findings(root, *cache)
     assert edited == _findings(root)
     assert "pkg/more.py" in _files(edited)
+
+
+# The same project in a grammar newer than 3.11's (PEP 695): the fact pass in the pool
+# and the check read such files through their rewrite (`runguard_lint.grammar`).
+NEWER_FACTORY = (
+    "import httpx\n\ntype Url = str\n\n\n"
+    "def make_client[T]() -> httpx.Client:\n    return httpx.Client()\n"
+)
+NEWER_SHARED = (
+    "import httpx\n\n_client = httpx.Client()\n\n\n"
+    "def make_client[T]() -> httpx.Client:\n    return _client\n"
+)
+NEWER_USER = (
+    "from pkg.clients import make_client\n\n\n"
+    "def fetch[T](url: T) -> str:\n    client = make_client()\n    return client.get(url).text\n"
+)
+NEWER_PLAIN = "def add[T](a: T, b: T) -> T:\n    return a\n"
+
+
+def test_warm_runs_follow_the_facts_of_files_in_a_newer_grammar(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    package = root / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "clients.py").write_text(NEWER_FACTORY)
+    (package / "use.py").write_text(NEWER_USER)
+    (package / "plain.py").write_text(NEWER_PLAIN)
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+
+    cold = _findings(root, *cache)
+    assert cold == _findings(root)
+    assert "pkg/use.py" in _files(cold)
+    assert not any(f["code"] == "RG900" for f in cold)
+    assert _findings(root, *cache) == cold
+
+    (package / "clients.py").write_text(NEWER_SHARED)
+    shared = _findings(root, *cache)
+    assert shared == _findings(root)
+    assert "pkg/use.py" not in _files(shared)
+
+    (package / "clients.py").write_text(NEWER_FACTORY)
+    assert _findings(root, *cache) == cold

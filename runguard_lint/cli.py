@@ -458,6 +458,8 @@ def _add_noqa(
 
 
 def _settings(request: RunRequest) -> Settings:
+    from runguard_lint.dependencies import declared_dependencies
+
     # The config nearest the first target, or nearest the stdin file's name even when
     # no such file exists yet (an editor's unsaved buffer).
     targets = request.targets
@@ -492,7 +494,8 @@ def _settings(request: RunRequest) -> Settings:
         raise RunError(str(error)) from None
     if not (request.mode in (Mode.FIX, Mode.DIFF) or request.output_format in ("json", "sarif")):
         settings = replace(settings, fix_edits=False)
-    return settings
+    # What the checked project installs decides which helpers a fix may import.
+    return replace(settings, declared=declared_dependencies(anchor))
 
 
 def _emit(text: str, output_file: Path | None) -> None:

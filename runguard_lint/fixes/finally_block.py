@@ -9,8 +9,8 @@
 For RG301, the existing release moves: when the acquisition and the single
 release are statements of the same block and the release line holds nothing
 but the release call. For a resource never released whose release must not
-be a `with` (an executor in `async def`: `shutdown(wait=False,
-cancel_futures=True)`, never a blocking `with` exit; a `multiprocessing` pool:
+be a `with` (an executor: `shutdown(wait=False)`, which neither waits for nor
+cancels its work, never a `with` exit that joins it; a `multiprocessing` pool:
 `close()`; a pooled connection given back with `putconn`), the release is
 added in `finally` around the rest of the block.
 """

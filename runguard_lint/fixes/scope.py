@@ -71,7 +71,7 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
     existing = _existing_scope(context, acquisition)
     scope = existing or _Scope(
         name=fresh_name("scope", function_names(function)),
-        exit_stack=context.settings.scope_class == _SYNC_STACK,
+        exit_stack=_stdlib_scope(context),
         asynchronous=acquisition.in_async_function,
     )
     rewrite = Rewrite(facts)
@@ -120,6 +120,15 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
         message = f"Close {what} with the `{scope.name}` scope of `{function.name.value}()`"
     module = imports.add_to(rewrite.apply())
     return make_fix(context, module, Applicability.SAFE, message)
+
+
+def _stdlib_scope(context: FileContext) -> bool:
+    """The standard library's exit stack, unless the runtime's scope is asked for or the
+    project may import it (a fix never imports a package the project lacks)."""
+    chosen = context.settings.scope_class
+    if chosen == "auto":
+        return not context.settings.runtime_allowed
+    return chosen == _SYNC_STACK
 
 
 def _whole_body(function: cst.FunctionDef, statement: cst.With) -> bool:

@@ -13,11 +13,15 @@ still applies. Also the `contextlib.closing` shape for `with sqlite3.connect()`.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
+
 import libcst as cst
 
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.names import dotted_name
 from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
+from runguard_lint.analysis.tree import walk
 from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.imports import Imports
@@ -70,6 +74,7 @@ def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix 
     if found is None:
         return None
     block, index = found
+    end = _end_of_uses(context, block.body, index, binding.target.value)
     # `conn = await pool.acquire()` is entered as `async with pool.acquire() as conn`
     # (the pool's documented form); anything else obtained by an await is entered
     # as itself: `async with await psycopg.AsyncConnection.connect(...) as conn`.
@@ -82,7 +87,8 @@ def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix 
     def wrap(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(updated, cst.IndentedBlock)
         body = list(updated.body)
-        rest = body[index + 1 :] or [cst.SimpleStatementLine([cst.Pass()])]
+        rest = body[index + 1 : end] or [cst.SimpleStatementLine([cst.Pass()])]
+        after = body[end:]
         asynchronous = cst.Asynchronous() if flavour is WithFlavour.ASYNC else None
         if not enters_as_itself:
             # `with tempfile.TemporaryDirectory() as d` binds the path, not the object:
@@ -92,14 +98,14 @@ def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix 
                 body=cst.IndentedBlock(body=rest),
                 asynchronous=asynchronous,
             )
-            return updated.with_changes(body=[*body[: index + 1], entered])
+            return updated.with_changes(body=[*body[: index + 1], entered, *after])
         with_statement = cst.With(
             items=[cst.WithItem(item=item, asname=cst.AsName(name=cst.Name(holder)))],
             body=cst.IndentedBlock(body=rest, header=statement.trailing_whitespace),
             asynchronous=asynchronous,
             leading_lines=statement.leading_lines,
         )
-        return updated.with_changes(body=[*body[:index], with_statement])
+        return updated.with_changes(body=[*body[:index], with_statement, *after])
 
     rewrite.rebuild(block, wrap)
     opener = f"{flavour.value} {acquisition.callee.removesuffix('()')}(...) as {holder}"
@@ -111,6 +117,55 @@ def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix 
         Applicability.SAFE,
         f"Close `{holder}` with `{opener}:` around its uses",
     )
+
+
+def _end_of_uses(
+    context: FileContext, statements: Sequence[cst.BaseStatement], index: int, holder: str
+) -> int:
+    """One past the last statement after `index` that uses the resource or a value
+    derived from it: the `with` ends there, so the resource lives no longer than it
+    is used (and what was made from it, a cursor, a response, is done with).
+
+    "Derived" is read widely, by names: every name other than the module's imports,
+    definitions and the builtins that appears in a statement using a tracked name
+    is tracked from then on (`rows = cur.fetchall()`, `items.append(cur)`).
+    """
+    ignored = _module_level_names(context.facts.module)
+    tracked = {holder}
+    end = index + 1
+    for position in range(index + 1, len(statements)):
+        names = {node.value for node in walk(statements[position]) if isinstance(node, cst.Name)}
+        if names & tracked:
+            tracked |= names - ignored
+            end = position + 1
+    return end
+
+
+def _module_level_names(module: cst.Module) -> frozenset[str]:
+    """Names the module binds to imports, functions and classes, and the builtins."""
+    names = set(dir(builtins))
+    for statement in module.body:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            names.add(statement.name.value)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Import):
+                    names.update(
+                        (
+                            alias.asname.name.value
+                            if alias.asname and isinstance(alias.asname.name, cst.Name)
+                            else cst.Module([]).code_for_node(alias.name).split(".")[0]
+                        )
+                        for alias in small.names
+                    )
+                elif isinstance(small, cst.ImportFrom) and not isinstance(
+                    small.names, cst.ImportStar
+                ):
+                    for alias in small.names:
+                        bound = alias.asname.name if alias.asname else alias.name
+                        if isinstance(bound, cst.Name):
+                            names.add(bound.value)
+    return frozenset(names)
 
 
 # What the name of a temporary entered by `with` is built from: the callee's last part.
@@ -132,12 +187,15 @@ _TEMPORARY_NAMES = {
 def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fix | None:
     """`return open(p).read()` -> `with open(p) as f: return f.read()`.
 
-    Only where the `with` ends when the temporary's use does: in a `return`
-    (the function ends with it, as a function-wide scope would) and as what a
-    `for` loop iterates over (`for line in open(p):`, closed after the loop).
-    In a `return`, only when the resource is the first thing the statement
-    evaluates (a method called on it, or the first argument of a plain named
-    callee), so that entering it earlier reorders nothing but name lookups.
+    Only where the `with` ends when the temporary's use does: around the one
+    statement that uses it (a `return`, an expression statement, an
+    assignment: `open(p, "w").write(s)` is closed, and flushed, right after it,
+    per iteration in a loop) and as what a `for` loop iterates over
+    (`for line in open(p):`, closed after the loop). Only when the resource is
+    the first thing the statement evaluates (a method called on it, or the
+    first argument of a plain named callee), so that entering it earlier
+    reorders nothing but name lookups; a bare temporary statement
+    (`Resource()` alone, or `x = Resource()`) is no such use.
     """
     facts = context.facts
     call = acquisition.call
@@ -153,7 +211,12 @@ def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fi
     statement: cst.CSTNode | None = None
     while statement is None:
         parent = facts.parent(node)
-        if isinstance(parent, cst.Return):
+        if (
+            isinstance(parent, (cst.Return, cst.Expr))
+            or (isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is node)
+        ) and node is not call:
+            # The statement is all the temporary's life: `with` around just it (in a
+            # loop, closed on every iteration).
             statement = facts.parent(parent)
             if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
                 return None

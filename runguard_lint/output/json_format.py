@@ -14,8 +14,10 @@ def _location(location: Location) -> dict[str, int]:
     return {"row": location.row, "column": location.column}
 
 
-def as_dict(diagnostic: Diagnostic) -> dict[str, Any]:
-    fix = diagnostic.fix
+def as_dict(diagnostic: Diagnostic, unsafe: bool = False) -> dict[str, Any]:
+    """Ruff's shape; `fix` is the one this run would apply (with `--unsafe-fixes` when
+    `unsafe`), else the preferred one, whose applicability says why it was not."""
+    fix = diagnostic.shown_fix(unsafe)
     return {
         "code": diagnostic.code,
         "message": diagnostic.message,
@@ -41,4 +43,4 @@ def as_dict(diagnostic: Diagnostic) -> dict[str, Any]:
 
 
 def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
-    return json.dumps([as_dict(d) for d in diagnostics], indent=2) + "\n"
+    return json.dumps([as_dict(d, context.unsafe_fixes) for d in diagnostics], indent=2) + "\n"

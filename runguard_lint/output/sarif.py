@@ -115,8 +115,8 @@ def _result(diagnostic: Diagnostic, index: int, context: ReportContext) -> dict[
             }
         ],
     }
-    fix = diagnostic.fix
-    if fix is not None:
+    if diagnostic.candidates:
+        # SARIF allows several fixes: every candidate, each with its applicability.
         result["fixes"] = [
             {
                 "description": {"text": fix.message},
@@ -133,6 +133,7 @@ def _result(diagnostic: Diagnostic, index: int, context: ReportContext) -> dict[
                 ],
                 "properties": {"applicability": fix.applicability.value},
             }
+            for fix in diagnostic.candidates
         ]
     return result
 

@@ -180,7 +180,8 @@ _REGISTRY_VALUES = frozenset(
 _MEMO_SHAPES = frozenset(
     {UseShape.ITEM_SET, UseShape.ITEM_READ, UseShape.MEMBERSHIP_TESTED, UseShape.DECLARED}
 )
-_MEMO_READS = frozenset({UseShape.ITEM_READ, UseShape.MEMBERSHIP_TESTED})
+# A lookup that decides whether to compute (`k in c`, `c.get(k)`): a memo's read.
+_MEMO_READS = frozenset({UseShape.MEMBERSHIP_TESTED})
 _MEMO_METHODS = frozenset({"get", "setdefault"})
 
 
@@ -210,7 +211,9 @@ def _computed(facts: ModuleFacts, value: cst.BaseExpression) -> bool:
     """A value made by a call (not a lock, a task, a queue...), awaited or not."""
     if isinstance(value, cst.Await):
         value = value.expression
-    if isinstance(value, (cst.ListComp, cst.DictComp, cst.SetComp, cst.Name, cst.Subscript)):
+    if isinstance(
+        value, (cst.ListComp, cst.DictComp, cst.SetComp, cst.Name, cst.Subscript, cst.Attribute)
+    ):
         return True
     if not isinstance(value, cst.Call):
         return False

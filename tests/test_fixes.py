@@ -140,22 +140,98 @@ def test_fix_applies_safe_fixes_and_reports_the_rest(tmp_path: Path) -> None:
     assert "    with open(path) as f:\n        return f.read()\n" in fixed
 
 
-def test_unsafe_fixes_need_the_flag(tmp_path: Path) -> None:
+SHARED = (
+    "import httpx\n\n\nasync def get(url):\n    client = httpx.AsyncClient(timeout=10)\n"
+    "    return (await client.get(url)).text\n"
+)
+
+
+def test_plain_fix_applies_the_safe_alternative_of_an_unsafe_fix(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("httpx\nrunguard-lint\n", encoding="utf-8")
     source = tmp_path / "shared.py"
-    text = (
-        "import httpx\n\n\nasync def get(url):\n    client = httpx.AsyncClient(timeout=10)\n"
-        "    return (await client.get(url)).text\n"
-    )
-    source.write_text(text, encoding="utf-8")
+    source.write_text(SHARED, encoding="utf-8")
     result = fix("--fix", "shared.py", cwd=tmp_path)
-    assert result.returncode == 1
-    assert "1 more with `--fix --unsafe-fixes`" in result.stdout
-    assert source.read_text(encoding="utf-8") == text
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "    async with httpx.AsyncClient(timeout=10) as client:\n" in source.read_text(
+        encoding="utf-8"
+    )
+    source.write_text(SHARED, encoding="utf-8")
     result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     fixed = source.read_text(encoding="utf-8")
     assert "@per_loop\ndef _get_client():\n    return httpx.AsyncClient(timeout=10)\n" in fixed
     assert "from runguard_lint.runtime import per_loop\n" in fixed
+
+
+def test_a_helper_the_project_lacks_makes_the_fix_display_only(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("httpx\n", encoding="utf-8")
+    source = tmp_path / "shared.py"
+    source.write_text(SHARED, encoding="utf-8")
+    (tmp_path / "runguard-lint.toml").write_text('fix-style = "auto"\n', encoding="utf-8")
+    found = findings("--unsafe-fixes", "shared.py", cwd=tmp_path)
+    assert found[0]["fix"] is not None
+    # the safe `async with` is what --unsafe-fixes applies: per_loop would need the runtime
+    assert found[0]["fix"]["applicability"] == "safe"  # type: ignore[index]
+    result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    fixed = source.read_text(encoding="utf-8")
+    assert "runguard_lint" not in fixed
+    assert "    async with httpx.AsyncClient(timeout=10) as client:\n" in fixed
+
+
+def test_fix_runtime_config_allows_the_runtime(tmp_path: Path) -> None:
+    (tmp_path / "runguard-lint.toml").write_text("fix-runtime = true\n", encoding="utf-8")
+    source = tmp_path / "shared.py"
+    source.write_text(SHARED, encoding="utf-8")
+    result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "from runguard_lint.runtime import per_loop\n" in source.read_text(encoding="utf-8")
+
+
+def test_a_process_release_is_display_only(tmp_path: Path) -> None:
+    text = (
+        "import subprocess\n\n\ndef serve(cmd):\n    proc = subprocess.Popen(cmd)\n"
+        "    return proc.pid\n"
+    )
+    source = tmp_path / "serve.py"
+    source.write_text(text, encoding="utf-8")
+    found = findings("--unsafe-fixes", "serve.py", cwd=tmp_path)
+    assert [f["fix"]["applicability"] for f in found] == ["display-only"]  # type: ignore[index]
+    result = fix("--fix", "--unsafe-fixes", "serve.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert source.read_text(encoding="utf-8") == text
+    assert "help (display-only fix, never applied)" in result.stdout
+
+
+def test_extend_unsafe_fixes_and_unfixable(tmp_path: Path) -> None:
+    (tmp_path / "leaky.py").write_text(LEAKY, encoding="utf-8")
+    (tmp_path / "runguard-lint.toml").write_text(
+        'extend-unsafe-fixes = ["RG101"]\nunfixable = ["RG106"]\n', encoding="utf-8"
+    )
+    found = {f["code"]: f["fix"] for f in findings("leaky.py", cwd=tmp_path)}
+    assert found["RG106"] is None
+    assert found["RG101"]["applicability"] == "unsafe"  # type: ignore[index]
+    result = fix("--fix", "leaky.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert (tmp_path / "leaky.py").read_text(encoding="utf-8") == LEAKY
+    (tmp_path / "runguard-lint.toml").write_text(
+        'extend-safe-fixes = ["RG104"]\n', encoding="utf-8"
+    )
+    assert fix("--fix", "leaky.py", cwd=tmp_path).returncode == 0
+
+
+def test_a_client_configured_after_construction_is_never_shared(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("requests\n", encoding="utf-8")
+    (tmp_path / "api.py").write_text(
+        "import os\n\nimport requests\n\nKEY = os.environ['KEY']\n\n\n"
+        "def tenant(url, cookie):\n    session = requests.Session()\n"
+        "    session.cookies.set('t', cookie)\n    return session.get(url).text\n\n\n"
+        "def keyed(url):\n    session = requests.Session(KEY)\n    return session.get(url).text\n",
+        encoding="utf-8",
+    )
+    for finding in findings("--unsafe-fixes", "api.py", cwd=tmp_path):
+        fix_raw = finding["fix"]
+        assert fix_raw is None or "lazy loader" not in fix_raw["message"]  # type: ignore[index]
 
 
 def test_fix_style_scope_always_picks_the_safe_fix(tmp_path: Path) -> None:

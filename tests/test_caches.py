@@ -637,3 +637,32 @@ def test_prefilter_agrees_with_the_full_analysis(case: str) -> None:
     filtered = check_text("m.py", source, SETTINGS, codes)
     unfiltered = check_text("m.py", source, UNFILTERED, codes)
     assert _summary(list(filtered.diagnostics)) == _summary(list(unfiltered.diagnostics))
+
+
+def test_eviction_in_a_method_without_acquisitions_is_seen_when_acquisition_rules_run() -> None:
+    """With the acquisition rules on, the prefilter stubs methods that hold no acquisition;
+    the cache rule must not then run on that partial view (the refcounted `pop` in
+    `__del__` was blanked and the dict called unbounded)."""
+    source = """
+        from qdrant_client import QdrantClient
+
+        _clients: dict[str, tuple[QdrantClient, int]] = {}
+
+        class Store:
+            def __del__(self):
+                client, count = _clients.pop(self._path)
+                if count > 1:
+                    _clients[self._path] = (client, count - 1)
+
+            def connect(self, path):
+                self._path = path
+                if path in _clients:
+                    self._client, count = _clients[path]
+                    _clients[path] = (self._client, count + 1)
+                else:
+                    self._client = QdrantClient(path=path)
+                    _clients[path] = (self._client, 1)
+    """
+    codes = CACHE_CODES | {"RG101", "RG102", "RG106", "RG301", "RG401"}
+    assert _findings(source, codes) == []
+    assert _findings(source, codes, UNFILTERED) == []

@@ -165,6 +165,8 @@ def _run_checks(
         raise
     context = FileContext(filename, focused, facts, settings, enabled, tree, project)
     for rule in registry.enabled_rules(enabled):
+        if not rule.needs & plan.kept:
+            continue
         try:
             diagnostics.extend(rule.check(context))
         except RecursionError:

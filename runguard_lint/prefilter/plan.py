@@ -25,6 +25,11 @@ class AnalysisPlan:
     """
 
     stubbed: tuple[tuple[int, int], ...] = ()
+    # The needs whose candidates the prefilter kept in view. A rule whose needs are all
+    # outside it must not run: what it would look at may be stubbed out (an eviction in a
+    # `__del__` blanked because no dict looked like a cache), so anything it said would
+    # rest on a partial view of the file.
+    kept: frozenset[Need] = frozenset(Need)
 
     def apply(self, text: str) -> str:
         """The text LibCST parses: stubbed bodies blanked, line structure kept."""
@@ -78,6 +83,11 @@ def analysis_plan(
         return None
     if whole_file or not stub:
         return AnalysisPlan()
+    kept: set[Need] = {Need.SYNTAX}
+    if candidates:
+        kept |= {Need.ACQUISITIONS, Need.WITH_ITEMS}
+    if units is not None:
+        kept.add(Need.DICT_CACHES)
     kept_units = units or set()
     # The dict-cache analysis reads class bodies wherever they are (a nested class's method,
     # a `staticmethod(_get)`, a decorator): with a cache candidate, only methods are stubbed.
@@ -109,7 +119,7 @@ def analysis_plan(
                     stubbed.extend(_body_range(member, text_lines))
         else:
             stubbed.extend(_body_range(statement, text_lines))
-    return AnalysisPlan(tuple(stubbed))
+    return AnalysisPlan(tuple(stubbed), frozenset(kept))
 
 
 def _body_range(

@@ -85,6 +85,9 @@ class AttributeUses:
             return Escape(EscapeKind.RELEASER_HANDED_OVER, name)
         if name in ("__enter__", "__aenter__", "__exit__", "__aexit__"):
             return Escape(EscapeKind.ENTERED_BY_HAND)
+        component = self._component_release(attribute, grand)
+        if component is not None:
+            return component
         called = isinstance(grand, cst.Call) and grand.func is attribute
         if (
             not called
@@ -98,6 +101,24 @@ class AttributeUses:
             # wherever it goes.
             return Escape(EscapeKind.BOUND_METHOD_HANDED_OVER, name)
         return None
+
+    def _component_release(
+        self, attribute: cst.Attribute, grand: cst.CSTNode | None
+    ) -> Release | None:
+        """`value.<part>.aclose()`: closing what the value holds its connections in (an
+        SDK wrapper's `_client`, a session's `connector`) releases the value. The value
+        is a wrapper around that part; once the part is closed, the wrapper owns no
+        descriptor, so saying it leaks would be a false positive."""
+        if not (isinstance(grand, cst.Attribute) and grand.value is attribute):
+            return None
+        if grand.attr.value not in self._release_names:
+            return None
+        call = self.facts.parent(grand)
+        if not (isinstance(call, cst.Call) and call.func is grand):
+            return None
+        if grand.attr.value == "aclose" and isinstance(self.facts.parent(call), cst.Expr):
+            return None
+        return Release(release_site(self.facts, call))
 
     def _unawaited(self, call: cst.Call, acquisition: Acquisition) -> bool:
         """`client.aclose()` as a bare statement: the coroutine never runs, nothing closes."""

@@ -1,0 +1,171 @@
+"""Questions a fix asks before closing a resource in its function: what may outlive it.
+
+The fate of an acquisition says whether it leaks; a fix that closes it must
+also be sure that nothing the function hands on still needs it. The tracer
+records the derived values it follows (`client.stream()`, `client[db]`, a
+future); these queries are the conservative backstop a *safe* fix needs on top
+of that, read by names over the function's statements:
+
+- `outliving_use`: a handle made from the resource by navigation
+  (`client["db"]["coll"]`, `client.app.docs`, a name bound to one), or by a
+  method the catalog calls derived, is returned, yielded from a
+  generator-less return, stored on an object or in a container, or the
+  resource (or such a handle) goes into a task, thread or callback
+  (`asyncio.create_task(client.get(u))`, `Session(engine)` stored);
+- `may_borrow_transport`: the client is built over a transport that may be
+  somebody else's (`OpenAI(http_client=shared)` with `shared` not made here,
+  `x or httpx.Client()`, `**params`): closing it would close theirs.
+
+A yes means "no safe fix", never "no finding".
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from runguard_lint.analysis.names import ModuleFacts
+from runguard_lint.analysis.ownership.model import Acquisition
+from runguard_lint.analysis.tree import walk
+
+# Callables whose argument runs later, elsewhere: what they get must outlive the call.
+_DEFERRING = frozenset(
+    {
+        "create_task",
+        "ensure_future",
+        "run_coroutine_threadsafe",
+        "Thread",
+        "Timer",
+        "submit",
+        "start_soon",
+        "spawn",
+        "add_done_callback",
+        "call_soon",
+        "call_later",
+        "call_soon_threadsafe",
+        "add_task",
+        "add_callback",
+    }
+)
+_STORING_METHODS = frozenset(
+    {"append", "add", "extend", "insert", "put", "put_nowait", "setdefault"}
+)
+
+
+def may_borrow_transport(facts: ModuleFacts, acquisition: Acquisition) -> bool:
+    """Whether the resource may wrap a transport it does not own, or be one it was given."""
+    parent = facts.parent(acquisition.call)
+    if isinstance(parent, cst.Await):
+        parent = facts.parent(parent)
+    if isinstance(parent, cst.BooleanOperation):
+        # `x or httpx.Client()`: the holder may be the caller's `x`.
+        return True
+    keywords = acquisition.kind.transport_keywords
+    if not keywords:
+        return False
+    for argument in acquisition.call.args:
+        if argument.star == "**":
+            return True
+        if argument.keyword is None or argument.keyword.value not in keywords:
+            continue
+        value = argument.value
+        if isinstance(value, cst.Name) and value.value == "None":
+            continue
+        if isinstance(value, cst.Call):
+            # Made right here for this client: owned with it.
+            continue
+        return True
+    return False
+
+
+def outliving_use(facts: ModuleFacts, acquisition: Acquisition, holder: str | None) -> str | None:
+    """Why closing the resource at the end of its uses in the function would break
+    something that outlives them, or None when nothing does (as far as names tell)."""
+    function = acquisition.function
+    derived_methods = frozenset(acquisition.kind.derived)
+    handles: set[str] = {holder} if holder is not None else set()
+    body = function.body if isinstance(function, cst.FunctionDef) else None
+    statements = list(walk(body)) if body is not None else list(walk(function))
+    # Names bound to a handle made from the resource (`db = client["db"]`).
+    for node in statements:
+        if isinstance(node, cst.Assign) and _handle(node.value, handles, derived_methods):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    handles.add(target.target.value)
+    temporary = acquisition.call
+    for node in statements:
+        if isinstance(node, cst.Return) and node.value is not None:
+            if _handle(node.value, handles, derived_methods, temporary):
+                return "a handle made from it is returned"
+        elif isinstance(node, cst.Assign) and any(
+            isinstance(target.target, (cst.Attribute, cst.Subscript)) for target in node.targets
+        ):
+            if _mentions(node.value, handles, temporary):
+                return "it (or a value made from it) is stored"
+        elif isinstance(node, cst.Call):
+            name = _terminal(node.func)
+            if name in _DEFERRING and any(
+                _mentions(arg.value, handles, temporary) for arg in node.args
+            ):
+                return f"it (or a value made from it) is handed to `{name}`"
+            if name in _STORING_METHODS and any(
+                _handle(arg.value, handles, derived_methods, temporary) for arg in node.args
+            ):
+                return "a handle made from it is put in a container"
+    return None
+
+
+def _terminal(expression: cst.BaseExpression) -> str:
+    if isinstance(expression, cst.Attribute):
+        return expression.attr.value
+    return expression.value if isinstance(expression, cst.Name) else ""
+
+
+def _mentions(
+    expression: cst.CSTNode, names: set[str], temporary: cst.CSTNode | None = None
+) -> bool:
+    """Whether the resource or a handle appears in the expression, not only awaited."""
+    for node in walk(expression):
+        if node is temporary or (isinstance(node, cst.Name) and node.value in names):
+            return True
+    return False
+
+
+def _handle(
+    expression: cst.BaseExpression,
+    handles: set[str],
+    derived_methods: frozenset[str],
+    temporary: cst.CSTNode | None = None,
+) -> bool:
+    """Whether the expression is a view of the resource: a chain from it (or a handle)
+    of subscripts and attributes only, or through a method the catalog calls derived
+    (`client.stream(...)`, `client.watch()`)."""
+    node = expression
+    called_derived = False
+    navigated = False
+    while True:
+        if node is temporary or (isinstance(node, cst.Name) and node.value in handles):
+            return navigated or called_derived or node is expression
+        if isinstance(node, cst.Subscript) or isinstance(node, cst.Attribute):
+            navigated = True
+            node = node.value
+        elif isinstance(node, cst.Call):
+            if _terminal(node.func) in derived_methods or _streams(node):
+                called_derived = True
+                navigated = False
+            elif not called_derived:
+                # A plain method call gives data (`client.get(u).text`).
+                return False
+            node = node.func
+        else:
+            return False
+
+
+def _streams(call: cst.Call) -> bool:
+    """`create(..., stream=True)`: the result reads from the client as it is iterated."""
+    return any(
+        arg.keyword is not None
+        and arg.keyword.value == "stream"
+        and isinstance(arg.value, cst.Name)
+        and arg.value.value == "True"
+        for arg in call.args
+    )

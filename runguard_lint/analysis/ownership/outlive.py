@@ -145,7 +145,7 @@ def _handle(
     while True:
         if node is temporary or (isinstance(node, cst.Name) and node.value in handles):
             return navigated or called_derived or node is expression
-        if isinstance(node, cst.Subscript) or isinstance(node, cst.Attribute):
+        if isinstance(node, (cst.Subscript, cst.Attribute)):
             navigated = True
             node = node.value
         elif isinstance(node, cst.Call):

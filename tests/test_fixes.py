@@ -498,3 +498,50 @@ def test_a_fix_that_would_wait_for_a_child_process_is_unsafe(tmp_path: Path) -> 
     assert "RG106" in safe.stdout and "--unsafe-fixes" in safe.stdout
     run_cli("--no-cache", "--fix", "--unsafe-fixes", str(target), cwd=tmp_path)
     assert target.read_text(encoding="utf-8") != source
+
+
+OUTLIVING = """\
+import asyncio
+
+import httpx
+import pymongo
+from openai import OpenAI
+
+
+def collection(uri):
+    client = pymongo.MongoClient(uri)
+    return client["db"]["coll"]
+
+
+def database(uri):
+    client = pymongo.MongoClient(uri)
+    db = client["db"]
+    return db
+
+
+async def spawn(url):
+    client = httpx.AsyncClient()
+    asyncio.create_task(client.get(url))
+
+
+def borrowed(shared):
+    client = OpenAI(http_client=shared)
+    return client.models.list()
+
+
+def borrowed_or(x=None):
+    http = x or httpx.Client()
+    return http.get("u").text
+"""
+
+
+def test_no_safe_fix_closes_what_outlives_the_function(tmp_path: Path) -> None:
+    (tmp_path / "outliving.py").write_text(OUTLIVING, encoding="utf-8")
+    found = findings("--unsafe-fixes", "outliving.py", cwd=tmp_path)
+    assert len(found) == 5
+    for finding in found:
+        raw = finding["fix"]
+        assert raw is None or raw["applicability"] != "safe", finding  # type: ignore[index]
+    result = fix("--fix", "outliving.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert (tmp_path / "outliving.py").read_text(encoding="utf-8") == OUTLIVING

@@ -17,6 +17,7 @@ import libcst as cst
 
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
+from runguard_lint.analysis.ownership.outlive import may_borrow_transport, outliving_use
 from runguard_lint.diagnostics import Applicability, Diagnostic, Fix
 from runguard_lint.fixes import guarded, pick
 from runguard_lint.fixes.release import CONCURRENT_EXECUTORS, MULTIPROCESSING_POOLS
@@ -128,11 +129,20 @@ class LeakRule(Rule):
         if traits.shared_when_constant and context.settings.fix_style == "auto":
             shared = guarded(singleton_fix, context, acquisition, fate)
         release = None
-        if traits.closable_by_fix and not fate.derived_escapes:
-            # (A value made from it that outlives the call, a future, a stream, a
-            # wrapper, would break if it were closed here: only sharing is a fix.)
+        if traits.closable_by_fix and self.closable_here(context, acquisition, fate):
             release = guarded(self.release_fix, context, acquisition, fate)
         return pick(shared, release)
+
+    def closable_here(self, context: FileContext, acquisition: Acquisition, fate: Fate) -> bool:
+        """Whether closing it in this function keeps the program's behaviour: nothing
+        made from it outlives the function (a future, a stream, `client[db][coll]`, a
+        task), and it does not wrap (or is not) a transport someone else owns."""
+        if fate.derived_escapes:
+            return False
+        facts = context.facts
+        if may_borrow_transport(facts, acquisition):
+            return False
+        return outliving_use(facts, acquisition, fate.holder) is None
 
     def release_fix(self, context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
         """The shortest release: `with` around the uses, `finally`, or a scope."""

@@ -46,9 +46,6 @@ _DEFERRING = frozenset(
         "add_callback",
     }
 )
-_STORING_METHODS = frozenset(
-    {"append", "add", "extend", "insert", "put", "put_nowait", "setdefault"}
-)
 
 
 def may_borrow_transport(facts: ModuleFacts, acquisition: Acquisition) -> bool:
@@ -70,11 +67,32 @@ def may_borrow_transport(facts: ModuleFacts, acquisition: Acquisition) -> bool:
         value = argument.value
         if isinstance(value, cst.Name) and value.value == "None":
             continue
-        if isinstance(value, cst.Call):
+        if isinstance(value, cst.Call) or _made_here(facts, value):
             # Made right here for this client: owned with it.
             continue
         return True
     return False
+
+
+def _made_here(facts: ModuleFacts, value: cst.BaseExpression) -> bool:
+    """A local name every binding of which is a call in the function (`t = httpx.Client()`)."""
+    if not isinstance(value, cst.Name):
+        return False
+    assignments = facts.assignments_of(value)
+    if not assignments:
+        return False
+    for assignment in assignments:
+        target = getattr(assignment, "node", None)
+        assign_target = facts.parent(target) if isinstance(target, cst.CSTNode) else None
+        assign = facts.parent(assign_target) if assign_target is not None else None
+        if not (
+            isinstance(assign_target, cst.AssignTarget)
+            and isinstance(assign, cst.Assign)
+            and isinstance(assign.value, cst.Call)
+            and facts.enclosing_function(assign) is facts.enclosing_function(value)
+        ):
+            return False
+    return True
 
 
 def outliving_use(facts: ModuleFacts, acquisition: Acquisition, holder: str | None) -> str | None:
@@ -107,10 +125,6 @@ def outliving_use(facts: ModuleFacts, acquisition: Acquisition, holder: str | No
                 _mentions(arg.value, handles, temporary) for arg in node.args
             ):
                 return f"it (or a value made from it) is handed to `{name}`"
-            if name in _STORING_METHODS and any(
-                _handle(arg.value, handles, derived_methods, temporary) for arg in node.args
-            ):
-                return "a handle made from it is put in a container"
     return None
 
 
@@ -137,14 +151,18 @@ def _handle(
     temporary: cst.CSTNode | None = None,
 ) -> bool:
     """Whether the expression is a view of the resource: a chain from it (or a handle)
-    of subscripts and attributes only, or through a method the catalog calls derived
-    (`client.stream(...)`, `client.watch()`)."""
+    of subscripts and attributes only, for a resource the catalog says is navigated
+    (`client["db"]["coll"]`, `client.app.docs`: `__getitem__` among its derived
+    methods), or through a method the catalog calls derived (`client.stream(...)`,
+    `client.watch()`) or a call with `stream=True`. `shelf[key]`, `tmp.name` and
+    `client.get(u).text` are data."""
+    navigable = "__getitem__" in derived_methods
     node = expression
     called_derived = False
     navigated = False
     while True:
         if node is temporary or (isinstance(node, cst.Name) and node.value in handles):
-            return navigated or called_derived or node is expression
+            return (navigated and navigable) or called_derived or node is expression
         if isinstance(node, (cst.Subscript, cst.Attribute)):
             navigated = True
             node = node.value

@@ -56,6 +56,12 @@ def save_all(paths: list[str], text: str) -> int:
     return len(open(paths[0]).read())
 
 
+def log_all(path: str, lines: list[str]) -> int:
+    for line in lines:
+        print(line, file=open(path, "a"))
+    return len(open(path).read().splitlines())
+
+
 def count_rows(path: str) -> int:
     with sqlite3.connect(path) as db:
         db.execute("create table if not exists t (x)")
@@ -87,6 +93,7 @@ texts = [app.fetch(url) for _ in range(50)]
 paths = [os.path.join(scratch, f"f{i}.txt") for i in range(50)]
 saved = [app.save_all(paths, "hello") for _ in range(5)]
 rows = [app.count_rows(os.path.join(scratch, "db.sqlite")) for _ in range(20)]
+logged = app.log_all(os.path.join(scratch, "log.txt"), [str(i) for i in range(100)])
 started = time.monotonic()
 app.fire_and_forget(2)
 returned_after = time.monotonic() - started
@@ -95,6 +102,7 @@ print(json.dumps({
     "texts": sorted(set(texts)),
     "saved": saved,
     "rows": rows,
+    "logged": logged,
     "file": open(paths[-1]).read(),
     "returned_quickly": returned_after < 0.2,
     "job_ran": job_ran,
@@ -140,7 +148,7 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     after = root / "after"
     shutil.copytree(before, after)
     result = run_cli("--fix", "--no-cache", "app.py", cwd=after)
-    assert "Fixed 5 findings" in result.stdout, result.stdout + result.stderr
+    assert "Fixed 7 findings" in result.stdout, result.stdout + result.stderr
     for directory in (before, after):
         (directory / "run.py").write_text(textwrap.dedent(RUN), encoding="utf-8")
     return {"before": before, "after": after}
@@ -168,6 +176,11 @@ def test_the_safe_fixes_are_the_shortest_stdlib_ones(programs: dict[str, Path]) 
     assert '        with open(path, "w") as f:\n            f.write(text)\n' in fixed
     assert "    with open(paths[0]) as f:\n        return len(f.read())\n" in fixed
     assert "with contextlib.closing(sqlite3.connect(path)) as db, db:" in fixed
+    # a temporary passed by keyword: an exit stack around just that statement, per line
+    assert (
+        "        with contextlib.ExitStack() as scope:\n"
+        '            print(line, file=scope.enter_context(open(path, "a")))\n'
+    ) in fixed
     # neither waits for nor cancels the job it was handed
     assert "        executor.shutdown(wait=False)\n" in fixed
     assert "cancel_futures" not in fixed

@@ -545,3 +545,33 @@ def test_no_safe_fix_closes_what_outlives_the_function(tmp_path: Path) -> None:
     result = fix("--fix", "outliving.py", cwd=tmp_path)
     assert result.returncode == 1
     assert (tmp_path / "outliving.py").read_text(encoding="utf-8") == OUTLIVING
+
+
+def test_a_moved_release_that_waits_in_async_code_is_display_only(tmp_path: Path) -> None:
+    text = (
+        "from concurrent.futures import ThreadPoolExecutor\n\n\n"
+        "async def run(job, items):\n    ex = ThreadPoolExecutor()\n"
+        "    results = list(ex.map(job, items))\n    ex.shutdown()\n    return results\n"
+    )
+    (tmp_path / "jobs.py").write_text(text, encoding="utf-8")
+    found = [f for f in findings("--unsafe-fixes", "jobs.py", cwd=tmp_path) if f["code"] == "RG301"]
+    assert [f["fix"]["applicability"] for f in found] == ["display-only"]  # type: ignore[index]
+    fix("--fix", "--unsafe-fixes", "jobs.py", cwd=tmp_path)
+    assert (tmp_path / "jobs.py").read_text(encoding="utf-8") == text
+
+
+def test_a_temporary_kept_past_its_statement_is_not_closed_after_it(tmp_path: Path) -> None:
+    (tmp_path / "files.py").write_text(
+        "import sys\n\n\ndef first_lines(paths):\n"
+        "    handles = [open(p) for p in paths]\n"
+        "    return [h.readline() for h in handles]\n\n\n"
+        "def pick(path):\n    f = open(path) if path != '-' else sys.stdin\n"
+        "    return f.read()\n",
+        encoding="utf-8",
+    )
+    result = fix("--fix", "files.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    fixed = (tmp_path / "files.py").read_text(encoding="utf-8")
+    # the scope holds every use: the readline() calls and the read() stay inside it
+    assert "        return [h.readline() for h in handles]\n" in fixed
+    assert "        return f.read()\n" in fixed

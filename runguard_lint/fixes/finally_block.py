@@ -27,7 +27,7 @@ from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.release import release_for
 from runguard_lint.fixes.tree import Rewrite, binding_of, block_of, expression_statement, index_in
-from runguard_lint.fixes.with_block import rest_of_block
+from runguard_lint.fixes.with_block import end_of_uses, rest_of_block
 
 
 def moved_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
@@ -72,6 +72,8 @@ def added_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate
     block, index = found
     if index + 1 >= len(block.body):
         return None
+    # The `try` ends after the last statement that uses it or what is made from it.
+    end = end_of_uses(context, block.body, index, binding.target.value)
     receiver = None
     if isinstance(acquisition.call.func, cst.Attribute):
         receiver = facts.module.code_for_node(acquisition.call.func.value)
@@ -79,7 +81,6 @@ def added_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate
     if release is None:
         return None
     line = cst.parse_statement(release.statement())
-    end = len(block.body)
     rewrite.rebuild(block, lambda updated: _wrap(updated, index, end, line))
     return make_fix(
         context,
@@ -101,7 +102,7 @@ def _wrap(
         after = list(body[end + 1 :])
     else:
         final = added
-        after = []
+        after = list(body[end:])
     try_statement = cst.Try(
         body=cst.IndentedBlock(body=guarded),
         finalbody=cst.Finally(body=cst.IndentedBlock(body=[final])),

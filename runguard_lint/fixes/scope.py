@@ -109,7 +109,14 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
         line = _registration(scope, holder, release, imports, function)
         rewrite.insert_after(binding.statement, [cst.parse_statement(line)])
         what = f"`{holder}`"
-    if existing is None:
+    alone = _statement_alone(context, acquisition) if binding is None else None
+    if existing is None and alone is not None:
+        # A temporary: the smallest block is its own statement (closed right after it,
+        # on every iteration of a loop), never the whole function.
+        opener = _opener(context, scope, function, imports)
+        rewrite.rebuild(alone, lambda updated: _wrap_statement(updated, opener, scope))
+        message = f"Close {what} with a `{_class_label(scope)}` around the statement using it"
+    elif existing is None:
         opener = _opener(context, scope, function, imports)
         rewrite.rebuild(function, lambda updated: _wrap_body(updated, opener, scope))
         message = (
@@ -129,6 +136,51 @@ def _stdlib_scope(context: FileContext) -> bool:
     if chosen == "auto":
         return not context.settings.runtime_allowed
     return chosen == _SYNC_STACK
+
+
+def _statement_alone(context: FileContext, acquisition: Acquisition) -> cst.CSTNode | None:
+    """The simple statement a temporary lives in, when it is a line of a block (so a
+    `with` can hold just it)."""
+    facts = context.facts
+    statement = facts.statement_of(acquisition.call)
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    if not isinstance(statement.body[0], (cst.Expr, cst.Return)):
+        # Bound to a name (`f = ... if ... else ...`, `xs = [open(p) ...]`): it lives on
+        # after the statement, so a `with` around just the statement would close it early.
+        return None
+    if not isinstance(facts.parent(statement), cst.IndentedBlock):
+        return None
+    child: cst.CSTNode = acquisition.call
+    for ancestor in facts.ancestors(acquisition.call):
+        if ancestor is statement.body[0]:
+            return statement
+        if isinstance(ancestor, cst.Call) and child is not ancestor.func:
+            if _terminal_name(ancestor.func) in _STORING:
+                return None  # `handles.append(open(p))`: kept beyond the statement
+        elif not isinstance(ancestor, (cst.Arg, cst.Await, cst.Attribute, cst.Call)):
+            return None  # in a container, a comprehension, a lambda, a condition...
+        child = ancestor
+    return None
+
+
+_STORING = frozenset({"append", "add", "extend", "insert", "put", "put_nowait", "setdefault"})
+
+
+def _terminal_name(expression: cst.BaseExpression) -> str:
+    if isinstance(expression, cst.Attribute):
+        return expression.attr.value
+    return expression.value if isinstance(expression, cst.Name) else ""
+
+
+def _wrap_statement(updated: cst.CSTNode, opener: cst.Call, scope: _Scope) -> cst.CSTNode:
+    assert isinstance(updated, cst.SimpleStatementLine)
+    return cst.With(
+        items=[cst.WithItem(item=opener, asname=cst.AsName(name=cst.Name(scope.name)))],
+        body=cst.IndentedBlock(body=[updated.with_changes(leading_lines=())]),
+        asynchronous=cst.Asynchronous() if scope.asynchronous else None,
+        leading_lines=updated.leading_lines,
+    )
 
 
 def _whole_body(function: cst.FunctionDef, statement: cst.With) -> bool:

@@ -74,7 +74,7 @@ def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix 
     if found is None:
         return None
     block, index = found
-    end = _end_of_uses(context, block.body, index, binding.target.value)
+    end = end_of_uses(context, block.body, index, binding.target.value)
     # `conn = await pool.acquire()` is entered as `async with pool.acquire() as conn`
     # (the pool's documented form); anything else obtained by an await is entered
     # as itself: `async with await psycopg.AsyncConnection.connect(...) as conn`.
@@ -119,7 +119,7 @@ def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix 
     )
 
 
-def _end_of_uses(
+def end_of_uses(
     context: FileContext, statements: Sequence[cst.BaseStatement], index: int, holder: str
 ) -> int:
     """One past the last statement after `index` that uses the resource or a value

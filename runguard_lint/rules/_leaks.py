@@ -155,7 +155,11 @@ class LeakRule(Rule):
         elif fate.holder is None:
             fix = returned_temporary_fix(context, acquisition)
         else:
-            fix = with_fix(context, acquisition, fate)
+            # `with` around its uses; else its release in `finally` after them; a scope
+            # only when neither can say it.
+            fix = with_fix(context, acquisition, fate) or added_release_fix(
+                context, acquisition, fate
+            )
         fix = fix if fix is not None else scope_fix(context, acquisition, fate)
         if fix is not None and acquisition.kind.release_waits:
             # The added release waits for the child: a process meant to outlive the

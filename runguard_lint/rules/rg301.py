@@ -104,11 +104,18 @@ class _Rule(Rule):
         code = context.facts.module.code_for_node(release) if release is not None else ""
         if "wait=False" in code.replace(" ", ""):
             return fix
-        return replace(
-            fix,
-            applicability=Applicability.DISPLAY_ONLY,
-            message=f"{fix.message} (the release waits: on the exception path too, review by hand)",
-        )
+        if acquisition.in_async_function or acquisition.kind.release_waits:
+            # Waiting for workers or a process on cancellation blocks the event loop
+            # (or the caller) where the code did not wait: shown, never applied.
+            return replace(
+                fix,
+                applicability=Applicability.DISPLAY_ONLY,
+                message=f"{fix.message} (the release waits, also on the exception path: "
+                "review by hand)",
+            )
+        # An executor joined on the exception path too, as `with` would: the common
+        # case, but it waits where the code did not.
+        return replace(fix, applicability=Applicability.UNSAFE)
 
 
 RULE = _Rule()

@@ -270,6 +270,7 @@ class _Results:
     fixed: int = 0
     diff: str = ""
     fixed_source: bytes | None = None  # `--fix -`: what goes to standard output
+    shown: str = ""  # --diff: the display-only fixes, never applied (to standard error)
     # Source text by display name that is not (or not yet) what is on disk: standard
     # input under --stdin-filename, an editor's unsaved buffer. The report shows these.
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -352,7 +353,9 @@ def _from_files(request: RunRequest, settings: Settings) -> _Results:
         )
         for name in fixing.outside:
             _warn_outside(name)
-        results = _Results(fixing.reports, files, found.problems, fixing.fixed, fixing.diff)
+        results = _Results(
+            fixing.reports, files, found.problems, fixing.fixed, fixing.diff, shown=fixing.shown
+        )
     if cache is not None:
         cache.save()
     return results
@@ -362,6 +365,9 @@ def _report(request: RunRequest, settings: Settings, results: _Results) -> int:
     """Print what the request asks for; the exit status."""
     if request.mode is Mode.DIFF:
         click.echo(results.diff, nl=False)
+        if results.shown and not request.quiet:
+            # Apart from the patch (standard output stays what `git apply` takes).
+            click.echo(results.shown, nl=False, err=True)
         if not request.quiet:
             fixed = results.fixed
             click.echo(f"Would fix {fixed} finding{'s' if fixed != 1 else ''}.", err=True)

@@ -575,3 +575,18 @@ def test_a_temporary_kept_past_its_statement_is_not_closed_after_it(tmp_path: Pa
     # the scope holds every use: the readline() calls and the read() stay inside it
     assert "        return [h.readline() for h in handles]\n" in fixed
     assert "        return f.read()\n" in fixed
+
+
+def test_diff_shows_display_only_fixes_apart_from_the_patch(tmp_path: Path) -> None:
+    text = (
+        "import subprocess\n\n\ndef serve(cmd):\n    proc = subprocess.Popen(cmd)\n"
+        "    return proc.pid\n\n\ndef read(path):\n    f = open(path)\n    return f.read()\n"
+    )
+    (tmp_path / "serve.py").write_text(text, encoding="utf-8")
+    result = fix("--diff", "serve.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "with open(path) as f:" in result.stdout
+    assert "Popen" not in result.stdout  # the patch holds only what --fix applies
+    assert "RG106 display-only fix, never applied" in result.stderr
+    assert "+    with subprocess.Popen(cmd) as proc:" in result.stderr
+    assert (tmp_path / "serve.py").read_text(encoding="utf-8") == text

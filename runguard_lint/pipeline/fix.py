@@ -25,8 +25,14 @@ from pathlib import Path
 
 from runguard_lint.analysis.project.facts import ProjectFacts
 from runguard_lint.config import Settings
-from runguard_lint.diagnostics import Diagnostic, FileReport
-from runguard_lint.fixes.edits import apply_spans, edit_span, line_starts, problem_with
+from runguard_lint.diagnostics import Applicability, Diagnostic, FileReport
+from runguard_lint.fixes.edits import (
+    apply_edits,
+    apply_spans,
+    edit_span,
+    line_starts,
+    problem_with,
+)
 from runguard_lint.pipeline.check import check_source, check_text
 from runguard_lint.pipeline.files import DecodeFailure, decode
 from runguard_lint.pipeline.pool import WorkerContext, WorkItem
@@ -233,8 +239,34 @@ def fix_item(context: WorkerContext, item: WorkItem) -> FileFix:
 
 def unified_diff(display: str, old: bytes, new: bytes) -> str:
     """What --diff prints for one file (decoded as the file declares itself)."""
-    old_text = decode(old).text
-    new_text = decode(new).text
+    return _text_diff(display, decode(old).text, decode(new).text)
+
+
+def display_only_diffs(display: str, data: bytes, report: FileReport, unsafe: bool) -> str:
+    """The display-only fixes left in `report` (made against `data`), each as its own
+    diff under a comment naming the finding: what --diff shows but never applies."""
+    try:
+        text = decode(data).text
+    except DecodeFailure:
+        return ""
+    out: list[str] = []
+    for diagnostic in report.diagnostics:
+        fix = diagnostic.shown_fix(unsafe)
+        if fix is None or fix.applicability is not Applicability.DISPLAY_ONLY or not fix.edits:
+            continue
+        try:
+            new_text = apply_edits(text, fix.edits)
+        except ValueError:
+            continue
+        out.append(
+            f"# {display}:{diagnostic.location.row}:{diagnostic.location.column}: "
+            f"{diagnostic.code} display-only fix, never applied: {fix.message}\n"
+        )
+        out.append(_text_diff(display, text, new_text))
+    return "".join(out)
+
+
+def _text_diff(display: str, old_text: str, new_text: str) -> str:
     lines = difflib.unified_diff(
         old_text.splitlines(keepends=True),
         new_text.splitlines(keepends=True),

@@ -215,6 +215,14 @@ def _computed(facts: ModuleFacts, value: cst.BaseExpression) -> bool:
         value, (cst.ListComp, cst.DictComp, cst.SetComp, cst.Name, cst.Subscript, cst.Attribute)
     ):
         return True
+    if isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict, cst.FormattedString)):
+        # A display built from data (`[float(len(text))]`, `f"{user}:{q}"`), not an empty
+        # accumulator or a constant: computed, if any part of it is.
+        return any(
+            isinstance(node, (cst.Call, cst.Name, cst.Attribute, cst.Subscript))
+            and not (isinstance(node, cst.Name) and node.value in ("True", "False", "None"))
+            for node in walk(value)
+        )
     if not isinstance(value, cst.Call):
         return False
     names = {name.rsplit(".", 1)[-1] for name in facts.external_names(value.func)}

@@ -250,10 +250,7 @@ def test_fix_style_scope_always_picks_the_safe_fix(tmp_path: Path) -> None:
     )
 
 
-def test_scope_class_exit_stack(tmp_path: Path) -> None:
-    (tmp_path / "runguard-lint.toml").write_text(
-        'scope-class = "contextlib.ExitStack"\n', encoding="utf-8"
-    )
+def test_a_named_resource_without_with_gets_try_finally(tmp_path: Path) -> None:
     source = tmp_path / "db.py"
     source.write_text(
         "import asyncpg\n\n\nasync def count(dsn):\n"
@@ -264,11 +261,31 @@ def test_scope_class_exit_stack(tmp_path: Path) -> None:
     result = fix("--fix", "db.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert source.read_text(encoding="utf-8") == (
-        "import asyncpg\nimport contextlib\n\n\nasync def count(dsn):\n"
-        "    async with contextlib.AsyncExitStack() as scope:\n"
-        "        conn = await asyncpg.connect(dsn)\n"
-        "        scope.push_async_callback(conn.close)\n"
+        "import asyncpg\n\n\nasync def count(dsn):\n"
+        "    conn = await asyncpg.connect(dsn)\n"
+        "    try:\n"
         "        return await conn.fetchval('select 1')\n"
+        "    finally:\n"
+        "        await conn.close()\n"
+    )
+
+
+def test_scope_class_from_config_is_used_for_a_temporary(tmp_path: Path) -> None:
+    (tmp_path / "runguard-lint.toml").write_text(
+        'scope-class = "runguard_lint.runtime.ResourceScope"\n', encoding="utf-8"
+    )
+    source = tmp_path / "log.py"
+    source.write_text(
+        'def log(path, lines):\n    for line in lines:\n        print(line, file=open(path, "a"))\n',
+        encoding="utf-8",
+    )
+    result = fix("--fix", "log.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert source.read_text(encoding="utf-8") == (
+        "from runguard_lint.runtime import ResourceScope\n\n"
+        "def log(path, lines):\n    for line in lines:\n"
+        '        with ResourceScope("log") as scope:\n'
+        '            print(line, file=scope.enter(open(path, "a")))\n'
     )
 
 
@@ -458,22 +475,32 @@ def test_edit_conflicts(
 
 def test_cache_class_config_picks_cachetools(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\ndependencies = ["cachetools>=5"]\n\n'
         '[tool.runguard-lint]\ncache-class = "cachetools.LRUCache"\ncache-maxsize = 500\n',
         encoding="utf-8",
     )
     module = tmp_path / "embeddings.py"
-    module.write_text(
+    text = (
         "_cache = {}\n\n\ndef embed(text: str) -> list[float]:\n"
         "    if text not in _cache:\n        _cache[text] = [float(len(text))]\n"
-        "    return _cache[text]\n",
-        encoding="utf-8",
+        "    return _cache[text]\n"
     )
+    module.write_text(text, encoding="utf-8")
     result = run_cli("--no-cache", "--fix", "--unsafe-fixes", "embeddings.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     fixed = module.read_text(encoding="utf-8")
     assert "from cachetools import LRUCache" in fixed
     assert "_cache = LRUCache(maxsize=500)" in fixed
     compile(fixed, "embeddings.py", "exec")
+    # Without the dependency declared, the fix is only shown: it would not import.
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.runguard-lint]\ncache-class = "cachetools.LRUCache"\n', encoding="utf-8"
+    )
+    module.write_text(text, encoding="utf-8")
+    result = run_cli("--no-cache", "--fix", "--unsafe-fixes", "embeddings.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert module.read_text(encoding="utf-8") == text
+    assert "needs `cachetools`, which this project does not declare" in result.stdout
 
 
 def test_cache_class_rejects_unknown_classes(tmp_path: Path) -> None:
@@ -486,18 +513,17 @@ def test_cache_class_rejects_unknown_classes(tmp_path: Path) -> None:
     assert "cache-class" in result.stderr and "pyproject.toml" in result.stderr
 
 
-def test_a_fix_that_would_wait_for_a_child_process_is_unsafe(tmp_path: Path) -> None:
+def test_a_fix_that_would_wait_for_a_child_process_is_never_applied(tmp_path: Path) -> None:
     """`with subprocess.Popen(...)` waits for the child on exit: a server started and
     left running (`Popen(["ollama", "serve"])`) would block its caller forever, so the
-    fix is only applied with --unsafe-fixes."""
+    fix is display-only, even with --unsafe-fixes."""
     source = 'import subprocess\n\n\ndef start():\n    subprocess.Popen(["ollama", "serve"])\n'
     target = tmp_path / "start.py"
     target.write_text(source, encoding="utf-8")
-    safe = run_cli("--no-cache", "--fix", str(target), cwd=tmp_path)
-    assert target.read_text(encoding="utf-8") == source
-    assert "RG106" in safe.stdout and "--unsafe-fixes" in safe.stdout
-    run_cli("--no-cache", "--fix", "--unsafe-fixes", str(target), cwd=tmp_path)
-    assert target.read_text(encoding="utf-8") != source
+    for flags in (("--fix",), ("--fix", "--unsafe-fixes")):
+        result = run_cli("--no-cache", *flags, str(target), cwd=tmp_path)
+        assert target.read_text(encoding="utf-8") == source
+        assert "RG106" in result.stdout and "display-only" in result.stdout
 
 
 OUTLIVING = """\
@@ -569,10 +595,14 @@ def test_a_temporary_kept_past_its_statement_is_not_closed_after_it(tmp_path: Pa
         "    return f.read()\n",
         encoding="utf-8",
     )
-    result = fix("--fix", "files.py", cwd=tmp_path)
+    before = (tmp_path / "files.py").read_text(encoding="utf-8")
+    # Only a scope around the whole body can hold them: not the shortest lifetime, so
+    # not safe; with --unsafe-fixes the scope holds every use.
+    assert fix("--fix", "files.py", cwd=tmp_path).returncode == 1
+    assert (tmp_path / "files.py").read_text(encoding="utf-8") == before
+    result = fix("--fix", "--unsafe-fixes", "files.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     fixed = (tmp_path / "files.py").read_text(encoding="utf-8")
-    # the scope holds every use: the readline() calls and the read() stay inside it
     assert "        return [h.readline() for h in handles]\n" in fixed
     assert "        return f.read()\n" in fixed
 

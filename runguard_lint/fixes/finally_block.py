@@ -27,7 +27,7 @@ from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.release import release_for
 from runguard_lint.fixes.tree import Rewrite, binding_of, block_of, expression_statement, index_in
-from runguard_lint.fixes.with_block import end_of_uses, rest_of_block
+from runguard_lint.fixes.with_block import end_of_uses, rest_of_block, without_blank_head
 
 
 def moved_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
@@ -96,9 +96,9 @@ def _wrap(
     """Statements start+1..end-1 into `try:`; statement `end` (or `added`) into `finally:`."""
     assert isinstance(updated, cst.IndentedBlock)
     body: Sequence[cst.BaseStatement] = updated.body
-    guarded = list(body[start + 1 : end])
+    guarded = without_blank_head(body[start + 1 : end])
     if added is None:
-        final = body[end]
+        final = without_blank_head([body[end]])[0]
         after = list(body[end + 1 :])
     else:
         final = added

@@ -126,7 +126,12 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
     else:
         message = f"Close {what} with the `{scope.name}` scope of `{function.name.value}()`"
     module = imports.add_to(rewrite.apply())
-    return make_fix(context, module, Applicability.SAFE, message)
+    # Around the whole body, the release moves to the end of the function and every
+    # line is re-indented: not the shortest lifetime, and not a change a maintainer
+    # merges without reading, so only with --unsafe-fixes.
+    whole_body = existing is None and alone is None
+    applicability = Applicability.UNSAFE if whole_body else Applicability.SAFE
+    return make_fix(context, module, applicability, message)
 
 
 def _stdlib_scope(context: FileContext) -> bool:

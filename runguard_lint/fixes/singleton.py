@@ -62,7 +62,21 @@ from runguard_lint.fixes.tree import (
 _NAMED_CONSTANTS = frozenset({"True", "False", "None"})
 
 
+def _test_module(filename: str) -> bool:
+    """A test file: a shared instance would carry state from one test to the next."""
+    parts = filename.replace("\\", "/").split("/")
+    name = parts[-1]
+    return (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or any(part in ("tests", "test") for part in parts[:-1])
+    )
+
+
 def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
+    if _test_module(context.filename):
+        return None
     kind = acquisition.kind
     facts = context.facts
     call = acquisition.call

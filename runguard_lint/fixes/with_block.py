@@ -87,7 +87,7 @@ def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix 
     def wrap(updated: cst.CSTNode) -> cst.CSTNode:
         assert isinstance(updated, cst.IndentedBlock)
         body = list(updated.body)
-        rest = body[index + 1 : end] or [cst.SimpleStatementLine([cst.Pass()])]
+        rest = without_blank_head(body[index + 1 : end]) or [cst.SimpleStatementLine([cst.Pass()])]
         after = body[end:]
         asynchronous = cst.Asynchronous() if flavour is WithFlavour.ASYNC else None
         if not enters_as_itself:
@@ -117,6 +117,21 @@ def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix 
         Applicability.SAFE,
         f"Close `{holder}` with `{opener}:` around its uses",
     )
+
+
+def without_blank_head(
+    statements: Sequence[cst.BaseStatement],
+) -> list[cst.BaseStatement]:
+    """The statements, the first without the blank lines above it (comments stay): a new
+    block header is not followed by a blank line."""
+    body = list(statements)
+    if body and isinstance(body[0], (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        first = body[0]
+        lines = list(first.leading_lines)
+        while lines and lines[0].comment is None:
+            lines.pop(0)
+        body[0] = first.with_changes(leading_lines=lines)
+    return body
 
 
 def end_of_uses(
@@ -168,6 +183,27 @@ def _module_level_names(module: cst.Module) -> frozenset[str]:
     return frozenset(names)
 
 
+# Callables that read a file to the end before they return (what they return is data).
+EAGER_READERS = frozenset(
+    {
+        "json.load",
+        "pickle.load",
+        "marshal.load",
+        "plistlib.load",
+        "tomllib.load",
+        "tomli.load",
+        "toml.load",
+        "yaml.load",
+        "yaml.safe_load",
+        "yaml.full_load",
+        "yaml.unsafe_load",
+        "yaml.safe_load_all",
+        "numpy.load",
+        "joblib.load",
+    }
+)
+
+
 # What the name of a temporary entered by `with` is built from: the callee's last part.
 _TEMPORARY_NAMES = {
     "open": "f",
@@ -209,6 +245,8 @@ def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fi
         return None
     node: cst.CSTNode = call
     statement: cst.CSTNode | None = None
+    # The calls the temporary is handed to on its way to the statement (`json.load`).
+    callees: list[cst.Call] = []
     while statement is None:
         parent = facts.parent(node)
         if (
@@ -228,6 +266,7 @@ def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fi
             (isinstance(parent, cst.Attribute) and parent.value is node)
             or (isinstance(parent, cst.Call) and parent.func is node)
             or (isinstance(parent, cst.Await) and node is not call)
+            or (isinstance(parent, cst.Subscript) and parent.value is node and node is not call)
         )
         if used_on and parent is not None:
             node = parent
@@ -245,10 +284,20 @@ def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fi
                 and dotted_name(outer.func) is not None
             ):
                 return None
+            callees.append(outer)
             node = outer
         else:
             return None
     if block_of(facts, statement) is None:
+        return None
+    if (
+        isinstance(statement, cst.SimpleStatementLine)
+        and isinstance(statement.body[0], (cst.Assign, cst.AnnAssign))
+        and not all(facts.external_names(outer.func) & EAGER_READERS for outer in callees)
+    ):
+        # `data = csv.reader(open(p))`: what the callee made may read the file later,
+        # after a `with` around this statement closed it. Only readers known to read
+        # everything at once (`json.load`) may be handed the temporary here.
         return None
     terminal = acquisition.callee.rsplit(".", 1)[-1].removesuffix("()")
     base = _TEMPORARY_NAMES.get(terminal, context.catalog.leak_traits(acquisition.kind.rule).noun)

@@ -18,6 +18,7 @@ import libcst as cst
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
 from runguard_lint.analysis.ownership.outlive import may_borrow_transport, outliving_use
+from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.diagnostics import Applicability, Diagnostic, Fix
 from runguard_lint.fixes import guarded, pick
 from runguard_lint.fixes.release import CONCURRENT_EXECUTORS, MULTIPROCESSING_POOLS
@@ -142,7 +143,8 @@ class LeakRule(Rule):
         facts = context.facts
         if may_borrow_transport(facts, acquisition):
             return False
-        return outliving_use(facts, acquisition, fate.holder) is None
+        view = ProjectView(facts, context.project, context.module, context.package)
+        return outliving_use(facts, acquisition, fate.holder, view.keeps_nothing) is None
 
     def release_fix(self, context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
         """The shortest release: `with` around the uses, `finally`, or a scope."""

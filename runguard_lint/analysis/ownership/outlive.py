@@ -21,6 +21,8 @@ A yes means "no safe fix", never "no finding".
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 from runguard_lint.analysis.names import ModuleFacts
@@ -95,9 +97,18 @@ def _made_here(facts: ModuleFacts, value: cst.BaseExpression) -> bool:
     return True
 
 
-def outliving_use(facts: ModuleFacts, acquisition: Acquisition, holder: str | None) -> str | None:
+def outliving_use(
+    facts: ModuleFacts,
+    acquisition: Acquisition,
+    holder: str | None,
+    keeps_nothing: Callable[[cst.Call], bool] | None = None,
+) -> str | None:
     """Why closing the resource at the end of its uses in the function would break
-    something that outlives them, or None when nothing does (as far as names tell)."""
+    something that outlives them, or None when nothing does (as far as names tell).
+
+    `keeps_nothing`: the project's word that a call keeps none of its arguments
+    (`ProjectView.keeps_nothing`), so what it returns is data.
+    """
     function = acquisition.function
     derived_methods = frozenset(acquisition.kind.derived)
     handles: set[str] = {holder} if holder is not None else set()
@@ -110,10 +121,29 @@ def outliving_use(facts: ModuleFacts, acquisition: Acquisition, holder: str | No
                 if isinstance(target.target, cst.Name):
                     handles.add(target.target.value)
     temporary = acquisition.call
+    # Every name bound from an expression that mentions it (a wide reading of "made from
+    # it"): what a lazy value returned (a generator, a lambda) or a wrapper may hold.
+    made = set(handles)
+    for node in statements:
+        if (
+            isinstance(node, (cst.Assign, cst.AnnAssign))
+            and node.value is not None
+            and _mentions(node.value, made, temporary)
+        ):
+            bound: list[cst.BaseExpression] = (
+                [item.target for item in node.targets]
+                if isinstance(node, cst.Assign)
+                else [node.target]
+            )
+            for expression in bound:
+                made.update(name.value for name in walk(expression) if isinstance(name, cst.Name))
     for node in statements:
         if isinstance(node, cst.Return) and node.value is not None:
             if _handle(node.value, handles, derived_methods, temporary):
                 return "a handle made from it is returned"
+            late = _returned_late(node.value, handles, made, temporary, keeps_nothing)
+            if late is not None:
+                return late
         elif isinstance(node, cst.Assign) and any(
             isinstance(target.target, (cst.Attribute, cst.Subscript)) for target in node.targets
         ):
@@ -125,6 +155,83 @@ def outliving_use(facts: ModuleFacts, acquisition: Acquisition, holder: str | No
                 _mentions(arg.value, handles, temporary) for arg in node.args
             ):
                 return f"it (or a value made from it) is handed to `{name}`"
+    return None
+
+
+# Calls that consume what they are given before they return: their result is data.
+_CONSUMING = frozenset(
+    {
+        "list",
+        "tuple",
+        "dict",
+        "set",
+        "frozenset",
+        "sorted",
+        "sum",
+        "len",
+        "min",
+        "max",
+        "any",
+        "all",
+        "str",
+        "bytes",
+        "int",
+        "float",
+        "bool",
+        "repr",
+        "json.load",
+        "json.loads",
+        "pickle.load",
+        "marshal.load",
+        "tomllib.load",
+        "yaml.safe_load",
+        "yaml.load",
+    }
+)
+
+
+def _returned_late(
+    node: cst.CSTNode,
+    direct: set[str],
+    made: set[str],
+    temporary: cst.CSTNode,
+    keeps_nothing: Callable[[cst.Call], bool] | None,
+    consumed: bool = False,
+) -> str | None:
+    """Why the returned value may use the resource after the function ends, or None.
+
+    A generator expression or lambda that mentions it (or what was made from it) runs
+    later, unless a consuming call (`sum`, `list`) runs it first; the resource itself
+    handed to a call whose result is returned (`from_openai(client)`) may be kept by
+    that result, unless the call consumes it. An awaited result is data.
+    """
+    if isinstance(node, cst.Await):
+        return None
+    if (
+        isinstance(node, (cst.GeneratorExp, cst.Lambda))
+        and not consumed
+        and _mentions(node, made, temporary)
+    ):
+        return "a lazy value (a generator, a lambda) that reads it is returned"
+    if isinstance(node, cst.Call):
+        eager = (
+            consumed
+            or cst.Module([]).code_for_node(node.func) in _CONSUMING
+            or (keeps_nothing is not None and keeps_nothing(node))
+        )
+        for argument in node.args:
+            value = argument.value
+            held = value is temporary or (isinstance(value, cst.Name) and value.value in direct)
+            if held and not eager:
+                return "the value returned is built from it and may hold it"
+            found = _returned_late(value, direct, made, temporary, keeps_nothing, eager)
+            if found is not None:
+                return found
+        return _returned_late(node.func, direct, made, temporary, keeps_nothing)
+    for child in node.children:
+        found = _returned_late(child, direct, made, temporary, keeps_nothing)
+        if found is not None:
+            return found
     return None
 
 

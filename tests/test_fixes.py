@@ -276,7 +276,8 @@ def test_scope_class_from_config_is_used_for_a_temporary(tmp_path: Path) -> None
     )
     source = tmp_path / "log.py"
     source.write_text(
-        'def log(path, lines):\n    for line in lines:\n        print(line, file=open(path, "a"))\n',
+        "def log(path, lines):\n    for line in lines:\n"
+        '        print(line, file=open(path, "a"))\n',
         encoding="utf-8",
     )
     result = fix("--fix", "log.py", cwd=tmp_path)
@@ -302,8 +303,7 @@ def test_an_executor_in_async_code_is_never_waited_for(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert (
         "    try:\n        return await asyncio.get_running_loop().run_in_executor(ex, job)\n"
-        "    finally:\n        ex.shutdown(wait=False)\n"
-        in source.read_text(encoding="utf-8")
+        "    finally:\n        ex.shutdown(wait=False)\n" in source.read_text(encoding="utf-8")
     )
 
 

@@ -141,19 +141,64 @@ def end_of_uses(
     derived from it: the `with` ends there, so the resource lives no longer than it
     is used (and what was made from it, a cursor, a response, is done with).
 
-    "Derived" is read widely, by names: every name other than the module's imports,
-    definitions and the builtins that appears in a statement using a tracked name
-    is tracked from then on (`rows = cur.fetchall()`, `items.append(cur)`).
+    "Derived", by names: what a statement that mentions a tracked name binds (`rows =
+    cur.fetchall()`, `for row in cur`, `with conn.cursor() as c`, `self.x = ...` tracks
+    `self`) and the object a method call hands a tracked value to (`items.append(cur)`
+    tracks `items`) are tracked from then on. The module's imports, definitions and
+    the builtins never are.
     """
     ignored = _module_level_names(context.facts.module)
     tracked = {holder}
     end = index + 1
     for position in range(index + 1, len(statements)):
-        names = {node.value for node in walk(statements[position]) if isinstance(node, cst.Name)}
-        if names & tracked:
-            tracked |= names - ignored
-            end = position + 1
+        statement = statements[position]
+        if not _mentions_any(statement, tracked):
+            continue
+        end = position + 1
+        for _ in range(2):  # a second pass for what the first one tracked late
+            tracked |= _bound_from(statement, tracked) - ignored
     return end
+
+
+def _mentions_any(node: cst.CSTNode, names: set[str]) -> bool:
+    return any(isinstance(child, cst.Name) and child.value in names for child in walk(node))
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    return {child.value for child in walk(node) if isinstance(child, cst.Name)}
+
+
+def _bound_from(statement: cst.CSTNode, tracked: set[str]) -> set[str]:
+    """The names the statement binds or fills from a tracked value."""
+    found: set[str] = set()
+    for node in walk(statement):
+        source: cst.CSTNode | None = None
+        target: cst.CSTNode | None = None
+        if isinstance(node, cst.Assign):
+            source = node.value
+            for item in node.targets:
+                if _mentions_any(source, tracked):
+                    found |= _names_in(item.target)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr)):
+            source, target = node.value, node.target
+        elif isinstance(node, cst.For):
+            source, target = node.iter, node.target
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            source, target = node.item, node.asname.name
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            # `items.append(cur)`: `items` now holds it.
+            root = _receiver_root(node.func.value)
+            if root is not None and any(_mentions_any(a.value, tracked) for a in node.args):
+                found.add(root)
+        if source is not None and target is not None and _mentions_any(source, tracked):
+            found |= _names_in(target)
+    return found
+
+
+def _receiver_root(expression: cst.BaseExpression) -> str | None:
+    while isinstance(expression, (cst.Attribute, cst.Subscript, cst.Call)):
+        expression = expression.func if isinstance(expression, cst.Call) else expression.value
+    return expression.value if isinstance(expression, cst.Name) else None
 
 
 def _module_level_names(module: cst.Module) -> frozenset[str]:

@@ -121,6 +121,13 @@ def outliving_use(
                 if isinstance(target.target, cst.Name):
                     handles.add(target.target.value)
     temporary = acquisition.call
+    # A temporary bound to a name through `x if c else y`, `a or b`, `await`: that name
+    # holds it as itself.
+    for node in statements:
+        if isinstance(node, cst.Assign) and _holds_itself(node.value, temporary):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    handles.add(target.target.value)
     # Every name bound from an expression that mentions it (a wide reading of "made from
     # it"): what a lazy value returned (a generator, a lambda) or a wrapper may hold.
     made = set(handles)
@@ -233,6 +240,18 @@ def _returned_late(
         if found is not None:
             return found
     return None
+
+
+def _holds_itself(value: cst.BaseExpression, temporary: cst.CSTNode) -> bool:
+    if value is temporary:
+        return True
+    if isinstance(value, cst.Await):
+        return _holds_itself(value.expression, temporary)
+    if isinstance(value, cst.IfExp):
+        return _holds_itself(value.body, temporary) or _holds_itself(value.orelse, temporary)
+    if isinstance(value, cst.BooleanOperation):
+        return _holds_itself(value.left, temporary) or _holds_itself(value.right, temporary)
+    return False
 
 
 def _terminal(expression: cst.BaseExpression) -> str:

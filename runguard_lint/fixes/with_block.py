@@ -14,7 +14,7 @@ still applies. Also the `contextlib.closing` shape for `with sqlite3.connect()`.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
@@ -147,7 +147,16 @@ def end_of_uses(
     tracks `items`) are tracked from then on. The module's imports, definitions and
     the builtins never are.
     """
-    ignored = _module_level_names(context.facts.module)
+    ignored = set(_module_level_names(context.facts.module))
+    for statement in statements:
+        # Modules imported in the function are no holders either (`mod.f(cur)`).
+        for node in walk(statement):
+            if isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(
+                node.names, cst.ImportStar
+            ):
+                for alias in node.names:
+                    bound = alias.asname.name if alias.asname is not None else alias.name
+                    ignored.add(cst.Module([]).code_for_node(bound).split(".", 1)[0])
     tracked = {holder}
     end = index + 1
     for position in range(index + 1, len(statements)):
@@ -160,12 +169,26 @@ def end_of_uses(
     return end
 
 
+def _loaded_names(node: cst.CSTNode) -> Iterator[str]:
+    """The names an expression or statement reads or binds: not attribute names
+    (`r.text`) or keywords (`f(httpx_client=x)`), which only look like names."""
+    pending: list[cst.CSTNode] = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.Name):
+            yield current.value
+        elif isinstance(current, (cst.Attribute, cst.Arg)):
+            pending.append(current.value)
+        else:
+            pending.extend(current.children)
+
+
 def _mentions_any(node: cst.CSTNode, names: set[str]) -> bool:
-    return any(isinstance(child, cst.Name) and child.value in names for child in walk(node))
+    return any(name in names for name in _loaded_names(node))
 
 
 def _names_in(node: cst.CSTNode) -> set[str]:
-    return {child.value for child in walk(node) if isinstance(child, cst.Name)}
+    return set(_loaded_names(node))
 
 
 def _bound_from(statement: cst.CSTNode, tracked: set[str]) -> set[str]:

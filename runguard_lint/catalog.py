@@ -93,14 +93,16 @@ class ResourceKind:
     entry (`method` + `on`) matches `<x>.method()` where `<x>` is known to be
     built by one of `on` (or annotated with it). `result = "receiver"` means the
     call loads into its receiver (`index.load_index(p)`), which is then the
-    resource.
+    resource. `result = "permit"` means the call takes a permit from its receiver
+    (`await semaphore.acquire()`), which the function owes back to that same
+    receiver (`semaphore.release()`).
     """
 
     rule: str
     callable: str = ""
     method: str = ""
     on: tuple[str, ...] = ()
-    result: Literal["value", "receiver"] = "value"
+    result: Literal["value", "receiver", "permit"] = "value"
     release: tuple[str, ...] = ()
     release_awaited: bool = False
     owner_release: tuple[str, ...] = ()
@@ -161,6 +163,28 @@ class Catalog:
     # ends in one may acquire, whatever the import says.
     factories: frozenset[str] = frozenset()
     factory_terminals: frozenset[str] = frozenset()
+    # Last names under which the project re-exports a catalog constructor (see
+    # with_project): distinctive like the constructors' own names.
+    alias_terminals: frozenset[str] = frozenset()
+
+    @cached_property
+    def permit_methods(self) -> frozenset[str]:
+        """Methods that take a permit from their receiver (`acquire`)."""
+        return frozenset(kind.method for kind in self.resources if kind.result == "permit")
+
+    @cached_property
+    def permit_types(self) -> frozenset[str]:
+        """The semaphore and lock types whose `acquire()` takes a permit."""
+        return frozenset(
+            name for kind in self.resources if kind.result == "permit" for name in kind.on
+        )
+
+    @cached_property
+    def permit_releases(self) -> frozenset[str]:
+        """Methods that give a permit back to their receiver (`release`)."""
+        return frozenset(
+            name for kind in self.resources if kind.result == "permit" for name in kind.release
+        )
 
     @cached_property
     def release_methods(self) -> frozenset[str]:
@@ -170,10 +194,15 @@ class Catalog:
             names.update(kind.release)
         return frozenset(names)
 
-    def with_factories(self, factories: Mapping[str, ResourceKind]) -> Catalog:
-        """This catalog plus the project's factories: a call of one acquires what it
-        returns (its kind carries the factory's qualified name as `callable`)."""
-        if not factories:
+    def with_project(
+        self,
+        factories: Mapping[str, ResourceKind],
+        alias_terminals: frozenset[str] = frozenset(),
+    ) -> Catalog:
+        """This catalog plus the project's factories (a call of one acquires what it
+        returns; its kind carries the factory's qualified name as `callable`) and the
+        names the project re-exports catalog constructors under."""
+        if not factories and not alias_terminals:
             return self
         by_callable = {**self.by_callable, **factories}
         return replace(
@@ -182,6 +211,7 @@ class Catalog:
             by_callable=by_callable,
             factories=frozenset(factories),
             factory_terminals=frozenset(name.rsplit(".", 1)[-1] for name in factories),
+            alias_terminals=alias_terminals,
         )
 
     def leak_traits(self, code: str) -> LeakTraits:
@@ -206,7 +236,7 @@ class Catalog:
                 names.add(kind.callable.rsplit(".", 1)[-1])
             if kind.method:
                 names.add(kind.method)
-        return frozenset(names)
+        return frozenset(names) | self.alias_terminals
 
 
 def rules_dir() -> Path:
@@ -269,8 +299,8 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
     if context_manager not in _CM_KINDS:
         raise CatalogError(f"{where}: `context_manager` must be one of {', '.join(_CM_KINDS)}")
     result = raw.get("result", "value")
-    if result not in ("value", "receiver"):
-        raise CatalogError(f'{where}: `result` must be "value" or "receiver"')
+    if result not in ("value", "receiver", "permit"):
+        raise CatalogError(f'{where}: `result` must be "value", "receiver" or "permit"')
     for flag in ("release_awaited", "owner_release_awaited", "with_closes", "release_waits"):
         if flag in raw and not isinstance(raw[flag], bool):
             raise CatalogError(f"{where}: `{flag}` must be true or false")

@@ -191,8 +191,12 @@ def main(
     """Find the resource leaks that multiply the bill of LLM-agent and web-service code.
 
     PATHS are files or directories (default: the current directory); `-` reads
-    standard input.
+    standard input. `runguard-lint server`, with nothing else, starts the
+    language server for editors (to check a directory named `server`, write
+    `server/`).
     """
+    if paths == (SERVER_COMMAND,) and _nothing_else_given(click.get_current_context()):
+        sys.exit(_serve())
     # As in Ruff: a --stdin-filename means the source comes from standard input.
     from_stdin = stdin_filename is not None
     request = RunRequest(
@@ -220,6 +224,40 @@ def main(
         quiet=quiet,
     )
     sys.exit(run(request))
+
+
+SERVER_COMMAND = "server"
+
+
+def _nothing_else_given(context: click.Context) -> bool:
+    """Whether every option is at its default: `server` was the only argument."""
+    return all(
+        context.get_parameter_source(parameter.name) in (None, click.core.ParameterSource.DEFAULT)
+        for parameter in context.command.params
+        if parameter.name is not None and parameter.name != "paths"
+    )
+
+
+def _serve() -> int:
+    """`runguard-lint server`: LSP on standard input and output, until the client exits.
+
+    Always the server, whatever the working directory holds: an editor starts
+    it from the project root, where a `server/` package is common, and the
+    command must not change meaning there.
+    """
+    from runguard_lint.server import ServerUnavailable, serve
+
+    if sys.stdin.isatty():
+        note = "runguard-lint: starting the language server; it speaks LSP on standard input"
+        if Path(SERVER_COMMAND).exists():
+            note += f" (to check `{SERVER_COMMAND}`, run `runguard-lint {SERVER_COMMAND}/`)"
+        click.echo(note, err=True)
+    try:
+        serve()
+    except ServerUnavailable as error:
+        click.echo(f"runguard-lint: error: {error}", err=True)
+        return EXIT_ERROR
+    return EXIT_CLEAN
 
 
 def _mode(*, explain: str | None, list_rules: bool, diff: bool, fix: bool) -> Mode:

@@ -307,6 +307,11 @@ def _check_method(kind: ResourceKind, tmp_path: Path) -> None:
     if maker is not None:
         with contextlib.ExitStack() as stack:
             _check_releases(kind, maker(tmp_path, stack), what)
+    elif kind.result == "permit":
+        # The permit is owed back to the receiver itself: a real, fresh one (a
+        # Condition binds acquire/release from its lock when it is built).
+        for owner in owners:
+            _check_releases(kind, owner(), f"`{kind.on[0]}`")
     elif kind.result == "receiver" and classes:
         for cls in classes:
             _check_releases(kind, cls, f"`{cls.__qualname__}`")

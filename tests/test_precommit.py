@@ -10,12 +10,14 @@ into a temporary git repository: the hooks tested are exactly the code here.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 
@@ -237,3 +239,45 @@ def test_fix_hook_rewrites_the_file(hook_repo: Path, home: Path, tmp_path: Path)
     git(repo, env, "commit", "-q", "-am", "fixed")
     second = try_repo(hook_repo, repo, env, "runguard-lint-fix")
     assert second.returncode == 0, second.stdout + second.stderr
+
+
+def test_documented_config_runs(hook_repo: Path, home: Path, tmp_path: Path) -> None:
+    """docs/ci.md's `.pre-commit-config.yaml`, run by `pre-commit run`. The repository
+    URL is swapped for the snapshot of this checkout and `rev` for its commit (GitHub
+    is out of reach here; tests/test_docs.py checks the documented rev exists)."""
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    (block,) = [
+        body
+        for body in re.findall(r"^```yaml\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+        if body.startswith("# .pre-commit-config.yaml")
+    ]
+    config = yaml.safe_load(block)
+    (documented,) = config["repos"]
+    assert documented["repo"] == "https://github.com/runguard-lint/runguard-lint"
+    assert [hook["id"] for hook in documented["hooks"]] == ["runguard-lint"]
+    env = _git_env(home)
+    documented["repo"] = str(hook_repo)
+    documented["rev"] = git(hook_repo, env, "rev-parse", "HEAD").strip()
+    repo = make_repo(
+        tmp_path / "project",
+        env,
+        {".pre-commit-config.yaml": yaml.safe_dump(config), "app/client.py": LEAK},
+    )
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color", "never"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+
+    failed = run()
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "app/client.py" in failed.stdout and "RG101" in failed.stdout
+    commit(repo, env, {"app/client.py": FIXED})
+    passed = run()
+    assert passed.returncode == 0, passed.stdout + passed.stderr

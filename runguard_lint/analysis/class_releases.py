@@ -294,7 +294,9 @@ def _releasing_helpers(context: FileContext) -> frozenset[str]:
 
 def parent_attribute(acquisition: Acquisition) -> str | None:
     """`self.engine` for `self.conn = self.engine.connect()`: disposing it ends the child."""
-    func = acquisition.call.func
+    if not acquisition.by_call:
+        return None
+    func = acquisition.constructor.func
     if acquisition.kind.method and isinstance(func, cst.Attribute):
         receiver = func.value
         if isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name):

@@ -29,7 +29,7 @@ import libcst as cst
 from libcst.metadata.scope_provider import Assignment
 
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts
-from runguard_lint.analysis.syntax import block_statements, is_none, small_statements
+from runguard_lint.analysis.syntax import block_statements, is_none, is_within, small_statements
 from runguard_lint.analysis.tree import children, walk
 
 # Calls that cannot fail when given no arguments: an empty container, a clock
@@ -121,6 +121,20 @@ _TYPE_ONLY_AUGMENTED = (
 _CLOSED_ATTRIBUTES = frozenset({"closed", "is_closed"})
 
 _NESTED_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+
+# What a release that times out raises, and the types that catch it.
+_TIMEOUT_CATCHERS = frozenset(
+    {
+        "subprocess.TimeoutExpired",
+        "subprocess.SubprocessError",
+        "builtins.Exception",
+        "builtins.BaseException",
+        "builtins.TimeoutError",
+        "asyncio.TimeoutError",
+        "concurrent.futures.TimeoutError",
+    }
+)
 
 
 class RaisingCode:
@@ -254,6 +268,13 @@ class RaisingCode:
         """
         if caught is None:
             return True
+        names = self.caught_names(caught)
+        if "builtins.BaseException" in names:
+            return True
+        return "builtins.Exception" in names and not _suspends(body)
+
+    def caught_names(self, caught: cst.BaseExpression) -> set[str]:
+        """The qualified names of the exception types a handler names."""
         types = (
             [element.value for element in caught.elements]
             if isinstance(caught, cst.Tuple)
@@ -262,9 +283,7 @@ class RaisingCode:
         names: set[str] = set()
         for kind in types:
             names |= self.facts.external_names(kind)
-        if "builtins.BaseException" in names:
-            return True
-        return "builtins.Exception" in names and not _suspends(body)
+        return names
 
     def _try_swallows_everything(self, node: cst.Try) -> bool:
         """`try: ... except Exception: log(...)`: whatever the body raises, the handler
@@ -519,13 +538,16 @@ class ReleasePaths:
     def _release_runs_first(self, small: cst.CSTNode, releases: Releases) -> bool:
         """In `return report(p.wait())`, the release is the first call that runs; in
         `proc.communicate(timeout=30)` the release itself raises on timeout and leaves
-        the process running."""
+        the process running, unless the `try` around it releases in the handler that
+        takes the timeout (`except TimeoutExpired: proc.kill(); proc.communicate()`)."""
         site = next(node for node in walk(small) if id(node) in releases.ids)
         call = site.expression if isinstance(site, cst.Await) else site
-        if not isinstance(call, cst.Call) or any(
+        if not isinstance(call, cst.Call):
+            return False
+        if any(
             argument.keyword is not None and argument.keyword.value == "timeout"
             for argument in call.args
-        ):
+        ) and not self._timeout_released(site, releases):
             return False
         end = self.facts.position(site).end
         ancestors = {id(node) for node in self.facts.ancestors(site)}
@@ -536,6 +558,23 @@ class ReleasePaths:
             if (start.line, start.column) < (end.line, end.column):
                 return False  # another call runs first and may raise
         return True
+
+    def _timeout_released(self, site: cst.CSTNode, releases: Releases) -> bool:
+        """The innermost `try` around a release that can time out has a handler for the
+        timeout (`TimeoutExpired`, or anything broader) that releases again."""
+        for ancestor in self.facts.ancestors(site):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+                return False
+            if isinstance(ancestor, cst.Try) and is_within(self.facts, site, ancestor.body):
+                return any(
+                    self._catches_timeout(handler.type)
+                    and any(id(node) in releases.ids for node in walk(handler.body))
+                    for handler in ancestor.handlers
+                )
+        return False
+
+    def _catches_timeout(self, caught: cst.BaseExpression | None) -> bool:
+        return caught is None or bool(self.raising.caught_names(caught) & _TIMEOUT_CATCHERS)
 
     def _flags(self, statement: cst.BaseStatement, function: FunctionNode) -> frozenset[str]:
         """Local names that are true whenever the resource is held: set to `True` right

@@ -41,7 +41,7 @@ def moved_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate
         return None
     if release is None or len(fate.release_sites) != 1:
         return None
-    acquiring = facts.statement_of(acquisition.call)
+    acquiring = facts.statement_of(acquisition.constructor)
     releasing = facts.statement_of(release)
     if not isinstance(acquiring, cst.SimpleStatementLine) or releasing is None:
         return None
@@ -62,7 +62,7 @@ def moved_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate
 def added_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
     """A release in `finally` around the rest of the block, for a resource never released."""
     facts = context.facts
-    binding = binding_of(facts, acquisition.call)
+    binding = binding_of(facts, acquisition.constructor)
     if binding is None:
         return None
     rewrite = Rewrite(facts)
@@ -75,8 +75,8 @@ def added_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate
     # The `try` ends after the last statement that uses it or what is made from it.
     end = end_of_uses(context, block.body, index, binding.target.value)
     receiver = None
-    if isinstance(acquisition.call.func, cst.Attribute):
-        receiver = facts.module.code_for_node(acquisition.call.func.value)
+    if isinstance(acquisition.constructor.func, cst.Attribute):
+        receiver = facts.module.code_for_node(acquisition.constructor.func.value)
     release = release_for(acquisition, context.catalog, binding.target.value, receiver)
     if release is None:
         return None

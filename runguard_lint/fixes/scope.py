@@ -81,7 +81,7 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
         facts, fate.release_sites, rewrite
     ):
         return None
-    binding = binding_of(facts, acquisition.call)
+    binding = binding_of(facts, acquisition.constructor)
     if binding is None or block_of(facts, binding.statement) is None:
         # A temporary, or a value that flows on through an expression (a container,
         # a conditional): entered in the scope where it is created.
@@ -101,8 +101,8 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
             return None
         holder = binding.target.value
         receiver = None
-        if isinstance(acquisition.call.func, cst.Attribute):
-            receiver = facts.module.code_for_node(acquisition.call.func.value)
+        if isinstance(acquisition.constructor.func, cst.Attribute):
+            receiver = facts.module.code_for_node(acquisition.constructor.func.value)
         release = release_for(acquisition, context.catalog, holder, receiver)
         if release is None or (release.awaited and not scope.asynchronous):
             return None
@@ -203,7 +203,7 @@ def _class_label(scope: _Scope) -> str:
 def _existing_scope(context: FileContext, acquisition: Acquisition) -> _Scope | None:
     """A `with ResourceScope(...) as s:` (or an exit stack) around the acquisition."""
     facts = context.facts
-    for ancestor in facts.ancestors(acquisition.call):
+    for ancestor in facts.ancestors(acquisition.constructor):
         if ancestor is acquisition.function:
             return None
         if not isinstance(ancestor, cst.With):
@@ -248,7 +248,7 @@ def _enter_in_place(
         return False
     if acquisition.kind.callable in ENTERS_AS_OTHER:
         return False
-    call = acquisition.call
+    call = acquisition.constructor
     parent = context.facts.parent(call)
     node: cst.BaseExpression = call
     if isinstance(parent, cst.Await):

@@ -79,7 +79,7 @@ def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) ->
         return None
     kind = acquisition.kind
     facts = context.facts
-    call = acquisition.call
+    call = acquisition.constructor
     asynchronous = kind.release_awaited or (kind.async_cm and not kind.sync_cm)
     if asynchronous and not (acquisition.in_async_function and kind.release):
         return None

@@ -66,7 +66,7 @@ def rest_of_block(
 def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
     """`async with Resource(...) as name:` around the rest of the block."""
     flavour = with_flavour(acquisition, context.catalog)
-    binding = binding_of(context.facts, acquisition.call)
+    binding = binding_of(context.facts, acquisition.constructor)
     if flavour is None or binding is None:
         return None
     rewrite = Rewrite(context.facts)
@@ -78,7 +78,7 @@ def with_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix 
     # `conn = await pool.acquire()` is entered as `async with pool.acquire() as conn`
     # (the pool's documented form); anything else obtained by an await is entered
     # as itself: `async with await psycopg.AsyncConnection.connect(...) as conn`.
-    item = acquisition.call if binding.awaited and acquisition.kind.method else binding.value
+    item = acquisition.constructor if binding.awaited and acquisition.kind.method else binding.value
     statement = binding.statement
     holder = binding.target.value
 
@@ -302,7 +302,7 @@ def returned_temporary_fix(context: FileContext, acquisition: Acquisition) -> Fi
     (`Resource()` alone, or `x = Resource()`) is no such use.
     """
     facts = context.facts
-    call = acquisition.call
+    call = acquisition.constructor
     flavour = with_flavour(acquisition, context.catalog)
     function = acquisition.function
     if (
@@ -405,7 +405,7 @@ def closing_fix(context: FileContext, acquisition: Acquisition) -> Fix | None:
     the same shape, the binding line folded into the `with`.
     """
     facts = context.facts
-    call = acquisition.call
+    call = acquisition.constructor
     parent = facts.parent(call)
     rewrite = Rewrite(facts)
     folded: cst.SimpleStatementLine | None = None

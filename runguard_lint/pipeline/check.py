@@ -109,9 +109,11 @@ def check_text(
         return FileReport(filename, (syntax_diagnostic(filename, f"cannot parse: {reason}"),))
     active = enabled - suppressions.file_codes if suppressions is not None else enabled
     facts = for_file(filename, tree, text, settings.catalog, project)
-    if facts.factories:
-        # A call of a project factory acquires: the prefilter and the analysis must see it.
-        settings = replace(settings, catalog=settings.catalog.with_factories(facts.factories))
+    if facts.factories or facts.resource_aliases:
+        # A call of a project factory, or of a constructor re-exported under another
+        # name, acquires: the prefilter and the analysis must see it.
+        catalog = settings.catalog.with_project(facts.factories, facts.resource_aliases)
+        settings = replace(settings, catalog=catalog)
     plan = analysis_plan(tree, text, settings, registry.needs(active), stub=settings.prefilter)
     if plan is None and settings.prefilter:
         return FileReport(filename, ())

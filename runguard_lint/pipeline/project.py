@@ -24,7 +24,7 @@ from pathlib import Path
 from runguard_lint import __version__
 from runguard_lint.analysis.project.collect import Source, collect
 from runguard_lint.analysis.project.facts import ProjectFacts
-from runguard_lint.analysis.project.summary import ModuleSummary
+from runguard_lint.analysis.project.summary import SUMMARY_FORMAT, ModuleSummary
 from runguard_lint.config import Settings
 from runguard_lint.pipeline.cache_key import cache_key, sign, verify
 from runguard_lint.pipeline.files import DecodeFailure, InputFile, content_hash, decode, read_bytes
@@ -57,7 +57,9 @@ class _SummaryStore:
         self._secret = cache_key() if directory else None
         # No key, no store: a summary that cannot be authenticated is never trusted.
         self.path = (
-            directory / __version__ / "summaries.json" if directory and self._secret else None
+            directory / __version__ / f"summaries-{SUMMARY_FORMAT}.json"
+            if directory and self._secret
+            else None
         )
         self._known: dict[str, ModuleSummary] = {}
 

@@ -13,7 +13,7 @@ from runguard_lint.wordmatch import words
 
 def acquisition_candidates(
     tree: ast.Module, text: str, catalog: Catalog, keep_with_items: bool
-) -> list[ast.Call]:
+) -> list[ast.expr]:
     """Calls inside functions that may acquire a catalog resource (a superset).
 
     Such a call names a catalog callable or method by its last name (a distinctive
@@ -35,18 +35,23 @@ def acquisition_candidates(
         for method, kinds in catalog.by_method.items()
     }
     imported_modules = {qualified for targets in imports.values() for qualified in targets}
-    found: list[ast.Call] = []
+    found: list[ast.expr] = []
+    permits: set[str] = set()
     for call, parent in _calls_in_functions(regions(tree, rows)):
         if isinstance(call.func, ast.Attribute) and call.func.attr in method_types:
             types = method_types[call.func.attr]
             if any(_module_known(type_name, imported_modules) for type_name in types):
                 found.append(call)
+                if call.func.attr in catalog.permit_methods:
+                    permits.add(ast.dump(call.func.value))
                 continue
         name = dotted(call.func)
         if name is None:
             continue
-        if name.rsplit(".", 1)[-1] in catalog.factory_terminals:
-            # A project factory, called by its own name, a relative import or `self.`.
+        terminal = name.rsplit(".", 1)[-1]
+        if terminal in catalog.factory_terminals or terminal in catalog.alias_terminals:
+            # A project factory, called by its own name, a relative import or `self.`;
+            # or a catalog constructor under the name another project module gave it.
             found.append(call)
             continue
         head, _, rest = name.partition(".")
@@ -60,11 +65,50 @@ def acquisition_candidates(
             if direct_with and kind.with_closes and not keep_with_items:
                 continue
             found.append(call)
+    if permits:
+        # A permit is owed back to its receiver, maybe by another function of the module
+        # (`release_slot()`, `__aexit__`): the analysis must see those releases too.
+        found.extend(_releases_of(tree, permits, catalog.permit_releases))
+    if catalog.factory_terminals:
+        # `self.session` may read a property that builds a resource on every read.
+        found.extend(_attribute_reads(regions(tree, rows), catalog.factory_terminals))
     return found
+
+
+def _releases_of(
+    tree: ast.Module, receivers: set[str], methods: frozenset[str]
+) -> Iterator[ast.Call]:
+    """`<receiver>.release()` anywhere in a function, for receivers that gave permits."""
+    for call, _ in _calls_in_functions([tree]):
+        func = call.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in methods
+            and ast.dump(func.value) in receivers
+        ):
+            yield call
+
+
+def _attribute_reads(roots: Iterable[ast.AST], names: frozenset[str]) -> Iterator[ast.Attribute]:
+    """`x.<name>` read, not called, inside a def, for one of names."""
+    for node, _ in _in_functions(roots):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in names
+            and isinstance(node.ctx, ast.Load)
+        ):
+            yield node
 
 
 def _calls_in_functions(roots: Iterable[ast.AST]) -> Iterator[tuple[ast.Call, ast.AST]]:
     """Each call inside a def or lambda under roots (module-level code), with its parent."""
+    for node, parent in _in_functions(roots):
+        if isinstance(node, ast.Call):
+            yield node, parent
+
+
+def _in_functions(roots: Iterable[ast.AST]) -> Iterator[tuple[ast.AST, ast.AST]]:
+    """Each node inside a def or lambda under roots (module-level code), with its parent."""
     stack: list[tuple[ast.AST, bool]] = [(root, False) for root in roots]
     while stack:
         node, in_function = stack.pop()
@@ -74,7 +118,7 @@ def _calls_in_functions(roots: Iterable[ast.AST]) -> Iterator[tuple[ast.Call, as
         if isinstance(node, ast.ClassDef):
             inside = False
         for child in ast.iter_child_nodes(node):
-            if inside and isinstance(child, ast.Call):
+            if inside:
                 yield child, node
             stack.append((child, inside))
 

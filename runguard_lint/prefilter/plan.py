@@ -72,7 +72,7 @@ def analysis_plan(
     whole module.
     """
     catalog = settings.catalog
-    candidates: list[ast.Call] = []
+    candidates: list[ast.expr] = []
     if Need.ACQUISITIONS in needs and text_pattern(catalog.distinctive_names()).search(text):
         candidates = acquisition_candidates(
             tree, text, catalog, keep_with_items=Need.WITH_ITEMS in needs

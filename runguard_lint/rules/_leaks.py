@@ -120,6 +120,10 @@ class LeakRule(Rule):
         from runguard_lint.fixes.singleton import singleton_fix
 
         traits = context.catalog.leak_traits(self.code)
+        if acquisition.kind.result == "permit":
+            # Where the permit should go back depends on what the code guards; the
+            # message says how, a person decides where.
+            return None
         if fate.outcome is Outcome.WITH_NOT_CLOSING:
             from runguard_lint.fixes.with_block import closing_fix
 

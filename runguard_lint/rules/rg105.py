@@ -24,6 +24,21 @@ class _Rule(LeakRule):
     def message(self, acquisition: Acquisition, fate: Fate, context: FileContext) -> str:
         # The pool outlives the call; what leaks is its capacity, whatever the fate.
         where = function_label(acquisition, context)
+        project = context.ownership.project
+        semaphore = project.permit_taken(acquisition.kind) if project is not None else None
+        if project is not None and semaphore is not None:
+            giver = (project.giver_of(semaphore) or "").rsplit(".", 1)[-1]
+            return (
+                f"permit taken with `{acquisition.callee}` in {where} is never given back; "
+                f"call `{giver}()` in `finally`"
+            )
+        if acquisition.kind.result == "permit":
+            receiver = acquisition.callee.removesuffix(".acquire()")
+            opener = "async with" if acquisition.kind.async_cm else "with"
+            return (
+                f"permit taken with `{acquisition.callee}` in {where} is never given back; "
+                f"use `{opener} {receiver}:` or call `{receiver}.release()` in `finally`"
+            )
         return (
             f"connection drawn with `{acquisition.callee}` in {where} is never "
             f"{released_verb(acquisition, context)}; {self.remedy(acquisition)}"

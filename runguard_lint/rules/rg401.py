@@ -21,8 +21,11 @@ class _Rule(Rule):
         for found in unreleased_attributes(context):
             # Built once, an owner holds its resources for the life of the process,
             # as the tool recommends; only instances made per call leak them.
-            if class_qualname(context, found.stored.class_def) not in per_call:
+            qualname = class_qualname(context, found.stored.class_def)
+            if qualname not in per_call:
                 continue
+            if found.stored.attribute in context.project.closed_by_builders.get(qualname, ()):
+                continue  # each place that builds it per call releases this part itself
             yield context.diagnostic(
                 self.code,
                 found.stored.statement,

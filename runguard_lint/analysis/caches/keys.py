@@ -30,6 +30,8 @@ from runguard_lint.analysis.caches.classes import Classes, is_class_param
 from runguard_lint.analysis.caches.syntax import (
     arguments_for,
     bound_value,
+    decorator_words,
+    first_param_is,
     is_test_module,
     local_value,
     param_references,
@@ -38,7 +40,7 @@ from runguard_lint.analysis.caches.syntax import (
 )
 from runguard_lint.analysis.caches.type_params import TypeParams
 from runguard_lint.analysis.dict_uses import CACHE_DECORATORS
-from runguard_lint.analysis.names import ModuleFacts
+from runguard_lint.analysis.names import ModuleFacts, dotted_name
 from runguard_lint.analysis.tree import children
 
 # Decorators that leave every call of a function visible in the module: the literal-callers
@@ -56,6 +58,50 @@ _MODULE_LOADERS = frozenset(
 _ATTRIBUTE_HOOKS = frozenset(
     {"__setattr__", "__delattr__", "__getattr__", "__getattribute__", "__set_name__"}
 )
+
+
+def _other_table(table: cst.BaseExpression, cache_name: str) -> bool:
+    """A table read by a plain or dotted name, or made by a call, that is not the cache."""
+    name = dotted_name(table)
+    if name is not None:
+        return name.rsplit(".", 1)[-1] != cache_name
+    return isinstance(table, cst.Call)
+
+
+def _exits_when_missing(block: cst.CSTNode | None, statement: cst.CSTNode, name: str) -> bool:
+    """Right after statement in block: `if name is None:` (or `if not name:`) whose body
+    ends in `return` or `raise`."""
+    body = getattr(block, "body", None)
+    if not isinstance(body, (list, tuple)) or statement not in body:
+        return False
+    index = list(body).index(statement)
+    if index + 1 >= len(body):
+        return False
+    following = body[index + 1]
+    if not isinstance(following, cst.If) or following.orelse is not None:
+        return False
+    test = following.test
+    missing = (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Name)
+        and test.left.value == name
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, cst.Is)
+        and isinstance(test.comparisons[0].comparator, cst.Name)
+        and test.comparisons[0].comparator.value == "None"
+    ) or (
+        isinstance(test, cst.UnaryOperation)
+        and isinstance(test.operator, cst.Not)
+        and isinstance(test.expression, cst.Name)
+        and test.expression.value == name
+    )
+    if not missing:
+        return False
+    statements = following.body.body
+    last = statements[-1] if statements else None
+    if isinstance(last, cst.SimpleStatementLine):
+        return isinstance(last.body[-1], (cst.Return, cst.Raise))
+    return False
 
 
 class Keys:
@@ -89,6 +135,113 @@ class Keys:
                 for element, part in zip(expression.elements, parts)
             )
         return self._is_data(key, set())
+
+    def checked_against_table(
+        self, key: cst.BaseExpression, write: cst.CSTNode, cache_name: str
+    ) -> bool:
+        """Whether the key was looked up in another table before this write, so that only
+        that table's keys get this far: `name = _MODELS[lang]` (a KeyError for any other
+        key), or `spec = REGISTRY.get(engine)` followed by `if spec is None: return`.
+        A tuple key is checked when each of its parts is checked, bounded, or read off
+        the entry such a lookup returned (`(engine, spec.impl)`)."""
+        value = local_value(self.facts, key)
+        if value is not key and isinstance(value, cst.Tuple):
+            key = value
+        if isinstance(key, cst.Tuple):
+            return all(
+                not isinstance(element, cst.StarredElement)
+                and (
+                    self.checked_against_table(element.value, write, cache_name)
+                    or not self._is_data(element.value, set())
+                    or self._read_off_checked_entry(element.value, write, cache_name)
+                )
+                for element in key.elements
+            )
+        if not isinstance(key, cst.Name):
+            return False
+        function = self.facts.enclosing_function(write)
+        if function is None:
+            return False
+        before = self.facts.position(write).start.line
+        for assignment in self.facts.assignments_of(key):
+            for access in assignment.references:
+                node = access.node
+                if (
+                    not isinstance(node, cst.Name)
+                    or self.facts.enclosing_function(node) is not function
+                ):
+                    continue
+                if self.facts.position(node).start.line >= before:
+                    continue
+                if self._looked_up(node, cache_name):
+                    return True
+        return False
+
+    def _read_off_checked_entry(
+        self, expression: cst.BaseExpression, write: cst.CSTNode, cache_name: str
+    ) -> bool:
+        """`spec.impl` where `spec = TABLE.get(k)` was checked: a part of a table's entry
+        is as bounded as the table."""
+        root = expression
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if root is expression or not isinstance(root, cst.Name):
+            return False
+        source = local_value(self.facts, root)
+        selector: cst.BaseExpression | None = None
+        if (
+            isinstance(source, cst.Call)
+            and isinstance(source.func, cst.Attribute)
+            and source.func.attr.value == "get"
+            and source.args
+        ):
+            selector = source.args[0].value
+        elif isinstance(source, cst.Subscript) and len(source.slice) == 1:
+            index = source.slice[0].slice
+            selector = index.value if isinstance(index, cst.Index) else None
+        return (
+            isinstance(selector, cst.Name)
+            and self._looked_up(selector, cache_name)
+            and self.checked_against_table(selector, write, cache_name)
+        )
+
+    def _looked_up(self, name: cst.Name, cache_name: str) -> bool:
+        """`TABLE[name]` outside any `try`, or `x = TABLE.get(name)` then `if x is None:`
+        (or `if not x:`) leaving the function, on a table that is not the cache itself."""
+        facts = self.facts
+        parent = facts.parent(name)
+        if isinstance(parent, cst.Index):
+            subscript = facts.parent(facts.parent(parent) or parent)
+            if not isinstance(subscript, cst.Subscript) or not _other_table(
+                subscript.value, cache_name
+            ):
+                return False
+            if isinstance(facts.parent(subscript), (cst.AssignTarget, cst.Del)):
+                return False
+            return not any(isinstance(a, cst.Try) for a in facts.ancestors(subscript))
+        if not (isinstance(parent, cst.Arg) and parent.keyword is None):
+            return False
+        call = facts.parent(parent)
+        if not (
+            isinstance(call, cst.Call)
+            and call.args[0] is parent
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "get"
+            and _other_table(call.func.value, cache_name)
+        ):
+            return False
+        assign = facts.parent(call)
+        statement = facts.statement_of(call)
+        if not (
+            isinstance(assign, cst.Assign)
+            and len(assign.targets) == 1
+            and isinstance(assign.targets[0].target, cst.Name)
+            and statement is not None
+        ):
+            return False
+        return _exits_when_missing(
+            facts.parent(statement), statement, assign.targets[0].target.value
+        )
 
     def code_bounded(self, param: cst.Param) -> bool:
         """A parameter whose values are types or functions, or always constants."""
@@ -137,6 +290,8 @@ class Keys:
         stack: list[cst.CSTNode] = [expression]
         while stack:
             node = stack.pop()
+            if isinstance(node, cst.Attribute) and self._instance_setting(node):
+                continue
             if isinstance(node, cst.Name):
                 for assignment in self.facts.assignments_of(node):
                     if self._binding_is_data(assignment, seen):
@@ -155,6 +310,29 @@ class Keys:
                 continue
             stack.extend(children(node))
         return False
+
+    def _instance_setting(self, attribute: cst.Attribute) -> bool:
+        """`self.working_directory`, `self.exception_info`: what the instance was configured
+        with, read in one of its methods. The instance itself (`cache[self]`, `id(self)`)
+        stays call data: there are as many as the code builds."""
+        root: cst.BaseExpression = attribute
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name):
+            return False
+        for assignment in self.facts.assignments_of(root):
+            node = assignment.node if isinstance(assignment, Assignment) else None
+            if not isinstance(node, cst.Param):
+                return False
+            function = self.facts.enclosing_function(node)
+            if (
+                not isinstance(function, cst.FunctionDef)
+                or self.facts.enclosing_class(function) is None
+                or not first_param_is(function, node)
+                or "staticmethod" in decorator_words(function)
+            ):
+                return False
+        return True
 
     def _binding_is_data(self, assignment: BaseAssignment, seen: set[int]) -> bool:
         if not isinstance(assignment, Assignment) or isinstance(assignment, ImportAssignment):

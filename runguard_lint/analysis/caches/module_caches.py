@@ -89,7 +89,12 @@ def _judge(
         function = writers.runtime_function(use.node)
         if function is None:
             continue
-        data_keys = [key for key in use.keys if keys.key_is_data(key, key_type)]
+        data_keys = [
+            key
+            for key in use.keys
+            if keys.key_is_data(key, key_type)
+            and not keys.checked_against_table(key, use.node, binding.name)
+        ]
         if not data_keys or writers.registers_callable(function, use.values):
             continue
         found = writes.setdefault(id(function), _Writes(function))

@@ -67,6 +67,8 @@ class OwnershipAnalysis:
     ) -> None:
         self.facts = facts
         self.catalog = catalog
+        # The project's facts as this module asks them (None for a file on its own).
+        self.project = project
         self._finder = AcquisitionFinder(facts, catalog, project)
         self._judge = FateJudge(
             facts,

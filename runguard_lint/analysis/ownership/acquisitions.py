@@ -44,6 +44,13 @@ class AcquisitionFinder:
                 for alias in node.names:
                     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                         distinctive.add(alias.asname.name.value)
+        for access in self._property_reads():
+            function = self.facts.enclosing_function(access)
+            found_property = self.project.property_factory(access) if self.project else None
+            if function is not None and found_property is not None:
+                found.append(
+                    Acquisition(access, found_property[0], function, dotted_name(access) or "")
+                )
         for call in _calls(self.facts.module):
             terminal = terminal_name(call.func)
             if terminal is None or terminal not in distinctive:
@@ -56,6 +63,24 @@ class AcquisitionFinder:
                 continue
             found.append(Acquisition(call=call, kind=kind, function=function, callee=callee))
         return found
+
+    def _property_reads(self) -> Iterator[cst.Attribute]:
+        """`self.<name>` read (not called, not assigned) where `<name>` is the last name of
+        a project factory: maybe a property that builds a resource on every read."""
+        terminals = self.catalog.factory_terminals
+        if not terminals or self.project is None:
+            return
+        for node in walk(self.facts.module):
+            if not (isinstance(node, cst.Attribute) and node.attr.value in terminals):
+                continue
+            parent = self.facts.parent(node)
+            if isinstance(parent, cst.Call) and parent.func is node:
+                continue
+            if isinstance(parent, (cst.AssignTarget, cst.Del)) or (
+                isinstance(parent, (cst.AnnAssign, cst.AugAssign)) and parent.target is node
+            ):
+                continue
+            yield node
 
     def _expected_to_raise(self, call: cst.Call, function: FunctionNode) -> bool:
         """Inside `with pytest.raises(...):` or `with self.assertRaises(...):`: the test
@@ -85,7 +110,10 @@ class AcquisitionFinder:
         keep it")."""
         for name in sorted(self.facts.external_names(call.func)):
             kind = self.catalog.by_callable.get(name)
-            if kind is not None and (project or name not in self.catalog.factories):
+            if kind is not None and name in self.catalog.factories:
+                if project:
+                    return kind, f"{dotted_name(call.func) or name}()"
+            elif kind is not None:
                 return kind, name.removeprefix("builtins.")
         if isinstance(call.func, cst.Attribute):
             kinds = self.catalog.by_method.get(call.func.attr.value, ())
@@ -95,6 +123,12 @@ class AcquisitionFinder:
                     if receiver_types & set(kind.on):
                         receiver = dotted_name(call.func.value) or kind.on[0].rsplit(".", 1)[-1]
                         return kind, f"{receiver}.{kind.method}()"
+        if self.project is not None and self.catalog.alias_terminals:
+            # A catalog constructor imported from the project module that re-exports it.
+            callee = self.project.callee(call.func)
+            kind = self.catalog.by_callable.get(callee) if callee is not None else None
+            if kind is not None and callee not in self.catalog.factories:
+                return kind, kind.display_name
         if project and self.project is not None:
             # A project function that returns a fresh resource: calling it acquires one.
             found = self.project.factory(call)

@@ -165,7 +165,7 @@ class FateJudge:
             child = ancestor
         return None
 
-    def _created_lazily(self, call: cst.Call, holder: str | None) -> bool:
+    def _created_lazily(self, call: cst.Call | cst.Attribute, holder: str | None) -> bool:
         """The acquisition sits under `if x is None:` / `if not x:` on its own holder."""
         if holder is None:
             return False

@@ -20,27 +20,11 @@ from runguard_lint.analysis.ownership.model import (
     EscapeKind,
     Handoff,
 )
+from runguard_lint.analysis.project.summary import STORE_METHODS
 from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.analysis.syntax import terminal_name
 from runguard_lint.catalog import Catalog
 
-# Methods that put their argument into the receiver (a container or queue).
-STORE_METHODS = frozenset(
-    {
-        "append",
-        "appendleft",
-        "add",
-        "extend",
-        "insert",
-        "put",
-        "put_nowait",
-        "setdefault",
-        "push",
-        "update",
-        "__setitem__",
-        "set",
-    }
-)
 # Calls whose result is their (first) argument, as far as ownership goes.
 _PASSTHROUGH = frozenset(
     {"asyncio.wait_for", "asyncio.shield", "typing.cast", "typing_extensions.cast"}

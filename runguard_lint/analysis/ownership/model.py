@@ -58,6 +58,7 @@ class EscapeKind(enum.Enum):
     LOADED_INTO_ATTRIBUTE = "loaded into an attribute"
     RECEIVER_OWNED_OUTSIDE = "the index object is owned outside the function"
     WRAPS_BORROWED_TRANSPORT = "wraps a transport it does not own"
+    PERMIT_RETURNED_ELSEWHERE = "given back to `{}` by other code of the module"
     # Weaker than the others: a call's result followed for what it wraps ignores it.
     UNFOLLOWED_EXPRESSION = "used in an expression the analysis does not follow"
 
@@ -100,10 +101,24 @@ ArgumentVerdict = Union[Handoff, Escape]
 class Acquisition:
     """A call inside a function that acquires a catalog resource."""
 
-    call: cst.Call
+    # The acquiring expression: a call, or the access of a property that builds a resource.
+    call: cst.Call | cst.Attribute
     kind: ResourceKind
     function: FunctionNode
     callee: str
+
+    @property
+    def constructor(self) -> cst.Call:
+        """The acquiring call, for the fixes, which are offered only for calls (a
+        property that builds a resource is fixed in its class, not at its uses)."""
+        if not isinstance(self.call, cst.Call):
+            raise TypeError("a property access has no call to rewrite")
+        return self.call
+
+    @property
+    def by_call(self) -> bool:
+        """Whether the acquisition is a call (not the access of a property factory)."""
+        return isinstance(self.call, cst.Call)
 
     @property
     def function_name(self) -> str:

@@ -30,7 +30,7 @@ class ReleaseSafety:
     def covered_by_finally(
         self,
         site: cst.CSTNode,
-        call: cst.Call,
+        call: cst.Call | cst.Attribute,
         statement: cst.BaseStatement,
         releases: Releases,
     ) -> bool:
@@ -92,7 +92,11 @@ class ReleaseSafety:
         )
 
     def in_catch_all(
-        self, site: cst.CSTNode, call: cst.Call, statement: cst.BaseStatement, releases: Releases
+        self,
+        site: cst.CSTNode,
+        call: cst.Call | cst.Attribute,
+        statement: cst.BaseStatement,
+        releases: Releases,
     ) -> bool:
         """A release in a handler that catches whatever its `try` can raise and
         re-raises, of a `try` that covers the acquisition: every exception passes

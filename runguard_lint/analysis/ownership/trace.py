@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import libcst as cst
 from libcst.metadata.scope_provider import Assignment
 
-from runguard_lint.analysis.names import ModuleFacts, dotted_name
+from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name
 from runguard_lint.analysis.ownership.handoff import Handoffs
 from runguard_lint.analysis.ownership.loads import LoadsOfBinding
 from runguard_lint.analysis.ownership.model import (
@@ -28,7 +28,8 @@ from runguard_lint.analysis.ownership.model import (
     StoredAttribute,
 )
 from runguard_lint.analysis.ownership.uses import AttributeUses, Release, release_site
-from runguard_lint.analysis.syntax import is_self, target_names
+from runguard_lint.analysis.syntax import is_self, small_statements, target_names
+from runguard_lint.analysis.tree import walk
 from runguard_lint.catalog import Catalog
 
 
@@ -79,6 +80,9 @@ class _Walk:
     element: bool
     # It went through a closing wrapper (`contextlib.closing`), whose `with` closes it.
     wrapped_by_closing: bool = False
+    # The current expression is a part of a temporary resource (`OpenAI().files`), which
+    # keeps it alive; anywhere but in a chain of attributes it counts as a container.
+    part: bool = False
 
 
 _Parent = TypeVar("_Parent", bound=cst.CSTNode)
@@ -141,8 +145,10 @@ class Tracer:
     def follow(self, acquisition: Acquisition) -> Trace:
         """Everything that happens to the acquired value in its function."""
         trace = Trace()
-        if acquisition.kind.result == "receiver":
-            receiver = acquisition.call.func
+        if acquisition.kind.result == "permit":
+            self._follow_permit(acquisition, trace)
+        elif acquisition.kind.result == "receiver":
+            receiver = acquisition.constructor.func
             assert isinstance(receiver, cst.Attribute)
             self._follow_receiver(receiver.value, acquisition, trace)
         else:
@@ -150,6 +156,106 @@ class Tracer:
         return trace
 
     # --- names --------------------------------------------------------------------------
+
+    def _follow_permit(self, acquisition: Acquisition, trace: Trace) -> None:
+        """A permit taken from a semaphore or lock (`await sem.acquire()`) is owed back
+        to the same receiver: each `<receiver>.release()` in the function releases it.
+
+        Only a plain statement takes a permit for sure (`if lock.acquire(timeout=1):`
+        may not). A function that takes a permit and never gives it back, while other
+        code in the module does (`acquire_slot()` paired with `release_slot()`,
+        `__aenter__` with `__aexit__`), hands it to its caller."""
+        call = acquisition.constructor
+        receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+        statement = self.facts.parent(call)
+        if isinstance(statement, cst.Await):
+            statement = self.facts.parent(statement)
+        if not isinstance(statement, cst.Expr):
+            trace.escapes.append(Escape(EscapeKind.UNFOLLOWED_EXPRESSION))
+            return
+        project = self.handoffs.project
+        semaphore = project.permit_taken(acquisition.kind) if project is not None else None
+        if project is not None and semaphore is not None:
+            # `acquire_slot()`, a project function that takes the permit for its caller:
+            # the caller owes it back through the function that gives it back.
+            trace.releases.extend(
+                release_site(self.facts, node)
+                for node in walk(acquisition.function)
+                if isinstance(node, cst.Call)
+                and self.facts.enclosing_function(node) is acquisition.function
+                and project.gives_back(node, semaphore)
+            )
+            return
+        if receiver is None:
+            trace.escapes.append(Escape(EscapeKind.UNFOLLOWED_EXPRESSION))
+            return
+        code = self.facts.module.code_for_node(receiver)
+        function = acquisition.function
+        # Every `<receiver>.release` of the module, called or handed over as a callback.
+        releasers = [
+            node
+            for node in walk(self.facts.module)
+            if isinstance(node, cst.Attribute)
+            and node.attr.value in acquisition.kind.release
+            and self.facts.module.code_for_node(node.value) == code
+        ]
+        own: list[cst.Call] = []
+        for node in releasers:
+            call_node = self.facts.parent(node)
+            if not any(a is function for a in self.facts.ancestors(node)):
+                continue
+            if (
+                isinstance(call_node, cst.Call)
+                and call_node.func is node
+                and self.facts.enclosing_function(node) is function
+            ):
+                own.append(call_node)
+            else:
+                # `loop.call_soon_threadsafe(sem.release)`, a done-callback that
+                # releases: whoever runs it gives the permit back.
+                trace.escapes.append(Escape(EscapeKind.RELEASER_HANDED_OVER, "release"))
+                return
+        elsewhere = len(own) < len(releasers)
+        entered = isinstance(function, cst.FunctionDef) and function.name.value in (
+            "__enter__",
+            "__aenter__",
+        )
+        if elsewhere and (entered or (not own and self._only_takes(statement, function))):
+            # `__aenter__` takes what `__aexit__` gives back; `acquire_slot()` takes
+            # what `release_slot()` does: the caller holds the permit.
+            trace.escapes.append(Escape(EscapeKind.PERMIT_RETURNED_ELSEWHERE, code))
+        elif own:
+            trace.releases.extend(release_site(self.facts, node) for node in own)
+
+    def _only_takes(self, statement: cst.CSTNode, function: FunctionNode) -> bool:
+        """The function's job is taking the permit: nothing runs after the acquisition but
+        a plain `return` (`return self`), in its block and in every block around it up to
+        the function's body (`if self._lock is not None: self._lock.acquire()`)."""
+        current = self.facts.parent(statement)
+        if not isinstance(current, cst.SimpleStatementLine):
+            return False
+        while current is not function:
+            block = self.facts.parent(current)
+            if block is None:
+                return False
+            if isinstance(block, (cst.IndentedBlock, cst.Module)):
+                body: list[cst.CSTNode] = list(block.body)
+                after = body[body.index(current) + 1 :] if current in body else [current]
+                smalls = [small for later in after for small in small_statements(later)]
+                if len(smalls) != len(after) or not all(
+                    isinstance(small, cst.Return)
+                    and (small.value is None or isinstance(small.value, (cst.Name, cst.Attribute)))
+                    for small in smalls
+                ):
+                    return False
+                current = self.facts.parent(block) or function
+                if isinstance(current, (cst.For, cst.While, cst.Try, cst.With)):
+                    return False  # a loop goes round again; a try or with runs more
+                if isinstance(current, cst.Else):
+                    current = self.facts.parent(current) or function
+            else:
+                current = block
+        return True
 
     def _follow_receiver(
         self, receiver: cst.BaseExpression, acquisition: Acquisition, trace: Trace
@@ -218,6 +324,8 @@ class Tracer:
             if parent is None:
                 return
             handler = self._handlers.get(type(parent))
+            if not isinstance(parent, cst.Attribute):
+                walk.part = False  # out of the chain of attributes: a plain container
             step = _Step.UNFOLLOWED if handler is None else handler(parent, walk)
             if step is _Step.CLIMB:
                 continue
@@ -300,6 +408,14 @@ class Tracer:
             return _Step.STOP
         grand = self.facts.parent(parent)
         called = isinstance(grand, cst.Call) and grand.func is parent
+        if walk.part:
+            if not called:
+                return self._climb(parent, walk)  # `OpenAI().chat.completions`
+            # `OpenAI().files.list()`: a use of the temporary through its part, which
+            # is then dropped; what the call gives may still use it (a stream).
+            assert isinstance(grand, cst.Call)
+            self._derived(grand, walk.acquisition, walk.trace)
+            return _Step.STOP
         if (
             not called
             and not walk.container
@@ -308,7 +424,7 @@ class Tracer:
             and parent.attr.value not in self._release_names
         ):
             # `OpenAI().embeddings`: the attribute's object keeps the resource alive.
-            walk.container = True
+            walk.container = walk.part = True
             return self._climb(parent, walk)
         use = self.uses.verdict(parent, walk.acquisition, walk.container)
         if isinstance(use, Release):

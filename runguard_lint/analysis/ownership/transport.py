@@ -36,9 +36,9 @@ class BorrowedTransports:
     def wraps_borrowed(self, acquisition: Acquisition) -> bool:
         """Whether the acquiring call is surely given its transport by a keyword."""
         keywords = acquisition.kind.transport_keywords
-        if not keywords:
+        if not keywords or not acquisition.by_call:
             return False
-        for keyword, value in self._keyword_values(acquisition.call):
+        for keyword, value in self._keyword_values(acquisition.constructor):
             if keyword in keywords:
                 return self._surely_borrowed(value, acquisition.function)
         return False

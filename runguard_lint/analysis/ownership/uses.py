@@ -14,8 +14,8 @@ from typing import Union
 import libcst as cst
 
 from runguard_lint.analysis.names import ModuleFacts
-from runguard_lint.analysis.ownership.handoff import STORE_METHODS
 from runguard_lint.analysis.ownership.model import Acquisition, Escape, EscapeKind
+from runguard_lint.analysis.project.summary import STORE_METHODS
 from runguard_lint.catalog import Catalog
 
 # Attributes that are plain data: passing `proc.pid` or `tmp.name` on hands nothing over.

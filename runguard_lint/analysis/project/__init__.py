@@ -40,14 +40,16 @@ def for_file(
         return _reachable(project, tree, module, text)
     if not catalog.distinctive_pattern.search(text):
         return EMPTY
-    return join([summarise(tree, module, package, catalog.release_methods)], catalog)
+    summary = summarise(tree, module, package, catalog.release_methods, catalog.permit_types)
+    return join([summary], catalog)
 
 
 def _reachable(project: ProjectFacts, tree: ast.Module, module: str, text: str) -> ProjectFacts:
-    """The project's facts with only the factories this module can call by name: its
-    own, and top-level functions of modules it imports. A factory's last name makes
-    the prefilter keep every call that ends in it, so the rest would only cost time."""
-    if not project.factories:
+    """The project's facts with only the factories this module can call by name (its
+    own, and top-level functions of modules it imports) and only the re-exported
+    constructor names it imports. A factory's or alias's last name makes the prefilter
+    keep every call that ends in it, so the rest would only cost time."""
+    if not project.factories and not project.resource_aliases:
         return project
     imported: set[str] = set()
     for node in ast.walk(tree):
@@ -69,6 +71,7 @@ def _reachable(project: ProjectFacts, tree: ast.Module, module: str, text: str) 
             and (function in imported or owner.rsplit(".", 1)[-1] in imported)
         ):
             reachable[name] = kind
-    if len(reachable) == len(project.factories):
+    aliases = project.resource_aliases & imported
+    if len(reachable) == len(project.factories) and aliases == project.resource_aliases:
         return project
-    return replace(project, factories=reachable)
+    return replace(project, factories=reachable, resource_aliases=aliases)

@@ -40,7 +40,10 @@ def collect(
     pending = list(sources)
     known = dict(known or {})
     summaries: dict[str, ModuleSummary] = {}
-    constructors = words({k.callable.rsplit(".", 1)[-1] for k in catalog.resources if k.callable})
+    constructors = words(
+        {k.callable.rsplit(".", 1)[-1] for k in catalog.resources if k.callable}
+        | {name.rsplit(".", 1)[-1] for name in catalog.permit_types}
+    )
     first = [s for s in pending if constructors.search(s.text)]
     _summarise_all(first, catalog, known, summaries)
     names = _interesting_names(summaries.values())
@@ -69,7 +72,9 @@ def _summarise_all(
             tree = ast.parse(source.text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # the check pass reports it (RG900); it tells the project nothing
-        summaries[source.digest] = summarise(tree, module, package, catalog.release_methods)
+        summaries[source.digest] = summarise(
+            tree, module, package, catalog.release_methods, catalog.permit_types
+        )
 
 
 def _interesting_names(summaries: Iterable[ModuleSummary]) -> set[str]:
@@ -79,4 +84,5 @@ def _interesting_names(summaries: Iterable[ModuleSummary]) -> set[str]:
         names.update(f.rsplit(".", 1)[-1] for f in summary.returns_fresh)
         names.update(f.rsplit(".", 1)[-1] for f in summary.releases)
         names.update(c.rsplit(".", 1)[-1] for c in summary.classes)
+        names.update(summary.permit_takers)
     return {name for name in names if name.isidentifier()}

@@ -38,10 +38,23 @@ class ProjectFacts:
     params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Classes (qualified) that the project builds once per call somewhere.
     built_per_call: frozenset[str] = frozenset()
+    # Class (qualified) -> attributes of the instance that every function building it
+    # releases itself (`finally: scraper.session.close()`): those do not leak.
+    closed_by_builders: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # Classes (qualified) defined in the checked project.
     classes: frozenset[str] = frozenset()
     # Re-exports: a qualified name -> what it really is (`pkg.Client` -> `httpx.Client`).
     aliases: Mapping[str, str] = field(default_factory=dict)
+    # The last names under which project modules re-export a catalog constructor
+    # (`from httpx import AsyncClient as HttpSession`): a call by that name may acquire.
+    resource_aliases: frozenset[str] = frozenset()
+    # Factories that are properties: reading `obj.<name>` builds a fresh resource.
+    properties: frozenset[str] = frozenset()
+    # Functions that only take a permit of a semaphore for their caller, and those
+    # that give one back: function (qualified) -> the semaphore (qualified). The takers
+    # are factories too, of a permit kind: calling one takes a permit.
+    permit_takers: Mapping[str, str] = field(default_factory=dict)
+    permit_givers: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def digest(self) -> str:
@@ -56,8 +69,14 @@ class ProjectFacts:
                 "takers": sorted((n, sorted(p)) for n, p in self.takers.items()),
                 "params": sorted(self.params.items()),
                 "per_call": sorted(self.built_per_call),
+                "closed_by_builders": sorted(
+                    (name, sorted(parts)) for name, parts in self.closed_by_builders.items()
+                ),
                 "classes": sorted(self.classes),
                 "aliases": sorted(self.aliases.items()),
+                "properties": sorted(self.properties),
+                "permit_takers": sorted(self.permit_takers.items()),
+                "permit_givers": sorted(self.permit_givers.items()),
             }
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -103,14 +122,45 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         for summary in modules.values()
         for function, names in summary.params.items()
     }
+    permit_takers = {
+        f"{summary.module}.{function}": semaphore
+        for summary in modules.values()
+        for function, semaphore in summary.permit_takers.items()
+    }
+    permit_givers = {
+        f"{summary.module}.{function}": semaphore
+        for summary in modules.values()
+        for function, semaphore in summary.permit_givers.items()
+    }
+    given_back = set(permit_givers.values())
+    # The family that reports permits is the catalog's, whichever rule that is.
+    permit_rule = next((k.rule for k in catalog.resources if k.result == "permit"), None)
+    for taker, semaphore in permit_takers.items():
+        if permit_rule and semaphore in given_back and taker not in factories:
+            factories[taker] = ResourceKind(rule=permit_rule, callable=taker, result="permit")
+    resource_aliases = frozenset(
+        name.rsplit(".", 1)[-1]
+        for name in aliases
+        if resolver.canonical(name) in catalog.by_callable
+    )
     return ProjectFacts(
         factories=factories,
         releasers=releasers,
         takers=takers,
         params=params,
         built_per_call=built_per_call,
+        closed_by_builders=_closed_by_builders(modules, resolver, built_per_call),
         classes=classes,
         aliases=aliases,
+        resource_aliases=resource_aliases,
+        permit_takers=permit_takers,
+        permit_givers=permit_givers,
+        properties=frozenset(
+            name
+            for summary in modules.values()
+            for qualname in summary.properties
+            if (name := f"{summary.module}.{qualname}") in factories
+        ),
     )
 
 
@@ -181,6 +231,22 @@ def _releasers(
         if not changed:
             break
     return {name: frozenset(params) for name, params in found.items() if params}
+
+
+def _closed_by_builders(
+    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts, classes: frozenset[str]
+) -> dict[str, frozenset[str]]:
+    """For classes built per call: the attributes that every site building them
+    releases (sites that return, hold or store the instance release nothing here)."""
+    found: dict[str, frozenset[str]] = {}
+    for summary in modules.values():
+        for site in summary.constructions:
+            callee = resolver.canonical(site.callee)
+            if callee not in classes or site.lifetime is Lifetime.ONCE:
+                continue
+            closes = frozenset(site.closes)
+            found[callee] = found[callee] & closes if callee in found else closes
+    return {name: parts for name, parts in found.items() if parts}
 
 
 def _built_per_call(

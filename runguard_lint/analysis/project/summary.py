@@ -32,6 +32,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+# The shape of a summary: bumped whenever what a summary holds or means changes, so
+# that summaries cached by an earlier build of the same version are not read.
+SUMMARY_FORMAT = 4
+
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
     {
@@ -43,6 +47,23 @@ MEMOISERS = frozenset(
         # runguard_lint.runtime's loaders, which the singleton fixes write.
         "per_loop",
         "keyed_per_loop",
+    }
+)
+# Methods that put their argument into the receiver (a container or queue).
+STORE_METHODS = frozenset(
+    {
+        "append",
+        "appendleft",
+        "add",
+        "extend",
+        "insert",
+        "put",
+        "put_nowait",
+        "setdefault",
+        "push",
+        "update",
+        "__setitem__",
+        "set",
     }
 )
 # Decorators after which a generator lends its value instead of returning one.
@@ -72,6 +93,9 @@ class Construction:
     lifetime: Lifetime
     # For RETURNED: the function (module-qualified); for HELD: the class.
     through: str = ""
+    # For PER_CALL, bound to a local: the attributes of the instance that the same
+    # function releases (`finally: scraper.session.close()`).
+    closes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +118,13 @@ class ModuleSummary:
     takes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     classes: tuple[str, ...] = ()
     constructions: tuple[Construction, ...] = ()
+    # Methods decorated `@property`: reading the attribute calls them.
+    properties: tuple[str, ...] = ()
+    # Function -> the module-level semaphore or lock (qualified) whose permit it only
+    # takes for its caller (`def acquire_slot(): _slots.acquire()`)...
+    permit_takers: dict[str, str] = field(default_factory=dict)
+    # ... and the functions that give such a permit back (`_slots.release()`).
+    permit_givers: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         """A plain structure for the cache (names and numbers only)."""
@@ -106,7 +137,12 @@ class ModuleSummary:
             "params": {k: list(v) for k, v in self.params.items()},
             "takes": {k: list(v) for k, v in self.takes.items()},
             "classes": list(self.classes),
-            "constructions": [[c.callee, c.lifetime.value, c.through] for c in self.constructions],
+            "constructions": [
+                [c.callee, c.lifetime.value, c.through, list(c.closes)] for c in self.constructions
+            ],
+            "properties": list(self.properties),
+            "permit_takers": self.permit_takers,
+            "permit_givers": self.permit_givers,
         }
 
     @classmethod
@@ -121,7 +157,9 @@ class ModuleSummary:
         constructions = raw.get("constructions", [])
         classes = raw.get("classes", [])
         aliases = raw.get("aliases", {})
+        properties = raw.get("properties", [])
         assert isinstance(constructions, list) and isinstance(classes, list)
+        assert isinstance(properties, list)
         assert isinstance(aliases, dict)
         return cls(
             module=str(raw["module"]),
@@ -136,10 +174,18 @@ class ModuleSummary:
             takes={k: tuple(int(str(x)) for x in v) for k, v in table("takes").items()},
             classes=tuple(str(c) for c in classes),
             constructions=tuple(
-                Construction(str(c[0]), Lifetime(str(c[1])), str(c[2]))
+                Construction(
+                    str(c[0]),
+                    Lifetime(str(c[1])),
+                    str(c[2]),
+                    tuple(str(a) for a in c[3]) if len(c) > 3 and isinstance(c[3], list) else (),
+                )
                 for c in constructions
                 if isinstance(c, list)
             ),
+            properties=tuple(str(p) for p in properties),
+            permit_takers={str(k): str(v) for k, v in table("permit_takers").items()},
+            permit_givers={str(k): str(v) for k, v in table("permit_givers").items()},
         )
 
 
@@ -212,13 +258,19 @@ class _Names:
 
 
 def summarise(
-    tree: ast.Module, module: str, package: str, release_methods: frozenset[str]
+    tree: ast.Module,
+    module: str,
+    package: str,
+    release_methods: frozenset[str],
+    permit_types: frozenset[str] = frozenset(),
 ) -> ModuleSummary:
     """The summary of one module (`module`: its dotted name; `package`: where its
-    relative imports start, see modules.package_of)."""
+    relative imports start, see modules.package_of; `permit_types`: the semaphore and
+    lock types whose `acquire()` is owed back)."""
     names = _Names(module, package, tree)
     summary = _Summariser(names, release_methods | {"__exit__", "__aexit__"})
     summary.visit_body(tree.body, Lifetime.ONCE, "", "")
+    takers, givers = _permit_wrappers(tree, names, permit_types)
     return ModuleSummary(
         module=module,
         aliases=module_aliases(tree, package),
@@ -229,6 +281,9 @@ def summarise(
         takes=summary.takes,
         classes=tuple(summary.classes),
         constructions=tuple(dict.fromkeys(summary.constructions)),
+        properties=tuple(summary.properties),
+        permit_takers=takers,
+        permit_givers=givers,
     )
 
 
@@ -242,10 +297,19 @@ class _Summariser:
         self.params: dict[str, tuple[str, ...]] = {}
         self.takes: dict[str, tuple[int, ...]] = {}
         self.classes: list[str] = []
+        self.properties: list[str] = []
         self.constructions: list[Construction] = []
         self.declared: dict[str, set[str]] = {}
         # The class (qualname in the module) whose method is being summarised.
         self.current_class = ""
+        # Locals of that method bound once and then returned, or stored on `self`: a
+        # construction bound to one lives as the function's result or the instance does.
+        self.returned_locals: frozenset[str] = frozenset()
+        self.held_locals: frozenset[str] = frozenset()
+        # Locals of that method -> attributes of theirs it releases (`x.session.close()`).
+        self.closed_parts: dict[str, frozenset[str]] = {}
+        # Names the method binds itself, which hide the module's names of the same spelling.
+        self.shadowing: set[str] = set()
 
     def visit_body(self, body: list[ast.stmt], lifetime: Lifetime, owner: str, cls: str) -> None:
         """Statements at module level or in a class body (`owner`: the class's qualname)."""
@@ -273,6 +337,8 @@ class _Summariser:
         fresh = None if memoised or decorators & LENDERS else self.fresh_returns(function)
         if fresh:
             self.returns_fresh[qualname] = fresh
+            if cls and "property" in decorators:
+                self.properties.append(qualname)
         self.params[qualname] = tuple(params)
         taken = self.taken_params(function, params)
         if taken:
@@ -289,29 +355,50 @@ class _Summariser:
             if isinstance(node, (ast.Global, ast.Nonlocal))
             for name in node.names
         }
+        self.returned_locals, self.held_locals = _handed_locals(function)
+        self.closed_parts = _closed_parts(function, self.release_methods)
+        # `Scraper = self.get_scraper(link)`: a local that shadows a module-level name
+        # calls whatever it was bound to, not what the module's name refers to.
+        arguments = function.args
+        self.shadowing = _local_stores(function) | (
+            {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+            - {"self", "cls"}
+        )
         for statement in function.body:
             self.record_calls(
                 statement, lifetime, full, f"{self.names.module}.{cls}" if cls else ""
             )
+        self.returned_locals = self.held_locals = frozenset()
+        self.closed_parts = {}
+        self.shadowing = set()
 
     def record_calls(self, root: ast.stmt, lifetime: Lifetime, function: str, cls: str) -> None:
         """Every call under root with the lifetime of its site."""
         for node, repeated, nested, parent in _calls_with_context(root):
+            head = node.func
+            while isinstance(head, ast.Attribute):
+                head = head.value
+            if isinstance(head, ast.Name) and head.id in self.shadowing:
+                continue
             callee = self.names.resolve(node.func, self.current_class)
             if callee is None:
                 continue
             site = Lifetime.PER_CALL if nested else lifetime
             through = ""
             if site is not Lifetime.ONCE:
+                local = _bound_local(parent)
                 if repeated:
                     site = Lifetime.PER_CALL
-                elif isinstance(parent, ast.Return) and function:
+                elif (isinstance(parent, ast.Return) or local in self.returned_locals) and function:
                     site, through = Lifetime.RETURNED, function
-                elif _stored_on_self(parent) and cls:
+                elif (_stored_on_self(parent) or local in self.held_locals) and cls:
                     site, through = Lifetime.HELD, cls
                 elif _stored_elsewhere(parent, self.globals_of(function)):
                     site = Lifetime.STORED
-            self.constructions.append(Construction(callee, site, through))
+            closes: tuple[str, ...] = ()
+            if site is Lifetime.PER_CALL and not repeated and not nested and local:
+                closes = tuple(sorted(self.closed_parts.get(local, ())))
+            self.constructions.append(Construction(callee, site, through, closes))
 
     def globals_of(self, function: str) -> set[str]:
         """Names a function declares `global` or `nonlocal` (its stores outlive it)."""
@@ -371,6 +458,7 @@ class _Summariser:
         callee, as the precision contract counts classes), or returned."""
         index = {name: i for i, name in enumerate(params)}
         taken: set[int] = set()
+        locals_ = _local_stores(function)
         for node in _own_nodes(function):
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 stored = any(not isinstance(t, ast.Name) for t in _targets(node))
@@ -380,7 +468,8 @@ class _Summariser:
                 taken |= {index[n] for n in _names_in(node.value) if n in index}
             elif isinstance(node, ast.Call):
                 terminal = _terminal(node.func)
-                if terminal[:1].isupper() and any(c.islower() for c in terminal):
+                builds_class = terminal[:1].isupper() and any(c.islower() for c in terminal)
+                if builds_class or _stores_into_lasting(node, locals_):
                     arguments = [*node.args, *(k.value for k in node.keywords)]
                     taken |= {
                         index[a.id] for a in arguments if isinstance(a, ast.Name) and a.id in index
@@ -461,6 +550,151 @@ def _single_bindings(function: ast.AST) -> dict[str, ast.expr]:
         ):
             values[node.target.id] = node.value
     return {name: value for name, value in values.items() if counts.get(name) == 1}
+
+
+def _stores_into_lasting(call: ast.Call, locals_: set[str]) -> bool:
+    """`REGISTRY.append(x)`, `self.pool.add(x)`: a store method on a container that
+    outlives the call (anything but a plain local of the function)."""
+    func = call.func
+    if not isinstance(func, ast.Attribute) or func.attr not in STORE_METHODS:
+        return False
+    receiver = func.value
+    return not (isinstance(receiver, ast.Name) and receiver.id in locals_)
+
+
+def _local_stores(function: _Function) -> set[str]:
+    """Names the function binds as its own locals (not parameters, which the caller
+    handed in and may keep, and not names it declares global or nonlocal)."""
+    names: set[str] = set()
+    shared: set[str] = set()
+    for node in _own_nodes(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            shared.update(node.names)
+    return names - shared
+
+
+def _permit_wrappers(
+    tree: ast.Module, names: _Names, permit_types: frozenset[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Top-level functions that only take a permit of a module-level semaphore or lock
+    for their caller (the `acquire()` statement followed by nothing but a plain
+    `return`), and those that give one back: the pairs a caller must use together."""
+    if not permit_types:
+        return {}, {}
+    semaphores = {
+        target.id
+        for node in tree.body
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        and isinstance(node.value, ast.Call)
+        and names.resolve(node.value.func) in permit_types
+        for target in _targets(node)
+        if isinstance(target, ast.Name)
+    }
+    takers: dict[str, str] = {}
+    givers: dict[str, str] = {}
+    for function in tree.body:
+        if not isinstance(function, _FunctionDef) or not semaphores:
+            continue
+        used = {
+            (node.func.value.id, node.func.attr)
+            for node in _own_nodes(function)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in semaphores
+            and node.func.attr in ("acquire", "release")
+        }
+        for semaphore in semaphores:
+            key = f"{names.module}.{semaphore}"
+            if (semaphore, "release") in used and (semaphore, "acquire") not in used:
+                givers[function.name] = key
+            elif (
+                (semaphore, "acquire") in used
+                and (semaphore, "release") not in used
+                and _only_takes(function, semaphore)
+            ):
+                takers[function.name] = key
+    return takers, givers
+
+
+def _only_takes(function: _Function, semaphore: str) -> bool:
+    """The body takes the permit in a statement followed by nothing or a plain return."""
+    body = [s for s in function.body if not _is_docstring(s)]
+    for index, statement in enumerate(body):
+        if isinstance(statement, ast.Expr):
+            call = _unawait(statement.value)
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "acquire"
+                and isinstance(call.func.value, ast.Name)
+                and call.func.value.id == semaphore
+                and not call.args
+                and not call.keywords
+            ):
+                rest = body[index + 1 :]
+                return not rest or (
+                    len(rest) == 1
+                    and isinstance(rest[0], ast.Return)
+                    and (rest[0].value is None or isinstance(rest[0].value, ast.Name))
+                )
+    return False
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
+
+
+def _closed_parts(
+    function: _Function, release_methods: frozenset[str]
+) -> dict[str, frozenset[str]]:
+    """Local -> the attributes of it the function releases (`x.session.close()`)."""
+    found: dict[str, set[str]] = {}
+    for node in _own_nodes(function):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in release_methods
+            and isinstance(node.func.value, ast.Attribute)
+            and isinstance(node.func.value.value, ast.Name)
+        ):
+            found.setdefault(node.func.value.value.id, set()).add(node.func.value.attr)
+    return {name: frozenset(parts) for name, parts in found.items()}
+
+
+def _handed_locals(function: _Function) -> tuple[frozenset[str], frozenset[str]]:
+    """Locals bound once that the function returns (`store = C(...); ...; return store`)
+    and those it stores on `self` (`client = C(...); self.client = client`)."""
+    single = _single_bindings(function)
+    returned: set[str] = set()
+    held: set[str] = set()
+    for node in _own_nodes(function):
+        if isinstance(node, ast.Return) and node.value is not None:
+            value = _unawait(node.value)
+            if isinstance(value, ast.Name) and value.id in single:
+                returned.add(value.id)
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in single
+            and _stored_on_self(node)
+        ):
+            held.add(node.value.id)
+    return frozenset(returned), frozenset(held)
+
+
+def _bound_local(parent: ast.AST | None) -> str:
+    """The one plain name a statement binds its value to (`x = C(...)`), else ""."""
+    targets = _targets(parent)
+    if len(targets) == 1 and isinstance(targets[0], ast.Name):
+        return targets[0].id
+    return ""
 
 
 def _unawait(expression: ast.expr) -> ast.expr:

@@ -72,6 +72,36 @@ class ProjectView:
         kind = self.project.factories.get(callee) if callee is not None else None
         return (kind, callee) if kind is not None and callee is not None else None
 
+    def property_factory(self, access: cst.Attribute) -> tuple[ResourceKind, str] | None:
+        """The kind of fresh resource reading a property (`self.session`) builds."""
+        if not self.project.properties:
+            return None
+        name = self.callee(access)
+        if name is None or name not in self.project.properties:
+            return None
+        kind = self.project.factories.get(name)
+        return (kind, name) if kind is not None else None
+
+    def permit_taken(self, kind: ResourceKind) -> str | None:
+        """The semaphore whose permit a project function takes for its caller."""
+        return self.project.permit_takers.get(kind.callable)
+
+    def gives_back(self, call: cst.Call, semaphore: str) -> bool:
+        """Whether the call is of a project function that gives a permit of it back."""
+        callee = self.callee(call.func)
+        return callee is not None and self.project.permit_givers.get(callee) == semaphore
+
+    def giver_of(self, semaphore: str) -> str | None:
+        """A project function that gives a permit of the semaphore back, for messages."""
+        return next(
+            (
+                name
+                for name, given in sorted(self.project.permit_givers.items())
+                if given == semaphore
+            ),
+            None,
+        )
+
     def releases(self, call: cst.Call, argument: cst.Arg) -> bool:
         """Whether the callee releases what it is given in this argument."""
         return self._parameter_in(call, argument, self.project.releasers)

@@ -123,7 +123,7 @@ class LeakRule(Rule):
         if acquisition.kind.result == "permit":
             # Where the permit should go back depends on what the code guards; the
             # message says how, a person decides where.
-            return None
+            return None, None
         if fate.outcome is Outcome.WITH_NOT_CLOSING:
             from runguard_lint.fixes.with_block import closing_fix
 

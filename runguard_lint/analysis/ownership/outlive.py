@@ -59,7 +59,7 @@ def may_borrow_transport(facts: ModuleFacts, acquisition: Acquisition) -> bool:
         # `x or httpx.Client()`: the holder may be the caller's `x`.
         return True
     keywords = acquisition.kind.transport_keywords
-    if not keywords:
+    if not keywords or not isinstance(acquisition.call, cst.Call):
         return False
     for argument in acquisition.call.args:
         if argument.star == "**":

@@ -110,6 +110,10 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
         rewrite.insert_after(binding.statement, [cst.parse_statement(line)])
         what = f"`{holder}`"
     alone = _statement_alone(context, acquisition) if binding is None else None
+    if existing is None and alone is None and _open_in(context, function) < 2:
+        # A scope only when several resources share the block: one resource gets its
+        # `with`, `try/finally` or statement-sized scope, never the whole body re-indented.
+        return None
     if existing is None and alone is not None:
         # A temporary: the smallest block is its own statement (closed right after it,
         # on every iteration of a loop), never the whole function.
@@ -141,6 +145,31 @@ def _stdlib_scope(context: FileContext) -> bool:
     if chosen == "auto":
         return not context.settings.runtime_allowed
     return chosen == _SYNC_STACK
+
+
+def _open_in(context: FileContext, function: cst.FunctionDef) -> int:
+    """How many acquisitions of the function the ownership analysis finds left open."""
+    ownership = context.ownership
+    count = 0
+    for other in ownership.acquisitions():
+        if other.function is not function or ownership.fate(other).outcome not in (
+            Outcome.LEAKED,
+            Outcome.LOOP_LEAK,
+        ):
+            continue
+        # One made in a loop or a comprehension is several (`[open(p) for p in ps]`):
+        # an exit stack is the very tool for a number of resources known at run time.
+        repeated = False
+        for ancestor in context.facts.ancestors(other.call):
+            if ancestor is function:
+                break
+            if isinstance(
+                ancestor,
+                (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp),
+            ):
+                repeated = True
+        count += 2 if repeated else 1
+    return count
 
 
 def _statement_alone(context: FileContext, acquisition: Acquisition) -> cst.CSTNode | None:

@@ -596,11 +596,15 @@ def test_a_temporary_kept_past_its_statement_is_not_closed_after_it(tmp_path: Pa
         encoding="utf-8",
     )
     before = (tmp_path / "files.py").read_text(encoding="utf-8")
-    # Only a scope around the whole body could hold them, for one resource each: no
-    # fix at all (a scope only when several resources share a block).
-    for flags in (("--fix",), ("--fix", "--unsafe-fixes")):
-        assert fix(*flags, "files.py", cwd=tmp_path).returncode == 1
-        assert (tmp_path / "files.py").read_text(encoding="utf-8") == before
+    # Only a scope around the whole body can hold them: not safe; with --unsafe-fixes
+    # the files opened in the comprehension share one exit stack holding every use.
+    assert fix("--fix", "files.py", cwd=tmp_path).returncode == 1
+    assert (tmp_path / "files.py").read_text(encoding="utf-8") == before
+    fix("--fix", "--unsafe-fixes", "files.py", cwd=tmp_path)
+    fixed = (tmp_path / "files.py").read_text(encoding="utf-8")
+    assert "        return [h.readline() for h in handles]\n" in fixed
+    # one conditional file alone gets no whole-body scope
+    assert "    f = open(path) if path != '-' else sys.stdin\n    return f.read()\n" in fixed
 
 
 def test_diff_shows_display_only_fixes_apart_from_the_patch(tmp_path: Path) -> None:

@@ -115,8 +115,9 @@ def _result(diagnostic: Diagnostic, index: int, context: ReportContext) -> dict[
             }
         ],
     }
-    if diagnostic.candidates:
-        # SARIF allows several fixes: every candidate, each with its applicability.
+    shown = diagnostic.shown_fix(context.unsafe_fixes)
+    if shown is not None:
+        # The fix this run would apply (else the preferred one), with its applicability.
         result["fixes"] = [
             {
                 "description": {"text": fix.message},
@@ -133,7 +134,7 @@ def _result(diagnostic: Diagnostic, index: int, context: ReportContext) -> dict[
                 ],
                 "properties": {"applicability": fix.applicability.value},
             }
-            for fix in diagnostic.candidates
+            for fix in (shown,)
         ]
     return result
 

@@ -419,6 +419,7 @@ class _Results:
     fixed: int = 0
     diff: str = ""
     fixed_source: bytes | None = None  # `--fix -`: what goes to standard output
+    shown: str = ""  # --diff: the display-only fixes, never applied (to standard error)
     # Source text by display name that is not (or not yet) what is on disk: standard
     # input under --stdin-filename, an editor's unsaved buffer. The report shows these.
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -507,7 +508,9 @@ def _from_files(request: RunRequest, settings: Settings) -> _Results:
             )
         for name in fixing.outside:
             _warn_outside(name)
-        results = _Results(fixing.reports, files, found.problems, fixing.fixed, fixing.diff)
+        results = _Results(
+            fixing.reports, files, found.problems, fixing.fixed, fixing.diff, shown=fixing.shown
+        )
     if cache is not None:
         cache.save()
     return results
@@ -517,6 +520,9 @@ def _report(request: RunRequest, settings: Settings, results: _Results) -> int:
     """Print what the request asks for; the exit status."""
     if request.mode is Mode.DIFF:
         click.echo(results.diff, nl=False)
+        if results.shown and not request.quiet:
+            # Apart from the patch (standard output stays what `git apply` takes).
+            click.echo(results.shown, nl=False, err=True)
         if not request.quiet:
             fixed = results.fixed
             click.echo(f"Would fix {fixed} finding{'s' if fixed != 1 else ''}.", err=True)
@@ -670,6 +676,8 @@ def _add_noqa(
 
 
 def _settings(request: RunRequest) -> Settings:
+    from runguard_lint.dependencies import declared_dependencies
+
     # The config nearest the first target, or nearest the stdin file's name even when
     # no such file exists yet (an editor's unsaved buffer).
     targets = request.targets
@@ -712,7 +720,8 @@ def _settings(request: RunRequest) -> Settings:
         raise RunError(str(error)) from None
     if not (request.mode in (Mode.FIX, Mode.DIFF) or request.output_format in ("json", "sarif")):
         settings = replace(settings, fix_edits=False)
-    return settings
+    # What the checked project installs decides which helpers a fix may import.
+    return replace(settings, declared=declared_dependencies(anchor))
 
 
 def _color(request: RunRequest) -> bool:

@@ -85,12 +85,25 @@ class Settings:
     use_cache: bool = True
     jobs: int = 0
     fix_style: FixStyle = "auto"
-    scope_class: str = "runguard_lint.runtime.ResourceScope"
+    # "auto": runguard_lint.runtime's when the project may import it, else the stdlib's.
+    scope_class: str = "auto"
     cache_maxsize: int = 10_000
     # CPU seconds one file's analysis may take before it is abandoned (RG901).
     per_file_timeout: float = 30.0
-    cache_class: str = "runguard_lint.runtime.BoundedCache"
+    # "auto": runguard_lint.runtime.BoundedCache when the project may import it, else
+    # the bounded-cache fix is display-only.
+    cache_class: str = "auto"
     ownership_sinks: tuple[str, ...] = ()
+    # Ruff's fix-safety settings (rule selectors): see fixes/policy.py.
+    extend_safe_fixes: tuple[str, ...] = ()
+    extend_unsafe_fixes: tuple[str, ...] = ()
+    unfixable: tuple[str, ...] = ()
+    # Whether fixes may import runguard_lint.runtime: "auto" (when the checked project
+    # declares the dependency: see dependencies.py), or `fix-runtime = true/false`.
+    fix_runtime: Literal["auto", "yes", "no"] = "auto"
+    # The distributions the checked project declares (normalised names): a fix never
+    # imports a package outside them and the standard library.
+    declared: frozenset[str] = frozenset()
     resources: tuple[ResourceKind, ...] = ()
     preview: bool = False
     # Off only to prove the prefilter sound (tests compare findings with and without).
@@ -99,6 +112,19 @@ class Settings:
     # they exist (the human report), which spares rendering and compiling each one.
     fix_edits: bool = True
     catalog: Catalog = field(default_factory=build_catalog, compare=False)
+
+    @property
+    def runtime_allowed(self) -> bool:
+        """Whether a fix may import `runguard_lint.runtime` into the checked code."""
+        if self.fix_runtime != "auto":
+            return self.fix_runtime == "yes"
+        from runguard_lint.dependencies import RUNTIME_DISTRIBUTIONS
+
+        return bool(self.declared & RUNTIME_DISTRIBUTIONS)
+
+    def declares(self, distribution: str) -> bool:
+        """Whether the checked project declares `distribution` (a normalised name)."""
+        return distribution in self.declared
 
     @property
     def all_excludes(self) -> tuple[str, ...]:
@@ -119,6 +145,11 @@ class Settings:
             str(self.cache_maxsize),
             self.cache_class,
             ",".join(self.ownership_sinks),
+            ",".join(self.extend_safe_fixes),
+            ",".join(self.extend_unsafe_fixes),
+            ",".join(self.unfixable),
+            self.fix_runtime,
+            ",".join(sorted(self.declared)),
             repr(self.resources),
             str(self.prefilter),
             str(self.fix_edits),
@@ -187,6 +218,10 @@ _KEY_TYPES: dict[str, str] = {
     "per-file-timeout": "positive number of seconds",
     "cache-class": "one of " + ", ".join(CACHE_CLASSES),
     "ownership-sinks": "list of qualified names",
+    "extend-safe-fixes": "list of rule codes",
+    "extend-unsafe-fixes": "list of rule codes",
+    "unfixable": "list of rule codes",
+    "fix-runtime": "boolean",
     "resources": "array of tables",
     "preview": "boolean",
 }
@@ -304,10 +339,15 @@ def load_settings(config_path: Path | None, project_root: Path) -> Settings:
             "exclude",
             "extend-exclude",
             "ownership-sinks",
+            "extend-safe-fixes",
+            "extend-unsafe-fixes",
+            "unfixable",
         ):
             values[key.replace("-", "_")] = _want_list(config_path, key, value)
         elif key in ("respect-gitignore", "force-exclude", "preview"):
             values[key.replace("-", "_")] = _want_bool(config_path, key, value)
+        elif key == "fix-runtime":
+            values["fix_runtime"] = "yes" if _want_bool(config_path, key, value) else "no"
         elif key == "jobs":
             values["jobs"] = _want_int(config_path, key, value, 0)
         elif key == "cache-maxsize":
@@ -361,6 +401,14 @@ def with_catalog(settings: Settings, where: Path | None) -> Settings:
             for code in codes:
                 if not _known_prefix(catalog, code):
                     raise ConfigError(f"unknown rule code `{code}` in `per-file-ignores`")
+        for key, codes in (
+            ("extend-safe-fixes", updated.extend_safe_fixes),
+            ("extend-unsafe-fixes", updated.extend_unsafe_fixes),
+            ("unfixable", updated.unfixable),
+        ):
+            for code in codes:
+                if not _known_prefix(catalog, code):
+                    raise ConfigError(f"unknown rule code `{code}` in `{key}`")
     except ConfigError as error:
         raise ConfigError(f"{where or 'command line'}: {error}") from None
     return updated

@@ -12,10 +12,18 @@ from dataclasses import dataclass
 
 
 class Applicability(str, enum.Enum):
-    """How far a fix may be trusted, as in Ruff."""
+    """How far a fix may be trusted, as in Ruff.
+
+    SAFE: behaviour identical apart from the release happening sooner (`--fix`).
+    UNSAFE: changes lifetime or sharing in a way right for the common case
+    (`--fix --unsafe-fixes`). DISPLAY_ONLY: shown (`--diff`, `--show-fixes`,
+    JSON for editors), never applied: it would wait or cancel where the code did
+    not, or needs a helper the project does not depend on.
+    """
 
     SAFE = "safe"
     UNSAFE = "unsafe"
+    DISPLAY_ONLY = "display-only"
 
 
 @dataclass(frozen=True, order=True)
@@ -43,6 +51,12 @@ class Fix:
     message: str
     edits: tuple[Edit, ...]
 
+    def applies(self, unsafe: bool) -> bool:
+        """Whether `--fix` (with `--unsafe-fixes` when `unsafe`) applies this fix."""
+        if self.applicability is Applicability.SAFE:
+            return True
+        return unsafe and self.applicability is Applicability.UNSAFE
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -53,7 +67,25 @@ class Diagnostic:
     filename: str
     location: Location
     end_location: Location
+    # The preferred fix (what ends the cost); `alternative` is a second candidate of
+    # another tier, so `--fix` can apply a safe fix where the preferred one is unsafe.
     fix: Fix | None = None
+    alternative: Fix | None = None
+
+    def fix_for(self, unsafe: bool) -> Fix | None:
+        """The fix `--fix` applies (with `--unsafe-fixes` when `unsafe`), if any."""
+        for candidate in (self.fix, self.alternative):
+            if candidate is not None and candidate.applies(unsafe):
+                return candidate
+        return None
+
+    def shown_fix(self, unsafe: bool) -> Fix | None:
+        """The fix reports show: the one that would be applied, else the preferred one."""
+        return self.fix_for(unsafe) or self.fix or self.alternative
+
+    @property
+    def candidates(self) -> tuple[Fix, ...]:
+        return tuple(f for f in (self.fix, self.alternative) if f is not None)
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

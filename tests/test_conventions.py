@@ -138,8 +138,9 @@ def test_statistics_by_count_as_text_and_json(project: Path) -> None:
             "code": "RG101",
             "name": "http-client-not-closed",
             "count": 1,
-            "fixable": False,
-            "fixable_count": 0,
+            # The singleton is the preferred (unsafe) fix; `with` is the safe alternative.
+            "fixable": True,
+            "fixable_count": 1,
         },
     ]
 

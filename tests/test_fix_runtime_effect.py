@@ -1,7 +1,8 @@
 """The fixes change what a program holds at run time, measured before and after.
 
 One module of agent tools, written the leaky way, is fixed by the real CLI
-(`--fix --unsafe-fixes`, `cache-maxsize = 1000`) into a copy; each measurement
+(`--fix --unsafe-fixes`, `cache-maxsize = 1000`, in a project that declares
+runguard-lint as a dependency) into a copy; each measurement
 then imports the original or the fixed copy in a fresh interpreter:
 
 - an `httpx.AsyncClient` per call, against a local keep-alive HTTP/1.1
@@ -155,6 +156,8 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     after = root / "after"
     shutil.copytree(before, after)
     (after / "runguard-lint.toml").write_text("cache-maxsize = 1000\n", encoding="utf-8")
+    # The app depends on runguard-lint, so the fixes may import its runtime helpers.
+    (after / "requirements.txt").write_text("httpx\nrunguard-lint\n", encoding="utf-8")
     result = run_cli("--fix", "--unsafe-fixes", "--no-cache", "tools.py", cwd=after)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Fixed 3 findings" in result.stdout

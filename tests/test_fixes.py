@@ -30,6 +30,9 @@ from tests.conftest import FIXTURES, run_cli
 from tests.test_fixtures import selected_codes
 
 FIXABLE = ("RG100", "RG101", "RG102", "RG103", "RG104", "RG105", "RG106", "RG201", "RG202", "RG301")
+# Fixed as a project that depends on runguard-lint; the others as one that does not
+# (the standard library's ExitStack and functools, display-only where a helper is needed).
+RUNTIME_GOLDENS = ("RG201",)
 UPDATE = bool(os.environ.get("RUNGUARD_LINT_UPDATE_GOLDEN"))
 DEBUG = {"RUNGUARD_LINT_DEBUG_FIXES": "1"}
 
@@ -71,6 +74,9 @@ def test_golden_fix(code: str, tmp_path: Path) -> None:
     select = selected_codes(fixture)
     target = tmp_path / fixture.name
     shutil.copyfile(fixture, target)
+    if code in RUNTIME_GOLDENS:
+        # A project that declares the runtime: its bounded cache may be imported.
+        (tmp_path / "requirements.txt").write_text("runguard-lint>=0.1\n", encoding="utf-8")
     result = fix("--fix", "--unsafe-fixes", "--select", select, target.name, cwd=tmp_path)
     assert result.returncode in (0, 1), result.stdout + result.stderr
     assert "error" not in result.stderr, result.stderr
@@ -84,7 +90,12 @@ def test_golden_fix(code: str, tmp_path: Path) -> None:
     assert fixed != fixture.read_text(encoding="utf-8"), "nothing was fixed"
 
     left = findings("--unsafe-fixes", "--select", select, target.name, cwd=tmp_path)
-    assert [f for f in left if f["fix"] is not None] == []
+    # Display-only fixes (a wait, or a helper the project lacks) stay: never applied.
+    assert [
+        f
+        for f in left
+        if isinstance(f["fix"], dict) and f["fix"]["applicability"] != "display-only"
+    ] == []
 
     again = fix("--fix", "--unsafe-fixes", "--select", select, target.name, cwd=tmp_path)
     assert again.returncode in (0, 1), again.stderr
@@ -129,22 +140,98 @@ def test_fix_applies_safe_fixes_and_reports_the_rest(tmp_path: Path) -> None:
     assert "    with open(path) as f:\n        return f.read()\n" in fixed
 
 
-def test_unsafe_fixes_need_the_flag(tmp_path: Path) -> None:
+SHARED = (
+    "import httpx\n\n\nasync def get(url):\n    client = httpx.AsyncClient(timeout=10)\n"
+    "    return (await client.get(url)).text\n"
+)
+
+
+def test_plain_fix_applies_the_safe_alternative_of_an_unsafe_fix(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("httpx\nrunguard-lint\n", encoding="utf-8")
     source = tmp_path / "shared.py"
-    text = (
-        "import httpx\n\n\nasync def get(url):\n    client = httpx.AsyncClient(timeout=10)\n"
-        "    return (await client.get(url)).text\n"
-    )
-    source.write_text(text, encoding="utf-8")
+    source.write_text(SHARED, encoding="utf-8")
     result = fix("--fix", "shared.py", cwd=tmp_path)
-    assert result.returncode == 1
-    assert "1 more with `--fix --unsafe-fixes`" in result.stdout
-    assert source.read_text(encoding="utf-8") == text
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "    async with httpx.AsyncClient(timeout=10) as client:\n" in source.read_text(
+        encoding="utf-8"
+    )
+    source.write_text(SHARED, encoding="utf-8")
     result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     fixed = source.read_text(encoding="utf-8")
     assert "@per_loop\ndef _get_client():\n    return httpx.AsyncClient(timeout=10)\n" in fixed
     assert "from runguard_lint.runtime import per_loop\n" in fixed
+
+
+def test_a_helper_the_project_lacks_makes_the_fix_display_only(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("httpx\n", encoding="utf-8")
+    source = tmp_path / "shared.py"
+    source.write_text(SHARED, encoding="utf-8")
+    (tmp_path / "runguard-lint.toml").write_text('fix-style = "auto"\n', encoding="utf-8")
+    found = findings("--unsafe-fixes", "shared.py", cwd=tmp_path)
+    assert found[0]["fix"] is not None
+    # the safe `async with` is what --unsafe-fixes applies: per_loop would need the runtime
+    assert found[0]["fix"]["applicability"] == "safe"  # type: ignore[index]
+    result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    fixed = source.read_text(encoding="utf-8")
+    assert "runguard_lint" not in fixed
+    assert "    async with httpx.AsyncClient(timeout=10) as client:\n" in fixed
+
+
+def test_fix_runtime_config_allows_the_runtime(tmp_path: Path) -> None:
+    (tmp_path / "runguard-lint.toml").write_text("fix-runtime = true\n", encoding="utf-8")
+    source = tmp_path / "shared.py"
+    source.write_text(SHARED, encoding="utf-8")
+    result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "from runguard_lint.runtime import per_loop\n" in source.read_text(encoding="utf-8")
+
+
+def test_a_process_release_is_display_only(tmp_path: Path) -> None:
+    text = (
+        "import subprocess\n\n\ndef serve(cmd):\n    proc = subprocess.Popen(cmd)\n"
+        "    return proc.pid\n"
+    )
+    source = tmp_path / "serve.py"
+    source.write_text(text, encoding="utf-8")
+    found = findings("--unsafe-fixes", "serve.py", cwd=tmp_path)
+    assert [f["fix"]["applicability"] for f in found] == ["display-only"]  # type: ignore[index]
+    result = fix("--fix", "--unsafe-fixes", "serve.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert source.read_text(encoding="utf-8") == text
+    assert "help (display-only fix, never applied)" in result.stdout
+
+
+def test_extend_unsafe_fixes_and_unfixable(tmp_path: Path) -> None:
+    (tmp_path / "leaky.py").write_text(LEAKY, encoding="utf-8")
+    (tmp_path / "runguard-lint.toml").write_text(
+        'extend-unsafe-fixes = ["RG101"]\nunfixable = ["RG106"]\n', encoding="utf-8"
+    )
+    found = {f["code"]: f["fix"] for f in findings("leaky.py", cwd=tmp_path)}
+    assert found["RG106"] is None
+    assert found["RG101"]["applicability"] == "unsafe"  # type: ignore[index]
+    result = fix("--fix", "leaky.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert (tmp_path / "leaky.py").read_text(encoding="utf-8") == LEAKY
+    (tmp_path / "runguard-lint.toml").write_text(
+        'extend-safe-fixes = ["RG104"]\n', encoding="utf-8"
+    )
+    assert fix("--fix", "leaky.py", cwd=tmp_path).returncode == 0
+
+
+def test_a_client_configured_after_construction_is_never_shared(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("requests\n", encoding="utf-8")
+    (tmp_path / "api.py").write_text(
+        "import os\n\nimport requests\n\nKEY = os.environ['KEY']\n\n\n"
+        "def tenant(url, cookie):\n    session = requests.Session()\n"
+        "    session.cookies.set('t', cookie)\n    return session.get(url).text\n\n\n"
+        "def keyed(url):\n    session = requests.Session(KEY)\n    return session.get(url).text\n",
+        encoding="utf-8",
+    )
+    for finding in findings("--unsafe-fixes", "api.py", cwd=tmp_path):
+        fix_raw = finding["fix"]
+        assert fix_raw is None or "lazy loader" not in fix_raw["message"]  # type: ignore[index]
 
 
 def test_fix_style_scope_always_picks_the_safe_fix(tmp_path: Path) -> None:
@@ -163,10 +250,7 @@ def test_fix_style_scope_always_picks_the_safe_fix(tmp_path: Path) -> None:
     )
 
 
-def test_scope_class_exit_stack(tmp_path: Path) -> None:
-    (tmp_path / "runguard-lint.toml").write_text(
-        'scope-class = "contextlib.ExitStack"\n', encoding="utf-8"
-    )
+def test_a_named_resource_without_with_gets_try_finally(tmp_path: Path) -> None:
     source = tmp_path / "db.py"
     source.write_text(
         "import asyncpg\n\n\nasync def count(dsn):\n"
@@ -177,11 +261,32 @@ def test_scope_class_exit_stack(tmp_path: Path) -> None:
     result = fix("--fix", "db.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert source.read_text(encoding="utf-8") == (
-        "import asyncpg\nimport contextlib\n\n\nasync def count(dsn):\n"
-        "    async with contextlib.AsyncExitStack() as scope:\n"
-        "        conn = await asyncpg.connect(dsn)\n"
-        "        scope.push_async_callback(conn.close)\n"
+        "import asyncpg\n\n\nasync def count(dsn):\n"
+        "    conn = await asyncpg.connect(dsn)\n"
+        "    try:\n"
         "        return await conn.fetchval('select 1')\n"
+        "    finally:\n"
+        "        await conn.close()\n"
+    )
+
+
+def test_scope_class_from_config_is_used_for_a_temporary(tmp_path: Path) -> None:
+    (tmp_path / "runguard-lint.toml").write_text(
+        'scope-class = "runguard_lint.runtime.ResourceScope"\n', encoding="utf-8"
+    )
+    source = tmp_path / "log.py"
+    source.write_text(
+        "def log(path, lines):\n    for line in lines:\n"
+        '        print(line, file=open(path, "a"))\n',
+        encoding="utf-8",
+    )
+    result = fix("--fix", "log.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert source.read_text(encoding="utf-8") == (
+        "from runguard_lint.runtime import ResourceScope\n\n"
+        "def log(path, lines):\n    for line in lines:\n"
+        '        with ResourceScope("log") as scope:\n'
+        '            print(line, file=scope.enter(open(path, "a")))\n'
     )
 
 
@@ -198,8 +303,7 @@ def test_an_executor_in_async_code_is_never_waited_for(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert (
         "    try:\n        return await asyncio.get_running_loop().run_in_executor(ex, job)\n"
-        "    finally:\n        ex.shutdown(wait=False, cancel_futures=True)\n"
-        in source.read_text(encoding="utf-8")
+        "    finally:\n        ex.shutdown(wait=False)\n" in source.read_text(encoding="utf-8")
     )
 
 
@@ -371,22 +475,32 @@ def test_edit_conflicts(
 
 def test_cache_class_config_picks_cachetools(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\ndependencies = ["cachetools>=5"]\n\n'
         '[tool.runguard-lint]\ncache-class = "cachetools.LRUCache"\ncache-maxsize = 500\n',
         encoding="utf-8",
     )
     module = tmp_path / "embeddings.py"
-    module.write_text(
+    text = (
         "_cache = {}\n\n\ndef embed(text: str) -> list[float]:\n"
         "    if text not in _cache:\n        _cache[text] = [float(len(text))]\n"
-        "    return _cache[text]\n",
-        encoding="utf-8",
+        "    return _cache[text]\n"
     )
+    module.write_text(text, encoding="utf-8")
     result = run_cli("--no-cache", "--fix", "--unsafe-fixes", "embeddings.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     fixed = module.read_text(encoding="utf-8")
     assert "from cachetools import LRUCache" in fixed
     assert "_cache = LRUCache(maxsize=500)" in fixed
     compile(fixed, "embeddings.py", "exec")
+    # Without the dependency declared, the fix is only shown: it would not import.
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.runguard-lint]\ncache-class = "cachetools.LRUCache"\n', encoding="utf-8"
+    )
+    module.write_text(text, encoding="utf-8")
+    result = run_cli("--no-cache", "--fix", "--unsafe-fixes", "embeddings.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert module.read_text(encoding="utf-8") == text
+    assert "needs `cachetools`, which this project does not declare" in result.stdout
 
 
 def test_cache_class_rejects_unknown_classes(tmp_path: Path) -> None:
@@ -399,15 +513,110 @@ def test_cache_class_rejects_unknown_classes(tmp_path: Path) -> None:
     assert "cache-class" in result.stderr and "pyproject.toml" in result.stderr
 
 
-def test_a_fix_that_would_wait_for_a_child_process_is_unsafe(tmp_path: Path) -> None:
+def test_a_fix_that_would_wait_for_a_child_process_is_never_applied(tmp_path: Path) -> None:
     """`with subprocess.Popen(...)` waits for the child on exit: a server started and
     left running (`Popen(["ollama", "serve"])`) would block its caller forever, so the
-    fix is only applied with --unsafe-fixes."""
+    fix is display-only, even with --unsafe-fixes."""
     source = 'import subprocess\n\n\ndef start():\n    subprocess.Popen(["ollama", "serve"])\n'
     target = tmp_path / "start.py"
     target.write_text(source, encoding="utf-8")
-    safe = run_cli("--no-cache", "--fix", str(target), cwd=tmp_path)
-    assert target.read_text(encoding="utf-8") == source
-    assert "RG106" in safe.stdout and "--unsafe-fixes" in safe.stdout
-    run_cli("--no-cache", "--fix", "--unsafe-fixes", str(target), cwd=tmp_path)
-    assert target.read_text(encoding="utf-8") != source
+    for flags in (("--fix",), ("--fix", "--unsafe-fixes")):
+        result = run_cli("--no-cache", *flags, str(target), cwd=tmp_path)
+        assert target.read_text(encoding="utf-8") == source
+        assert "RG106" in result.stdout and "display-only" in result.stdout
+
+
+OUTLIVING = """\
+import asyncio
+
+import httpx
+import pymongo
+from openai import OpenAI
+
+
+def collection(uri):
+    client = pymongo.MongoClient(uri)
+    return client["db"]["coll"]
+
+
+def database(uri):
+    client = pymongo.MongoClient(uri)
+    db = client["db"]
+    return db
+
+
+async def spawn(url):
+    client = httpx.AsyncClient()
+    asyncio.create_task(client.get(url))
+
+
+def borrowed(shared):
+    client = OpenAI(http_client=shared)
+    return client.models.list()
+
+
+def borrowed_or(x=None):
+    http = x or httpx.Client()
+    return http.get("u").text
+"""
+
+
+def test_no_safe_fix_closes_what_outlives_the_function(tmp_path: Path) -> None:
+    (tmp_path / "outliving.py").write_text(OUTLIVING, encoding="utf-8")
+    found = findings("--unsafe-fixes", "outliving.py", cwd=tmp_path)
+    assert len(found) == 5
+    for finding in found:
+        raw = finding["fix"]
+        assert raw is None or raw["applicability"] != "safe", finding  # type: ignore[index]
+    result = fix("--fix", "outliving.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert (tmp_path / "outliving.py").read_text(encoding="utf-8") == OUTLIVING
+
+
+def test_a_moved_release_that_waits_in_async_code_is_display_only(tmp_path: Path) -> None:
+    text = (
+        "from concurrent.futures import ThreadPoolExecutor\n\n\n"
+        "async def run(job, items):\n    ex = ThreadPoolExecutor()\n"
+        "    results = list(ex.map(job, items))\n    ex.shutdown()\n    return results\n"
+    )
+    (tmp_path / "jobs.py").write_text(text, encoding="utf-8")
+    found = [f for f in findings("--unsafe-fixes", "jobs.py", cwd=tmp_path) if f["code"] == "RG301"]
+    assert [f["fix"]["applicability"] for f in found] == ["display-only"]  # type: ignore[index]
+    fix("--fix", "--unsafe-fixes", "jobs.py", cwd=tmp_path)
+    assert (tmp_path / "jobs.py").read_text(encoding="utf-8") == text
+
+
+def test_a_temporary_kept_past_its_statement_is_not_closed_after_it(tmp_path: Path) -> None:
+    (tmp_path / "files.py").write_text(
+        "import sys\n\n\ndef first_lines(paths):\n"
+        "    handles = [open(p) for p in paths]\n"
+        "    return [h.readline() for h in handles]\n\n\n"
+        "def pick(path):\n    f = open(path) if path != '-' else sys.stdin\n"
+        "    return f.read()\n",
+        encoding="utf-8",
+    )
+    before = (tmp_path / "files.py").read_text(encoding="utf-8")
+    # Only a scope around the whole body can hold them: not safe; with --unsafe-fixes
+    # the files opened in the comprehension share one exit stack holding every use.
+    assert fix("--fix", "files.py", cwd=tmp_path).returncode == 1
+    assert (tmp_path / "files.py").read_text(encoding="utf-8") == before
+    fix("--fix", "--unsafe-fixes", "files.py", cwd=tmp_path)
+    fixed = (tmp_path / "files.py").read_text(encoding="utf-8")
+    assert "        return [h.readline() for h in handles]\n" in fixed
+    # one conditional file alone gets no whole-body scope
+    assert "    f = open(path) if path != '-' else sys.stdin\n    return f.read()\n" in fixed
+
+
+def test_diff_shows_display_only_fixes_apart_from_the_patch(tmp_path: Path) -> None:
+    text = (
+        "import subprocess\n\n\ndef serve(cmd):\n    proc = subprocess.Popen(cmd)\n"
+        "    return proc.pid\n\n\ndef read(path):\n    f = open(path)\n    return f.read()\n"
+    )
+    (tmp_path / "serve.py").write_text(text, encoding="utf-8")
+    result = fix("--diff", "serve.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "with open(path) as f:" in result.stdout
+    assert "Popen" not in result.stdout  # the patch holds only what --fix applies
+    assert "RG106 display-only fix, never applied" in result.stderr
+    assert "+    with subprocess.Popen(cmd) as proc:" in result.stderr
+    assert (tmp_path / "serve.py").read_text(encoding="utf-8") == text

@@ -54,7 +54,12 @@ class FileContext:
         return OwnershipAnalysis(self.facts, self.catalog, view)
 
     def diagnostic(
-        self, code: str, node: cst.CSTNode, message: str, fix: Fix | None = None
+        self,
+        code: str,
+        node: cst.CSTNode,
+        message: str,
+        fix: Fix | None = None,
+        alternative: Fix | None = None,
     ) -> Diagnostic:
         """A finding spanning node (its first line, for multi-line statements)."""
         position = self.facts.position(node)
@@ -67,4 +72,5 @@ class FileContext:
             location=start,
             end_location=end,
             fix=fix,
+            alternative=alternative,
         )

@@ -10,6 +10,16 @@ is one a MutableMapping supports (`c[k]`, `k in c`, `get`, `setdefault`,
 `copy()` or `defaultdict` (whose missing-key factory BoundedCache lacks) give
 no fix. Both are unsafe: entries are evicted, so code that relied on a value
 staying cached can change behaviour. The size is `cache-maxsize` from config.
+
+The dict is bounded only when it has the memoisation shape (see
+`_memoisation`): read before it is written, each value computed (a call, an
+await), never mutated in place, never counted, iterated or passed on, and no
+value a lock, task, event or queue. A lock registry, a task registry (the only
+strong reference to running tasks), a refcount or a store of record would
+break when an entry is evicted. `BoundedCache` lives in runguard_lint.runtime:
+when the checked project does not declare that dependency (nor `cachetools`
+for `cache-class = "cachetools.LRUCache"`), the fix is display-only and its
+message names the helper; `lru_cache` is standard library and always applies.
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ from runguard_lint.analysis.dict_uses import (
     DICT_FACTORIES,
     FUNCTOOLS_CACHE,
     FUNCTOOLS_LRU_CACHE,
+    DictUse,
+    UseShape,
     classify,
 )
 from runguard_lint.analysis.names import ModuleFacts
@@ -70,13 +82,17 @@ def bounded_cache_fix(context: FileContext, binding: cst.CSTNode) -> Fix | None:
         ]
     else:
         return None
-    if not all(classify(facts, use).supported_by_mutable_mapping for use in uses):
+    classified = [classify(facts, use) for use in uses]
+    if not all(use.supported_by_mutable_mapping for use in classified):
+        return None
+    if not _memoisation(facts, classified):
         return None
     top = top_level_statement(facts, assign)
     if top is None:
         return None
     imports = Imports(facts)
-    module_name, class_name = context.settings.cache_class.rsplit(".", 1)
+    cache_class_name, applicability, needs = _cache_class(context)
+    module_name, class_name = cache_class_name.rsplit(".", 1)
     cache_class = imports.name(
         module_name,
         class_name,
@@ -100,9 +116,118 @@ def bounded_cache_fix(context: FileContext, binding: cst.CSTNode) -> Fix | None:
     return make_fix(
         context,
         module,
-        Applicability.UNSAFE,
-        f"Bound `{target.value}` to {size} entries with an LRU `BoundedCache`",
+        applicability,
+        f"Bound `{target.value}` to {size} entries with an LRU `{class_name}`{needs}",
     )
+
+
+def _cache_class(context: FileContext) -> tuple[str, Applicability, str]:
+    """The bounded mapping to use, the fix's tier, and what the message must add.
+
+    A class from a package the project does not declare makes the fix
+    display-only: applied, it would fail with ModuleNotFoundError in production.
+    """
+    settings = context.settings
+    chosen = settings.cache_class
+    if chosen == "auto":
+        chosen = _RUNTIME_CACHE
+    if chosen == _RUNTIME_CACHE:
+        if settings.runtime_allowed or settings.cache_class == _RUNTIME_CACHE:
+            return chosen, Applicability.UNSAFE, ""
+        return (
+            chosen,
+            Applicability.DISPLAY_ONLY,
+            " (needs `BoundedCache` from runguard-lint's runtime, which this project does "
+            "not declare: add `runguard-lint` to its dependencies or set `fix-runtime = true`)",
+        )
+    distribution = chosen.split(".", 1)[0]
+    if settings.declares(distribution):
+        return chosen, Applicability.UNSAFE, ""
+    return (
+        chosen,
+        Applicability.DISPLAY_ONLY,
+        f" (needs `{distribution}`, which this project does not declare)",
+    )
+
+
+_RUNTIME_CACHE = "runguard_lint.runtime.BoundedCache"
+# Whose values are a registry, not a memo: evicting one breaks what holds it.
+_REGISTRY_VALUES = frozenset(
+    {
+        "Lock",
+        "RLock",
+        "Semaphore",
+        "BoundedSemaphore",
+        "Event",
+        "Condition",
+        "Barrier",
+        "Queue",
+        "LifoQueue",
+        "PriorityQueue",
+        "SimpleQueue",
+        "create_task",
+        "ensure_future",
+        "Task",
+        "Future",
+        "Thread",
+        "Process",
+        "start_server",
+        "create_server",
+        "WeakSet",
+        "defaultdict",
+    }
+)
+_MEMO_SHAPES = frozenset(
+    {UseShape.ITEM_SET, UseShape.ITEM_READ, UseShape.MEMBERSHIP_TESTED, UseShape.DECLARED}
+)
+# A lookup that decides whether to compute (`k in c`, `c.get(k)`): a memo's read.
+_MEMO_READS = frozenset({UseShape.MEMBERSHIP_TESTED})
+_MEMO_METHODS = frozenset({"get", "setdefault"})
+
+
+def _memoisation(facts: ModuleFacts, uses: list[DictUse]) -> bool:
+    """Whether the dict is a memo: looked up, and filled with values computed for a key.
+
+    Anything else (counted with `len()`, iterated, popped, mutated in place,
+    holding locks or tasks or constants) is a registry or a store whose entries
+    must not vanish: no bounded-cache fix.
+    """
+    read = False
+    for use in uses:
+        if use.shape is UseShape.METHOD_CALLED:
+            if use.method not in _MEMO_METHODS:
+                return False
+            read = True
+        elif use.shape not in _MEMO_SHAPES:
+            return False
+        if use.shape in _MEMO_READS:
+            read = True
+        if any(not _computed(facts, value) for value in use.values):
+            return False
+    return read
+
+
+def _computed(facts: ModuleFacts, value: cst.BaseExpression) -> bool:
+    """A value made by a call (not a lock, a task, a queue...), awaited or not."""
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if isinstance(
+        value, (cst.ListComp, cst.DictComp, cst.SetComp, cst.Name, cst.Subscript, cst.Attribute)
+    ):
+        return True
+    if isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict, cst.FormattedString)):
+        # A display built from data (`[float(len(text))]`, `f"{user}:{q}"`), not an empty
+        # accumulator or a constant: computed, if any part of it is.
+        return any(
+            isinstance(node, (cst.Call, cst.Name, cst.Attribute, cst.Subscript))
+            and not (isinstance(node, cst.Name) and node.value in ("True", "False", "None"))
+            for node in walk(value)
+        )
+    if not isinstance(value, cst.Call):
+        return False
+    names = {name.rsplit(".", 1)[-1] for name in facts.external_names(value.func)}
+    names.add(_terminal(value.func) or "")
+    return not names & _REGISTRY_VALUES
 
 
 def _assignment(facts: ModuleFacts, node: cst.CSTNode) -> cst.Assign | cst.AnnAssign | None:

@@ -9,8 +9,8 @@
 For RG301, the existing release moves: when the acquisition and the single
 release are statements of the same block and the release line holds nothing
 but the release call. For a resource never released whose release must not
-be a `with` (an executor in `async def`: `shutdown(wait=False,
-cancel_futures=True)`, never a blocking `with` exit; a `multiprocessing` pool:
+be a `with` (an executor: `shutdown(wait=False)`, which neither waits for nor
+cancels its work, never a `with` exit that joins it; a `multiprocessing` pool:
 `close()`; a pooled connection given back with `putconn`), the release is
 added in `finally` around the rest of the block.
 """
@@ -27,7 +27,7 @@ from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.release import release_for
 from runguard_lint.fixes.tree import Rewrite, binding_of, block_of, expression_statement, index_in
-from runguard_lint.fixes.with_block import rest_of_block
+from runguard_lint.fixes.with_block import end_of_uses, rest_of_block, without_blank_head
 
 
 def moved_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
@@ -72,6 +72,8 @@ def added_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate
     block, index = found
     if index + 1 >= len(block.body):
         return None
+    # The `try` ends after the last statement that uses it or what is made from it.
+    end = end_of_uses(context, block.body, index, binding.target.value)
     receiver = None
     if isinstance(acquisition.constructor.func, cst.Attribute):
         receiver = facts.module.code_for_node(acquisition.constructor.func.value)
@@ -79,7 +81,6 @@ def added_release_fix(context: FileContext, acquisition: Acquisition, fate: Fate
     if release is None:
         return None
     line = cst.parse_statement(release.statement())
-    end = len(block.body)
     rewrite.rebuild(block, lambda updated: _wrap(updated, index, end, line))
     return make_fix(
         context,
@@ -95,13 +96,13 @@ def _wrap(
     """Statements start+1..end-1 into `try:`; statement `end` (or `added`) into `finally:`."""
     assert isinstance(updated, cst.IndentedBlock)
     body: Sequence[cst.BaseStatement] = updated.body
-    guarded = list(body[start + 1 : end])
+    guarded = without_blank_head(body[start + 1 : end])
     if added is None:
-        final = body[end]
+        final = without_blank_head([body[end]])[0]
         after = list(body[end + 1 :])
     else:
         final = added
-        after = []
+        after = list(body[end:])
     try_statement = cst.Try(
         body=cst.IndentedBlock(body=guarded),
         finalbody=cst.Finally(body=cst.IndentedBlock(body=[final])),

@@ -92,9 +92,9 @@ def release_for(
             return None
         return Release(f"{receiver}.{kind.owner_release[0]}", (holder,), awaited)
     if kind.callable in CONCURRENT_EXECUTORS:
-        if in_async:
-            return Release(f"{holder}.shutdown", ("wait=False", "cancel_futures=True"))
-        return Release(f"{holder}.shutdown")
+        # Neither waits for nor cancels work the code handed it: the workers finish
+        # what they were given and then exit (the code never waited for them either).
+        return Release(f"{holder}.shutdown", ("wait=False",))
     if kind.callable in MULTIPROCESSING_POOLS:
         return Release(f"{holder}.close")
     if in_async and waits_on_release(kind, catalog):

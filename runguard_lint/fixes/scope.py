@@ -71,7 +71,7 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
     existing = _existing_scope(context, acquisition)
     scope = existing or _Scope(
         name=fresh_name("scope", function_names(function)),
-        exit_stack=context.settings.scope_class == _SYNC_STACK,
+        exit_stack=_stdlib_scope(context),
         asynchronous=acquisition.in_async_function,
     )
     rewrite = Rewrite(facts)
@@ -109,7 +109,18 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
         line = _registration(scope, holder, release, imports, function)
         rewrite.insert_after(binding.statement, [cst.parse_statement(line)])
         what = f"`{holder}`"
-    if existing is None:
+    alone = _statement_alone(context, acquisition) if binding is None else None
+    if existing is None and alone is None and _open_in(context, function) < 2:
+        # A scope only when several resources share the block: one resource gets its
+        # `with`, `try/finally` or statement-sized scope, never the whole body re-indented.
+        return None
+    if existing is None and alone is not None:
+        # A temporary: the smallest block is its own statement (closed right after it,
+        # on every iteration of a loop), never the whole function.
+        opener = _opener(context, scope, function, imports)
+        rewrite.rebuild(alone, lambda updated: _wrap_statement(updated, opener, scope))
+        message = f"Close {what} with a `{_class_label(scope)}` around the statement using it"
+    elif existing is None:
         opener = _opener(context, scope, function, imports)
         rewrite.rebuild(function, lambda updated: _wrap_body(updated, opener, scope))
         message = (
@@ -119,7 +130,91 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
     else:
         message = f"Close {what} with the `{scope.name}` scope of `{function.name.value}()`"
     module = imports.add_to(rewrite.apply())
-    return make_fix(context, module, Applicability.SAFE, message)
+    # Around the whole body, the release moves to the end of the function and every
+    # line is re-indented: not the shortest lifetime, and not a change a maintainer
+    # merges without reading, so only with --unsafe-fixes.
+    whole_body = existing is None and alone is None
+    applicability = Applicability.UNSAFE if whole_body else Applicability.SAFE
+    return make_fix(context, module, applicability, message)
+
+
+def _stdlib_scope(context: FileContext) -> bool:
+    """The standard library's exit stack, unless the runtime's scope is asked for or the
+    project may import it (a fix never imports a package the project lacks)."""
+    chosen = context.settings.scope_class
+    if chosen == "auto":
+        return not context.settings.runtime_allowed
+    return chosen == _SYNC_STACK
+
+
+def _open_in(context: FileContext, function: cst.FunctionDef) -> int:
+    """How many acquisitions of the function the ownership analysis finds left open."""
+    ownership = context.ownership
+    count = 0
+    for other in ownership.acquisitions():
+        if other.function is not function or ownership.fate(other).outcome not in (
+            Outcome.LEAKED,
+            Outcome.LOOP_LEAK,
+        ):
+            continue
+        # One made in a loop or a comprehension is several (`[open(p) for p in ps]`):
+        # an exit stack is the very tool for a number of resources known at run time.
+        repeated = False
+        for ancestor in context.facts.ancestors(other.call):
+            if ancestor is function:
+                break
+            if isinstance(
+                ancestor,
+                (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp),
+            ):
+                repeated = True
+        count += 2 if repeated else 1
+    return count
+
+
+def _statement_alone(context: FileContext, acquisition: Acquisition) -> cst.CSTNode | None:
+    """The simple statement a temporary lives in, when it is a line of a block (so a
+    `with` can hold just it)."""
+    facts = context.facts
+    statement = facts.statement_of(acquisition.call)
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    if not isinstance(statement.body[0], (cst.Expr, cst.Return)):
+        # Bound to a name (`f = ... if ... else ...`, `xs = [open(p) ...]`): it lives on
+        # after the statement, so a `with` around just the statement would close it early.
+        return None
+    if not isinstance(facts.parent(statement), cst.IndentedBlock):
+        return None
+    child: cst.CSTNode = acquisition.call
+    for ancestor in facts.ancestors(acquisition.call):
+        if ancestor is statement.body[0]:
+            return statement
+        if isinstance(ancestor, cst.Call) and child is not ancestor.func:
+            if _terminal_name(ancestor.func) in _STORING:
+                return None  # `handles.append(open(p))`: kept beyond the statement
+        elif not isinstance(ancestor, (cst.Arg, cst.Await, cst.Attribute, cst.Call)):
+            return None  # in a container, a comprehension, a lambda, a condition...
+        child = ancestor
+    return None
+
+
+_STORING = frozenset({"append", "add", "extend", "insert", "put", "put_nowait", "setdefault"})
+
+
+def _terminal_name(expression: cst.BaseExpression) -> str:
+    if isinstance(expression, cst.Attribute):
+        return expression.attr.value
+    return expression.value if isinstance(expression, cst.Name) else ""
+
+
+def _wrap_statement(updated: cst.CSTNode, opener: cst.Call, scope: _Scope) -> cst.CSTNode:
+    assert isinstance(updated, cst.SimpleStatementLine)
+    return cst.With(
+        items=[cst.WithItem(item=opener, asname=cst.AsName(name=cst.Name(scope.name)))],
+        body=cst.IndentedBlock(body=[updated.with_changes(leading_lines=())]),
+        asynchronous=cst.Asynchronous() if scope.asynchronous else None,
+        leading_lines=updated.leading_lines,
+    )
 
 
 def _whole_body(function: cst.FunctionDef, statement: cst.With) -> bool:

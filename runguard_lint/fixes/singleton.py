@@ -20,6 +20,15 @@ closed with it), since a plain module-level AsyncClient breaks the second
 removed (a shared instance must not be closed by one caller); if one cannot
 be removed cleanly, no singleton is offered. Unsafe: lifetime and sharing
 change.
+
+Refused (no singleton) when the instance is configured after construction
+(`session.mount(...)`, `client.headers[...] = ...`, `client.cookies.set(...)`:
+tenant A's settings would be sent for tenant B), when an argument reads the
+environment (`API_KEY = os.environ[...]`: a rotated key would be ignored), or
+when the loader's name is already taken (the code has a loader of that name).
+The message says that configuration is read once. `per_loop` is
+runguard_lint.runtime's: unless the checked project declares that dependency
+(or `fix-runtime = true`), the async singleton is display-only.
 """
 
 from __future__ import annotations
@@ -53,7 +62,21 @@ from runguard_lint.fixes.tree import (
 _NAMED_CONSTANTS = frozenset({"True", "False", "None"})
 
 
+def _test_module(filename: str) -> bool:
+    """A test file: a shared instance would carry state from one test to the next."""
+    parts = filename.replace("\\", "/").split("/")
+    name = parts[-1]
+    return (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or any(part in ("tests", "test") for part in parts[:-1])
+    )
+
+
 def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
+    if _test_module(context.filename):
+        return None
     kind = acquisition.kind
     facts = context.facts
     call = acquisition.constructor
@@ -66,6 +89,11 @@ def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) ->
         if not _constant_arguments(facts, call):
             return None
     elif not _constant_call(facts, call):
+        return None
+    holder_name = fate.holder
+    if holder_name is not None and _configured_after(facts, acquisition.function, holder_name):
+        return None
+    if _reads_environment(facts, call):
         return None
     rewrite = Rewrite(facts)
     if not remove_releases(facts, fate.release_sites, rewrite):
@@ -85,6 +113,9 @@ def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) ->
     base = re.sub(r"\W", "", acquisition.function_name).strip("_") or "shared"
     holder = holder.strip("_")
     stem = holder if holder.startswith(base) else f"{base}_{holder}"
+    if f"_{stem}" in module_names(facts.module):
+        # A loader of that name exists already: the code shares its own way.
+        return None
     name = fresh_name(f"_{stem}", module_names(facts.module))
     imports = Imports(facts)
     top_index = index_in(facts.module.body, top)
@@ -130,12 +161,91 @@ def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) ->
     rewrite.rebuild(top, lambda updated: updated.with_changes(leading_lines=spaced))
     module = imports.add_to(rewrite.apply())
     what = "per event loop" if asynchronous else "per process"
+    applicability = Applicability.UNSAFE
+    needs = ""
+    if asynchronous and not context.settings.runtime_allowed:
+        applicability = Applicability.DISPLAY_ONLY
+        needs = (
+            " (needs `per_loop` from runguard-lint's runtime, which this project does not "
+            "declare: add `runguard-lint` to its dependencies or set `fix-runtime = true`)"
+        )
     return make_fix(
         context,
         module,
-        Applicability.UNSAFE,
-        f"Share one `{acquisition.callee}` {what} through the lazy loader `{name}()`",
+        applicability,
+        f"Share one `{acquisition.callee}` {what} through the lazy loader `{name}()`; its "
+        f"configuration (arguments, environment variables it reads) is then read once{needs}",
     )
+
+
+# Methods that configure an object after it is built (a shared instance would carry
+# one caller's settings to every other caller).
+_CONFIGURING_METHODS = frozenset(
+    {
+        "mount",
+        "update",
+        "set",
+        "setdefault",
+        "append",
+        "extend",
+        "add",
+        "insert",
+        "clear",
+        "pop",
+        "popitem",
+        "remove",
+        "discard",
+        "register",
+        "set_cookie",
+        "load_cert_chain",
+        "load_verify_locations",
+    }
+)
+
+
+def _configured_after(facts: ModuleFacts, function: cst.CSTNode, holder: str) -> bool:
+    """Whether the function sets state on `holder` (or on what it holds) after building it."""
+    for node in walk(function):
+        if not (isinstance(node, cst.Name) and node.value == holder):
+            continue
+        child: cst.CSTNode = node
+        parent = facts.parent(child)
+        while isinstance(parent, (cst.Attribute, cst.Subscript)) and parent.value is child:
+            child, parent = parent, facts.parent(parent)
+        if child is node:
+            continue
+        if isinstance(parent, (cst.AssignTarget, cst.Del)) or (
+            isinstance(parent, cst.AugAssign) and parent.target is child
+        ):
+            return True
+        if (
+            isinstance(child, cst.Attribute)
+            and isinstance(parent, cst.Call)
+            and parent.func is child
+        ):
+            method = child.attr.value
+            if method in _CONFIGURING_METHODS or method.startswith(("set_", "add_", "mount")):
+                return True
+    return False
+
+
+def _reads_environment(facts: ModuleFacts, call: cst.Call) -> bool:
+    """Whether an argument is, or is a module constant bound to, an environment read."""
+    for arg in call.args:
+        expressions: list[cst.CSTNode] = [arg.value]
+        for node in walk(arg.value):
+            if not isinstance(node, cst.Name):
+                continue
+            for assignment in facts.assignments_of(node):
+                bound = getattr(assignment, "node", None)
+                statement = facts.statement_of(bound) if isinstance(bound, cst.CSTNode) else None
+                if statement is not None:
+                    expressions.append(statement)
+        for expression in expressions:
+            code = facts.module.code_for_node(expression)
+            if "environ" in code or "getenv" in code:
+                return True
+    return False
 
 
 def _blank_prefix(lines: Sequence[cst.EmptyLine]) -> int:

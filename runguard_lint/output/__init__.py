@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runguard_lint.catalog import Rule
-from runguard_lint.diagnostics import Applicability, Diagnostic, FileError
+from runguard_lint.diagnostics import Diagnostic, FileError
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,7 @@ class ReportContext:
 
     def fixable(self, diagnostic: Diagnostic) -> bool:
         """A fix that `--fix` would apply with the current options."""
-        fix = diagnostic.fix
-        if fix is None:
-            return False
-        return fix.applicability is Applicability.SAFE or self.unsafe_fixes
+        return diagnostic.fix_for(self.unsafe_fixes) is not None
 
 
 def rule_url(code: str) -> str:

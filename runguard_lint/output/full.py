@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from runguard_lint.diagnostics import Diagnostic
+from runguard_lint.diagnostics import Applicability, Diagnostic
 from runguard_lint.output import ReportContext
 
 
@@ -38,10 +38,10 @@ def summary(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
         f"{fixed}Found {count} finding{'s' if count != 1 else ''} in {files} "
         f"file{'s' if files != 1 else ''}."
     )
-    safe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability.value == "safe")
-    unsafe = sum(
-        1 for d in diagnostics if d.fix is not None and d.fix.applicability.value == "unsafe"
-    )
+    # A finding with a safe fix counts as fixable by `--fix` even when its preferred
+    # fix is unsafe; "more" are those only `--unsafe-fixes` can fix.
+    safe = sum(1 for d in diagnostics if d.fix_for(False) is not None)
+    unsafe = sum(1 for d in diagnostics if d.fix_for(True) is not None) - safe
     if context.unsafe_fixes and safe + unsafe:
         text += f"\n[*] {safe + unsafe} fixable with `--fix --unsafe-fixes`."
     elif safe or unsafe:
@@ -95,6 +95,11 @@ def _render_one(
         header.append(f" {name}", style="dim")
     console.print(header)
     console.print(Text(f"    {diagnostic.message}"))
+    shown = diagnostic.shown_fix(context.unsafe_fixes)
+    if shown is not None and shown.applicability is Applicability.DISPLAY_ONLY:
+        # Never applied (it would wait, cancel, or import what the project lacks):
+        # said here so the reader can make the change by hand.
+        console.print(Text(f"    help (display-only fix, never applied): {shown.message}"))
     if 0 < row <= len(lines):
         raw = lines[row - 1].rstrip("\r\n")
         if diagnostic.end_location.row == row:

@@ -20,8 +20,12 @@ def _location(location: Location) -> dict[str, int]:
     return {"row": location.row, "column": location.column}
 
 
-def as_dict(diagnostic: Diagnostic, noqa_row: int | None = None) -> dict[str, Any]:
-    fix = diagnostic.fix
+def as_dict(
+    diagnostic: Diagnostic, noqa_row: int | None = None, unsafe: bool = False
+) -> dict[str, Any]:
+    """Ruff's shape; `fix` is the one this run would apply (with `--unsafe-fixes` when
+    `unsafe`), else the preferred one, whose applicability says why it was not."""
+    fix = diagnostic.shown_fix(unsafe)
     return {
         "code": diagnostic.code,
         "message": diagnostic.message,
@@ -56,5 +60,5 @@ def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
         lines = context.source_lines(filename)
         rows = noqa_rows("".join(line + "\n" for line in lines), found) if lines else []
         for diagnostic, row in zip(found, rows or [None] * len(found)):
-            items.append(as_dict(diagnostic, row))
+            items.append(as_dict(diagnostic, row, context.unsafe_fixes))
     return json.dumps(items, indent=2) + "\n"

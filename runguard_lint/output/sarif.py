@@ -115,8 +115,9 @@ def _result(diagnostic: Diagnostic, index: int, context: ReportContext) -> dict[
             }
         ],
     }
-    fix = diagnostic.fix
-    if fix is not None:
+    shown = diagnostic.shown_fix(context.unsafe_fixes)
+    if shown is not None:
+        # The fix this run would apply (else the preferred one), with its applicability.
         result["fixes"] = [
             {
                 "description": {"text": fix.message},
@@ -133,6 +134,7 @@ def _result(diagnostic: Diagnostic, index: int, context: ReportContext) -> dict[
                 ],
                 "properties": {"applicability": fix.applicability.value},
             }
+            for fix in (shown,)
         ]
     return result
 

@@ -49,6 +49,8 @@ class FixRun:
     reports: list[FileReport]  # what is left to report, per file (with write problems as errors)
     fixed: int  # findings fixed (for --diff: that would be fixed)
     diff: str  # the unified diff of every changed file (for --diff)
+    # The display-only fixes left, each as a commented diff (--diff prints them apart).
+    shown: str = ""
     # Files with fixes that were not written, since they resolve outside the paths given.
     outside: list[str] = field(default_factory=list)
 
@@ -225,7 +227,14 @@ def fix_files(
     A file that resolves outside `scope` keeps its bytes and its findings, and is
     listed in `FixRun.outside` for the CLI to say so.
     """
-    from runguard_lint.pipeline.fix import FileFix, applicable, fix_item, unified_diff, write_back
+    from runguard_lint.pipeline.fix import (
+        FileFix,
+        applicable,
+        display_only_diffs,
+        fix_item,
+        unified_diff,
+        write_back,
+    )
 
     project = project_facts(files, settings, cache.directory if cache is not None else None)
     triage = _triage(
@@ -240,6 +249,13 @@ def fix_files(
         progress.advance(len(reports))
     fixed = 0
     diffs: dict[str, str] = {}
+    shown: dict[str, str] = {}
+    if not write:
+        paths = {file.display: file.path for file in files}
+        for name, answered in reports.items():
+            data = read_bytes(paths[name]) if name in paths else ""
+            if isinstance(data, bytes):
+                shown[name] = display_only_diffs(name, data, answered, unsafe)
     outside: list[str] = []
     context = WorkerContext(
         settings, settings.enabled_codes(), unsafe_fixes=unsafe, project=project
@@ -267,6 +283,10 @@ def fix_files(
             else:
                 fixed += outcome.fixed
                 diffs[item.display] = unified_diff(item.display, item.data, outcome.new_bytes)
+        if not write:
+            shown[item.display] = display_only_diffs(
+                item.display, outcome.new_bytes or item.data, report, unsafe
+            )
         if problems:
             errors = tuple(FileError(item.display, problem) for problem in problems)
             report = replace(report, errors=(*report.errors, *errors))
@@ -277,7 +297,8 @@ def fix_files(
         [reports[name] for name in sorted(reports)],
         fixed,
         "".join(diffs[name] for name in sorted(diffs)),
-        sorted(outside),
+        outside=sorted(outside),
+        shown="".join(shown[name] for name in sorted(shown)),
     )
 
 

@@ -105,42 +105,50 @@ class ResultCache:
             return
 
 
+def _fix_to_json(fix: Fix | None) -> dict[str, Any] | None:
+    if fix is None:
+        return None
+    return {
+        "applicability": fix.applicability.value,
+        "message": fix.message,
+        "edits": [
+            {
+                "content": e.content,
+                "location": [e.location.row, e.location.column],
+                "end_location": [e.end_location.row, e.end_location.column],
+            }
+            for e in fix.edits
+        ],
+    }
+
+
+def _fix_from_json(fix_raw: dict[str, Any] | None) -> Fix | None:
+    if fix_raw is None:
+        return None
+    return Fix(
+        applicability=Applicability(fix_raw["applicability"]),
+        message=fix_raw["message"],
+        edits=tuple(
+            Edit(e["content"], Location(*e["location"]), Location(*e["end_location"]))
+            for e in fix_raw["edits"]
+        ),
+    )
+
+
 def _diagnostic_to_json(diagnostic: Diagnostic) -> dict[str, Any]:
-    fix = diagnostic.fix
     return {
         "code": diagnostic.code,
         "message": diagnostic.message,
         "location": [diagnostic.location.row, diagnostic.location.column],
         "end_location": [diagnostic.end_location.row, diagnostic.end_location.column],
-        "fix": None
-        if fix is None
-        else {
-            "applicability": fix.applicability.value,
-            "message": fix.message,
-            "edits": [
-                {
-                    "content": e.content,
-                    "location": [e.location.row, e.location.column],
-                    "end_location": [e.end_location.row, e.end_location.column],
-                }
-                for e in fix.edits
-            ],
-        },
+        "fix": _fix_to_json(diagnostic.fix),
+        "alternative": _fix_to_json(diagnostic.alternative),
     }
 
 
 def _diagnostic_from_json(filename: str, raw: dict[str, Any]) -> Diagnostic:
-    fix_raw = raw["fix"]
-    fix = None
-    if fix_raw is not None:
-        fix = Fix(
-            applicability=Applicability(fix_raw["applicability"]),
-            message=fix_raw["message"],
-            edits=tuple(
-                Edit(e["content"], Location(*e["location"]), Location(*e["end_location"]))
-                for e in fix_raw["edits"]
-            ),
-        )
+    fix = _fix_from_json(raw["fix"])
+    alternative = _fix_from_json(raw.get("alternative"))
     return Diagnostic(
         code=raw["code"],
         message=raw["message"],
@@ -148,4 +156,5 @@ def _diagnostic_from_json(filename: str, raw: dict[str, Any]) -> Diagnostic:
         location=Location(*raw["location"]),
         end_location=Location(*raw["end_location"]),
         fix=fix,
+        alternative=alternative,
     )

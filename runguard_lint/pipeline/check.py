@@ -35,7 +35,8 @@ from runguard_lint.analysis.project import (
 from runguard_lint.analysis.project.collect import wants_summary
 from runguard_lint.analysis.project.summary import ModuleSummary, summarise
 from runguard_lint.config import Settings
-from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
+from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Fix
+from runguard_lint.fixes.policy import with_fix_policy
 from runguard_lint.grammar import StdlibTree, stdlib_tree
 from runguard_lint.pipeline.budget import OverBudget, time_budget
 from runguard_lint.pipeline.files import (
@@ -280,17 +281,24 @@ def _run_checks(
                     f"internal error in rule {rule.code}: {detail}; please report it with the file",
                 )
             )
-    return [_without_stub_edits(d, plan) for d in diagnostics], errors
+    return [with_fix_policy(_without_stub_edits(d, plan), settings) for d in diagnostics], errors
 
 
 def _without_stub_edits(diagnostic: Diagnostic, plan: AnalysisPlan) -> Diagnostic:
     """Drop a fix that would touch a body LibCST never saw (it was stubbed out)."""
-    fix = diagnostic.fix
-    if fix is None or not plan.stubbed:
+    if not plan.stubbed:
         return diagnostic
-    if any(plan.touches_stub(e.location.row, e.end_location.row) for e in fix.edits):
-        return replace(diagnostic, fix=None)
-    return diagnostic
+
+    def kept(fix: Fix | None) -> Fix | None:
+        if fix is None:
+            return None
+        touches = any(plan.touches_stub(e.location.row, e.end_location.row) for e in fix.edits)
+        return None if touches else fix
+
+    fix, alternative = kept(diagnostic.fix), kept(diagnostic.alternative)
+    if fix is None:
+        fix, alternative = alternative, None
+    return replace(diagnostic, fix=fix, alternative=alternative)
 
 
 @dataclass(frozen=True)

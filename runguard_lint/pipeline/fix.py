@@ -26,7 +26,13 @@ from pathlib import Path
 from runguard_lint.analysis.project.facts import ProjectFacts
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Applicability, Diagnostic, FileReport
-from runguard_lint.fixes.edits import apply_spans, edit_span, line_starts, problem_with
+from runguard_lint.fixes.edits import (
+    apply_edits,
+    apply_spans,
+    edit_span,
+    line_starts,
+    problem_with,
+)
 from runguard_lint.pipeline.budget import OverBudget, time_budget
 from runguard_lint.pipeline.check import check_source, check_text
 from runguard_lint.pipeline.files import DecodeFailure, decode
@@ -68,8 +74,8 @@ class FileFix:
 
 
 def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
-    fix = diagnostic.fix
-    return fix is not None and (fix.applicability is Applicability.SAFE or unsafe)
+    """Whether the finding has a fix this run applies (display-only fixes never are)."""
+    return diagnostic.fix_for(unsafe) is not None
 
 
 def fix_text(
@@ -90,29 +96,32 @@ def fix_text(
     problems: list[str] = []
     for _ in range(MAX_ROUNDS):
         chosen = [
-            d for d in report.diagnostics if applicable(d, unsafe) and _signature(d) not in stuck
+            d
+            for d in report.diagnostics
+            if applicable(d, unsafe) and _signature(d, unsafe) not in stuck
         ]
         if not chosen:
             break
-        updated, count = apply_round(current, chosen)
+        updated, count = apply_round(current, chosen, unsafe)
         if updated == current:
             break
         after = check_text(filename, updated, settings, enabled, project=project)
         if len(after.diagnostics) >= len(report.diagnostics):
             # Every fix ends its finding and makes none, so a round that leaves as
             # many findings as before did not work: undo it, keep the rest.
-            stuck.update(_signature(d) for d in chosen)
+            stuck.update(_signature(d, unsafe) for d in chosen)
             problems.extend(
-                f"line {d.location.row}: the {d.code} fix ({d.fix.message}) did not "
-                "end the finding, so it was not applied; please report this"
+                f"line {d.location.row}: the {d.code} fix ({_fix_message(d, unsafe)}) did "
+                "not end the finding, so it was not applied; please report this"
                 for d in chosen
-                if d.fix is not None
             )
             continue
         current, report = updated, after
         fixed += count
     else:
-        if any(applicable(d, unsafe) and _signature(d) not in stuck for d in report.diagnostics):
+        if any(
+            applicable(d, unsafe) and _signature(d, unsafe) not in stuck for d in report.diagnostics
+        ):
             problems.append(f"the fixes did not settle after {MAX_ROUNDS} rounds; run --fix again")
     if current != text:
         problem = problem_with(current, filename)
@@ -128,21 +137,29 @@ def fix_text(
     return TextFix(report, current, fixed, original_report, "; ".join(problems) or None)
 
 
-def _signature(diagnostic: Diagnostic) -> tuple[str, str, str]:
+def _fix_message(diagnostic: Diagnostic, unsafe: bool) -> str:
+    fix = diagnostic.fix_for(unsafe)
+    return fix.message if fix is not None else ""
+
+
+def _signature(diagnostic: Diagnostic, unsafe: bool) -> tuple[str, str, str]:
     """What identifies a finding's fix across rounds (positions move as code is rewritten)."""
-    fix_message = diagnostic.fix.message if diagnostic.fix is not None else ""
-    return diagnostic.code, diagnostic.message, fix_message
+    return diagnostic.code, diagnostic.message, _fix_message(diagnostic, unsafe)
 
 
-def apply_round(text: str, diagnostics: Sequence[Diagnostic]) -> tuple[str, int]:
-    """Apply the fixes whose edits do not overlap those chosen before them, in file order."""
+def apply_round(
+    text: str, diagnostics: Sequence[Diagnostic], unsafe: bool = False
+) -> tuple[str, int]:
+    """Apply the fixes whose edits do not overlap those chosen before them, in file order
+    (for each finding, the fix this run applies: see `Diagnostic.fix_for`)."""
     starts = line_starts(text)
     chosen: list[tuple[int, int, str]] = []
     count = 0
 
     def spans_of(diagnostic: Diagnostic) -> list[tuple[int, int, str]]:
-        assert diagnostic.fix is not None
-        return [(*edit_span(starts, edit), edit.content) for edit in diagnostic.fix.edits]
+        fix = diagnostic.fix_for(unsafe)
+        assert fix is not None
+        return [(*edit_span(starts, edit), edit.content) for edit in fix.edits]
 
     ordered = sorted(diagnostics, key=lambda d: min(spans_of(d)) if spans_of(d) else (0, 0, ""))
     for diagnostic in ordered:
@@ -231,8 +248,34 @@ def fix_item(context: WorkerContext, item: WorkItem) -> FileFix:
 
 def unified_diff(display: str, old: bytes, new: bytes) -> str:
     """What --diff prints for one file (decoded as the file declares itself)."""
-    old_text = decode(old).text
-    new_text = decode(new).text
+    return _text_diff(display, decode(old).text, decode(new).text)
+
+
+def display_only_diffs(display: str, data: bytes, report: FileReport, unsafe: bool) -> str:
+    """The display-only fixes left in `report` (made against `data`), each as its own
+    diff under a comment naming the finding: what --diff shows but never applies."""
+    try:
+        text = decode(data).text
+    except DecodeFailure:
+        return ""
+    out: list[str] = []
+    for diagnostic in report.diagnostics:
+        fix = diagnostic.shown_fix(unsafe)
+        if fix is None or fix.applicability is not Applicability.DISPLAY_ONLY or not fix.edits:
+            continue
+        try:
+            new_text = apply_edits(text, fix.edits)
+        except ValueError:
+            continue
+        out.append(
+            f"# {display}:{diagnostic.location.row}:{diagnostic.location.column}: "
+            f"{diagnostic.code} display-only fix, never applied: {fix.message}\n"
+        )
+        out.append(_text_diff(display, text, new_text))
+    return "".join(out)
+
+
+def _text_diff(display: str, old_text: str, new_text: str) -> str:
     lines = difflib.unified_diff(
         old_text.splitlines(keepends=True),
         new_text.splitlines(keepends=True),

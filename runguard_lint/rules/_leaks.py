@@ -17,8 +17,10 @@ import libcst as cst
 
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
+from runguard_lint.analysis.ownership.outlive import may_borrow_transport, outliving_use
+from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.diagnostics import Applicability, Diagnostic, Fix
-from runguard_lint.fixes import guarded
+from runguard_lint.fixes import guarded, pick
 from runguard_lint.fixes.release import CONCURRENT_EXECUTORS, MULTIPROCESSING_POOLS
 from runguard_lint.needs import Need
 from runguard_lint.rules.base import Rule
@@ -66,7 +68,7 @@ class LeakRule(Rule):
                     self.code,
                     acquisition.call,
                     self.message(acquisition, fate, context),
-                    fix=guarded(self.fix, context, acquisition, fate),
+                    *self.fixes(context, acquisition, fate),
                 )
 
     def reported(self, acquisition: Acquisition, fate: Fate) -> bool:
@@ -109,42 +111,70 @@ class LeakRule(Rule):
             )
         return f"{what} created on every call of {where} is never {verb}; {remedy}"
 
-    def fix(self, context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
-        """The one fix that ends the cost: a shared instance for a family whose
-        remedy it is (when built from constants), else the shortest release."""
-        from runguard_lint.fixes.finally_block import added_release_fix
-        from runguard_lint.fixes.scope import scope_fix
+    def fixes(
+        self, context: FileContext, acquisition: Acquisition, fate: Fate
+    ) -> tuple[Fix | None, Fix | None]:
+        """(preferred, alternative): the fix that ends the cost (a shared instance for a
+        family whose remedy it is, unsafe) and the shortest release (safe), so that
+        plain `--fix` closes what `--fix --unsafe-fixes` would share."""
         from runguard_lint.fixes.singleton import singleton_fix
-        from runguard_lint.fixes.with_block import closing_fix, returned_temporary_fix, with_fix
 
         traits = context.catalog.leak_traits(self.code)
         if acquisition.kind.result == "permit":
             # Where the permit should go back depends on what the code guards; the
             # message says how, a person decides where.
-            return None
+            return None, None
         if fate.outcome is Outcome.WITH_NOT_CLOSING:
-            return closing_fix(context, acquisition)
+            from runguard_lint.fixes.with_block import closing_fix
+
+            return pick(guarded(closing_fix, context, acquisition))
         if fate.outcome not in (Outcome.LEAKED, Outcome.LOOP_LEAK):
-            return None
+            return None, None
+        shared = None
         if traits.shared_when_constant and context.settings.fix_style == "auto":
-            fix = singleton_fix(context, acquisition, fate)
-            if fix is not None:
-                return fix
-        if not traits.closable_by_fix or fate.derived_escapes:
-            # Closing it in this function would break what outlives it (a future, a
-            # stream, a wrapper): only sharing one instance is a fix.
-            return None
+            shared = guarded(singleton_fix, context, acquisition, fate)
+        release = None
+        if traits.closable_by_fix and self.closable_here(context, acquisition, fate):
+            release = guarded(self.release_fix, context, acquisition, fate)
+        return pick(shared, release)
+
+    def closable_here(self, context: FileContext, acquisition: Acquisition, fate: Fate) -> bool:
+        """Whether closing it in this function keeps the program's behaviour: nothing
+        made from it outlives the function (a future, a stream, `client[db][coll]`, a
+        task), and it does not wrap (or is not) a transport someone else owns."""
+        if fate.derived_escapes:
+            return False
+        facts = context.facts
+        if may_borrow_transport(facts, acquisition):
+            return False
+        view = ProjectView(facts, context.project, context.module, context.package)
+        return outliving_use(facts, acquisition, fate.holder, view.keeps_nothing) is None
+
+    def release_fix(self, context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
+        """The shortest release: `with` around the uses, `finally`, or a scope."""
+        from runguard_lint.fixes.finally_block import added_release_fix
+        from runguard_lint.fixes.scope import scope_fix
+        from runguard_lint.fixes.with_block import returned_temporary_fix, with_fix
+
         if _released_in_finally(acquisition):
             fix = added_release_fix(context, acquisition, fate)
         elif fate.holder is None:
             fix = returned_temporary_fix(context, acquisition)
         else:
-            fix = with_fix(context, acquisition, fate)
+            # `with` around its uses; else its release in `finally` after them; a scope
+            # only when neither can say it.
+            fix = with_fix(context, acquisition, fate) or added_release_fix(
+                context, acquisition, fate
+            )
         fix = fix if fix is not None else scope_fix(context, acquisition, fate)
         if fix is not None and acquisition.kind.release_waits:
-            # The added release waits for the child: a process meant to outlive the call
-            # would now block it. Only with --unsafe-fixes.
-            fix = replace(fix, applicability=Applicability.UNSAFE)
+            # The added release waits for the child: a process meant to outlive the
+            # call (a server, a detached job) would now block it. Shown, never applied.
+            fix = replace(
+                fix,
+                applicability=Applicability.DISPLAY_ONLY,
+                message=f"{fix.message} (waits for the process to exit: review by hand)",
+            )
         return fix
 
 
@@ -152,7 +182,8 @@ def _released_in_finally(acquisition: Acquisition) -> bool:
     """Resources whose `with` exit blocks an event loop, kills work, or does not exist."""
     kind = acquisition.kind
     if kind.callable in CONCURRENT_EXECUTORS:
-        return acquisition.in_async_function
+        # `with` (or `shutdown()`) would wait for work the code never waited for.
+        return True
     if kind.callable in MULTIPROCESSING_POOLS:
         return True
     return bool(kind.owner_release) and kind.context_manager == "none"

@@ -10,13 +10,10 @@ class _Rule(LeakRule):
     code = "RG103"
 
     def remedy(self, acquisition: Acquisition) -> str:
-        # A `with` exit joins the workers: in `async def` it would block the event loop.
-        if acquisition.in_async_function:
-            return (
-                "share one executor, or call `shutdown(wait=False, cancel_futures=True)` "
-                "in `finally`"
-            )
-        return super().remedy(acquisition)
+        # A `with` exit joins the workers: it would wait where the code did not (and
+        # block an event loop); `cancel_futures` would cancel work handed out.
+        del acquisition
+        return "share one executor, or call `shutdown(wait=False)` in `finally`"
 
 
 RULE = _Rule()

@@ -9,13 +9,14 @@ are one finding.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import ClassVar
 
 import libcst as cst
 
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
-from runguard_lint.diagnostics import Diagnostic, Fix
+from runguard_lint.diagnostics import Applicability, Diagnostic, Fix
 from runguard_lint.fixes import guarded
 from runguard_lint.needs import Need
 from runguard_lint.rules._leaks import function_label, released_verb
@@ -89,10 +90,32 @@ class _Rule(Rule):
         )
 
     def fix(self, context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix | None:
-        """Move the existing release into `finally`."""
+        """Move the existing release into `finally` (as it is written: its own arguments
+        and guards move with it). A release that waits (a process, an executor's
+        `shutdown()`) would then also wait on the exception path, where the code did
+        not: display-only."""
         from runguard_lint.fixes.finally_block import moved_release_fix
+        from runguard_lint.fixes.release import waits_on_release
 
-        return moved_release_fix(context, acquisition, fate)
+        fix = moved_release_fix(context, acquisition, fate)
+        if fix is None or not waits_on_release(acquisition.kind, context.catalog):
+            return fix
+        release = fate.unsafe_release or (fate.release_sites[0] if fate.release_sites else None)
+        code = context.facts.module.code_for_node(release) if release is not None else ""
+        if "wait=False" in code.replace(" ", ""):
+            return fix
+        if acquisition.in_async_function or acquisition.kind.release_waits:
+            # Waiting for workers or a process on cancellation blocks the event loop
+            # (or the caller) where the code did not wait: shown, never applied.
+            return replace(
+                fix,
+                applicability=Applicability.DISPLAY_ONLY,
+                message=f"{fix.message} (the release waits, also on the exception path: "
+                "review by hand)",
+            )
+        # An executor joined on the exception path too, as `with` would: the common
+        # case, but it waits where the code did not.
+        return replace(fix, applicability=Applicability.UNSAFE)
 
 
 RULE = _Rule()

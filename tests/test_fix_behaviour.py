@@ -1,0 +1,200 @@
+"""Plain `--fix` keeps what programs do: executed before and after, same answers, fewer descriptors.
+
+A module written the leaky way, in a project that does not depend on
+runguard-lint, is fixed by the real CLI (`--fix`, safe fixes only) into a
+copy. Each scenario then runs in a fresh interpreter against the original and
+the fixed copy: a real loopback HTTP server, a real sqlite file, real files and
+a real thread pool. The answers must be the same; the open descriptors after
+the run no more than before (fewer where the original leaked); the fixed file
+imports nothing the project does not declare; and a fire-and-forget job handed
+to an executor still runs without the call waiting for it.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/fd").is_dir(), reason="counts descriptors through /proc/self/fd"
+)
+
+APP = '''\
+"""An app written the way that leaks."""
+
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+DONE = threading.Event()
+
+
+def fetch(url: str) -> str:
+    client = httpx.Client(timeout=10)
+    response = client.get(url)
+    text = response.text
+    return text
+
+
+def save_all(paths: list[str], text: str) -> int:
+    for path in paths:
+        open(path, "w").write(text)
+    return len(open(paths[0]).read())
+
+
+def log_all(path: str, lines: list[str]) -> int:
+    for line in lines:
+        print(line, file=open(path, "a"))
+    return len(open(path).read().splitlines())
+
+
+def count_rows(path: str) -> int:
+    with sqlite3.connect(path) as db:
+        db.execute("create table if not exists t (x)")
+        db.execute("insert into t values (1)")
+        return db.execute("select count(*) from t").fetchone()[0]
+
+
+def _job() -> None:
+    time.sleep(0.3)
+    DONE.set()
+
+
+def fire_and_forget(workers: int) -> None:
+    executor = ThreadPoolExecutor(max_workers=workers)
+    executor.submit(_job)
+'''
+
+RUN = """
+import gc, json, os, sys, tempfile, time
+gc.disable()
+import app
+
+def descriptors():
+    return len(os.listdir("/proc/self/fd"))
+
+url, scratch = sys.argv[1], sys.argv[2]
+before = descriptors()
+texts = [app.fetch(url) for _ in range(50)]
+paths = [os.path.join(scratch, f"f{i}.txt") for i in range(50)]
+saved = [app.save_all(paths, "hello") for _ in range(5)]
+rows = [app.count_rows(os.path.join(scratch, "db.sqlite")) for _ in range(20)]
+logged = app.log_all(os.path.join(scratch, "log.txt"), [str(i) for i in range(100)])
+started = time.monotonic()
+app.fire_and_forget(2)
+returned_after = time.monotonic() - started
+job_ran = app.DONE.wait(5)
+print(json.dumps({
+    "texts": sorted(set(texts)),
+    "saved": saved,
+    "rows": rows,
+    "logged": logged,
+    "file": open(paths[-1]).read(),
+    "returned_quickly": returned_after < 0.2,
+    "job_ran": job_ran,
+    "leaked_descriptors": descriptors() - before,
+}))
+"""
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = b"ok"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("fix-behaviour")
+    before = root / "before"
+    before.mkdir()
+    (before / "app.py").write_text(APP, encoding="utf-8")
+    (before / "requirements.txt").write_text("httpx\n", encoding="utf-8")
+    after = root / "after"
+    shutil.copytree(before, after)
+    result = run_cli("--fix", "--no-cache", "app.py", cwd=after)
+    assert "Fixed 7 findings" in result.stdout, result.stdout + result.stderr
+    for directory in (before, after):
+        (directory / "run.py").write_text(textwrap.dedent(RUN), encoding="utf-8")
+    return {"before": before, "after": after}
+
+
+def _run(directory: Path, url: str, scratch: Path) -> dict[str, object]:
+    scratch.mkdir()
+    result = subprocess.run(
+        [sys.executable, "run.py", url, str(scratch)],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    measured: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return measured
+
+
+def test_the_safe_fixes_are_the_shortest_stdlib_ones(programs: dict[str, Path]) -> None:
+    fixed = (programs["after"] / "app.py").read_text(encoding="utf-8")
+    assert "runguard_lint" not in fixed  # the project does not declare it
+    assert "    with httpx.Client(timeout=10) as client:\n" in fixed
+    # the temporary is closed right after the one statement that uses it, per iteration
+    assert '        with open(path, "w") as f:\n            f.write(text)\n' in fixed
+    assert "    with open(paths[0]) as f:\n        return len(f.read())\n" in fixed
+    assert "with contextlib.closing(sqlite3.connect(path)) as db, db:" in fixed
+    # a temporary passed by keyword: an exit stack around just that statement, per line
+    assert (
+        "        with contextlib.ExitStack() as scope:\n"
+        '            print(line, file=scope.enter_context(open(path, "a")))\n'
+    ) in fixed
+    # neither waits for nor cancels the job it was handed
+    assert "        executor.shutdown(wait=False)\n" in fixed
+    assert "cancel_futures" not in fixed
+
+
+def test_same_answers_and_no_more_descriptors(
+    programs: dict[str, Path], server_url: str, tmp_path: Path
+) -> None:
+    before = _run(programs["before"], server_url, tmp_path / "before")
+    after = _run(programs["after"], server_url, tmp_path / "after")
+    leaked_before = before.pop("leaked_descriptors")
+    leaked_after = after.pop("leaked_descriptors")
+    assert after == before
+    assert before["job_ran"] is True and before["returned_quickly"] is True
+    assert isinstance(leaked_before, int) and isinstance(leaked_after, int)
+    assert leaked_before >= 50, leaked_before  # one socket per fetch, never closed
+    assert leaked_after <= 2, leaked_after

@@ -56,7 +56,7 @@ class AcquisitionFinder:
             if terminal is None or terminal not in distinctive:
                 continue
             function = self.facts.enclosing_function(call)
-            if function is None:
+            if function is None or self._in_main_block(function):
                 continue
             kind, callee = self.resolve_kind(call)
             if kind is None or self._expected_to_raise(call, function):
@@ -81,6 +81,30 @@ class AcquisitionFinder:
             ):
                 continue
             yield node
+
+    def _in_main_block(self, function: FunctionNode) -> bool:
+        """A function defined under `if __name__ == "__main__":` is the script's own: no
+        other module can call it, and the script runs it for the life of the process."""
+        for ancestor in self.facts.ancestors(function):
+            if (
+                isinstance(ancestor, cst.If)
+                and isinstance(self.facts.parent(ancestor), cst.Module)
+                and m.matches(
+                    ancestor.test,
+                    m.Comparison(
+                        left=m.Name("__name__"),
+                        comparisons=[
+                            m.ComparisonTarget(
+                                m.Equal(),
+                                comparator=m.SimpleString('"__main__"')
+                                | m.SimpleString("'__main__'"),
+                            )
+                        ],
+                    ),
+                )
+            ):
+                return True
+        return False
 
     def _expected_to_raise(self, call: cst.Call, function: FunctionNode) -> bool:
         """Inside `with pytest.raises(...):` or `with self.assertRaises(...):`: the test

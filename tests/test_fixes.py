@@ -140,6 +140,22 @@ def test_fix_applies_safe_fixes_and_reports_the_rest(tmp_path: Path) -> None:
     assert "    with open(path) as f:\n        return f.read()\n" in fixed
 
 
+def test_a_fix_that_leaves_another_rules_finding_is_applied(tmp_path: Path) -> None:
+    """Closing a client per call ends RG101 and leaves the preview RG402 ("built per
+    call"): the fix worked, and the fixer must not take it for one that did not."""
+    (tmp_path / "one.py").write_text(
+        "import httpx\n\n\ndef ping(url):\n    client = httpx.Client()\n"
+        "    return client.get(url).status_code\n",
+        encoding="utf-8",
+    )
+    result = fix("--fix", "--select", "RG101,RG402", "one.py", cwd=tmp_path)
+    assert "did not end the finding" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    fixed = (tmp_path / "one.py").read_text(encoding="utf-8")
+    assert "    with httpx.Client() as client:\n        return client.get(url)" in fixed
+    assert "RG402" in result.stdout and "RG101" not in result.stdout
+
+
 SHARED = (
     "import httpx\n\n\nasync def get(url):\n    client = httpx.AsyncClient(timeout=10)\n"
     "    return (await client.get(url)).text\n"

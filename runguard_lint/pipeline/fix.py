@@ -19,6 +19,7 @@ import difflib
 import os
 import stat
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,9 +107,12 @@ def fix_text(
         if updated == current:
             break
         after = check_text(filename, updated, settings, enabled, project=project)
-        if len(after.diagnostics) >= len(report.diagnostics):
-            # Every fix ends its finding and makes none, so a round that leaves as
-            # many findings as before did not work: undo it, keep the rest.
+        # Every fix ends its own finding (it may leave one of another rule: closing a
+        # client per call ends RG101 and leaves RG402's "built per call" if selected).
+        # A round that ended none of the findings it chose did not work: undo it.
+        remaining = Counter(_signature(d, unsafe) for d in after.diagnostics)
+        before = Counter(_signature(d, unsafe) for d in report.diagnostics)
+        if all(remaining[_signature(d, unsafe)] >= before[_signature(d, unsafe)] for d in chosen):
             stuck.update(_signature(d, unsafe) for d in chosen)
             problems.extend(
                 f"line {d.location.row}: the {d.code} fix ({_fix_message(d, unsafe)}) did "

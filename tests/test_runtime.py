@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import http.server
 import logging
 import os
 import subprocess
@@ -35,6 +34,7 @@ from runguard_lint.runtime import (
     keyed_per_loop,
     per_loop,
 )
+from tests.loopback import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -609,44 +609,6 @@ def wait_for_baseline(fds: int, threads: int, timeout: float = 5.0) -> tuple[int
     while (open_fds(), threading.active_count()) != (fds, threads) and time.monotonic() < deadline:
         time.sleep(0.01)
     return open_fds(), threading.active_count()
-
-
-class LocalServer:
-    """A keep-alive HTTP/1.1 server on 127.0.0.1 that records each connection's client port."""
-
-    def __init__(self) -> None:
-        connections: list[int] = []
-        self.connections = connections
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                connections.append(self.client_address[1])
-
-            def do_GET(self) -> None:
-                body = b"ok"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 @pytest.fixture

@@ -16,12 +16,15 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TypeVar
 
 from runguard_lint.analysis.project.summary import Lifetime, ModuleSummary
 from runguard_lint.catalog import Catalog, ResourceKind
 
 # How many alias hops and fixpoint rounds a join follows (real chains are short).
 _MAX_HOPS = 8
+
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True)
@@ -109,25 +112,15 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     aliases = _aliases(modules)
     resolver = ProjectFacts(aliases=aliases)  # only its canonical() is asked here
     factories = _factories(modules, resolver, catalog)
-    releasers = _releasers(modules, resolver)
+    params = _qualified(modules, lambda summary: summary.params)
+    releasers = _through_hands(modules, resolver, params, lambda summary: summary.releases)
+    # Taking over composes like releasing: `wrap(c)` returning `_compat(c)`, which
+    # builds `Wrapper(client=c)`, takes its parameter.
+    takers = _through_hands(modules, resolver, params, lambda summary: summary.takes)
     classes = frozenset(cls for summary in modules.values() for cls in summary.classes)
     built_per_call = _built_per_call(modules, resolver, classes)
-    takers = _takers(modules, resolver)
-    params = {
-        f"{summary.module}.{function}": names
-        for summary in modules.values()
-        for function, names in summary.params.items()
-    }
-    permit_takers = {
-        f"{summary.module}.{function}": semaphore
-        for summary in modules.values()
-        for function, semaphore in summary.permit_takers.items()
-    }
-    permit_givers = {
-        f"{summary.module}.{function}": semaphore
-        for summary in modules.values()
-        for function, semaphore in summary.permit_givers.items()
-    }
+    permit_takers = _qualified(modules, lambda summary: summary.permit_takers)
+    permit_givers = _qualified(modules, lambda summary: summary.permit_givers)
     given_back = set(permit_givers.values())
     # The family that reports permits is the catalog's, whichever rule that is.
     permit_rule = next((k.rule for k in catalog.resources if k.result == "permit"), None)
@@ -162,22 +155,25 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
 
 def _aliases(modules: Mapping[str, ModuleSummary]) -> dict[str, str]:
     """`pkg.mod.X` -> what module `pkg.mod` imported as `X` (only for project modules)."""
-    found: dict[str, str] = {}
-    for summary in modules.values():
-        for local, target in summary.aliases.items():
-            found[f"{summary.module}.{local}"] = target
-    return found
+    return _qualified(modules, lambda summary: summary.aliases)
+
+
+def _qualified(
+    modules: Mapping[str, ModuleSummary], table: Callable[[ModuleSummary], Mapping[str, _V]]
+) -> dict[str, _V]:
+    """One table of every module's summary, keyed by qualified name (`pkg.mod.f`)."""
+    return {
+        f"{summary.module}.{name}": value
+        for summary in modules.values()
+        for name, value in table(summary).items()
+    }
 
 
 def _factories(
     modules: Mapping[str, ModuleSummary], resolver: ProjectFacts, catalog: Catalog
 ) -> dict[str, ResourceKind]:
     """Functions whose every returned value is a fresh resource of one family."""
-    candidates = {
-        f"{summary.module}.{function}": callees
-        for summary in modules.values()
-        for function, callees in summary.returns_fresh.items()
-    }
+    candidates = _qualified(modules, lambda summary: summary.returns_fresh)
     found: dict[str, ResourceKind] = {}
     for _ in range(_MAX_HOPS):
         changed = False
@@ -200,43 +196,17 @@ def _factories(
     return found
 
 
-def _releasers(
-    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts
-) -> dict[str, frozenset[int]]:
-    """Functions that release a parameter, themselves or through another releaser."""
-    return _through_hands(modules, resolver, lambda summary: summary.releases)
-
-
-def _takers(
-    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts
-) -> dict[str, frozenset[int]]:
-    """Functions that take a parameter over, themselves or by handing it to a taker
-    (`wrap(c)` returning `_compat(c)`, which builds `Wrapper(client=c)`)."""
-    return _through_hands(modules, resolver, lambda summary: summary.takes)
-
-
 def _through_hands(
     modules: Mapping[str, ModuleSummary],
     resolver: ProjectFacts,
+    names: Mapping[str, tuple[str, ...]],
     own: Callable[[ModuleSummary], Mapping[str, tuple[int, ...]]],
 ) -> dict[str, frozenset[int]]:
-    """A per-parameter fact (`own`: what each function does itself), composed over
-    the calls that hand a parameter on to another function's parameter."""
-    found: dict[str, set[int]] = {
-        f"{summary.module}.{function}": set(params)
-        for summary in modules.values()
-        for function, params in own(summary).items()
-    }
-    handed = {
-        f"{summary.module}.{function}": hands
-        for summary in modules.values()
-        for function, hands in summary.hands_on.items()
-    }
-    names = {
-        f"{summary.module}.{function}": params
-        for summary in modules.values()
-        for function, params in summary.params.items()
-    }
+    """A per-parameter fact (`own`: what each function does itself: releasing, taking
+    over), composed over the calls that hand a parameter on to another function's
+    parameter, by position or by keyword (`names`: each function's parameter names)."""
+    found = {name: set(params) for name, params in _qualified(modules, own).items()}
+    handed = _qualified(modules, lambda summary: summary.hands_on)
     for _ in range(_MAX_HOPS):
         changed = False
         for function, hands in handed.items():

@@ -9,8 +9,6 @@ known from what built it or from an annotation: `pool.getconn()` after
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import libcst as cst
 import libcst.matchers as m
 
@@ -35,23 +33,31 @@ class AcquisitionFinder:
         self.project = project
 
     def find(self) -> list[Acquisition]:
-        """Every acquiring call inside a function, in source order."""
-        found: list[Acquisition] = []
+        """Every acquiring call inside a function, in source order, then every read of a
+        project property that builds a resource (one walk of the module for both)."""
         distinctive = set(self.catalog.distinctive_names())
-        # `from httpx import AsyncClient as C` makes `C` worth resolving too.
+        properties = self.catalog.factory_terminals if self.project is not None else frozenset()
+        calls: list[cst.Call] = []
+        reads: list[cst.Attribute] = []
         for node in walk(self.facts.module):
-            if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+            if isinstance(node, cst.Call):
+                calls.append(node)
+            elif isinstance(node, cst.Attribute) and node.attr.value in properties:
+                reads.append(node)
+            elif isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+                # `from httpx import AsyncClient as C` makes `C` worth resolving too.
                 for alias in node.names:
                     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                         distinctive.add(alias.asname.name.value)
-        for access in self._property_reads():
+        found: list[Acquisition] = []
+        for access in reads:
             function = self.facts.enclosing_function(access)
-            found_property = self.project.property_factory(access) if self.project else None
+            found_property = self._property_read(access)
             if function is not None and found_property is not None:
                 found.append(
                     Acquisition(access, found_property[0], function, dotted_name(access) or "")
                 )
-        for call in _calls(self.facts.module):
+        for call in calls:
             terminal = terminal_name(call.func)
             if terminal is None or terminal not in distinctive:
                 continue
@@ -64,23 +70,17 @@ class AcquisitionFinder:
             found.append(Acquisition(call=call, kind=kind, function=function, callee=callee))
         return found
 
-    def _property_reads(self) -> Iterator[cst.Attribute]:
-        """`self.<name>` read (not called, not assigned) where `<name>` is the last name of
-        a project factory: maybe a property that builds a resource on every read."""
-        terminals = self.catalog.factory_terminals
-        if not terminals or self.project is None:
-            return
-        for node in walk(self.facts.module):
-            if not (isinstance(node, cst.Attribute) and node.attr.value in terminals):
-                continue
-            parent = self.facts.parent(node)
-            if isinstance(parent, cst.Call) and parent.func is node:
-                continue
-            if isinstance(parent, (cst.AssignTarget, cst.Del)) or (
-                isinstance(parent, (cst.AnnAssign, cst.AugAssign)) and parent.target is node
-            ):
-                continue
-            yield node
+    def _property_read(self, node: cst.Attribute) -> tuple[ResourceKind, str] | None:
+        """`self.<name>` read (not called, not assigned) where `<name>` is a project
+        property that builds a resource on every read: what it builds."""
+        parent = self.facts.parent(node)
+        if isinstance(parent, cst.Call) and parent.func is node:
+            return None
+        if isinstance(parent, (cst.AssignTarget, cst.Del)) or (
+            isinstance(parent, (cst.AnnAssign, cst.AugAssign)) and parent.target is node
+        ):
+            return None
+        return self.project.property_factory(node) if self.project is not None else None
 
     def _in_main_block(self, function: FunctionNode) -> bool:
         """A function defined under `if __name__ == "__main__":` is the script's own: no
@@ -243,9 +243,3 @@ class AcquisitionFinder:
                     if node.value is not None:
                         types |= self.value_types(node.value, depth + 1)
         return types
-
-
-def _calls(module: cst.Module) -> Iterator[cst.Call]:
-    for node in walk(module):
-        if isinstance(node, cst.Call):
-            yield node

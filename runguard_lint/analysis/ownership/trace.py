@@ -97,6 +97,8 @@ class Tracer:
         self.uses = AttributeUses(facts, catalog)
         self._release_names = catalog.release_methods
         self._loads = LoadsOfBinding(facts)
+        self._permit_release_names = catalog.permit_releases
+        self._permit_releasers_by_receiver: dict[str, list[cst.Attribute]] | None = None
         # Keyed by exact type: no LibCST node class subclasses one handled here, so
         # this answers as isinstance tests would.
         self._handlers: dict[type[cst.CSTNode], Callable[[Any, _Walk], _Step]] = {}
@@ -194,10 +196,8 @@ class Tracer:
         # Every `<receiver>.release` of the module, called or handed over as a callback.
         releasers = [
             node
-            for node in walk(self.facts.module)
-            if isinstance(node, cst.Attribute)
-            and node.attr.value in acquisition.kind.release
-            and self.facts.module.code_for_node(node.value) == code
+            for node in self._permit_releasers().get(code, ())
+            if node.attr.value in acquisition.kind.release
         ]
         own: list[cst.Call] = []
         for node in releasers:
@@ -226,6 +226,20 @@ class Tracer:
             trace.escapes.append(Escape(EscapeKind.PERMIT_RETURNED_ELSEWHERE, code))
         elif own:
             trace.releases.extend(release_site(self.facts, node) for node in own)
+
+    def _permit_releasers(self) -> dict[str, list[cst.Attribute]]:
+        """`<receiver>.release` attributes of the module by the receiver's code (one walk
+        per module, however many permits it takes)."""
+        if self._permit_releasers_by_receiver is None:
+            found: dict[str, list[cst.Attribute]] = {}
+            for node in walk(self.facts.module):
+                if (
+                    isinstance(node, cst.Attribute)
+                    and node.attr.value in self._permit_release_names
+                ):
+                    found.setdefault(self.facts.module.code_for_node(node.value), []).append(node)
+            self._permit_releasers_by_receiver = found
+        return self._permit_releasers_by_receiver
 
     def _only_takes(self, statement: cst.CSTNode, function: FunctionNode) -> bool:
         """The function's job is taking the permit: nothing runs after the acquisition but

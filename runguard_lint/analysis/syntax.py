@@ -80,3 +80,23 @@ def target_names(target: cst.BaseExpression) -> list[cst.Name]:
 def is_none(node: cst.BaseExpression) -> bool:
     """The literal `None` (a keyword, so its name is enough)."""
     return isinstance(node, cst.Name) and node.value == "None"
+
+
+def tests_missing(test: cst.CSTNode, name: str) -> bool:
+    """`name is None`, `name == None` or `not name`: a test that holds when the local
+    has nothing in it."""
+    if isinstance(test, cst.Comparison):
+        return (
+            isinstance(test.left, cst.Name)
+            and test.left.value == name
+            and any(
+                isinstance(t.operator, (cst.Is, cst.Equal)) and is_none(t.comparator)
+                for t in test.comparisons
+            )
+        )
+    return (
+        isinstance(test, cst.UnaryOperation)
+        and isinstance(test.operator, cst.Not)
+        and isinstance(test.expression, cst.Name)
+        and test.expression.value == name
+    )

@@ -41,6 +41,7 @@ from runguard_lint.analysis.caches.syntax import (
 from runguard_lint.analysis.caches.type_params import TypeParams
 from runguard_lint.analysis.dict_uses import CACHE_DECORATORS
 from runguard_lint.analysis.names import ModuleFacts, dotted_name
+from runguard_lint.analysis.syntax import tests_missing
 from runguard_lint.analysis.tree import children
 
 # Decorators that leave every call of a function visible in the module: the literal-callers
@@ -80,22 +81,7 @@ def _exits_when_missing(block: cst.CSTNode | None, statement: cst.CSTNode, name:
     following = body[index + 1]
     if not isinstance(following, cst.If) or following.orelse is not None:
         return False
-    test = following.test
-    missing = (
-        isinstance(test, cst.Comparison)
-        and isinstance(test.left, cst.Name)
-        and test.left.value == name
-        and len(test.comparisons) == 1
-        and isinstance(test.comparisons[0].operator, cst.Is)
-        and isinstance(test.comparisons[0].comparator, cst.Name)
-        and test.comparisons[0].comparator.value == "None"
-    ) or (
-        isinstance(test, cst.UnaryOperation)
-        and isinstance(test.operator, cst.Not)
-        and isinstance(test.expression, cst.Name)
-        and test.expression.value == name
-    )
-    if not missing:
+    if not tests_missing(following.test, name):
         return False
     statements = following.body.body
     last = statements[-1] if statements else None

@@ -27,7 +27,7 @@ from runguard_lint.analysis.ownership.model import (
 from runguard_lint.analysis.ownership.safety import ReleaseSafety
 from runguard_lint.analysis.ownership.trace import Trace, Tracer
 from runguard_lint.analysis.ownership.transport import BorrowedTransports
-from runguard_lint.analysis.syntax import is_within
+from runguard_lint.analysis.syntax import is_within, tests_missing
 from runguard_lint.analysis.tree import walk
 
 _FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture", "fixture"})
@@ -174,27 +174,7 @@ class FateJudge:
         owner = self.facts.parent(block) if block is not None else None
         if not isinstance(owner, cst.If):
             return False
-        for node in walk(owner.test):
-            if (
-                isinstance(node, cst.Comparison)
-                and isinstance(node.left, cst.Name)
-                and node.left.value == holder
-                and any(
-                    isinstance(t.operator, (cst.Is, cst.Equal))
-                    and isinstance(t.comparator, cst.Name)
-                    and t.comparator.value == "None"
-                    for t in node.comparisons
-                )
-            ):
-                return True
-            if (
-                isinstance(node, cst.UnaryOperation)
-                and isinstance(node.operator, cst.Not)
-                and isinstance(node.expression, cst.Name)
-                and node.expression.value == holder
-            ):
-                return True
-        return False
+        return any(tests_missing(node, holder) for node in walk(owner.test))
 
     def _yield_between(
         self, statement: cst.BaseStatement, release: cst.CSTNode, function: FunctionNode

@@ -27,3 +27,15 @@ class Rule(ABC):
     @abstractmethod
     def check(self, context: FileContext) -> Iterable[Diagnostic]:
         """The findings of this rule in one file (the context is shared by every rule)."""
+
+
+class PipelineRule(Rule):
+    """A rule the pipeline reports itself, outside the per-file checks: a file that could
+    not be read or parsed (RG900), one over its time budget (RG901), the `# noqa`
+    comments left unused once every other rule has run (RG100). It is in the registry
+    for its code, its TOML and selection; its check says nothing."""
+
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.SYNTAX})
+
+    def check(self, context: FileContext) -> Iterable[Diagnostic]:
+        return ()

@@ -17,16 +17,15 @@ the whole directive when none is left, and keeps any other comment text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from runguard_lint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
-from runguard_lint.needs import Need
-from runguard_lint.rules.base import Rule
+from runguard_lint.rules.base import PipelineRule
 from runguard_lint.suppression import NoqaDirective, noqa_directives
 
 if TYPE_CHECKING:
-    from runguard_lint.analysis.context import FileContext
+    pass
 
 CODE = "RG100"
 _PREFIX = re.compile(r"[A-Z]+")
@@ -120,13 +119,9 @@ def _replace(row: int, start: int, end: int, content: str) -> Edit:
     return Edit(content, Location(row, start + 1), Location(row, end + 1))
 
 
-class _Rule(Rule):
+class _Rule(PipelineRule):
+    # Judged by the pipeline once every other rule has run (see unused_noqa).
     code = CODE
-    needs: ClassVar[frozenset[Need]] = frozenset({Need.SYNTAX})
-
-    def check(self, context: FileContext) -> Iterator[Diagnostic]:
-        # Judged by the pipeline once every other rule has run (see unused_noqa).
-        return iter(())
 
 
 RULE = _Rule()

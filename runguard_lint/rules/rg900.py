@@ -6,15 +6,13 @@ module owns the code and the one way to build the diagnostic.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from runguard_lint.diagnostics import Diagnostic, Location
-from runguard_lint.needs import Need
-from runguard_lint.rules.base import Rule
+from runguard_lint.rules.base import PipelineRule
 
 if TYPE_CHECKING:
-    from runguard_lint.analysis.context import FileContext
+    pass
 
 CODE = "RG900"
 
@@ -27,13 +25,9 @@ def syntax_diagnostic(filename: str, message: str, row: int = 1, column: int = 1
     )
 
 
-class _Rule(Rule):
+class _Rule(PipelineRule):
+    # A file that reached the checks was read and parsed: nothing to say.
     code = CODE
-    needs: ClassVar[frozenset[Need]] = frozenset({Need.SYNTAX})
-
-    def check(self, context: FileContext) -> Iterator[Diagnostic]:
-        # A file that reached the checks was read and parsed: nothing to say.
-        return iter(())
 
 
 RULE = _Rule()

@@ -6,15 +6,13 @@ the code and the one way to build the diagnostic.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from runguard_lint.diagnostics import Diagnostic, Location
-from runguard_lint.needs import Need
-from runguard_lint.rules.base import Rule
+from runguard_lint.rules.base import PipelineRule
 
 if TYPE_CHECKING:
-    from runguard_lint.analysis.context import FileContext
+    pass
 
 CODE = "RG901"
 
@@ -36,13 +34,9 @@ def is_budget_report(diagnostics: tuple[Diagnostic, ...]) -> bool:
     return any(diagnostic.code == CODE for diagnostic in diagnostics)
 
 
-class _Rule(Rule):
+class _Rule(PipelineRule):
+    # A file whose checks run to the end was analysed in time: nothing to say.
     code = CODE
-    needs: ClassVar[frozenset[Need]] = frozenset({Need.SYNTAX})
-
-    def check(self, context: FileContext) -> Iterator[Diagnostic]:
-        # A file whose checks run to the end was analysed in time: nothing to say.
-        return iter(())
 
 
 RULE = _Rule()

@@ -179,3 +179,56 @@ def test_same_answers_and_no_more_descriptors(
     assert isinstance(leaked_before, int) and isinstance(leaked_after, int)
     assert leaked_before >= 50, leaked_before  # one socket per fetch, never closed
     assert leaked_after <= 2, leaked_after
+
+
+PERMITS = """\
+import threading
+
+LOCK = threading.Lock()
+ENTRIES = []
+
+
+def record(entry):
+    LOCK.acquire()
+    if not entry:
+        raise ValueError("empty entry")
+    ENTRIES.append(entry)
+    LOCK.release()
+"""
+
+PERMITS_MAIN = """
+import json
+import permits
+
+permits.record("a")
+try:
+    permits.record("")
+except ValueError:
+    pass
+free = permits.LOCK.acquire(timeout=0.5)  # the failed call must have given the lock back
+print(json.dumps({"entries": permits.ENTRIES, "lock_free_after_error": free}))
+"""
+
+
+def test_a_moved_permit_release_keeps_the_answer_and_frees_the_lock(tmp_path: Path) -> None:
+    """RG301 on a lock: `--fix` moves `release()` into `finally`. Run before and after:
+    the same entries, and only the fixed code gives the lock back when the call raises."""
+    results = {}
+    for name in ("before", "after"):
+        directory = tmp_path / name
+        directory.mkdir()
+        (directory / "permits.py").write_text(PERMITS, encoding="utf-8")
+        (directory / "main.py").write_text(PERMITS_MAIN, encoding="utf-8")
+        if name == "after":
+            fixed = run_cli("--fix", "--no-cache", "--select", "RG301", "permits.py", cwd=directory)
+            assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        ran = subprocess.run(
+            [sys.executable, "main.py"], cwd=directory, capture_output=True, text=True, timeout=60
+        )
+        assert ran.returncode == 0, ran.stderr
+        results[name] = json.loads(ran.stdout)
+    assert results["before"]["entries"] == results["after"]["entries"] == ["a"]
+    assert results["before"]["lock_free_after_error"] is False
+    assert results["after"]["lock_free_after_error"] is True
+    fixed_text = (tmp_path / "after" / "permits.py").read_text(encoding="utf-8")
+    assert "    finally:\n        LOCK.release()\n" in fixed_text

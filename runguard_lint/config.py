@@ -48,11 +48,13 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 )
 
 CACHE_CLASSES: tuple[str, ...] = (
+    "runguard_runtime.BoundedCache",
     "runguard_lint.runtime.BoundedCache",
     "cachetools.LRUCache",
 )
 
 SCOPE_CLASSES: tuple[str, ...] = (
+    "runguard_runtime.ResourceScope",
     "runguard_lint.runtime.ResourceScope",
     "contextlib.ExitStack",
 )
@@ -85,21 +87,22 @@ class Settings:
     use_cache: bool = True
     jobs: int = 0
     fix_style: FixStyle = "auto"
-    # "auto": runguard_lint.runtime's when the project may import it, else the stdlib's.
+    # "auto": the runtime's ResourceScope when the project may import it, else the stdlib's.
     scope_class: str = "auto"
     cache_maxsize: int = 10_000
     # CPU seconds one file's analysis may take before it is abandoned (RG901).
     per_file_timeout: float = 30.0
-    # "auto": runguard_lint.runtime.BoundedCache when the project may import it, else
-    # the bounded-cache fix is display-only.
+    # "auto": the runtime's BoundedCache when the project may import it, else the
+    # bounded-cache fix is display-only.
     cache_class: str = "auto"
     ownership_sinks: tuple[str, ...] = ()
     # Ruff's fix-safety settings (rule selectors): see fixes/policy.py.
     extend_safe_fixes: tuple[str, ...] = ()
     extend_unsafe_fixes: tuple[str, ...] = ()
     unfixable: tuple[str, ...] = ()
-    # Whether fixes may import runguard_lint.runtime: "auto" (when the checked project
-    # declares the dependency: see dependencies.py), or `fix-runtime = true/false`.
+    # Whether fixes may import the runtime helpers (runguard-runtime): "auto" (when the
+    # checked project declares it or runguard-lint: see dependencies.py), or
+    # `fix-runtime = true/false`.
     fix_runtime: Literal["auto", "yes", "no"] = "auto"
     # The distributions the checked project declares (normalised names): a fix never
     # imports a package outside them and the standard library.
@@ -115,12 +118,19 @@ class Settings:
 
     @property
     def runtime_allowed(self) -> bool:
-        """Whether a fix may import `runguard_lint.runtime` into the checked code."""
+        """Whether a fix may import the runtime helpers into the checked code."""
         if self.fix_runtime != "auto":
             return self.fix_runtime == "yes"
         from runguard_lint.dependencies import RUNTIME_DISTRIBUTIONS
 
         return bool(self.declared & RUNTIME_DISTRIBUTIONS)
+
+    @property
+    def runtime_module(self) -> str:
+        """The module a fix imports the runtime helpers from (see dependencies.py)."""
+        from runguard_lint.dependencies import runtime_module
+
+        return runtime_module(self.declared)
 
     def declares(self, distribution: str) -> bool:
         """Whether the checked project declares `distribution` (a normalised name)."""

@@ -1,6 +1,6 @@
 """What the checked project declares it depends on, so fixes never import anything else.
 
-A fix that imports `runguard_lint.runtime` (or `cachetools`) into code whose
+A fix that imports the runtime helpers (or `cachetools`) into code whose
 project does not install it breaks that code in production with
 ModuleNotFoundError. So fixes ask this module, which reads the nearest
 project's declarations: `pyproject.toml` (PEP 621 `dependencies` and
@@ -22,8 +22,36 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-# The distributions whose presence lets fixes import `runguard_lint.runtime`.
-RUNTIME_DISTRIBUTIONS = frozenset({"runguard-lint"})
+# The stdlib-only distribution of the helpers fixes may import (ResourceScope,
+# per_loop, BoundedCache), built from runtime/ in this repository.
+RUNTIME_DISTRIBUTION = "runguard-runtime"
+# The distributions whose presence lets fixes import the helpers: the runtime itself,
+# or the linter, which re-exports it as `runguard_lint.runtime`.
+RUNTIME_DISTRIBUTIONS = frozenset({RUNTIME_DISTRIBUTION, "runguard-lint"})
+
+
+def runtime_module(declared: frozenset[str]) -> str:
+    """The module fixes import the helpers from, given the project's declared names.
+
+    The runtime's own package when the project declares `runguard-runtime` (or
+    declares neither and config allows the runtime: what the messages recommend);
+    `runguard_lint.runtime` when it declares only the linter, a name every linter
+    release that had the helpers provides.
+    """
+    if RUNTIME_DISTRIBUTION in declared or "runguard-lint" not in declared:
+        return "runguard_runtime"
+    return "runguard_lint.runtime"
+
+
+def runtime_needed(helper: str) -> str:
+    """What a display-only fix's message adds when it needs a runtime helper."""
+    return (
+        f" (needs `{helper}` from `{RUNTIME_DISTRIBUTION}`, a stdlib-only package this "
+        f"project does not declare: add `{RUNTIME_DISTRIBUTION}` to its dependencies or "
+        "set `fix-runtime = true`)"
+    )
+
+
 _MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.txt")
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 

@@ -76,7 +76,7 @@ def test_golden_fix(code: str, tmp_path: Path) -> None:
     shutil.copyfile(fixture, target)
     if code in RUNTIME_GOLDENS:
         # A project that declares the runtime: its bounded cache may be imported.
-        (tmp_path / "requirements.txt").write_text("runguard-lint>=0.1\n", encoding="utf-8")
+        (tmp_path / "requirements.txt").write_text("runguard-runtime>=0.1\n", encoding="utf-8")
     result = fix("--fix", "--unsafe-fixes", "--select", select, target.name, cwd=tmp_path)
     assert result.returncode in (0, 1), result.stdout + result.stderr
     assert "error" not in result.stderr, result.stderr
@@ -191,8 +191,25 @@ def test_a_helper_the_project_lacks_makes_the_fix_display_only(tmp_path: Path) -
     result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     fixed = source.read_text(encoding="utf-8")
-    assert "runguard_lint" not in fixed
+    assert "runguard_lint" not in fixed and "runguard_runtime" not in fixed
     assert "    async with httpx.AsyncClient(timeout=10) as client:\n" in fixed
+
+
+MEMO = (
+    "import httpx\n\n_pages = {}\n\n\ndef page(url):\n    if url in _pages:\n"
+    "        return _pages[url]\n    _pages[url] = httpx.get(url).text\n    return _pages[url]\n"
+)
+
+
+def test_a_missing_runtime_names_the_stdlib_only_distribution(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("httpx\n", encoding="utf-8")
+    (tmp_path / "memo.py").write_text(MEMO, encoding="utf-8")
+    result = fix("--diff", "--unsafe-fixes", "--select", "RG201", "memo.py", cwd=tmp_path)
+    assert "RG201 display-only fix, never applied" in result.stderr, result.stderr
+    assert "needs `BoundedCache` from `runguard-runtime`" in result.stderr
+    assert "add `runguard-runtime` to its dependencies" in result.stderr
+    assert "+from runguard_runtime import BoundedCache" in result.stderr
+    assert (tmp_path / "memo.py").read_text(encoding="utf-8") == MEMO
 
 
 def test_fix_runtime_config_allows_the_runtime(tmp_path: Path) -> None:
@@ -201,7 +218,32 @@ def test_fix_runtime_config_allows_the_runtime(tmp_path: Path) -> None:
     source.write_text(SHARED, encoding="utf-8")
     result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "from runguard_lint.runtime import per_loop\n" in source.read_text(encoding="utf-8")
+    # Declared nowhere: the import is the one the messages recommend declaring.
+    assert "from runguard_runtime import per_loop\n" in source.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("declaration", "module"),
+    [
+        ("runguard-runtime>=0.1", "runguard_runtime"),
+        ("RunGuard_Runtime", "runguard_runtime"),
+        ("runguard-lint", "runguard_lint.runtime"),
+        ("runguard-lint\nrunguard-runtime", "runguard_runtime"),
+    ],
+)
+def test_fixes_import_the_runtime_the_project_declares(
+    tmp_path: Path, declaration: str, module: str
+) -> None:
+    dependencies = ", ".join(f'"{line}"' for line in ["httpx", *declaration.splitlines()])
+    (tmp_path / "pyproject.toml").write_text(
+        f'[project]\nname = "app"\nversion = "1"\ndependencies = [{dependencies}]\n',
+        encoding="utf-8",
+    )
+    source = tmp_path / "shared.py"
+    source.write_text(SHARED, encoding="utf-8")
+    result = fix("--fix", "--unsafe-fixes", "shared.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"from {module} import per_loop\n" in source.read_text(encoding="utf-8")
 
 
 def test_a_process_release_is_display_only(tmp_path: Path) -> None:
@@ -517,6 +559,21 @@ def test_cache_class_config_picks_cachetools(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert module.read_text(encoding="utf-8") == text
     assert "needs `cachetools`, which this project does not declare" in result.stdout
+
+
+@pytest.mark.parametrize("module", ["runguard_runtime", "runguard_lint.runtime"])
+def test_cache_class_names_the_runtime_import(tmp_path: Path, module: str) -> None:
+    """Either name of the runtime's cache, set in config, is the import the fix writes
+    (config says the project imports it, so the fix applies)."""
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.runguard-lint]\ncache-class = "{module}.BoundedCache"\n', encoding="utf-8"
+    )
+    (tmp_path / "memo.py").write_text(MEMO, encoding="utf-8")
+    result = run_cli("--no-cache", "--fix", "--unsafe-fixes", "memo.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    fixed = (tmp_path / "memo.py").read_text(encoding="utf-8")
+    assert f"from {module} import BoundedCache\n" in fixed
+    assert "_pages = BoundedCache(maxsize=10_000)\n" in fixed
 
 
 def test_cache_class_rejects_unknown_classes(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Tests of `runguard_lint.runtime`, the stdlib-only package that fixed code imports."""
+"""Tests of `runguard_runtime` (the runguard-runtime distribution), the stdlib-only package
+that fixed code imports, and of its re-export as `runguard_lint.runtime`."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import runguard_lint.runtime
-from runguard_lint.runtime import (
+import runguard_runtime
+from runguard_runtime import (
     BoundedCache,
     CacheStats,
     CleanupError,
@@ -47,10 +49,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize(
     "module",
     [
+        "runguard_runtime",
+        "runguard_runtime.scope",
+        "runguard_runtime.per_loop",
+        "runguard_runtime.bounded_cache",
         "runguard_lint.runtime",
-        "runguard_lint.runtime.scope",
-        "runguard_lint.runtime.per_loop",
-        "runguard_lint.runtime.bounded_cache",
     ],
 )
 def test_importing_runtime_loads_only_the_standard_library(module: str) -> None:
@@ -63,7 +66,9 @@ loaded = {{name.partition(".")[0] for name in new}}
 heavy = sorted({{"libcst", "click", "rich"}} & {{n.partition(".")[0] for n in sys.modules}})
 stdlib = getattr(sys, "stdlib_module_names", None)
 third_party = sorted(
-    name for name in loaded if stdlib is not None and name not in stdlib and name != "runguard_lint"
+    name for name in loaded
+    if stdlib is not None and name not in stdlib
+    and name not in ("runguard_lint", "runguard_runtime")
 )
 linter = sorted(
     name for name in new
@@ -78,8 +83,8 @@ print(heavy, third_party, linter)
     assert result.stdout.split() == ["[]", "[]", "[]"], result.stdout
 
 
-def test_runtime_exports_its_public_names() -> None:
-    runtime = runguard_lint.runtime
+@pytest.mark.parametrize("runtime", [runguard_runtime, runguard_lint.runtime])
+def test_runtime_exports_its_public_names(runtime: Any) -> None:
     assert sorted(runtime.__all__) == [
         "BoundedCache",
         "CacheStats",
@@ -91,6 +96,18 @@ def test_runtime_exports_its_public_names() -> None:
         "per_loop",
     ]
     assert all(hasattr(runtime, name) for name in runtime.__all__)
+
+
+def test_the_linter_re_exports_the_same_objects() -> None:
+    """Code fixed under either name shares one class: `except CleanupError` and
+    `isinstance(x, BoundedCache)` hold across both."""
+    for name in runguard_runtime.__all__:
+        assert getattr(runguard_lint.runtime, name) is getattr(runguard_runtime, name)
+
+
+def test_both_distributions_carry_one_version() -> None:
+    """The linter ships the runtime's files: one version number for both."""
+    assert runguard_runtime.__version__ == runguard_lint.__version__
 
 
 # --------------------------------------------------------------------------
@@ -531,7 +548,7 @@ def test_interruption_in_a_closer_propagates_after_the_other_closers() -> None:
 def test_slow_close_is_logged_and_reported(caplog: pytest.LogCaptureFixture) -> None:
     reports: list[tuple[str, str, float]] = []
     with (
-        caplog.at_level(logging.WARNING, logger="runguard_lint.runtime"),
+        caplog.at_level(logging.WARNING, logger="runguard_runtime"),
         ResourceScope(
             "slow", slow_close_ms=20, on_slow_close=lambda *r: reports.append(r)
         ) as scope,
@@ -542,7 +559,7 @@ def test_slow_close_is_logged_and_reported(caplog: pytest.LogCaptureFixture) -> 
     assert (scope_name, resource) == ("slow", "sleepy")
     assert seconds >= 0.05
     [record] = caplog.records
-    assert record.name == "runguard_lint.runtime"
+    assert record.name == "runguard_runtime"
     assert record.levelno == logging.WARNING
     assert "'sleepy'" in record.getMessage() and "'slow'" in record.getMessage()
 

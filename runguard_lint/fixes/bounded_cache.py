@@ -3,7 +3,7 @@
     _embeddings = {}                ->  _embeddings = BoundedCache(maxsize=10_000)
     @functools.cache                ->  @functools.lru_cache(maxsize=10_000)
 
-`BoundedCache` (runguard_lint.runtime) is a thread-safe LRU MutableMapping,
+`BoundedCache` (runguard-runtime) is a thread-safe LRU MutableMapping,
 not a dict: the fix is offered only when every use of the cache in the module
 is one a MutableMapping supports (`c[k]`, `k in c`, `get`, `setdefault`,
 `pop`, `update`, iteration, `len`, ...). Passing the dict elsewhere, `|=`,
@@ -16,10 +16,12 @@ The dict is bounded only when it has the memoisation shape (see
 await), never mutated in place, never counted, iterated or passed on, and no
 value a lock, task, event or queue. A lock registry, a task registry (the only
 strong reference to running tasks), a refcount or a store of record would
-break when an entry is evicted. `BoundedCache` lives in runguard_lint.runtime:
-when the checked project does not declare that dependency (nor `cachetools`
-for `cache-class = "cachetools.LRUCache"`), the fix is display-only and its
-message names the helper; `lru_cache` is standard library and always applies.
+break when an entry is evicted. `BoundedCache` lives in the stdlib-only
+runguard-runtime distribution (re-exported by the linter as
+`runguard_lint.runtime`): when the checked project declares neither (nor
+`cachetools` for `cache-class = "cachetools.LRUCache"`), the fix is display-only
+and its message names the distribution to add; `lru_cache` is standard library
+and always applies.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from runguard_lint.analysis.dict_uses import (
 )
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.tree import walk
+from runguard_lint.dependencies import runtime_needed
 from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.imports import Imports
@@ -130,16 +133,12 @@ def _cache_class(context: FileContext) -> tuple[str, Applicability, str]:
     settings = context.settings
     chosen = settings.cache_class
     if chosen == "auto":
-        chosen = _RUNTIME_CACHE
-    if chosen == _RUNTIME_CACHE:
-        if settings.runtime_allowed or settings.cache_class == _RUNTIME_CACHE:
+        chosen = f"{settings.runtime_module}.BoundedCache"
+    if chosen in _RUNTIME_CACHES:
+        # Named in config: the project says it imports the runtime.
+        if settings.runtime_allowed or settings.cache_class == chosen:
             return chosen, Applicability.UNSAFE, ""
-        return (
-            chosen,
-            Applicability.DISPLAY_ONLY,
-            " (needs `BoundedCache` from runguard-lint's runtime, which this project does "
-            "not declare: add `runguard-lint` to its dependencies or set `fix-runtime = true`)",
-        )
+        return chosen, Applicability.DISPLAY_ONLY, runtime_needed("BoundedCache")
     distribution = chosen.split(".", 1)[0]
     if settings.declares(distribution):
         return chosen, Applicability.UNSAFE, ""
@@ -150,7 +149,7 @@ def _cache_class(context: FileContext) -> tuple[str, Applicability, str]:
     )
 
 
-_RUNTIME_CACHE = "runguard_lint.runtime.BoundedCache"
+_RUNTIME_CACHES = frozenset({"runguard_runtime.BoundedCache", "runguard_lint.runtime.BoundedCache"})
 # Whose values are a registry, not a memo: evicting one breaks what holds it.
 _REGISTRY_VALUES = frozenset(
     {

@@ -45,7 +45,11 @@ from runguard_lint.fixes.tree import (
     uses_confined,
 )
 
-RESOURCE_SCOPE = "runguard_lint.runtime.ResourceScope"
+# The runtime's scope under its two import names (runguard-runtime, and the linter's
+# re-export of it).
+RESOURCE_SCOPES = frozenset(
+    {"runguard_runtime.ResourceScope", "runguard_lint.runtime.ResourceScope"}
+)
 _SYNC_STACK = "contextlib.ExitStack"
 _ASYNC_STACK = "contextlib.AsyncExitStack"
 
@@ -246,7 +250,7 @@ def _existing_scope(context: FileContext, acquisition: Acquisition) -> _Scope | 
                 continue
             names = facts.external_names(item.item.func)
             asynchronous = ancestor.asynchronous is not None
-            if RESOURCE_SCOPE in names:
+            if RESOURCE_SCOPES & names:
                 return _Scope(item.asname.name.value, False, asynchronous, ancestor)
             if _SYNC_STACK in names or _ASYNC_STACK in names:
                 return _Scope(item.asname.name.value, True, _ASYNC_STACK in names, ancestor)
@@ -319,7 +323,11 @@ def _opener(
             "contextlib", "AsyncExitStack" if scope.asynchronous else "ExitStack", used_in=function
         )
         return cst.Call(func=cls)
-    cls = imports.name("runguard_lint.runtime", "ResourceScope", prefer_from=True, used_in=function)
+    chosen = context.settings.scope_class
+    module = (
+        chosen.rsplit(".", 1)[0] if chosen in RESOURCE_SCOPES else context.settings.runtime_module
+    )
+    cls = imports.name(module, "ResourceScope", prefer_from=True, used_in=function)
     class_def = context.facts.enclosing_class(function)
     label = f"{class_def.name.value}.{function.name.value}" if class_def else function.name.value
     return cst.Call(func=cls, args=[cst.Arg(cst.SimpleString(f'"{label}"'))])

@@ -14,7 +14,7 @@ Only when every argument is a literal or a name bound once at module level
 sharing it is what really bounds sockets and threads. The loader is defined
 at module level right before the statement that holds the function, so
 nothing runs at import time. Sync resources get `@functools.cache`; async
-clients get `runguard_lint.runtime.per_loop` (one per running event loop,
+clients get runguard-runtime's `per_loop` (one per running event loop,
 closed with it), since a plain module-level AsyncClient breaks the second
 `asyncio.run()`. The release statements of the old per-call instance are
 removed (a shared instance must not be closed by one caller); if one cannot
@@ -26,9 +26,10 @@ Refused (no singleton) when the instance is configured after construction
 tenant A's settings would be sent for tenant B), when an argument reads the
 environment (`API_KEY = os.environ[...]`: a rotated key would be ignored), or
 when the loader's name is already taken (the code has a loader of that name).
-The message says that configuration is read once. `per_loop` is
-runguard_lint.runtime's: unless the checked project declares that dependency
-(or `fix-runtime = true`), the async singleton is display-only.
+The message says that configuration is read once. `per_loop` is in the
+stdlib-only runguard-runtime distribution (which the linter re-exports as
+`runguard_lint.runtime`): unless the checked project declares one of them (or
+`fix-runtime = true`), the async singleton is display-only.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.ownership import Acquisition, Fate
 from runguard_lint.analysis.tree import walk
+from runguard_lint.dependencies import runtime_needed
 from runguard_lint.diagnostics import Applicability, Fix
 from runguard_lint.fixes.edits import make_fix
 from runguard_lint.fixes.imports import Imports
@@ -121,7 +123,7 @@ def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) ->
     top_index = index_in(facts.module.body, top)
     if asynchronous:
         per_loop = imports.name(
-            "runguard_lint.runtime", "per_loop", prefer_from=True, before_index=top_index
+            context.settings.runtime_module, "per_loop", prefer_from=True, before_index=top_index
         )
         closer = kind.release[0]
         decorator: cst.BaseExpression = (
@@ -165,10 +167,7 @@ def singleton_fix(context: FileContext, acquisition: Acquisition, fate: Fate) ->
     needs = ""
     if asynchronous and not context.settings.runtime_allowed:
         applicability = Applicability.DISPLAY_ONLY
-        needs = (
-            " (needs `per_loop` from runguard-lint's runtime, which this project does not "
-            "declare: add `runguard-lint` to its dependencies or set `fix-runtime = true`)"
-        )
+        needs = runtime_needed("per_loop")
     return make_fix(
         context,
         module,

@@ -18,4 +18,4 @@ def function_label(facts: ModuleFacts, function: FunctionNode) -> str:
 
 def bounded_cache_remedy(maxsize: int) -> str:
     """The runtime's bounded cache, as both messages recommend it."""
-    return f"`BoundedCache(maxsize={maxsize:_})` from runguard_lint.runtime"
+    return f"`BoundedCache(maxsize={maxsize:_})` from runguard-runtime"

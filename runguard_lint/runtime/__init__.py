@@ -1,27 +1,24 @@
-"""What code fixed by runguard-lint imports: cleanup scopes, per-loop clients, bounded caches.
+"""`runguard_runtime` under its former name, for code fixed before it was a distribution.
 
-Standard library only, so that a fixed application does not pull in the
-linter's own dependencies (libcst, click, rich). Python 3.9+. One module per
-helper (`scope`, `per_loop`, `bounded_cache`); import them from here.
-
-- `ResourceScope` closes everything registered in it, in LIFO order, even
-  when some closers fail, and reports every failure.
-- `per_loop` / `keyed_per_loop` make lazy singletons of async clients: one
-  instance per running event loop (and key), closed when that loop shuts down.
-  A module-level `httpx.AsyncClient` is bound to the first loop that uses it,
-  so the second `asyncio.run()` of a program breaks (openai-python #1059).
-- `BoundedCache` is the thread-safe LRU that replaces unbounded module dicts.
-
-Cleanup failures are reported as a `CleanupError`: on Python 3.11+ a subclass
-of `ExceptionGroup` (so `except* OSError` works), always a group, even for a
-single failure; before 3.11 a `RuntimeError` with the same `.exceptions`.
+The helpers (ResourceScope, per_loop, BoundedCache) live in the stdlib-only
+`runguard-runtime` distribution, built from runtime/ in this repository; the
+linter's wheel ships the same package, so a project that declares runguard-lint
+can import either name. The objects are the same: `isinstance` and `except`
+clauses work across both names.
 """
 
 from __future__ import annotations
 
-from runguard_lint.runtime.bounded_cache import BoundedCache, CacheStats
-from runguard_lint.runtime.per_loop import KeyedPerLoop, PerLoop, keyed_per_loop, per_loop
-from runguard_lint.runtime.scope import CleanupError, ResourceScope
+from runguard_runtime import (
+    BoundedCache,
+    CacheStats,
+    CleanupError,
+    KeyedPerLoop,
+    PerLoop,
+    ResourceScope,
+    keyed_per_loop,
+    per_loop,
+)
 
 __all__ = [
     "BoundedCache",

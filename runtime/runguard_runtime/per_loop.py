@@ -16,10 +16,10 @@ from collections.abc import AsyncGenerator, Callable, Hashable
 from contextlib import suppress
 from typing import Any, Generic, TypeVar, overload
 
-from runguard_lint.runtime.bounded_cache import BoundedCache, check_maxsize
+from runguard_runtime.bounded_cache import BoundedCache, check_maxsize
 
 # The same logger as the scope's: users configure the runtime's logging by this name.
-logger = logging.getLogger("runguard_lint.runtime")
+logger = logging.getLogger("runguard_runtime")
 
 T = TypeVar("T")
 

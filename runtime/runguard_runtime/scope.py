@@ -17,7 +17,7 @@ from types import MethodType, TracebackType
 from typing import Any, TypeVar
 
 # One logger for the whole runtime: users configure it by this name.
-logger = logging.getLogger("runguard_lint.runtime")
+logger = logging.getLogger("runguard_runtime")
 
 T = TypeVar("T")
 _CloserT = TypeVar("_CloserT", bound=Callable[[], object])
@@ -170,7 +170,7 @@ class ResourceScope:
     in flight in their `__exit__` and may suppress it, as with ExitStack: the
     body's exception, or, if the body did not raise, the latest cleanup
     failure. A closer taking longer than `slow_close_ms` is logged as a
-    warning on the "runguard_lint.runtime" logger and reported to
+    warning on the "runguard_runtime" logger and reported to
     `on_slow_close(scope_name, resource_name, seconds)`. A scope closes once:
     using it after its exit raises RuntimeError.
     """

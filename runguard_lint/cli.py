@@ -676,6 +676,7 @@ def _add_noqa(
 
 
 def _settings(request: RunRequest) -> Settings:
+    from runguard_lint.code_style import project_style
     from runguard_lint.dependencies import declared_dependencies
 
     # The config nearest the first target, or nearest the stdin file's name even when
@@ -720,8 +721,11 @@ def _settings(request: RunRequest) -> Settings:
         raise RunError(str(error)) from None
     if not (request.mode in (Mode.FIX, Mode.DIFF) or request.output_format in ("json", "sarif")):
         settings = replace(settings, fix_edits=False)
-    # What the checked project installs decides which helpers a fix may import.
-    return replace(settings, declared=declared_dependencies(anchor))
+    # What the checked project installs decides which helpers a fix may import; its
+    # formatter's config, how long the lines a fix writes may be.
+    return replace(
+        settings, declared=declared_dependencies(anchor), code_style=project_style(anchor)
+    )
 
 
 def _color(request: RunRequest) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from runguard_lint.catalog import Catalog, CatalogError, ResourceKind, build_catalog, parse_resource
+from runguard_lint.code_style import CodeStyle
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -107,6 +108,9 @@ class Settings:
     # The distributions the checked project declares (normalised names): a fix never
     # imports a package outside them and the standard library.
     declared: frozenset[str] = frozenset()
+    # The checked project's line length and oldest target Python (Ruff's or Black's
+    # config): the lines a fix writes follow them (see fixes/wrap.py).
+    code_style: CodeStyle = field(default_factory=CodeStyle)
     resources: tuple[ResourceKind, ...] = ()
     preview: bool = False
     # Off only to prove the prefilter sound (tests compare findings with and without).
@@ -160,6 +164,7 @@ class Settings:
             ",".join(self.unfixable),
             self.fix_runtime,
             ",".join(sorted(self.declared)),
+            repr(self.code_style),
             repr(self.resources),
             str(self.prefilter),
             str(self.fix_edits),

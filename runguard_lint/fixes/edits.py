@@ -5,8 +5,9 @@ The module-level statements the rewrite replaced are rendered, checked (they
 must parse with LibCST and the stdlib parser, and compile; else the fix is
 dropped) and diffed against the original lines into the smallest line-range
 replacements: the form Ruff's JSON gives, and what lets the non-overlapping
-fixes of one file be applied together. The fixer checks the whole file again
-after applying them.
+fixes of one file be applied together. Lines the fix wrote that are longer
+than the project's line length are wrapped first (fixes/wrap.py). The fixer
+checks the whole file again after applying them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import libcst as cst
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.diagnostics import Applicability, Edit, Fix, Location
 from runguard_lint.fixes.tree import changed_spans
+from runguard_lint.fixes.wrap import wrap_written_lines
 from runguard_lint.grammar import stdlib_tree
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -104,7 +106,8 @@ def make_fix(
     old_module = context.facts.module
     starts = _statement_rows(old_module)
     if starts is None or _outer_code(new_module) != _outer_code(old_module):
-        return _whole_text_fix(context.source, new_module, applicability, message)
+        new_text = _wrapped(context, context.source, new_module.code, new_module.default_indent)
+        return _whole_text_fix(context.source, new_text, applicability, message)
     old_lines = _lines(context.source)
     spans = changed_spans(new_module, old_module)
     if spans is None:
@@ -115,9 +118,10 @@ def make_fix(
     edits: list[Edit] = []
     for i1, i2, j1, j2 in spans:
         chunk = "".join(new_module.code_for_node(s) for s in new_module.body[j1:j2])
+        old_chunk = "".join(old_lines[starts[i1] : starts[i2]])
+        chunk = _wrapped(context, old_chunk, chunk, new_module.default_indent)
         if chunk and problem_with(chunk) is not None:
             return None
-        old_chunk = "".join(old_lines[starts[i1] : starts[i2]])
         chunk = _keep_final_newline(old_chunk, chunk)
         edits.extend(line_edits(old_chunk, chunk, first_row=starts[i1] + 1))
     if not edits:
@@ -131,10 +135,19 @@ def _lines(text: str) -> tuple[str, ...]:
     return tuple(split_lines(text))
 
 
+def _wrapped(context: FileContext, old: str, new: str, indent_unit: str) -> str:
+    """`new` with the too-long lines the fix wrote wrapped to the project's line length
+    (fixes/wrap.py); as rendered if the wrapped text does not compile."""
+    wrapped = wrap_written_lines(old, new, context.settings.code_style, indent_unit)
+    if wrapped != new and problem_with(wrapped) is not None:
+        return new
+    return wrapped
+
+
 def _whole_text_fix(
-    old_text: str, new_module: cst.Module, applicability: Applicability, message: str
+    old_text: str, new_text: str, applicability: Applicability, message: str
 ) -> Fix | None:
-    new_text = _keep_final_newline(old_text, new_module.code)
+    new_text = _keep_final_newline(old_text, new_text)
     if new_text == old_text or problem_with(new_text) is not None:
         return None
     edits = line_edits(old_text, new_text)

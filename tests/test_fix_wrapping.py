@@ -327,6 +327,16 @@ def test_only_new_lines_are_wrapped() -> None:
     assert wrapped[len(old) :].startswith("y = [\n")
 
 
+def test_wrapped_lines_keep_the_line_endings() -> None:
+    line = "x = [aaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbb, cccccccccccccc]"
+    style = CodeStyle(line_length=60)
+    crlf = wrap_written_lines("", line + "\r\n", style, "    ")
+    assert crlf.endswith("\r\n") and crlf.count("\r\n") == len(crlf.splitlines()) > 1
+    assert "\n" not in crlf.replace("\r\n", "")
+    unended = wrap_written_lines("", line, style, "    ")
+    assert unended.startswith("x = [\n") and unended.endswith("]")
+
+
 def test_a_line_inside_a_bracketed_span_is_left_alone() -> None:
     new = textwrap.dedent(
         """\

@@ -70,13 +70,18 @@ def wrap_written_lines(old: str, new: str, style: CodeStyle, indent_unit: str) -
     if all(_width(line.rstrip("\r\n")) <= limit for line in lines) or "\t" in indent_unit:
         return new
     users = {line.strip() for line in old.splitlines()}
-    single = _single_line_rows(new)
+    candidates = {
+        row
+        for row, line in enumerate(lines, start=1)
+        if _width(line.rstrip("\r\n")) > limit and line.strip() not in users
+    }
+    if not candidates:
+        return new
+    candidates &= _single_line_rows(new)
     out: list[str] = []
     for row, line in enumerate(lines, start=1):
         body = line.rstrip("\r\n")
-        wrapped = None
-        if _width(body) > limit and row in single and body.strip() not in users:
-            wrapped = _wrap(body, line[len(body) :] or "\n", style, indent_unit)
+        wrapped = _wrap(body, line[len(body) :], style, indent_unit) if row in candidates else None
         out.append(wrapped if wrapped is not None else line)
     return "".join(out)
 
@@ -131,7 +136,8 @@ def _wrap(body: str, ending: str, style: CodeStyle, unit: str) -> str | None:
         return None
     if comment is not None:
         rendered[-1] += "  " + comment.text
-    return "".join(line + ending for line in rendered)
+    # The line's own ending between the new lines (and after them, if it had one).
+    return (ending or "\n").join(rendered) + ending
 
 
 def _leaves(code: str) -> list[_Leaf] | None:

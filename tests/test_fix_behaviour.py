@@ -232,3 +232,89 @@ def test_a_moved_permit_release_keeps_the_answer_and_frees_the_lock(tmp_path: Pa
     assert results["after"]["lock_free_after_error"] is True
     fixed_text = (tmp_path / "after" / "permits.py").read_text(encoding="utf-8")
     assert "    finally:\n        LOCK.release()\n" in fixed_text
+
+
+BRANCHES = """\
+import httpx
+
+
+def fetch(url, mode):
+    try:
+        if mode == "plain":
+            client = httpx.Client(timeout=10)
+            try:
+                response = client.get(url)
+            except httpx.TransportError:
+                response = client.get(url + "/again")
+            text = "plain:" + response.text
+        else:
+            client = httpx.Client(timeout=10, headers={"x-mode": mode})
+            text = mode + ":" + client.get(url).text
+    except httpx.HTTPError as error:
+        text = f"error: {error}"
+    return text
+"""
+
+BRANCHES_MAIN = """
+import gc, json, os, sys
+gc.disable()
+import branches
+
+before = len(os.listdir("/proc/self/fd"))
+texts = [branches.fetch(sys.argv[1], mode) for mode in ["plain", "json"] * 20]
+print(json.dumps({
+    "texts": sorted(set(texts)),
+    "leaked_descriptors": len(os.listdir("/proc/self/fd")) - before,
+}))
+"""
+
+
+def test_a_name_bound_in_two_branches_gets_a_with_per_branch(
+    server_url: str, tmp_path: Path
+) -> None:
+    """`client` bound in both branches of an `if` (instructor's cli/batch.py shape): each
+    branch's client gets its own `with` (a safe fix), not one exit stack around the whole
+    body. Run before and after: the same answers, and the fixed code closes every client."""
+    results = {}
+    for name in ("before", "after"):
+        directory = tmp_path / name
+        directory.mkdir()
+        (directory / "branches.py").write_text(BRANCHES, encoding="utf-8")
+        (directory / "main.py").write_text(BRANCHES_MAIN, encoding="utf-8")
+        (directory / "requirements.txt").write_text("httpx\n", encoding="utf-8")
+        if name == "after":
+            fixed = run_cli("--fix", "--no-cache", "branches.py", cwd=directory)
+            assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+            assert "Fixed 2 findings" in fixed.stdout, fixed.stdout
+        ran = subprocess.run(
+            [sys.executable, "main.py", server_url],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert ran.returncode == 0, ran.stderr
+        results[name] = json.loads(ran.stdout)
+    fixed_text = (tmp_path / "after" / "branches.py").read_text(encoding="utf-8")
+    assert "ExitStack" not in fixed_text and "scope" not in fixed_text
+    assert "            with httpx.Client(timeout=10) as client:\n" in fixed_text
+    assert (
+        '            with httpx.Client(timeout=10, headers={"x-mode": mode}) as client:\n'
+        '                text = mode + ":" + client.get(url).text\n'
+    ) in fixed_text
+    assert results["before"]["texts"] == results["after"]["texts"] == ["json:ok", "plain:ok"]
+    assert results["before"]["leaked_descriptors"] >= 20, results["before"]
+    assert results["after"]["leaked_descriptors"] <= 1, results["after"]
+
+
+def test_branches_inside_a_loop_are_not_told_apart(tmp_path: Path) -> None:
+    """In a loop, a later iteration's other branch may use this iteration's client: the
+    first branch's client gets no `with` that would close it at the end of its branch."""
+    looped = (
+        "import httpx\n\n\ndef fetch(url, modes):\n    texts = []\n    for mode in modes:\n"
+        '        if mode == "new":\n            client = httpx.Client(timeout=10)\n'
+        "        else:\n            texts.append(client.get(url).text)\n    return texts\n"
+    )
+    (tmp_path / "looped.py").write_text(looped, encoding="utf-8")
+    result = run_cli("--diff", "--no-cache", "--unsafe-fixes", "looped.py", cwd=tmp_path)
+    assert "with httpx.Client(timeout=10) as client:" not in result.stdout + result.stderr

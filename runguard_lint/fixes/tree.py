@@ -275,12 +275,53 @@ def node_ids(nodes: Sequence[cst.CSTNode]) -> set[int]:
 def uses_confined(facts: ModuleFacts, target: cst.Name, region: Sequence[cst.CSTNode]) -> bool:
     """Whether every load of the name bound by target lies inside region.
 
-    LibCST's scope analysis is not flow-sensitive: every load of the name in
-    the function counts for every binding of it, so a name reused elsewhere
-    in the function is (conservatively) not confined.
+    LibCST's scope analysis is not flow-sensitive: a load after the binding
+    counts for it wherever it is. One case is told apart here, because code
+    binds a client per branch (`if openai: client = OpenAI() ... else: client =
+    Anthropic() ...`): a load in another branch of an `if` that holds the
+    binding, with no loop around that `if` in the function, never sees it.
+    Any other load elsewhere (after the `if`, in a handler) counts: not confined.
     """
     inside = node_ids(region)
-    return all(id(access.node) in inside for access in facts.references_of_binding(target))
+    return all(
+        id(access.node) in inside or _other_branch(facts, target, access.node)
+        for access in facts.references_of_binding(target)
+    )
+
+
+_LOOPS = (cst.For, cst.While)
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)
+
+
+def _other_branch(facts: ModuleFacts, binding: cst.CSTNode, load: cst.CSTNode) -> bool:
+    """Whether `load` is in another branch of an `if` that holds `binding`, an `if` run at
+    most once per call (no loop around it in the function): then it never sees the value."""
+    around_load = {id(ancestor) for ancestor in facts.ancestors(load)}
+    child = binding
+    for ancestor in facts.ancestors(binding):
+        if isinstance(ancestor, _SCOPES):
+            return False
+        if id(ancestor) in around_load:
+            # The innermost statement holding both: only an `if` splits them.
+            if not isinstance(ancestor, cst.If) or ancestor.orelse is None:
+                return False
+            branches = (ancestor.body, ancestor.orelse)
+            other = branches[1] if child is branches[0] else branches[0]
+            if child not in branches or id(other) not in around_load:
+                return False
+            return not _in_loop(facts, ancestor)
+        child = ancestor
+    return False
+
+
+def _in_loop(facts: ModuleFacts, node: cst.CSTNode) -> bool:
+    """Whether a loop of the same function runs node more than once."""
+    for ancestor in facts.ancestors(node):
+        if isinstance(ancestor, _SCOPES):
+            return False
+        if isinstance(ancestor, _LOOPS):
+            return True
+    return False
 
 
 def top_level_statement(facts: ModuleFacts, node: cst.CSTNode) -> cst.CSTNode | None:

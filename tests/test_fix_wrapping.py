@@ -337,6 +337,21 @@ def test_wrapped_lines_keep_the_line_endings() -> None:
     assert unended.startswith("x = [\n") and unended.endswith("]")
 
 
+def test_line_separators_inside_strings_do_not_shift_the_rows() -> None:
+    """A form feed or U+2028 in a string is no line break for Python: the row that is
+    wrapped is the statement's, never a line of the string's text."""
+    new = (
+        's = """text\x0c with a form feed\u2028and a line separator\n'
+        "y = [aaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbb, cccccccccccccc]\n"
+        '"""\n'
+        "x = [aaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbb, cccccccccccccc]\n"
+    )
+    wrapped = wrap_written_lines("", new, CodeStyle(line_length=60), "    ")
+    head = new[: new.index("x = ")]
+    assert wrapped.startswith(head)
+    assert wrapped[len(head) :].startswith("x = [\n")
+
+
 def test_a_line_inside_a_bracketed_span_is_left_alone() -> None:
     new = textwrap.dedent(
         """\

@@ -66,10 +66,10 @@ _Line = tuple[int, Sequence[_Leaf]]  # (extra indentation levels, leaves)
 def wrap_written_lines(old: str, new: str, style: CodeStyle, indent_unit: str) -> str:
     """`new` (the rewrite of `old`) with its too-long created or changed lines wrapped."""
     limit = style.line_length
-    lines = new.splitlines(keepends=True)
+    lines = _physical_lines(new)
     if all(_width(line.rstrip("\r\n")) <= limit for line in lines) or "\t" in indent_unit:
         return new
-    users = {line.strip() for line in old.splitlines()}
+    users = {line.strip() for line in _physical_lines(old)}
     candidates = {
         row
         for row, line in enumerate(lines, start=1)
@@ -86,11 +86,17 @@ def wrap_written_lines(old: str, new: str, style: CodeStyle, indent_unit: str) -
     return "".join(out)
 
 
+def _physical_lines(text: str) -> list[str]:
+    """The lines as the tokenizer counts them (`\\n`, `\\r\\n`, `\\r`), endings kept: not
+    str.splitlines, which also splits at a form feed or U+2028 inside a string."""
+    return io.StringIO(text, newline="").readlines()
+
+
 def _single_line_rows(text: str) -> frozenset[int]:
     """The rows that hold one whole logical line (and nothing of another one)."""
     rows: set[int] = set()
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+        tokens = list(tokenize.generate_tokens(io.StringIO(text, newline="").readline))
     except (tokenize.TokenError, SyntaxError):
         return frozenset()
     first: int | None = None

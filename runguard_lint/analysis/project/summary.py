@@ -33,6 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+from runguard_lint.astwalk import children as _children
+
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
 SUMMARY_FORMAT = 6
@@ -559,50 +561,6 @@ def _terminal(expression: ast.expr) -> str:
     if isinstance(expression, ast.Name):
         return expression.id
     return ""
-
-
-# Fields that never hold a node the summary asks about: names and flags, and the
-# expression contexts and operators (`Load()`, `Add()`), which are nodes but answer no
-# question here; skipping them leaves out about a third of every walk.
-_NOT_CHILDREN = frozenset(
-    {
-        "ctx",
-        "op",
-        "ops",
-        "id",
-        "attr",
-        "arg",
-        "name",
-        "asname",
-        "kind",
-        "type_comment",
-        "level",
-        "module",
-        "is_async",
-        "conversion",
-        "simple",
-        "tag",
-    }
-)
-_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
-
-
-def _children(node: ast.AST) -> list[ast.AST]:
-    """`ast.iter_child_nodes(node)` as a list, in the same order, without its generators
-    (the fact pass asks it of every node of every summarised module), and without the
-    contexts and operators (`_NOT_CHILDREN`)."""
-    fields = _CHILD_FIELDS.get(type(node))
-    if fields is None:
-        fields = tuple(name for name in node._fields if name not in _NOT_CHILDREN)
-        _CHILD_FIELDS[type(node)] = fields
-    children: list[ast.AST] = []
-    for name in fields:
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            children.append(value)
-        elif isinstance(value, list):
-            children.extend(item for item in value if isinstance(item, ast.AST))
-    return children
 
 
 _NOT_OWN = (*_FunctionDef, ast.Lambda, ast.ClassDef)

@@ -113,6 +113,8 @@ class Settings:
     code_style: CodeStyle = field(default_factory=CodeStyle)
     resources: tuple[ResourceKind, ...] = ()
     preview: bool = False
+    # RG900 on every file (`check-syntax`), not only on files that can hold a finding.
+    check_syntax: bool = False
     # Off only to prove the prefilter sound (tests compare findings with and without).
     prefilter: bool = True
     # Whether fixes carry their edits (for --fix, --diff, json, sarif) or only say that
@@ -168,6 +170,7 @@ class Settings:
             repr(self.resources),
             str(self.prefilter),
             str(self.fix_edits),
+            str(self.check_syntax),
         ]
         return "|".join(parts)
 
@@ -239,6 +242,7 @@ _KEY_TYPES: dict[str, str] = {
     "fix-runtime": "boolean",
     "resources": "array of tables",
     "preview": "boolean",
+    "check-syntax": "boolean",
 }
 
 
@@ -359,7 +363,7 @@ def load_settings(config_path: Path | None, project_root: Path) -> Settings:
             "unfixable",
         ):
             values[key.replace("-", "_")] = _want_list(config_path, key, value)
-        elif key in ("respect-gitignore", "force-exclude", "preview"):
+        elif key in ("respect-gitignore", "force-exclude", "preview", "check-syntax"):
             values[key.replace("-", "_")] = _want_bool(config_path, key, value)
         elif key == "fix-runtime":
             values["fix_runtime"] = "yes" if _want_bool(config_path, key, value) else "no"

@@ -22,6 +22,7 @@ from runguard_lint.analysis.dict_uses import (
     DICT_FACTORIES,
     terminals,
 )
+from runguard_lint.astwalk import children
 from runguard_lint.prefilter.dict_uses import surely_released, written_in_function
 from runguard_lint.prefilter.syntax import SCOPES, import_map, names_one_of, statements
 
@@ -35,6 +36,18 @@ _MATCH_CASE: tuple[type[ast.AST], ...] = tuple(
 _EMPTY_DICT = re.compile(r"\{(?:\s|\\\r?\n|\\\r|#[^\r\n]*)*\}")
 _DICT_FACTORY_NAMES = terminals(DICT_FACTORIES | DEFAULTDICT_FACTORIES)
 _CACHE_DECORATOR_NAMES = terminals(CACHE_DECORATORS)
+
+
+def may_hold_dict_cache(text: str) -> bool:
+    """Whether the text has a `{}` or names a dict factory (`dict`, `OrderedDict`,
+    `defaultdict`, `Dict`): without one there is no dict for the rule to judge."""
+    return "dict" in text or "Dict" in text or bool(_EMPTY_DICT.search(text))
+
+
+def may_use_functools_cache(text: str) -> bool:
+    """Whether the text can hold a `cache`/`lru_cache` decorator, even through an import
+    alias (whose import names it)."""
+    return "cache" in text
 
 
 def cache_units(tree: ast.Module, text: str) -> set[Unit] | None:
@@ -54,8 +67,8 @@ def cache_units(tree: ast.Module, text: str) -> set[Unit] | None:
     and so on from each function kept. A mention stands for a call, so the
     closure keeps more than the full analysis reads, never less.
     """
-    if "dict" not in text and "Dict" not in text and not _EMPTY_DICT.search(text):
-        return None  # no `{}` and no dict factory (`dict`, `OrderedDict`, `defaultdict`)
+    if not may_hold_dict_cache(text):
+        return None
     module_level, in_classes = _dict_bindings(tree)
     names = module_level | in_classes
     # The rule reports a dict only for a write inside a function (`c[k] = v`, `c[k] += 1`,
@@ -165,7 +178,7 @@ def _dict_bindings(tree: ast.Module) -> tuple[set[str], set[str]]:
     stack: list[tuple[ast.AST, bool]] = [(tree, False)]
     while stack:
         node, in_class = stack.pop()
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             if isinstance(child, (ast.stmt, ast.ExceptHandler, *_MATCH_CASE)) and not (
                 isinstance(child, SCOPES)
             ):

@@ -33,6 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+from runguard_lint.astwalk import children as _children
+
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
 SUMMARY_FORMAT = 6
@@ -371,13 +373,17 @@ class _Summariser:
         # Every question below reads the same nodes: the body is walked once.
         own = _own_nodes(function)
         single = _single_bindings(own)
-        fresh = None if memoised or decorators & LENDERS else self.fresh_returns(own, single)
+        declared = _declared(own)
+        locals_ = _local_stores(own)
+        fresh = (
+            None if memoised or decorators & LENDERS else self.fresh_returns(own, single, declared)
+        )
         if fresh:
             self.returns_fresh[qualname] = fresh
             if cls and "property" in decorators:
                 self.properties.append(qualname)
         self.params[qualname] = tuple(params)
-        taken = self.taken_params(own, params)
+        taken = self.taken_params(own, params, locals_)
         if taken:
             self.takes[qualname] = taken
         released, handed = self.released_params(own, params)
@@ -386,13 +392,13 @@ class _Summariser:
         if handed:
             self.hands_on[qualname] = handed
         lifetime = Lifetime.ONCE if memoised else Lifetime.PER_CALL
-        self.declared[full] = _declared(own)
+        self.declared[full] = declared
         self.returned_locals, self.held_locals = _handed_locals(own, single)
         self.closed_parts = _closed_parts(own, self.release_methods)
         # `Scraper = self.get_scraper(link)`: a local that shadows a module-level name
         # calls whatever it was bound to, not what the module's name refers to.
         arguments = function.args
-        self.shadowing = _local_stores(own) | (
+        self.shadowing = locals_ | (
             {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
             - {"self", "cls"}
         )
@@ -437,15 +443,15 @@ class _Summariser:
         return self.declared.get(function, set())
 
     def fresh_returns(
-        self, own: list[ast.AST], single: dict[str, ast.expr]
+        self, own: list[ast.AST], single: dict[str, ast.expr], shared: set[str]
     ) -> tuple[str, ...] | None:
         """The callables whose fresh results are all this function returns, or None
-        (`own`: the function's own nodes; `single`: its locals bound once)."""
+        (`own`: the function's own nodes; `single`: its locals bound once; `shared`: the
+        names it declares global or nonlocal)."""
         if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own):
             return None
         # A global the function fills once (`global _pool; if _pool is None: _pool = ...`)
         # is a lazily built singleton, not a fresh value per call.
-        shared = _declared(own)
         bound = {k: v for k, v in single.items() if k not in shared}
         callees: list[str] = []
         for node in own:
@@ -482,13 +488,14 @@ class _Summariser:
                     return False
         return True
 
-    def taken_params(self, own: list[ast.AST], params: list[str]) -> tuple[int, ...]:
+    def taken_params(
+        self, own: list[ast.AST], params: list[str], locals_: set[str]
+    ) -> tuple[int, ...]:
         """Parameters whose value the function keeps beyond the call or gives to an
         owner: stored anywhere but a plain local, built into a class (a CapWords
         callee, as the precision contract counts classes), or returned."""
         index = {name: i for i, name in enumerate(params)}
         taken: set[int] = set()
-        locals_ = _local_stores(own)
         for node in own:
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 stored = any(not isinstance(t, ast.Name) for t in _targets(node))
@@ -554,19 +561,6 @@ def _terminal(expression: ast.expr) -> str:
     if isinstance(expression, ast.Name):
         return expression.id
     return ""
-
-
-def _children(node: ast.AST) -> list[ast.AST]:
-    """`ast.iter_child_nodes(node)` as a list, in the same order, without its generators
-    (the fact pass asks it of every node of every summarised module)."""
-    children: list[ast.AST] = []
-    for name in node._fields:
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            children.append(value)
-        elif isinstance(value, list):
-            children.extend(item for item in value if isinstance(item, ast.AST))
-    return children
 
 
 _NOT_OWN = (*_FunctionDef, ast.Lambda, ast.ClassDef)
@@ -836,11 +830,19 @@ def _calls_with_context(
         node, in_loop, nested, parent = stack.pop()
         if isinstance(node, ast.Call):
             yield node, in_loop, nested, parent
-        inner = nested or (node is not root and isinstance(node, (*_FunctionDef, ast.Lambda)))
-        loop = in_loop or isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.comprehension))
+        children = _children(node)
+        if not children:
+            continue
+        inner = nested or (node is not root and isinstance(node, _NESTING))
+        loop = in_loop or isinstance(node, _LOOPS)
         direct: Optional[ast.AST] = None
-        if isinstance(node, (ast.Return, ast.Assign, ast.AnnAssign)):
+        if isinstance(node, _DIRECT):
             direct = node
         elif isinstance(node, ast.Await):
             direct = parent
-        stack.extend((child, loop, inner, direct) for child in _children(node))
+        stack.extend([(child, loop, inner, direct) for child in children])
+
+
+_NESTING = (*_FunctionDef, ast.Lambda)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
+_DIRECT = (ast.Return, ast.Assign, ast.AnnAssign)

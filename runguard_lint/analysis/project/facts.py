@@ -31,8 +31,12 @@ _V = TypeVar("_V")
 class ProjectFacts:
     """What every module of the checked project may ask of the others."""
 
-    # Function (qualified) -> the resource kind of the fresh value it returns.
+    # Function (qualified) -> the resource kind of the fresh value it returns (its
+    # `may_be_borrowed` set for a getter with a fresh fallback).
     factories: Mapping[str, ResourceKind] = field(default_factory=dict)
+    # Such getters that may return a parameter instead -> those parameters: a call
+    # that passes each of them (not as None) gets back what it gave.
+    fresh_gates: Mapping[str, frozenset[int]] = field(default_factory=dict)
     # Function (qualified) -> positional parameters (after self/cls) it releases.
     releasers: Mapping[str, frozenset[int]] = field(default_factory=dict)
     # Function (qualified) -> positional parameters it takes ownership of.
@@ -66,8 +70,10 @@ class ProjectFacts:
         payload = json.dumps(
             {
                 "factories": sorted(
-                    (name, kind.rule, kind.callable) for name, kind in self.factories.items()
+                    (name, kind.rule, kind.callable, kind.may_be_borrowed)
+                    for name, kind in self.factories.items()
                 ),
+                "fresh_gates": sorted((n, sorted(p)) for n, p in self.fresh_gates.items()),
                 "releasers": sorted((n, sorted(p)) for n, p in self.releasers.items()),
                 "takers": sorted((n, sorted(p)) for n, p in self.takers.items()),
                 "params": sorted(self.params.items()),
@@ -111,7 +117,8 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     modules = {summary.module: summary for summary in summaries}
     aliases = _aliases(modules)
     resolver = ProjectFacts(aliases=aliases)  # only its canonical() is asked here
-    factories = _factories(modules, resolver, catalog)
+    gates = _qualified(modules, lambda summary: summary.maybe_fresh)
+    factories = _factories(modules, resolver, catalog, gates)
     params = _qualified(modules, lambda summary: summary.params)
     releasers = _through_hands(modules, resolver, params, lambda summary: summary.releases)
     # Taking over composes like releasing: `wrap(c)` returning `_compat(c)`, which
@@ -134,6 +141,11 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     )
     return ProjectFacts(
         factories=factories,
+        fresh_gates={
+            name: frozenset(params)
+            for name, params in gates.items()
+            if params and name in factories
+        },
         releasers=releasers,
         takers=takers,
         params=params,
@@ -170,9 +182,16 @@ def _qualified(
 
 
 def _factories(
-    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts, catalog: Catalog
+    modules: Mapping[str, ModuleSummary],
+    resolver: ProjectFacts,
+    catalog: Catalog,
+    gates: Mapping[str, tuple[int, ...]],
 ) -> dict[str, ResourceKind]:
-    """Functions whose every returned value is a fresh resource of one family."""
+    """Functions whose every returned value is a fresh resource of one family, and
+    getters whose every other returned value is one they hold or were given (`gates`,
+    see ModuleSummary.maybe_fresh). A function that returns what a getter gated by its
+    parameters returns is not followed: whether the getter builds depends on arguments
+    the summary does not keep."""
     candidates = _qualified(modules, lambda summary: summary.returns_fresh)
     found: dict[str, ResourceKind] = {}
     for _ in range(_MAX_HOPS):
@@ -184,12 +203,13 @@ def _factories(
             for callee in callees:
                 target = resolver.canonical(callee)
                 kind = catalog.by_callable.get(target) or found.get(target)
-                if kind is None:
+                if kind is None or gates.get(target):
                     break
                 kinds.append(kind)
             else:
                 if kinds and len({kind.rule for kind in kinds}) == 1:
-                    found[function] = replace(kinds[0], callable=function)
+                    borrowed = function in gates or any(k.may_be_borrowed for k in kinds)
+                    found[function] = replace(kinds[0], callable=function, may_be_borrowed=borrowed)
                     changed = True
         if not changed:
             break

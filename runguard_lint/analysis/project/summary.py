@@ -15,6 +15,15 @@ classes, by their qualified name inside the module):
   a catalog resource or another factory. Memoised functions (`functools.cache`)
   return a shared instance and context-manager generators lend one: neither is
   a factory.
+- may return a fresh resource: the other values it returns are what it was
+  given or holds and never sets itself (`return self.openai or OpenAI()`,
+  `if self.client: return self.client` ... `return OpenAI(**params)`,
+  `return client if client else Client()` for a parameter `client`). Its
+  callers acquire whenever the fresh branch can run: unless the attribute or
+  global is surely set (by `__init__`'s own body, or at module level, to a
+  call's result) or, for a parameter, the call site passes one. A getter that
+  stores what it builds (`self._client = OpenAI()`) is a lazy singleton, not
+  this.
 - releases its parameter k: calls a release method on it, enters it with
   `with`, or hands it to a function that does (decided by the join).
 - constructions: every call of a name, with the lifetime of the call site
@@ -35,7 +44,7 @@ from typing import Optional, Union
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
-SUMMARY_FORMAT = 6
+SUMMARY_FORMAT = 7
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -108,6 +117,10 @@ class ModuleSummary:
     aliases: dict[str, str] = field(default_factory=dict)
     # Function -> the qualified callables its return values are calls of.
     returns_fresh: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Functions of returns_fresh whose other returns hand back what they hold or were
+    # given (a getter with a fresh fallback) -> the positional parameters (after
+    # self/cls) among those: a call that passes each of them gets no fresh value.
+    maybe_fresh: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Function -> positional indices (after self/cls) of the parameters it releases.
     releases: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Function -> (callee, argument index or keyword, parameter index): it hands
@@ -134,6 +147,7 @@ class ModuleSummary:
             "module": self.module,
             "aliases": self.aliases,
             "returns_fresh": {k: list(v) for k, v in self.returns_fresh.items()},
+            "maybe_fresh": {k: list(v) for k, v in self.maybe_fresh.items()},
             "releases": {k: list(v) for k, v in self.releases.items()},
             "hands_on": {k: [list(t) for t in v] for k, v in self.hands_on.items()},
             "params": {k: list(v) for k, v in self.params.items()},
@@ -167,6 +181,7 @@ class ModuleSummary:
             module=str(raw["module"]),
             aliases={str(k): str(v) for k, v in aliases.items()},
             returns_fresh={k: tuple(str(x) for x in v) for k, v in table("returns_fresh").items()},
+            maybe_fresh={k: tuple(int(str(x)) for x in v) for k, v in table("maybe_fresh").items()},
             releases={k: tuple(int(str(x)) for x in v) for k, v in table("releases").items()},
             hands_on={
                 k: tuple(
@@ -303,12 +318,14 @@ def summarise(
     lock types whose `acquire()` is owed back)."""
     names = _Names(module, package, tree)
     summary = _Summariser(names, release_methods | {"__exit__", "__aexit__"})
+    summary.surely_set_globals = _set_at_import(tree)
     summary.visit_body(tree.body, Lifetime.ONCE, "", "")
     takers, givers = _permit_wrappers(tree, names, permit_types)
     return ModuleSummary(
         module=module,
         aliases=module_aliases(tree, package),
         returns_fresh=summary.returns_fresh,
+        maybe_fresh=summary.maybe_fresh,
         releases=summary.releases,
         hands_on=summary.hands_on,
         params=summary.params,
@@ -326,6 +343,12 @@ class _Summariser:
         self.names = names
         self.release_methods = release_methods
         self.returns_fresh: dict[str, tuple[str, ...]] = {}
+        self.maybe_fresh: dict[str, tuple[int, ...]] = {}
+        # Module-level names bound to a call's result at import time, and per class
+        # (qualname in the module) the attributes its `__init__` body sets so: a getter's
+        # fresh fallback for one of them never runs.
+        self.surely_set_globals: frozenset[str] = frozenset()
+        self.surely_set: dict[str, frozenset[str]] = {}
         self.releases: dict[str, tuple[int, ...]] = {}
         self.hands_on: dict[str, tuple[tuple[str, Union[int, str], int], ...]] = {}
         self.params: dict[str, tuple[str, ...]] = {}
@@ -353,6 +376,7 @@ class _Summariser:
             elif isinstance(node, ast.ClassDef):
                 qualname = f"{owner}.{node.name}" if owner else node.name
                 self.classes.append(f"{self.names.module}.{qualname}")
+                self.surely_set[qualname] = _set_by_init(node)
                 self.visit_body(node.body, lifetime, qualname, qualname)
             else:
                 main_block = isinstance(node, ast.If) and _is_main_guard(node.test)
@@ -371,9 +395,13 @@ class _Summariser:
         # Every question below reads the same nodes: the body is walked once.
         own = _own_nodes(function)
         single = _single_bindings(own)
-        fresh = None if memoised or decorators & LENDERS else self.fresh_returns(own, single)
+        fresh = None
+        if not memoised and not decorators & LENDERS:
+            fresh = self.fresh_returns(own, single, params, cls)
         if fresh:
-            self.returns_fresh[qualname] = fresh
+            self.returns_fresh[qualname], gates = fresh
+            if gates is not None:
+                self.maybe_fresh[qualname] = gates
             if cls and "property" in decorators:
                 self.properties.append(qualname)
         self.params[qualname] = tuple(params)
@@ -437,9 +465,11 @@ class _Summariser:
         return self.declared.get(function, set())
 
     def fresh_returns(
-        self, own: list[ast.AST], single: dict[str, ast.expr]
-    ) -> tuple[str, ...] | None:
-        """The callables whose fresh results are all this function returns, or None
+        self, own: list[ast.AST], single: dict[str, ast.expr], params: list[str], cls: str
+    ) -> tuple[tuple[str, ...], tuple[int, ...] | None] | None:
+        """The callables whose fresh results this function returns, and None when that
+        is all it returns, else the parameters whose value it may return instead (a
+        getter with a fresh fallback, see the module's docstring); None when neither
         (`own`: the function's own nodes; `single`: its locals bound once)."""
         if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own):
             return None
@@ -447,22 +477,31 @@ class _Summariser:
         # is a lazily built singleton, not a fresh value per call.
         shared = _declared(own)
         bound = {k: v for k, v in single.items() if k not in shared}
+        held = _Held(own, bound, params, shared, self.surely_set_globals)
+        held.surely_set = self.surely_set.get(cls, frozenset()) if cls else frozenset()
         callees: list[str] = []
         for node in own:
             if not isinstance(node, ast.Return) or node.value is None or _is_none(node.value):
                 continue
             value = _unawait(node.value)
-            if isinstance(value, ast.Name) and value.id in bound:
+            if isinstance(value, ast.Name) and value.id in bound and held.source(value) is None:
                 if not self.only_returned(own, value.id):
                     return None
                 value = _unawait(bound[value.id])
-            if not isinstance(value, ast.Call):
-                return None
-            callee = self.names.resolve(value.func, self.current_class)
-            if callee is None:
-                return None
-            callees.append(callee)
-        return tuple(dict.fromkeys(callees)) or None
+            for branch in _branches(value, held):
+                branch = _unawait(branch)
+                if held.source(branch) is not None:
+                    continue
+                if not isinstance(branch, ast.Call):
+                    return None
+                callee = self.names.resolve(branch.func, self.current_class)
+                if callee is None:
+                    return None
+                callees.append(callee)
+        if not callees or held.unsure:
+            return None
+        gates = None if not held.sources else tuple(sorted(held.gates))
+        return tuple(dict.fromkeys(callees)), gates
 
     def only_returned(self, own: list[ast.AST], name: str) -> bool:
         """Whether the local is used only as a receiver of plain calls and in returns:
@@ -844,3 +883,163 @@ def _calls_with_context(
         elif isinstance(node, ast.Await):
             direct = parent
         stack.extend((child, loop, inner, direct) for child in _children(node))
+
+
+class _Held:
+    """What a getter may return instead of a fresh value: an attribute of `self`, a
+    global or a parameter that the function itself never sets. Setting it (a lazy
+    singleton), or one surely set before any call, makes the getter no factory at all
+    (`unsure`)."""
+
+    def __init__(
+        self,
+        own: list[ast.AST],
+        bound: dict[str, ast.expr],
+        params: list[str],
+        declared: set[str],
+        surely_set_globals: frozenset[str],
+    ) -> None:
+        self.bound = bound
+        self.params = {name: i for i, name in enumerate(params)}
+        self.declared = declared
+        self.locals = _local_stores(own)
+        self.surely_set_globals = surely_set_globals
+        self.surely_set: frozenset[str] = frozenset()
+        self.stored = _self_stores(own)
+        self.sources: set[str] = set()
+        self.gates: set[int] = set()
+        self.unsure = False
+
+    def source(self, expression: ast.expr, depth: int = 0) -> str | None:
+        """The held value an expression reads (`self.x`, `getattr(self, "x", None)`, a
+        global, a parameter, a local bound once to one of those), else None."""
+        attribute = _self_attribute(expression)
+        if attribute is not None:
+            if attribute in self.stored or attribute in self.surely_set:
+                self.unsure = True
+            self.sources.add(f"self.{attribute}")
+            return f"self.{attribute}"
+        if not isinstance(expression, ast.Name) or depth > 4:
+            return None
+        name = expression.id
+        if name in self.params:
+            self.gates.add(self.params[name])
+            self.sources.add(name)
+            return name
+        if name in self.bound:
+            return self.source(self.bound[name], depth + 1)
+        if name in self.locals or name in ("self", "cls", "None", "True", "False"):
+            return None
+        if name in self.declared or name in self.surely_set_globals:
+            self.unsure = True
+        self.sources.add(name)
+        return name
+
+
+def _self_attribute(expression: ast.expr) -> str | None:
+    """`self.x` or `getattr(self, "x", ...)`: the attribute's name."""
+    if (
+        isinstance(expression, ast.Attribute)
+        and isinstance(expression.value, ast.Name)
+        and expression.value.id == "self"
+    ):
+        return expression.attr
+    if (
+        isinstance(expression, ast.Call)
+        and isinstance(expression.func, ast.Name)
+        and expression.func.id == "getattr"
+        and len(expression.args) >= 2
+        and isinstance(expression.args[0], ast.Name)
+        and expression.args[0].id == "self"
+        and isinstance(expression.args[1], ast.Constant)
+        and isinstance(expression.args[1].value, str)
+    ):
+        return expression.args[1].value
+    return None
+
+
+def _self_stores(own: list[ast.AST]) -> frozenset[str]:
+    """Attributes the function sets on `self` (`self.x = ...`, `setattr(self, "x", ...)`)."""
+    stored: set[str] = set()
+    for node in own:
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        ):
+            stored.add(node.attr)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == "self"
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            stored.add(node.args[1].value)
+    return frozenset(stored)
+
+
+def _branches(value: ast.expr, held: _Held) -> list[ast.expr]:
+    """The values a returned expression may evaluate to: each operand of `a or b`,
+    each arm of `a if t else b` (only when some of them is held: otherwise the
+    expression itself, which is then judged whole)."""
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+        leaves = [leaf for operand in value.values for leaf in _branches(operand, held)]
+    elif isinstance(value, ast.IfExp):
+        leaves = [*_branches(value.body, held), *_branches(value.orelse, held)]
+    else:
+        return [value]
+    # A bare `a or b` of two calls is not a getter's fallback: judge it whole.
+    if not any(_self_attribute(leaf) is not None or isinstance(leaf, ast.Name) for leaf in leaves):
+        return [value]
+    return leaves
+
+
+def _surely_a_value(value: ast.expr | None) -> bool:
+    """A call's result, or a fallback to one (`client or OpenAI()`): never None here."""
+    if value is None:
+        return False
+    value = _unawait(value)
+    if isinstance(value, ast.Call):
+        return True
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+        return _surely_a_value(value.values[-1])
+    if isinstance(value, ast.IfExp):
+        return _surely_a_value(value.body) and _surely_a_value(value.orelse)
+    return False
+
+
+def _set_by_init(cls: ast.ClassDef) -> frozenset[str]:
+    """Attributes that `__init__` (or `__post_init__`) sets to a value in its own body,
+    outside any branch: set before any other method can run."""
+    found: set[str] = set()
+    for member in cls.body:
+        if not isinstance(member, _FunctionDef) or member.name not in (
+            "__init__",
+            "__post_init__",
+        ):
+            continue
+        for statement in member.body:
+            if isinstance(statement, (ast.Assign, ast.AnnAssign)) and _surely_a_value(
+                statement.value
+            ):
+                for target in _targets(statement):
+                    attribute = _self_attribute(target)
+                    if attribute is not None:
+                        found.add(attribute)
+    return frozenset(found)
+
+
+def _set_at_import(tree: ast.Module) -> frozenset[str]:
+    """Module-level names bound to a value at import (`_client = OpenAI()`)."""
+    return frozenset(
+        target.id
+        for statement in tree.body
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and _surely_a_value(statement.value)
+        for target in _targets(statement)
+        if isinstance(target, ast.Name)
+    )

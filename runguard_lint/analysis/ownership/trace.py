@@ -49,6 +49,9 @@ class Trace:
     derived: list[Escape] = field(default_factory=list)
     # How many call results deep this trace follows (see Tracer._derived).
     depth: int = 0
+    # The `for` loop that runs a resource which closes itself when exhausted
+    # (`for line in fileinput.input(files):`): its normal end releases it.
+    exhausted_by: cst.For | None = None
     visited: set[int] = field(default_factory=set)
 
 
@@ -487,6 +490,16 @@ class Tracer:
         return _Step.STOP
 
     def _for_statement(self, parent: cst.For, walk: _Walk) -> _Step:
+        if (
+            walk.node is parent.iter
+            and not walk.container
+            and walk.acquisition.kind.closes_when_exhausted
+            and walk.trace.depth == 0
+        ):
+            # `FileInput.__next__` closes each file as it finishes it: a loop that runs
+            # to its end leaves nothing open (see FateJudge for the other ends).
+            walk.trace.exhausted_by = parent
+            return _Step.STOP
         self._follow_elements(parent, walk)
         return _Step.STOP
 

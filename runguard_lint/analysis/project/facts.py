@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TypeVar
+from typing import TypeVar, Union
 
 from runguard_lint.analysis.project.summary import Lifetime, ModuleSummary
 from runguard_lint.catalog import Catalog, ResourceKind
@@ -62,6 +62,11 @@ class ProjectFacts:
     # are factories too, of a permit kind: calling one takes a permit.
     permit_takers: Mapping[str, str] = field(default_factory=dict)
     permit_givers: Mapping[str, str] = field(default_factory=dict)
+    # Module-level functions whose parameter reaches a key of a module-level dict
+    # (qualified) -> the parameters that every call in the project passes a constant
+    # (a literal, a module-level name, a configuration attribute, or such a parameter
+    # of another such function passed on): those keys are bounded by the code.
+    constant_params: Mapping[str, frozenset[int]] = field(default_factory=dict)
 
     @cached_property
     def digest(self) -> str:
@@ -86,6 +91,7 @@ class ProjectFacts:
                 "properties": sorted(self.properties),
                 "permit_takers": sorted(self.permit_takers.items()),
                 "permit_givers": sorted(self.permit_givers.items()),
+                "constant_params": sorted((n, sorted(p)) for n, p in self.constant_params.items()),
             }
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -140,6 +146,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         if resolver.canonical(name) in catalog.by_callable
     )
     return ProjectFacts(
+        constant_params=_constant_params(modules, resolver, params),
         factories=factories,
         fresh_gates={
             name: frozenset(params)
@@ -163,6 +170,11 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
             if (name := f"{summary.module}.{qualname}") in factories
         ),
     )
+
+
+def aliases_of(modules: Mapping[str, ModuleSummary]) -> dict[str, str]:
+    """The project's re-exports, for a resolver of a partial set of modules."""
+    return _aliases(modules)
 
 
 def _aliases(modules: Mapping[str, ModuleSummary]) -> dict[str, str]:
@@ -287,3 +299,86 @@ def _built_per_call(
         if not changed:
             break
     return frozenset(per_call & classes)
+
+
+def keyed_functions(
+    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts
+) -> dict[str, frozenset[int]]:
+    """Module-level functions of modules that define a module-level dict, with the
+    parameters that reach one of its keys, directly or handed on (by position or by
+    keyword) to another such function. Only modules that define a dict count: the fact
+    pass summarises all of those first, so every module that names one of these
+    functions is summarised too (collect.interesting_names)."""
+    caching = {name: summary for name, summary in modules.items() if summary.defines_cache}
+    params = _qualified(caching, lambda summary: summary.params)
+    return _through_hands(caching, resolver, params, lambda summary: summary.cache_keys)
+
+
+def _constant_params(
+    modules: Mapping[str, ModuleSummary],
+    resolver: ProjectFacts,
+    params: Mapping[str, tuple[str, ...]],
+) -> dict[str, frozenset[int]]:
+    """For each keyed function, the parameters every call in the project passes a
+    constant (see ProjectFacts.constant_params). A function with no call, or named
+    other than as a callee anywhere (a callback, a decorator), has none. Passing on a
+    parameter of another keyed function counts as that parameter does (the greatest
+    fixpoint: a recursion passing its own parameter adds no value)."""
+    keyed = keyed_functions(modules, resolver)
+    if not keyed:
+        return {}
+    referenced = {
+        resolver.canonical(name) for summary in modules.values() for name in summary.referenced
+    }
+    sites: dict[str, list[tuple[Union[int, str], str]]] = {}
+    for summary in modules.values():
+        for callee, sources in summary.call_args.items():
+            target = resolver.canonical(callee)
+            if target in keyed:
+                sites.setdefault(target, []).extend(sources)
+    classes = {cls for summary in modules.values() for cls in summary.classes}
+    constant = {
+        name: set(range(len(params.get(name, ()))))
+        for name in keyed
+        # Called somewhere but a script's `__main__` block, named nowhere else; not a
+        # method, which may be called through any instance, where no summary sees it.
+        if ("#", "c") in sites.get(name, ())
+        and name not in referenced
+        and name.rpartition(".")[0] not in classes
+    }
+
+    def slot_index(function: str, slot: Union[int, str]) -> int:
+        if isinstance(slot, int):
+            return slot
+        names = params.get(function, ())
+        return names.index(slot) if slot in names else -1
+
+    for _ in range(_MAX_HOPS * 4):
+        changed = False
+        for function, indices in constant.items():
+            for slot, source in sites.get(function, ()):
+                if slot == "#":
+                    continue
+                if slot == "*":
+                    bad = set(indices)
+                else:
+                    index = slot_index(function, slot)
+                    if index not in indices or _constant_source(source, constant):
+                        continue
+                    bad = {index}
+                if bad & indices:
+                    indices -= bad
+                    changed = True
+        if not changed:
+            break
+    return {name: frozenset(indices) for name, indices in constant.items() if indices}
+
+
+def _constant_source(source: str, constant: Mapping[str, set[int]]) -> bool:
+    """ "c", or "p:<function>:<k>" where k of that function is (still) constant."""
+    if source == "c":
+        return True
+    if not source.startswith("p:"):
+        return False
+    function, _, index = source[2:].rpartition(":")
+    return index.isdigit() and int(index) in constant.get(function, set())

@@ -31,6 +31,15 @@ classes, by their qualified name inside the module):
   function body, a loop; or "through" the enclosing function or class, when the
   result is returned or stored on `self`), so the join can tell whether a class
   is built once or per call.
+- keys and arguments, for the unbounded-cache rule: the module-level functions
+  whose parameter k reaches a key of a module-level dict of the module
+  (`REGISTRY[api][family] = ...`, a defaultdict read), and, for every call of a
+  function of the module's own top-level package, whether each argument is a
+  constant (a literal, a module-level name, a configuration attribute), a
+  parameter of the calling module-level function passed on, or call data; and
+  which such functions are used other than by a call (a callback may be called
+  with anything). The join decides from these which parameters every call in
+  the project passes a constant.
 """
 
 from __future__ import annotations
@@ -140,6 +149,24 @@ class ModuleSummary:
     permit_takers: dict[str, str] = field(default_factory=dict)
     # ... and the functions that give such a permit back (`_slots.release()`).
     permit_givers: dict[str, str] = field(default_factory=dict)
+    # Whether the module binds a module-level name to an empty dict (`{}`, `dict()`,
+    # `defaultdict(...)`, `OrderedDict()`): a cache or registry its functions may fill.
+    defines_cache: bool = False
+    # Module-level function -> positional parameters that reach a key of such a dict.
+    cache_keys: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Callee (qualified, in the module's own top-level package) -> what its calls
+    # here pass: (argument index or keyword, source) where source is "c" (a
+    # constant), "d" (call data) or "p:<function>:<k>" (parameter k of a module-level
+    # function of this module, passed on); ("*", "d") for `*args`/`**kwargs`; and
+    # ("#", "c") when some call is outside the `__main__` block (a script's entry
+    # point runs once: its calls alone show nothing of how the function serves).
+    call_args: dict[str, tuple[tuple[Union[int, str], str], ...]] = field(default_factory=dict)
+    # Such functions named here other than as a callee (handed on, stored, decorated).
+    referenced: tuple[str, ...] = ()
+    # Whether the module's text names a catalog constructor: only then do its
+    # factories, helpers and classes make other modules worth summarising (a module
+    # summarised only for its dicts adds the functions that fill them).
+    names_resources: bool = True
 
     def to_json(self) -> dict[str, object]:
         """A plain structure for the cache (names and numbers only)."""
@@ -159,6 +186,11 @@ class ModuleSummary:
             "properties": list(self.properties),
             "permit_takers": self.permit_takers,
             "permit_givers": self.permit_givers,
+            "defines_cache": self.defines_cache,
+            "cache_keys": {k: list(v) for k, v in self.cache_keys.items()},
+            "call_args": {k: [list(t) for t in v] for k, v in self.call_args.items()},
+            "referenced": list(self.referenced),
+            "names_resources": self.names_resources,
         }
 
     @classmethod
@@ -174,6 +206,8 @@ class ModuleSummary:
         classes = raw.get("classes", [])
         aliases = raw.get("aliases", {})
         properties = raw.get("properties", [])
+        referenced = raw.get("referenced", [])
+        assert isinstance(referenced, list)
         assert isinstance(constructions, list) and isinstance(classes, list)
         assert isinstance(properties, list)
         assert isinstance(aliases, dict)
@@ -207,6 +241,18 @@ class ModuleSummary:
             properties=tuple(str(p) for p in properties),
             permit_takers={str(k): str(v) for k, v in table("permit_takers").items()},
             permit_givers={str(k): str(v) for k, v in table("permit_givers").items()},
+            defines_cache=bool(raw.get("defines_cache", False)),
+            cache_keys={k: tuple(int(str(x)) for x in v) for k, v in table("cache_keys").items()},
+            call_args={
+                k: tuple(
+                    (t[0] if isinstance(t[0], str) else int(t[0]), str(t[1]))
+                    for t in v
+                    if isinstance(t, list)
+                )
+                for k, v in table("call_args").items()
+            },
+            referenced=tuple(str(r) for r in referenced),
+            names_resources=bool(raw.get("names_resources", True)),
         )
 
 
@@ -312,15 +358,19 @@ def summarise(
     package: str,
     release_methods: frozenset[str],
     permit_types: frozenset[str] = frozenset(),
+    names_resources: bool = True,
 ) -> ModuleSummary:
     """The summary of one module (`module`: its dotted name; `package`: where its
     relative imports start, see modules.package_of; `permit_types`: the semaphore and
-    lock types whose `acquire()` is owed back)."""
+    lock types whose `acquire()` is owed back; `names_resources`: whether its text
+    names a catalog constructor, see ModuleSummary)."""
     names = _Names(module, package, tree)
     summary = _Summariser(names, release_methods | {"__exit__", "__aexit__"})
     summary.surely_set_globals = _set_at_import(tree)
     summary.visit_body(tree.body, Lifetime.ONCE, "", "")
     takers, givers = _permit_wrappers(tree, names, permit_types)
+    caches = _module_dicts(tree, names)
+    call_args, referenced = _ArgumentSources(names, module).collect(tree)
     return ModuleSummary(
         module=module,
         aliases=module_aliases(tree, package),
@@ -335,6 +385,11 @@ def summarise(
         properties=tuple(summary.properties),
         permit_takers=takers,
         permit_givers=givers,
+        defines_cache=bool(caches),
+        cache_keys=_cache_keys(tree, caches) if caches else {},
+        call_args=call_args,
+        referenced=referenced,
+        names_resources=names_resources,
     )
 
 
@@ -1043,3 +1098,224 @@ def _set_at_import(tree: ast.Module) -> frozenset[str]:
         for target in _targets(statement)
         if isinstance(target, ast.Name)
     )
+
+
+# What binds an empty dict at module level: a cache or registry (analysis/dict_uses.py
+# names the same factories for the unbounded-cache rule).
+_DICT_MAKERS = frozenset(
+    {"builtins.dict", "dict", "collections.OrderedDict", "typing.OrderedDict"}
+    | {"collections.defaultdict"}
+)
+# Methods of a dict that take a key first.
+_KEYED_METHODS = frozenset({"setdefault", "get", "pop", "__setitem__", "__getitem__"})
+
+
+def _module_dicts(tree: ast.Module, names: _Names) -> frozenset[str]:
+    """Module-level names bound to an empty dict (`{}`, `dict()`, `defaultdict(list)`,
+    `OrderedDict()`)."""
+    found: set[str] = set()
+    for statement in tree.body:
+        if not isinstance(statement, (ast.Assign, ast.AnnAssign)) or statement.value is None:
+            continue
+        value = statement.value
+        empty = isinstance(value, ast.Dict) and not value.keys
+        if isinstance(value, ast.Call) and not value.keywords:
+            maker = names.resolve(value.func)
+            empty = maker in _DICT_MAKERS and (maker == "collections.defaultdict" or not value.args)
+        if empty:
+            found.update(t.id for t in _targets(statement) if isinstance(t, ast.Name))
+    return frozenset(found)
+
+
+def _cache_keys(tree: ast.Module, caches: frozenset[str]) -> dict[str, tuple[int, ...]]:
+    """Module-level function -> positional parameters that reach a key of one of the
+    module's dicts (`C[k]`, `C[k][j]`, `C.setdefault(k, ...)`), directly or through a
+    local bound once."""
+    found: dict[str, tuple[int, ...]] = {}
+    for function in tree.body:
+        if not isinstance(function, _FunctionDef):
+            continue
+        index = {name: i for i, name in enumerate(_positional(function, method=False))}
+        if not index:
+            continue
+        own = _own_nodes(function)
+        single = _single_bindings(own)
+        keyed: set[int] = set()
+        for node in own:
+            key: ast.AST | None = None
+            if isinstance(node, ast.Subscript) and _root_name(node.value) in caches:
+                key = node.slice
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _KEYED_METHODS
+                and _root_name(node.func.value) in caches
+                and node.args
+            ):
+                key = node.args[0]
+            if key is not None:
+                keyed |= _params_in(key, index, single)
+        if keyed:
+            found[function.name] = tuple(sorted(keyed))
+    return found
+
+
+def _root_name(expression: ast.expr) -> str:
+    """`C` for `C`, `C[a]`, `C[a][b]`."""
+    while isinstance(expression, ast.Subscript):
+        expression = expression.value
+    return expression.id if isinstance(expression, ast.Name) else ""
+
+
+def _params_in(key: ast.AST, index: dict[str, int], single: dict[str, ast.expr]) -> set[int]:
+    """Parameters an expression is made from, through locals bound once."""
+    found: set[int] = set()
+    seen: set[str] = set()
+    stack = [key]
+    while stack:
+        node = stack.pop()
+        for name in (n.id for n in ast.walk(node) if isinstance(n, ast.Name)):
+            if name in index:
+                found.add(index[name])
+            elif name in single and name not in seen:
+                seen.add(name)
+                stack.append(single[name])
+    return found
+
+
+class _ArgumentSources:
+    """What each call of a project function passes, and where such functions are used
+    other than as a callee (see ModuleSummary.call_args)."""
+
+    def __init__(self, names: _Names, module: str) -> None:
+        self.names = names
+        self.top = module.split(".", 1)[0] + "."
+        self.calls: dict[str, set[tuple[Union[int, str], str]]] = {}
+        self.referenced: set[str] = set()
+
+    def collect(
+        self, tree: ast.Module
+    ) -> tuple[dict[str, tuple[tuple[Union[int, str], str], ...]], tuple[str, ...]]:
+        self.visit(list(tree.body), {}, frozenset(), "", module_level=True)
+        calls = {
+            callee: tuple(sorted(sources, key=lambda t: (str(t[0]), t[1])))
+            for callee, sources in sorted(self.calls.items())
+        }
+        return calls, tuple(sorted(self.referenced))
+
+    def project_name(self, expression: ast.expr) -> str | None:
+        head = expression
+        while isinstance(head, ast.Attribute):
+            head = head.value
+        if not isinstance(head, ast.Name) or head.id not in self.names.bindings:
+            return None
+        name = self.names.resolve(expression)
+        return name if name is not None and name.startswith(self.top) else None
+
+    def visit(
+        self,
+        body: list[ast.AST],
+        params: dict[str, int],
+        local: frozenset[str],
+        qualname: str,
+        module_level: bool = False,
+    ) -> None:
+        """Nodes of the module (`module_level`) or of one function: a module-level
+        function (`qualname`, `params`) passes its parameters on; the names of any
+        other function, nested or a method, are data (`local`: every name bound by it
+        or by the functions around it)."""
+        callees: set[int] = set()
+        main: set[int] = set()
+        stack: list[ast.AST] = list(reversed(body))
+        nodes: list[ast.AST] = []
+        while stack:
+            node = stack.pop()
+            if module_level and isinstance(node, ast.If) and _is_main_guard(node.test):
+                main.update(id(n) for n in ast.walk(node) if isinstance(n, ast.Call))
+            if isinstance(node, (*_FunctionDef, ast.Lambda)):
+                # Its decorators and defaults run where it is defined; its body is a
+                # function of its own (module-level ones pass their parameters on).
+                arguments = node.args
+                if isinstance(node, _FunctionDef):
+                    stack.extend(node.decorator_list)
+                stack.extend(d for d in (*arguments.defaults, *arguments.kw_defaults) if d)
+                inner: list[ast.AST] = (
+                    list(node.body) if isinstance(node, _FunctionDef) else [node.body]
+                )
+                own = local | _parameter_names(arguments) | _local_stores(_own_nodes(node))
+                top = module_level and isinstance(node, _FunctionDef) and node in body
+                if top and isinstance(node, _FunctionDef):
+                    positional = _positional(node, method=False)
+                    self.visit(inner, {n: i for i, n in enumerate(positional)}, own, node.name)
+                else:
+                    self.visit(inner, {}, own, "")
+                continue
+            nodes.append(node)
+            if isinstance(node, ast.Call):
+                callees.add(id(node.func))
+            stack.extend(_children(node))
+        for node in nodes:
+            if isinstance(node, ast.Call):
+                callee = self.project_name(node.func)
+                if callee is not None:
+                    sources = self.calls.setdefault(callee, set())
+                    sources.update(self.arguments(node, params, local, qualname))
+                    if id(node) not in main:
+                        sources.add(("#", "c"))
+            elif (
+                isinstance(node, (ast.Name, ast.Attribute))
+                and isinstance(node.ctx, ast.Load)
+                and id(node) not in callees
+            ):
+                name = self.project_name(node)
+                if name is not None:
+                    self.referenced.add(name)
+
+    def arguments(
+        self, call: ast.Call, params: dict[str, int], local: frozenset[str], qualname: str
+    ) -> set[tuple[Union[int, str], str]]:
+        sources: set[tuple[Union[int, str], str]] = set()
+        for position, argument in enumerate(call.args):
+            if isinstance(argument, ast.Starred):
+                sources.add(("*", "d"))
+                break
+            sources.add((position, self.source(argument, params, local, qualname)))
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                sources.add(("*", "d"))
+            else:
+                sources.add((keyword.arg, self.source(keyword.value, params, local, qualname)))
+        return sources
+
+    def source(
+        self, value: ast.expr, params: dict[str, int], local: frozenset[str], qualname: str
+    ) -> str:
+        """ "c" for a constant, "p:<function>:<k>" for a parameter passed on, else "d"."""
+        if isinstance(value, ast.Name) and value.id in params:
+            return f"p:{self.names.module}.{qualname}:{params[value.id]}"
+        return "c" if _constant(value, local) else "d"
+
+
+def _parameter_names(arguments: ast.arguments) -> set[str]:
+    names = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    names.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+    return names
+
+
+def _constant(value: ast.expr, local: frozenset[str]) -> bool:
+    """A literal, a module-level or imported name (or an attribute of one, or of
+    `self`: what the instance was configured with), or a tuple of such."""
+    if isinstance(value, ast.Constant):
+        return True
+    if isinstance(value, ast.UnaryOp):
+        return _constant(value.operand, local)
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return all(_constant(element, local) for element in value.elts)
+    root = value
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name):
+        return False
+    if root is value:
+        return root.id not in local
+    return root.id not in local or root.id in ("self", "cls")

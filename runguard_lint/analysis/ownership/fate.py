@@ -75,9 +75,14 @@ class FateJudge:
         loop = self._enclosing_loop(acquisition.call, acquisition.function)
         if loop is not None and self._created_lazily(acquisition.call, trace.holder):
             loop = None  # `if pool is None: pool = Executor()`: made once, on first need
-        if loop is not None and not any(
-            is_within(self.facts, site, loop) for site in release_sites
+        if (
+            loop is not None
+            and not trace.element_released
+            and not any(is_within(self.facts, site, loop) for site in release_sites)
         ):
+            # (Each one put into a container whose elements are all released after
+            # the loop is released with them: `socks.append(s)`, `for s in socks:
+            # s.close()`, even when the second loop reuses the name.)
             return Fate(Outcome.LOOP_LEAK, "created in a loop", trace.holder, release_sites)
         if trace.element_released:
             return Fate(

@@ -218,6 +218,17 @@ class Tracer:
                 # releases: whoever runs it gives the permit back.
                 trace.escapes.append(Escape(EscapeKind.RELEASER_HANDED_OVER, "release"))
                 return
+        line = self.facts.position(call).start.line
+        if any(self.facts.position(node).start.line < line for node in own) and not any(
+            self.facts.position(node).start.line < line
+            for node in self._permit_takes(function, code)
+            if node is not call
+        ):
+            # `lock.release()` first, `lock.acquire()` later (`finally:` of a context
+            # manager that drops the caller's lock around slow work): the function gives
+            # the caller's permit back and takes it again for the caller.
+            trace.escapes.append(Escape(EscapeKind.PERMIT_TAKEN_BACK, code))
+            return
         elsewhere = len(own) < len(releasers)
         entered = isinstance(function, cst.FunctionDef) and function.name.value in (
             "__enter__",
@@ -229,6 +240,18 @@ class Tracer:
             trace.escapes.append(Escape(EscapeKind.PERMIT_RETURNED_ELSEWHERE, code))
         elif own:
             trace.releases.extend(release_site(self.facts, node) for node in own)
+
+    def _permit_takes(self, function: FunctionNode, code: str) -> list[cst.Call]:
+        """Every `<receiver>.acquire(...)` call of the function, for the receiver's code."""
+        return [
+            node
+            for node in walk(function)
+            if isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "acquire"
+            and self.facts.enclosing_function(node) is function
+            and self.facts.module.code_for_node(node.func.value) == code
+        ]
 
     def _permit_releasers(self) -> dict[str, list[cst.Attribute]]:
         """`<receiver>.release` attributes of the module by the receiver's code (one walk

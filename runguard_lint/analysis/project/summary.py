@@ -832,14 +832,27 @@ def _handed_locals(
             value = _unawait(node.value)
             if isinstance(value, ast.Name) and value.id in single:
                 returned.add(value.id)
-        elif (
-            isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Name)
-            and node.value.id in single
-            and _stored_on_self(node)
-        ):
-            held.add(node.value.id)
+                value = _unawait(single[value.id])
+            # `return cls(vectorizer=vectorizer)`: what the returned object is built
+            # with lives as long as it does (a class takes what it is given).
+            returned.update(_built_with(value, single))
+        elif isinstance(node, ast.Assign) and _stored_on_self(node):
+            if isinstance(node.value, ast.Name) and node.value.id in single:
+                held.add(node.value.id)
+            held.update(_built_with(node.value, single))
     return frozenset(returned), frozenset(held)
+
+
+def _built_with(value: ast.expr, single: dict[str, ast.expr]) -> set[str]:
+    """Locals bound once that a class construction is given (`cls(v)`, `Router(v=v)`):
+    the contract counts a class as taking over what it is passed."""
+    if not isinstance(value, ast.Call):
+        return set()
+    callee = _terminal(value.func)
+    if not (callee == "cls" or (callee[:1].isupper() and any(c.islower() for c in callee))):
+        return set()
+    arguments = [*value.args, *(k.value for k in value.keywords)]
+    return {a.id for a in arguments if isinstance(a, ast.Name) and a.id in single}
 
 
 def _bound_local(parent: ast.AST | None) -> str:

@@ -125,6 +125,9 @@ class ResourceKind:
     # fresh resource otherwise (`return self.client or OpenAI()`): a caller acquires
     # whenever the fresh branch runs, and closing the value may close the holder's.
     may_be_borrowed: bool = False
+    # A project factory whose branches build resources released differently
+    # (`AsyncOpenAI()` or `OpenAI()` by a flag): no rewrite can know which release fits.
+    mixed_release: bool = False
 
     @property
     def display_name(self) -> str:

@@ -126,10 +126,12 @@ class LeakRule(Rule):
         from runguard_lint.fixes.singleton import singleton_fix
 
         traits = context.catalog.leak_traits(self.code)
-        if acquisition.kind.result == "permit" or acquisition.kind.may_be_borrowed:
+        kind = acquisition.kind
+        if kind.result == "permit" or kind.may_be_borrowed or kind.mixed_release:
             # Where the permit should go back depends on what the code guards; the
             # message says how, a person decides where. A getter's value may be the
-            # one it holds, which closing here would close for its owner.
+            # one it holds, which closing here would close for its owner. A factory that
+            # builds a sync or an async client by a flag has no one release to write.
             return None, None
         if fate.outcome is Outcome.WITH_NOT_CLOSING:
             from runguard_lint.fixes.with_block import closing_fix

@@ -75,7 +75,7 @@ class ProjectFacts:
         payload = json.dumps(
             {
                 "factories": sorted(
-                    (name, kind.rule, kind.callable, kind.may_be_borrowed)
+                    (name, kind.rule, kind.callable, kind.may_be_borrowed, kind.mixed_release)
                     for name, kind in self.factories.items()
                 ),
                 "fresh_gates": sorted((n, sorted(p)) for n, p in self.fresh_gates.items()),
@@ -131,6 +131,14 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     # builds `Wrapper(client=c)`, takes its parameter.
     takers = _through_hands(modules, resolver, params, lambda summary: summary.takes)
     classes = frozenset(cls for summary in modules.values() for cls in summary.classes)
+    # `self.get_client()` in a subclass calls the base class's method: the facts of a
+    # method hold under every class that inherits it without overriding it.
+    inherit = _Inheritance(modules, resolver, classes, frozenset(params))
+    factories = inherit(factories)
+    gates = inherit(gates)
+    releasers = inherit(releasers)
+    takers = inherit(takers)
+    params = inherit(params)
     built_per_call = _built_per_call(modules, resolver, classes)
     permit_takers = _qualified(modules, lambda summary: summary.permit_takers)
     permit_givers = _qualified(modules, lambda summary: summary.permit_givers)
@@ -165,9 +173,14 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         permit_givers=permit_givers,
         properties=frozenset(
             name
-            for summary in modules.values()
-            for qualname in summary.properties
-            if (name := f"{summary.module}.{qualname}") in factories
+            for name in inherit(
+                {
+                    f"{summary.module}.{qualname}": True
+                    for summary in modules.values()
+                    for qualname in summary.properties
+                }
+            )
+            if name in factories
         ),
     )
 
@@ -221,7 +234,15 @@ def _factories(
             else:
                 if kinds and len({kind.rule for kind in kinds}) == 1:
                     borrowed = function in gates or any(k.may_be_borrowed for k in kinds)
-                    found[function] = replace(kinds[0], callable=function, may_be_borrowed=borrowed)
+                    mixed = any(k.mixed_release for k in kinds) or (
+                        len({(k.context_manager, k.release, k.release_awaited) for k in kinds}) > 1
+                    )
+                    found[function] = replace(
+                        kinds[0],
+                        callable=function,
+                        may_be_borrowed=borrowed,
+                        mixed_release=mixed,
+                    )
                     changed = True
         if not changed:
             break
@@ -382,3 +403,67 @@ def _constant_source(source: str, constant: Mapping[str, set[int]]) -> bool:
         return False
     function, _, index = source[2:].rpartition(":")
     return index.isdigit() and int(index) in constant.get(function, set())
+
+
+class _Inheritance:
+    """Copies per-method facts to the project classes that inherit the method.
+
+    A class's bases are searched depth first, left to right (C3 agrees on the
+    hierarchies where it matters: single inheritance and mixins that do not
+    share a method); the search stops at a base outside the project or one the
+    summary could not name, which may define the method itself."""
+
+    def __init__(
+        self,
+        modules: Mapping[str, ModuleSummary],
+        resolver: ProjectFacts,
+        classes: frozenset[str],
+        defined: frozenset[str],
+    ) -> None:
+        self.classes = classes
+        self.defined = defined
+        self.bases = {
+            cls: tuple(resolver.canonical(base) for base in bases)
+            for summary in modules.values()
+            for cls, bases in summary.bases.items()
+        }
+        self.orders = {cls: self._order(cls) for cls in classes}
+        self.methods: dict[str, set[str]] = {}
+        for name in defined:
+            owner, _, method = name.rpartition(".")
+            if owner in classes:
+                self.methods.setdefault(owner, set()).add(method)
+
+    def _order(self, cls: str) -> tuple[str, ...]:
+        """The ancestors searched before any base the project does not define."""
+        order: list[str] = []
+        stack = list(reversed(self.bases.get(cls, ())))
+        while stack and len(order) < _MAX_HOPS * 4:
+            base = stack.pop()
+            if base not in self.classes:
+                break  # defined outside the project (or unknown): it may define anything
+            if base not in order and base != cls:
+                order.append(base)
+                stack.extend(reversed(self.bases.get(base, ())))
+        return tuple(order)
+
+    def __call__(self, table: Mapping[str, _V]) -> dict[str, _V]:
+        by_owner: dict[str, list[tuple[str, _V]]] = {}
+        for name, value in table.items():
+            owner, _, method = name.rpartition(".")
+            if owner in self.classes:
+                by_owner.setdefault(owner, []).append((method, value))
+        found = dict(table)
+        if not by_owner:
+            return found
+        for cls, order in self.orders.items():
+            if not any(ancestor in by_owner for ancestor in order):
+                continue
+            hidden = set(self.methods.get(cls, ()))
+            for ancestor in order:
+                for method, value in by_owner.get(ancestor, ()):
+                    if method not in hidden:
+                        found[f"{cls}.{method}"] = value
+                hidden.update(self.methods.get(ancestor, ()))
+                hidden.update(m for m, _ in by_owner.get(ancestor, ()))
+        return found

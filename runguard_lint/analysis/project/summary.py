@@ -141,6 +141,9 @@ class ModuleSummary:
     # a container or a global), passes to a class it builds, or returns.
     takes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     classes: tuple[str, ...] = ()
+    # Class (qualified) -> its bases, qualified where the module resolves them, "?"
+    # where it does not (a call, a subscript): the join finds inherited methods.
+    bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     constructions: tuple[Construction, ...] = ()
     # Methods decorated `@property`: reading the attribute calls them.
     properties: tuple[str, ...] = ()
@@ -180,6 +183,7 @@ class ModuleSummary:
             "params": {k: list(v) for k, v in self.params.items()},
             "takes": {k: list(v) for k, v in self.takes.items()},
             "classes": list(self.classes),
+            "bases": {k: list(v) for k, v in self.bases.items()},
             "constructions": [
                 [c.callee, c.lifetime.value, c.through, list(c.closes)] for c in self.constructions
             ],
@@ -228,6 +232,7 @@ class ModuleSummary:
             params={k: tuple(str(x) for x in v) for k, v in table("params").items()},
             takes={k: tuple(int(str(x)) for x in v) for k, v in table("takes").items()},
             classes=tuple(str(c) for c in classes),
+            bases={k: tuple(str(x) for x in v) for k, v in table("bases").items()},
             constructions=tuple(
                 Construction(
                     str(c[0]),
@@ -381,6 +386,7 @@ def summarise(
         params=summary.params,
         takes=summary.takes,
         classes=tuple(summary.classes),
+        bases=summary.bases,
         constructions=tuple(dict.fromkeys(summary.constructions)),
         properties=tuple(summary.properties),
         permit_takers=takers,
@@ -409,6 +415,7 @@ class _Summariser:
         self.params: dict[str, tuple[str, ...]] = {}
         self.takes: dict[str, tuple[int, ...]] = {}
         self.classes: list[str] = []
+        self.bases: dict[str, tuple[str, ...]] = {}
         self.properties: list[str] = []
         self.constructions: list[Construction] = []
         self.declared: dict[str, set[str]] = {}
@@ -431,6 +438,9 @@ class _Summariser:
             elif isinstance(node, ast.ClassDef):
                 qualname = f"{owner}.{node.name}" if owner else node.name
                 self.classes.append(f"{self.names.module}.{qualname}")
+                self.bases[f"{self.names.module}.{qualname}"] = tuple(
+                    self.names.resolve(base) or "?" for base in node.bases
+                )
                 self.surely_set[qualname] = _set_by_init(node)
                 self.visit_body(node.body, lifetime, qualname, qualname)
             else:

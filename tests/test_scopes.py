@@ -1,0 +1,74 @@
+"""The scopes ModuleFacts computes without MetadataWrapper's batched walk are LibCST's own.
+
+`analysis.names._scopes` runs ScopeProvider and ExpressionContextProvider directly
+(see its docstring for why); every node of the tree must get a scope of the same kind,
+with the same names assigned and the same accesses, as `MetadataWrapper.resolve` gives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, Scope, ScopeProvider
+
+from runguard_lint.analysis.names import ModuleFacts, _scopes
+from runguard_lint.analysis.tree import walk
+from tests.test_tree import EDGE_CASES, SAMPLES
+
+FORWARD_REFERENCES = """
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from tools import Tool
+def use(tool: "Tool", items: "list[Tool]") -> "Tool":
+    global counter
+    counter = [t for t in items if t is not tool]
+    class Local:
+        value = tool
+        def method(self) -> None:
+            nonlocal_value = Local.value
+    return tool
+"""
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_scopes_match_the_wrapper(path: Path) -> None:
+    _assert_same(cst.parse_module(path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("source", [EDGE_CASES, FORWARD_REFERENCES], ids=["edges", "strings"])
+def test_scopes_match_the_wrapper_on_edge_cases(source: str) -> None:
+    _assert_same(cst.parse_module(source))
+
+
+def test_positions_are_computed_on_the_first_question() -> None:
+    module = cst.parse_module("def f():\n    return open('x')\n")
+    facts = ModuleFacts(MetadataWrapper(module, unsafe_skip_copy=True))
+    function = module.body[0]
+    assert isinstance(function, cst.FunctionDef)
+    position = facts.position(function)
+    assert (position.start.line, position.end.line) == (1, 2)
+
+
+def _assert_same(module: cst.Module) -> None:
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
+    found = _scopes(module)
+    checked = 0
+    # Only the tree's own nodes: string annotations are parsed anew on each run, so
+    # the nodes of those small modules differ between two runs of the same provider.
+    for node in walk(module):
+        mine, theirs = found.get(node), expected.get(node)
+        assert type(mine) is type(theirs), node
+        if mine is None or theirs is None:
+            continue
+        checked += 1
+        assert sorted(mine._assignments) == sorted(theirs._assignments)
+        assert _accessed(mine) == _accessed(theirs)
+        for name in mine._assignments:
+            assert len(mine.assignments[name]) == len(theirs.assignments[name])
+    assert checked > 0
+
+
+def _accessed(scope: Scope) -> list[str]:
+    return sorted(a.node.value if isinstance(a.node, cst.Name) else "" for a in scope.accesses)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator
 
+from runguard_lint.astwalk import children
 from runguard_lint.catalog import Catalog
 from runguard_lint.prefilter.syntax import dotted, import_map, regions
 from runguard_lint.prefilter.text import hit_rows, text_pattern
@@ -117,7 +118,7 @@ def _in_functions(roots: Iterable[ast.AST]) -> Iterator[tuple[ast.AST, ast.AST]]
         )
         if isinstance(node, ast.ClassDef):
             inside = False
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             if inside:
                 yield child, node
             stack.append((child, inside))

@@ -22,6 +22,7 @@ from runguard_lint.analysis.dict_uses import (
     DICT_FACTORIES,
     terminals,
 )
+from runguard_lint.astwalk import children
 from runguard_lint.prefilter.dict_uses import surely_released, written_in_function
 from runguard_lint.prefilter.syntax import SCOPES, import_map, names_one_of, statements
 
@@ -165,7 +166,7 @@ def _dict_bindings(tree: ast.Module) -> tuple[set[str], set[str]]:
     stack: list[tuple[ast.AST, bool]] = [(tree, False)]
     while stack:
         node, in_class = stack.pop()
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             if isinstance(child, (ast.stmt, ast.ExceptHandler, *_MATCH_CASE)) and not (
                 isinstance(child, SCOPES)
             ):

@@ -20,6 +20,7 @@ from runguard_lint.analysis.dict_uses import (
     UseKind,
     terminals,
 )
+from runguard_lint.astwalk import children
 from runguard_lint.prefilter.syntax import SCOPES, dotted, import_map, regions
 from runguard_lint.prefilter.text import hit_rows
 from runguard_lint.wordmatch import words
@@ -135,7 +136,7 @@ def surely_released(tree: ast.Module, names: set[str]) -> set[str]:
                 stack.append((part, shadowed, in_class))
             stack.extend((member, shadowed, True) for member in node.body)
             continue
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             # Annotations and subscripts (type hints) are no uses for the rule.
             if (
                 isinstance(child, (ast.arg, ast.arguments))
@@ -171,13 +172,13 @@ def _bound_locally(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
         elif isinstance(node, ast.Nonlocal):
             bound.update(node.names)
     declared: set[str] = set()
-    stack: list[ast.AST] = list(ast.iter_child_nodes(function))
+    stack: list[ast.AST] = children(function)
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Global):
             declared.update(node.names)
         elif not isinstance(node, (*SCOPES, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
     return bound - declared
 
 
@@ -214,5 +215,5 @@ def written_in_function(tree: ast.Module, text: str, names: set[str]) -> set[str
                     if name is not None and variable(use.keys):
                         written.add(name)
         inside = inside or isinstance(node, SCOPES)
-        stack.extend((child, inside) for child in ast.iter_child_nodes(node))
+        stack.extend((child, inside) for child in children(node))
     return written

@@ -51,6 +51,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+from runguard_lint.astwalk import children as _children
+
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
 SUMMARY_FORMAT = 7
@@ -375,7 +377,7 @@ def summarise(
     summary.visit_body(tree.body, Lifetime.ONCE, "", "")
     takers, givers = _permit_wrappers(tree, names, permit_types)
     caches = _module_dicts(tree, names)
-    call_args, referenced = _ArgumentSources(names, module).collect(tree)
+    call_args, referenced = summary.arguments.result()
     return ModuleSummary(
         module=module,
         aliases=module_aliases(tree, package),
@@ -429,6 +431,10 @@ class _Summariser:
         self.closed_parts: dict[str, frozenset[str]] = {}
         # Names the method binds itself, which hide the module's names of the same spelling.
         self.shadowing: set[str] = set()
+        # What calls of project functions pass (for the unbounded-cache rule), and
+        # whether the statements being visited are the `__main__` block's.
+        self.arguments = _ArgumentSources(names, names.module)
+        self.in_main = False
 
     def visit_body(self, body: list[ast.stmt], lifetime: Lifetime, owner: str, cls: str) -> None:
         """Statements at module level or in a class body (`owner`: the class's qualname)."""
@@ -446,9 +452,23 @@ class _Summariser:
             else:
                 main_block = isinstance(node, ast.If) and _is_main_guard(node.test)
                 self.record_calls(node, Lifetime.ONCE if main_block else lifetime, "", "")
+                blocks = list(_blocks(node))
+                if blocks:
+                    # Its statements are scanned one by one below: only the header here.
+                    header = [
+                        child
+                        for child in _children(node)
+                        if not isinstance(child, (ast.stmt, ast.excepthandler))
+                    ]
+                    self.arguments.scan_expressions(header, self.in_main)
+                else:
+                    self.arguments.scan_statement(node, self.in_main)
                 # `try: def f(): ...`, `if TYPE_CHECKING: class C: ...`
-                for block in _blocks(node):
+                outer_main = self.in_main
+                self.in_main = outer_main or main_block
+                for block in blocks:
                     self.visit_body(block, lifetime, owner, cls)
+                self.in_main = outer_main
 
     def visit_function(self, function: _Function, owner: str, cls: str) -> None:
         qualname = f"{owner}.{function.name}" if owner else function.name
@@ -459,10 +479,12 @@ class _Summariser:
         params = _positional(function, method=bool(cls) and "staticmethod" not in decorators)
         # Every question below reads the same nodes: the body is walked once.
         own = _own_nodes(function)
+        own_locals = _local_stores(own)
         single = _single_bindings(own)
+        declared = _declared(own)
         fresh = None
         if not memoised and not decorators & LENDERS:
-            fresh = self.fresh_returns(own, single, params, cls)
+            fresh = self.fresh_returns(own, single, declared, params, cls, own_locals)
         if fresh:
             self.returns_fresh[qualname], gates = fresh
             if gates is not None:
@@ -470,7 +492,7 @@ class _Summariser:
             if cls and "property" in decorators:
                 self.properties.append(qualname)
         self.params[qualname] = tuple(params)
-        taken = self.taken_params(own, params)
+        taken = self.taken_params(own, params, own_locals)
         if taken:
             self.takes[qualname] = taken
         released, handed = self.released_params(own, params)
@@ -479,15 +501,23 @@ class _Summariser:
         if handed:
             self.hands_on[qualname] = handed
         lifetime = Lifetime.ONCE if memoised else Lifetime.PER_CALL
-        self.declared[full] = _declared(own)
+        self.declared[full] = declared
         self.returned_locals, self.held_locals = _handed_locals(own, single)
         self.closed_parts = _closed_parts(own, self.release_methods)
         # `Scraper = self.get_scraper(link)`: a local that shadows a module-level name
         # calls whatever it was bound to, not what the module's name refers to.
         arguments = function.args
-        self.shadowing = _local_stores(own) | (
+        self.shadowing = own_locals | (
             {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
             - {"self", "cls"}
+        )
+        module_function = not owner
+        self.arguments.scan(
+            own,
+            {name: i for i, name in enumerate(params)} if module_function else {},
+            frozenset(self.shadowing | {"self", "cls"}),
+            function.name if module_function else "",
+            main=self.in_main,
         )
         for statement in function.body:
             self.record_calls(
@@ -530,19 +560,25 @@ class _Summariser:
         return self.declared.get(function, set())
 
     def fresh_returns(
-        self, own: list[ast.AST], single: dict[str, ast.expr], params: list[str], cls: str
+        self,
+        own: list[ast.AST],
+        single: dict[str, ast.expr],
+        shared: set[str],
+        params: list[str],
+        cls: str,
+        own_locals: set[str],
     ) -> tuple[tuple[str, ...], tuple[int, ...] | None] | None:
         """The callables whose fresh results this function returns, and None when that
         is all it returns, else the parameters whose value it may return instead (a
         getter with a fresh fallback, see the module's docstring); None when neither
-        (`own`: the function's own nodes; `single`: its locals bound once)."""
+        (`own`: the function's own nodes; `single`: its locals bound once; `shared`: the
+        names it declares global or nonlocal)."""
         if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own):
             return None
         # A global the function fills once (`global _pool; if _pool is None: _pool = ...`)
         # is a lazily built singleton, not a fresh value per call.
-        shared = _declared(own)
         bound = {k: v for k, v in single.items() if k not in shared}
-        held = _Held(own, bound, params, shared, self.surely_set_globals)
+        held = _Held(own, bound, params, shared, self.surely_set_globals, own_locals)
         held.surely_set = self.surely_set.get(cls, frozenset()) if cls else frozenset()
         callees: list[str] = []
         for node in own:
@@ -586,13 +622,15 @@ class _Summariser:
                     return False
         return True
 
-    def taken_params(self, own: list[ast.AST], params: list[str]) -> tuple[int, ...]:
+    def taken_params(
+        self, own: list[ast.AST], params: list[str], own_locals: set[str]
+    ) -> tuple[int, ...]:
         """Parameters whose value the function keeps beyond the call or gives to an
         owner: stored anywhere but a plain local, built into a class (a CapWords
         callee, as the precision contract counts classes), or returned."""
         index = {name: i for i, name in enumerate(params)}
         taken: set[int] = set()
-        locals_ = _local_stores(own)
+        locals_ = own_locals
         for node in own:
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 stored = any(not isinstance(t, ast.Name) for t in _targets(node))
@@ -658,19 +696,6 @@ def _terminal(expression: ast.expr) -> str:
     if isinstance(expression, ast.Name):
         return expression.id
     return ""
-
-
-def _children(node: ast.AST) -> list[ast.AST]:
-    """`ast.iter_child_nodes(node)` as a list, in the same order, without its generators
-    (the fact pass asks it of every node of every summarised module)."""
-    children: list[ast.AST] = []
-    for name in node._fields:
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            children.append(value)
-        elif isinstance(value, list):
-            children.extend(item for item in value if isinstance(item, ast.AST))
-    return children
 
 
 _NOT_OWN = (*_FunctionDef, ast.Lambda, ast.ClassDef)
@@ -953,14 +978,22 @@ def _calls_with_context(
         node, in_loop, nested, parent = stack.pop()
         if isinstance(node, ast.Call):
             yield node, in_loop, nested, parent
-        inner = nested or (node is not root and isinstance(node, (*_FunctionDef, ast.Lambda)))
-        loop = in_loop or isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.comprehension))
+        children = _children(node)
+        if not children:
+            continue
+        inner = nested or (node is not root and isinstance(node, _NESTING))
+        loop = in_loop or isinstance(node, _LOOPS)
         direct: Optional[ast.AST] = None
-        if isinstance(node, (ast.Return, ast.Assign, ast.AnnAssign)):
+        if isinstance(node, _DIRECT):
             direct = node
         elif isinstance(node, ast.Await):
             direct = parent
-        stack.extend((child, loop, inner, direct) for child in _children(node))
+        stack.extend([(child, loop, inner, direct) for child in children])
+
+
+_NESTING = (*_FunctionDef, ast.Lambda)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
+_DIRECT = (ast.Return, ast.Assign, ast.AnnAssign)
 
 
 class _Held:
@@ -976,24 +1009,32 @@ class _Held:
         params: list[str],
         declared: set[str],
         surely_set_globals: frozenset[str],
+        own_locals: set[str],
     ) -> None:
         self.bound = bound
         self.params = {name: i for i, name in enumerate(params)}
         self.declared = declared
-        self.locals = _local_stores(own)
+        self.own = own
+        self.own_locals = own_locals
         self.surely_set_globals = surely_set_globals
         self.surely_set: frozenset[str] = frozenset()
-        self.stored = _self_stores(own)
+        self._stored: frozenset[str] | None = None
         self.sources: set[str] = set()
         self.gates: set[int] = set()
         self.unsure = False
+
+    def stored(self) -> frozenset[str]:
+        """Attributes the function sets on `self` (on first need)."""
+        if self._stored is None:
+            self._stored = _self_stores(self.own)
+        return self._stored
 
     def source(self, expression: ast.expr, depth: int = 0) -> str | None:
         """The held value an expression reads (`self.x`, `getattr(self, "x", None)`, a
         global, a parameter, a local bound once to one of those), else None."""
         attribute = _self_attribute(expression)
         if attribute is not None:
-            if attribute in self.stored or attribute in self.surely_set:
+            if attribute in self.stored() or attribute in self.surely_set:
                 self.unsure = True
             self.sources.add(f"self.{attribute}")
             return f"self.{attribute}"
@@ -1006,7 +1047,7 @@ class _Held:
             return name
         if name in self.bound:
             return self.source(self.bound[name], depth + 1)
-        if name in self.locals or name in ("self", "cls", "None", "True", "False"):
+        if name in self.own_locals or name in ("self", "cls", "None", "True", "False"):
             return None
         if name in self.declared or name in self.surely_set_globals:
             self.unsure = True
@@ -1208,7 +1249,11 @@ def _params_in(key: ast.AST, index: dict[str, int], single: dict[str, ast.expr])
 
 class _ArgumentSources:
     """What each call of a project function passes, and where such functions are used
-    other than as a callee (see ModuleSummary.call_args)."""
+    other than as a callee (see ModuleSummary.call_args).
+
+    It reads the nodes the summariser has gathered already: each function's own nodes
+    (`scan`, with the names it binds), functions nested in them (their own nodes, once),
+    and each module-level statement (`scan_statement`)."""
 
     def __init__(self, names: _Names, module: str) -> None:
         self.names = names
@@ -1216,10 +1261,9 @@ class _ArgumentSources:
         self.calls: dict[str, set[tuple[Union[int, str], str]]] = {}
         self.referenced: set[str] = set()
 
-    def collect(
-        self, tree: ast.Module
+    def result(
+        self,
     ) -> tuple[dict[str, tuple[tuple[Union[int, str], str], ...]], tuple[str, ...]]:
-        self.visit(list(tree.body), {}, frozenset(), "", module_level=True)
         calls = {
             callee: tuple(sorted(sources, key=lambda t: (str(t[0]), t[1])))
             for callee, sources in sorted(self.calls.items())
@@ -1235,64 +1279,75 @@ class _ArgumentSources:
         name = self.names.resolve(expression)
         return name if name is not None and name.startswith(self.top) else None
 
-    def visit(
+    def scan_statement(self, statement: ast.stmt, main: bool) -> None:
+        """A module-level (or class-level) simple statement: its nodes down to any
+        lambda in it (scanned as a function)."""
+        self.scan_expressions([statement], main)
+
+    def scan_expressions(self, roots: list[ast.AST], main: bool) -> None:
+        """Nodes at module or class level (`main`: in the `__main__` block)."""
+        nodes: list[ast.AST] = []
+        stack = list(roots)
+        while stack:
+            node = stack.pop()
+            nodes.append(node)
+            if not isinstance(node, _NOT_OWN):
+                stack.extend(_children(node))
+        self.scan(nodes, {}, frozenset(), "", main=main)
+
+    def scan(
         self,
-        body: list[ast.AST],
+        own: list[ast.AST],
         params: dict[str, int],
         local: frozenset[str],
         qualname: str,
-        module_level: bool = False,
+        main: bool = False,
     ) -> None:
-        """Nodes of the module (`module_level`) or of one function: a module-level
-        function (`qualname`, `params`) passes its parameters on; the names of any
-        other function, nested or a method, are data (`local`: every name bound by it
-        or by the functions around it)."""
-        callees: set[int] = set()
-        main: set[int] = set()
-        stack: list[ast.AST] = list(reversed(body))
-        nodes: list[ast.AST] = []
-        while stack:
-            node = stack.pop()
-            if module_level and isinstance(node, ast.If) and _is_main_guard(node.test):
-                main.update(id(n) for n in ast.walk(node) if isinstance(n, ast.Call))
-            if isinstance(node, (*_FunctionDef, ast.Lambda)):
-                # Its decorators and defaults run where it is defined; its body is a
-                # function of its own (module-level ones pass their parameters on).
-                arguments = node.args
-                if isinstance(node, _FunctionDef):
-                    stack.extend(node.decorator_list)
-                stack.extend(d for d in (*arguments.defaults, *arguments.kw_defaults) if d)
-                inner: list[ast.AST] = (
-                    list(node.body) if isinstance(node, _FunctionDef) else [node.body]
-                )
-                own = local | _parameter_names(arguments) | _local_stores(_own_nodes(node))
-                top = module_level and isinstance(node, _FunctionDef) and node in body
-                if top and isinstance(node, _FunctionDef):
-                    positional = _positional(node, method=False)
-                    self.visit(inner, {n: i for i, n in enumerate(positional)}, own, node.name)
-                else:
-                    self.visit(inner, {}, own, "")
-                continue
-            nodes.append(node)
-            if isinstance(node, ast.Call):
-                callees.add(id(node.func))
-            stack.extend(_children(node))
-        for node in nodes:
+        """One function's own nodes (or a statement's): a module-level function
+        (`qualname`, `params`) passes its parameters on; `local`: the names it and the
+        functions around it bind. Functions nested in it are scanned with theirs."""
+        callees = {id(node.func) for node in own if isinstance(node, ast.Call)}
+        for node in own:
             if isinstance(node, ast.Call):
                 callee = self.project_name(node.func)
                 if callee is not None:
                     sources = self.calls.setdefault(callee, set())
                     sources.update(self.arguments(node, params, local, qualname))
-                    if id(node) not in main:
+                    if not main:
                         sources.add(("#", "c"))
-            elif (
-                isinstance(node, (ast.Name, ast.Attribute))
-                and isinstance(node.ctx, ast.Load)
-                and id(node) not in callees
-            ):
-                name = self.project_name(node)
-                if name is not None:
-                    self.referenced.add(name)
+            elif isinstance(node, (ast.Name, ast.Attribute)):
+                if isinstance(node.ctx, ast.Load) and id(node) not in callees:
+                    name = self.project_name(node)
+                    if name is not None:
+                        self.referenced.add(name)
+            elif isinstance(node, (*_FunctionDef, ast.Lambda, ast.ClassDef)):
+                self.scan_nested(node, local, main)
+
+    def scan_nested(
+        self,
+        node: Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef],
+        outer: frozenset[str],
+        main: bool,
+    ) -> None:
+        """A function, lambda or class inside a function or statement: its own nodes
+        (not its decorators, defaults or bases, which the enclosing scan holds)."""
+        inner: list[ast.AST] = []
+        stack: list[ast.AST]
+        if isinstance(node, ast.Lambda):
+            stack = [node.body, *node.args.defaults]
+        elif isinstance(node, ast.ClassDef):
+            stack = [*node.body, *node.bases, *node.keywords, *node.decorator_list]
+        else:
+            stack = [*node.body, *node.decorator_list, *node.args.defaults]
+        while stack:
+            child = stack.pop()
+            inner.append(child)
+            if not isinstance(child, _NOT_OWN):
+                stack.extend(_children(child))
+        names = outer | _local_stores(inner)
+        if not isinstance(node, ast.ClassDef):
+            names |= _parameter_names(node.args)
+        self.scan(inner, {}, frozenset(names), "", main)
 
     def arguments(
         self, call: ast.Call, params: dict[str, int], local: frozenset[str], qualname: str

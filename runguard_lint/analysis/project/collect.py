@@ -84,18 +84,26 @@ def wants_summary(text: str, catalog: Catalog, names: frozenset[str] = frozenset
     (second pass: what the first pass found)."""
     if constructor_pattern(catalog.resources, catalog.permit_types).search(text):
         return True
-    if _MODULE_DICT.search(text):
+    if binds_module_dict(text):
         return True
     return bool(names) and not names.isdisjoint(words_of(text))
 
 
-# A line at column 0 that binds a name to an empty dict: `CACHE = {}`,
-# `_REG: dict[str, X] = defaultdict(dict)`, `memo = OrderedDict()` (what
-# summary._module_dicts finds in the tree; a statement it finds always matches).
-_MODULE_DICT = re.compile(
-    r"^[A-Za-z_][^\n]*?=\s*(?:\{\s*\}|(?:\w+\.)*(?:dict|defaultdict|OrderedDict)\s*\()",
-    re.MULTILINE,
-)
+# What binds a name to an empty dict: `= {}`, `= dict(`, `= defaultdict(`,
+# `= collections.OrderedDict(` (what summary._module_dicts finds in the tree), searched
+# without anchors, then kept only on a line that starts at column 0 with a name.
+_DICT_VALUE = re.compile(r"=\s*(?:\{\s*\}|(?:\w+\.)*(?:dict|defaultdict|OrderedDict)\s*\()")
+
+
+def binds_module_dict(text: str) -> bool:
+    """Whether a line at column 0 binds a name to an empty dict (`CACHE = {}`,
+    `_REG: dict[str, X] = defaultdict(dict)`, `a = b = OrderedDict()`)."""
+    for match in _DICT_VALUE.finditer(text):
+        start = text.rfind("\n", 0, match.start()) + 1
+        first = text[start : start + 1]
+        if first.isidentifier():
+            return True
+    return False
 
 
 @lru_cache(maxsize=4)

@@ -1132,25 +1132,52 @@ def _surely_a_value(value: ast.expr | None) -> bool:
     return False
 
 
+# Methods that run when an instance is built, before any other method can: the
+# constructor, the dataclass and attrs hooks, pydantic's post-init and model validators.
+_CONSTRUCTION_HOOKS = frozenset(
+    {"__init__", "__post_init__", "__attrs_post_init__", "model_post_init"}
+)
+_VALIDATOR_DECORATORS = frozenset({"model_validator", "root_validator"})
+
+
 def _set_by_init(cls: ast.ClassDef) -> frozenset[str]:
-    """Attributes that `__init__` (or `__post_init__`) sets to a value in its own body,
-    outside any branch: set before any other method can run."""
+    """Attributes that a construction hook (`__init__`, `__post_init__`,
+    `model_post_init`, a pydantic model or root validator) sets to a value in its own
+    body, outside any branch: set before any other method can run. A validator may set
+    them in the values it returns (`values["client"] = OpenAI()`)."""
     found: set[str] = set()
     for member in cls.body:
-        if not isinstance(member, _FunctionDef) or member.name not in (
-            "__init__",
-            "__post_init__",
-        ):
+        if not isinstance(member, _FunctionDef):
             continue
+        validator = bool({_terminal(d) for d in member.decorator_list} & _VALIDATOR_DECORATORS)
+        if member.name not in _CONSTRUCTION_HOOKS and not validator:
+            continue
+        positional = [a.arg for a in (*member.args.posonlyargs, *member.args.args)]
+        values = positional[1] if validator and len(positional) > 1 else ""
         for statement in member.body:
             if isinstance(statement, (ast.Assign, ast.AnnAssign)) and _surely_a_value(
                 statement.value
             ):
                 for target in _targets(statement):
                     attribute = _self_attribute(target)
+                    if attribute is None and values:
+                        attribute = _constant_key(target, values)
                     if attribute is not None:
                         found.add(attribute)
     return frozenset(found)
+
+
+def _constant_key(target: ast.expr, mapping: str) -> str | None:
+    """`values["client"]`: the key, when target subscripts the named mapping."""
+    if (
+        isinstance(target, ast.Subscript)
+        and isinstance(target.value, ast.Name)
+        and target.value.id == mapping
+        and isinstance(target.slice, ast.Constant)
+        and isinstance(target.slice.value, str)
+    ):
+        return target.slice.value
+    return None
 
 
 def _set_at_import(tree: ast.Module) -> frozenset[str]:

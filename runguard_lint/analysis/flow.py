@@ -609,8 +609,7 @@ class ReleasePaths:
                 break
             for small in small_statements(later):
                 if isinstance(small, cst.Assign) and (
-                    _binds_true(small)
-                    or (holder is not None and _is_holder(small.value, holder))
+                    _binds_true(small) or (holder is not None and _is_holder(small.value, holder))
                 ):
                     for target in small.targets:
                         if isinstance(target.target, cst.Name):

@@ -83,6 +83,7 @@ class RunRequest:
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     preview: bool = False
+    check_syntax: bool = False
     jobs: int | None = None
     force_exclude: bool = False
     use_cache: bool = True
@@ -121,6 +122,12 @@ def _split_globs(values: Sequence[str]) -> tuple[str, ...]:
 @click.option("--extend-select", multiple=True, help="Rule codes or prefixes to add.")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
 @click.option("--preview", is_flag=True, help="Enable the preview rules (see --list-rules).")
+@click.option(
+    "--check-syntax",
+    is_flag=True,
+    help="Report RG900 for every file that does not parse, not only for files that can "
+    "hold a finding.",
+)
 @click.option(
     "--output-format",
     type=click.Choice(OUTPUT_FORMATS),
@@ -211,6 +218,7 @@ def main(
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
     preview: bool,
+    check_syntax: bool,
     output_format: str,
     output_file: Path | None,
     config_file: Path | None,
@@ -269,6 +277,7 @@ def main(
         extend_select=extend_select,
         ignore=ignore,
         preview=preview,
+        check_syntax=check_syntax,
         jobs=jobs,
         force_exclude=force_exclude,
         use_cache=not no_cache,
@@ -710,6 +719,8 @@ def _settings(request: RunRequest) -> Settings:
             overrides["ignore"] = settings.ignore + _split_codes(request.ignore)
         if request.preview:
             overrides["preview"] = True
+        if request.check_syntax:
+            overrides["check_syntax"] = True
         if request.jobs is not None:
             overrides["jobs"] = request.jobs
         if request.force_exclude:

@@ -106,6 +106,8 @@ class Settings:
     declared: frozenset[str] = frozenset()
     resources: tuple[ResourceKind, ...] = ()
     preview: bool = False
+    # RG900 on every file (`check-syntax`), not only on files that can hold a finding.
+    check_syntax: bool = False
     # Off only to prove the prefilter sound (tests compare findings with and without).
     prefilter: bool = True
     # Whether fixes carry their edits (for --fix, --diff, json, sarif) or only say that
@@ -153,6 +155,7 @@ class Settings:
             repr(self.resources),
             str(self.prefilter),
             str(self.fix_edits),
+            str(self.check_syntax),
         ]
         return "|".join(parts)
 
@@ -224,6 +227,7 @@ _KEY_TYPES: dict[str, str] = {
     "fix-runtime": "boolean",
     "resources": "array of tables",
     "preview": "boolean",
+    "check-syntax": "boolean",
 }
 
 
@@ -344,7 +348,7 @@ def load_settings(config_path: Path | None, project_root: Path) -> Settings:
             "unfixable",
         ):
             values[key.replace("-", "_")] = _want_list(config_path, key, value)
-        elif key in ("respect-gitignore", "force-exclude", "preview"):
+        elif key in ("respect-gitignore", "force-exclude", "preview", "check-syntax"):
             values[key.replace("-", "_")] = _want_bool(config_path, key, value)
         elif key == "fix-runtime":
             values["fix_runtime"] = "yes" if _want_bool(config_path, key, value) else "no"

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from runguard_lint import registry
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic
 from runguard_lint.pipeline.check import check_text
+from runguard_lint.prefilter import may_report
 from runguard_lint.prefilter.caches import cache_names, cache_units, has_functools_cache
 from tests.conftest import FIXTURES, ROOT
 from tests.test_fixtures import FIXTURE_FILES, selected_codes
@@ -19,6 +21,7 @@ from tests.test_fixtures import FIXTURE_FILES, selected_codes
 CACHE_CODES = frozenset({"RG201", "RG202"})
 SETTINGS = Settings(project_root=ROOT)
 UNFILTERED = dataclasses.replace(SETTINGS, prefilter=False)
+CHECK_SYNTAX = dataclasses.replace(SETTINGS, check_syntax=True)
 
 
 def _findings(
@@ -38,9 +41,18 @@ def test_prefilter_is_sound_on_fixtures(fixture: Path) -> None:
     """The cheap stages never drop a finding: same results with and without them."""
     text = fixture.read_text(encoding="utf-8")
     codes = frozenset(selected_codes(fixture).split(",")) | CACHE_CODES
-    filtered = check_text(str(fixture), text, SETTINGS, codes)
+    # With the syntax check of every file, as the prefilter-free run makes it.
+    filtered = check_text(str(fixture), text, CHECK_SYNTAX, codes)
     unfiltered = check_text(str(fixture), text, UNFILTERED, codes)
     assert _summary(list(filtered.diagnostics)) == _summary(list(unfiltered.diagnostics))
+    # The text gate before any parse (`may_report`) keeps every file in which a rule
+    # other than the syntax check reports something; the rest get no RG900 by design.
+    reported = {d.code for d in unfiltered.diagnostics} - {"RG900", "RG100"}
+    if reported:
+        assert may_report(text, SETTINGS, registry.needs(codes), frozenset())
+    gated = check_text(str(fixture), text, SETTINGS, codes)
+    expected = [d for d in _summary(list(unfiltered.diagnostics)) if reported or d[0] != "RG900"]
+    assert _summary(list(gated.diagnostics)) == expected
 
 
 @pytest.mark.parametrize(

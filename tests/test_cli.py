@@ -133,19 +133,37 @@ def test_directory_without_python_files_warns_and_exits_0(project: Path) -> None
 
 
 def test_syntax_error_is_rg900_and_the_other_files_are_checked(project: Path) -> None:
-    write(project, "broken.py", "def f(:\n    pass\n")
+    write(project, "broken.py", "import httpx\nclient = httpx.Client(\n")
     write(project, "leak.py", LEAK_HTTP)
     status, findings = run_json(".", cwd=project)
     assert status == 1
-    assert where(findings) == {("broken.py", 1, "RG900"), ("leak.py", 5, "RG101")}
+    assert where(findings) == {("broken.py", 2, "RG900"), ("leak.py", 5, "RG101")}
     rg900 = next(f for f in findings if f["code"] == "RG900")
     assert "cannot parse" in rg900["message"]
 
 
 def test_syntax_error_is_reported_whatever_is_selected(project: Path) -> None:
-    write(project, "broken.py", "x = (\n")
+    write(project, "broken.py", "import httpx\nx = httpx.Client(\n")
     _, findings = run_json("--select", "RG101", "broken.py", cwd=project)
     assert codes(findings) == ["RG900"]
+
+
+def test_a_file_that_can_hold_no_finding_gets_no_syntax_check(project: Path) -> None:
+    # Nothing in it that a rule looks for: it is not parsed at all, so no RG900 (as
+    # the docs say), unless --check-syntax or `check-syntax = true` asks for it.
+    write(project, "broken.py", "def f(:\n    pass\n")
+    status, findings = run_json(".", cwd=project)
+    assert (status, findings) == (0, [])
+    status, findings = run_json("--check-syntax", ".", cwd=project)
+    assert status == 1
+    assert where(findings) == {("broken.py", 1, "RG900")}
+    write(project, "runguard-lint.toml", "check-syntax = true\n")
+    _, findings = run_json(".", cwd=project)
+    assert where(findings) == {("broken.py", 1, "RG900")}
+    # A selection of the syntax rule alone is a syntax check of every file.
+    write(project, "runguard-lint.toml", "")
+    _, findings = run_json("--select", "RG900", ".", cwd=project)
+    assert where(findings) == {("broken.py", 1, "RG900")}
 
 
 # --- rule selection ---------------------------------------------------------------------
@@ -530,7 +548,7 @@ def test_stdin_syntax_error_is_rg900(project: Path) -> None:
         "--stdin-filename",
         "b.py",
         cwd=project,
-        input_text="def f(:\n",
+        input_text="with open(:\n",
     )
     assert result.returncode == 1
     assert where(json.loads(result.stdout)) == {("b.py", 1, "RG900")}
@@ -663,12 +681,12 @@ def test_add_noqa_through_a_symlink_edits_the_target(project: Path) -> None:
 
 
 def test_add_noqa_leaves_syntax_errors_alone(project: Path) -> None:
-    broken = write(project, "broken.py", "def f(:\n")
+    broken = write(project, "broken.py", "with open(:\n")
     write(project, "leak.py", LEAK_FILE)
     result = run_cli("--no-cache", "--add-noqa", ".", cwd=project)
     assert result.returncode == 1
     assert "broken.py:1" in result.stderr and "RG900" in result.stderr
-    assert broken.read_text(encoding="utf-8") == "def f(:\n"
+    assert broken.read_text(encoding="utf-8") == "with open(:\n"
     assert "# noqa: RG106" in (project / "leak.py").read_text(encoding="utf-8")
 
 

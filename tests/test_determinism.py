@@ -108,7 +108,7 @@ def build_tree(root: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         template = TEMPLATES[index % len(TEMPLATES)]
         path.write_text(template.format(n=index), encoding="utf-8")
-    (root / "broken.py").write_text("def f(:\n    pass\n", encoding="utf-8")
+    (root / "broken.py").write_text("def f(x=open(:\n    pass\n", encoding="utf-8")
     (root / "latin.py").write_bytes(b"NAME = 'caf\xe9'\n")
     (root / "crlf.py").write_bytes(HTTP.format(n=99).replace("\n", "\r\n").encode())
 

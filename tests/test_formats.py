@@ -46,7 +46,7 @@ def load(path):
     return open(path).read()
 """
 
-BROKEN = "def broken(:\n    pass\n"
+BROKEN = "def broken(path=open(:\n    pass\n"
 
 EXPECTED = [
     ("RG900", "broken.py", 1),

@@ -38,6 +38,7 @@ from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Fix
 from runguard_lint.fixes.policy import with_fix_policy
 from runguard_lint.grammar import StdlibTree, stdlib_tree
+from runguard_lint.needs import Need
 from runguard_lint.pipeline.budget import OverBudget, time_budget
 from runguard_lint.pipeline.files import (
     DecodeFailure,
@@ -47,7 +48,7 @@ from runguard_lint.pipeline.files import (
     unreadable,
 )
 from runguard_lint.pipeline.pool import WorkerContext, WorkItem
-from runguard_lint.prefilter import AnalysisPlan, analysis_plan
+from runguard_lint.prefilter import AnalysisPlan, analysis_plan, may_report
 from runguard_lint.rules.rg100 import unused_noqa
 from runguard_lint.rules.rg900 import syntax_diagnostic
 from runguard_lint.rules.rg901 import budget_diagnostic, is_budget_report
@@ -76,7 +77,7 @@ def _check_source(
     enabled: frozenset[str],
     project: ProjectFacts | None,
     *,
-    survey: Callable[[str, str], StdlibTree | FileReport] | None = None,
+    survey: Callable[[str, str], StdlibTree | FileReport | None] | None = None,
 ) -> _Outcome:
     """`check_source` with what the pipeline needs to know besides the report. With
     `survey` (given the file's name and text, it may parse the file for its own ends
@@ -190,11 +191,17 @@ def _check_text(
     suppressions = Suppressions.parse(text) if may_have_file_directive(text) else None
     if suppressions is not None and suppressions.whole_file_all:
         return _Outcome(FileReport(filename, ()), False)
+    active = enabled - suppressions.file_codes if suppressions is not None else enabled
     if parsed is None:
+        if not _needs_parse(text, settings, active, project):
+            if survey:
+                # Not settled: the file was not parsed, so what it imports is unknown;
+                # the check asks again with the project's facts, as cheaply.
+                return _Outcome(None, True)
+            return _Outcome(_report(filename, text, [], [], active, settings, suppressions), False)
         parsed = _parse(filename, text)
     if isinstance(parsed, FileReport):
         return _Outcome(parsed, False)
-    active = enabled - suppressions.file_codes if suppressions is not None else enabled
     # A rewrite in an older grammar has its own line numbers: no body is stubbed by them.
     tree, tree_text, stub = parsed.tree, parsed.text, settings.prefilter and not parsed.rewritten
     facts = for_file(filename, tree, tree_text, settings.catalog, project)
@@ -217,6 +224,37 @@ def _check_text(
         diagnostics, errors = _run_checks(
             filename, text, settings, active, plan or AnalysisPlan(), tree, facts
         )
+    report = _report(filename, text, diagnostics, errors, active, settings, suppressions)
+    return _Outcome(report, reads_facts)
+
+
+def _needs_parse(
+    text: str, settings: Settings, active: frozenset[str], project: ProjectFacts | None
+) -> bool:
+    """Whether the file must be parsed: a rule may report something in it (from the
+    text alone, `prefilter.may_report`, with every project factory's name), or the
+    configuration asks for the syntax check of every file (`check-syntax`), or the
+    prefilter is off, or no analysis rule is enabled (`--select RG900` is a syntax check
+    of every file)."""
+    if settings.check_syntax or not settings.prefilter:
+        return True
+    needs = registry.needs(active)
+    if needs <= {Need.SYNTAX}:
+        return True
+    names = project.names if project is not None else frozenset()
+    return may_report(text, settings, needs, names)
+
+
+def _report(
+    filename: str,
+    text: str,
+    diagnostics: list[Diagnostic],
+    errors: list[FileError],
+    active: frozenset[str],
+    settings: Settings,
+    suppressions: Suppressions | None,
+) -> FileReport:
+    """The file's report: RG100 added, then what is silenced left out, sorted."""
     if not errors:
         # Judged before anything is silenced, and silenced like any other finding.
         diagnostics += unused_noqa(filename, text, diagnostics, active, settings.catalog.rules)
@@ -229,7 +267,7 @@ def _check_text(
         )
     )
     kept = tuple(d for d in kept if not per_file_ignored(d, settings))
-    return _Outcome(FileReport(filename, kept, tuple(errors)), reads_facts)
+    return FileReport(filename, kept, tuple(errors))
 
 
 def _run_checks(
@@ -349,8 +387,13 @@ def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
     if isinstance(data, str):
         return Surveyed("", None, None)
     trees: list[tuple[str, ast.Module]] = []
+    catalog = context.settings.catalog
 
-    def parse_once(filename: str, text: str) -> StdlibTree | FileReport:
+    def parse_once(filename: str, text: str) -> StdlibTree | FileReport | None:
+        if not wants_summary(text, catalog, context.survey_names) and not _needs_parse(
+            text, context.settings, context.enabled, EMPTY
+        ):
+            return None  # no summary wanted, and nothing the check could report
         parsed = _parse(filename, text)
         if not isinstance(parsed, FileReport):
             trees.append((text, parsed.tree))
@@ -364,7 +407,6 @@ def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
     if trees:
         text, tree = trees[0]
         imported = imported_names(tree)
-        catalog = context.settings.catalog
         if wants_summary(text, catalog, context.survey_names):
             module, package = module_of(str(item.path))
             # Too deep to summarise: the module tells the project nothing.

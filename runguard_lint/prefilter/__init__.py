@@ -15,12 +15,16 @@ parser, so it sees only what a check could report on:
    for the dict-cache rule those outside the closure of callers and helpers
    the full analysis follows.
 
+Before all of them, `plan.may_report` asks the first test of each stage of the
+text alone: a file it rules out is not parsed at all (and so gets no RG900
+unless `check-syntax` asks for it).
+
 Every stage over-approximates what the LibCST checks look at, so it never
 drops a finding: every fixture, and the corpus of real packages, give the
 same findings with and without them (tests/test_caches.py,
 `scripts/corpus_report.py soundness`).
 """
 
-from runguard_lint.prefilter.plan import AnalysisPlan, analysis_plan
+from runguard_lint.prefilter.plan import AnalysisPlan, analysis_plan, may_report
 
-__all__ = ["AnalysisPlan", "analysis_plan"]
+__all__ = ["AnalysisPlan", "analysis_plan", "may_report"]

@@ -38,6 +38,18 @@ _DICT_FACTORY_NAMES = terminals(DICT_FACTORIES | DEFAULTDICT_FACTORIES)
 _CACHE_DECORATOR_NAMES = terminals(CACHE_DECORATORS)
 
 
+def may_hold_dict_cache(text: str) -> bool:
+    """Whether the text has a `{}` or names a dict factory (`dict`, `OrderedDict`,
+    `defaultdict`, `Dict`): without one there is no dict for the rule to judge."""
+    return "dict" in text or "Dict" in text or bool(_EMPTY_DICT.search(text))
+
+
+def may_use_functools_cache(text: str) -> bool:
+    """Whether the text can hold a `cache`/`lru_cache` decorator, even through an import
+    alias (whose import names it)."""
+    return "cache" in text
+
+
 def cache_units(tree: ast.Module, text: str) -> set[Unit] | None:
     """What the dict-cache rule must see of a file: None when it cannot report anything
     here, else the top-level functions and methods to keep whole (class bodies stay open).
@@ -55,8 +67,8 @@ def cache_units(tree: ast.Module, text: str) -> set[Unit] | None:
     and so on from each function kept. A mention stands for a call, so the
     closure keeps more than the full analysis reads, never less.
     """
-    if "dict" not in text and "Dict" not in text and not _EMPTY_DICT.search(text):
-        return None  # no `{}` and no dict factory (`dict`, `OrderedDict`, `defaultdict`)
+    if not may_hold_dict_cache(text):
+        return None
     module_level, in_classes = _dict_bindings(tree)
     names = module_level | in_classes
     # The rule reports a dict only for a write inside a function (`c[k] = v`, `c[k] += 1`,

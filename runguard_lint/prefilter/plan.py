@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from runguard_lint.config import Settings
 from runguard_lint.needs import Need
 from runguard_lint.prefilter.acquisitions import acquisition_candidates
-from runguard_lint.prefilter.caches import cache_units, has_functools_cache
+from runguard_lint.prefilter.caches import (
+    cache_units,
+    has_functools_cache,
+    may_hold_dict_cache,
+    may_use_functools_cache,
+)
 from runguard_lint.prefilter.syntax import holds_line, statements
 from runguard_lint.prefilter.text import text_pattern
 
@@ -56,6 +61,29 @@ class AnalysisPlan:
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def may_report(
+    text: str, settings: Settings, needs: frozenset[Need], project_names: frozenset[str]
+) -> bool:
+    """Whether `analysis_plan` can keep anything of a file with this text, judged from the
+    text alone, before any parse (a superset: each test is the text test that stage
+    itself starts with). `project_names`: the last names of the project's factories and
+    re-exported constructors, which acquire like the catalog's.
+
+    A file it rules out is neither parsed nor analysed: no rule can report anything
+    there, so it needs no syntax check either (RG900, unless `check-syntax`)."""
+    if Need.ACQUISITIONS in needs and (
+        text_pattern(settings.catalog.distinctive_names()).search(text)
+        or (project_names and not project_names.isdisjoint(_WORD.findall(text)))
+    ):
+        return True
+    if Need.DICT_CACHES in needs and may_hold_dict_cache(text):
+        return True
+    return Need.FUNCTOOLS_CACHES in needs and may_use_functools_cache(text)
+
+
+_WORD = re.compile(r"\w+")
 
 
 def analysis_plan(

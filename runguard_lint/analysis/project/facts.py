@@ -96,6 +96,15 @@ class ProjectFacts:
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """The last names by which a call may reach a project factory or a re-exported
+        constructor: a file whose text holds none of them (nor a catalog name) cannot
+        acquire anything (`prefilter.may_report`)."""
+        return frozenset(name.rsplit(".", 1)[-1] for name in self.factories) | (
+            self.resource_aliases
+        )
+
     def canonical(self, name: str) -> str:
         """What a qualified name really refers to, through re-exports."""
         return _canonical(self.aliases, name)

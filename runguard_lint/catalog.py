@@ -118,6 +118,16 @@ class ResourceKind:
     # Methods whose result keeps using the resource (a future from `submit`, a stream,
     # `client[db]`: `__getitem__`): returning one needs the resource still open.
     derived: tuple[str, ...] = ()
+    # Catalog resources close themselves when a `for` loop runs them to the end
+    # (`FileInput.__next__` closes each file as it finishes it).
+    closes_when_exhausted: bool = False
+    # A project getter that returns what it holds or was given when it has one, and a
+    # fresh resource otherwise (`return self.client or OpenAI()`): a caller acquires
+    # whenever the fresh branch runs, and closing the value may close the holder's.
+    may_be_borrowed: bool = False
+    # A project factory whose branches build resources released differently
+    # (`AsyncOpenAI()` or `OpenAI()` by a flag): no rewrite can know which release fits.
+    mixed_release: bool = False
 
     @property
     def display_name(self) -> str:
@@ -271,6 +281,7 @@ _RESOURCE_KEYS = {
     "transport_keywords",
     "release_waits",
     "derived",
+    "closes_when_exhausted",
 }
 
 
@@ -301,7 +312,13 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
     result = raw.get("result", "value")
     if result not in ("value", "receiver", "permit"):
         raise CatalogError(f'{where}: `result` must be "value", "receiver" or "permit"')
-    for flag in ("release_awaited", "owner_release_awaited", "with_closes", "release_waits"):
+    for flag in (
+        "release_awaited",
+        "owner_release_awaited",
+        "with_closes",
+        "release_waits",
+        "closes_when_exhausted",
+    ):
         if flag in raw and not isinstance(raw[flag], bool):
             raise CatalogError(f"{where}: `{flag}` must be true or false")
     on = _str_tuple(raw.get("on", []), where, "on")
@@ -324,6 +341,7 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
         ),
         release_waits=bool(raw.get("release_waits", False)),
         derived=_str_tuple(raw.get("derived", []), where, "derived"),
+        closes_when_exhausted=bool(raw.get("closes_when_exhausted", False)),
     )
 
 

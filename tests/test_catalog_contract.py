@@ -350,3 +350,56 @@ def test_makers_name_catalog_entries() -> None:
     assert set(_MAKERS) <= callables, sorted(set(_MAKERS) - callables)
     methods = {f"{name}.{kind.method}" for kind in CATALOG.resources for name in kind.on}
     assert set(_METHOD_MAKERS) <= methods, sorted(set(_METHOD_MAKERS) - methods)
+
+
+# The entries that say a `for` loop run to the end closes them, each with a way to open
+# real files through it and see every file it opened.
+_EXHAUSTED_MAKERS: dict[str, Callable[[list[str], Any], Any]] = {
+    "fileinput.input": lambda files, hook: _fileinput_input(files, hook),
+    "fileinput.FileInput": lambda files, hook: _fileinput_class(files, hook),
+}
+
+
+def _fileinput_input(files: list[str], hook: Any) -> Any:
+    import fileinput
+
+    return fileinput.input(files, openhook=hook)
+
+
+def _fileinput_class(files: list[str], hook: Any) -> Any:
+    import fileinput
+
+    return fileinput.FileInput(files, openhook=hook)
+
+
+def test_closes_when_exhausted_is_what_the_library_does(tmp_path: Path) -> None:
+    """`closes_when_exhausted` is claimed only where running the object to the end
+    really closes every file it opened (read from CPython's own behaviour, not assumed),
+    and a loop stopped early leaves the current one open (so the claim is about the end
+    of the loop, not about iteration)."""
+    claimed = sorted(kind.callable for kind in CATALOG.resources if kind.closes_when_exhausted)
+    assert claimed == sorted(_EXHAUSTED_MAKERS), claimed
+    paths = []
+    for index in range(3):
+        path = tmp_path / f"part{index}.txt"
+        path.write_text("a\nb\n", encoding="utf-8")
+        paths.append(str(path))
+    opened: list[Any] = []
+
+    def hook(filename: str, mode: str) -> Any:
+        handle = open(filename, mode, encoding="utf-8")  # noqa: SIM115
+        opened.append(handle)
+        return handle
+
+    for name, make in _EXHAUSTED_MAKERS.items():
+        opened.clear()
+        lines = list(make(paths, hook))
+        assert len(lines) == 6, name
+        assert len(opened) == 3 and all(handle.closed for handle in opened), name
+
+        opened.clear()
+        stopped = make(paths, hook)
+        next(stopped)
+        assert len(opened) == 1 and not opened[0].closed, name
+        stopped.close()
+        assert opened[0].closed, name

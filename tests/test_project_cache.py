@@ -108,3 +108,37 @@ def test_warm_runs_follow_the_facts_of_files_in_a_newer_grammar(tmp_path: Path) 
 
     (package / "clients.py").write_text(NEWER_FACTORY)
     assert _findings(root, *cache) == cold
+
+
+REGISTRY = "_SEEN = {}\n\n\ndef remember(key, text):\n    _SEEN[key] = len(text)\n"
+LITERAL_CALLER = "from pkg.registry import remember\n\nremember('openai', 'x')\n"
+DATA_CALLER = (
+    "from pkg.registry import remember\n\n\n"
+    "def on_request(request_id, text):\n    remember(request_id, text)\n"
+)
+
+
+def test_warm_runs_follow_the_callers_of_a_registry(tmp_path: Path) -> None:
+    """Whether a registry's keys are bounded is decided by its callers in other modules
+    (every call passes a constant): editing only a caller must change the registry's
+    report on a warm run, and the summaries read back from the cache say the same."""
+    root = tmp_path / "project"
+    package = root / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "registry.py").write_text(REGISTRY)
+    (package / "setup.py").write_text(LITERAL_CALLER)
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+
+    bounded = _findings(root, *cache)
+    assert bounded == _findings(root)
+    assert "pkg/registry.py" not in _files(bounded)
+    assert _findings(root, *cache) == bounded
+
+    (package / "setup.py").write_text(DATA_CALLER)
+    growing = _findings(root, *cache)
+    assert growing == _findings(root)
+    assert [f["code"] for f in growing if f["filename"].endswith("registry.py")] == ["RG201"]
+
+    (package / "setup.py").write_text(LITERAL_CALLER)
+    assert _findings(root, *cache) == bounded

@@ -98,6 +98,12 @@ _HARMLESS_FUNCTIONS = frozenset(
         ),
         *(f"logging.{name}" for name in (*_LOGGING_CALLS, "getLogger")),
         "contextlib.suppress",
+        # An object's identity, a type test, and the running task or loop (which
+        # raise only outside a running event loop: a bug every run hits).
+        "builtins.id",
+        "builtins.isinstance",
+        "asyncio.current_task",
+        "asyncio.get_running_loop",
     }
 )
 
@@ -470,7 +476,9 @@ class ReleasePaths:
     ) -> Releases:
         """The releases of the resource that statement acquires, held by holder."""
         return Releases(
-            frozenset(id(site) for site in sites), holder, self._flags(statement, function)
+            frozenset(id(site) for site in sites),
+            holder,
+            self._flags(statement, function, holder),
         )
 
     def closes(self, block: cst.CSTNode, releases: Releases) -> bool:
@@ -576,29 +584,37 @@ class ReleasePaths:
     def _catches_timeout(self, caught: cst.BaseExpression | None) -> bool:
         return caught is None or bool(self.raising.caught_names(caught) & _TIMEOUT_CATCHERS)
 
-    def _flags(self, statement: cst.BaseStatement, function: FunctionNode) -> frozenset[str]:
-        """Local names that are true whenever the resource is held: set to `True` right
-        after the acquisition, with nothing between that can raise (`f = open(p)`,
-        `should_close = True`), or the test of the `if` the acquisition sits in (`if
-        owned: client = Client()`); and in either case never rebound afterwards (in
-        source order) to anything but `True`. A guard on such a flag is a guard on
-        the resource: where it is false, nothing is held."""
+    def _flags(
+        self, statement: cst.BaseStatement, function: FunctionNode, holder: str | None = None
+    ) -> frozenset[str]:
+        """Local names that are true whenever the resource is held: set to `True` (or
+        to the resource itself, `created = client`) right after the acquisition, with
+        nothing between that can raise (`f = open(p)`, `should_close = True`), or the
+        test of the `if` the acquisition sits in (`if owned: client = Client()`); and in
+        either case never rebound afterwards (in source order) to anything but `True`.
+        A guard on such a flag is a guard on the resource: where it is false (or
+        None), nothing is held."""
         block = self.facts.parent(statement)
         scope = self.facts.function_scope(function)
         if block is None or scope is None:
             return frozenset()
         # Each candidate, with the node after which it may only be rebound to True.
         candidates: dict[str, cst.CSTNode] = {}
+        # The bindings that make an alias of the resource a flag (`created = client`).
+        aliasing: set[int] = set()
         siblings = block_statements(block)
         index = next((i for i, s in enumerate(siblings) if s is statement), len(siblings))
         for later in siblings[index + 1 :]:
             if not self.raising.harmless(later):
                 break
             for small in small_statements(later):
-                if isinstance(small, cst.Assign) and _binds_true(small):
+                if isinstance(small, cst.Assign) and (
+                    _binds_true(small) or (holder is not None and _is_holder(small.value, holder))
+                ):
                     for target in small.targets:
                         if isinstance(target.target, cst.Name):
                             candidates.setdefault(target.target.value, statement)
+                            aliasing.add(id(target.target))
         owner = self.facts.parent(block)
         if isinstance(owner, cst.If) and owner.body is block and isinstance(owner.test, cst.Name):
             candidates.setdefault(owner.test.value, owner)
@@ -611,6 +627,7 @@ class ReleasePaths:
                 isinstance(assignment, Assignment)
                 and (
                     not self._after(assignment.node, since)
+                    or id(assignment.node) in aliasing
                     or _rebinds_true(self.facts, assignment.node)
                 )
                 for assignment in scope.assignments[name]
@@ -660,7 +677,10 @@ class ReleasePaths:
         if (
             isinstance(test, cst.Comparison)
             and len(test.comparisons) == 1
-            and _is_holder(test.left, holder)
+            and (
+                _is_holder(test.left, holder)
+                or (isinstance(test.left, cst.Name) and test.left.value in releases.flags)
+            )
             and is_none(test.comparisons[0].comparator)
         ):
             operator = test.comparisons[0].operator

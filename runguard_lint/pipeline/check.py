@@ -32,8 +32,8 @@ from runguard_lint.analysis.project import (
     imported_names,
     module_of,
 )
-from runguard_lint.analysis.project.collect import wants_summary
-from runguard_lint.analysis.project.summary import ModuleSummary, summarise
+from runguard_lint.analysis.project.collect import summary_of, wants_summary
+from runguard_lint.analysis.project.summary import ModuleSummary
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Fix
 from runguard_lint.fixes.policy import with_fix_policy
@@ -411,8 +411,6 @@ def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
             module, package = module_of(str(item.path))
             # Too deep to summarise: the module tells the project nothing.
             with contextlib.suppress(RecursionError):
-                summary = summarise(
-                    tree, module, package, catalog.release_methods, catalog.permit_types
-                )
+                summary = summary_of(tree, text, module, package, catalog)
     settled = outcome.report if outcome.report is not None and not outcome.reads_facts else None
     return Surveyed(content_hash(data), summary, settled, imported)

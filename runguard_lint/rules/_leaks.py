@@ -104,6 +104,12 @@ class LeakRule(Rule):
                 f"`with contextlib.closing({acquisition.callee}(...))`"
             )
         remedy = self.remedy(acquisition)
+        if acquisition.kind.may_be_borrowed:
+            # `self.get_client()` returns `self.client` when it is set, else a new one.
+            what = f"{what} (a new one whenever it has none to hand back)"
+            remedy = (
+                "build it once and keep it where the getter looks, or release what the getter built"
+            )
         if fate.derived_escapes:
             remedy = (
                 f"a value made from it is {fate.derived_escapes[0].reason} and still uses it: "
@@ -120,9 +126,12 @@ class LeakRule(Rule):
         from runguard_lint.fixes.singleton import singleton_fix
 
         traits = context.catalog.leak_traits(self.code)
-        if acquisition.kind.result == "permit":
+        kind = acquisition.kind
+        if kind.result == "permit" or kind.may_be_borrowed or kind.mixed_release:
             # Where the permit should go back depends on what the code guards; the
-            # message says how, a person decides where.
+            # message says how, a person decides where. A getter's value may be the
+            # one it holds, which closing here would close for its owner. A factory that
+            # builds a sync or an async client by a flag has no one release to write.
             return None, None
         if fate.outcome is Outcome.WITH_NOT_CLOSING:
             from runguard_lint.fixes.with_block import closing_fix

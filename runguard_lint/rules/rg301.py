@@ -52,7 +52,9 @@ class _Rule(Rule):
                 path = "the path that reaches the end of the function"
             else:
                 line = context.facts.position(exit_node).start.line
-                keyword = "raise" if isinstance(exit_node, cst.Raise) else "return"
+                keyword = "return"
+                if isinstance(exit_node, (cst.Raise, cst.Break)):
+                    keyword = "raise" if isinstance(exit_node, cst.Raise) else "break"
                 path = f"the `{keyword}` on line {line}"
             return context.diagnostic(
                 self.code,
@@ -73,6 +75,14 @@ class _Rule(Rule):
                 "`finally` is reached"
             )
             remedy = "start the `try` right after the acquisition, or use `with`"
+        elif isinstance(fate.unsafe_release, cst.For):
+            # It closes itself when the loop runs it to the end (`fileinput.input`).
+            detail = "the loop closes it only when it runs to its end, and its body can " + (
+                "stop at a `yield` or `await` whose consumer never resumes it"
+                if fate.after_yield
+                else "raise first"
+            )
+            remedy = "use `with`"
         else:
             remedy = "move it into `finally` or use `with`"
             if fate.after_yield:
@@ -97,6 +107,9 @@ class _Rule(Rule):
         from runguard_lint.fixes.finally_block import moved_release_fix
         from runguard_lint.fixes.release import waits_on_release
 
+        if any(isinstance(site, cst.For) for site in fate.release_sites):
+            # Released by running it to the end: there is no release call to move.
+            return None
         fix = moved_release_fix(context, acquisition, fate)
         if fix is None or not waits_on_release(acquisition.kind, context.catalog):
             return fix

@@ -161,6 +161,33 @@ def is_class_param(facts: ModuleFacts, param: cst.Param) -> bool:
         return False
     if not first_param_is(function, param):
         return False
+    if "staticmethod" not in decorator_words(function) and _is_metaclass(
+        facts, facts.enclosing_class(function), 0
+    ):
+        # In a metaclass (`class Singleton(type)`), the instance is a class.
+        return True
     return function.name.value in (
         CLASS_CREATION_HOOKS | {"__new__", "__class_getitem__"}
     ) or "classmethod" in decorator_words(function)
+
+
+# The standard library's metaclasses: a class deriving from one makes classes.
+_METACLASSES = frozenset({"builtins.type", "abc.ABCMeta", "enum.EnumMeta", "enum.EnumType"})
+
+
+def _is_metaclass(facts: ModuleFacts, class_def: cst.ClassDef | None, depth: int) -> bool:
+    """A class with a standard metaclass among its bases, directly or through a class of
+    this module (`class Singleton(abc.ABCMeta, type)`, `class Meta(Singleton)`)."""
+    if class_def is None or depth > 4:
+        return False
+    for base in class_def.bases:
+        if base.keyword is not None:
+            continue
+        if facts.external_names(base.value) & _METACLASSES:
+            return True
+        if isinstance(base.value, cst.Name):
+            for assignment in facts.assignments_of(base.value):
+                node = getattr(assignment, "node", None)
+                if isinstance(node, cst.ClassDef) and _is_metaclass(facts, node, depth + 1):
+                    return True
+    return False

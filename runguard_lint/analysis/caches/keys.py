@@ -10,6 +10,8 @@ parameters of a private function that every call here passes a constant
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 from libcst.metadata.scope_provider import (
     Assignment,
@@ -94,12 +96,20 @@ class Keys:
     """Which expressions of one module derive from call data."""
 
     def __init__(
-        self, facts: ModuleFacts, filename: str, classes: Classes, type_params: TypeParams
+        self,
+        facts: ModuleFacts,
+        filename: str,
+        classes: Classes,
+        type_params: TypeParams,
+        constant_params: Callable[[str], frozenset[int]] = lambda name: frozenset(),
     ) -> None:
         self.facts = facts
         self.filename = filename
         self.classes = classes
         self.type_params = type_params
+        # Module-level function name -> the parameters every call in the checked
+        # project passes a constant (the project's facts; none for a file alone).
+        self.constant_params = constant_params
 
     def key_is_data(self, key: cst.BaseExpression, key_type: cst.BaseExpression | None) -> bool:
         """Whether a written key derives from call data, given the cache's key annotation."""
@@ -404,7 +414,11 @@ class Keys:
         """
         facts = self.facts
         function = facts.enclosing_function(param)
-        if not isinstance(function, cst.FunctionDef) or not self._calls_visible(function):
+        if not isinstance(function, cst.FunctionDef):
+            return False
+        if self._constant_across_project(function, param):
+            return True
+        if not self._calls_visible(function):
             return False
         name = function.name.value
         private = name.startswith("_") and not name.startswith("__")
@@ -424,6 +438,20 @@ class Keys:
             if arguments is None or any(self._is_data(argument, seen) for argument in arguments):
                 return False
         return True
+
+    def _constant_across_project(self, function: cst.FunctionDef, param: cst.Param) -> bool:
+        """A module-level function that every call in the checked project, in any
+        module, passes a constant for param (`get_transformer("openai", ...)` from
+        three modules): its values are bounded by the code (project facts)."""
+        if self.facts.enclosing_function(function) is not None:
+            return False
+        if self.facts.enclosing_class(function) is not None:
+            return False
+        positional = positional_params(function)
+        if not any(p is param for p in positional):
+            return False
+        index = next(i for i, p in enumerate(positional) if p is param)
+        return index in self.constant_params(function.name.value)
 
     def _calls_visible(self, function: cst.FunctionDef) -> bool:
         """No decorator that could hand the function to code outside the module."""

@@ -60,7 +60,15 @@ def unbounded_caches(context: FileContext) -> Iterator[UnboundedCache]:
     """The module's unbounded caches, in source order of their first binding."""
     facts = context.facts
     classes = Classes(facts)
-    keys = Keys(facts, context.filename, classes, TypeParams(facts))
+    constant = context.project.constant_params
+    module = context.module
+    keys = Keys(
+        facts,
+        context.filename,
+        classes,
+        TypeParams(facts),
+        lambda name: constant.get(f"{module}.{name}", frozenset()),
+    )
     writers = Writers(facts)
     for bindings in cache_bindings(facts):
         finding = _judge(context, classes, keys, writers, bindings)

@@ -135,7 +135,7 @@ class AcquisitionFinder:
         for name in sorted(self.facts.external_names(call.func)):
             kind = self.catalog.by_callable.get(name)
             if kind is not None and name in self.catalog.factories:
-                if project:
+                if project and not (self.project is not None and self.project.hands_back(call)):
                     return kind, f"{dotted_name(call.func) or name}()"
             elif kind is not None:
                 return kind, name.removeprefix("builtins.")

@@ -27,7 +27,7 @@ from runguard_lint.analysis.ownership.model import (
 from runguard_lint.analysis.ownership.safety import ReleaseSafety
 from runguard_lint.analysis.ownership.trace import Trace, Tracer
 from runguard_lint.analysis.ownership.transport import BorrowedTransports
-from runguard_lint.analysis.syntax import is_within, tests_missing
+from runguard_lint.analysis.syntax import block_statements, is_within, tests_missing
 from runguard_lint.analysis.tree import walk
 
 _FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture", "fixture"})
@@ -66,6 +66,8 @@ class FateJudge:
         if trace.with_not_closing and not trace.releases and not trace.with_releases:
             return Fate(Outcome.WITH_NOT_CLOSING, "with does not close it", trace.holder)
         release_sites = tuple(trace.with_releases) + tuple(trace.releases)
+        if trace.exhausted_by is not None and not release_sites:
+            return self._exhausted(trace.exhausted_by, trace.holder)
         if trace.yielded and not trace.releases:
             return _escaped(Escape(EscapeKind.YIELDED), trace.holder)
         if not release_sites:
@@ -73,9 +75,14 @@ class FateJudge:
         loop = self._enclosing_loop(acquisition.call, acquisition.function)
         if loop is not None and self._created_lazily(acquisition.call, trace.holder):
             loop = None  # `if pool is None: pool = Executor()`: made once, on first need
-        if loop is not None and not any(
-            is_within(self.facts, site, loop) for site in release_sites
+        if (
+            loop is not None
+            and not trace.element_released
+            and not any(is_within(self.facts, site, loop) for site in release_sites)
         ):
+            # (Each one put into a container whose elements are all released after
+            # the loop is released with them: `socks.append(s)`, `for s in socks:
+            # s.close()`, even when the second loop reuses the name.)
             return Fate(Outcome.LOOP_LEAK, "created in a loop", trace.holder, release_sites)
         if trace.element_released:
             return Fate(
@@ -89,6 +96,47 @@ class FateJudge:
                 Outcome.RELEASED, "with", trace.holder, release_sites, released_by_with=True
             )
         return self._release_safety(acquisition, trace, release_sites)
+
+    def _exhausted(self, loop: cst.For, holder: str | None) -> Fate:
+        """A resource that closes itself when a `for` loop runs it to the end: released
+        when the loop ends normally; a `break` or `return` in its body leaves it open
+        on that path (RG301's partial release), and a body that can raise (or yield to
+        a consumer who may stop) leaves it open on the exception path."""
+        sites = (loop,)
+        leaving = _leaves_loop(loop)
+        if leaving is not None:
+            return Fate(
+                Outcome.PARTIAL,
+                "closed only when the loop runs to its end",
+                holder,
+                sites,
+                open_exit=leaving,
+            )
+        yields = any(
+            isinstance(node, (cst.Yield, cst.Await)) for node in walk(loop.body)
+        ) or isinstance(loop.asynchronous, cst.Asynchronous)
+        raising = self.paths.raising
+        quiet = all(
+            raising.harmless(statement)
+            or (
+                isinstance(statement, cst.SimpleStatementLine)
+                and all(
+                    isinstance(small, cst.Continue) or raising.harmless_small(small)
+                    for small in statement.body
+                )
+            )
+            for statement in block_statements(loop.body)
+        )
+        if quiet and not yields:
+            return Fate(Outcome.RELEASED, "closed by running it to the end", holder, sites)
+        return Fate(
+            Outcome.UNSAFE_RELEASE,
+            "closed only when the loop runs to its end",
+            holder,
+            sites,
+            unsafe_release=loop,
+            after_yield=yields,
+        )
 
     def _release_safety(
         self, acquisition: Acquisition, trace: Trace, release_sites: tuple[cst.CSTNode, ...]
@@ -188,6 +236,23 @@ class FateJudge:
                 if start <= line <= end:
                     return True
         return False
+
+
+def _leaves_loop(loop: cst.For) -> cst.CSTNode | None:
+    """The first `break` of this loop or `return` in its body (not in a nested function;
+    a `break` of a nested loop leaves only that loop)."""
+    stack: list[tuple[cst.CSTNode, bool]] = [(loop.body, False)]
+    found: list[cst.CSTNode] = []
+    while stack:
+        node, nested_loop = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            continue
+        if isinstance(node, cst.Return) or (isinstance(node, cst.Break) and not nested_loop):
+            found.append(node)
+            continue
+        inner = nested_loop or isinstance(node, (cst.For, cst.While))
+        stack.extend((child, inner) for child in reversed(node.children))
+    return found[0] if found else None
 
 
 def _escaped(escape: Escape, holder: str | None, stored: StoredAttribute | None = None) -> Fate:

@@ -89,6 +89,10 @@ class Handoffs:
             return Escape(EscapeKind.CAPTURED_BY_CALL, dotted)
         if method in ("__init__", "__new__"):
             return Escape(EscapeKind.CONSTRUCTOR, dotted)
+        if self._set_as_attribute(call, argument, names, method):
+            # `setattr(job, "process", proc)`, `object.__setattr__(job, "process", proc)`
+            # (a frozen dataclass): stored on that object, as `job.process = proc` is.
+            return Escape(EscapeKind.STORED_ATTRIBUTE, dotted or method)
         if method in STORE_METHODS:
             return Handoff.STORE
         if method and _SETTER.match(method):
@@ -99,6 +103,26 @@ class Handoffs:
         if self._is_class(call.func):
             return Escape(EscapeKind.PASSED_TO_CLASS, dotted or "a class")
         return Handoff.BORROW
+
+    @staticmethod
+    def _set_as_attribute(
+        call: cst.Call, argument: cst.Arg, names: set[str] | frozenset[str], method: str
+    ) -> bool:
+        """The value argument of `setattr(obj, name, value)`, of
+        `object.__setattr__(obj, name, value)`, or of `obj.__setattr__(name, value)`."""
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        if "builtins.setattr" in names or (
+            method == "__setattr__"
+            and isinstance(call.func, cst.Attribute)
+            and isinstance(call.func.value, cst.Name)
+            and call.func.value.value in ("object", "type")
+        ):
+            index = 2
+        elif method == "__setattr__":
+            index = 1
+        else:
+            return False
+        return len(positional) > index and positional[index] is argument
 
     def returns_data(self, call: cst.Call) -> bool:
         """A project function known to keep none of its arguments: what it returns was

@@ -59,6 +59,7 @@ class EscapeKind(enum.Enum):
     RECEIVER_OWNED_OUTSIDE = "the index object is owned outside the function"
     WRAPS_BORROWED_TRANSPORT = "wraps a transport it does not own"
     PERMIT_RETURNED_ELSEWHERE = "given back to `{}` by other code of the module"
+    PERMIT_TAKEN_BACK = "the caller's permit of `{}`, given back first and taken again"
     # Weaker than the others: a call's result followed for what it wraps ignores it.
     UNFOLLOWED_EXPRESSION = "used in an expression the analysis does not follow"
 

@@ -52,6 +52,9 @@ _DEFERRING = frozenset(
 
 def may_borrow_transport(facts: ModuleFacts, acquisition: Acquisition) -> bool:
     """Whether the resource may wrap a transport it does not own, or be one it was given."""
+    if acquisition.kind.may_be_borrowed:
+        # A getter's value: the one it holds when it has one (`self.client or OpenAI()`).
+        return True
     parent = facts.parent(acquisition.call)
     if isinstance(parent, cst.Await):
         parent = facts.parent(parent)

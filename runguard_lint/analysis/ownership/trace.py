@@ -49,6 +49,9 @@ class Trace:
     derived: list[Escape] = field(default_factory=list)
     # How many call results deep this trace follows (see Tracer._derived).
     depth: int = 0
+    # The `for` loop that runs a resource which closes itself when exhausted
+    # (`for line in fileinput.input(files):`): its normal end releases it.
+    exhausted_by: cst.For | None = None
     visited: set[int] = field(default_factory=set)
 
 
@@ -215,6 +218,17 @@ class Tracer:
                 # releases: whoever runs it gives the permit back.
                 trace.escapes.append(Escape(EscapeKind.RELEASER_HANDED_OVER, "release"))
                 return
+        line = self.facts.position(call).start.line
+        if any(self.facts.position(node).start.line < line for node in own) and not any(
+            self.facts.position(node).start.line < line
+            for node in self._permit_takes(function, code)
+            if node is not call
+        ):
+            # `lock.release()` first, `lock.acquire()` later (`finally:` of a context
+            # manager that drops the caller's lock around slow work): the function gives
+            # the caller's permit back and takes it again for the caller.
+            trace.escapes.append(Escape(EscapeKind.PERMIT_TAKEN_BACK, code))
+            return
         elsewhere = len(own) < len(releasers)
         entered = isinstance(function, cst.FunctionDef) and function.name.value in (
             "__enter__",
@@ -226,6 +240,18 @@ class Tracer:
             trace.escapes.append(Escape(EscapeKind.PERMIT_RETURNED_ELSEWHERE, code))
         elif own:
             trace.releases.extend(release_site(self.facts, node) for node in own)
+
+    def _permit_takes(self, function: FunctionNode, code: str) -> list[cst.Call]:
+        """Every `<receiver>.acquire(...)` call of the function, for the receiver's code."""
+        return [
+            node
+            for node in walk(function)
+            if isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "acquire"
+            and self.facts.enclosing_function(node) is function
+            and self.facts.module.code_for_node(node.func.value) == code
+        ]
 
     def _permit_releasers(self) -> dict[str, list[cst.Attribute]]:
         """`<receiver>.release` attributes of the module by the receiver's code (one walk
@@ -487,6 +513,16 @@ class Tracer:
         return _Step.STOP
 
     def _for_statement(self, parent: cst.For, walk: _Walk) -> _Step:
+        if (
+            walk.node is parent.iter
+            and not walk.container
+            and walk.acquisition.kind.closes_when_exhausted
+            and walk.trace.depth == 0
+        ):
+            # `FileInput.__next__` closes each file as it finishes it: a loop that runs
+            # to its end leaves nothing open (see FateJudge for the other ends).
+            walk.trace.exhausted_by = parent
+            return _Step.STOP
         self._follow_elements(parent, walk)
         return _Step.STOP
 

@@ -41,7 +41,9 @@ def for_file(
     if not catalog.distinctive_pattern.search(text):
         return EMPTY
     summary = summarise(tree, module, package, catalog.release_methods, catalog.permit_types)
-    return join([summary], catalog)
+    # Which constants reach a public function is a question for the whole project:
+    # alone, a module shows only some of its callers.
+    return replace(join([summary], catalog), constant_params={})
 
 
 def _reachable(project: ProjectFacts, tree: ast.Module, module: str, text: str) -> ProjectFacts:

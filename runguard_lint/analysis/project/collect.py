@@ -11,13 +11,15 @@ facts.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 from runguard_lint.analysis.project import module_of
-from runguard_lint.analysis.project.facts import ProjectFacts, join
+from runguard_lint.analysis.project.facts import ProjectFacts, join, keyed_functions
+from runguard_lint.analysis.project.facts import aliases_of as _qualified_aliases
 from runguard_lint.analysis.project.summary import ModuleSummary, summarise
 from runguard_lint.catalog import Catalog, ResourceKind
 from runguard_lint.grammar import stdlib_tree
@@ -55,6 +57,21 @@ def collect(
     return join(summaries.values(), catalog), summaries
 
 
+def summary_of(
+    tree: ast.Module, text: str, module: str, package: str, catalog: Catalog
+) -> ModuleSummary:
+    """`summary.summarise` for a module of the fact pass, given its text."""
+    names_resources = constructor_pattern(catalog.resources, catalog.permit_types).search(text)
+    return summarise(
+        tree,
+        module,
+        package,
+        catalog.release_methods,
+        catalog.permit_types,
+        names_resources=names_resources is not None,
+    )
+
+
 def summary_key(digest: str, module: str) -> str:
     """How the summaries cache keys a module: by content and by name (two files with the
     same bytes, such as empty `__init__.py` files, are different modules)."""
@@ -63,10 +80,30 @@ def summary_key(digest: str, module: str) -> str:
 
 def wants_summary(text: str, catalog: Catalog, names: frozenset[str] = frozenset()) -> bool:
     """Whether the fact pass summarises a module: its text names a catalog constructor
-    (first pass) or one of `names` (second pass: what the first pass found)."""
+    or binds a module-level name to an empty dict (first pass), or names one of `names`
+    (second pass: what the first pass found)."""
     if constructor_pattern(catalog.resources, catalog.permit_types).search(text):
         return True
+    if binds_module_dict(text):
+        return True
     return bool(names) and not names.isdisjoint(words_of(text))
+
+
+# What binds a name to an empty dict: `= {}`, `= dict(`, `= defaultdict(`,
+# `= collections.OrderedDict(` (what summary._module_dicts finds in the tree), searched
+# without anchors, then kept only on a line that starts at column 0 with a name.
+_DICT_VALUE = re.compile(r"=\s*(?:\{\s*\}|(?:\w+\.)*(?:dict|defaultdict|OrderedDict)\s*\()")
+
+
+def binds_module_dict(text: str) -> bool:
+    """Whether a line at column 0 binds a name to an empty dict (`CACHE = {}`,
+    `_REG: dict[str, X] = defaultdict(dict)`, `a = b = OrderedDict()`)."""
+    for match in _DICT_VALUE.finditer(text):
+        start = text.rfind("\n", 0, match.start()) + 1
+        first = text[start : start + 1]
+        if first.isidentifier():
+            return True
+    return False
 
 
 @lru_cache(maxsize=4)
@@ -113,17 +150,22 @@ def _summarise_all(
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # the check pass reports it (RG900); it tells the project nothing
         try:
-            summaries[source.digest] = summarise(
-                tree, module, package, catalog.release_methods, catalog.permit_types
-            )
+            summaries[source.digest] = summary_of(tree, source.text, module, package, catalog)
         except RecursionError:
             continue  # too deep to summarise: the module tells the project nothing
 
 
 def _interesting_names(summaries: Iterable[ModuleSummary]) -> set[str]:
-    """Last names of what other modules may call or build: factories, helpers, classes."""
+    """Last names of what other modules may call or build: factories, helpers, classes,
+    and functions whose parameter reaches a key of a module-level dict (whether every
+    call passes a constant needs every module that names them)."""
     names: set[str] = set()
-    for summary in summaries:
+    modules = {summary.module: summary for summary in summaries}
+    resolver = ProjectFacts(aliases=_qualified_aliases(modules))
+    names.update(f.rsplit(".", 1)[-1] for f in keyed_functions(modules, resolver))
+    for summary in modules.values():
+        if not summary.names_resources:
+            continue
         names.update(f.rsplit(".", 1)[-1] for f in summary.returns_fresh)
         names.update(f.rsplit(".", 1)[-1] for f in summary.releases)
         names.update(c.rsplit(".", 1)[-1] for c in summary.classes)

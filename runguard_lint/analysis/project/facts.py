@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TypeVar
+from typing import TypeVar, Union
 
 from runguard_lint.analysis.project.summary import Lifetime, ModuleSummary
 from runguard_lint.catalog import Catalog, ResourceKind
@@ -31,8 +31,12 @@ _V = TypeVar("_V")
 class ProjectFacts:
     """What every module of the checked project may ask of the others."""
 
-    # Function (qualified) -> the resource kind of the fresh value it returns.
+    # Function (qualified) -> the resource kind of the fresh value it returns (its
+    # `may_be_borrowed` set for a getter with a fresh fallback).
     factories: Mapping[str, ResourceKind] = field(default_factory=dict)
+    # Such getters that may return a parameter instead -> those parameters: a call
+    # that passes each of them (not as None) gets back what it gave.
+    fresh_gates: Mapping[str, frozenset[int]] = field(default_factory=dict)
     # Function (qualified) -> positional parameters (after self/cls) it releases.
     releasers: Mapping[str, frozenset[int]] = field(default_factory=dict)
     # Function (qualified) -> positional parameters it takes ownership of.
@@ -58,6 +62,11 @@ class ProjectFacts:
     # are factories too, of a permit kind: calling one takes a permit.
     permit_takers: Mapping[str, str] = field(default_factory=dict)
     permit_givers: Mapping[str, str] = field(default_factory=dict)
+    # Module-level functions whose parameter reaches a key of a module-level dict
+    # (qualified) -> the parameters that every call in the project passes a constant
+    # (a literal, a module-level name, a configuration attribute, or such a parameter
+    # of another such function passed on): those keys are bounded by the code.
+    constant_params: Mapping[str, frozenset[int]] = field(default_factory=dict)
 
     @cached_property
     def digest(self) -> str:
@@ -66,8 +75,10 @@ class ProjectFacts:
         payload = json.dumps(
             {
                 "factories": sorted(
-                    (name, kind.rule, kind.callable) for name, kind in self.factories.items()
+                    (name, kind.rule, kind.callable, kind.may_be_borrowed, kind.mixed_release)
+                    for name, kind in self.factories.items()
                 ),
+                "fresh_gates": sorted((n, sorted(p)) for n, p in self.fresh_gates.items()),
                 "releasers": sorted((n, sorted(p)) for n, p in self.releasers.items()),
                 "takers": sorted((n, sorted(p)) for n, p in self.takers.items()),
                 "params": sorted(self.params.items()),
@@ -80,6 +91,7 @@ class ProjectFacts:
                 "properties": sorted(self.properties),
                 "permit_takers": sorted(self.permit_takers.items()),
                 "permit_givers": sorted(self.permit_givers.items()),
+                "constant_params": sorted((n, sorted(p)) for n, p in self.constant_params.items()),
             }
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -120,13 +132,22 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     modules = {summary.module: summary for summary in summaries}
     aliases = _aliases(modules)
     resolver = ProjectFacts(aliases=aliases)  # only its canonical() is asked here
-    factories = _factories(modules, resolver, catalog)
+    gates = _qualified(modules, lambda summary: summary.maybe_fresh)
+    factories = _factories(modules, resolver, catalog, gates)
     params = _qualified(modules, lambda summary: summary.params)
     releasers = _through_hands(modules, resolver, params, lambda summary: summary.releases)
     # Taking over composes like releasing: `wrap(c)` returning `_compat(c)`, which
     # builds `Wrapper(client=c)`, takes its parameter.
     takers = _through_hands(modules, resolver, params, lambda summary: summary.takes)
     classes = frozenset(cls for summary in modules.values() for cls in summary.classes)
+    # `self.get_client()` in a subclass calls the base class's method: the facts of a
+    # method hold under every class that inherits it without overriding it.
+    inherit = _Inheritance(modules, resolver, classes, frozenset(params))
+    factories = inherit(factories)
+    gates = inherit(gates)
+    releasers = inherit(releasers)
+    takers = inherit(takers)
+    params = inherit(params)
     built_per_call = _built_per_call(modules, resolver, classes)
     permit_takers = _qualified(modules, lambda summary: summary.permit_takers)
     permit_givers = _qualified(modules, lambda summary: summary.permit_givers)
@@ -142,7 +163,13 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         if resolver.canonical(name) in catalog.by_callable
     )
     return ProjectFacts(
+        constant_params=_constant_params(modules, resolver, params),
         factories=factories,
+        fresh_gates={
+            name: frozenset(params)
+            for name, params in gates.items()
+            if params and name in factories
+        },
         releasers=releasers,
         takers=takers,
         params=params,
@@ -155,11 +182,21 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         permit_givers=permit_givers,
         properties=frozenset(
             name
-            for summary in modules.values()
-            for qualname in summary.properties
-            if (name := f"{summary.module}.{qualname}") in factories
+            for name in inherit(
+                {
+                    f"{summary.module}.{qualname}": True
+                    for summary in modules.values()
+                    for qualname in summary.properties
+                }
+            )
+            if name in factories
         ),
     )
+
+
+def aliases_of(modules: Mapping[str, ModuleSummary]) -> dict[str, str]:
+    """The project's re-exports, for a resolver of a partial set of modules."""
+    return _aliases(modules)
 
 
 def _aliases(modules: Mapping[str, ModuleSummary]) -> dict[str, str]:
@@ -179,9 +216,16 @@ def _qualified(
 
 
 def _factories(
-    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts, catalog: Catalog
+    modules: Mapping[str, ModuleSummary],
+    resolver: ProjectFacts,
+    catalog: Catalog,
+    gates: Mapping[str, tuple[int, ...]],
 ) -> dict[str, ResourceKind]:
-    """Functions whose every returned value is a fresh resource of one family."""
+    """Functions whose every returned value is a fresh resource of one family, and
+    getters whose every other returned value is one they hold or were given (`gates`,
+    see ModuleSummary.maybe_fresh). A function that returns what a getter gated by its
+    parameters returns is not followed: whether the getter builds depends on arguments
+    the summary does not keep."""
     candidates = _qualified(modules, lambda summary: summary.returns_fresh)
     found: dict[str, ResourceKind] = {}
     for _ in range(_MAX_HOPS):
@@ -193,12 +237,21 @@ def _factories(
             for callee in callees:
                 target = resolver.canonical(callee)
                 kind = catalog.by_callable.get(target) or found.get(target)
-                if kind is None:
+                if kind is None or gates.get(target):
                     break
                 kinds.append(kind)
             else:
                 if kinds and len({kind.rule for kind in kinds}) == 1:
-                    found[function] = replace(kinds[0], callable=function)
+                    borrowed = function in gates or any(k.may_be_borrowed for k in kinds)
+                    mixed = any(k.mixed_release for k in kinds) or (
+                        len({(k.context_manager, k.release, k.release_awaited) for k in kinds}) > 1
+                    )
+                    found[function] = replace(
+                        kinds[0],
+                        callable=function,
+                        may_be_borrowed=borrowed,
+                        mixed_release=mixed,
+                    )
                     changed = True
         if not changed:
             break
@@ -276,3 +329,150 @@ def _built_per_call(
         if not changed:
             break
     return frozenset(per_call & classes)
+
+
+def keyed_functions(
+    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts
+) -> dict[str, frozenset[int]]:
+    """Module-level functions of modules that define a module-level dict, with the
+    parameters that reach one of its keys, directly or handed on (by position or by
+    keyword) to another such function. Only modules that define a dict count: the fact
+    pass summarises all of those first, so every module that names one of these
+    functions is summarised too (collect.interesting_names)."""
+    caching = {name: summary for name, summary in modules.items() if summary.defines_cache}
+    params = _qualified(caching, lambda summary: summary.params)
+    return _through_hands(caching, resolver, params, lambda summary: summary.cache_keys)
+
+
+def _constant_params(
+    modules: Mapping[str, ModuleSummary],
+    resolver: ProjectFacts,
+    params: Mapping[str, tuple[str, ...]],
+) -> dict[str, frozenset[int]]:
+    """For each keyed function, the parameters every call in the project passes a
+    constant (see ProjectFacts.constant_params). A function with no call, or named
+    other than as a callee anywhere (a callback, a decorator), has none. Passing on a
+    parameter of another keyed function counts as that parameter does (the greatest
+    fixpoint: a recursion passing its own parameter adds no value)."""
+    keyed = keyed_functions(modules, resolver)
+    if not keyed:
+        return {}
+    referenced = {
+        resolver.canonical(name) for summary in modules.values() for name in summary.referenced
+    }
+    sites: dict[str, list[tuple[Union[int, str], str]]] = {}
+    for summary in modules.values():
+        for callee, sources in summary.call_args.items():
+            target = resolver.canonical(callee)
+            if target in keyed:
+                sites.setdefault(target, []).extend(sources)
+    classes = {cls for summary in modules.values() for cls in summary.classes}
+    constant = {
+        name: set(range(len(params.get(name, ()))))
+        for name in keyed
+        # Called somewhere but a script's `__main__` block, named nowhere else; not a
+        # method, which may be called through any instance, where no summary sees it.
+        if ("#", "c") in sites.get(name, ())
+        and name not in referenced
+        and name.rpartition(".")[0] not in classes
+    }
+
+    def slot_index(function: str, slot: Union[int, str]) -> int:
+        if isinstance(slot, int):
+            return slot
+        names = params.get(function, ())
+        return names.index(slot) if slot in names else -1
+
+    for _ in range(_MAX_HOPS * 4):
+        changed = False
+        for function, indices in constant.items():
+            for slot, source in sites.get(function, ()):
+                if slot == "#":
+                    continue
+                if slot == "*":
+                    bad = set(indices)
+                else:
+                    index = slot_index(function, slot)
+                    if index not in indices or _constant_source(source, constant):
+                        continue
+                    bad = {index}
+                if bad & indices:
+                    indices -= bad
+                    changed = True
+        if not changed:
+            break
+    return {name: frozenset(indices) for name, indices in constant.items() if indices}
+
+
+def _constant_source(source: str, constant: Mapping[str, set[int]]) -> bool:
+    """ "c", or "p:<function>:<k>" where k of that function is (still) constant."""
+    if source == "c":
+        return True
+    if not source.startswith("p:"):
+        return False
+    function, _, index = source[2:].rpartition(":")
+    return index.isdigit() and int(index) in constant.get(function, set())
+
+
+class _Inheritance:
+    """Copies per-method facts to the project classes that inherit the method.
+
+    A class's bases are searched depth first, left to right (C3 agrees on the
+    hierarchies where it matters: single inheritance and mixins that do not
+    share a method); the search stops at a base outside the project or one the
+    summary could not name, which may define the method itself."""
+
+    def __init__(
+        self,
+        modules: Mapping[str, ModuleSummary],
+        resolver: ProjectFacts,
+        classes: frozenset[str],
+        defined: frozenset[str],
+    ) -> None:
+        self.classes = classes
+        self.defined = defined
+        self.bases = {
+            cls: tuple(resolver.canonical(base) for base in bases)
+            for summary in modules.values()
+            for cls, bases in summary.bases.items()
+        }
+        self.orders = {cls: self._order(cls) for cls in classes}
+        self.methods: dict[str, set[str]] = {}
+        for name in defined:
+            owner, _, method = name.rpartition(".")
+            if owner in classes:
+                self.methods.setdefault(owner, set()).add(method)
+
+    def _order(self, cls: str) -> tuple[str, ...]:
+        """The ancestors searched before any base the project does not define."""
+        order: list[str] = []
+        stack = list(reversed(self.bases.get(cls, ())))
+        while stack and len(order) < _MAX_HOPS * 4:
+            base = stack.pop()
+            if base not in self.classes:
+                break  # defined outside the project (or unknown): it may define anything
+            if base not in order and base != cls:
+                order.append(base)
+                stack.extend(reversed(self.bases.get(base, ())))
+        return tuple(order)
+
+    def __call__(self, table: Mapping[str, _V]) -> dict[str, _V]:
+        by_owner: dict[str, list[tuple[str, _V]]] = {}
+        for name, value in table.items():
+            owner, _, method = name.rpartition(".")
+            if owner in self.classes:
+                by_owner.setdefault(owner, []).append((method, value))
+        found = dict(table)
+        if not by_owner:
+            return found
+        for cls, order in self.orders.items():
+            if not any(ancestor in by_owner for ancestor in order):
+                continue
+            hidden = set(self.methods.get(cls, ()))
+            for ancestor in order:
+                for method, value in by_owner.get(ancestor, ()):
+                    if method not in hidden:
+                        found[f"{cls}.{method}"] = value
+                hidden.update(self.methods.get(ancestor, ()))
+                hidden.update(m for m, _ in by_owner.get(ancestor, ()))
+        return found

@@ -15,6 +15,15 @@ classes, by their qualified name inside the module):
   a catalog resource or another factory. Memoised functions (`functools.cache`)
   return a shared instance and context-manager generators lend one: neither is
   a factory.
+- may return a fresh resource: the other values it returns are what it was
+  given or holds and never sets itself (`return self.openai or OpenAI()`,
+  `if self.client: return self.client` ... `return OpenAI(**params)`,
+  `return client if client else Client()` for a parameter `client`). Its
+  callers acquire whenever the fresh branch can run: unless the attribute or
+  global is surely set (by `__init__`'s own body, or at module level, to a
+  call's result) or, for a parameter, the call site passes one. A getter that
+  stores what it builds (`self._client = OpenAI()`) is a lazy singleton, not
+  this.
 - releases its parameter k: calls a release method on it, enters it with
   `with`, or hands it to a function that does (decided by the join).
 - constructions: every call of a name, with the lifetime of the call site
@@ -22,6 +31,15 @@ classes, by their qualified name inside the module):
   function body, a loop; or "through" the enclosing function or class, when the
   result is returned or stored on `self`), so the join can tell whether a class
   is built once or per call.
+- keys and arguments, for the unbounded-cache rule: the module-level functions
+  whose parameter k reaches a key of a module-level dict of the module
+  (`REGISTRY[api][family] = ...`, a defaultdict read), and, for every call of a
+  function of the module's own top-level package, whether each argument is a
+  constant (a literal, a module-level name, a configuration attribute), a
+  parameter of the calling module-level function passed on, or call data; and
+  which such functions are used other than by a call (a callback may be called
+  with anything). The join decides from these which parameters every call in
+  the project passes a constant.
 """
 
 from __future__ import annotations
@@ -37,7 +55,7 @@ from runguard_lint.astwalk import children as _children
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
-SUMMARY_FORMAT = 6
+SUMMARY_FORMAT = 7
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -110,6 +128,10 @@ class ModuleSummary:
     aliases: dict[str, str] = field(default_factory=dict)
     # Function -> the qualified callables its return values are calls of.
     returns_fresh: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Functions of returns_fresh whose other returns hand back what they hold or were
+    # given (a getter with a fresh fallback) -> the positional parameters (after
+    # self/cls) among those: a call that passes each of them gets no fresh value.
+    maybe_fresh: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Function -> positional indices (after self/cls) of the parameters it releases.
     releases: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Function -> (callee, argument index or keyword, parameter index): it hands
@@ -121,6 +143,9 @@ class ModuleSummary:
     # a container or a global), passes to a class it builds, or returns.
     takes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     classes: tuple[str, ...] = ()
+    # Class (qualified) -> its bases, qualified where the module resolves them, "?"
+    # where it does not (a call, a subscript): the join finds inherited methods.
+    bases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     constructions: tuple[Construction, ...] = ()
     # Methods decorated `@property`: reading the attribute calls them.
     properties: tuple[str, ...] = ()
@@ -129,6 +154,24 @@ class ModuleSummary:
     permit_takers: dict[str, str] = field(default_factory=dict)
     # ... and the functions that give such a permit back (`_slots.release()`).
     permit_givers: dict[str, str] = field(default_factory=dict)
+    # Whether the module binds a module-level name to an empty dict (`{}`, `dict()`,
+    # `defaultdict(...)`, `OrderedDict()`): a cache or registry its functions may fill.
+    defines_cache: bool = False
+    # Module-level function -> positional parameters that reach a key of such a dict.
+    cache_keys: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Callee (qualified, in the module's own top-level package) -> what its calls
+    # here pass: (argument index or keyword, source) where source is "c" (a
+    # constant), "d" (call data) or "p:<function>:<k>" (parameter k of a module-level
+    # function of this module, passed on); ("*", "d") for `*args`/`**kwargs`; and
+    # ("#", "c") when some call is outside the `__main__` block (a script's entry
+    # point runs once: its calls alone show nothing of how the function serves).
+    call_args: dict[str, tuple[tuple[Union[int, str], str], ...]] = field(default_factory=dict)
+    # Such functions named here other than as a callee (handed on, stored, decorated).
+    referenced: tuple[str, ...] = ()
+    # Whether the module's text names a catalog constructor: only then do its
+    # factories, helpers and classes make other modules worth summarising (a module
+    # summarised only for its dicts adds the functions that fill them).
+    names_resources: bool = True
 
     def to_json(self) -> dict[str, object]:
         """A plain structure for the cache (names and numbers only)."""
@@ -136,17 +179,24 @@ class ModuleSummary:
             "module": self.module,
             "aliases": self.aliases,
             "returns_fresh": {k: list(v) for k, v in self.returns_fresh.items()},
+            "maybe_fresh": {k: list(v) for k, v in self.maybe_fresh.items()},
             "releases": {k: list(v) for k, v in self.releases.items()},
             "hands_on": {k: [list(t) for t in v] for k, v in self.hands_on.items()},
             "params": {k: list(v) for k, v in self.params.items()},
             "takes": {k: list(v) for k, v in self.takes.items()},
             "classes": list(self.classes),
+            "bases": {k: list(v) for k, v in self.bases.items()},
             "constructions": [
                 [c.callee, c.lifetime.value, c.through, list(c.closes)] for c in self.constructions
             ],
             "properties": list(self.properties),
             "permit_takers": self.permit_takers,
             "permit_givers": self.permit_givers,
+            "defines_cache": self.defines_cache,
+            "cache_keys": {k: list(v) for k, v in self.cache_keys.items()},
+            "call_args": {k: [list(t) for t in v] for k, v in self.call_args.items()},
+            "referenced": list(self.referenced),
+            "names_resources": self.names_resources,
         }
 
     @classmethod
@@ -162,6 +212,8 @@ class ModuleSummary:
         classes = raw.get("classes", [])
         aliases = raw.get("aliases", {})
         properties = raw.get("properties", [])
+        referenced = raw.get("referenced", [])
+        assert isinstance(referenced, list)
         assert isinstance(constructions, list) and isinstance(classes, list)
         assert isinstance(properties, list)
         assert isinstance(aliases, dict)
@@ -169,6 +221,7 @@ class ModuleSummary:
             module=str(raw["module"]),
             aliases={str(k): str(v) for k, v in aliases.items()},
             returns_fresh={k: tuple(str(x) for x in v) for k, v in table("returns_fresh").items()},
+            maybe_fresh={k: tuple(int(str(x)) for x in v) for k, v in table("maybe_fresh").items()},
             releases={k: tuple(int(str(x)) for x in v) for k, v in table("releases").items()},
             hands_on={
                 k: tuple(
@@ -181,6 +234,7 @@ class ModuleSummary:
             params={k: tuple(str(x) for x in v) for k, v in table("params").items()},
             takes={k: tuple(int(str(x)) for x in v) for k, v in table("takes").items()},
             classes=tuple(str(c) for c in classes),
+            bases={k: tuple(str(x) for x in v) for k, v in table("bases").items()},
             constructions=tuple(
                 Construction(
                     str(c[0]),
@@ -194,6 +248,18 @@ class ModuleSummary:
             properties=tuple(str(p) for p in properties),
             permit_takers={str(k): str(v) for k, v in table("permit_takers").items()},
             permit_givers={str(k): str(v) for k, v in table("permit_givers").items()},
+            defines_cache=bool(raw.get("defines_cache", False)),
+            cache_keys={k: tuple(int(str(x)) for x in v) for k, v in table("cache_keys").items()},
+            call_args={
+                k: tuple(
+                    (t[0] if isinstance(t[0], str) else int(t[0]), str(t[1]))
+                    for t in v
+                    if isinstance(t, list)
+                )
+                for k, v in table("call_args").items()
+            },
+            referenced=tuple(str(r) for r in referenced),
+            names_resources=bool(raw.get("names_resources", True)),
         )
 
 
@@ -299,27 +365,39 @@ def summarise(
     package: str,
     release_methods: frozenset[str],
     permit_types: frozenset[str] = frozenset(),
+    names_resources: bool = True,
 ) -> ModuleSummary:
     """The summary of one module (`module`: its dotted name; `package`: where its
     relative imports start, see modules.package_of; `permit_types`: the semaphore and
-    lock types whose `acquire()` is owed back)."""
+    lock types whose `acquire()` is owed back; `names_resources`: whether its text
+    names a catalog constructor, see ModuleSummary)."""
     names = _Names(module, package, tree)
     summary = _Summariser(names, release_methods | {"__exit__", "__aexit__"})
+    summary.surely_set_globals = _set_at_import(tree)
     summary.visit_body(tree.body, Lifetime.ONCE, "", "")
     takers, givers = _permit_wrappers(tree, names, permit_types)
+    caches = _module_dicts(tree, names)
+    call_args, referenced = summary.arguments.result()
     return ModuleSummary(
         module=module,
         aliases=module_aliases(tree, package),
         returns_fresh=summary.returns_fresh,
+        maybe_fresh=summary.maybe_fresh,
         releases=summary.releases,
         hands_on=summary.hands_on,
         params=summary.params,
         takes=summary.takes,
         classes=tuple(summary.classes),
+        bases=summary.bases,
         constructions=tuple(dict.fromkeys(summary.constructions)),
         properties=tuple(summary.properties),
         permit_takers=takers,
         permit_givers=givers,
+        defines_cache=bool(caches),
+        cache_keys=_cache_keys(tree, caches) if caches else {},
+        call_args=call_args,
+        referenced=referenced,
+        names_resources=names_resources,
     )
 
 
@@ -328,11 +406,18 @@ class _Summariser:
         self.names = names
         self.release_methods = release_methods
         self.returns_fresh: dict[str, tuple[str, ...]] = {}
+        self.maybe_fresh: dict[str, tuple[int, ...]] = {}
+        # Module-level names bound to a call's result at import time, and per class
+        # (qualname in the module) the attributes its `__init__` body sets so: a getter's
+        # fresh fallback for one of them never runs.
+        self.surely_set_globals: frozenset[str] = frozenset()
+        self.surely_set: dict[str, frozenset[str]] = {}
         self.releases: dict[str, tuple[int, ...]] = {}
         self.hands_on: dict[str, tuple[tuple[str, Union[int, str], int], ...]] = {}
         self.params: dict[str, tuple[str, ...]] = {}
         self.takes: dict[str, tuple[int, ...]] = {}
         self.classes: list[str] = []
+        self.bases: dict[str, tuple[str, ...]] = {}
         self.properties: list[str] = []
         self.constructions: list[Construction] = []
         self.declared: dict[str, set[str]] = {}
@@ -346,6 +431,10 @@ class _Summariser:
         self.closed_parts: dict[str, frozenset[str]] = {}
         # Names the method binds itself, which hide the module's names of the same spelling.
         self.shadowing: set[str] = set()
+        # What calls of project functions pass (for the unbounded-cache rule), and
+        # whether the statements being visited are the `__main__` block's.
+        self.arguments = _ArgumentSources(names, names.module)
+        self.in_main = False
 
     def visit_body(self, body: list[ast.stmt], lifetime: Lifetime, owner: str, cls: str) -> None:
         """Statements at module level or in a class body (`owner`: the class's qualname)."""
@@ -355,13 +444,31 @@ class _Summariser:
             elif isinstance(node, ast.ClassDef):
                 qualname = f"{owner}.{node.name}" if owner else node.name
                 self.classes.append(f"{self.names.module}.{qualname}")
+                self.bases[f"{self.names.module}.{qualname}"] = tuple(
+                    self.names.resolve(base) or "?" for base in node.bases
+                )
+                self.surely_set[qualname] = _set_by_init(node)
                 self.visit_body(node.body, lifetime, qualname, qualname)
             else:
                 main_block = isinstance(node, ast.If) and _is_main_guard(node.test)
                 self.record_calls(node, Lifetime.ONCE if main_block else lifetime, "", "")
+                blocks = list(_blocks(node))
+                if blocks:
+                    # Its statements are scanned one by one below: only the header here.
+                    header = [
+                        child
+                        for child in _children(node)
+                        if not isinstance(child, (ast.stmt, ast.excepthandler))
+                    ]
+                    self.arguments.scan_expressions(header, self.in_main)
+                else:
+                    self.arguments.scan_statement(node, self.in_main)
                 # `try: def f(): ...`, `if TYPE_CHECKING: class C: ...`
-                for block in _blocks(node):
+                outer_main = self.in_main
+                self.in_main = outer_main or main_block
+                for block in blocks:
                     self.visit_body(block, lifetime, owner, cls)
+                self.in_main = outer_main
 
     def visit_function(self, function: _Function, owner: str, cls: str) -> None:
         qualname = f"{owner}.{function.name}" if owner else function.name
@@ -372,18 +479,20 @@ class _Summariser:
         params = _positional(function, method=bool(cls) and "staticmethod" not in decorators)
         # Every question below reads the same nodes: the body is walked once.
         own = _own_nodes(function)
+        own_locals = _local_stores(own)
         single = _single_bindings(own)
         declared = _declared(own)
-        locals_ = _local_stores(own)
-        fresh = (
-            None if memoised or decorators & LENDERS else self.fresh_returns(own, single, declared)
-        )
+        fresh = None
+        if not memoised and not decorators & LENDERS:
+            fresh = self.fresh_returns(own, single, declared, params, cls, own_locals)
         if fresh:
-            self.returns_fresh[qualname] = fresh
+            self.returns_fresh[qualname], gates = fresh
+            if gates is not None:
+                self.maybe_fresh[qualname] = gates
             if cls and "property" in decorators:
                 self.properties.append(qualname)
         self.params[qualname] = tuple(params)
-        taken = self.taken_params(own, params, locals_)
+        taken = self.taken_params(own, params, own_locals)
         if taken:
             self.takes[qualname] = taken
         released, handed = self.released_params(own, params)
@@ -398,9 +507,17 @@ class _Summariser:
         # `Scraper = self.get_scraper(link)`: a local that shadows a module-level name
         # calls whatever it was bound to, not what the module's name refers to.
         arguments = function.args
-        self.shadowing = locals_ | (
+        self.shadowing = own_locals | (
             {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
             - {"self", "cls"}
+        )
+        module_function = not owner
+        self.arguments.scan(
+            own,
+            {name: i for i, name in enumerate(params)} if module_function else {},
+            frozenset(self.shadowing | {"self", "cls"}),
+            function.name if module_function else "",
+            main=self.in_main,
         )
         for statement in function.body:
             self.record_calls(
@@ -443,9 +560,17 @@ class _Summariser:
         return self.declared.get(function, set())
 
     def fresh_returns(
-        self, own: list[ast.AST], single: dict[str, ast.expr], shared: set[str]
-    ) -> tuple[str, ...] | None:
-        """The callables whose fresh results are all this function returns, or None
+        self,
+        own: list[ast.AST],
+        single: dict[str, ast.expr],
+        shared: set[str],
+        params: list[str],
+        cls: str,
+        own_locals: set[str],
+    ) -> tuple[tuple[str, ...], tuple[int, ...] | None] | None:
+        """The callables whose fresh results this function returns, and None when that
+        is all it returns, else the parameters whose value it may return instead (a
+        getter with a fresh fallback, see the module's docstring); None when neither
         (`own`: the function's own nodes; `single`: its locals bound once; `shared`: the
         names it declares global or nonlocal)."""
         if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own):
@@ -453,22 +578,31 @@ class _Summariser:
         # A global the function fills once (`global _pool; if _pool is None: _pool = ...`)
         # is a lazily built singleton, not a fresh value per call.
         bound = {k: v for k, v in single.items() if k not in shared}
+        held = _Held(own, bound, params, shared, self.surely_set_globals, own_locals)
+        held.surely_set = self.surely_set.get(cls, frozenset()) if cls else frozenset()
         callees: list[str] = []
         for node in own:
             if not isinstance(node, ast.Return) or node.value is None or _is_none(node.value):
                 continue
             value = _unawait(node.value)
-            if isinstance(value, ast.Name) and value.id in bound:
+            if isinstance(value, ast.Name) and value.id in bound and held.source(value) is None:
                 if not self.only_returned(own, value.id):
                     return None
                 value = _unawait(bound[value.id])
-            if not isinstance(value, ast.Call):
-                return None
-            callee = self.names.resolve(value.func, self.current_class)
-            if callee is None:
-                return None
-            callees.append(callee)
-        return tuple(dict.fromkeys(callees)) or None
+            for branch in _branches(value, held):
+                branch = _unawait(branch)
+                if held.source(branch) is not None:
+                    continue
+                if not isinstance(branch, ast.Call):
+                    return None
+                callee = self.names.resolve(branch.func, self.current_class)
+                if callee is None:
+                    return None
+                callees.append(callee)
+        if not callees or held.unsure:
+            return None
+        gates = None if not held.sources else tuple(sorted(held.gates))
+        return tuple(dict.fromkeys(callees)), gates
 
     def only_returned(self, own: list[ast.AST], name: str) -> bool:
         """Whether the local is used only as a receiver of plain calls and in returns:
@@ -489,13 +623,14 @@ class _Summariser:
         return True
 
     def taken_params(
-        self, own: list[ast.AST], params: list[str], locals_: set[str]
+        self, own: list[ast.AST], params: list[str], own_locals: set[str]
     ) -> tuple[int, ...]:
         """Parameters whose value the function keeps beyond the call or gives to an
         owner: stored anywhere but a plain local, built into a class (a CapWords
         callee, as the precision contract counts classes), or returned."""
         index = {name: i for i, name in enumerate(params)}
         taken: set[int] = set()
+        locals_ = own_locals
         for node in own:
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 stored = any(not isinstance(t, ast.Name) for t in _targets(node))
@@ -732,14 +867,27 @@ def _handed_locals(
             value = _unawait(node.value)
             if isinstance(value, ast.Name) and value.id in single:
                 returned.add(value.id)
-        elif (
-            isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Name)
-            and node.value.id in single
-            and _stored_on_self(node)
-        ):
-            held.add(node.value.id)
+                value = _unawait(single[value.id])
+            # `return cls(vectorizer=vectorizer)`: what the returned object is built
+            # with lives as long as it does (a class takes what it is given).
+            returned.update(_built_with(value, single))
+        elif isinstance(node, ast.Assign) and _stored_on_self(node):
+            if isinstance(node.value, ast.Name) and node.value.id in single:
+                held.add(node.value.id)
+            held.update(_built_with(node.value, single))
     return frozenset(returned), frozenset(held)
+
+
+def _built_with(value: ast.expr, single: dict[str, ast.expr]) -> set[str]:
+    """Locals bound once that a class construction is given (`cls(v)`, `Router(v=v)`):
+    the contract counts a class as taking over what it is passed."""
+    if not isinstance(value, ast.Call):
+        return set()
+    callee = _terminal(value.func)
+    if not (callee == "cls" or (callee[:1].isupper() and any(c.islower() for c in callee))):
+        return set()
+    arguments = [*value.args, *(k.value for k in value.keywords)]
+    return {a.id for a in arguments if isinstance(a, ast.Name) and a.id in single}
 
 
 def _bound_local(parent: ast.AST | None) -> str:
@@ -846,3 +994,433 @@ def _calls_with_context(
 _NESTING = (*_FunctionDef, ast.Lambda)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
 _DIRECT = (ast.Return, ast.Assign, ast.AnnAssign)
+
+
+class _Held:
+    """What a getter may return instead of a fresh value: an attribute of `self`, a
+    global or a parameter that the function itself never sets. Setting it (a lazy
+    singleton), or one surely set before any call, makes the getter no factory at all
+    (`unsure`)."""
+
+    def __init__(
+        self,
+        own: list[ast.AST],
+        bound: dict[str, ast.expr],
+        params: list[str],
+        declared: set[str],
+        surely_set_globals: frozenset[str],
+        own_locals: set[str],
+    ) -> None:
+        self.bound = bound
+        self.params = {name: i for i, name in enumerate(params)}
+        self.declared = declared
+        self.own = own
+        self.own_locals = own_locals
+        self.surely_set_globals = surely_set_globals
+        self.surely_set: frozenset[str] = frozenset()
+        self._stored: frozenset[str] | None = None
+        self.sources: set[str] = set()
+        self.gates: set[int] = set()
+        self.unsure = False
+
+    def stored(self) -> frozenset[str]:
+        """Attributes the function sets on `self` (on first need)."""
+        if self._stored is None:
+            self._stored = _self_stores(self.own)
+        return self._stored
+
+    def source(self, expression: ast.expr, depth: int = 0) -> str | None:
+        """The held value an expression reads (`self.x`, `getattr(self, "x", None)`, a
+        global, a parameter, a local bound once to one of those), else None."""
+        attribute = _self_attribute(expression)
+        if attribute is not None:
+            if attribute in self.stored() or attribute in self.surely_set:
+                self.unsure = True
+            self.sources.add(f"self.{attribute}")
+            return f"self.{attribute}"
+        if not isinstance(expression, ast.Name) or depth > 4:
+            return None
+        name = expression.id
+        if name in self.params:
+            self.gates.add(self.params[name])
+            self.sources.add(name)
+            return name
+        if name in self.bound:
+            return self.source(self.bound[name], depth + 1)
+        if name in self.own_locals or name in ("self", "cls", "None", "True", "False"):
+            return None
+        if name in self.declared or name in self.surely_set_globals:
+            self.unsure = True
+        self.sources.add(name)
+        return name
+
+
+def _self_attribute(expression: ast.expr) -> str | None:
+    """`self.x` or `getattr(self, "x", ...)`: the attribute's name."""
+    if (
+        isinstance(expression, ast.Attribute)
+        and isinstance(expression.value, ast.Name)
+        and expression.value.id == "self"
+    ):
+        return expression.attr
+    if (
+        isinstance(expression, ast.Call)
+        and isinstance(expression.func, ast.Name)
+        and expression.func.id == "getattr"
+        and len(expression.args) >= 2
+        and isinstance(expression.args[0], ast.Name)
+        and expression.args[0].id == "self"
+        and isinstance(expression.args[1], ast.Constant)
+        and isinstance(expression.args[1].value, str)
+    ):
+        return expression.args[1].value
+    return None
+
+
+def _self_stores(own: list[ast.AST]) -> frozenset[str]:
+    """Attributes the function sets on `self` (`self.x = ...`, `setattr(self, "x", ...)`)."""
+    stored: set[str] = set()
+    for node in own:
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        ):
+            stored.add(node.attr)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == "self"
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            stored.add(node.args[1].value)
+    return frozenset(stored)
+
+
+def _branches(value: ast.expr, held: _Held) -> list[ast.expr]:
+    """The values a returned expression may evaluate to: each operand of `a or b`,
+    each arm of `a if t else b` (only when some of them is held: otherwise the
+    expression itself, which is then judged whole)."""
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+        leaves = [leaf for operand in value.values for leaf in _branches(operand, held)]
+    elif isinstance(value, ast.IfExp):
+        leaves = [*_branches(value.body, held), *_branches(value.orelse, held)]
+    else:
+        return [value]
+    # A bare `a or b` of two calls is not a getter's fallback: judge it whole.
+    if not any(_self_attribute(leaf) is not None or isinstance(leaf, ast.Name) for leaf in leaves):
+        return [value]
+    return leaves
+
+
+def _surely_a_value(value: ast.expr | None) -> bool:
+    """A call's result, or a fallback to one (`client or OpenAI()`): never None here."""
+    if value is None:
+        return False
+    value = _unawait(value)
+    if isinstance(value, ast.Call):
+        return True
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+        return _surely_a_value(value.values[-1])
+    if isinstance(value, ast.IfExp):
+        return _surely_a_value(value.body) and _surely_a_value(value.orelse)
+    return False
+
+
+# Methods that run when an instance is built, before any other method can: the
+# constructor, the dataclass and attrs hooks, pydantic's post-init and model validators.
+_CONSTRUCTION_HOOKS = frozenset(
+    {"__init__", "__post_init__", "__attrs_post_init__", "model_post_init"}
+)
+_VALIDATOR_DECORATORS = frozenset({"model_validator", "root_validator"})
+
+
+def _set_by_init(cls: ast.ClassDef) -> frozenset[str]:
+    """Attributes that a construction hook (`__init__`, `__post_init__`,
+    `model_post_init`, a pydantic model or root validator) sets to a value in its own
+    body, outside any branch: set before any other method can run. A validator may set
+    them in the values it returns (`values["client"] = OpenAI()`)."""
+    found: set[str] = set()
+    for member in cls.body:
+        if not isinstance(member, _FunctionDef):
+            continue
+        validator = bool({_terminal(d) for d in member.decorator_list} & _VALIDATOR_DECORATORS)
+        if member.name not in _CONSTRUCTION_HOOKS and not validator:
+            continue
+        positional = [a.arg for a in (*member.args.posonlyargs, *member.args.args)]
+        values = positional[1] if validator and len(positional) > 1 else ""
+        for statement in member.body:
+            if isinstance(statement, (ast.Assign, ast.AnnAssign)) and _surely_a_value(
+                statement.value
+            ):
+                for target in _targets(statement):
+                    attribute = _self_attribute(target)
+                    if attribute is None and values:
+                        attribute = _constant_key(target, values)
+                    if attribute is not None:
+                        found.add(attribute)
+    return frozenset(found)
+
+
+def _constant_key(target: ast.expr, mapping: str) -> str | None:
+    """`values["client"]`: the key, when target subscripts the named mapping."""
+    if (
+        isinstance(target, ast.Subscript)
+        and isinstance(target.value, ast.Name)
+        and target.value.id == mapping
+        and isinstance(target.slice, ast.Constant)
+        and isinstance(target.slice.value, str)
+    ):
+        return target.slice.value
+    return None
+
+
+def _set_at_import(tree: ast.Module) -> frozenset[str]:
+    """Module-level names bound to a value at import (`_client = OpenAI()`)."""
+    return frozenset(
+        target.id
+        for statement in tree.body
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and _surely_a_value(statement.value)
+        for target in _targets(statement)
+        if isinstance(target, ast.Name)
+    )
+
+
+# What binds an empty dict at module level: a cache or registry (analysis/dict_uses.py
+# names the same factories for the unbounded-cache rule).
+_DICT_MAKERS = frozenset(
+    {"builtins.dict", "dict", "collections.OrderedDict", "typing.OrderedDict"}
+    | {"collections.defaultdict"}
+)
+# Methods of a dict that take a key first.
+_KEYED_METHODS = frozenset({"setdefault", "get", "pop", "__setitem__", "__getitem__"})
+
+
+def _module_dicts(tree: ast.Module, names: _Names) -> frozenset[str]:
+    """Module-level names bound to an empty dict (`{}`, `dict()`, `defaultdict(list)`,
+    `OrderedDict()`)."""
+    found: set[str] = set()
+    for statement in tree.body:
+        if not isinstance(statement, (ast.Assign, ast.AnnAssign)) or statement.value is None:
+            continue
+        value = statement.value
+        empty = isinstance(value, ast.Dict) and not value.keys
+        if isinstance(value, ast.Call) and not value.keywords:
+            maker = names.resolve(value.func)
+            empty = maker in _DICT_MAKERS and (maker == "collections.defaultdict" or not value.args)
+        if empty:
+            found.update(t.id for t in _targets(statement) if isinstance(t, ast.Name))
+    return frozenset(found)
+
+
+def _cache_keys(tree: ast.Module, caches: frozenset[str]) -> dict[str, tuple[int, ...]]:
+    """Module-level function -> positional parameters that reach a key of one of the
+    module's dicts (`C[k]`, `C[k][j]`, `C.setdefault(k, ...)`), directly or through a
+    local bound once."""
+    found: dict[str, tuple[int, ...]] = {}
+    for function in tree.body:
+        if not isinstance(function, _FunctionDef):
+            continue
+        index = {name: i for i, name in enumerate(_positional(function, method=False))}
+        if not index:
+            continue
+        own = _own_nodes(function)
+        single = _single_bindings(own)
+        keyed: set[int] = set()
+        for node in own:
+            key: ast.AST | None = None
+            if isinstance(node, ast.Subscript) and _root_name(node.value) in caches:
+                key = node.slice
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _KEYED_METHODS
+                and _root_name(node.func.value) in caches
+                and node.args
+            ):
+                key = node.args[0]
+            if key is not None:
+                keyed |= _params_in(key, index, single)
+        if keyed:
+            found[function.name] = tuple(sorted(keyed))
+    return found
+
+
+def _root_name(expression: ast.expr) -> str:
+    """`C` for `C`, `C[a]`, `C[a][b]`."""
+    while isinstance(expression, ast.Subscript):
+        expression = expression.value
+    return expression.id if isinstance(expression, ast.Name) else ""
+
+
+def _params_in(key: ast.AST, index: dict[str, int], single: dict[str, ast.expr]) -> set[int]:
+    """Parameters an expression is made from, through locals bound once."""
+    found: set[int] = set()
+    seen: set[str] = set()
+    stack = [key]
+    while stack:
+        node = stack.pop()
+        for name in (n.id for n in ast.walk(node) if isinstance(n, ast.Name)):
+            if name in index:
+                found.add(index[name])
+            elif name in single and name not in seen:
+                seen.add(name)
+                stack.append(single[name])
+    return found
+
+
+class _ArgumentSources:
+    """What each call of a project function passes, and where such functions are used
+    other than as a callee (see ModuleSummary.call_args).
+
+    It reads the nodes the summariser has gathered already: each function's own nodes
+    (`scan`, with the names it binds), functions nested in them (their own nodes, once),
+    and each module-level statement (`scan_statement`)."""
+
+    def __init__(self, names: _Names, module: str) -> None:
+        self.names = names
+        self.top = module.split(".", 1)[0] + "."
+        self.calls: dict[str, set[tuple[Union[int, str], str]]] = {}
+        self.referenced: set[str] = set()
+
+    def result(
+        self,
+    ) -> tuple[dict[str, tuple[tuple[Union[int, str], str], ...]], tuple[str, ...]]:
+        calls = {
+            callee: tuple(sorted(sources, key=lambda t: (str(t[0]), t[1])))
+            for callee, sources in sorted(self.calls.items())
+        }
+        return calls, tuple(sorted(self.referenced))
+
+    def project_name(self, expression: ast.expr) -> str | None:
+        head = expression
+        while isinstance(head, ast.Attribute):
+            head = head.value
+        if not isinstance(head, ast.Name) or head.id not in self.names.bindings:
+            return None
+        name = self.names.resolve(expression)
+        return name if name is not None and name.startswith(self.top) else None
+
+    def scan_statement(self, statement: ast.stmt, main: bool) -> None:
+        """A module-level (or class-level) simple statement: its nodes down to any
+        lambda in it (scanned as a function)."""
+        self.scan_expressions([statement], main)
+
+    def scan_expressions(self, roots: list[ast.AST], main: bool) -> None:
+        """Nodes at module or class level (`main`: in the `__main__` block)."""
+        nodes: list[ast.AST] = []
+        stack = list(roots)
+        while stack:
+            node = stack.pop()
+            nodes.append(node)
+            if not isinstance(node, _NOT_OWN):
+                stack.extend(_children(node))
+        self.scan(nodes, {}, frozenset(), "", main=main)
+
+    def scan(
+        self,
+        own: list[ast.AST],
+        params: dict[str, int],
+        local: frozenset[str],
+        qualname: str,
+        main: bool = False,
+    ) -> None:
+        """One function's own nodes (or a statement's): a module-level function
+        (`qualname`, `params`) passes its parameters on; `local`: the names it and the
+        functions around it bind. Functions nested in it are scanned with theirs."""
+        callees = {id(node.func) for node in own if isinstance(node, ast.Call)}
+        for node in own:
+            if isinstance(node, ast.Call):
+                callee = self.project_name(node.func)
+                if callee is not None:
+                    sources = self.calls.setdefault(callee, set())
+                    sources.update(self.arguments(node, params, local, qualname))
+                    if not main:
+                        sources.add(("#", "c"))
+            elif isinstance(node, (ast.Name, ast.Attribute)):
+                if isinstance(node.ctx, ast.Load) and id(node) not in callees:
+                    name = self.project_name(node)
+                    if name is not None:
+                        self.referenced.add(name)
+            elif isinstance(node, (*_FunctionDef, ast.Lambda, ast.ClassDef)):
+                self.scan_nested(node, local, main)
+
+    def scan_nested(
+        self,
+        node: Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef],
+        outer: frozenset[str],
+        main: bool,
+    ) -> None:
+        """A function, lambda or class inside a function or statement: its own nodes
+        (not its decorators, defaults or bases, which the enclosing scan holds)."""
+        inner: list[ast.AST] = []
+        stack: list[ast.AST]
+        if isinstance(node, ast.Lambda):
+            stack = [node.body, *node.args.defaults]
+        elif isinstance(node, ast.ClassDef):
+            stack = [*node.body, *node.bases, *node.keywords, *node.decorator_list]
+        else:
+            stack = [*node.body, *node.decorator_list, *node.args.defaults]
+        while stack:
+            child = stack.pop()
+            inner.append(child)
+            if not isinstance(child, _NOT_OWN):
+                stack.extend(_children(child))
+        names = outer | _local_stores(inner)
+        if not isinstance(node, ast.ClassDef):
+            names |= _parameter_names(node.args)
+        self.scan(inner, {}, frozenset(names), "", main)
+
+    def arguments(
+        self, call: ast.Call, params: dict[str, int], local: frozenset[str], qualname: str
+    ) -> set[tuple[Union[int, str], str]]:
+        sources: set[tuple[Union[int, str], str]] = set()
+        for position, argument in enumerate(call.args):
+            if isinstance(argument, ast.Starred):
+                sources.add(("*", "d"))
+                break
+            sources.add((position, self.source(argument, params, local, qualname)))
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                sources.add(("*", "d"))
+            else:
+                sources.add((keyword.arg, self.source(keyword.value, params, local, qualname)))
+        return sources
+
+    def source(
+        self, value: ast.expr, params: dict[str, int], local: frozenset[str], qualname: str
+    ) -> str:
+        """ "c" for a constant, "p:<function>:<k>" for a parameter passed on, else "d"."""
+        if isinstance(value, ast.Name) and value.id in params:
+            return f"p:{self.names.module}.{qualname}:{params[value.id]}"
+        return "c" if _constant(value, local) else "d"
+
+
+def _parameter_names(arguments: ast.arguments) -> set[str]:
+    names = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    names.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+    return names
+
+
+def _constant(value: ast.expr, local: frozenset[str]) -> bool:
+    """A literal, a module-level or imported name (or an attribute of one, or of
+    `self`: what the instance was configured with), or a tuple of such."""
+    if isinstance(value, ast.Constant):
+        return True
+    if isinstance(value, ast.UnaryOp):
+        return _constant(value.operand, local)
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return all(_constant(element, local) for element in value.elts)
+    root = value
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name):
+        return False
+    if root is value:
+        return root.id not in local
+    return root.id not in local or root.id in ("self", "cls")

@@ -70,7 +70,37 @@ class ProjectView:
             return None
         callee = self.callee(call.func)
         kind = self.project.factories.get(callee) if callee is not None else None
-        return (kind, callee) if kind is not None and callee is not None else None
+        if kind is None or callee is None or self.hands_back(call):
+            return None
+        return kind, callee
+
+    def hands_back(self, call: cst.Call) -> bool:
+        """A call of a getter with a fresh fallback that passes it every parameter it
+        would hand back instead (`get_client(self.client)`): nothing new is built."""
+        if not self.project.fresh_gates:
+            return False
+        callee = self.callee(call.func)
+        gates = self.project.fresh_gates.get(callee) if callee is not None else None
+        return bool(gates) and all(self._given(call, str(callee), index) for index in gates or ())
+
+    def _given(self, call: cst.Call, callee: str, index: int) -> bool:
+        """Whether the call passes parameter `index` of the callee (not as `None`);
+        `*args`/`**kwargs` may pass anything, so they count as passing it."""
+        names = self.project.params.get(callee, ())
+        name = names[index] if index < len(names) else None
+        positional = 0
+        for argument in call.args:
+            if argument.star:
+                return True
+            if argument.keyword is None:
+                matched = positional == index
+                positional += 1
+            else:
+                matched = argument.keyword.value == name
+            if matched:
+                value = argument.value
+                return not (isinstance(value, cst.Name) and value.value == "None")
+        return False
 
     def property_factory(self, access: cst.Attribute) -> tuple[ResourceKind, str] | None:
         """The kind of fresh resource reading a property (`self.session`) builds."""

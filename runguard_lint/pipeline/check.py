@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import gc
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -319,7 +320,35 @@ def _run_checks(
                     f"internal error in rule {rule.code}: {detail}; please report it with the file",
                 )
             )
-    return [with_fix_policy(_without_stub_edits(d, plan), settings) for d in diagnostics], errors
+    found = [with_fix_policy(_without_stub_edits(d, plan), settings) for d in diagnostics]
+    del context, facts, module
+    _GARBAGE.analysed(focused)
+    return found, errors
+
+
+class _Garbage:
+    """When to run the cyclic collector in a worker.
+
+    LibCST's scope metadata is full of cycles (scopes, assignments and accesses point
+    at each other), so what a file's analysis leaves behind is freed only by a full
+    collection, which a worker's GC settings (`pool.prepare_worker`) make rare: garbage
+    piled up to 700 MB in one worker on the agent corpus. A collection after every
+    file kept it near 300 MB but cost 14% more CPU; one after every few thousand lines
+    analysed bounds the pile at a fraction of that cost."""
+
+    EVERY_LINES = 5_000
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def analysed(self, text: str) -> None:
+        self.lines += text.count("\n")
+        if self.lines >= self.EVERY_LINES:
+            self.lines = 0
+            gc.collect()
+
+
+_GARBAGE = _Garbage()
 
 
 def _without_stub_edits(diagnostic: Diagnostic, plan: AnalysisPlan) -> Diagnostic:

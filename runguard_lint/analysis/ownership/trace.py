@@ -432,11 +432,15 @@ class Tracer:
         elif isinstance(verdict, Escape):
             trace.escapes.append(verdict)
         elif (
-            verdict is Handoff.BORROW and trace.depth == 0 and not self.handoffs.returns_data(call)
+            verdict is Handoff.BORROW
+            and not self.handoffs.returns_data(call)
+            and (trace.depth == 0 or not self._builtin(call))
         ):
             # A plain call borrows it; the caller keeps ownership. What the call returns
-            # may hold it (a future, a wrapper): derived, never the owner. (What a call
-            # makes of a derived value is not followed further.)
+            # may hold it (a future, a wrapper): derived, never the owner. So may what a
+            # call makes of a derived value (`Store(client.get_collection(n))`), up to
+            # the depth `_derived` follows; but a builtin given a derived value
+            # (`sum(executor.map(f, xs))`) consumes it and returns data.
             self._derived(call, acquisition, trace)
         return _Step.STOP
 
@@ -618,6 +622,9 @@ class Tracer:
                     trace.escapes.append(Escape(EscapeKind.STORED_IN_NAME, receiver.value))
             return
         trace.escapes.append(Escape(EscapeKind.STORED_IN_CONTAINER))
+
+    def _builtin(self, call: cst.Call) -> bool:
+        return any(name.startswith("builtins.") for name in self.facts.external_names(call.func))
 
     def _derived(self, value: cst.BaseExpression, acquisition: Acquisition, trace: Trace) -> None:
         """Follow what a call made from the resource returns, as a derived value.

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import pickle
 import stat
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,57 @@ def test_a_forged_project_summary_is_ignored_and_recomputed(tmp_path: Path) -> N
     }
     summaries.write_text(json.dumps(forged), encoding="utf-8")
     _bucket(cache).unlink()  # so that the findings come from the project pass again
+    for joined in cache.rglob("facts-*.pickle"):
+        joined.unlink()  # and the facts from the summaries, not from the last run's join
     assert _check(root, cache) == reference
     # The forged entries were not believed: what is stored again is the real summary.
     assert json.loads(summaries.read_text(encoding="utf-8")) == genuine
+
+
+class _Payload:
+    """A pickle that, once loaded, leaves a file behind: what a forged cache would run."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_forged_joined_facts_are_never_unpickled(tmp_path: Path) -> None:
+    root, cache = _project(tmp_path)
+    (root / "app.py").write_text(
+        "import leak\n\n\ndef main(path):\n    return leak.read(path)\n", encoding="utf-8"
+    )
+    reference = _check(root, cache)
+    [joined] = list(cache.rglob("facts-*.pickle"))
+    header, _, _ = joined.read_bytes().partition(b"\n")
+    key, _, _ = header.partition(b" ")
+    marker = tmp_path / "ran"
+    forged_mac = _sign(b"not the user's key", "x")
+    joined.write_bytes(
+        key + b" " + forged_mac.encode() + b"\n" + pickle.dumps(_Payload(str(marker)))
+    )
+    _bucket(cache).unlink()  # so that the findings come from the project pass again
+    assert _check(root, cache) == reference
+    assert not marker.exists(), "a forged pickle was loaded"
+    # The run joined the facts again and stored them with a real signature.
+    assert joined.read_bytes().partition(b"\n")[0] != key + b" " + forged_mac.encode()
+
+
+def test_unchanged_files_reuse_the_joined_facts(tmp_path: Path) -> None:
+    root, cache = _project(tmp_path)
+    (root / "app.py").write_text(
+        "import leak\n\n\ndef main(path):\n    return leak.read(path)\n", encoding="utf-8"
+    )
+    reference = _check(root, cache)
+    [summaries] = list(cache.rglob("summaries-*.json"))
+    summaries.unlink()
+    _bucket(cache).unlink()
+    # Nothing changed: the facts are read back, no summary is needed or written.
+    assert _check(root, cache) == reference
+    assert not summaries.exists()
+    # One file changes: the facts are joined anew from summaries, which are stored again.
+    (root / "other.py").write_text("X = 1\n", encoding="utf-8")
+    assert _check(root, cache) == reference
+    assert summaries.exists()

@@ -15,8 +15,10 @@ HMAC under the user's cache key (see cache_key); one that fails is recomputed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pickle
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -108,22 +110,36 @@ def survey_project(
     names)` runs `check.survey_item` in the pool, which also checks each file up to
     LibCST, so a file the fact pass parses is parsed again only if it reaches LibCST.
 
-    The main process reads each file and keeps its hash, never its text."""
-    store = _SummaryStore(cache_dir)
-    known = store.load()
-    catalog = settings.catalog
+    The main process reads each file and keeps its hash, never its text. When no file
+    changed since the last run (same names, same hashes, same settings), the facts
+    that run joined are read back instead (`_FactsStore`): no summary is loaded or
+    joined again."""
     digests: dict[str, str] = {}
     modules: dict[str, str] = {}
-    first: list[InputFile] = []
-    rest: list[InputFile] = []
-    wanted: list[WorkItem] = []
+    readable: list[InputFile] = []
     for file in files:
         read = _read(file)
         if read is None:
             continue
-        digest, text = read
-        digests[file.display] = digest
-        module = modules[file.display] = module_of(str(file.path))[0]
+        digests[file.display] = read[0]
+        modules[file.display] = module_of(str(file.path))[0]
+        readable.append(file)
+    facts_store = _FactsStore(cache_dir)
+    project_key = _project_key(digests, modules, settings)
+    joined = facts_store.load(project_key)
+    if joined is not None:
+        return ProjectSurvey(joined, digests, {}, modules)
+    store = _SummaryStore(cache_dir)
+    known = store.load()
+    catalog = settings.catalog
+    first: list[InputFile] = []
+    rest: list[InputFile] = []
+    wanted: list[WorkItem] = []
+    for file in readable:
+        text = _text(file)
+        if text is None:
+            continue  # changed since it was read above: it tells the project nothing
+        digest, module = digests[file.display], modules[file.display]
         if not wants_summary(text, catalog):
             rest.append(file)
             continue
@@ -153,7 +169,9 @@ def survey_project(
     settled = {
         item.display: result for item, result in surveyed.items() if result.settled is not None
     }
-    return ProjectSurvey(join(summaries.values(), catalog), digests, settled, modules)
+    joined = join(summaries.values(), catalog)
+    facts_store.save(project_key, joined)
+    return ProjectSurvey(joined, digests, settled, modules)
 
 
 def _read(file: InputFile) -> tuple[str, str] | None:
@@ -166,6 +184,85 @@ def _read(file: InputFile) -> tuple[str, str] | None:
         return content_hash(data), decode(data).text
     except DecodeFailure:
         return None
+
+
+def _text(file: InputFile) -> str | None:
+    """A file's text, read again (None: unreadable or undecodable now)."""
+    data = read_bytes(file.path)
+    if isinstance(data, str):
+        return None
+    try:
+        return decode(data).text
+    except DecodeFailure:
+        return None
+
+
+def _project_key(digests: dict[str, str], modules: dict[str, str], settings: Settings) -> str:
+    """What the joined facts are a function of: every readable file's name, module name
+    and content hash, and the settings that shape the catalog (`Settings.fingerprint`)."""
+    digest = hashlib.sha256()
+    digest.update(f"{__version__}\0{SUMMARY_FORMAT}\0{settings.fingerprint()}".encode())
+    for display in sorted(digests):
+        # Names may hold surrogates (undecodable bytes of a file name): kept, not lost.
+        entry = f"\0{display}\0{modules[display]}\0{digests[display]}"
+        digest.update(entry.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+class _FactsStore:
+    """The facts the last run joined, with the key of the project they were joined for
+    (`_project_key`): one file, replaced by every run that joins facts anew.
+
+    Stored as a pickle, since the facts hold catalog kinds that JSON does not; a pickle
+    runs code when loaded, so it is loaded only when its HMAC under the user's cache key
+    (see cache_key) checks out, like every other cache file a pull request could forge.
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self._secret = cache_key() if directory else None
+        self.path = (
+            directory / __version__ / f"facts-{SUMMARY_FORMAT}.pickle"
+            if directory and self._secret
+            else None
+        )
+
+    def load(self, key: str) -> ProjectFacts | None:
+        if self.path is None or self._secret is None:
+            return None
+        try:
+            raw = self.path.read_bytes()
+        except OSError:
+            return None
+        header, _, blob = raw.partition(b"\n")
+        stored_key, _, mac = header.decode("ascii", "replace").partition(" ")
+        if stored_key != key or not verify(
+            self._secret, mac, __version__, key, hashlib.sha256(blob).hexdigest()
+        ):
+            return None
+        try:
+            facts = pickle.loads(blob)
+        except Exception:
+            return None
+        return facts if isinstance(facts, ProjectFacts) else None
+
+    def save(self, key: str, facts: ProjectFacts) -> None:
+        """Write atomically; a failure only costs speed next time."""
+        if self.path is None or self._secret is None:
+            return
+        try:
+            blob = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return
+        mac = sign(self._secret, __version__, key, hashlib.sha256(blob).hexdigest())
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(f"{key} {mac}\n".encode("ascii"))
+                stream.write(blob)
+            os.replace(temporary, self.path)
+        except OSError:
+            return
 
 
 def _known(known: dict[str, ModuleSummary], digest: str, module: str) -> bool:

@@ -25,6 +25,8 @@ import os.path as osp
 import time
 from logging import getLogger
 
+from loguru import logger as loguru_logger
+
 logger = logging.getLogger(__name__)
 named_logger = getLogger("jobs")
 not_a_logger = object()
@@ -75,6 +77,7 @@ def _first_statement(
         "named_logger.exception('failed: %s', a)",
         "logging.warning('x')",
         "logging.getLogger(__name__).debug(f'{a}')",
+        "loguru_logger.info('reading {}', path)",
         "if logger.isEnabledFor(logging.DEBUG):\n    logger.debug('x')\nelse:\n    x = 1",
         "try:\n    x = d[a]\nexcept Exception:\n    x = None",
         "try:\n    x = d[a]\nexcept (KeyError, Exception):\n    logger.warning('x')",
@@ -98,6 +101,7 @@ def test_harmless(statement: str) -> None:
         "x = len(a)",  # a call not known to be quiet
         "print(a)",  # writes to a stream that may be a closed pipe
         "not_a_logger.info('x')",  # spelled like a logger, bound to something else
+        "loguru_logger.info('x', d[a])",  # an argument that raises
         "x = list(a)",  # iterates its argument
         "x = [*a]",
         "x = time.monotonic() + d['timeout']",

@@ -345,7 +345,11 @@ class RaisingCode:
 
     def _is_logger(self, receiver: cst.BaseExpression) -> bool:
         """`logging.getLogger(...)` itself, or a name every binding of which (in this
-        module: a module-level `logger`, a local `log`) is such a call."""
+        module: a module-level `logger`, a local `log`) is such a call; or loguru's
+        `logger`, whose sinks catch their own errors unless told not to (`catch=True`
+        is loguru's default), as logging's handlers do."""
+        if "loguru.logger" in self.facts.external_names(receiver):
+            return True
         if isinstance(receiver, cst.Call):
             return "logging.getLogger" in self.facts.external_names(
                 receiver.func

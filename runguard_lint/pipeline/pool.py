@@ -27,6 +27,7 @@ import gc
 import multiprocessing
 import pickle
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -276,6 +277,13 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         if worker.is_alive():
             worker.kill()
             worker.join()
+    # Let the executor's own thread finish closing its wake-up pipe now: on CPython
+    # before 3.12 the exit handler of concurrent.futures may otherwise write to that
+    # pipe while the thread closes it, and print "Exception ignored ... Bad file
+    # descriptor" after our one-line message.
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if isinstance(manager, threading.Thread):
+        manager.join(5)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:

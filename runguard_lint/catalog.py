@@ -137,6 +137,11 @@ class ResourceKind:
         return self.callable.removeprefix("builtins.")
 
     @property
+    def takes_permit(self) -> bool:
+        """The call takes a permit of its receiver, owed back with a release on it."""
+        return self.result == "permit"
+
+    @property
     def has_release(self) -> bool:
         """Whether anything can release it; indexes without `close` cannot."""
         return bool(self.release or self.owner_release or self.context_manager != "none")
@@ -180,20 +185,18 @@ class Catalog:
     @cached_property
     def permit_methods(self) -> frozenset[str]:
         """Methods that take a permit from their receiver (`acquire`)."""
-        return frozenset(kind.method for kind in self.resources if kind.result == "permit")
+        return frozenset(kind.method for kind in self.resources if kind.takes_permit)
 
     @cached_property
     def permit_types(self) -> frozenset[str]:
         """The semaphore and lock types whose `acquire()` takes a permit."""
-        return frozenset(
-            name for kind in self.resources if kind.result == "permit" for name in kind.on
-        )
+        return frozenset(name for kind in self.resources if kind.takes_permit for name in kind.on)
 
     @cached_property
     def permit_releases(self) -> frozenset[str]:
         """Methods that give a permit back to their receiver (`release`)."""
         return frozenset(
-            name for kind in self.resources if kind.result == "permit" for name in kind.release
+            name for kind in self.resources if kind.takes_permit for name in kind.release
         )
 
     @cached_property

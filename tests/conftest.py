@@ -15,11 +15,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.loopback import LocalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -112,3 +114,13 @@ def _cache_key_outside_home(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture
 def cli() -> Any:
     return run_cli
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    """A real HTTP server on loopback (tests/loopback.py), one per test module."""
+    server = LocalServer()
+    try:
+        yield server.url
+    finally:
+        server.close()

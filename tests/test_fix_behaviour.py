@@ -17,13 +17,11 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_cli
-from tests.loopback import LocalServer
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/fd").is_dir(), reason="counts descriptors through /proc/self/fd"
@@ -108,15 +106,6 @@ print(json.dumps({
     "leaked_descriptors": descriptors() - before,
 }))
 """
-
-
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    server = LocalServer()
-    try:
-        yield server.url
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="module")

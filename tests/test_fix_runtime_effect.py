@@ -20,13 +20,11 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_cli
-from tests.loopback import LocalServer
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/fd").is_dir(), reason="counts sockets through /proc/self/fd"
@@ -116,15 +114,6 @@ for number in range(50_000):
     tools.embed(f"document {number}")
 print(json.dumps({"cache_entries": len(tools._embeddings)}))
 """
-
-
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    server = LocalServer()
-    try:
-        yield server.url
-    finally:
-        server.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from runguard_lint import __version__
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Applicability, Diagnostic, Edit, FileReport, Fix, Location
 from runguard_lint.pipeline.cache_key import cache_key, sign, verify
+from runguard_lint.pipeline.files import replace_cache_file
 
 CACHE_DIR_NAME = ".runguard_cache"
 
@@ -97,10 +96,8 @@ class ResultCache:
             gitignore = self.directory / ".gitignore"
             if not gitignore.exists():
                 gitignore.write_text("# Created by runguard-lint\n*\n", encoding="utf-8")
-            descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump(self._entries, handle, separators=(",", ":"))
-            os.replace(temporary, self.path)
+            text = json.dumps(self._entries, separators=(",", ":"))
+            replace_cache_file(self.path, [text.encode("utf-8")])
         except OSError:
             return
 

@@ -8,11 +8,13 @@ back byte-faithfully. Nothing here parses.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
 import os
 import stat
+import tempfile
 import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,3 +143,21 @@ def decode(data: bytes) -> SourceFile:
 def unreadable(display: str, reason: str) -> FileReport:
     """The whole report of a file that could not be read or analysed at all."""
     return FileReport(display, (syntax_diagnostic(display, reason),))
+
+
+def replace_cache_file(path: Path, parts: Sequence[bytes]) -> None:
+    """Write one of the tool's own cache files atomically (a temporary file in the same
+    directory, then `os.replace`), so a reader never sees half of one; the temporary is
+    removed when writing fails. Raises OSError: a cache that cannot be written only
+    costs speed, and each caller decides so."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            for part in parts:
+                handle.write(part)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

@@ -15,11 +15,10 @@ HMAC under the user's cache key (see cache_key); one that fails is recomputed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 import pickle
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,14 @@ from runguard_lint.analysis.project.summary import SUMMARY_FORMAT, ModuleSummary
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import FileReport
 from runguard_lint.pipeline.cache_key import cache_key, sign, verify
-from runguard_lint.pipeline.files import DecodeFailure, InputFile, content_hash, decode, read_bytes
+from runguard_lint.pipeline.files import (
+    DecodeFailure,
+    InputFile,
+    content_hash,
+    decode,
+    read_bytes,
+    replace_cache_file,
+)
 from runguard_lint.pipeline.pool import WorkItem
 
 if TYPE_CHECKING:
@@ -72,11 +78,9 @@ class ProjectSurvey:
     """The fact pass of a check run: the facts, and what it learnt of each file."""
 
     facts: ProjectFacts
-    # Display name -> content hash, for every file read and decoded.
-    digests: dict[str, str]
     # Display name -> what the survey of the file found (see `settled_report`).
     settled: dict[str, Surveyed]
-    # Display name -> its dotted module name, for every file read and decoded.
+    # Display name -> its dotted module name, for every file read.
     modules: dict[str, str]
 
     def independent(self, display: str, text: str) -> bool:
@@ -118,17 +122,17 @@ def survey_project(
     modules: dict[str, str] = {}
     readable: list[InputFile] = []
     for file in files:
-        read = _read(file)
-        if read is None:
-            continue
-        digests[file.display] = read[0]
+        data = read_bytes(file.path)
+        if isinstance(data, str):
+            continue  # the check reports it (RG900)
+        digests[file.display] = content_hash(data)
         modules[file.display] = module_of(str(file.path))[0]
         readable.append(file)
     facts_store = _FactsStore(cache_dir)
     project_key = _project_key(digests, modules, settings)
     joined = facts_store.load(project_key)
     if joined is not None:
-        return ProjectSurvey(joined, digests, {}, modules)
+        return ProjectSurvey(joined, {}, modules)
     store = _SummaryStore(cache_dir)
     known = store.load()
     catalog = settings.catalog
@@ -138,7 +142,7 @@ def survey_project(
     for file in readable:
         text = _text(file)
         if text is None:
-            continue  # changed since it was read above: it tells the project nothing
+            continue  # undecodable (or gone since): it tells the project nothing
         digest, module = digests[file.display], modules[file.display]
         if not wants_summary(text, catalog):
             rest.append(file)
@@ -157,12 +161,12 @@ def survey_project(
         wanted = []
         for file in rest:
             digest = digests[file.display]
-            read = _read(file) if digest not in done else None
-            if read is None or names.isdisjoint(words_of(read[1])):
+            text = _text(file) if digest not in done else None
+            if text is None or names.isdisjoint(words_of(text)):
                 continue
             second.append(file)
             if not _known(known, digest, modules[file.display]):
-                wanted.append(WorkItem(file.display, file.path, None, len(read[1])))
+                wanted.append(WorkItem(file.display, file.path, None, len(text)))
         surveyed.update(survey(wanted, names))
         _add(second, digests, modules, known, surveyed, summaries, used)
     store.save(used)
@@ -171,23 +175,13 @@ def survey_project(
     }
     joined = join(summaries.values(), catalog)
     facts_store.save(project_key, joined)
-    return ProjectSurvey(joined, digests, settled, modules)
-
-
-def _read(file: InputFile) -> tuple[str, str] | None:
-    """A file's content hash and text (None: unreadable or undecodable, as the check
-    will report)."""
-    data = read_bytes(file.path)
-    if isinstance(data, str):
-        return None
-    try:
-        return content_hash(data), decode(data).text
-    except DecodeFailure:
-        return None
+    return ProjectSurvey(joined, settled, modules)
 
 
 def _text(file: InputFile) -> str | None:
-    """A file's text, read again (None: unreadable or undecodable now)."""
+    """A file's text (None: unreadable or undecodable, as the check will report; the
+    hashes are taken before, from the bytes alone, so that an unchanged project needs
+    no decoding here)."""
     data = read_bytes(file.path)
     if isinstance(data, str):
         return None
@@ -254,15 +248,8 @@ class _FactsStore:
         except (pickle.PicklingError, TypeError, AttributeError):
             return
         mac = sign(self._secret, __version__, key, hashlib.sha256(blob).hexdigest())
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(f"{key} {mac}\n".encode("ascii"))
-                stream.write(blob)
-            os.replace(temporary, self.path)
-        except OSError:
-            return
+        with contextlib.suppress(OSError):
+            replace_cache_file(self.path, [f"{key} {mac}\n".encode("ascii"), blob])
 
 
 def _known(known: dict[str, ModuleSummary], digest: str, module: str) -> bool:
@@ -332,18 +319,12 @@ class _SummaryStore:
         """Write what this run used (atomically); a failure only costs speed next time."""
         if self.path is None or self._secret is None or summaries.keys() == self._known.keys():
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            payload = {}
-            for digest, summary in summaries.items():
-                text = json.dumps(summary.to_json(), separators=(",", ":"))
-                payload[digest] = {
-                    "summary": text,
-                    "hmac": sign(self._secret, __version__, digest, text),
-                }
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(payload, stream, separators=(",", ":"))
-            os.replace(temporary, self.path)
-        except OSError:
-            return
+        payload = {}
+        for digest, summary in summaries.items():
+            text = json.dumps(summary.to_json(), separators=(",", ":"))
+            payload[digest] = {
+                "summary": text,
+                "hmac": sign(self._secret, __version__, digest, text),
+            }
+        with contextlib.suppress(OSError):
+            replace_cache_file(self.path, [json.dumps(payload, separators=(",", ":")).encode()])

@@ -127,7 +127,7 @@ class LeakRule(Rule):
 
         traits = context.catalog.leak_traits(self.code)
         kind = acquisition.kind
-        if kind.result == "permit" or kind.may_be_borrowed or kind.mixed_release:
+        if kind.takes_permit or kind.may_be_borrowed or kind.mixed_release:
             # Where the permit should go back depends on what the code guards; the
             # message says how, a person decides where. A getter's value may be the
             # one it holds, which closing here would close for its owner. A factory that

@@ -32,7 +32,7 @@ class _Rule(LeakRule):
                 f"permit taken with `{acquisition.callee}` in {where} is never given back; "
                 f"call `{giver}()` in `finally`"
             )
-        if acquisition.kind.result == "permit":
+        if acquisition.kind.takes_permit:
             receiver = acquisition.callee.removesuffix(".acquire()")
             opener = "async with" if acquisition.kind.async_cm else "with"
             return (

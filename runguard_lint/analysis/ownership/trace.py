@@ -150,7 +150,7 @@ class Tracer:
     def follow(self, acquisition: Acquisition) -> Trace:
         """Everything that happens to the acquired value in its function."""
         trace = Trace()
-        if acquisition.kind.result == "permit":
+        if acquisition.kind.takes_permit:
             self._follow_permit(acquisition, trace)
         elif acquisition.kind.result == "receiver":
             receiver = acquisition.constructor.func

@@ -153,7 +153,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     permit_givers = _qualified(modules, lambda summary: summary.permit_givers)
     given_back = set(permit_givers.values())
     # The family that reports permits is the catalog's, whichever rule that is.
-    permit_rule = next((k.rule for k in catalog.resources if k.result == "permit"), None)
+    permit_rule = next((k.rule for k in catalog.resources if k.takes_permit), None)
     for taker, semaphore in permit_takers.items():
         if permit_rule and semaphore in given_back and taker not in factories:
             factories[taker] = ResourceKind(rule=permit_rule, callable=taker, result="permit")

@@ -1063,17 +1063,22 @@ def _self_attribute(expression: ast.expr) -> str | None:
         and expression.value.id == "self"
     ):
         return expression.attr
+    return _named_on_self(expression, "getattr")
+
+
+def _named_on_self(node: ast.AST, builtin: str) -> str | None:
+    """`getattr(self, "x", ...)` / `setattr(self, "x", ...)` (`builtin`): the attribute."""
     if (
-        isinstance(expression, ast.Call)
-        and isinstance(expression.func, ast.Name)
-        and expression.func.id == "getattr"
-        and len(expression.args) >= 2
-        and isinstance(expression.args[0], ast.Name)
-        and expression.args[0].id == "self"
-        and isinstance(expression.args[1], ast.Constant)
-        and isinstance(expression.args[1].value, str)
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == builtin
+        and len(node.args) >= 2
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id == "self"
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
     ):
-        return expression.args[1].value
+        return node.args[1].value
     return None
 
 
@@ -1088,17 +1093,10 @@ def _self_stores(own: list[ast.AST]) -> frozenset[str]:
             and node.value.id == "self"
         ):
             stored.add(node.attr)
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "setattr"
-            and len(node.args) >= 2
-            and isinstance(node.args[0], ast.Name)
-            and node.args[0].id == "self"
-            and isinstance(node.args[1], ast.Constant)
-            and isinstance(node.args[1].value, str)
-        ):
-            stored.add(node.args[1].value)
+        else:
+            name = _named_on_self(node, "setattr")
+            if name is not None:
+                stored.add(name)
     return frozenset(stored)
 
 

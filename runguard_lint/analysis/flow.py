@@ -29,6 +29,7 @@ import libcst as cst
 from libcst.metadata.scope_provider import Assignment
 
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts
+from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.analysis.syntax import block_statements, is_none, is_within, small_statements
 from runguard_lint.analysis.tree import children, walk
 
@@ -159,8 +160,11 @@ class RaisingCode:
     resolved by qualified name through imports, never by spelling.
     """
 
-    def __init__(self, facts: ModuleFacts) -> None:
+    def __init__(self, facts: ModuleFacts, project: ProjectView | None = None) -> None:
         self.facts = facts
+        # The project's facts, for loggers it defines in one module and logs with in
+        # others (None for a file on its own).
+        self.project = project
 
     def harmless(self, statement: cst.CSTNode) -> bool:
         """Whether the statement runs through to the next one without raising.
@@ -339,7 +343,10 @@ class RaisingCode:
         func = call.func
         if not isinstance(func, cst.Attribute):
             return False
-        if func.attr.value == "format" and _is_string(func.value):
+        # `"{}: {}".format(a, b)`, `" ".join(command)`: string building from names,
+        # which raises only on a type mistake (a list of str joins; the arguments are
+        # names or other harmless expressions, checked above).
+        if func.attr.value in ("format", "join") and _is_string(func.value):
             return True
         return func.attr.value in _LOGGER_METHODS and self._is_logger(func.value)
 
@@ -350,10 +357,10 @@ class RaisingCode:
         is loguru's default), as logging's handlers do."""
         if "loguru.logger" in self.facts.external_names(receiver):
             return True
+        if self.project is not None and self.project.is_logger(receiver):
+            return True
         if isinstance(receiver, cst.Call):
-            return "logging.getLogger" in self.facts.external_names(
-                receiver.func
-            ) and self._harmless_call(receiver)
+            return self._makes_logger(receiver.func) and self._harmless_call(receiver)
         if not isinstance(receiver, cst.Name):
             return False
         assignments = self.facts.assignments_of(receiver)
@@ -370,9 +377,13 @@ class RaisingCode:
             value = statement.value if isinstance(statement, cst.Assign) else None
         elif isinstance(parent, cst.AnnAssign) and parent.target is target:
             value = parent.value
-        return isinstance(value, cst.Call) and "logging.getLogger" in self.facts.external_names(
-            value.func
-        )
+        return isinstance(value, cst.Call) and self._makes_logger(value.func)
+
+    def _makes_logger(self, func: cst.BaseExpression) -> bool:
+        """`logging.getLogger`, or a project function that returns a logger."""
+        if "logging.getLogger" in self.facts.external_names(func):
+            return True
+        return self.project is not None and self.project.makes_logger(func)
 
     def _harmless_target(self, target: cst.BaseExpression) -> bool:
         """A name, or an attribute of a name (`self.x = ...`); not a subscript, whose
@@ -428,9 +439,9 @@ class ReleasePaths:
     """Finds, within one module, a normal path that leaves a function unreleased, and
     whether a release comes before anything that can raise."""
 
-    def __init__(self, facts: ModuleFacts) -> None:
+    def __init__(self, facts: ModuleFacts, project: ProjectView | None = None) -> None:
         self.facts = facts
-        self.raising = RaisingCode(facts)
+        self.raising = RaisingCode(facts, project)
 
     def path_without_release(
         self, statement: cst.BaseStatement, function: FunctionNode, releases: Releases

@@ -30,9 +30,10 @@ from runguard_lint.analysis.project.collect import (
     Source,
     collect,
     interesting_names,
+    logger_modules,
     summary_key,
+    wanted_second,
     wants_summary,
-    words_of,
 )
 from runguard_lint.analysis.project.facts import ProjectFacts, join
 from runguard_lint.analysis.project.summary import SUMMARY_FORMAT, ModuleSummary
@@ -103,7 +104,10 @@ class ProjectSurvey:
         return survey.settled
 
 
-Survey = Callable[[Sequence[WorkItem], frozenset[str]], Iterator[tuple[WorkItem, "Surveyed"]]]
+# (files, names whose mention makes a module worth summarising, modules that are)
+Survey = Callable[
+    [Sequence[WorkItem], frozenset[str], frozenset[str]], Iterator[tuple[WorkItem, "Surveyed"]]
+]
 
 
 def survey_project(
@@ -150,24 +154,25 @@ def survey_project(
         first.append(file)
         if not _known(known, digest, module):
             wanted.append(WorkItem(file.display, file.path, None, len(text)))
-    surveyed = dict(survey(wanted, frozenset()))
+    surveyed = dict(survey(wanted, frozenset(), frozenset()))
     summaries: dict[str, ModuleSummary] = {}
     used: dict[str, ModuleSummary] = {}  # what the store keeps, by `summary_key`
     _add(first, digests, modules, known, surveyed, summaries, used)
     names = interesting_names(summaries.values())
-    if names:
+    loggers = logger_modules(summaries.values())
+    if names or loggers:
         done = {digests[file.display] for file in first}
         second: list[InputFile] = []
         wanted = []
         for file in rest:
             digest = digests[file.display]
             text = _text(file) if digest not in done else None
-            if text is None or names.isdisjoint(words_of(text)):
+            if text is None or not wanted_second(text, modules[file.display], names, loggers):
                 continue
             second.append(file)
             if not _known(known, digest, modules[file.display]):
                 wanted.append(WorkItem(file.display, file.path, None, len(text)))
-        surveyed.update(survey(wanted, names))
+        surveyed.update(survey(wanted, names, loggers))
         _add(second, digests, modules, known, surveyed, summaries, used)
     store.save(used)
     settled = {

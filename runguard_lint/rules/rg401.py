@@ -26,11 +26,13 @@ class _Rule(Rule):
                 continue
             if found.stored.attribute in context.project.closed_by_builders.get(qualname, ()):
                 continue  # each place that builds it per call releases this part itself
+            where = per_call[qualname]
+            place = f" in `{where}`" if where else " in a loop or a nested function"
             yield context.diagnostic(
                 self.code,
                 found.stored.statement,
                 f"{owner_message(found)} (the project builds `{found.stored.class_def.name.value}`"
-                " per call: each instance leaks what it holds)",
+                f" per call{place}: each instance leaks what it holds)",
             )
 
 

@@ -74,7 +74,7 @@ class OwnershipAnalysis:
             facts,
             Tracer(facts, catalog, Handoffs(facts, catalog, project)),
             BorrowedTransports(facts, self._finder),
-            ReleasePaths(facts),
+            ReleasePaths(facts, project),
         )
         # Filled on the first ask, not here: a check may never ask.
         self._acquisitions: list[Acquisition] | None = None

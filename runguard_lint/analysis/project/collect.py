@@ -47,14 +47,36 @@ def collect(
     summaries: dict[str, ModuleSummary] = {}
     first = [s for s in pending if wants_summary(s.text, catalog)]
     _summarise_all(first, catalog, known, summaries)
-    names = _interesting_names(summaries.values())
-    if names:
+    names = interesting_names(summaries.values())
+    loggers = logger_modules(summaries.values())
+    if names or loggers:
         done = {s.digest for s in first}
         second = [
-            s for s in pending if s.digest not in done and not names.isdisjoint(words_of(s.text))
+            s
+            for s in pending
+            if s.digest not in done
+            and wanted_second(s.text, module_of(s.filename)[0], names, loggers)
         ]
         _summarise_all(second, catalog, known, summaries)
     return join(summaries.values(), catalog), summaries
+
+
+def wanted_second(text: str, module: str, names: frozenset[str], loggers: frozenset[str]) -> bool:
+    """Whether the second pass summarises a module: it names what the first pass
+    found, or it is one the first pass's modules log with."""
+    return module in loggers or (bool(names) and not names.isdisjoint(words_of(text)))
+
+
+def logger_modules(summaries: Iterable[ModuleSummary]) -> frozenset[str]:
+    """The modules that may define what the first pass's modules log with: every
+    dotted prefix of their log sources (`app.logs.logger` may be `logger` of
+    `app.logs`, or a module of its own)."""
+    found: set[str] = set()
+    for summary in summaries:
+        for name in summary.log_sources:
+            parts = name.split(".")
+            found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return frozenset(found)
 
 
 def summary_of(

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TypeVar, Union
 
-from runguard_lint.analysis.project.summary import Lifetime, ModuleSummary
+from runguard_lint.analysis.project.summary import Construction, Lifetime, ModuleSummary
 from runguard_lint.catalog import Catalog, ResourceKind
 
 # How many alias hops and fixpoint rounds a join follows (real chains are short).
@@ -43,8 +43,9 @@ class ProjectFacts:
     takers: Mapping[str, frozenset[int]] = field(default_factory=dict)
     # Function (qualified) -> its positional parameter names (keywords map to them).
     params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # Classes (qualified) that the project builds once per call somewhere.
-    built_per_call: frozenset[str] = frozenset()
+    # Classes (qualified) that the project builds once per call somewhere -> the
+    # function whose runs build it ("" for a loop or a nested function).
+    built_per_call: Mapping[str, str] = field(default_factory=dict)
     # Class (qualified) -> attributes of the instance that every function building it
     # releases itself (`finally: scraper.session.close()`): those do not leak.
     closed_by_builders: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -67,6 +68,11 @@ class ProjectFacts:
     # (a literal, a module-level name, a configuration attribute, or such a parameter
     # of another such function passed on): those keys are bounded by the code.
     constant_params: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    # Names (qualified) bound to a logger, and functions that return one (`logger =
+    # define_log_level()` in a project's `logs` module, `get_logger(name)`): a call of
+    # their logging methods cannot skip a release (the exception model).
+    loggers: frozenset[str] = frozenset()
+    logger_factories: frozenset[str] = frozenset()
 
     @cached_property
     def digest(self) -> str:
@@ -82,7 +88,7 @@ class ProjectFacts:
                 "releasers": sorted((n, sorted(p)) for n, p in self.releasers.items()),
                 "takers": sorted((n, sorted(p)) for n, p in self.takers.items()),
                 "params": sorted(self.params.items()),
-                "per_call": sorted(self.built_per_call),
+                "per_call": sorted(self.built_per_call.items()),
                 "closed_by_builders": sorted(
                     (name, sorted(parts)) for name, parts in self.closed_by_builders.items()
                 ),
@@ -92,6 +98,8 @@ class ProjectFacts:
                 "permit_takers": sorted(self.permit_takers.items()),
                 "permit_givers": sorted(self.permit_givers.items()),
                 "constant_params": sorted((n, sorted(p)) for n, p in self.constant_params.items()),
+                "loggers": sorted(self.loggers),
+                "logger_factories": sorted(self.logger_factories),
             }
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -148,7 +156,8 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     releasers = inherit(releasers)
     takers = inherit(takers)
     params = inherit(params)
-    built_per_call = _built_per_call(modules, resolver, classes)
+    once = _runs_once(modules, resolver)
+    built_per_call = _built_per_call(modules, resolver, classes, once)
     permit_takers = _qualified(modules, lambda summary: summary.permit_takers)
     permit_givers = _qualified(modules, lambda summary: summary.permit_givers)
     given_back = set(permit_givers.values())
@@ -162,7 +171,10 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         for name in aliases
         if resolver.canonical(name) in catalog.by_callable
     )
+    loggers, logger_factories = _loggers(modules, resolver)
     return ProjectFacts(
+        loggers=loggers,
+        logger_factories=logger_factories,
         constant_params=_constant_params(modules, resolver, params),
         factories=factories,
         fresh_gates={
@@ -174,7 +186,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         takers=takers,
         params=params,
         built_per_call=built_per_call,
-        closed_by_builders=_closed_by_builders(modules, resolver, built_per_call),
+        closed_by_builders=_closed_by_builders(modules, resolver, frozenset(built_per_call), once),
         classes=classes,
         aliases=aliases,
         resource_aliases=resource_aliases,
@@ -290,45 +302,141 @@ def _through_hands(
 
 
 def _closed_by_builders(
-    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts, classes: frozenset[str]
+    modules: Mapping[str, ModuleSummary],
+    resolver: ProjectFacts,
+    classes: frozenset[str],
+    once: frozenset[str],
 ) -> dict[str, frozenset[str]]:
     """For classes built per call: the attributes that every site building them
-    releases (sites that return, hold or store the instance release nothing here)."""
+    releases (sites that return, hold or store the instance release nothing here;
+    sites that run once per process do not count)."""
     found: dict[str, frozenset[str]] = {}
     for summary in modules.values():
         for site in summary.constructions:
             callee = resolver.canonical(site.callee)
-            if callee not in classes or site.lifetime is Lifetime.ONCE:
+            if callee not in classes or _once_site(site, once):
                 continue
             closes = frozenset(site.closes)
             found[callee] = found[callee] & closes if callee in found else closes
     return {name: parts for name, parts in found.items() if parts}
 
 
+# Where every logger comes from: the standard library's and loguru's.
+_LOGGER_FACTORIES = frozenset({"logging.getLogger", "logging.LoggerAdapter"})
+_LOGGERS = frozenset({"loguru.logger", "logging.root"})
+
+
+def _loggers(
+    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The project's names bound to a logger and functions returning one: what comes
+    from `logging.getLogger(...)` or loguru's `logger`, through module-level names,
+    re-exports and functions whose every return is a logger (a least fixpoint)."""
+    names = {
+        f"{summary.module}.{name}": source
+        for summary in modules.values()
+        for name, source in summary.logger_names.items()
+    }
+    functions = {
+        f"{summary.module}.{name}": sources
+        for summary in modules.values()
+        for name, sources in summary.logger_returns.items()
+    }
+    loggers: set[str] = set(_LOGGERS)
+    factories: set[str] = set(_LOGGER_FACTORIES)
+
+    def is_logger(source: str) -> bool:
+        kind, _, name = source.partition(":")
+        name = resolver.canonical(name)
+        if kind == "c":
+            return name in factories or (name.rpartition(".")[0] in loggers)
+        return name in loggers
+
+    for _ in range(_MAX_HOPS):
+        changed = False
+        for name, source in names.items():
+            if name not in loggers and is_logger(source):
+                loggers.add(name)
+                changed = True
+        for name, sources in functions.items():
+            if name not in factories and all(is_logger(s) for s in sources):
+                factories.add(name)
+                changed = True
+        if not changed:
+            break
+    return frozenset(loggers - _LOGGERS), frozenset(factories - _LOGGER_FACTORIES)
+
+
+def _runs_once(modules: Mapping[str, ModuleSummary], resolver: ProjectFacts) -> frozenset[str]:
+    """Functions and classes that the project shows run once per process: called (or
+    built) somewhere, and only at module level, in the `__main__` block, in a memoised
+    function, or in the body of another such function (`asyncio.run(main())` under
+    the guard, and what `main()` calls and builds). Startup code builds its owners
+    once, whatever it holds. Names handed on as values (a callback, a registry of
+    classes) or registered by a decorator (a route, a tool) run whenever someone else
+    decides, so they are never once; nor is anything the project never calls (a
+    library's API, a framework's handler)."""
+    sites: dict[str, list[Construction]] = {}
+    for summary in modules.values():
+        for site in summary.constructions:
+            sites.setdefault(resolver.canonical(site.callee), []).append(site)
+    elsewhere = {
+        resolver.canonical(name)
+        for summary in modules.values()
+        for name in (*summary.referenced, *summary.entry_points)
+    }
+    once: set[str] = set()
+    for _ in range(_MAX_HOPS * 4):
+        changed = False
+        for callee, found in sites.items():
+            if callee in once or callee in elsewhere:
+                continue
+            if all(_once_site(site, once) for site in found):
+                once.add(callee)
+                changed = True
+        if not changed:
+            break
+    return frozenset(once)
+
+
+def _once_site(site: Construction, once: Collection[str]) -> bool:
+    """Whether a construction site runs once per process, given what runs once."""
+    if site.lifetime is Lifetime.ONCE:
+        return True
+    return site.lifetime is not Lifetime.STORED and bool(site.through) and site.through in once
+
+
 def _built_per_call(
-    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts, classes: frozenset[str]
-) -> frozenset[str]:
-    """Classes with a construction site that runs per call: directly in a function
-    body or loop, or returned by a function (held by a class) that itself runs so."""
+    modules: Mapping[str, ModuleSummary],
+    resolver: ProjectFacts,
+    classes: frozenset[str],
+    once: frozenset[str],
+) -> dict[str, str]:
+    """Classes with a construction site that runs per call: in a loop or a nested
+    function, in the body of a function that does not run once, or returned by a
+    function (held by a class) that itself runs so; each with the function whose runs
+    build it."""
     sites = [
         (resolver.canonical(site.callee), site)
         for summary in modules.values()
         for site in summary.constructions
     ]
-    per_call: set[str] = set()
+    per_call: dict[str, str] = {}
     for _ in range(_MAX_HOPS * 4):
         changed = False
         for callee, site in sites:
-            if callee in per_call:
+            if callee in per_call or _once_site(site, once):
                 continue
-            if site.lifetime is Lifetime.PER_CALL or (
-                site.lifetime in (Lifetime.RETURNED, Lifetime.HELD) and site.through in per_call
-            ):
-                per_call.add(callee)
-                changed = True
+            if site.lifetime is Lifetime.PER_CALL:
+                per_call[callee] = site.through
+            elif site.lifetime in (Lifetime.RETURNED, Lifetime.HELD) and site.through in per_call:
+                per_call[callee] = per_call[site.through] or site.through
+            else:
+                continue
+            changed = True
         if not changed:
             break
-    return frozenset(per_call & classes)
+    return {name: where for name, where in per_call.items() if name in classes}
 
 
 def keyed_functions(
@@ -367,12 +475,20 @@ def _constant_params(
             if target in keyed:
                 sites.setdefault(target, []).extend(sources)
     classes = {cls for summary in modules.values() for cls in summary.classes}
+    # A decorator factory's arguments are written where it decorates (`@register(
+    # "length")`): the registry it fills is bounded by the code, unless a call here
+    # passes call data (the spec's "registries filled by decorators").
+    decorators = {
+        f"{summary.module}.{name}"
+        for summary in modules.values()
+        for name in summary.decorator_factories
+    }
     constant = {
         name: set(range(len(params.get(name, ()))))
         for name in keyed
         # Called somewhere but a script's `__main__` block, named nowhere else; not a
         # method, which may be called through any instance, where no summary sees it.
-        if ("#", "c") in sites.get(name, ())
+        if (("#", "c") in sites.get(name, ()) or name in decorators)
         and name not in referenced
         and name.rpartition(".")[0] not in classes
     }

@@ -49,13 +49,13 @@ import enum
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Union
 
 from runguard_lint.astwalk import children as _children
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
-SUMMARY_FORMAT = 7
+SUMMARY_FORMAT = 8
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -69,6 +69,10 @@ MEMOISERS = frozenset(
         "per_loop",
         "keyed_per_loop",
     }
+)
+# Decorators that leave a function called only where the code calls it.
+_PLAIN_DECORATORS = frozenset(
+    {"staticmethod", "classmethod", "abstractmethod", "overload", "override", "wraps"}
 )
 # Methods that put their argument into the receiver (a container or queue).
 STORE_METHODS = frozenset(
@@ -97,6 +101,9 @@ class Lifetime(str, enum.Enum):
     """How often a construction site runs, as far as the module shows."""
 
     ONCE = "once"
+    # In a loop or a nested function; or, with `through`, once per run of that
+    # function: as often as the project runs it (a `main()` that only the `__main__`
+    # block calls runs once).
     PER_CALL = "per-call"
     # Returned by the enclosing function: as often as that function is called.
     RETURNED = "returned"
@@ -112,7 +119,7 @@ class Construction:
 
     callee: str
     lifetime: Lifetime
-    # For RETURNED: the function (module-qualified); for HELD: the class.
+    # For RETURNED and PER_CALL: the function (module-qualified); for HELD: the class.
     through: str = ""
     # For PER_CALL, bound to a local: the attributes of the instance that the same
     # function releases (`finally: scraper.session.close()`).
@@ -159,6 +166,21 @@ class ModuleSummary:
     defines_cache: bool = False
     # Module-level function -> positional parameters that reach a key of such a dict.
     cache_keys: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Those of them that return a function they define (`def register(name): def
+    # decorator(cls): REGISTRY[name] = cls ...; return decorator`): decorator factories,
+    # whose arguments are written where they decorate.
+    decorator_factories: tuple[str, ...] = ()
+    # What may be a logger, for the exception model (a log call cannot skip a
+    # release): module-level names bound once -> their source, and module-level
+    # functions -> the sources of every value they return. A source is "c:<callee>"
+    # (a call's result) or "n:<name>" (another name), both qualified; the join
+    # decides which are loggers (`logging.getLogger`, loguru's `logger`).
+    logger_names: dict[str, str] = field(default_factory=dict)
+    logger_returns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Names of the module's own package that it logs with (`logger.info(...)` after
+    # `from app.logs import logger`) or builds a logger with: the fact pass summarises
+    # the modules that define them, which may name no resource at all.
+    log_sources: tuple[str, ...] = ()
     # Callee (qualified, in the module's own top-level package) -> what its calls
     # here pass: (argument index or keyword, source) where source is "c" (a
     # constant), "d" (call data) or "p:<function>:<k>" (parameter k of a module-level
@@ -168,6 +190,9 @@ class ModuleSummary:
     call_args: dict[str, tuple[tuple[Union[int, str], str], ...]] = field(default_factory=dict)
     # Such functions named here other than as a callee (handed on, stored, decorated).
     referenced: tuple[str, ...] = ()
+    # Functions (qualified) that a decorator may hand to someone else to call (a route,
+    # a tool, a property): how often they run is not up to the project's own calls.
+    entry_points: tuple[str, ...] = ()
     # Whether the module's text names a catalog constructor: only then do its
     # factories, helpers and classes make other modules worth summarising (a module
     # summarised only for its dicts adds the functions that fill them).
@@ -194,8 +219,13 @@ class ModuleSummary:
             "permit_givers": self.permit_givers,
             "defines_cache": self.defines_cache,
             "cache_keys": {k: list(v) for k, v in self.cache_keys.items()},
+            "decorator_factories": list(self.decorator_factories),
+            "logger_names": self.logger_names,
+            "logger_returns": {k: list(v) for k, v in self.logger_returns.items()},
+            "log_sources": list(self.log_sources),
             "call_args": {k: [list(t) for t in v] for k, v in self.call_args.items()},
             "referenced": list(self.referenced),
+            "entry_points": list(self.entry_points),
             "names_resources": self.names_resources,
         }
 
@@ -213,7 +243,11 @@ class ModuleSummary:
         aliases = raw.get("aliases", {})
         properties = raw.get("properties", [])
         referenced = raw.get("referenced", [])
-        assert isinstance(referenced, list)
+        entry_points = raw.get("entry_points", [])
+        assert isinstance(referenced, list) and isinstance(entry_points, list)
+        decorator_factories = raw.get("decorator_factories", [])
+        log_sources = raw.get("log_sources", [])
+        assert isinstance(decorator_factories, list) and isinstance(log_sources, list)
         assert isinstance(constructions, list) and isinstance(classes, list)
         assert isinstance(properties, list)
         assert isinstance(aliases, dict)
@@ -250,6 +284,12 @@ class ModuleSummary:
             permit_givers={str(k): str(v) for k, v in table("permit_givers").items()},
             defines_cache=bool(raw.get("defines_cache", False)),
             cache_keys={k: tuple(int(str(x)) for x in v) for k, v in table("cache_keys").items()},
+            decorator_factories=tuple(str(d) for d in decorator_factories),
+            logger_names={str(k): str(v) for k, v in table("logger_names").items()},
+            logger_returns={
+                k: tuple(str(x) for x in v) for k, v in table("logger_returns").items()
+            },
+            log_sources=tuple(str(x) for x in log_sources),
             call_args={
                 k: tuple(
                     (t[0] if isinstance(t[0], str) else int(t[0]), str(t[1]))
@@ -259,6 +299,7 @@ class ModuleSummary:
                 for k, v in table("call_args").items()
             },
             referenced=tuple(str(r) for r in referenced),
+            entry_points=tuple(str(e) for e in entry_points),
             names_resources=bool(raw.get("names_resources", True)),
         )
 
@@ -377,6 +418,8 @@ def summarise(
     summary.visit_body(tree.body, Lifetime.ONCE, "", "")
     takers, givers = _permit_wrappers(tree, names, permit_types)
     caches = _module_dicts(tree, names)
+    cache_keys = _cache_keys(tree, caches) if caches else {}
+    logger_names, logger_returns = _logger_sources(tree, names)
     call_args, referenced = summary.arguments.result()
     return ModuleSummary(
         module=module,
@@ -394,9 +437,14 @@ def summarise(
         permit_takers=takers,
         permit_givers=givers,
         defines_cache=bool(caches),
-        cache_keys=_cache_keys(tree, caches) if caches else {},
+        cache_keys=cache_keys,
+        decorator_factories=_decorator_factories(tree, cache_keys),
+        logger_names=logger_names,
+        logger_returns=logger_returns,
+        log_sources=_log_sources(tree, names, logger_names),
         call_args=call_args,
         referenced=referenced,
+        entry_points=tuple(summary.entry_points),
         names_resources=names_resources,
     )
 
@@ -420,6 +468,7 @@ class _Summariser:
         self.bases: dict[str, tuple[str, ...]] = {}
         self.properties: list[str] = []
         self.constructions: list[Construction] = []
+        self.entry_points: list[str] = []
         self.declared: dict[str, set[str]] = {}
         # The class (qualname in the module) whose method is being summarised.
         self.current_class = ""
@@ -476,6 +525,8 @@ class _Summariser:
         self.current_class = cls
         decorators = {_terminal(d) for d in function.decorator_list}
         memoised = bool(decorators & MEMOISERS)
+        if decorators - _PLAIN_DECORATORS:
+            self.entry_points.append(full)
         params = _positional(function, method=bool(cls) and "staticmethod" not in decorators)
         # Every question below reads the same nodes: the body is walked once.
         own = _own_nodes(function)
@@ -542,7 +593,7 @@ class _Summariser:
             through = ""
             if site is not Lifetime.ONCE:
                 local = _bound_local(parent)
-                if repeated:
+                if repeated or nested:
                     site = Lifetime.PER_CALL
                 elif (isinstance(parent, ast.Return) or local in self.returned_locals) and function:
                     site, through = Lifetime.RETURNED, function
@@ -550,8 +601,16 @@ class _Summariser:
                     site, through = Lifetime.HELD, cls
                 elif _stored_elsewhere(parent, self.globals_of(function)):
                     site = Lifetime.STORED
+                else:
+                    # Once per run of the function: as often as the project calls it.
+                    through = function
             closes: tuple[str, ...] = ()
-            if site is Lifetime.PER_CALL and not repeated and not nested and local:
+            if (
+                site is Lifetime.PER_CALL
+                and through
+                and local
+                and _unawait(getattr(parent, "value", None) or node) is node
+            ):
                 closes = tuple(sorted(self.closed_parts.get(local, ())))
             self.constructions.append(Construction(callee, site, through, closes))
 
@@ -862,6 +921,8 @@ def _handed_locals(
     and those it stores on `self` (`client = C(...); self.client = client`)."""
     returned: set[str] = set()
     held: set[str] = set()
+    # `sparse = built`: a plain copy of one local into another.
+    copies: list[tuple[str, str]] = []
     for node in own:
         if isinstance(node, ast.Return) and node.value is not None:
             value = _unawait(node.value)
@@ -870,24 +931,42 @@ def _handed_locals(
                 value = _unawait(single[value.id])
             # `return cls(vectorizer=vectorizer)`: what the returned object is built
             # with lives as long as it does (a class takes what it is given).
-            returned.update(_built_with(value, single))
+            returned.update(_built_with(value))
         elif isinstance(node, ast.Assign) and _stored_on_self(node):
             if isinstance(node.value, ast.Name) and node.value.id in single:
                 held.add(node.value.id)
-            held.update(_built_with(node.value, single))
-    return frozenset(returned), frozenset(held)
+            held.update(_built_with(node.value))
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Name)
+        ):
+            copies.append((node.targets[0].id, node.value.id))
+    return _through_copies(returned, copies), _through_copies(held, copies)
 
 
-def _built_with(value: ast.expr, single: dict[str, ast.expr]) -> set[str]:
-    """Locals bound once that a class construction is given (`cls(v)`, `Router(v=v)`):
-    the contract counts a class as taking over what it is passed."""
-    if not isinstance(value, ast.Call):
-        return set()
-    callee = _terminal(value.func)
-    if not (callee == "cls" or (callee[:1].isupper() and any(c.islower() for c in callee))):
+def _through_copies(names: set[str], copies: list[tuple[str, str]]) -> frozenset[str]:
+    """The names plus the locals copied into them (`sparse = built; return R(sparse)`
+    returns what `built` holds too)."""
+    found = set(names)
+    changed = bool(found) and bool(copies)
+    while changed:
+        changed = False
+        for target, source in copies:
+            if target in found and source not in found:
+                found.add(source)
+                changed = True
+    return frozenset(found)
+
+
+def _built_with(value: ast.expr) -> set[str]:
+    """Names that a class construction is given (`cls(v)`, `Router(v=v)`): the
+    contract counts a class as taking over what it is passed."""
+    if not isinstance(value, ast.Call) or not _constructs(value):
         return set()
     arguments = [*value.args, *(k.value for k in value.keywords)]
-    return {a.id for a in arguments if isinstance(a, ast.Name) and a.id in single}
+    return {a.id for a in arguments if isinstance(a, ast.Name)}
 
 
 def _bound_local(parent: ast.AST | None) -> str:
@@ -983,12 +1062,47 @@ def _calls_with_context(
             continue
         inner = nested or (node is not root and isinstance(node, _NESTING))
         loop = in_loop or isinstance(node, _LOOPS)
-        direct: Optional[ast.AST] = None
         if isinstance(node, _DIRECT):
-            direct = node
-        elif isinstance(node, ast.Await):
-            direct = parent
-        stack.extend([(child, loop, inner, direct) for child in children])
+            stack.extend([(child, loop, inner, node) for child in children])
+            continue
+        # `return await C()`, `return C(...).model`, `return R(encoder=C())`, `x = [C()
+        # for ...]`: what the statement keeps holds the construction, which lives as
+        # long as that does.
+        kept = {id(part) for part in _kept_parts(node)} if parent is not None else set()
+        stack.extend(
+            [(child, loop, inner, parent if id(child) in kept else None) for child in children]
+        )
+
+
+def _kept_parts(node: ast.AST) -> list[ast.AST]:
+    """The parts of an expression that its value holds on to (not a call's callee,
+    a condition, a key or a loop's iterable)."""
+    if isinstance(node, (ast.Await, ast.Attribute, ast.Subscript, ast.Starred)):
+        return [node.value]
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return list(node.elts)
+    if isinstance(node, ast.Dict):
+        return [v for v in node.values if v is not None]
+    if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+        return [node.elt]
+    if isinstance(node, ast.DictComp):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return [node.body, node.orelse]
+    if isinstance(node, ast.BoolOp):
+        return list(node.values)
+    if isinstance(node, ast.Call) and _constructs(node):
+        return [*node.args, *node.keywords]
+    if isinstance(node, ast.keyword):
+        return [node.value]
+    return []
+
+
+def _constructs(call: ast.Call) -> bool:
+    """Whether a call builds an instance of a class (`cls(...)`, `Router(...)`): the
+    contract counts a class as taking over what it is given."""
+    callee = _terminal(call.func)
+    return callee == "cls" or (callee[:1].isupper() and any(c.islower() for c in callee))
 
 
 _NESTING = (*_FunctionDef, ast.Lambda)
@@ -1227,26 +1341,146 @@ def _cache_keys(tree: ast.Module, caches: frozenset[str]) -> dict[str, tuple[int
         index = {name: i for i, name in enumerate(_positional(function, method=False))}
         if not index:
             continue
-        own = _own_nodes(function)
-        single = _single_bindings(own)
         keyed: set[int] = set()
-        for node in own:
-            key: ast.AST | None = None
-            if isinstance(node, ast.Subscript) and _root_name(node.value) in caches:
-                key = node.slice
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in _KEYED_METHODS
-                and _root_name(node.func.value) in caches
-                and node.args
-            ):
-                key = node.args[0]
-            if key is not None:
-                keyed |= _params_in(key, index, single)
+        for own, seen in _closures(function, index):
+            keyed |= _keyed_params(own, seen, caches)
         if keyed:
             found[function.name] = tuple(sorted(keyed))
     return found
+
+
+def _logger_sources(
+    tree: ast.Module, names: _Names
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """Where each module-level name bound once, and each value a module-level function
+    returns, comes from (see ModuleSummary.logger_names): the facts that say which of
+    the project's names are loggers."""
+    counts: dict[str, int] = {}
+    values: dict[str, ast.expr] = {}
+    for node in tree.body:
+        for target in _targets(node):
+            if isinstance(target, ast.Name):
+                counts[target.id] = counts.get(target.id, 0) + 1
+                value = getattr(node, "value", None)
+                if isinstance(value, ast.expr):
+                    values[target.id] = value
+    bound = {name: value for name, value in values.items() if counts[name] == 1}
+
+    def source(value: ast.expr, local: dict[str, ast.expr]) -> str | None:
+        if isinstance(value, ast.Call):
+            callee = names.resolve(value.func)
+            return f"c:{callee}" if callee else None
+        if isinstance(value, ast.Name) and value.id in local:
+            return source(local[value.id], {})
+        if isinstance(value, ast.Name) and value.id in bound:
+            return f"n:{names.module}.{value.id}"
+        name = names.resolve(value)
+        return f"n:{name}" if name else None
+
+    # Only sources that name logging can start or continue a chain to a logger; the
+    # rest would only make every summary larger (the decision is the join's).
+    def kept(found: str | None) -> bool:
+        return found is not None and "log" in found.lower()
+
+    found_names: dict[str, str] = {}
+    for name, value in bound.items():
+        found = source(value, {})
+        if found is not None and kept(found):
+            found_names[name] = found
+    found_returns: dict[str, tuple[str, ...]] = {}
+    for function in tree.body:
+        if not isinstance(function, _FunctionDef):
+            continue
+        own = _own_nodes(function)
+        returns = [n.value for n in own if isinstance(n, ast.Return)]
+        if not returns or any(value is None for value in returns):
+            continue
+        single = _single_bindings(own)
+        sources = [source(value, single) for value in returns if value is not None]
+        if all(kept(found) for found in sources):
+            found_returns[function.name] = tuple(dict.fromkeys(str(s) for s in sources))
+    return found_names, found_returns
+
+
+# What a logger is called to log (`logging.Logger`'s and loguru's methods).
+_LOG_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "success"}
+)
+
+
+def _log_sources(tree: ast.Module, names: _Names, logger_names: dict[str, str]) -> tuple[str, ...]:
+    """Imported names of the module's own top-level package that it calls a logging
+    method on, and the callables its module-level loggers come from (ModuleSummary)."""
+    top = names.module.split(".", 1)[0] + "."
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _LOG_METHODS
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in names.bindings
+        ):
+            found.add(names.bindings[node.func.value.id])
+    found.update(source[2:] for source in logger_names.values() if source.startswith("c:"))
+    return tuple(sorted(name for name in found if name.startswith(top)))
+
+
+def _decorator_factories(tree: ast.Module, keyed: dict[str, tuple[int, ...]]) -> tuple[str, ...]:
+    """The keyed module-level functions that return a function defined in their body."""
+    found: list[str] = []
+    for function in tree.body:
+        if not isinstance(function, _FunctionDef) or function.name not in keyed:
+            continue
+        inner = {node.name for node in function.body if isinstance(node, _FunctionDef)}
+        if any(
+            isinstance(node, ast.Return)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in inner
+            for node in _own_nodes(function)
+        ):
+            found.append(function.name)
+    return tuple(found)
+
+
+def _closures(
+    function: ast.AST, index: dict[str, int]
+) -> Iterator[tuple[list[ast.AST], dict[str, int]]]:
+    """A function's own nodes with its parameters, then those of each function nested
+    in it with the outer parameters it does not rebind: a decorator factory's inner
+    function keys a registry by the factory's argument (`REGISTRY[name] = cls`)."""
+    pending: list[tuple[ast.AST, dict[str, int]]] = [(function, index)]
+    while pending:
+        node, seen = pending.pop()
+        own = _own_nodes(node)
+        yield own, seen
+        for inner in own:
+            if isinstance(inner, (*_FunctionDef, ast.Lambda)):
+                bound = _parameter_names(inner.args) | _local_stores(_own_nodes(inner))
+                visible = {name: i for name, i in seen.items() if name not in bound}
+                if visible:
+                    pending.append((inner, visible))
+
+
+def _keyed_params(own: list[ast.AST], index: dict[str, int], caches: frozenset[str]) -> set[int]:
+    """The parameters that reach a key of one of the module's dicts in these nodes."""
+    single = _single_bindings(own)
+    keyed: set[int] = set()
+    for node in own:
+        key: ast.AST | None = None
+        if isinstance(node, ast.Subscript) and _root_name(node.value) in caches:
+            key = node.slice
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _KEYED_METHODS
+            and _root_name(node.func.value) in caches
+            and node.args
+        ):
+            key = node.args[0]
+        if key is not None:
+            keyed |= _params_in(key, index, single)
+    return keyed
 
 
 def _root_name(expression: ast.expr) -> str:

@@ -64,6 +64,16 @@ class ProjectView:
             return f"{self.module}.{name}"
         return None
 
+    def is_logger(self, receiver: cst.BaseExpression) -> bool:
+        """A name the project binds to a logger (`from app.logs import logger`)."""
+        return bool(self.project.loggers) and self.callee(receiver) in self.project.loggers
+
+    def makes_logger(self, func: cst.BaseExpression) -> bool:
+        """A project function that returns a logger (`get_logger(__name__)`)."""
+        return bool(self.project.logger_factories) and (
+            self.callee(func) in self.project.logger_factories
+        )
+
     def factory(self, call: cst.Call) -> tuple[ResourceKind, str] | None:
         """The kind of fresh resource the call returns, and the name it was called by."""
         if not self.project.factories:

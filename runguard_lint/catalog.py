@@ -116,7 +116,8 @@ class ResourceKind:
     # where the code never waited changes how long the function takes.
     release_waits: bool = False
     # Methods whose result keeps using the resource (a future from `submit`, a stream,
-    # `client[db]`: `__getitem__`): returning one needs the resource still open.
+    # `client[db]`: `__getitem__`), and attributes that are parts of it (`Popen.stdout`):
+    # returning one needs the resource still open, handing one on does not hand it over.
     derived: tuple[str, ...] = ()
     # Catalog resources close themselves when a `for` loop runs them to the end
     # (`FileInput.__next__` closes each file as it finishes it).

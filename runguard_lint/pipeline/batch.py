@@ -120,13 +120,13 @@ def check_files(
     workers = _workers(settings)
 
     def survey(
-        items: Sequence[WorkItem], names: frozenset[str], modules: frozenset[str]
+        items: Sequence[WorkItem], names: frozenset[str]
     ) -> Iterator[tuple[WorkItem, Surveyed]]:
         if not items:
             return iter(())
         from runguard_lint.pipeline.check import Surveyed, survey_item
 
-        context = WorkerContext(settings, enabled, survey_names=names, survey_modules=modules)
+        context = WorkerContext(settings, enabled, survey_names=names)
         return run_in_workers(
             survey_item,
             context,

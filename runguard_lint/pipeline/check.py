@@ -417,15 +417,10 @@ def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
         return Surveyed("", None, None)
     trees: list[tuple[str, ast.Module]] = []
     catalog = context.settings.catalog
-    wanted = bool(context.survey_modules) and (
-        module_of(str(item.path))[0] in context.survey_modules
-    )
 
     def parse_once(filename: str, text: str) -> StdlibTree | FileReport | None:
-        if (
-            not wanted
-            and not wants_summary(text, catalog, context.survey_names)
-            and not _needs_parse(text, context.settings, context.enabled, EMPTY)
+        if not wants_summary(text, catalog, context.survey_names) and not _needs_parse(
+            text, context.settings, context.enabled, EMPTY
         ):
             return None  # no summary wanted, and nothing the check could report
         parsed = _parse(filename, text)
@@ -441,7 +436,7 @@ def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
     if trees:
         text, tree = trees[0]
         imported = imported_names(tree)
-        if wanted or wants_summary(text, catalog, context.survey_names):
+        if wants_summary(text, catalog, context.survey_names):
             module, package = module_of(str(item.path))
             # Too deep to summarise: the module tells the project nothing.
             with contextlib.suppress(RecursionError):

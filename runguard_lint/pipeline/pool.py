@@ -62,8 +62,6 @@ class WorkerContext:
     project: ProjectFacts | None = None
     # The fact pass's second round: names whose mention makes a survey summarise a module.
     survey_names: frozenset[str] = frozenset()
-    # ... and modules it summarises whatever their text names (collect.logger_modules).
-    survey_modules: frozenset[str] = frozenset()
 
     @property
     def facts_digest(self) -> str:

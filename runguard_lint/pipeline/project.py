@@ -27,18 +27,22 @@ from typing import TYPE_CHECKING
 from runguard_lint import __version__
 from runguard_lint.analysis.project import module_of, out_of_reach, reachable
 from runguard_lint.analysis.project.collect import (
+    DEMAND_ROUNDS,
     Source,
     collect,
+    demanded_modules,
     interesting_names,
-    logger_modules,
     summary_key,
-    wanted_second,
+    summary_of,
     wants_summary,
+    words_of,
 )
 from runguard_lint.analysis.project.facts import ProjectFacts, join
 from runguard_lint.analysis.project.summary import SUMMARY_FORMAT, ModuleSummary
+from runguard_lint.catalog import Catalog
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import FileReport
+from runguard_lint.grammar import stdlib_tree
 from runguard_lint.pipeline.cache_key import cache_key, sign, verify
 from runguard_lint.pipeline.files import (
     DecodeFailure,
@@ -104,10 +108,7 @@ class ProjectSurvey:
         return survey.settled
 
 
-# (files, names whose mention makes a module worth summarising, modules that are)
-Survey = Callable[
-    [Sequence[WorkItem], frozenset[str], frozenset[str]], Iterator[tuple[WorkItem, "Surveyed"]]
-]
+Survey = Callable[[Sequence[WorkItem], frozenset[str]], Iterator[tuple[WorkItem, "Surveyed"]]]
 
 
 def survey_project(
@@ -154,26 +155,26 @@ def survey_project(
         first.append(file)
         if not _known(known, digest, module):
             wanted.append(WorkItem(file.display, file.path, None, len(text)))
-    surveyed = dict(survey(wanted, frozenset(), frozenset()))
+    surveyed = dict(survey(wanted, frozenset()))
     summaries: dict[str, ModuleSummary] = {}
     used: dict[str, ModuleSummary] = {}  # what the store keeps, by `summary_key`
     _add(first, digests, modules, known, surveyed, summaries, used)
     names = interesting_names(summaries.values())
-    loggers = logger_modules(summaries.values())
-    if names or loggers:
+    if names:
         done = {digests[file.display] for file in first}
         second: list[InputFile] = []
         wanted = []
         for file in rest:
             digest = digests[file.display]
             text = _text(file) if digest not in done else None
-            if text is None or not wanted_second(text, modules[file.display], names, loggers):
+            if text is None or names.isdisjoint(words_of(text)):
                 continue
             second.append(file)
             if not _known(known, digest, modules[file.display]):
                 wanted.append(WorkItem(file.display, file.path, None, len(text)))
-        surveyed.update(survey(wanted, names, loggers))
+        surveyed.update(survey(wanted, names))
         _add(second, digests, modules, known, surveyed, summaries, used)
+    _add_demanded(readable, digests, modules, known, summaries, used, catalog)
     store.save(used)
     settled = {
         item.display: result for item, result in surveyed.items() if result.settled is not None
@@ -181,6 +182,48 @@ def survey_project(
     joined = join(summaries.values(), catalog)
     facts_store.save(project_key, joined)
     return ProjectSurvey(joined, settled, modules)
+
+
+def _add_demanded(
+    files: list[InputFile],
+    digests: dict[str, str],
+    modules: dict[str, str],
+    known: dict[str, ModuleSummary],
+    summaries: dict[str, ModuleSummary],
+    used: dict[str, ModuleSummary],
+    catalog: Catalog,
+) -> None:
+    """The modules that the summarised ones depend on (`collect.demanded_modules`),
+    summarised here in the main process: a few files, not worth a round of workers."""
+    by_module = {modules[file.display]: file for file in files}
+    tried = set(summaries)
+    for _ in range(DEMAND_ROUNDS):
+        wanted = [
+            by_module[name]
+            for name in sorted(demanded_modules(summaries.values()))
+            if name in by_module and digests[by_module[name].display] not in tried
+        ]
+        if not wanted:
+            return
+        for file in wanted:
+            digest = digests[file.display]
+            tried.add(digest)
+            key = summary_key(digest, modules[file.display])
+            summary = known.get(key)
+            if summary is None:
+                text = _text(file)
+                summary = None if text is None else _summary_of(file, text, catalog)
+            if summary is not None:
+                summaries[digest] = used[key] = summary
+
+
+def _summary_of(file: InputFile, text: str, catalog: Catalog) -> ModuleSummary | None:
+    """A module's summary made here (None: it does not parse, or is too deep)."""
+    module, package = module_of(str(file.path))
+    try:
+        return summary_of(stdlib_tree(text).tree, text, module, package, catalog)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def _text(file: InputFile) -> str | None:

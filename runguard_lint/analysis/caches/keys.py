@@ -92,6 +92,25 @@ def _exits_when_missing(block: cst.CSTNode | None, statement: cst.CSTNode, name:
     return False
 
 
+def _leaves_unless_present(facts: ModuleFacts, test: cst.Comparison, name: cst.Name) -> bool:
+    """`if name not in TABLE: raise ...` (or `return`), on any table, the cache itself
+    included: past it, the key is one the table holds, so a write replaces an entry
+    and adds none (a membership test inserts nothing, even into a defaultdict)."""
+    if test.left is not name or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    if not isinstance(target.operator, cst.NotIn) or dotted_name(target.comparator) is None:
+        return False
+    statement = facts.parent(test)
+    if not isinstance(statement, cst.If) or statement.test is not test or statement.orelse:
+        return False
+    body = statement.body.body
+    last = body[-1] if body else None
+    return isinstance(last, cst.SimpleStatementLine) and isinstance(
+        last.body[-1], (cst.Return, cst.Raise)
+    )
+
+
 class Keys:
     """Which expressions of one module derive from call data."""
 
@@ -206,6 +225,8 @@ class Keys:
         (or `if not x:`) leaving the function, on a table that is not the cache itself."""
         facts = self.facts
         parent = facts.parent(name)
+        if isinstance(parent, cst.Comparison):
+            return _leaves_unless_present(facts, parent, name)
         if isinstance(parent, cst.Index):
             subscript = facts.parent(facts.parent(parent) or parent)
             if not isinstance(subscript, cst.Subscript) or not _other_table(

@@ -485,6 +485,12 @@ class Tracer:
         ):
             # `executor.submit(fn)`, `client.stream(...)`: the result still uses it.
             self._derived(grand, walk.acquisition, walk.trace)
+        elif (
+            not called and not walk.container and parent.attr.value in walk.acquisition.kind.derived
+        ):
+            # `proc.stdout` handed to a reader thread: a part of the resource, which
+            # goes on using it; the resource stays the caller's.
+            self._derived(parent, walk.acquisition, walk.trace)
         return _Step.STOP
 
     def _subscript(self, parent: cst.Subscript, walk: _Walk) -> _Step:

@@ -89,6 +89,8 @@ class AttributeUses:
         if component is not None:
             return component
         called = isinstance(grand, cst.Call) and grand.func is attribute
+        if not called and name in acquisition.kind.derived:
+            return None  # a part that keeps using the resource (`proc.stdout`): followed
         if (
             not called
             and name not in _DATA_ATTRIBUTES

@@ -47,35 +47,47 @@ def collect(
     summaries: dict[str, ModuleSummary] = {}
     first = [s for s in pending if wants_summary(s.text, catalog)]
     _summarise_all(first, catalog, known, summaries)
-    names = interesting_names(summaries.values())
-    loggers = logger_modules(summaries.values())
-    if names or loggers:
+    names = _interesting_names(summaries.values())
+    if names:
         done = {s.digest for s in first}
         second = [
-            s
-            for s in pending
-            if s.digest not in done
-            and wanted_second(s.text, module_of(s.filename)[0], names, loggers)
+            s for s in pending if s.digest not in done and not names.isdisjoint(words_of(s.text))
         ]
         _summarise_all(second, catalog, known, summaries)
+    by_module = {module_of(s.filename)[0]: s for s in pending}
+    tried = set(summaries)
+    for _ in range(DEMAND_ROUNDS):
+        wanted = [
+            by_module[name]
+            for name in sorted(demanded_modules(summaries.values()))
+            if name in by_module and by_module[name].digest not in tried
+        ]
+        if not wanted:
+            break
+        tried.update(s.digest for s in wanted)
+        _summarise_all(wanted, catalog, known, summaries)
     return join(summaries.values(), catalog), summaries
 
 
-def wanted_second(text: str, module: str, names: frozenset[str], loggers: frozenset[str]) -> bool:
-    """Whether the second pass summarises a module: it names what the first pass
-    found, or it is one the first pass's modules log with."""
-    return module in loggers or (bool(names) and not names.isdisjoint(words_of(text)))
+# How many times the modules that summarised modules depend on are added (a base
+# class's module, then its base's, ...).
+DEMAND_ROUNDS = 4
 
 
-def logger_modules(summaries: Iterable[ModuleSummary]) -> frozenset[str]:
-    """The modules that may define what the first pass's modules log with: every
-    dotted prefix of their log sources (`app.logs.logger` may be `logger` of
-    `app.logs`, or a module of its own)."""
+def demanded_modules(summaries: Iterable[ModuleSummary]) -> frozenset[str]:
+    """The modules whose facts the summarised modules depend on though their text may
+    name no resource and nothing the first pass found: where their classes' bases and
+    the loggers they log with are defined (every dotted prefix of those names:
+    `app.base.Tool` may be `Tool` of `app.base` or a re-export in `app`)."""
     found: set[str] = set()
     for summary in summaries:
-        for name in summary.log_sources:
+        top = summary.module.split(".", 1)[0] + "."
+        bases = (base for bases in summary.bases.values() for base in bases)
+        for name in (*summary.log_sources, *bases):
+            if not name.startswith(top):
+                continue
             parts = name.split(".")
-            found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+            found.update(".".join(parts[:i]) for i in range(1, len(parts)))
     return frozenset(found)
 
 

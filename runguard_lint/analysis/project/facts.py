@@ -18,7 +18,12 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TypeVar, Union
 
-from runguard_lint.analysis.project.summary import Construction, Lifetime, ModuleSummary
+from runguard_lint.analysis.project.summary import (
+    SUBCLASSES,
+    Construction,
+    Lifetime,
+    ModuleSummary,
+)
 from runguard_lint.catalog import Catalog, ResourceKind
 
 # How many alias hops and fixpoint rounds a join follows (real chains are short).
@@ -156,8 +161,9 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     releasers = inherit(releasers)
     takers = inherit(takers)
     params = inherit(params)
-    once = _runs_once(modules, resolver)
-    built_per_call = _built_per_call(modules, resolver, classes, once)
+    sites = _construction_sites(modules, resolver, inherit)
+    once = _runs_once(modules, resolver, sites)
+    built_per_call = _built_per_call(sites, classes, once)
     permit_takers = _qualified(modules, lambda summary: summary.permit_takers)
     permit_givers = _qualified(modules, lambda summary: summary.permit_givers)
     given_back = set(permit_givers.values())
@@ -186,7 +192,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         takers=takers,
         params=params,
         built_per_call=built_per_call,
-        closed_by_builders=_closed_by_builders(modules, resolver, frozenset(built_per_call), once),
+        closed_by_builders=_closed_by_builders(sites, frozenset(built_per_call), once),
         classes=classes,
         aliases=aliases,
         resource_aliases=resource_aliases,
@@ -301,23 +307,38 @@ def _through_hands(
     return {name: frozenset(params) for name, params in found.items() if params}
 
 
+def _construction_sites(
+    modules: Mapping[str, ModuleSummary], resolver: ProjectFacts, inherit: _Inheritance
+) -> list[tuple[str, Construction]]:
+    """Every construction site with the canonical name of what it builds; a `cls(...)`
+    in a classmethod builds the class and each project class that inherits from it."""
+    subclasses: dict[str, list[str]] = {}
+    for cls, order in inherit.orders.items():
+        for base in order:
+            subclasses.setdefault(base, []).append(cls)
+    found: list[tuple[str, Construction]] = []
+    for summary in modules.values():
+        for site in summary.constructions:
+            if site.callee.endswith(SUBCLASSES):
+                base = resolver.canonical(site.callee[: -len(SUBCLASSES)])
+                found.extend((cls, site) for cls in (base, *sorted(subclasses.get(base, ()))))
+            else:
+                found.append((resolver.canonical(site.callee), site))
+    return found
+
+
 def _closed_by_builders(
-    modules: Mapping[str, ModuleSummary],
-    resolver: ProjectFacts,
-    classes: frozenset[str],
-    once: frozenset[str],
+    sites: list[tuple[str, Construction]], classes: frozenset[str], once: frozenset[str]
 ) -> dict[str, frozenset[str]]:
     """For classes built per call: the attributes that every site building them
     releases (sites that return, hold or store the instance release nothing here;
     sites that run once per process do not count)."""
     found: dict[str, frozenset[str]] = {}
-    for summary in modules.values():
-        for site in summary.constructions:
-            callee = resolver.canonical(site.callee)
-            if callee not in classes or _once_site(site, once):
-                continue
-            closes = frozenset(site.closes)
-            found[callee] = found[callee] & closes if callee in found else closes
+    for callee, site in sites:
+        if callee not in classes or _once_site(site, once):
+            continue
+        closes = frozenset(site.closes)
+        found[callee] = found[callee] & closes if callee in found else closes
     return {name: parts for name, parts in found.items() if parts}
 
 
@@ -367,7 +388,11 @@ def _loggers(
     return frozenset(loggers - _LOGGERS), frozenset(factories - _LOGGER_FACTORIES)
 
 
-def _runs_once(modules: Mapping[str, ModuleSummary], resolver: ProjectFacts) -> frozenset[str]:
+def _runs_once(
+    modules: Mapping[str, ModuleSummary],
+    resolver: ProjectFacts,
+    all_sites: list[tuple[str, Construction]],
+) -> frozenset[str]:
     """Functions and classes that the project shows run once per process: called (or
     built) somewhere, and only at module level, in the `__main__` block, in a memoised
     function, or in the body of another such function (`asyncio.run(main())` under
@@ -377,9 +402,8 @@ def _runs_once(modules: Mapping[str, ModuleSummary], resolver: ProjectFacts) -> 
     decides, so they are never once; nor is anything the project never calls (a
     library's API, a framework's handler)."""
     sites: dict[str, list[Construction]] = {}
-    for summary in modules.values():
-        for site in summary.constructions:
-            sites.setdefault(resolver.canonical(site.callee), []).append(site)
+    for callee, site in all_sites:
+        sites.setdefault(callee, []).append(site)
     elsewhere = {
         resolver.canonical(name)
         for summary in modules.values()
@@ -407,20 +431,12 @@ def _once_site(site: Construction, once: Collection[str]) -> bool:
 
 
 def _built_per_call(
-    modules: Mapping[str, ModuleSummary],
-    resolver: ProjectFacts,
-    classes: frozenset[str],
-    once: frozenset[str],
+    sites: list[tuple[str, Construction]], classes: frozenset[str], once: frozenset[str]
 ) -> dict[str, str]:
     """Classes with a construction site that runs per call: in a loop or a nested
     function, in the body of a function that does not run once, or returned by a
     function (held by a class) that itself runs so; each with the function whose runs
     build it."""
-    sites = [
-        (resolver.canonical(site.callee), site)
-        for summary in modules.values()
-        for site in summary.constructions
-    ]
     per_call: dict[str, str] = {}
     for _ in range(_MAX_HOPS * 4):
         changed = False

@@ -70,6 +70,9 @@ MEMOISERS = frozenset(
         "keyed_per_loop",
     }
 )
+# Appended to a class's name in a construction made by `cls(...)` in its classmethod:
+# the class or any of its subclasses.
+SUBCLASSES = "+"
 # Decorators that leave a function called only where the code calls it.
 _PLAIN_DECORATORS = frozenset(
     {"staticmethod", "classmethod", "abstractmethod", "overload", "override", "wraps"}
@@ -470,8 +473,10 @@ class _Summariser:
         self.constructions: list[Construction] = []
         self.entry_points: list[str] = []
         self.declared: dict[str, set[str]] = {}
-        # The class (qualname in the module) whose method is being summarised.
+        # The class (qualname in the module) whose method is being summarised, and
+        # whether the method is a classmethod.
         self.current_class = ""
+        self.in_classmethod = False
         # Locals of that method bound once and then returned, or stored on `self`: a
         # construction bound to one lives as the function's result or the instance does.
         self.returned_locals: frozenset[str] = frozenset()
@@ -524,6 +529,7 @@ class _Summariser:
         full = f"{self.names.module}.{qualname}"
         self.current_class = cls
         decorators = {_terminal(d) for d in function.decorator_list}
+        self.in_classmethod = bool(cls) and "classmethod" in decorators
         memoised = bool(decorators & MEMOISERS)
         if decorators - _PLAIN_DECORATORS:
             self.entry_points.append(full)
@@ -587,6 +593,10 @@ class _Summariser:
             if isinstance(head, ast.Name) and head.id in self.shadowing:
                 continue
             callee = self.names.resolve(node.func, self.current_class)
+            if callee == "cls" and self.in_classmethod:
+                # `cls(...)` in a classmethod builds the class or any subclass it is
+                # called on (`Sub.run_evaluator(...)`): the join expands the marker.
+                callee = f"{self.names.module}.{self.current_class}{SUBCLASSES}"
             if callee is None:
                 continue
             site = Lifetime.PER_CALL if nested else lifetime

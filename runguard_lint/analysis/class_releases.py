@@ -15,10 +15,9 @@ import ast
 
 import libcst as cst
 
+from runguard_lint.analysis.attribute_releases import getters, releases_in, releasing_helpers
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.ownership import Acquisition
-
-_HAND_CLOSERS = frozenset({"__exit__", "__aexit__"})
 
 
 def released_attributes(context: FileContext, class_def: cst.ClassDef) -> set[str]:
@@ -69,173 +68,11 @@ def _relatives(name: str, classes: dict[str, ast.ClassDef]) -> set[str]:
 
 
 def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
-    release_names = context.catalog.release_methods | _HAND_CLOSERS
-    released: set[str] = set()
-    aliases: dict[str, set[str]] = {}
-    released_names: set[str] = set()
-    loops: list[tuple[str, str]] = []
-    unawaited = {
-        id(node.value.func)
-        for root in roots
-        for node in ast.walk(root)
-        if isinstance(node, ast.Expr)
-        and isinstance(node.value, ast.Call)
-        and isinstance(node.value.func, ast.Attribute)
-        and node.value.func.attr == "aclose"
-    }
-    helpers = _releasing_helpers(context)
-    getters = _getters(context.tree)
+    release_names = context.catalog.release_methods
+    return releases_in(
+        roots, release_names, releasing_helpers(context.tree, release_names), getters(context.tree)
+    )
 
-    def attribute_of(expression: ast.expr) -> str | None:
-        """`x` for `self.x`, or for `self.get_x()` when get_x only returns `self.x`."""
-        expression = _uncast(expression)
-        if isinstance(expression, ast.Attribute):
-            return expression.attr
-        if (
-            isinstance(expression, ast.Call)
-            and not expression.args
-            and isinstance(expression.func, ast.Attribute)
-        ):
-            return getters.get(expression.func.attr)
-        return None
-
-    for root in roots:
-        for node in ast.walk(root):
-            if id(node) in unawaited:
-                # `self.client.aclose()` without `await` never runs.
-                continue
-            if isinstance(node, ast.Attribute) and node.attr in release_names:
-                target = _uncast(node.value)
-                if isinstance(target, ast.Name):
-                    released_names.add(target.id)
-                elif (attribute := attribute_of(target)) is not None:
-                    released.add(attribute)
-            elif isinstance(node, ast.Call) and (
-                _callee_name(node) in helpers or _callee_name(node) in _HANDING_SINKS
-            ):
-                # `close_session(self.session)`, `weakref.finalize(self, close, self.s)`
-                for argument in node.args:
-                    if isinstance(argument, ast.Name):
-                        released_names.add(argument.id)
-                    elif (attribute := attribute_of(argument)) is not None:
-                        released.add(attribute)
-            elif isinstance(node, ast.Call) and _is_base_init(node):
-                # `super().__init__(session=self._session)`: the base class owns it now.
-                for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
-                    if isinstance(argument, ast.Attribute):
-                        released.add(argument.attr)
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
-                for item in node.items:
-                    expression = item.context_expr
-                    if isinstance(expression, ast.Call) and expression.args:
-                        # `with closing(self.x)`: any wrapper call counts, erring to silence.
-                        expression = expression.args[0]
-                    if isinstance(expression, ast.Attribute):
-                        released.add(expression.attr)
-                    elif isinstance(expression, ast.Name):
-                        released_names.add(expression.id)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                # `process = self._process`, `process: Final = self._process`,
-                # `pool = getattr(self, "_pool", None)`, `conns = {self.a, self.b}`
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                held = _held_attributes(node.value)
-                for target in targets:
-                    if isinstance(target, ast.Name) and held:
-                        aliases.setdefault(target.id, set()).update(held)
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("add", "append", "extend", "update")
-                and isinstance(node.func.value, ast.Name)
-            ):
-                # `conns.add(self._shared)`: the local collection holds it now.
-                for argument in node.args:
-                    held = _held_attributes(argument)
-                    if held:
-                        aliases.setdefault(node.func.value.id, set()).update(held)
-            elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
-                # `for client in (self.a, self.b): client.close()`, `for c in conns: ...`
-                for element in ast.walk(node.iter):
-                    if isinstance(element, ast.Attribute):
-                        aliases.setdefault(node.target.id, set()).add(element.attr)
-                    elif isinstance(element, ast.Name):
-                        loops.append((node.target.id, element.id))
-    # An element of a local collection is an alias of what the collection holds.
-    for element_name, collection in loops:
-        aliases.setdefault(element_name, set()).update(aliases.get(collection, set()))
-    for name, attributes in aliases.items():
-        if name in released_names:
-            released |= attributes
-    return released
-
-
-def _held_attributes(value: ast.expr) -> set[str]:
-    """The `self.x` attributes a value is or holds: `self.x`, `getattr(self, "x")`,
-    `{self.a, self.b}`, `[self.a]`, `set(self._extra)`."""
-    value = _uncast(value)
-    if isinstance(value, ast.Attribute):
-        return {value.attr}
-    if isinstance(value, (ast.Set, ast.List, ast.Tuple)):
-        return {attr for element in value.elts for attr in _held_attributes(element)}
-    if (
-        isinstance(value, ast.Call)
-        and isinstance(value.func, ast.Name)
-        and value.func.id in ("set", "list", "tuple")
-        and len(value.args) == 1
-    ):
-        return _held_attributes(value.args[0])
-    return set()
-
-
-def _getters(tree: ast.Module) -> dict[str, str]:
-    """Methods (of any class here) that return `self.x` on every return, the lazy
-    `if self.x is None: self.x = ...; return self.x` shape included: method -> x.
-    A name that two classes use for different attributes is left out."""
-    found: dict[str, str | None] = {}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.ClassDef):
-            continue
-        for member in node.body:
-            if not isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)) or not (
-                member.args.args
-            ):
-                continue
-            receiver = member.args.args[0].arg
-            returned = {
-                statement.value.attr
-                if isinstance(statement.value, ast.Attribute)
-                and isinstance(statement.value.value, ast.Name)
-                and statement.value.value.id == receiver
-                else None
-                for statement in ast.walk(member)
-                if isinstance(statement, ast.Return)
-            }
-            if len(returned) == 1:
-                attribute = returned.pop()
-                previous = found.setdefault(member.name, attribute)
-                if previous != attribute:
-                    found[member.name] = None
-    return {name: attribute for name, attribute in found.items() if attribute}
-
-
-def _is_base_init(call: ast.Call) -> bool:
-    """`super().__init__(...)` or `Base.__init__(self, ...)`."""
-    func = call.func
-    return isinstance(func, ast.Attribute) and func.attr == "__init__"
-
-
-# Sinks that call what they are given later, with the arguments that follow it.
-_HANDING_SINKS = frozenset(
-    {
-        "finalize",
-        "register",
-        "callback",
-        "push_async_callback",
-        "addCleanup",
-        "addfinalizer",
-        "partial",
-    }
-)
 
 # Standard-library base classes that release an attribute of their subclasses.
 _BASE_RELEASES = {
@@ -245,51 +82,6 @@ _BASE_RELEASES = {
     "TCPServer": frozenset({"socket"}),
     "UDPServer": frozenset({"socket"}),
 }
-
-
-def _callee_name(call: ast.Call) -> str:
-    func = call.func
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
-
-
-def _uncast(node: ast.expr) -> ast.expr:
-    """`typing.cast(T, value)` is `value`; `getattr(self, "x", None)` is `self.x`."""
-    if isinstance(node, ast.Call) and _callee_name(node) == "cast" and len(node.args) == 2:
-        return node.args[1]
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "getattr"
-        and len(node.args) in (2, 3)
-        and isinstance(node.args[1], ast.Constant)
-        and isinstance(node.args[1].value, str)
-    ):
-        return ast.Attribute(value=node.args[0], attr=node.args[1].value, ctx=ast.Load())
-    return node
-
-
-def _releasing_helpers(context: FileContext) -> frozenset[str]:
-    """Module functions that release their first parameter (`def close(s): s.close()`)."""
-    release_names = context.catalog.release_methods
-    helpers: set[str] = set()
-    for node in context.tree.body:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.args.args:
-            continue
-        first = node.args.args[0].arg
-        for inner in ast.walk(node):
-            if (
-                isinstance(inner, ast.Attribute)
-                and inner.attr in release_names
-                and isinstance(inner.value, ast.Name)
-                and inner.value.id == first
-            ):
-                helpers.add(node.name)
-                break
-    return frozenset(helpers)
 
 
 def parent_attribute(acquisition: Acquisition) -> str | None:

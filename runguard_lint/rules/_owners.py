@@ -40,8 +40,10 @@ def unreleased_attributes(context: FileContext) -> Iterator[UnreleasedAttribute]
         if id(class_def) not in released:
             released[id(class_def)] = released_attributes(context, class_def)
         owner = parent_attribute(acquisition)
+        inherited = context.project.released_by_class.get(class_qualname(context, class_def), ())
         if (
-            stored.attribute not in released[id(class_def)]
+            stored.attribute not in inherited
+            and stored.attribute not in released[id(class_def)]
             and (owner is None or owner not in released[id(class_def)])
             and not closed_by_base(class_def, stored.attribute)
         ):

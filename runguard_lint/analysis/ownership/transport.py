@@ -26,6 +26,9 @@ class _Given(enum.Enum):
     GIVEN = "given"
 
 
+_NOT_FOUND = object()
+
+
 class BorrowedTransports:
     """Tells whether an acquisition wraps a transport that someone else owns."""
 
@@ -45,6 +48,9 @@ class BorrowedTransports:
 
     def _surely_borrowed(self, value: cst.BaseExpression, function: FunctionNode) -> bool:
         if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
+            if isinstance(value.right, cst.Call):
+                # `shared or httpx.Client()`: the fallback is made here, owned with it
+                return self._surely_borrowed(value.right, function)
             return self._surely_borrowed(value.right, function) or not is_none(value.right)
         if isinstance(value, cst.Call):
             # a transport made right here is owned with the client; a factory's is shared
@@ -87,10 +93,34 @@ class BorrowedTransports:
         `if name is None: name = ...` (given or made there, never None); None when
         unknown (no binding in the block, or one inside another compound statement).
         A `try` whose handlers all re-raise counts as its body."""
-        statement = self.facts.statement_of(name)
-        block = self.facts.parent(statement) if statement is not None else None
-        if not isinstance(block, cst.IndentedBlock) or statement is None:
-            return None
+        statement: cst.CSTNode | None = self.facts.statement_of(name)
+        while statement is not None:
+            block = self.facts.parent(statement)
+            if not isinstance(block, cst.IndentedBlock):
+                return None
+            found = self._before_in_block(block, statement, name)
+            if found is not _NOT_FOUND:
+                return found  # type: ignore[return-value]
+            # Not bound in this block: look before the `if`/`with`/`try` around it (a
+            # loop may rebind it on an earlier iteration, a function is another scope).
+            statement = self._compound_around(block)
+        return None
+
+    def _compound_around(self, block: cst.IndentedBlock) -> cst.CSTNode | None:
+        owner = self.facts.parent(block)
+        while isinstance(owner, (cst.Else, cst.If, cst.ExceptHandler, cst.Finally)) and not (
+            isinstance(owner, cst.If) and isinstance(self.facts.parent(owner), cst.IndentedBlock)
+        ):
+            owner = self.facts.parent(owner)  # `elif`/`else`/handlers: up to the statement
+        if isinstance(owner, (cst.If, cst.With, cst.Try)):
+            return owner
+        return None
+
+    def _before_in_block(
+        self, block: cst.IndentedBlock, statement: cst.CSTNode, name: cst.Name
+    ) -> cst.BaseExpression | _Given | object | None:
+        """`_value_before` within one block, or _NOT_FOUND when the block does not
+        bind the name before the statement."""
         index = next((i for i, s in enumerate(block.body) if s is statement), None)
         for previous in reversed(block.body[: index or 0]):
             found = _assigned_in(previous, name.value)
@@ -108,7 +138,7 @@ class BorrowedTransports:
                     return found
             if _binds(previous, name.value):
                 return None
-        return None
+        return _NOT_FOUND
 
     def _keyword_values(self, call: cst.Call) -> Iterator[tuple[str, cst.BaseExpression]]:
         """Keyword arguments, also from `**{"k": v}` and `**name` bound to a dict literal."""

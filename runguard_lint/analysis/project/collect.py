@@ -103,7 +103,18 @@ def summary_of(
         catalog.release_methods,
         catalog.permit_types,
         names_resources=names_resources is not None,
+        transports=_transports(catalog.resources),
     )
+
+
+@lru_cache(maxsize=4)
+def _transports(resources: tuple[ResourceKind, ...]) -> dict[str, frozenset[str]]:
+    """Catalog constructor -> the keywords that hand it a transport (built once)."""
+    return {
+        kind.callable: frozenset(kind.transport_keywords)
+        for kind in resources
+        if kind.callable and kind.transport_keywords
+    }
 
 
 def summary_key(digest: str, module: str) -> str:

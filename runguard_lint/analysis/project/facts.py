@@ -78,6 +78,9 @@ class ProjectFacts:
     # their logging methods cannot skip a release (the exception model).
     loggers: frozenset[str] = frozenset()
     logger_factories: frozenset[str] = frozenset()
+    # Class (qualified) -> the attributes it or a project base class releases, for the
+    # classes with a base in the project (RG401 reads its own module itself).
+    released_by_class: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @cached_property
     def digest(self) -> str:
@@ -105,6 +108,9 @@ class ProjectFacts:
                 "constant_params": sorted((n, sorted(p)) for n, p in self.constant_params.items()),
                 "loggers": sorted(self.loggers),
                 "logger_factories": sorted(self.logger_factories),
+                "released_by_class": sorted(
+                    (name, sorted(parts)) for name, parts in self.released_by_class.items()
+                ),
             }
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -179,6 +185,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     )
     loggers, logger_factories = _loggers(modules, resolver)
     return ProjectFacts(
+        released_by_class=_released_by_class(modules, inherit),
         loggers=loggers,
         logger_factories=logger_factories,
         constant_params=_constant_params(modules, resolver, params),
@@ -340,6 +347,24 @@ def _closed_by_builders(
         closes = frozenset(site.closes)
         found[callee] = found[callee] & closes if callee in found else closes
     return {name: parts for name, parts in found.items() if parts}
+
+
+def _released_by_class(
+    modules: Mapping[str, ModuleSummary], inherit: _Inheritance
+) -> dict[str, frozenset[str]]:
+    """For each class with project base classes: what it and they release (`close()`
+    defined once in a base, for the attributes every subclass sets)."""
+    own = {
+        cls: frozenset(attributes)
+        for summary in modules.values()
+        for cls, attributes in summary.released_attributes.items()
+    }
+    found: dict[str, frozenset[str]] = {}
+    for cls, order in inherit.orders.items():
+        inherited = frozenset().union(*(own.get(base, frozenset()) for base in order))
+        if inherited:
+            found[cls] = inherited | own.get(cls, frozenset())
+    return found
 
 
 # Where every logger comes from: the standard library's and loguru's.

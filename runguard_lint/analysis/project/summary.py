@@ -47,10 +47,11 @@ from __future__ import annotations
 import ast
 import enum
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Union
 
+from runguard_lint.analysis.attribute_releases import getters, releases_in, releasing_helpers
 from runguard_lint.astwalk import children as _children
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
@@ -184,6 +185,9 @@ class ModuleSummary:
     # `from app.logs import logger`) or builds a logger with: the fact pass summarises
     # the modules that define them, which may name no resource at all.
     log_sources: tuple[str, ...] = ()
+    # Class (qualified) -> the attributes of `self` its methods release: a subclass in
+    # another module knows what its base closes.
+    released_attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Callee (qualified, in the module's own top-level package) -> what its calls
     # here pass: (argument index or keyword, source) where source is "c" (a
     # constant), "d" (call data) or "p:<function>:<k>" (parameter k of a module-level
@@ -226,6 +230,7 @@ class ModuleSummary:
             "logger_names": self.logger_names,
             "logger_returns": {k: list(v) for k, v in self.logger_returns.items()},
             "log_sources": list(self.log_sources),
+            "released_attributes": {k: list(v) for k, v in self.released_attributes.items()},
             "call_args": {k: [list(t) for t in v] for k, v in self.call_args.items()},
             "referenced": list(self.referenced),
             "entry_points": list(self.entry_points),
@@ -293,6 +298,9 @@ class ModuleSummary:
                 k: tuple(str(x) for x in v) for k, v in table("logger_returns").items()
             },
             log_sources=tuple(str(x) for x in log_sources),
+            released_attributes={
+                k: tuple(str(x) for x in v) for k, v in table("released_attributes").items()
+            },
             call_args={
                 k: tuple(
                     (t[0] if isinstance(t[0], str) else int(t[0]), str(t[1]))
@@ -410,13 +418,16 @@ def summarise(
     release_methods: frozenset[str],
     permit_types: frozenset[str] = frozenset(),
     names_resources: bool = True,
+    transports: Mapping[str, frozenset[str]] | None = None,
 ) -> ModuleSummary:
     """The summary of one module (`module`: its dotted name; `package`: where its
     relative imports start, see modules.package_of; `permit_types`: the semaphore and
     lock types whose `acquire()` is owed back; `names_resources`: whether its text
-    names a catalog constructor, see ModuleSummary)."""
+    names a catalog constructor, see ModuleSummary; `transports`: catalog constructor
+    -> the keywords that hand it a transport it then does not own)."""
     names = _Names(module, package, tree)
     summary = _Summariser(names, release_methods | {"__exit__", "__aexit__"})
+    summary.transports = transports or {}
     summary.surely_set_globals = _set_at_import(tree)
     summary.visit_body(tree.body, Lifetime.ONCE, "", "")
     takers, givers = _permit_wrappers(tree, names, permit_types)
@@ -445,6 +456,7 @@ def summarise(
         logger_names=logger_names,
         logger_returns=logger_returns,
         log_sources=_log_sources(tree, names, logger_names),
+        released_attributes=_class_releases(tree, module, release_methods),
         call_args=call_args,
         referenced=referenced,
         entry_points=tuple(summary.entry_points),
@@ -472,6 +484,7 @@ class _Summariser:
         self.properties: list[str] = []
         self.constructions: list[Construction] = []
         self.entry_points: list[str] = []
+        self.transports: Mapping[str, frozenset[str]] = {}
         self.declared: dict[str, set[str]] = {}
         # The class (qualname in the module) whose method is being summarised, and
         # whether the method is a classmethod.
@@ -498,8 +511,11 @@ class _Summariser:
             elif isinstance(node, ast.ClassDef):
                 qualname = f"{owner}.{node.name}" if owner else node.name
                 self.classes.append(f"{self.names.module}.{qualname}")
+                # `Provider[AsyncGroq]`: a generic base is its origin class.
                 self.bases[f"{self.names.module}.{qualname}"] = tuple(
-                    self.names.resolve(base) or "?" for base in node.bases
+                    self.names.resolve(base.value if isinstance(base, ast.Subscript) else base)
+                    or "?"
+                    for base in node.bases
                 )
                 self.surely_set[qualname] = _set_by_init(node)
                 self.visit_body(node.body, lifetime, qualname, qualname)
@@ -667,11 +683,41 @@ class _Summariser:
                 callee = self.names.resolve(branch.func, self.current_class)
                 if callee is None:
                     return None
+                if self.over_borrowed_transport(branch, callee, bound):
+                    continue  # a client over the instance's transport holds no sockets
                 callees.append(callee)
         if not callees or held.unsure:
             return None
         gates = None if not held.sources else tuple(sorted(held.gates))
         return tuple(dict.fromkeys(callees)), gates
+
+    def over_borrowed_transport(
+        self, call: ast.Call, callee: str, bound: dict[str, ast.expr]
+    ) -> bool:
+        """`AsyncOpenAI(http_client=self._get_http_client())`: the client is given the
+        transport a method of the instance hands out, so it owns no connection of its
+        own. (An attribute may hold None, with which the client makes its own.)"""
+        keywords = self.transports.get(callee)
+        if not keywords:
+            return False
+        for keyword in call.keywords:
+            if keyword.arg not in keywords:
+                continue
+            value = keyword.value
+            if isinstance(value, ast.Name) and value.id in bound:
+                value = _unawait(bound[value.id])
+            if isinstance(value, ast.Call):
+                value = value.func
+                head = value
+                while isinstance(head, ast.Attribute):
+                    head = head.value
+                return (
+                    isinstance(value, ast.Attribute)
+                    and isinstance(head, ast.Name)
+                    and head.id == "self"
+                )
+            return False
+        return False
 
     def only_returned(self, own: list[ast.AST], name: str) -> bool:
         """Whether the local is used only as a receiver of plain calls and in returns:
@@ -1416,6 +1462,23 @@ def _logger_sources(
 _LOG_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "success"}
 )
+
+
+def _class_releases(
+    tree: ast.Module, module: str, release_methods: frozenset[str]
+) -> dict[str, tuple[str, ...]]:
+    """Module-level classes -> the attributes of `self` their own bodies release."""
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    if not classes:
+        return {}
+    helpers = releasing_helpers(tree, release_methods)
+    returned = getters(tree)
+    found: dict[str, tuple[str, ...]] = {}
+    for node in classes:
+        released = releases_in([node], release_methods, helpers, returned)
+        if released:
+            found[f"{module}.{node.name}"] = tuple(sorted(released))
+    return found
 
 
 def _log_sources(tree: ast.Module, names: _Names, logger_names: dict[str, str]) -> tuple[str, ...]:

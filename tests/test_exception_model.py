@@ -62,6 +62,7 @@ def _first_statement(
         "x = f'{a} and {b!r:>{d}}'",
         "x = '%s/%s' % (a, b)",
         "x = '{} in {}'.format(a, b)",
+        "x = ' '.join(a)",
         "x = (a, [b], {a: b}, {a})",
         "x = a + b * 2",
         "x = not a and b or a is None",
@@ -187,6 +188,7 @@ def _finally_closes(body: str) -> bool:
         "if not f.closed:\n    f.close()",
         "if f is None:\n    pass\nelse:\n    f.close()",
         "if f is not None and not f.closed:\n    f.close()",
+        "if f.returncode is None:\n    f.close()",  # a process not reaped yet
         "if should_close and f is not None:\n    f.close()",
         "try:\n    f.close()\nexcept OSError:\n    pass",
         "with contextlib.suppress(OSError):\n    f.close()",
@@ -200,6 +202,7 @@ def test_guards_on_the_resource_close(body: str) -> None:
     "body",
     [
         "if f.closed:\n    f.close()",  # closes only what is closed already
+        "if f.returncode is not None:\n    f.close()",  # only what is reaped already
         "if a:\n    f.close()",  # a guard on something else
         "if f is not None and a:\n    f.close()",
         "if f is None or a:\n    pass\nelse:\n    f.close()",

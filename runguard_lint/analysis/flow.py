@@ -126,6 +126,9 @@ _TYPE_ONLY_AUGMENTED = (
 
 # Attributes by which a resource tells that it is released already.
 _CLOSED_ATTRIBUTES = frozenset({"closed", "is_closed"})
+# Attributes that are None until the resource is released (`Popen.returncode`, set
+# once the child is reaped).
+_SET_WHEN_RELEASED = frozenset({"returncode"})
 
 _NESTED_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -689,6 +692,21 @@ class ReleasePaths:
             return False
         if isinstance(test, cst.Attribute) and _is_holder(test.value, holder):
             return True if test.attr.value in _CLOSED_ATTRIBUTES else None
+        if (
+            isinstance(test, cst.Comparison)
+            and len(test.comparisons) == 1
+            and isinstance(test.left, cst.Attribute)
+            and test.left.attr.value in _SET_WHEN_RELEASED
+            and _is_holder(test.left.value, holder)
+            and is_none(test.comparisons[0].comparator)
+        ):
+            # `if proc.returncode is None: proc.wait()`: not reaped yet, so held.
+            operator = test.comparisons[0].operator
+            if isinstance(operator, cst.Is):
+                return False
+            if isinstance(operator, cst.IsNot):
+                return True
+            return None
         if (
             isinstance(test, cst.Comparison)
             and len(test.comparisons) == 1

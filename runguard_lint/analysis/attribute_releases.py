@@ -8,9 +8,22 @@ defined elsewhere knows what its base closes.
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
+
+from runguard_lint.astwalk import children
 
 HAND_CLOSERS = frozenset({"__exit__", "__aexit__"})
+
+
+def _nodes(roots: Iterable[ast.AST]) -> list[ast.AST]:
+    """The nodes under roots (contexts and operators left out, see astwalk)."""
+    found: list[ast.AST] = []
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        stack.extend(children(node))
+    return found
 
 
 def releases_in(
@@ -27,10 +40,11 @@ def releases_in(
     aliases: dict[str, set[str]] = {}
     released_names: set[str] = set()
     loops: list[tuple[str, str]] = []
+    # Every node under the roots, once (the walks below and this set read them).
+    nodes = _nodes(roots)
     unawaited = {
         id(node.value.func)
-        for root in roots
-        for node in ast.walk(root)
+        for node in nodes
         if isinstance(node, ast.Expr)
         and isinstance(node.value, ast.Call)
         and isinstance(node.value.func, ast.Attribute)
@@ -50,67 +64,66 @@ def releases_in(
             return getters.get(expression.func.attr)
         return None
 
-    for root in roots:
-        for node in ast.walk(root):
-            if id(node) in unawaited:
-                # `self.client.aclose()` without `await` never runs.
-                continue
-            if isinstance(node, ast.Attribute) and node.attr in release_names:
-                target = uncast(node.value)
-                if isinstance(target, ast.Name):
-                    released_names.add(target.id)
-                elif (attribute := attribute_of(target)) is not None:
+    for node in nodes:
+        if id(node) in unawaited:
+            # `self.client.aclose()` without `await` never runs.
+            continue
+        if isinstance(node, ast.Attribute) and node.attr in release_names:
+            target = uncast(node.value)
+            if isinstance(target, ast.Name):
+                released_names.add(target.id)
+            elif (attribute := attribute_of(target)) is not None:
+                released.add(attribute)
+        elif isinstance(node, ast.Call) and (
+            callee_name(node) in helpers or callee_name(node) in HANDING_SINKS
+        ):
+            # `close_session(self.session)`, `weakref.finalize(self, close, self.s)`
+            for argument in node.args:
+                if isinstance(argument, ast.Name):
+                    released_names.add(argument.id)
+                elif (attribute := attribute_of(argument)) is not None:
                     released.add(attribute)
-            elif isinstance(node, ast.Call) and (
-                callee_name(node) in helpers or callee_name(node) in HANDING_SINKS
-            ):
-                # `close_session(self.session)`, `weakref.finalize(self, close, self.s)`
-                for argument in node.args:
-                    if isinstance(argument, ast.Name):
-                        released_names.add(argument.id)
-                    elif (attribute := attribute_of(argument)) is not None:
-                        released.add(attribute)
-            elif isinstance(node, ast.Call) and is_base_init(node):
-                # `super().__init__(session=self._session)`: the base class owns it now.
-                for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
-                    if isinstance(argument, ast.Attribute):
-                        released.add(argument.attr)
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
-                for item in node.items:
-                    expression = item.context_expr
-                    if isinstance(expression, ast.Call) and expression.args:
-                        # `with closing(self.x)`: any wrapper call counts, erring to silence.
-                        expression = expression.args[0]
-                    if isinstance(expression, ast.Attribute):
-                        released.add(expression.attr)
-                    elif isinstance(expression, ast.Name):
-                        released_names.add(expression.id)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                # `process = self._process`, `process: Final = self._process`,
-                # `pool = getattr(self, "_pool", None)`, `conns = {self.a, self.b}`
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                held = held_attributes(node.value)
-                for target in targets:
-                    if isinstance(target, ast.Name) and held:
-                        aliases.setdefault(target.id, set()).update(held)
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("add", "append", "extend", "update")
-                and isinstance(node.func.value, ast.Name)
-            ):
-                # `conns.add(self._shared)`: the local collection holds it now.
-                for argument in node.args:
-                    held = held_attributes(argument)
-                    if held:
-                        aliases.setdefault(node.func.value.id, set()).update(held)
-            elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
-                # `for client in (self.a, self.b): client.close()`, `for c in conns: ...`
-                for element in ast.walk(node.iter):
-                    if isinstance(element, ast.Attribute):
-                        aliases.setdefault(node.target.id, set()).add(element.attr)
-                    elif isinstance(element, ast.Name):
-                        loops.append((node.target.id, element.id))
+        elif isinstance(node, ast.Call) and is_base_init(node):
+            # `super().__init__(session=self._session)`: the base class owns it now.
+            for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
+                if isinstance(argument, ast.Attribute):
+                    released.add(argument.attr)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                expression = item.context_expr
+                if isinstance(expression, ast.Call) and expression.args:
+                    # `with closing(self.x)`: any wrapper call counts, erring to silence.
+                    expression = expression.args[0]
+                if isinstance(expression, ast.Attribute):
+                    released.add(expression.attr)
+                elif isinstance(expression, ast.Name):
+                    released_names.add(expression.id)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            # `process = self._process`, `process: Final = self._process`,
+            # `pool = getattr(self, "_pool", None)`, `conns = {self.a, self.b}`
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            held = held_attributes(node.value)
+            for target in targets:
+                if isinstance(target, ast.Name) and held:
+                    aliases.setdefault(target.id, set()).update(held)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("add", "append", "extend", "update")
+            and isinstance(node.func.value, ast.Name)
+        ):
+            # `conns.add(self._shared)`: the local collection holds it now.
+            for argument in node.args:
+                held = held_attributes(argument)
+                if held:
+                    aliases.setdefault(node.func.value.id, set()).update(held)
+        elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
+            # `for client in (self.a, self.b): client.close()`, `for c in conns: ...`
+            for element in ast.walk(node.iter):
+                if isinstance(element, ast.Attribute):
+                    aliases.setdefault(node.target.id, set()).add(element.attr)
+                elif isinstance(element, ast.Name):
+                    loops.append((node.target.id, element.id))
     # An element of a local collection is an alias of what the collection holds.
     for element_name, collection in loops:
         aliases.setdefault(element_name, set()).update(aliases.get(collection, set()))
@@ -138,12 +151,12 @@ def held_attributes(value: ast.expr) -> set[str]:
     return set()
 
 
-def getters(tree: ast.Module) -> dict[str, str]:
-    """Methods (of any class here) that return `self.x` on every return, the lazy
+def getters(classes: Iterable[ast.AST]) -> dict[str, str]:
+    """Methods (of the classes given) that return `self.x` on every return, the lazy
     `if self.x is None: self.x = ...; return self.x` shape included: method -> x.
     A name that two classes use for different attributes is left out."""
     found: dict[str, str | None] = {}
-    for node in ast.walk(tree):
+    for node in classes:
         if not isinstance(node, ast.ClassDef):
             continue
         for member in node.body:
@@ -158,8 +171,7 @@ def getters(tree: ast.Module) -> dict[str, str]:
                 and isinstance(statement.value.value, ast.Name)
                 and statement.value.value.id == receiver
                 else None
-                for statement in ast.walk(member)
-                if isinstance(statement, ast.Return)
+                for statement in _returns(member)
             }
             if len(returned) == 1:
                 attribute = returned.pop()
@@ -167,6 +179,21 @@ def getters(tree: ast.Module) -> dict[str, str]:
                 if previous != attribute:
                     found[member.name] = None
     return {name: attribute for name, attribute in found.items() if attribute}
+
+
+def _returns(function: ast.AST) -> Iterator[ast.Return]:
+    """The `return` statements under a function, nested blocks and functions included
+    (what `ast.walk` finds, reading statements only)."""
+    stack: list[ast.AST] = [function]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Return):
+            yield node
+            continue
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                stack.extend(child for child in block if isinstance(child, ast.AST))
 
 
 def is_base_init(call: ast.Call) -> bool:

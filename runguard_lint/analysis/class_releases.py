@@ -70,7 +70,10 @@ def _relatives(name: str, classes: dict[str, ast.ClassDef]) -> set[str]:
 def _releases_in(context: FileContext, roots: list[ast.stmt]) -> set[str]:
     release_names = context.catalog.release_methods
     return releases_in(
-        roots, release_names, releasing_helpers(context.tree, release_names), getters(context.tree)
+        roots,
+        release_names,
+        releasing_helpers(context.tree, release_names),
+        getters(ast.walk(context.tree)),
     )
 
 

@@ -433,7 +433,7 @@ def summarise(
     takers, givers = _permit_wrappers(tree, names, permit_types)
     caches = _module_dicts(tree, names)
     cache_keys = _cache_keys(tree, caches) if caches else {}
-    logger_names, logger_returns = _logger_sources(tree, names)
+    logger_names, logger_returns = _logger_sources(tree, names, summary.function_returns)
     call_args, referenced = summary.arguments.result()
     return ModuleSummary(
         module=module,
@@ -455,8 +455,10 @@ def summarise(
         decorator_factories=_decorator_factories(tree, cache_keys),
         logger_names=logger_names,
         logger_returns=logger_returns,
-        log_sources=_log_sources(tree, names, logger_names),
-        released_attributes=_class_releases(tree, module, release_methods),
+        log_sources=_log_sources(names, logger_names, summary.log_receivers),
+        released_attributes=_class_releases(
+            tree, module, release_methods, summary.releasing_classes
+        ),
         call_args=call_args,
         referenced=referenced,
         entry_points=tuple(summary.entry_points),
@@ -485,6 +487,13 @@ class _Summariser:
         self.constructions: list[Construction] = []
         self.entry_points: list[str] = []
         self.transports: Mapping[str, frozenset[str]] = {}
+        # Gathered from each function's own nodes, on the walk made for the rest: what
+        # it logs with, which module-level classes release anything (only those are
+        # read again for `released_attributes`), and what module-level functions
+        # return (for `logger_returns`).
+        self.log_receivers: set[str] = set()
+        self.releasing_classes: set[str] = set()
+        self.function_returns: dict[str, tuple[list[ast.expr], dict[str, ast.expr]]] = {}
         self.declared: dict[str, set[str]] = {}
         # The class (qualname in the module) whose method is being summarised, and
         # whether the method is a classmethod.
@@ -555,6 +564,7 @@ class _Summariser:
         own_locals = _local_stores(own)
         single = _single_bindings(own)
         declared = _declared(own)
+        self.note_logging_and_releases(own, single, owner, cls, function.name)
         fresh = None
         if not memoised and not decorators & LENDERS:
             fresh = self.fresh_returns(own, single, declared, params, cls, own_locals)
@@ -599,6 +609,46 @@ class _Summariser:
         self.returned_locals = self.held_locals = frozenset()
         self.closed_parts = {}
         self.shadowing = set()
+
+    def note_logging_and_releases(
+        self,
+        own: list[ast.AST],
+        single: dict[str, ast.expr],
+        owner: str,
+        cls: str,
+        name: str,
+    ) -> None:
+        """One pass over a function's own nodes for `log_receivers`,
+        `releasing_classes` and `function_returns`."""
+        bindings = self.names.bindings
+        returns: list[ast.expr] = []
+        releases = False
+        for node in own:
+            if isinstance(node, ast.Call):
+                func = node.func
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr in _LOG_METHODS
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id in bindings
+                ):
+                    self.log_receivers.add(bindings[func.value.id])
+            elif isinstance(node, ast.Attribute) and not releases and cls:
+                # `self.x.close()`, or `x.close()` on an alias of an attribute
+                releases = node.attr in self.release_methods and isinstance(
+                    node.value, (ast.Attribute, ast.Name)
+                )
+            elif isinstance(node, (ast.With, ast.AsyncWith)) and not releases and cls:
+                releases = any(_on_self(item.context_expr) for item in node.items)
+            elif isinstance(node, ast.Return) and not owner:
+                if node.value is None:
+                    returns = []
+                    break
+                returns.append(node.value)
+        if cls and releases:
+            self.releasing_classes.add(cls.split(".", 1)[0])
+        if returns and not owner:
+            self.function_returns[name] = (returns, single)
 
     def record_calls(self, root: ast.stmt, lifetime: Lifetime, function: str, cls: str) -> None:
         """Every call under root with the lifetime of its site."""
@@ -1406,7 +1456,9 @@ def _cache_keys(tree: ast.Module, caches: frozenset[str]) -> dict[str, tuple[int
 
 
 def _logger_sources(
-    tree: ast.Module, names: _Names
+    tree: ast.Module,
+    names: _Names,
+    function_returns: dict[str, tuple[list[ast.expr], dict[str, ast.expr]]],
 ) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     """Where each module-level name bound once, and each value a module-level function
     returns, comes from (see ModuleSummary.logger_names): the facts that say which of
@@ -1444,17 +1496,10 @@ def _logger_sources(
         if found is not None and kept(found):
             found_names[name] = found
     found_returns: dict[str, tuple[str, ...]] = {}
-    for function in tree.body:
-        if not isinstance(function, _FunctionDef):
-            continue
-        own = _own_nodes(function)
-        returns = [n.value for n in own if isinstance(n, ast.Return)]
-        if not returns or any(value is None for value in returns):
-            continue
-        single = _single_bindings(own)
-        sources = [source(value, single) for value in returns if value is not None]
+    for function, (returns, single) in function_returns.items():
+        sources = [source(value, single) for value in returns]
         if all(kept(found) for found in sources):
-            found_returns[function.name] = tuple(dict.fromkeys(str(s) for s in sources))
+            found_returns[function] = tuple(dict.fromkeys(str(s) for s in sources))
     return found_names, found_returns
 
 
@@ -1465,14 +1510,17 @@ _LOG_METHODS = frozenset(
 
 
 def _class_releases(
-    tree: ast.Module, module: str, release_methods: frozenset[str]
+    tree: ast.Module, module: str, release_methods: frozenset[str], releasing: set[str]
 ) -> dict[str, tuple[str, ...]]:
-    """Module-level classes -> the attributes of `self` their own bodies release."""
-    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    """Module-level classes -> the attributes of `self` their own bodies release (read
+    only for the classes whose methods name a release or enter a `with`)."""
+    classes = [
+        node for node in tree.body if isinstance(node, ast.ClassDef) and node.name in releasing
+    ]
     if not classes:
         return {}
     helpers = releasing_helpers(tree, release_methods)
-    returned = getters(tree)
+    returned = getters(node for node in tree.body if isinstance(node, ast.ClassDef))
     found: dict[str, tuple[str, ...]] = {}
     for node in classes:
         released = releases_in([node], release_methods, helpers, returned)
@@ -1481,20 +1529,24 @@ def _class_releases(
     return found
 
 
-def _log_sources(tree: ast.Module, names: _Names, logger_names: dict[str, str]) -> tuple[str, ...]:
-    """Imported names of the module's own top-level package that it calls a logging
-    method on, and the callables its module-level loggers come from (ModuleSummary)."""
+def _on_self(expression: ast.expr) -> bool:
+    """`self.x`, or a call given it (`closing(self.x)`)."""
+    if isinstance(expression, ast.Call):
+        return any(_on_self(argument) for argument in expression.args)
+    return (
+        isinstance(expression, ast.Attribute)
+        and isinstance(expression.value, ast.Name)
+        and expression.value.id == "self"
+    )
+
+
+def _log_sources(
+    names: _Names, logger_names: dict[str, str], receivers: set[str]
+) -> tuple[str, ...]:
+    """Imported names of the module's own top-level package that its functions call a
+    logging method on, and the callables its module-level loggers come from."""
     top = names.module.split(".", 1)[0] + "."
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _LOG_METHODS
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id in names.bindings
-        ):
-            found.add(names.bindings[node.func.value.id])
+    found = set(receivers)
     found.update(source[2:] for source in logger_names.values() if source.startswith("c:"))
     return tuple(sorted(name for name in found if name.startswith(top)))
 

@@ -94,26 +94,26 @@ def test_the_key_is_created_once_outside_the_project_with_mode_0600(tmp_path: Pa
     assert not list(root.rglob("key"))
 
 
-def test_a_forged_project_summary_is_ignored_and_recomputed(tmp_path: Path) -> None:
+def test_a_forged_project_summary_store_is_never_unpickled(tmp_path: Path) -> None:
     root, cache = _project(tmp_path)
     (root / "app.py").write_text(
         "import leak\n\n\ndef main(path):\n    return leak.read(path)\n", encoding="utf-8"
     )
     reference = _check(root, cache)
-    [summaries] = list(cache.rglob("summaries-*.json"))
-    genuine = json.loads(summaries.read_text(encoding="utf-8"))
-    assert genuine, "the project pass summarised nothing"
-    forged = {
-        digest: {"summary": json.dumps({"module": "forged"}), "hmac": entry["hmac"]}
-        for digest, entry in genuine.items()
-    }
-    summaries.write_text(json.dumps(forged), encoding="utf-8")
+    [summaries] = list(cache.rglob("summaries-*.pickle"))
+    genuine = summaries.read_bytes()
+    mac, _, blob = genuine.partition(b"\n")
+    assert blob, "the project pass summarised nothing"
+    marker = tmp_path / "ran"
+    # The genuine signature over a different pickle: one that runs code when loaded.
+    summaries.write_bytes(mac + b"\n" + pickle.dumps(_Payload(str(marker))))
     _bucket(cache).unlink()  # so that the findings come from the project pass again
     for joined in cache.rglob("facts-*.pickle"):
         joined.unlink()  # and the facts from the summaries, not from the last run's join
     assert _check(root, cache) == reference
-    # The forged entries were not believed: what is stored again is the real summary.
-    assert json.loads(summaries.read_text(encoding="utf-8")) == genuine
+    assert not marker.exists(), "a forged summary store was loaded"
+    # What is stored again is the real summaries, under a real signature.
+    assert summaries.read_bytes() == genuine
 
 
 class _Payload:
@@ -153,7 +153,7 @@ def test_unchanged_files_reuse_the_joined_facts(tmp_path: Path) -> None:
         "import leak\n\n\ndef main(path):\n    return leak.read(path)\n", encoding="utf-8"
     )
     reference = _check(root, cache)
-    [summaries] = list(cache.rglob("summaries-*.json"))
+    [summaries] = list(cache.rglob("summaries-*.pickle"))
     summaries.unlink()
     _bucket(cache).unlink()
     # Nothing changed: the facts are read back, no summary is needed or written.

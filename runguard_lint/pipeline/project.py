@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import pickle
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -73,8 +72,15 @@ def project_facts(
             continue
         sources.append(Source(str(file.path), text, content_hash(data)))
     store = _SummaryStore(cache_dir)
-    facts, summaries = collect(sources, settings.catalog, store.load())
-    store.save({summary_key(d, summary.module): summary for d, summary in summaries.items()})
+    fingerprint = settings.fingerprint()
+    known, _ = store.load(fingerprint)
+    facts, summaries = collect(sources, settings.catalog, known)
+    # Which modules the first pass took is not told here: the next survey reads them.
+    store.save(
+        fingerprint,
+        {summary_key(d, summary.module): summary for d, summary in summaries.items()},
+        frozenset(),
+    )
     return facts
 
 
@@ -139,16 +145,20 @@ def survey_project(
     if joined is not None:
         return ProjectSurvey(joined, {}, modules)
     store = _SummaryStore(cache_dir)
-    known = store.load()
+    fingerprint = settings.fingerprint()
+    known, known_first = store.load(fingerprint)
     catalog = settings.catalog
     first: list[InputFile] = []
     rest: list[InputFile] = []
     wanted: list[WorkItem] = []
     for file in readable:
+        digest, module = digests[file.display], modules[file.display]
+        if summary_key(digest, module) in known_first and _known(known, digest, module):
+            first.append(file)  # the first pass took it last time: same text, same answer
+            continue
         text = _text(file)
         if text is None:
             continue  # undecodable (or gone since): it tells the project nothing
-        digest, module = digests[file.display], modules[file.display]
         if not wants_summary(text, catalog):
             rest.append(file)
             continue
@@ -175,7 +185,11 @@ def survey_project(
         surveyed.update(survey(wanted, names))
         _add(second, digests, modules, known, surveyed, summaries, used)
     _add_demanded(readable, digests, modules, known, summaries, used, catalog)
-    store.save(used)
+    store.save(
+        fingerprint,
+        used,
+        frozenset(summary_key(digests[f.display], modules[f.display]) for f in first),
+    )
     settled = {
         item.display: result for item, result in surveyed.items() if result.settled is not None
     }
@@ -329,50 +343,66 @@ def _add(
 
 
 class _SummaryStore:
-    """Module summaries by content hash, one JSON file per tool version."""
+    """Module summaries by `summary_key`, and which of those modules the first pass took
+    (their text names a catalog resource: a warm run need not read them to know it).
+
+    One pickle per tool version, loaded only when its HMAC under the user's cache key
+    (see cache_key) checks out, as `_FactsStore` is, and only for the settings it was
+    made with (the catalog decides both the summaries and the first pass)."""
 
     def __init__(self, directory: Path | None) -> None:
         self._secret = cache_key() if directory else None
         # No key, no store: a summary that cannot be authenticated is never trusted.
         self.path = (
-            directory / __version__ / f"summaries-{SUMMARY_FORMAT}.json"
+            directory / __version__ / f"summaries-{SUMMARY_FORMAT}.pickle"
             if directory and self._secret
             else None
         )
         self._known: dict[str, ModuleSummary] = {}
+        self._first: frozenset[str] = frozenset()
 
-    def load(self) -> dict[str, ModuleSummary]:
+    def load(self, fingerprint: str) -> tuple[dict[str, ModuleSummary], frozenset[str]]:
         if self.path is None or self._secret is None:
-            return {}
+            return {}, frozenset()
         try:
-            with self.path.open("r", encoding="utf-8") as handle:
-                raw = json.load(handle)
-            if not isinstance(raw, dict):
-                return {}
-            known: dict[str, ModuleSummary] = {}
-            for digest, entry in raw.items():
-                if not isinstance(entry, dict):
-                    continue
-                text = entry.get("summary")
-                if isinstance(text, str) and verify(
-                    self._secret, entry.get("hmac"), __version__, digest, text
-                ):
-                    known[digest] = ModuleSummary.from_json(json.loads(text))
-            self._known = known
-        except (OSError, ValueError, KeyError, TypeError, AssertionError):
-            self._known = {}
-        return self._known
+            raw = self.path.read_bytes()
+        except OSError:
+            return {}, frozenset()
+        mac, _, blob = raw.partition(b"\n")
+        if not verify(
+            self._secret,
+            mac.decode("ascii", "replace"),
+            __version__,
+            fingerprint,
+            hashlib.sha256(blob).hexdigest(),
+        ):
+            return {}, frozenset()
+        try:
+            known, first = pickle.loads(blob)
+        except Exception:
+            return {}, frozenset()
+        if not isinstance(known, dict) or not isinstance(first, frozenset):
+            return {}, frozenset()
+        self._known = {
+            str(key): summary
+            for key, summary in known.items()
+            if isinstance(summary, ModuleSummary)
+        }
+        self._first = first
+        return self._known, self._first
 
-    def save(self, summaries: dict[str, ModuleSummary]) -> None:
+    def save(
+        self, fingerprint: str, summaries: dict[str, ModuleSummary], first: frozenset[str]
+    ) -> None:
         """Write what this run used (atomically); a failure only costs speed next time."""
-        if self.path is None or self._secret is None or summaries.keys() == self._known.keys():
+        if self.path is None or self._secret is None:
             return
-        payload = {}
-        for digest, summary in summaries.items():
-            text = json.dumps(summary.to_json(), separators=(",", ":"))
-            payload[digest] = {
-                "summary": text,
-                "hmac": sign(self._secret, __version__, digest, text),
-            }
+        if summaries.keys() == self._known.keys() and first == self._first:
+            return
+        try:
+            blob = pickle.dumps((summaries, first), protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return
+        mac = sign(self._secret, __version__, fingerprint, hashlib.sha256(blob).hexdigest())
         with contextlib.suppress(OSError):
-            replace_cache_file(self.path, [json.dumps(payload, separators=(",", ":")).encode()])
+            replace_cache_file(self.path, [f"{mac}\n".encode("ascii"), blob])

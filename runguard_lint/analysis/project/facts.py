@@ -125,8 +125,17 @@ class ProjectFacts:
         )
 
     def canonical(self, name: str) -> str:
-        """What a qualified name really refers to, through re-exports."""
-        return _canonical(self.aliases, name)
+        """What a qualified name really refers to, through re-exports (each name worked
+        out once: the join asks of every construction site)."""
+        known = self._canonical_names
+        found = known.get(name)
+        if found is None:
+            found = known[name] = _canonical(self.aliases, name)
+        return found
+
+    @cached_property
+    def _canonical_names(self) -> dict[str, str]:
+        return {}
 
 
 def _canonical(aliases: Mapping[str, str], name: str) -> str:
@@ -434,17 +443,37 @@ def _runs_once(
         for summary in modules.values()
         for name in (*summary.referenced, *summary.entry_points)
     }
-    once: set[str] = set()
-    for _ in range(_MAX_HOPS * 4):
-        changed = False
-        for callee, found in sites.items():
-            if callee in once or callee in elsewhere:
+    # What each candidate waits for: the functions and classes its sites run through
+    # (none for a site that surely runs once; a site that never does rules it out).
+    waiting: dict[str, set[str]] = {}
+    for callee, found in sites.items():
+        if callee in elsewhere:
+            continue
+        needs: set[str] = set()
+        for site in found:
+            if site.lifetime is Lifetime.ONCE:
                 continue
-            if all(_once_site(site, once) for site in found):
-                once.add(callee)
-                changed = True
-        if not changed:
-            break
+            if site.lifetime is Lifetime.STORED or not site.through:
+                break
+            needs.add(site.through)
+        else:
+            waiting[callee] = needs
+    dependants: dict[str, list[str]] = {}
+    for callee, needs in waiting.items():
+        for through in needs:
+            dependants.setdefault(through, []).append(callee)
+    ready = [callee for callee, needs in waiting.items() if not needs]
+    once: set[str] = set()
+    while ready:
+        callee = ready.pop()
+        if callee in once:
+            continue
+        once.add(callee)
+        for dependant in dependants.get(callee, ()):
+            needs = waiting[dependant]
+            needs.discard(callee)
+            if not needs and dependant not in once:
+                ready.append(dependant)
     return frozenset(once)
 
 

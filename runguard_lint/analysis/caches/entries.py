@@ -83,7 +83,12 @@ def _builds_resource(facts: ModuleFacts, expression: cst.BaseExpression, catalog
         expression = expression.expression
     if not isinstance(expression, cst.Call):
         return False
-    if facts.external_names(expression.func) & set(catalog.by_callable):
+    names = facts.external_names(expression.func)
+    if names & set(catalog.by_callable):
+        return True
+    if "logging.getLogger" in names:
+        # The logging module keeps each logger for good already: a dict of them keyed
+        # by name holds nothing the process would not hold anyway.
         return True
     name = dotted_name(expression.func)
     terminal = name.rsplit(".", 1)[-1] if name else ""

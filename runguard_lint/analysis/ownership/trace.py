@@ -645,8 +645,26 @@ class Tracer:
             return
         result = Trace(depth=trace.depth + 1)
         self._follow_value(value, acquisition, result, temporary=True)
+        if result.stored is not None and _builds_the_instance(acquisition.function):
+            # `self.llm = instructor.from_openai(AsyncOpenAI())` in `__init__`: what the
+            # instance keeps holds the resource, which lives as long as the instance
+            # does; whether that is a leak is RG401's question, as for `self.x = ...`.
+            trace.escapes.append(Escape(EscapeKind.STORED_ATTRIBUTE, result.stored.attribute))
+            if trace.stored is None:
+                trace.stored = result.stored
         trace.derived.extend(
             e
             for e in (*result.escapes, *result.derived)
             if e.kind is not EscapeKind.UNFOLLOWED_EXPRESSION
         )
+
+
+# Methods in which an instance is being built: what they store on `self` is the
+# instance's from its birth.
+_INSTANCE_BUILDERS = frozenset(
+    {"__init__", "__post_init__", "__attrs_post_init__", "model_post_init", "__new__"}
+)
+
+
+def _builds_the_instance(function: FunctionNode) -> bool:
+    return isinstance(function, cst.FunctionDef) and function.name.value in _INSTANCE_BUILDERS

@@ -37,6 +37,9 @@ _TYPE_ANNOTATIONS = CALLABLE_ANNOTATIONS | frozenset(
         "FunctionType",
         "types.BuiltinFunctionType",
         "abc.ABCMeta",
+        # A module object: as many as there are importable modules, like a module name.
+        "types.ModuleType",
+        "ModuleType",
     }
 )
 # Annotations that say nothing about the value, so how the function uses it decides.
@@ -119,7 +122,8 @@ def _annotation_members(
 
 
 def is_type_annotation(facts: ModuleFacts, annotation: cst.BaseExpression) -> bool:
-    """`type`, `type[X]`, `Type[X]`, `Callable[...]` (also Optional or a union of them)."""
+    """`type`, `type[X]`, `Type[X]`, `Callable[...]`, `ModuleType` (also Optional or a
+    union of them)."""
     if isinstance(annotation, cst.SimpleString):
         text = annotation.evaluated_value
         if not isinstance(text, str):

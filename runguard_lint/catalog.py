@@ -119,6 +119,11 @@ class ResourceKind:
     # `client[db]`: `__getitem__`), and attributes that are parts of it (`Popen.stdout`):
     # returning one needs the resource still open, handing one on does not hand it over.
     derived: tuple[str, ...] = ()
+    # Keywords through which the resource gets descriptors of the caller's process
+    # (`Popen(stdout=PIPE)`): given none of them `PIPE`, it holds none, and one that is
+    # dropped without a release is reaped by the runtime (`subprocess._cleanup`): never
+    # releasing it starts a detached child, which is not a leak.
+    pipe_keywords: tuple[str, ...] = ()
     # Catalog resources close themselves when a `for` loop runs them to the end
     # (`FileInput.__next__` closes each file as it finishes it).
     closes_when_exhausted: bool = False
@@ -286,6 +291,7 @@ _RESOURCE_KEYS = {
     "release_waits",
     "derived",
     "closes_when_exhausted",
+    "pipe_keywords",
 }
 
 
@@ -346,6 +352,7 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
         release_waits=bool(raw.get("release_waits", False)),
         derived=_str_tuple(raw.get("derived", []), where, "derived"),
         closes_when_exhausted=bool(raw.get("closes_when_exhausted", False)),
+        pipe_keywords=_str_tuple(raw.get("pipe_keywords", []), where, "pipe_keywords"),
     )
 
 

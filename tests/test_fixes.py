@@ -248,8 +248,8 @@ def test_fixes_import_the_runtime_the_project_declares(
 
 def test_a_process_release_is_display_only(tmp_path: Path) -> None:
     text = (
-        "import subprocess\n\n\ndef serve(cmd):\n    proc = subprocess.Popen(cmd)\n"
-        "    return proc.pid\n"
+        "import subprocess\n\n\ndef serve(cmd):\n"
+        "    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)\n    return proc.pid\n"
     )
     source = tmp_path / "serve.py"
     source.write_text(text, encoding="utf-8")
@@ -590,7 +590,10 @@ def test_a_fix_that_would_wait_for_a_child_process_is_never_applied(tmp_path: Pa
     """`with subprocess.Popen(...)` waits for the child on exit: a server started and
     left running (`Popen(["ollama", "serve"])`) would block its caller forever, so the
     fix is display-only, even with --unsafe-fixes."""
-    source = 'import subprocess\n\n\ndef start():\n    subprocess.Popen(["ollama", "serve"])\n'
+    source = (
+        "import subprocess\n\n\ndef start():\n"
+        '    subprocess.Popen(["ollama", "serve"], stdout=subprocess.PIPE)\n'
+    )
     target = tmp_path / "start.py"
     target.write_text(source, encoding="utf-8")
     for flags in (("--fix",), ("--fix", "--unsafe-fixes")):
@@ -682,8 +685,9 @@ def test_a_temporary_kept_past_its_statement_is_not_closed_after_it(tmp_path: Pa
 
 def test_diff_shows_display_only_fixes_apart_from_the_patch(tmp_path: Path) -> None:
     text = (
-        "import subprocess\n\n\ndef serve(cmd):\n    proc = subprocess.Popen(cmd)\n"
-        "    return proc.pid\n\n\ndef read(path):\n    f = open(path)\n    return f.read()\n"
+        "import subprocess\n\n\ndef serve(cmd):\n"
+        "    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)\n    return proc.pid\n\n\n"
+        "def read(path):\n    f = open(path)\n    return f.read()\n"
     )
     (tmp_path / "serve.py").write_text(text, encoding="utf-8")
     result = fix("--diff", "serve.py", cwd=tmp_path)
@@ -691,5 +695,5 @@ def test_diff_shows_display_only_fixes_apart_from_the_patch(tmp_path: Path) -> N
     assert "with open(path) as f:" in result.stdout
     assert "Popen" not in result.stdout  # the patch holds only what --fix applies
     assert "RG106 display-only fix, never applied" in result.stderr
-    assert "+    with subprocess.Popen(cmd) as proc:" in result.stderr
+    assert "+    with subprocess.Popen(cmd, stdout=subprocess.PIPE) as proc:" in result.stderr
     assert (tmp_path / "serve.py").read_text(encoding="utf-8") == text

@@ -212,8 +212,9 @@ ACQUISITIONS: tuple[Acquisition, ...] = (
     ),
     Acquisition(
         "import subprocess",
-        "subprocess.Popen(CMD)",
-        "subprocess.Popen(CMD)",
+        # With a pipe: a child given none and never waited for is a detached one.
+        "subprocess.Popen(CMD, stdout=subprocess.PIPE)",
+        "subprocess.Popen(CMD, stdout=subprocess.PIPE)",
         "RG106",
         "sync",
         "{v}.wait()",

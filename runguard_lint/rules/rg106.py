@@ -1,15 +1,60 @@
 """RG106: Files, sockets, subprocesses, tempfiles, archives and sqlite3 connections left open.
 
-The shared leak rule says it all; this family needs no words of its own.
+The shared leak rule says it all, but for a child process started with no pipe and
+never waited for: it holds no descriptor of ours, and CPython reaps a dropped one
+(`subprocess._cleanup`), so it is a detached child (a browser window, a display
+server, a background indexer), not a leak. Waited for on some paths only, it is
+still RG301's: that code meant to wait.
 """
 
 from __future__ import annotations
 
+import libcst as cst
+
+from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
+from runguard_lint.analysis.tree import walk
 from runguard_lint.rules._leaks import LeakRule
 
 
 class _Rule(LeakRule):
     code = "RG106"
 
+    def reported(self, acquisition: Acquisition, fate: Fate) -> bool:
+        keywords = acquisition.kind.pipe_keywords
+        if not keywords or fate.outcome is not Outcome.LEAKED or not acquisition.by_call:
+            return True
+        return _may_pipe(acquisition.constructor, keywords)
+
 
 RULE = _Rule()
+
+
+def _may_pipe(call: cst.Call, keywords: tuple[str, ...]) -> bool:
+    """Whether the call may give the child a pipe: a pipe keyword whose value is `PIPE`
+    or not known to be something else (`DEVNULL`, `STDOUT`, None, a file), or
+    arguments the call does not show (`**options`, the pipes passed by position)."""
+    positional = 0
+    for argument in call.args:
+        if argument.star:
+            return True
+        if argument.keyword is None:
+            positional += 1
+        elif argument.keyword.value in keywords and _may_be_pipe(argument.value):
+            return True
+    # Popen(args, bufsize, executable, stdin, ...): a fourth positional is stdin.
+    return positional > 3
+
+
+def _may_be_pipe(value: cst.BaseExpression) -> bool:
+    """`PIPE` (`subprocess.PIPE`, or imported bare), or an expression that may choose it
+    (`PIPE if capture else None`); not `DEVNULL`, `STDOUT`, None, a file or a
+    descriptor, which give the child no pipe of ours."""
+    if isinstance(value, cst.Attribute):
+        return value.attr.value == "PIPE"
+    if isinstance(value, cst.Name):
+        return value.value == "PIPE"
+    if isinstance(value, cst.Call):
+        return False  # `open(log_path, "a")`: a file, the child writes to it
+    return any(isinstance(node, cst.Name) and node.value == "PIPE" for node in walk(value)) or (
+        any(isinstance(node, cst.Attribute) and node.attr.value == "PIPE" for node in walk(value))
+    )

@@ -30,9 +30,9 @@ RULE = _Rule()
 
 
 def _may_pipe(call: cst.Call, keywords: tuple[str, ...]) -> bool:
-    """Whether the call may give the child a pipe: a pipe keyword whose value is `PIPE`
-    or not known to be something else (`DEVNULL`, `STDOUT`, None, a file), or
-    arguments the call does not show (`**options`, the pipes passed by position)."""
+    """Whether the call may give the child a descriptor that only it keeps: a pipe
+    keyword that may be `PIPE` or a file opened there, or arguments the call does not
+    show (`**options`, the pipes passed by position)."""
     positional = 0
     for argument in call.args:
         if argument.star:
@@ -46,15 +46,18 @@ def _may_pipe(call: cst.Call, keywords: tuple[str, ...]) -> bool:
 
 
 def _may_be_pipe(value: cst.BaseExpression) -> bool:
-    """`PIPE` (`subprocess.PIPE`, or imported bare), or an expression that may choose it
-    (`PIPE if capture else None`); not `DEVNULL`, `STDOUT`, None, a file or a
-    descriptor, which give the child no pipe of ours."""
+    """`PIPE` (`subprocess.PIPE`, or imported bare), an expression that may choose it
+    (`PIPE if capture else None`), or a file opened in the call; not `DEVNULL`,
+    `STDOUT`, None, or a file the caller holds, which give the child no descriptor
+    that only the process keeps."""
     if isinstance(value, cst.Attribute):
         return value.attr.value == "PIPE"
     if isinstance(value, cst.Name):
         return value.value == "PIPE"
     if isinstance(value, cst.Call):
-        return False  # `open(log_path, "a")`: a file, the child writes to it
+        # `open(os.devnull, "w")` made right there: a descriptor that only the process
+        # holds, and that stays open until it is waited for.
+        return True
     return any(isinstance(node, cst.Name) and node.value == "PIPE" for node in walk(value)) or (
         any(isinstance(node, cst.Attribute) and node.attr.value == "PIPE" for node in walk(value))
     )

@@ -371,7 +371,26 @@ def run(request: RunRequest) -> int:
         return EXIT_ERROR
     except interrupt.Interrupted as stop:
         click.echo(_interrupted(request, stop.signal_name), err=True)
+        _leave_at_once(stop.exit_status)
         return stop.exit_status
+
+
+def _leave_at_once(status: int) -> None:
+    """End an interrupted process now, its one line printed and its workers reaped.
+
+    The interpreter's own exit would run the exit handlers of concurrent.futures,
+    which on CPython before 3.12 can write to a pool's wake-up pipe while the pool's
+    thread closes it and print "Exception ignored ... Bad file descriptor" after
+    that line; an interrupted run has nothing left to save. Only when the streams
+    are the process's own (not a test's captured ones): the caller then gets the
+    status back instead."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stderr.fileno()
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return
+    os._exit(status)
 
 
 def _interrupted(request: RunRequest, signal_name: str) -> str:

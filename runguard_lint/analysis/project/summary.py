@@ -634,10 +634,8 @@ class _Summariser:
                 ):
                     self.log_receivers.add(bindings[func.value.id])
             elif isinstance(node, ast.Attribute) and not releases and cls:
-                # `self.x.close()`, or `x.close()` on an alias of an attribute
-                releases = node.attr in self.release_methods and isinstance(
-                    node.value, (ast.Attribute, ast.Name)
-                )
+                # `self.x.close()`: only such classes are read again for what they release
+                releases = node.attr in self.release_methods and _on_self(node.value)
             elif isinstance(node, (ast.With, ast.AsyncWith)) and not releases and cls:
                 releases = any(_on_self(item.context_expr) for item in node.items)
             elif isinstance(node, ast.Return) and not owner:
@@ -1174,10 +1172,34 @@ def _calls_with_context(
         # `return await C()`, `return C(...).model`, `return R(encoder=C())`, `x = [C()
         # for ...]`: what the statement keeps holds the construction, which lives as
         # long as that does.
-        kept = {id(part) for part in _kept_parts(node)} if parent is not None else set()
+        if parent is None or not isinstance(node, _HOLDING):
+            stack.extend([(child, loop, inner, None) for child in children])
+            continue
+        kept = {id(part) for part in _kept_parts(node)}
         stack.extend(
             [(child, loop, inner, parent if id(child) in kept else None) for child in children]
         )
+
+
+# The expressions whose value may hold a part of them (see _kept_parts).
+_HOLDING = (
+    ast.Await,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Starred,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Dict,
+    ast.ListComp,
+    ast.SetComp,
+    ast.GeneratorExp,
+    ast.DictComp,
+    ast.IfExp,
+    ast.BoolOp,
+    ast.Call,
+    ast.keyword,
+)
 
 
 def _kept_parts(node: ast.AST) -> list[ast.AST]:

@@ -23,13 +23,13 @@ class _Rule(LeakRule):
         keywords = acquisition.kind.pipe_keywords
         if not keywords or fate.outcome is not Outcome.LEAKED or not acquisition.by_call:
             return True
-        return _may_pipe(acquisition.constructor, keywords)
+        return _may_pipe(acquisition.constructor, keywords, acquisition.function)
 
 
 RULE = _Rule()
 
 
-def _may_pipe(call: cst.Call, keywords: tuple[str, ...]) -> bool:
+def _may_pipe(call: cst.Call, keywords: tuple[str, ...], function: cst.CSTNode) -> bool:
     """Whether the call may give the child a descriptor that only it keeps: a pipe
     keyword that may be `PIPE` or a file opened there, or arguments the call does not
     show (`**options`, the pipes passed by position)."""
@@ -39,13 +39,13 @@ def _may_pipe(call: cst.Call, keywords: tuple[str, ...]) -> bool:
             return True
         if argument.keyword is None:
             positional += 1
-        elif argument.keyword.value in keywords and _may_be_pipe(argument.value):
+        elif argument.keyword.value in keywords and _may_be_pipe(argument.value, function):
             return True
     # Popen(args, bufsize, executable, stdin, ...): a fourth positional is stdin.
     return positional > 3
 
 
-def _may_be_pipe(value: cst.BaseExpression) -> bool:
+def _may_be_pipe(value: cst.BaseExpression, function: cst.CSTNode, depth: int = 0) -> bool:
     """`PIPE` (`subprocess.PIPE`, or imported bare), an expression that may choose it
     (`PIPE if capture else None`), or a file opened in the call; not `DEVNULL`,
     `STDOUT`, None, or a file the caller holds, which give the child no descriptor
@@ -53,7 +53,13 @@ def _may_be_pipe(value: cst.BaseExpression) -> bool:
     if isinstance(value, cst.Attribute):
         return value.attr.value == "PIPE"
     if isinstance(value, cst.Name):
-        return value.value == "PIPE"
+        if value.value == "PIPE":
+            return True
+        # `out = PIPE if capture else None`: what the function binds the name to (a
+        # parameter or a name bound elsewhere is a file or descriptor handed in).
+        return depth < 3 and any(
+            _may_be_pipe(bound, function, depth + 1) for bound in _bound_in(function, value.value)
+        )
     if isinstance(value, cst.Call):
         # `open(os.devnull, "w")` made right there: a descriptor that only the process
         # holds, and that stays open until it is waited for.
@@ -61,3 +67,20 @@ def _may_be_pipe(value: cst.BaseExpression) -> bool:
     return any(isinstance(node, cst.Name) and node.value == "PIPE" for node in walk(value)) or (
         any(isinstance(node, cst.Attribute) and node.attr.value == "PIPE" for node in walk(value))
     )
+
+
+def _bound_in(function: cst.CSTNode, name: str) -> list[cst.BaseExpression]:
+    """The values the function assigns to a plain name."""
+    found: list[cst.BaseExpression] = []
+    for node in walk(function):
+        targets: list[cst.BaseExpression] = []
+        value: cst.BaseExpression | None = None
+        if isinstance(node, cst.Assign):
+            targets, value = [target.target for target in node.targets], node.value
+        elif isinstance(node, cst.AnnAssign):
+            targets, value = [node.target], node.value
+        if value is not None and any(
+            isinstance(target, cst.Name) and target.value == name for target in targets
+        ):
+            found.append(value)
+    return found

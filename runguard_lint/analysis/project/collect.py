@@ -20,7 +20,7 @@ from functools import lru_cache
 from runguard_lint.analysis.project import module_of
 from runguard_lint.analysis.project.facts import ProjectFacts, join, keyed_functions
 from runguard_lint.analysis.project.facts import aliases_of as _qualified_aliases
-from runguard_lint.analysis.project.summary import ModuleSummary, summarise
+from runguard_lint.analysis.project.summary import Lifetime, ModuleSummary, summarise
 from runguard_lint.catalog import Catalog, ResourceKind
 from runguard_lint.grammar import stdlib_tree
 from runguard_lint.wordmatch import words
@@ -215,4 +215,11 @@ def _interesting_names(summaries: Iterable[ModuleSummary]) -> set[str]:
         names.update(f.rsplit(".", 1)[-1] for f in summary.releases)
         names.update(c.rsplit(".", 1)[-1] for c in summary.classes)
         names.update(summary.permit_takers)
+        # The functions that build something here: whether they run once (startup
+        # code) needs every module that calls them.
+        names.update(
+            site.through.rsplit(".", 1)[-1]
+            for site in summary.constructions
+            if site.through and site.lifetime is not Lifetime.HELD
+        )
     return {name for name in names if name.isidentifier()}

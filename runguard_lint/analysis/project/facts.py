@@ -443,11 +443,13 @@ def _runs_once(
         for summary in modules.values()
         for name in (*summary.referenced, *summary.entry_points)
     }
+    # A method may be called through any instance, where no summary sees the call.
+    classes = {cls for summary in modules.values() for cls in summary.classes}
     # What each candidate waits for: the functions and classes its sites run through
     # (none for a site that surely runs once; a site that never does rules it out).
     waiting: dict[str, set[str]] = {}
     for callee, found in sites.items():
-        if callee in elsewhere:
+        if callee in elsewhere or callee.rpartition(".")[0] in classes:
             continue
         needs: set[str] = set()
         for site in found:
@@ -492,9 +494,12 @@ def _built_per_call(
     function (held by a class) that itself runs so; each with the function whose runs
     build it."""
     per_call: dict[str, str] = {}
+    # In one order whatever order the files came in: the place a message names is the
+    # first found.
+    ordered = sorted(sites, key=lambda found: (found[0], found[1].lifetime.value, found[1].through))
     for _ in range(_MAX_HOPS * 4):
         changed = False
-        for callee, site in sites:
+        for callee, site in ordered:
             if callee in per_call or _once_site(site, once):
                 continue
             if site.lifetime is Lifetime.PER_CALL:

@@ -564,7 +564,7 @@ class _Summariser:
         own_locals = _local_stores(own)
         single = _single_bindings(own)
         declared = _declared(own)
-        self.note_logging_and_releases(own, single, owner, cls, function.name)
+        self.note_logging_and_releases(own, single, owner, cls, function)
         fresh = None
         if not memoised and not decorators & LENDERS:
             fresh = self.fresh_returns(own, single, declared, params, cls, own_locals)
@@ -609,6 +609,7 @@ class _Summariser:
         self.returned_locals = self.held_locals = frozenset()
         self.closed_parts = {}
         self.shadowing = set()
+        self.in_classmethod = False
 
     def note_logging_and_releases(
         self,
@@ -616,10 +617,11 @@ class _Summariser:
         single: dict[str, ast.expr],
         owner: str,
         cls: str,
-        name: str,
+        function: _Function,
     ) -> None:
         """One pass over a function's own nodes for `log_receivers`,
-        `releasing_classes` and `function_returns`."""
+        `releasing_classes` and `function_returns` (only for a function that cannot
+        fall off its end, which would return None)."""
         bindings = self.names.bindings
         returns: list[ast.expr] = []
         releases = False
@@ -645,8 +647,9 @@ class _Summariser:
                 returns.append(node.value)
         if cls and releases:
             self.releasing_classes.add(cls.split(".", 1)[0])
-        if returns and not owner:
-            self.function_returns[name] = (returns, single)
+        ends = function.body[-1] if function.body else None
+        if returns and not owner and isinstance(ends, (ast.Return, ast.Raise)):
+            self.function_returns[function.name] = (returns, single)
 
     def record_calls(self, root: ast.stmt, lifetime: Lifetime, function: str, cls: str) -> None:
         """Every call under root with the lifetime of its site."""

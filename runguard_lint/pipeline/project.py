@@ -73,14 +73,12 @@ def project_facts(
         sources.append(Source(str(file.path), text, content_hash(data)))
     store = _SummaryStore(cache_dir)
     fingerprint = settings.fingerprint()
-    known, _ = store.load(fingerprint)
+    known, first = store.load(fingerprint)
     facts, summaries = collect(sources, settings.catalog, known)
-    # Which modules the first pass took is not told here: the next survey reads them.
-    store.save(
-        fingerprint,
-        {summary_key(d, summary.module): summary for d, summary in summaries.items()},
-        frozenset(),
-    )
+    used = {summary_key(d, summary.module): summary for d, summary in summaries.items()}
+    # Which modules the first pass took is not told here: what the last survey learnt
+    # is kept for the modules still used (the next survey reads the others' text).
+    store.save(fingerprint, used, frozenset(first & used.keys()))
     return facts
 
 

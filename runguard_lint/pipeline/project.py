@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING
 from runguard_lint import __version__
 from runguard_lint.analysis.project import module_of, out_of_reach, reachable
 from runguard_lint.analysis.project.collect import (
-    DEMAND_ROUNDS,
     Source,
     collect,
-    demanded_modules,
+    demand_rounds,
     interesting_names,
     summary_key,
-    summary_of,
+    summary_of_text,
     wants_summary,
     words_of,
 )
@@ -41,7 +40,6 @@ from runguard_lint.analysis.project.summary import SUMMARY_FORMAT, ModuleSummary
 from runguard_lint.catalog import Catalog
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import FileReport
-from runguard_lint.grammar import stdlib_tree
 from runguard_lint.pipeline.cache_key import cache_key, sign, verify
 from runguard_lint.pipeline.files import (
     DecodeFailure,
@@ -205,37 +203,26 @@ def _add_demanded(
     used: dict[str, ModuleSummary],
     catalog: Catalog,
 ) -> None:
-    """The modules that the summarised ones depend on (`collect.demanded_modules`),
+    """The modules that the summarised ones depend on (`collect.demand_rounds`),
     summarised here in the main process: a few files, not worth a round of workers."""
-    by_module = {modules[file.display]: file for file in files}
-    tried = set(summaries)
-    for _ in range(DEMAND_ROUNDS):
-        wanted = [
-            by_module[name]
-            for name in sorted(demanded_modules(summaries.values()))
-            if name in by_module and digests[by_module[name].display] not in tried
-        ]
-        if not wanted:
-            return
+
+    def summarise(wanted: list[InputFile]) -> None:
         for file in wanted:
             digest = digests[file.display]
-            tried.add(digest)
             key = summary_key(digest, modules[file.display])
             summary = known.get(key)
             if summary is None:
                 text = _text(file)
-                summary = None if text is None else _summary_of(file, text, catalog)
+                summary = None if text is None else summary_of_text(str(file.path), text, catalog)
             if summary is not None:
                 summaries[digest] = used[key] = summary
 
-
-def _summary_of(file: InputFile, text: str, catalog: Catalog) -> ModuleSummary | None:
-    """A module's summary made here (None: it does not parse, or is too deep)."""
-    module, package = module_of(str(file.path))
-    try:
-        return summary_of(stdlib_tree(text).tree, text, module, package, catalog)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    demand_rounds(
+        summaries,
+        {modules[file.display]: file for file in files},
+        lambda file: digests[file.display],
+        summarise,
+    )
 
 
 def _text(file: InputFile) -> str | None:

@@ -9,24 +9,5 @@ clauses work across both names.
 
 from __future__ import annotations
 
-from runguard_runtime import (
-    BoundedCache,
-    CacheStats,
-    CleanupError,
-    KeyedPerLoop,
-    PerLoop,
-    ResourceScope,
-    keyed_per_loop,
-    per_loop,
-)
-
-__all__ = [
-    "BoundedCache",
-    "CacheStats",
-    "CleanupError",
-    "KeyedPerLoop",
-    "PerLoop",
-    "ResourceScope",
-    "keyed_per_loop",
-    "per_loop",
-]
+from runguard_runtime import *  # noqa: F403  (the same objects, under this name)
+from runguard_runtime import __all__ as __all__

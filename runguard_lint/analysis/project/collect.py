@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 from runguard_lint.analysis.project import module_of
 from runguard_lint.analysis.project.facts import ProjectFacts, join, keyed_functions
@@ -54,19 +55,38 @@ def collect(
             s for s in pending if s.digest not in done and not names.isdisjoint(words_of(s.text))
         ]
         _summarise_all(second, catalog, known, summaries)
-    by_module = {module_of(s.filename)[0]: s for s in pending}
+    demand_rounds(
+        summaries,
+        {module_of(s.filename)[0]: s for s in pending},
+        lambda source: source.digest,
+        lambda wanted: _summarise_all(wanted, catalog, known, summaries),
+    )
+    return join(summaries.values(), catalog), summaries
+
+
+_Item = TypeVar("_Item")
+
+
+def demand_rounds(
+    summaries: Mapping[str, ModuleSummary],
+    by_module: Mapping[str, _Item],
+    digest_of: Callable[[_Item], str],
+    summarise: Callable[[list[_Item]], None],
+) -> None:
+    """Summarise, round after round, the modules the summaries (keyed by digest)
+    depend on (`demanded_modules`) until none is left or DEMAND_ROUNDS have run; each
+    module is tried once, whether or not it gives a summary."""
     tried = set(summaries)
     for _ in range(DEMAND_ROUNDS):
         wanted = [
             by_module[name]
             for name in sorted(demanded_modules(summaries.values()))
-            if name in by_module and by_module[name].digest not in tried
+            if name in by_module and digest_of(by_module[name]) not in tried
         ]
         if not wanted:
-            break
-        tried.update(s.digest for s in wanted)
-        _summarise_all(wanted, catalog, known, summaries)
-    return join(summaries.values(), catalog), summaries
+            return
+        tried.update(digest_of(item) for item in wanted)
+        summarise(wanted)
 
 
 # How many times the modules that summarised modules depend on are added (a base
@@ -185,19 +205,28 @@ def _summarise_all(
     summaries: dict[str, ModuleSummary],
 ) -> None:
     for source in sources:
-        module, package = module_of(source.filename)
+        module = module_of(source.filename)[0]
         cached = known.get(summary_key(source.digest, module))
         if cached is not None and cached.module == module:
             summaries[source.digest] = cached
             continue
-        try:
-            tree = stdlib_tree(source.text).tree
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue  # the check pass reports it (RG900); it tells the project nothing
-        try:
-            summaries[source.digest] = summary_of(tree, source.text, module, package, catalog)
-        except RecursionError:
-            continue  # too deep to summarise: the module tells the project nothing
+        summary = summary_of_text(source.filename, source.text, catalog)
+        if summary is not None:
+            summaries[source.digest] = summary
+
+
+def summary_of_text(filename: str, text: str, catalog: Catalog) -> ModuleSummary | None:
+    """A module's summary from its text; None when it does not parse (the check pass
+    reports that, RG900) or is too deep to summarise: it tells the project nothing."""
+    module, package = module_of(filename)
+    try:
+        tree = stdlib_tree(text).tree
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    try:
+        return summary_of(tree, text, module, package, catalog)
+    except RecursionError:
+        return None
 
 
 def _interesting_names(summaries: Iterable[ModuleSummary]) -> set[str]:

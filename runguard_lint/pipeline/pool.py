@@ -10,9 +10,13 @@ other exception from a file becomes an internal error of that file. Results
 come back in the order the files were given, except those retried after a
 crash, which come last.
 
-What a worker needs besides the file travels with each chunk as a frozen
-`WorkerContext`, never through module state set by an initializer, so the same
-pool serves `check` and `fix` and what a worker acts on is what it was sent.
+What a worker needs besides the file is a frozen `WorkerContext`, the same for
+every file of a call: each call starts a pool of its own and hands the context to
+each worker once, when it starts (inherited under fork, pickled once under
+spawn). Sending it with every chunk cost more than the files: the project's
+facts are megabytes, pickled in the main process and unpickled in a worker for
+each of some thirty chunks (5 CPU s and a copy in flight per chunk on the agent
+corpus).
 
 SIGINT and SIGTERM (see `interrupt.py`) are noted while the pool runs and
 acted on at its safe points: it waits for results in short slices and, once a
@@ -100,6 +104,18 @@ def prepare_worker() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
+# The context of the pool this process works for (set by `_start_worker`).
+_context: WorkerContext | None = None
+
+
+def _start_worker(context: WorkerContext) -> None:
+    """A worker's initializer: `prepare_worker`, then keep the pool's context, which
+    lives as long as the worker (frozen out of the collector's scans with the rest)."""
+    global _context
+    _context = context
+    prepare_worker()
+
+
 def run_in_workers(
     work: Work[Result],
     context: WorkerContext,
@@ -131,9 +147,9 @@ def _run_all(
     chunks = chunked(items, lambda item: item.size, workers)
     retry: list[list[WorkItem]] = []
     interrupt.check()
-    pool = _pool(max(1, min(workers, len(chunks))))
+    pool = _pool(max(1, min(workers, len(chunks))), context)
     try:
-        futures = [(pool.submit(_run_chunk, work, context, chunk), chunk) for chunk in chunks]
+        futures = [(pool.submit(_run_chunk, work, chunk), chunk) for chunk in chunks]
         for future, chunk in futures:
             try:
                 outcomes = _result(future)
@@ -193,12 +209,10 @@ class _Failed:
     error: BaseException
 
 
-def _run_chunk(
-    work: Work[Result],
-    context: WorkerContext,
-    chunk: Sequence[WorkItem],
-) -> list[object]:
+def _run_chunk(work: Work[Result], chunk: Sequence[WorkItem]) -> list[object]:
     """Runs in a worker: each file's result, or the exception it raised."""
+    context = _context
+    assert context is not None, "a worker gets its context when it starts"
     outcomes: list[object] = []
     for item in chunk:
         try:
@@ -242,9 +256,9 @@ def _alone(
     """The chunk's outcomes from a process of its own, or why they did not come back
     (BrokenProcessPool: the process died)."""
     interrupt.check()
-    alone = _pool(1)
+    alone = _pool(1, context)
     try:
-        outcome: list[object] | Exception = _result(alone.submit(_run_chunk, work, context, chunk))
+        outcome: list[object] | Exception = _result(alone.submit(_run_chunk, work, chunk))
     except Exception as error:
         outcome = error
     except BaseException:
@@ -286,11 +300,12 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         manager.join(5)
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+def _pool(workers: int, context: WorkerContext) -> ProcessPoolExecutor:
     # fork where it exists (fast start, the loaded modules inherited), else spawn.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context(method),
-        initializer=prepare_worker,
+        initializer=_start_worker,
+        initargs=(context,),
     )

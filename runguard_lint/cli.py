@@ -514,7 +514,8 @@ def _from_files(request: RunRequest, settings: Settings) -> _Results:
         click.echo(
             "runguard-lint: warning: No Python files found under the given path(s)", err=True
         )
-    files = [InputFile(path, display_name(path)) for path in found.files]
+    cwd = os.getcwd()
+    files = [InputFile(path, display_name(path, cwd)) for path in found.files]
     cache = ResultCache.for_settings(settings, request.cache_dir) if request.use_cache else None
     verb = "Checking" if request.mode is Mode.CHECK else "Fixing"
     bar = ProgressBar(len(files), verb, enabled=progress_wanted(request.quiet))

@@ -75,51 +75,59 @@ def _force_excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
 
 
 class _GitIgnores:
-    """The .gitignore files that apply under a git work tree, loaded lazily per directory."""
+    """The .gitignore files that apply under a git work tree, loaded lazily per directory.
+
+    Directories are plain strings here: every file of a walk asks, and building a
+    `Path` for each cost more than the matching."""
 
     def __init__(self) -> None:
-        self._specs: dict[Path, pathspec.GitIgnoreSpec | None] = {}
-        self._roots: dict[Path, Path | None] = {}
+        self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}
+        self._roots: dict[str, str | None] = {}
 
-    def _git_root(self, directory: Path) -> Path | None:
+    def _git_root(self, directory: str) -> str | None:
+        """The nearest directory at or above `directory` with a `.git` (each directory
+        is asked once: its parent's answer is reused)."""
         if directory not in self._roots:
-            found: Path | None = None
-            for candidate in (directory, *directory.parents):
-                if (candidate / ".git").exists():
-                    found = candidate
-                    break
+            found: str | None = None
+            parent = os.path.dirname(directory)
+            if os.path.exists(os.path.join(directory, ".git")):
+                found = directory
+            elif parent != directory:
+                found = self._git_root(parent)
             self._roots[directory] = found
         return self._roots[directory]
 
-    def _spec(self, directory: Path, git_root: Path) -> pathspec.GitIgnoreSpec | None:
+    def _spec(self, directory: str, git_root: str) -> pathspec.GitIgnoreSpec | None:
         if directory not in self._specs:
             lines: list[str] = []
-            sources = [directory / ".gitignore"]
+            sources = [os.path.join(directory, ".gitignore")]
             if directory == git_root:
-                sources.append(directory / ".git" / "info" / "exclude")
+                sources.append(os.path.join(directory, ".git", "info", "exclude"))
             for source in sources:
                 try:
-                    lines.extend(source.read_text(encoding="utf-8", errors="replace").splitlines())
+                    with open(source, encoding="utf-8", errors="replace") as handle:
+                        lines.extend(handle.read().splitlines())
                 except OSError:
                     continue
             self._specs[directory] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
         return self._specs[directory]
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
-        absolute = Path(os.path.abspath(path))
-        git_root = self._git_root(absolute.parent)
+        absolute = os.path.abspath(path)
+        directory = os.path.dirname(absolute)
+        git_root = self._git_root(directory)
         if git_root is None:
             return False
-        directory = absolute.parent
         while True:
             spec = self._spec(directory, git_root)
             if spec is not None:
-                relative = absolute.relative_to(directory).as_posix()
+                relative = os.path.relpath(absolute, directory).replace(os.sep, "/")
                 if spec.match_file(relative + ("/" if is_dir else "")):
                     return True
-            if directory == git_root or directory == directory.parent:
+            parent = os.path.dirname(directory)
+            if directory == git_root or parent == directory:
                 return False
-            directory = directory.parent
+            directory = parent
 
 
 def looks_like_python(path: Path) -> bool:
@@ -190,23 +198,29 @@ def _walk(
     def on_error(error: OSError) -> None:
         problems.append(f"{error.filename}: cannot list the directory ({error.strerror})")
 
+    matcher = _exclude_pattern(tuple(excludes))
     for directory, dirnames, filenames in os.walk(top, onerror=on_error, followlinks=False):
         base = Path(directory)
+        # `_excluded` for each entry, with the directory's relative path worked out once.
+        relative = _relative(base, root)
+        prefix = "" if relative == "." else relative + "/"
+
+        def excluded(name: str, prefix: str = prefix) -> bool:
+            return bool(matcher.match(name) or matcher.match(prefix + name))
+
         kept = []
         for name in sorted(dirnames):
             child = base / name
-            if _excluded(child, root, excludes):
+            if excluded(name):
                 continue
             if gitignores is not None and gitignores.ignored(child, is_dir=True):
                 continue
             kept.append(name)
         dirnames[:] = kept
         for name in sorted(filenames):
-            if not name.endswith(PYTHON_SUFFIXES):
+            if not name.endswith(PYTHON_SUFFIXES) or excluded(name):
                 continue
             child = base / name
-            if _excluded(child, root, excludes):
-                continue
             if gitignores is not None and gitignores.ignored(child, is_dir=False):
                 continue
             if child.is_symlink() and not child.exists():

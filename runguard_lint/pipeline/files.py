@@ -32,17 +32,18 @@ class InputFile:
     display: str
 
 
-def display_name(path: Path) -> str:
-    """Paths in reports: relative to the working directory when below it, as named
-    (a symlink is shown under its own name, not its target's)."""
+def display_name(path: Path, cwd: str | None = None) -> str:
+    """Paths in reports: relative to the working directory (`cwd`, asked of the system
+    when not given) when below it, as named (a symlink is shown under its own name, not
+    its target's)."""
     absolute = os.path.abspath(path)
     try:
-        relative = os.path.relpath(absolute, os.getcwd())
+        relative = os.path.relpath(absolute, cwd if cwd is not None else os.getcwd())
     except ValueError:
         return path.as_posix()
     if relative.startswith(".."):
         return path.as_posix()
-    return Path(relative).as_posix()
+    return relative.replace(os.sep, "/") if os.sep != "/" else relative
 
 
 @dataclass(frozen=True)

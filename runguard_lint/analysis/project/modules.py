@@ -10,21 +10,51 @@ finding.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 
 def module_name(path: Path) -> str:
-    """`pkg.sub.mod` for `.../pkg/sub/mod.py`; `pkg.sub` for its `__init__.py`."""
-    path = path.resolve()
-    parts = [] if path.stem == "__init__" else [path.stem]
-    directory = path.parent
-    while _is_package(directory):
-        parts.append(directory.name)
-        if directory.parent == directory:
-            break
-        directory = directory.parent
-    return ".".join(reversed(parts)) or path.stem
+    """`pkg.sub.mod` for `.../pkg/sub/mod.py`; `pkg.sub` for its `__init__.py`.
+
+    Named from the file's real path (a symlinked file is named where it lives); the
+    directories are resolved and tested once each, since every file of a run asks."""
+    absolute = os.path.abspath(path)
+    if os.path.islink(absolute):
+        directory, name = os.path.split(os.path.realpath(absolute))
+    else:
+        folder, name = os.path.split(absolute)
+        directory = _real_directory(folder)
+    stem = os.path.splitext(name)[0]
+    parts = (*_package_parts(directory), *(() if stem == "__init__" else (stem,)))
+    return ".".join(parts) or stem
+
+
+def forget_layout() -> None:
+    """Forget the directories resolved and tested so far: each run reads the layout
+    afresh (a long-lived process, the language server or a test, sees `__init__.py`
+    files come and go)."""
+    _real_directory.cache_clear()
+    _package_parts.cache_clear()
+    _is_package.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def _real_directory(directory: str) -> str:
+    return os.path.realpath(directory)
+
+
+@lru_cache(maxsize=4096)
+def _package_parts(directory: str) -> tuple[str, ...]:
+    """The dotted names of a directory and of the packages around it, outermost first;
+    empty when it is not a package."""
+    if not _is_package(Path(directory)):
+        return ()
+    parent = os.path.dirname(directory)
+    if parent == directory:
+        return (os.path.basename(directory),)
+    return (*_package_parts(parent), os.path.basename(directory))
 
 
 def package_of(module: str, path: Path) -> str:

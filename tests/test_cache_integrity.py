@@ -17,6 +17,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import run_cli
 
 LEAK = "def read(path):\n    handle = open(path)\n    return handle.read()\n"
@@ -126,25 +128,23 @@ class _Payload:
         return (Path.touch, (Path(self.marker),))
 
 
-def test_forged_joined_facts_are_never_unpickled(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stored", ["facts-*.pickle", "reach-*.pickle"])
+def test_forged_joined_facts_are_never_unpickled(tmp_path: Path, stored: str) -> None:
+    """The facts the last run joined, and which files they leave out of reach."""
     root, cache = _project(tmp_path)
     (root / "app.py").write_text(
         "import leak\n\n\ndef main(path):\n    return leak.read(path)\n", encoding="utf-8"
     )
     reference = _check(root, cache)
-    [joined] = list(cache.rglob("facts-*.pickle"))
-    header, _, _ = joined.read_bytes().partition(b"\n")
-    key, _, _ = header.partition(b" ")
+    [joined] = list(cache.rglob(stored))
     marker = tmp_path / "ran"
     forged_mac = _sign(b"not the user's key", "x")
-    joined.write_bytes(
-        key + b" " + forged_mac.encode() + b"\n" + pickle.dumps(_Payload(str(marker)))
-    )
+    joined.write_bytes(forged_mac.encode() + b"\n" + pickle.dumps(_Payload(str(marker))))
     _bucket(cache).unlink()  # so that the findings come from the project pass again
     assert _check(root, cache) == reference
     assert not marker.exists(), "a forged pickle was loaded"
-    # The run joined the facts again and stored them with a real signature.
-    assert joined.read_bytes().partition(b"\n")[0] != key + b" " + forged_mac.encode()
+    # The run stored them again with a real signature.
+    assert joined.read_bytes().partition(b"\n")[0] != forged_mac.encode()
 
 
 def test_unchanged_files_reuse_the_joined_facts(tmp_path: Path) -> None:
@@ -159,7 +159,13 @@ def test_unchanged_files_reuse_the_joined_facts(tmp_path: Path) -> None:
     # Nothing changed: the facts are read back, no summary is needed or written.
     assert _check(root, cache) == reference
     assert not summaries.exists()
-    # One file changes: the facts are joined anew from summaries, which are stored again.
+    # A new file that names nothing the facts know: they still hold, no summary needed.
     (root / "other.py").write_text("X = 1\n", encoding="utf-8")
     assert _check(root, cache) == reference
+    assert not summaries.exists()
+    # A file whose summary changes: the facts are joined anew from summaries, which
+    # are stored again.
+    (root / "leak.py").write_text(LEAK.replace("handle.read()", "handle"), encoding="utf-8")
+    _code, findings = _check(root, cache)
     assert summaries.exists()
+    assert findings != reference[1]

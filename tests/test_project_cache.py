@@ -142,3 +142,89 @@ def test_warm_runs_follow_the_callers_of_a_registry(tmp_path: Path) -> None:
 
     (package / "setup.py").write_text(LITERAL_CALLER)
     assert _findings(root, *cache) == bounded
+
+
+def _stored(cache: Path, pattern: str) -> bytes:
+    [path] = list(cache.rglob(pattern))
+    return path.read_bytes()
+
+
+def test_edits_that_keep_the_facts_reuse_them_and_stay_right(tmp_path: Path) -> None:
+    """A few changed files whose summaries are what they were (a comment, a body edit
+    that moves no fact, a new file that names nothing the facts know) keep the joined
+    facts: no summary is stored again. Any other edit joins them anew. Either way the
+    warm run says what a run without the cache says."""
+    root = tmp_path / "project"
+    package = root / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "clients.py").write_text(FACTORY)
+    (package / "use.py").write_text(USER)
+    (package / "files.py").write_text(OWN_LEAK)
+    (package / "plain.py").write_text(PLAIN)
+    cache_dir = tmp_path / "cache"
+    cache = ("--cache-dir", str(cache_dir))
+    cold = _findings(root, *cache)
+    assert {"pkg/use.py", "pkg/files.py"} <= _files(cold)
+    summaries = _stored(cache_dir, "summaries-*.pickle")
+
+    # A comment in the factory's module: same summary, same facts, same findings.
+    (package / "clients.py").write_text(FACTORY + "# a comment\n")
+    assert _findings(root, *cache) == cold == _findings(root)
+    # Twice in a row: the edited module's new summary is kept with the facts.
+    (package / "clients.py").write_text(FACTORY + "# another comment\n")
+    assert _findings(root, *cache) == cold
+    # The caller now closes its client: its own report changes, the facts do not.
+    closing = USER.replace(
+        "    client = make_client()\n    return client.get('x').text\n",
+        "    with make_client() as client:\n        return client.get('x').text\n",
+    )
+    (package / "use.py").write_text(closing)
+    closed = _findings(root, *cache)
+    assert closed == _findings(root)
+    assert "pkg/use.py" not in _files(closed)
+    # A new module that names nothing the facts know, and one such module removed.
+    (package / "more.py").write_text(PLAIN.replace("add", "more"))
+    (package / "plain.py").unlink()
+    assert _findings(root, *cache) == closed == _findings(root)
+    assert _stored(cache_dir, "summaries-*.pickle") == summaries, "the facts were joined anew"
+
+    # The factory now hands out a shared client: its summary changes, the facts too.
+    (package / "clients.py").write_text(SHARED)
+    shared = _findings(root, *cache)
+    assert shared == _findings(root)
+    assert _stored(cache_dir, "summaries-*.pickle") != summaries
+    # And back, with the caller leaking again: the old facts are found anew.
+    (package / "clients.py").write_text(FACTORY)
+    (package / "use.py").write_text(USER)
+    back = _findings(root, *cache)
+    assert back == _findings(root)
+    assert "pkg/use.py" in _files(back)
+
+    # A module that starts naming a resource moves into the first pass, and a module
+    # that the first pass summarised is removed.
+    (package / "more.py").write_text("import httpx\n\n\n" + PLAIN)
+    assert _findings(root, *cache) == _findings(root)
+    (package / "files.py").unlink()
+    fewer = _findings(root, *cache)
+    assert fewer == _findings(root)
+    assert "pkg/files.py" not in _files(fewer)
+
+
+def test_a_new_package_marker_renames_modules_and_joins_the_facts_anew(tmp_path: Path) -> None:
+    """`__init__.py` added below the root renames every module under it: the facts
+    the last run joined name the old modules and cannot be kept, though no summarised
+    file changed its content."""
+    root = tmp_path / "project"
+    package = root / "pkg"
+    package.mkdir(parents=True)
+    (package / "clients.py").write_text(FACTORY)
+    (package / "use.py").write_text(USER)
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    loose = _findings(root, *cache)
+    assert loose == _findings(root)
+    (package / "__init__.py").write_text("")
+    packaged = _findings(root, *cache)
+    assert packaged == _findings(root)
+    assert "pkg/use.py" in _files(packaged)
+    assert packaged != loose

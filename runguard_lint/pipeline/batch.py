@@ -142,13 +142,15 @@ def check_files(
     work: list[WorkItem] = []
     independent: set[str] = set()
     for file in files:
-        data = read_bytes(file.path)
-        if isinstance(data, str):
-            reports[file.display] = unreadable(file.display, data)
-            continue
-        digest = content_hash(data)
-        text = _text_of(data)
-        if text is not None and surveyed.independent(file.display, text):
+        digest = surveyed.digests.get(file.display)
+        if digest is None:  # unreadable when the survey read it
+            data = read_bytes(file.path)
+            if isinstance(data, str):
+                reports[file.display] = unreadable(file.display, data)
+                continue
+            digest = content_hash(data)
+        text = _LazyText(file.path, digest)
+        if surveyed.independent(file.display, digest, text):
             independent.add(file.display)
         # A report that read no fact is keyed by the content alone (only valid while the
         # text stays out of reach of every project factory); any other, with the facts.
@@ -159,15 +161,16 @@ def check_files(
             cached = cache.get(file.display, digest + salt)
             if cached is not None:
                 break
-        settled = None if text is None else surveyed.settled_report(file.display, digest, text)
         if cached is not None:
             reports[file.display] = cached
-        elif settled is not None:
+            continue
+        settled = surveyed.settled_report(file.display, digest, text)
+        if settled is not None:
             reports[file.display] = settled
             if cache is not None and not settled.errors:
                 cache.put(file.display, digest + salts[0], settled)
         else:
-            work.append(WorkItem(file.display, file.path, None, len(data)))
+            work.append(WorkItem(file.display, file.path, None, file_size(file.path)))
     work.sort(key=lambda item: item.size, reverse=True)
     if progress is not None:
         progress.advance(len(reports))
@@ -189,14 +192,31 @@ def check_files(
                 alone = not checked.reads_facts and item.display in independent
                 salt = "" if alone else project.digest
                 cache.put(item.display, checked.digest + salt, checked.report)
+    surveyed.save()
     return [reports[name] for name in sorted(reports)]
 
 
-def _text_of(data: bytes) -> str | None:
-    try:
-        return decode(data).text
-    except DecodeFailure:
-        return None
+class _LazyText:
+    """A file's text, read and decoded on the first call (most files of a warm run
+    never need it); None when it cannot be read or decoded, or is no longer the
+    content the survey hashed (`digest`)."""
+
+    def __init__(self, path: Path, digest: str) -> None:
+        self._path = path
+        self._digest = digest
+        self._read = False
+        self._text: str | None = None
+
+    def __call__(self) -> str | None:
+        if not self._read:
+            self._read = True
+            data = read_bytes(self._path)
+            if not isinstance(data, str) and content_hash(data) == self._digest:
+                try:
+                    self._text = decode(data).text
+                except DecodeFailure:
+                    self._text = None
+        return self._text
 
 
 def check_data(display: str, data: bytes, settings: Settings) -> FileReport:

@@ -7,19 +7,24 @@ hash. The facts then travel to the workers in the worker context, and their
 digest joins the content hash in the result cache's key: a file's findings
 depend on what the other modules tell about their functions and classes.
 
-The summaries file sits in the project's cache directory, where a pull
-request can forge it (a summary saying a leaking factory hands its resource
-away would silence its callers), so each entry is stored as JSON text with an
-HMAC under the user's cache key (see cache_key); one that fails is recomputed.
+What the pass keeps between runs sits in the project's cache directory, where a
+pull request can forge it (a summary saying a leaking factory hands its resource
+away would silence its callers): each file is a pickle signed with an HMAC under
+the user's cache key (`_SignedPickle`, see cache_key) and is never loaded when
+that fails. There are three: the summaries by content hash (`_SummaryStore`),
+the facts the last run joined with how each file took part (`_FactsStore`), and
+which files are out of reach of those facts (`_ReachStore`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import pickle
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +41,7 @@ from runguard_lint.analysis.project.collect import (
     words_of,
 )
 from runguard_lint.analysis.project.facts import ProjectFacts, join
+from runguard_lint.analysis.project.modules import forget_layout
 from runguard_lint.analysis.project.summary import SUMMARY_FORMAT, ModuleSummary
 from runguard_lint.catalog import Catalog
 from runguard_lint.config import Settings
@@ -59,6 +65,7 @@ def project_facts(
     files: Sequence[InputFile], settings: Settings, cache_dir: Path | None
 ) -> ProjectFacts:
     """The facts of the files being checked, with summaries cached in cache_dir."""
+    forget_layout()
     sources: list[Source] = []
     for file in files:
         data = read_bytes(file.path)
@@ -89,25 +96,52 @@ class ProjectSurvey:
     settled: dict[str, Surveyed]
     # Display name -> its dotted module name, for every file read.
     modules: dict[str, str]
+    # Display name -> the content hash of the bytes the survey read, for every file read.
+    digests: dict[str, str] = field(default_factory=dict)
+    # Which files are out of reach of these facts (`independent`), as the last runs
+    # under the same facts found: display -> (content hash, module, verdict).
+    reach: _ReachStore | None = None
 
-    def independent(self, display: str, text: str) -> bool:
+    def independent(self, display: str, digest: str, text: Callable[[], str | None]) -> bool:
         """Whether a report that read no project fact holds for this file under any
         facts that leave its text out of reach (`analysis.project.out_of_reach`): it is
-        then cached under the file's content alone, else with the facts' digest."""
+        then cached under the file's content alone, else with the facts' digest. Read
+        from the last run's verdict when neither the facts nor the file changed
+        (`text` is asked only when it must be read)."""
         module = self.modules.get(display)
-        return module is not None and out_of_reach(self.facts, module, text)
+        if module is None:
+            return False
+        if self.reach is not None:
+            known = self.reach.verdict(display, digest, module)
+            if known is not None:
+                return known
+        content = text()
+        verdict = content is not None and out_of_reach(self.facts, module, content)
+        if self.reach is not None:
+            self.reach.note(display, digest, module, verdict)
+        return verdict
 
-    def settled_report(self, display: str, digest: str, text: str) -> FileReport | None:
+    def settled_report(
+        self, display: str, digest: str, text: Callable[[], str | None]
+    ) -> FileReport | None:
         """The report a survey settled for this content, if no project fact is in reach
         of it after all (exactly as the check would decide, from its imports)."""
         survey = self.settled.get(display)
         module = self.modules.get(display)
         if survey is None or survey.digest != digest or survey.settled is None or module is None:
             return None
-        facts = reachable(self.facts, module, text, survey.imported)
+        content = text()
+        if content is None:
+            return None
+        facts = reachable(self.facts, module, content, survey.imported)
         if facts.factories or facts.resource_aliases:
             return None
         return survey.settled
+
+    def save(self) -> None:
+        """Keep what this run learnt for the next (the reach verdicts)."""
+        if self.reach is not None:
+            self.reach.save()
 
 
 Survey = Callable[[Sequence[WorkItem], frozenset[str]], Iterator[tuple[WorkItem, "Surveyed"]]]
@@ -124,7 +158,11 @@ def survey_project(
     The main process reads each file and keeps its hash, never its text. When no file
     changed since the last run (same names, same hashes, same settings), the facts
     that run joined are read back instead (`_FactsStore`): no summary is loaded or
-    joined again."""
+    joined again. When a few files changed and each gives the summary it gave before
+    (or none, as before), the facts are the same too (`_same_facts`): a one-file edit
+    summarises that file alone, and the files whose facts depend on it are exactly
+    those whose cached reports carry the facts' digest."""
+    forget_layout()
     digests: dict[str, str] = {}
     modules: dict[str, str] = {}
     readable: list[InputFile] = []
@@ -137,13 +175,21 @@ def survey_project(
         readable.append(file)
     facts_store = _FactsStore(cache_dir)
     project_key = _project_key(digests, modules, settings)
-    joined = facts_store.load(project_key)
-    if joined is not None:
-        return ProjectSurvey(joined, {}, modules)
-    store = _SummaryStore(cache_dir)
     fingerprint = settings.fingerprint()
-    known, known_first = store.load(fingerprint)
     catalog = settings.catalog
+    last = facts_store.load()
+    if last is not None and last.key == project_key:
+        facts = last.facts
+        return ProjectSurvey(facts, {}, modules, digests, _ReachStore.of(cache_dir, facts))
+    if last is not None and last.fingerprint == fingerprint:
+        same = _same_facts(last, readable, digests, modules, cache_dir, catalog)
+        if same is not None:
+            facts_store.save(replace(same, key=project_key))
+            facts = last.facts
+            return ProjectSurvey(facts, {}, modules, digests, _ReachStore.of(cache_dir, facts))
+    store = _SummaryStore(cache_dir)
+    known, known_first = store.load(fingerprint)
+    passes: dict[str, _Pass] = {}
     first: list[InputFile] = []
     rest: list[InputFile] = []
     wanted: list[WorkItem] = []
@@ -161,6 +207,7 @@ def survey_project(
         first.append(file)
         if not _known(known, digest, module):
             wanted.append(WorkItem(file.display, file.path, None, len(text)))
+    passes.update((file.display, _Pass.FIRST) for file in first)
     surveyed = dict(survey(wanted, frozenset()))
     summaries: dict[str, ModuleSummary] = {}
     used: dict[str, ModuleSummary] = {}  # what the store keeps, by `summary_key`
@@ -178,9 +225,11 @@ def survey_project(
             second.append(file)
             if not _known(known, digest, modules[file.display]):
                 wanted.append(WorkItem(file.display, file.path, None, len(text)))
+        passes.update((file.display, _Pass.SECOND) for file in second)
         surveyed.update(survey(wanted, names))
         _add(second, digests, modules, known, surveyed, summaries, used)
-    _add_demanded(readable, digests, modules, known, summaries, used, catalog)
+    for display in _add_demanded(readable, digests, modules, known, summaries, used, catalog):
+        passes.setdefault(display, _Pass.DEMANDED)
     store.save(
         fingerprint,
         used,
@@ -189,25 +238,131 @@ def survey_project(
     settled = {
         item.display: result for item, result in surveyed.items() if result.settled is not None
     }
-    joined = join(summaries.values(), catalog)
-    facts_store.save(project_key, joined)
-    return ProjectSurvey(joined, settled, modules)
+    facts = join(summaries.values(), catalog)
+    entries: dict[str, tuple[str, str, _Pass | None, str | None]] = {}
+    for file in readable:
+        digest, module = digests[file.display], modules[file.display]
+        key = summary_key(digest, module)
+        entries[file.display] = (
+            digest,
+            module,
+            passes.get(file.display),
+            key if key in used else None,
+        )
+    facts_store.save(_Joined(project_key, fingerprint, facts, entries, names, {}))
+    return ProjectSurvey(facts, settled, modules, digests, _ReachStore.of(cache_dir, facts))
+
+
+# When more files than this changed since the facts were joined, they are joined anew
+# (the summaries in the workers) rather than compared file by file in the main process.
+_FEW_CHANGED = 32
+
+
+def _same_facts(
+    last: _Joined,
+    readable: list[InputFile],
+    digests: dict[str, str],
+    modules: dict[str, str],
+    cache_dir: Path | None,
+    catalog: Catalog,
+) -> _Joined | None:
+    """What `last` becomes for the project as it is now, when its facts still hold: a
+    few files changed, were added or removed, and each is summarised now exactly when
+    it was then, by the same pass, with a summary equal to the one it had (a comment,
+    a body edit that moves no fact, a new file that names nothing the facts know).
+
+    The join is a function of the summaries alone, so equal summaries give equal
+    facts; the pass of a changed file is decided as `survey_project` decides it, with
+    the second pass's names of `last` (the first pass's summaries are all unchanged).
+    A module's name comes from the layout (a new `__init__.py` renames what lies below
+    it): every file must keep its module. Two files with one content hash share one
+    summary slot in the join, so a changed file's hash must be its own."""
+    if any(
+        last.files[display][1] != module
+        for display, module in modules.items()
+        if display in last.files
+    ):
+        return None
+    changed = sorted(
+        display
+        for display in digests.keys() | last.files.keys()
+        if display not in digests
+        or display not in last.files
+        or last.files[display][0] != digests[display]
+    )
+    if len(changed) > _FEW_CHANGED:
+        return None
+    now = Counter(digests.values())
+    before = Counter(entry[0] for entry in last.files.values())
+    for display in changed:
+        if (display in digests and now[digests[display]] > 1) or (
+            display in last.files and before[last.files[display][0]] > 1
+        ):
+            return None
+    by_display = {file.display: file for file in readable}
+    store: _Summaries | None = None
+    files = dict(last.files)
+    newer = dict(last.newer)
+    for display in changed:
+        _digest, _module, was, old_key = last.files.get(display, ("", "", None, None))
+        old: ModuleSummary | None = None
+        if old_key is not None:
+            old = newer.get(old_key)
+            if old is None:
+                if store is None:
+                    store, _first = _SummaryStore(cache_dir).load(last.fingerprint)
+                old = store.get(old_key)
+                if old is None:
+                    return None  # not kept: only a full join can tell
+        file = by_display.get(display)
+        if file is None:  # removed
+            if was is not None:
+                return None
+            del files[display]
+            continue
+        text = _text(file)
+        now_pass: _Pass | None = None
+        if text is not None:
+            if wants_summary(text, catalog):
+                now_pass = _Pass.FIRST
+            elif last.names and not last.names.isdisjoint(words_of(text)):
+                now_pass = _Pass.SECOND
+            elif was is _Pass.DEMANDED:
+                now_pass = _Pass.DEMANDED
+        if now_pass is not was:
+            return None
+        summary = None
+        if text is not None and now_pass is not None:
+            summary = summary_of_text(str(file.path), text, catalog)
+        if (summary is None) != (old is None) or repr(summary) != repr(old):
+            return None
+        key = None
+        if summary is not None:
+            key = summary_key(digests[display], modules[display])
+            newer[key] = summary
+        files[display] = (digests[display], modules[display], now_pass, key)
+    kept = {entry[3] for entry in files.values()}
+    newer = {key: summary for key, summary in newer.items() if key in kept}
+    return replace(last, files=files, newer=newer)
 
 
 def _add_demanded(
     files: list[InputFile],
     digests: dict[str, str],
     modules: dict[str, str],
-    known: dict[str, ModuleSummary],
+    known: Mapping[str, ModuleSummary],
     summaries: dict[str, ModuleSummary],
     used: dict[str, ModuleSummary],
     catalog: Catalog,
-) -> None:
+) -> list[str]:
     """The modules that the summarised ones depend on (`collect.demand_rounds`),
-    summarised here in the main process: a few files, not worth a round of workers."""
+    summarised here in the main process: a few files, not worth a round of workers.
+    Returns the display names of the files tried, whether or not they gave a summary."""
+    tried: list[str] = []
 
     def summarise(wanted: list[InputFile]) -> None:
         for file in wanted:
+            tried.append(file.display)
             digest = digests[file.display]
             key = summary_key(digest, modules[file.display])
             summary = known.get(key)
@@ -223,6 +378,7 @@ def _add_demanded(
         lambda file: digests[file.display],
         summarise,
     )
+    return tried
 
 
 def _text(file: InputFile) -> str | None:
@@ -250,56 +406,207 @@ def _project_key(digests: dict[str, str], modules: dict[str, str], settings: Set
     return digest.hexdigest()
 
 
-class _FactsStore:
-    """The facts the last run joined, with the key of the project they were joined for
-    (`_project_key`): one file, replaced by every run that joins facts anew.
+class _SignedPickle:
+    """One of the fact pass's cache files: a pickle under an HMAC with the user's cache
+    key (see cache_key). The files sit in the project's cache directory, where a pull
+    request can forge them, and a pickle runs code when loaded: it is loaded only when
+    the HMAC checks out. Written atomically; a failure to read or write only costs
+    speed. What the value is valid for (a project key, a settings fingerprint) travels
+    inside it, for the caller to compare."""
 
-    Stored as a pickle, since the facts hold catalog kinds that JSON does not; a pickle
-    runs code when loaded, so it is loaded only when its HMAC under the user's cache key
-    (see cache_key) checks out, like every other cache file a pull request could forge.
-    """
-
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, name: str) -> None:
         self._secret = cache_key() if directory else None
-        self.path = (
-            directory / __version__ / f"facts-{SUMMARY_FORMAT}.pickle"
-            if directory and self._secret
-            else None
-        )
+        # No key, no store: what cannot be authenticated is never trusted.
+        self.path = directory / __version__ / name if directory and self._secret else None
 
-    def load(self, key: str) -> ProjectFacts | None:
+    def load(self) -> object:
+        """The stored value, or None."""
         if self.path is None or self._secret is None:
             return None
         try:
             raw = self.path.read_bytes()
         except OSError:
             return None
-        header, _, blob = raw.partition(b"\n")
-        stored_key, _, mac = header.decode("ascii", "replace").partition(" ")
-        if stored_key != key or not verify(
-            self._secret, mac, __version__, key, hashlib.sha256(blob).hexdigest()
+        mac, _, blob = raw.partition(b"\n")
+        if not verify(
+            self._secret,
+            mac.decode("ascii", "replace"),
+            __version__,
+            self.path.name,
+            hashlib.sha256(blob).hexdigest(),
         ):
             return None
         try:
-            facts = pickle.loads(blob)
+            return pickle.loads(blob)
         except Exception:
             return None
-        return facts if isinstance(facts, ProjectFacts) else None
 
-    def save(self, key: str, facts: ProjectFacts) -> None:
-        """Write atomically; a failure only costs speed next time."""
+    def save(self, value: object) -> None:
         if self.path is None or self._secret is None:
             return
         try:
-            blob = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+            blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError):
             return
-        mac = sign(self._secret, __version__, key, hashlib.sha256(blob).hexdigest())
+        mac = sign(self._secret, __version__, self.path.name, hashlib.sha256(blob).hexdigest())
         with contextlib.suppress(OSError):
-            replace_cache_file(self.path, [f"{key} {mac}\n".encode("ascii"), blob])
+            replace_cache_file(self.path, [f"{mac}\n".encode("ascii"), blob])
 
 
-def _known(known: dict[str, ModuleSummary], digest: str, module: str) -> bool:
+class _Pass(str, enum.Enum):
+    """Why the fact pass summarised a module (`collect`): its own text, a name the first
+    pass found, or another summary's demand."""
+
+    FIRST = "first"
+    SECOND = "second"
+    DEMANDED = "demanded"
+
+
+@dataclass(frozen=True)
+class _Joined:
+    """What a run that joined the facts leaves for the next: the facts, the project key
+    they were joined for (`_project_key`), and enough of how to tell, when a few files
+    changed, that the facts did not: for each file its module, content hash, and the
+    pass that summarised it with the summary's key (None, None: not summarised), and
+    the names of the second pass."""
+
+    key: str
+    fingerprint: str
+    facts: ProjectFacts
+    files: dict[str, tuple[str, str, _Pass | None, str | None]]
+    names: frozenset[str]
+    # Summaries of files changed since the summary store was written (`_same_facts`
+    # keeps them here rather than rewrite the store for one file).
+    newer: dict[str, ModuleSummary]
+
+
+class _FactsStore:
+    """The facts the last run joined (`_Joined`), replaced by every run that joins
+    facts anew or finds them unchanged."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self._file = _SignedPickle(directory, f"facts-{SUMMARY_FORMAT}.pickle")
+
+    def load(self) -> _Joined | None:
+        joined = self._file.load()
+        return joined if isinstance(joined, _Joined) else None
+
+    def save(self, joined: _Joined) -> None:
+        # Every cache key asks the facts' digest: computed now, it is stored with them.
+        assert joined.facts.digest
+        self._file.save(joined)
+
+
+class _ReachStore:
+    """Which files are out of reach of the facts (`ProjectSurvey.independent`), as the
+    runs under the same facts found: a warm run or a one-file edit need not decode
+    every file and search it for every factory's name to pick its cache key."""
+
+    def __init__(self, directory: Path | None, digest: str) -> None:
+        self._file = _SignedPickle(directory, f"reach-{SUMMARY_FORMAT}.pickle")
+        self._digest = digest
+        self._verdicts: dict[str, tuple[str, str, bool]] = {}
+        self._changed = False
+
+    @classmethod
+    def of(cls, directory: Path | None, facts: ProjectFacts) -> _ReachStore | None:
+        """The verdicts stored for these facts (none yet when they were others')."""
+        if directory is None:
+            return None
+        store = cls(directory, facts.digest)
+        stored = store._file.load()
+        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == facts.digest:
+            verdicts = stored[1]
+            if isinstance(verdicts, dict):
+                store._verdicts = verdicts
+        return store
+
+    def verdict(self, display: str, digest: str, module: str) -> bool | None:
+        found = self._verdicts.get(display)
+        if found is None or found[0] != digest or found[1] != module:
+            return None
+        return found[2]
+
+    def note(self, display: str, digest: str, module: str, verdict: bool) -> None:
+        self._verdicts[display] = (digest, module, verdict)
+        self._changed = True
+
+    def save(self) -> None:
+        if self._changed:
+            self._file.save((self._digest, self._verdicts))
+            self._changed = False
+
+
+class _Summaries(Mapping[str, ModuleSummary]):
+    """Module summaries by `summary_key`, each kept pickled until it is asked for: a run
+    after a one-file edit asks for one or two of thousands."""
+
+    def __init__(self, blobs: dict[str, bytes]) -> None:
+        self.blobs = blobs
+        self._loaded: dict[str, ModuleSummary] = {}
+
+    def __getitem__(self, key: str) -> ModuleSummary:
+        found = self._loaded.get(key)
+        if found is None:
+            try:
+                summary = pickle.loads(self.blobs[key])
+            except KeyError:
+                raise
+            except Exception:
+                raise KeyError(key) from None
+            if not isinstance(summary, ModuleSummary):
+                raise KeyError(key)
+            self._loaded[key] = found = summary
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.blobs
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.blobs)
+
+    def __len__(self) -> int:
+        return len(self.blobs)
+
+
+class _SummaryStore:
+    """Module summaries by `summary_key`, and which of those modules the first pass took
+    (their text names a catalog resource: a warm run need not read them to know it),
+    for the settings they were made with (the catalog decides both)."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self._file = _SignedPickle(directory, f"summaries-{SUMMARY_FORMAT}.pickle")
+        self._known = _Summaries({})
+        self._first: frozenset[str] = frozenset()
+
+    def load(self, fingerprint: str) -> tuple[_Summaries, frozenset[str]]:
+        stored = self._file.load()
+        if not isinstance(stored, tuple) or len(stored) != 3:
+            return self._known, self._first
+        stored_fingerprint, blobs, first = stored
+        if stored_fingerprint != fingerprint or not isinstance(blobs, dict):
+            return self._known, self._first
+        if not isinstance(first, frozenset):
+            return self._known, self._first
+        self._known, self._first = _Summaries(blobs), first
+        return self._known, self._first
+
+    def save(
+        self, fingerprint: str, summaries: dict[str, ModuleSummary], first: frozenset[str]
+    ) -> None:
+        """Keep what this run used; a summary loaded from the store keeps its bytes."""
+        if summaries.keys() == self._known.keys() and first == self._first:
+            return
+        blobs: dict[str, bytes] = {}
+        for key, summary in summaries.items():
+            blob = self._known.blobs.get(key)
+            blobs[key] = (
+                blob if blob is not None else pickle.dumps(summary, pickle.HIGHEST_PROTOCOL)
+            )
+        self._file.save((fingerprint, blobs, first))
+
+
+def _known(known: Mapping[str, ModuleSummary], digest: str, module: str) -> bool:
     return summary_key(digest, module) in known
 
 
@@ -307,7 +614,7 @@ def _add(
     files: list[InputFile],
     digests: dict[str, str],
     modules: dict[str, str],
-    known: dict[str, ModuleSummary],
+    known: Mapping[str, ModuleSummary],
     surveyed: dict[WorkItem, Surveyed],
     summaries: dict[str, ModuleSummary],
     used: dict[str, ModuleSummary],
@@ -325,69 +632,3 @@ def _add(
                 continue
             summary = result.summary
         summaries[digest] = used[key] = summary
-
-
-class _SummaryStore:
-    """Module summaries by `summary_key`, and which of those modules the first pass took
-    (their text names a catalog resource: a warm run need not read them to know it).
-
-    One pickle per tool version, loaded only when its HMAC under the user's cache key
-    (see cache_key) checks out, as `_FactsStore` is, and only for the settings it was
-    made with (the catalog decides both the summaries and the first pass)."""
-
-    def __init__(self, directory: Path | None) -> None:
-        self._secret = cache_key() if directory else None
-        # No key, no store: a summary that cannot be authenticated is never trusted.
-        self.path = (
-            directory / __version__ / f"summaries-{SUMMARY_FORMAT}.pickle"
-            if directory and self._secret
-            else None
-        )
-        self._known: dict[str, ModuleSummary] = {}
-        self._first: frozenset[str] = frozenset()
-
-    def load(self, fingerprint: str) -> tuple[dict[str, ModuleSummary], frozenset[str]]:
-        if self.path is None or self._secret is None:
-            return {}, frozenset()
-        try:
-            raw = self.path.read_bytes()
-        except OSError:
-            return {}, frozenset()
-        mac, _, blob = raw.partition(b"\n")
-        if not verify(
-            self._secret,
-            mac.decode("ascii", "replace"),
-            __version__,
-            fingerprint,
-            hashlib.sha256(blob).hexdigest(),
-        ):
-            return {}, frozenset()
-        try:
-            known, first = pickle.loads(blob)
-        except Exception:
-            return {}, frozenset()
-        if not isinstance(known, dict) or not isinstance(first, frozenset):
-            return {}, frozenset()
-        self._known = {
-            str(key): summary
-            for key, summary in known.items()
-            if isinstance(summary, ModuleSummary)
-        }
-        self._first = first
-        return self._known, self._first
-
-    def save(
-        self, fingerprint: str, summaries: dict[str, ModuleSummary], first: frozenset[str]
-    ) -> None:
-        """Write what this run used (atomically); a failure only costs speed next time."""
-        if self.path is None or self._secret is None:
-            return
-        if summaries.keys() == self._known.keys() and first == self._first:
-            return
-        try:
-            blob = pickle.dumps((summaries, first), protocol=pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, TypeError, AttributeError):
-            return
-        mac = sign(self._secret, __version__, fingerprint, hashlib.sha256(blob).hexdigest())
-        with contextlib.suppress(OSError):
-            replace_cache_file(self.path, [f"{mac}\n".encode("ascii"), blob])

@@ -44,7 +44,7 @@ def collect(
     """The project's facts, and every summary used, by digest (`known`: summaries from
     earlier runs, by `summary_key`)."""
     pending = list(sources)
-    known = dict(known or {})
+    known = known if known is not None else {}
     summaries: dict[str, ModuleSummary] = {}
     first = [s for s in pending if wants_summary(s.text, catalog)]
     _summarise_all(first, catalog, known, summaries)

@@ -6,6 +6,8 @@ cache says, file for file."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +230,27 @@ def test_a_new_package_marker_renames_modules_and_joins_the_facts_anew(tmp_path:
     assert packaged == _findings(root)
     assert "pkg/use.py" in _files(packaged)
     assert packaged != loose
+
+
+def test_a_file_rewritten_with_the_same_size_and_time_is_read_again(tmp_path: Path) -> None:
+    """Files whose status (size, times, inode) is what it was when the last run hashed
+    them are not read again; a rewrite that keeps the size and puts the modification
+    time back still changes the change time, and is read."""
+    root = tmp_path / "project"
+    root.mkdir()
+    leak = root / "files.py"
+    leak.write_text(OWN_LEAK)
+    (root / "plain.py").write_text(PLAIN)
+    time.sleep(2.1)  # older than the file system's clock can blur
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    cold = _findings(root, *cache)
+    assert _files(cold) == {"files.py"}
+    assert _findings(root, *cache) == cold
+    before = leak.stat()
+    closed = OWN_LEAK.replace("open(path)", "list(path)")
+    assert len(closed) == len(OWN_LEAK)
+    leak.write_text(closed)
+    os.utime(leak, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert leak.stat().st_size == before.st_size
+    assert leak.stat().st_mtime_ns == before.st_mtime_ns
+    assert _findings(root, *cache) == [] == _findings(root)

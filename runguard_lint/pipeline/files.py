@@ -36,6 +36,12 @@ def display_name(path: Path, cwd: str | None = None) -> str:
     """Paths in reports: relative to the working directory (`cwd`, asked of the system
     when not given) when below it, as named (a symlink is shown under its own name, not
     its target's)."""
+    if not os.path.isabs(path):
+        # Below the working directory as given (what `relpath` of its absolute path
+        # would say, without asking the system for either).
+        normal = os.path.normpath(path)
+        if not normal.startswith(".."):
+            return normal.replace(os.sep, "/") if os.sep != "/" else normal
     absolute = os.path.abspath(path)
     try:
         relative = os.path.relpath(absolute, cwd if cwd is not None else os.getcwd())

@@ -21,10 +21,12 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
+import os
 import pickle
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,7 +143,7 @@ class ProjectSurvey:
     def save(self) -> None:
         """Keep what this run learnt for the next (the reach verdicts)."""
         if self.reach is not None:
-            self.reach.save()
+            self.reach.save(self.modules.keys())
 
 
 Survey = Callable[[Sequence[WorkItem], frozenset[str]], Iterator[tuple[WorkItem, "Surveyed"]]]
@@ -163,28 +165,31 @@ def survey_project(
     summarises that file alone, and the files whose facts depend on it are exactly
     those whose cached reports carry the facts' digest."""
     forget_layout()
+    facts_store = _FactsStore(cache_dir)
+    fingerprint = settings.fingerprint()
+    last = facts_store.load()
+    if last is not None and last.fingerprint != fingerprint:
+        last = None
+    stamps = _Stamps(last)
     digests: dict[str, str] = {}
     modules: dict[str, str] = {}
     readable: list[InputFile] = []
     for file in files:
-        data = read_bytes(file.path)
-        if isinstance(data, str):
+        digest = stamps.digest(file)
+        if digest is None:
             continue  # the check reports it (RG900)
-        digests[file.display] = content_hash(data)
+        digests[file.display] = digest
         modules[file.display] = module_of(str(file.path))[0]
         readable.append(file)
-    facts_store = _FactsStore(cache_dir)
     project_key = _project_key(digests, modules, settings)
-    fingerprint = settings.fingerprint()
     catalog = settings.catalog
-    last = facts_store.load()
     if last is not None and last.key == project_key:
         facts = last.facts
         return ProjectSurvey(facts, {}, modules, digests, _ReachStore.of(cache_dir, facts))
-    if last is not None and last.fingerprint == fingerprint:
+    if last is not None:
         same = _same_facts(last, readable, digests, modules, cache_dir, catalog)
         if same is not None:
-            facts_store.save(replace(same, key=project_key))
+            facts_store.save(replace(same, key=project_key, stamps=stamps.taken))
             facts = last.facts
             return ProjectSurvey(facts, {}, modules, digests, _ReachStore.of(cache_dir, facts))
     store = _SummaryStore(cache_dir)
@@ -249,7 +254,7 @@ def survey_project(
             passes.get(file.display),
             key if key in used else None,
         )
-    facts_store.save(_Joined(project_key, fingerprint, facts, entries, names, {}))
+    facts_store.save(_Joined(project_key, fingerprint, facts, entries, names, {}, stamps.taken))
     return ProjectSurvey(facts, settled, modules, digests, _ReachStore.of(cache_dir, facts))
 
 
@@ -406,6 +411,10 @@ def _project_key(digests: dict[str, str], modules: dict[str, str], settings: Set
     return digest.hexdigest()
 
 
+# The shape of what the stores below hold: a change of it makes them other files.
+_STORE_FORMAT = 2
+
+
 class _SignedPickle:
     """One of the fact pass's cache files: a pickle under an HMAC with the user's cache
     key (see cache_key). The files sit in the project's cache directory, where a pull
@@ -478,6 +487,55 @@ class _Joined:
     # Summaries of files changed since the summary store was written (`_same_facts`
     # keeps them here rather than rewrite the store for one file).
     newer: dict[str, ModuleSummary]
+    # What the files' status said when they were hashed (`_Stamps`).
+    stamps: _Taken
+
+
+@dataclass(frozen=True)
+class _Taken:
+    """Each file's status (size, modification and change times, inode) when it was
+    hashed, and when that was."""
+
+    at: int  # nanoseconds since the epoch
+    files: dict[str, tuple[int, int, int, int]]
+
+
+class _Stamps:
+    """Content hashes without reading the files that did not change since the last run
+    hashed them, as Git's index and Ruff's cache decide it: same size, modification and
+    change times (a `chmod` changes the last) and inode. A file modified less than
+    `_RACY_NS` before it was hashed may have changed again within one tick of the
+    file system's clock: it is read again, as Git reads its "racily clean" entries."""
+
+    _RACY_NS = 2_000_000_000
+
+    def __init__(self, last: _Joined | None) -> None:
+        self._last = last
+        self.taken = _Taken(time.time_ns(), {})
+
+    def digest(self, file: InputFile) -> str | None:
+        """The file's content hash; None when it cannot be read."""
+        try:
+            status = os.stat(file.path)
+        except OSError:
+            status = None
+        if status is not None:
+            stamp = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+            last = self._last
+            if (
+                last is not None
+                and last.stamps.files.get(file.display) == stamp
+                and max(stamp[1], stamp[2]) < last.stamps.at - self._RACY_NS
+                and file.display in last.files
+            ):
+                self.taken.files[file.display] = stamp
+                return last.files[file.display][0]
+        data = read_bytes(file.path)
+        if isinstance(data, str):
+            return None
+        if status is not None:
+            self.taken.files[file.display] = stamp
+        return content_hash(data)
 
 
 class _FactsStore:
@@ -485,11 +543,17 @@ class _FactsStore:
     facts anew or finds them unchanged."""
 
     def __init__(self, directory: Path | None) -> None:
-        self._file = _SignedPickle(directory, f"facts-{SUMMARY_FORMAT}.pickle")
+        self._file = _SignedPickle(directory, f"facts-{SUMMARY_FORMAT}.{_STORE_FORMAT}.pickle")
 
     def load(self) -> _Joined | None:
         joined = self._file.load()
-        return joined if isinstance(joined, _Joined) else None
+        if not isinstance(joined, _Joined):
+            return None
+        # A pickle restores the fields it was made with: one from a build of the same
+        # version with other fields is not used.
+        if any(not hasattr(joined, name.name) for name in fields(_Joined)):
+            return None
+        return joined
 
     def save(self, joined: _Joined) -> None:
         # Every cache key asks the facts' digest: computed now, it is stored with them.
@@ -503,7 +567,7 @@ class _ReachStore:
     every file and search it for every factory's name to pick its cache key."""
 
     def __init__(self, directory: Path | None, digest: str) -> None:
-        self._file = _SignedPickle(directory, f"reach-{SUMMARY_FORMAT}.pickle")
+        self._file = _SignedPickle(directory, f"reach-{SUMMARY_FORMAT}.{_STORE_FORMAT}.pickle")
         self._digest = digest
         self._verdicts: dict[str, tuple[str, str, bool]] = {}
         self._changed = False
@@ -531,9 +595,13 @@ class _ReachStore:
         self._verdicts[display] = (digest, module, verdict)
         self._changed = True
 
-    def save(self) -> None:
+    def save(self, files: Collection[str]) -> None:
+        """Store the verdicts of `files` (those of files gone are dropped)."""
         if self._changed:
-            self._file.save((self._digest, self._verdicts))
+            kept = {
+                display: self._verdicts[display] for display in files if display in self._verdicts
+            }
+            self._file.save((self._digest, kept))
             self._changed = False
 
 
@@ -575,7 +643,7 @@ class _SummaryStore:
     for the settings they were made with (the catalog decides both)."""
 
     def __init__(self, directory: Path | None) -> None:
-        self._file = _SignedPickle(directory, f"summaries-{SUMMARY_FORMAT}.pickle")
+        self._file = _SignedPickle(directory, f"summaries-{SUMMARY_FORMAT}.{_STORE_FORMAT}.pickle")
         self._known = _Summaries({})
         self._first: frozenset[str] = frozenset()
 

@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import replace
-from pathlib import Path
 
 from runguard_lint.analysis.project.facts import EMPTY, ProjectFacts, join
 from runguard_lint.analysis.project.modules import module_name, package_of
@@ -22,9 +22,9 @@ __all__ = ["EMPTY", "ProjectFacts", "for_file", "module_of"]
 
 def module_of(filename: str) -> tuple[str, str]:
     """The dotted module name of a file and the package its relative imports start from."""
-    path = Path(filename)
-    module = module_name(path) if path.suffix in (".py", ".pyi") else path.stem
-    return module, package_of(module, path)
+    stem, suffix = os.path.splitext(os.path.basename(filename))
+    module = module_name(filename) if suffix in (".py", ".pyi") else stem
+    return module, package_of(module, stem)
 
 
 def for_file(

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 
-def module_name(path: Path) -> str:
+def module_name(path: str | Path) -> str:
     """`pkg.sub.mod` for `.../pkg/sub/mod.py`; `pkg.sub` for its `__init__.py`.
 
     Named from the file's real path (a symlinked file is named where it lives); the
@@ -57,9 +57,10 @@ def _package_parts(directory: str) -> tuple[str, ...]:
     return (*_package_parts(parent), os.path.basename(directory))
 
 
-def package_of(module: str, path: Path) -> str:
-    """The package relative imports start from: the module itself for `__init__.py`."""
-    if path.stem == "__init__":
+def package_of(module: str, stem: str) -> str:
+    """The package relative imports start from (`stem`: the file's name without its
+    suffix): the module itself for `__init__.py`."""
+    if stem == "__init__":
         return module
     return module.rpartition(".")[0]
 

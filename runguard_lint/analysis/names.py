@@ -10,6 +10,7 @@ local class `AsyncClient`) does not fool it.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator, Mapping
 from typing import Optional, Union, cast
 
@@ -17,7 +18,6 @@ import libcst as cst
 from libcst.metadata import (
     CodeRange,
     ExpressionContextProvider,
-    PositionProvider,
     QualifiedName,
     QualifiedNameSource,
     Scope,
@@ -31,6 +31,7 @@ from libcst.metadata.scope_provider import (
     FunctionScope,
 )
 
+from runguard_lint.analysis.positions import Positions
 from runguard_lint.analysis.tree import parent_map
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
@@ -61,7 +62,15 @@ def _scopes(module: cst.Module) -> Mapping[cst.CSTNode, Optional[Scope]]:
 class ModuleFacts:
     """The resolved metadata of one module and the questions asked of it."""
 
-    def __init__(self, wrapper: cst.MetadataWrapper) -> None:
+    def __init__(
+        self,
+        wrapper: cst.MetadataWrapper,
+        text: str | None = None,
+        tree: ast.Module | None = None,
+    ) -> None:
+        """`text` and `tree`: the module's text and its standard-library tree, with
+        the same line numbers, which let positions be found one statement at a time
+        (`analysis.positions`)."""
         self.wrapper = wrapper
         self.module = wrapper.module
         # QualifiedNameProvider would walk the whole tree again for what the
@@ -72,9 +81,9 @@ class ModuleFacts:
         # ParentNodeProvider costs a full visitor pass; the same map from reading fields
         # is five times cheaper.
         self._parents = parent_map(self.module)
-        # Positions cost a rendering of the whole module, and most analyses that find
-        # nothing never ask one: computed on the first question.
-        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
+        # Positions cost a rendering, and most analyses that find nothing never ask
+        # one: rendered on the first question, one top-level statement at a time.
+        self._positions = Positions(wrapper, self._parents, text, tree)
 
     # --- tree shape -----------------------------------------------------------------
 
@@ -88,9 +97,7 @@ class ModuleFacts:
             current = self._parents.get(current)
 
     def position(self, node: cst.CSTNode) -> CodeRange:
-        if self._positions is None:
-            self._positions = self.wrapper.resolve(PositionProvider)
-        return self._positions[node]
+        return self._positions.of(node)
 
     def enclosing_function(self, node: cst.CSTNode) -> FunctionNode | None:
         """The innermost def or lambda around node, or None at module/class level."""

@@ -223,7 +223,14 @@ def _check_text(
             return _Outcome(None, True)
         reads_facts = True  # the checks read more of the facts than the factories
         diagnostics, errors = _run_checks(
-            filename, text, settings, active, plan or AnalysisPlan(), tree, facts
+            filename,
+            text,
+            settings,
+            active,
+            plan or AnalysisPlan(),
+            tree,
+            facts,
+            same_lines=not parsed.rewritten,
         )
     report = _report(filename, text, diagnostics, errors, active, settings, suppressions)
     return _Outcome(report, reads_facts)
@@ -279,7 +286,11 @@ def _run_checks(
     plan: AnalysisPlan,
     tree: ast.Module,
     project: ProjectFacts,
+    *,
+    same_lines: bool = False,
 ) -> tuple[list[Diagnostic], list[FileError]]:
+    """Run the enabled rules on the file through LibCST. `same_lines`: `tree` was
+    parsed from `text` itself, not from a rewrite in an older grammar."""
     diagnostics: list[Diagnostic] = []
     errors: list[FileError] = []
     focused = plan.apply(text)
@@ -298,7 +309,9 @@ def _run_checks(
     except RecursionError:
         return [syntax_diagnostic(filename, _TOO_DEEP)], []
     try:
-        facts = ModuleFacts(cst.MetadataWrapper(module, unsafe_skip_copy=True))
+        # The stdlib tree has the focused text's line numbers unless it is a rewrite.
+        lines_tree = tree if same_lines else None
+        facts = ModuleFacts(cst.MetadataWrapper(module, unsafe_skip_copy=True), focused, lines_tree)
     except Exception as error:
         # LibCST's providers turn a RecursionError into a KeyError on deep trees.
         if _from_recursion(error):

@@ -35,7 +35,9 @@ def _files(findings: list[dict[str, Any]]) -> set[str]:
     return {Path(f["filename"]).as_posix() for f in findings}
 
 
-def test_warm_runs_follow_every_edit_of_the_facts(tmp_path: Path) -> None:
+def _package(tmp_path: Path) -> tuple[Path, Path]:
+    """A project whose package has a factory, its caller, a leak of its own and a
+    module that names nothing."""
     root = tmp_path / "project"
     package = root / "pkg"
     package.mkdir(parents=True)
@@ -44,6 +46,11 @@ def test_warm_runs_follow_every_edit_of_the_facts(tmp_path: Path) -> None:
     (package / "use.py").write_text(USER)
     (package / "files.py").write_text(OWN_LEAK)
     (package / "plain.py").write_text(PLAIN)
+    return root, package
+
+
+def test_warm_runs_follow_every_edit_of_the_facts(tmp_path: Path) -> None:
+    root, package = _package(tmp_path)
     cache = ("--cache-dir", str(tmp_path / "cache"))
 
     cold = _findings(root, *cache)
@@ -156,14 +163,7 @@ def test_edits_that_keep_the_facts_reuse_them_and_stay_right(tmp_path: Path) -> 
     that moves no fact, a new file that names nothing the facts know) keep the joined
     facts: no summary is stored again. Any other edit joins them anew. Either way the
     warm run says what a run without the cache says."""
-    root = tmp_path / "project"
-    package = root / "pkg"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "clients.py").write_text(FACTORY)
-    (package / "use.py").write_text(USER)
-    (package / "files.py").write_text(OWN_LEAK)
-    (package / "plain.py").write_text(PLAIN)
+    root, package = _package(tmp_path)
     cache_dir = tmp_path / "cache"
     cache = ("--cache-dir", str(cache_dir))
     cold = _findings(root, *cache)

@@ -254,3 +254,31 @@ def test_a_file_rewritten_with_the_same_size_and_time_is_read_again(tmp_path: Pa
     assert leak.stat().st_size == before.st_size
     assert leak.stat().st_mtime_ns == before.st_mtime_ns
     assert _findings(root, *cache) == [] == _findings(root)
+
+
+WORKER = (
+    "import subprocess\n\nfrom pkg.log import logger\n\n\n"
+    "def run(cmd):\n    p = subprocess.Popen(cmd)\n    logger.info('started')\n"
+    "    try:\n        p.communicate()\n    finally:\n        p.kill()\n"
+)
+LOGGER = "import logging\n\nlogger = logging.getLogger(__name__)\n"
+
+
+def test_a_new_module_that_a_summary_asked_for_joins_the_facts_anew(tmp_path: Path) -> None:
+    """A module named by a summary (the logger a module logs with) but absent from the
+    project tells nothing; once a file of that name is added, the fact pass summarises
+    it on demand, though its text names no resource, and the facts change with it."""
+    root = tmp_path / "project"
+    package = root / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "worker.py").write_text(WORKER)
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    unknown = _findings(root, *cache)
+    assert unknown == _findings(root)
+    assert [f["code"] for f in unknown] == ["RG301"]  # the log call might raise
+    (package / "log.py").write_text(LOGGER)
+    known = _findings(root, *cache)
+    assert known == _findings(root) == []
+    (package / "log.py").unlink()
+    assert _findings(root, *cache) == unknown

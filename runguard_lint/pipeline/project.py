@@ -233,7 +233,8 @@ def survey_project(
         passes.update((file.display, _Pass.SECOND) for file in second)
         surveyed.update(survey(wanted, names))
         _add(second, digests, modules, known, surveyed, summaries, used)
-    for display in _add_demanded(readable, digests, modules, known, summaries, used, catalog):
+    tried, asked = _add_demanded(readable, digests, modules, known, summaries, used, catalog)
+    for display in tried:
         passes.setdefault(display, _Pass.DEMANDED)
     store.save(
         fingerprint,
@@ -254,7 +255,9 @@ def survey_project(
             passes.get(file.display),
             key if key in used else None,
         )
-    facts_store.save(_Joined(project_key, fingerprint, facts, entries, names, {}, stamps.taken))
+    facts_store.save(
+        _Joined(project_key, fingerprint, facts, entries, names, asked, {}, stamps.taken)
+    )
     return ProjectSurvey(facts, settled, modules, digests, _ReachStore.of(cache_dir, facts))
 
 
@@ -278,7 +281,9 @@ def _same_facts(
 
     The join is a function of the summaries alone, so equal summaries give equal
     facts; the pass of a changed file is decided as `survey_project` decides it, with
-    the second pass's names of `last` (the first pass's summaries are all unchanged).
+    the second pass's names and the module names the demand rounds asked for, both of
+    `last` (every summary they come from is unchanged): a file added under a name a
+    summary asked for (the logger module a module logs with) is summarised on demand.
     A module's name comes from the layout (a new `__init__.py` renames what lies below
     it): every file must keep its module. Two files with one content hash share one
     summary slot in the join, so a changed file's hash must be its own."""
@@ -332,7 +337,7 @@ def _same_facts(
                 now_pass = _Pass.FIRST
             elif last.names and not last.names.isdisjoint(words_of(text)):
                 now_pass = _Pass.SECOND
-            elif was is _Pass.DEMANDED:
+            elif modules[display] in last.demanded:
                 now_pass = _Pass.DEMANDED
         if now_pass is not was:
             return None
@@ -359,10 +364,11 @@ def _add_demanded(
     summaries: dict[str, ModuleSummary],
     used: dict[str, ModuleSummary],
     catalog: Catalog,
-) -> list[str]:
+) -> tuple[list[str], frozenset[str]]:
     """The modules that the summarised ones depend on (`collect.demand_rounds`),
     summarised here in the main process: a few files, not worth a round of workers.
-    Returns the display names of the files tried, whether or not they gave a summary."""
+    Returns the display names of the files tried, whether or not they gave a summary,
+    and every module name the rounds asked for."""
     tried: list[str] = []
 
     def summarise(wanted: list[InputFile]) -> None:
@@ -377,13 +383,13 @@ def _add_demanded(
             if summary is not None:
                 summaries[digest] = used[key] = summary
 
-    demand_rounds(
+    asked = demand_rounds(
         summaries,
         {modules[file.display]: file for file in files},
         lambda file: digests[file.display],
         summarise,
     )
-    return tried
+    return tried, asked
 
 
 def _text(file: InputFile) -> str | None:
@@ -412,7 +418,7 @@ def _project_key(digests: dict[str, str], modules: dict[str, str], settings: Set
 
 
 # The shape of what the stores below hold: a change of it makes them other files.
-_STORE_FORMAT = 2
+_STORE_FORMAT = 3
 
 
 class _SignedPickle:
@@ -476,14 +482,16 @@ class _Joined:
     """What a run that joined the facts leaves for the next: the facts, the project key
     they were joined for (`_project_key`), and enough of how to tell, when a few files
     changed, that the facts did not: for each file its module, content hash, and the
-    pass that summarised it with the summary's key (None, None: not summarised), and
-    the names of the second pass."""
+    pass that summarised it with the summary's key (None, None: not summarised), the
+    names of the second pass, and the module names the demand rounds asked for."""
 
     key: str
     fingerprint: str
     facts: ProjectFacts
     files: dict[str, tuple[str, str, _Pass | None, str | None]]
     names: frozenset[str]
+    # Every module name the demand rounds asked for (`collect.demand_rounds`).
+    demanded: frozenset[str]
     # Summaries of files changed since the summary store was written (`_same_facts`
     # keeps them here rather than rewrite the store for one file).
     newer: dict[str, ModuleSummary]

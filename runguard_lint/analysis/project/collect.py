@@ -72,21 +72,27 @@ def demand_rounds(
     by_module: Mapping[str, _Item],
     digest_of: Callable[[_Item], str],
     summarise: Callable[[list[_Item]], None],
-) -> None:
+) -> frozenset[str]:
     """Summarise, round after round, the modules the summaries (keyed by digest)
     depend on (`demanded_modules`) until none is left or DEMAND_ROUNDS have run; each
-    module is tried once, whether or not it gives a summary."""
+    module is tried once, whether or not it gives a summary. Returns every module name
+    the rounds asked for, whether or not the project has a file of that name (a file
+    added later under such a name would be summarised)."""
     tried = set(summaries)
+    asked: set[str] = set()
     for _ in range(DEMAND_ROUNDS):
+        demanded = demanded_modules(summaries.values())
+        asked.update(demanded)
         wanted = [
             by_module[name]
-            for name in sorted(demanded_modules(summaries.values()))
+            for name in sorted(demanded)
             if name in by_module and digest_of(by_module[name]) not in tried
         ]
         if not wanted:
-            return
+            break
         tried.update(digest_of(item) for item in wanted)
         summarise(wanted)
+    return frozenset(asked)
 
 
 # How many times the modules that summarised modules depend on are added (a base

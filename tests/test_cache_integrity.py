@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from runguard_lint import __version__
+from runguard_lint.pipeline.cache_key import cache_key, sign
 from tests.conftest import run_cli
 
 LEAK = "def read(path):\n    handle = open(path)\n    return handle.read()\n"
@@ -169,3 +171,35 @@ def test_unchanged_files_reuse_the_joined_facts(tmp_path: Path) -> None:
     _code, findings = _check(root, cache)
     assert summaries.exists()
     assert findings != reference[1]
+
+
+def test_a_stored_summary_that_does_not_load_is_made_again(tmp_path: Path) -> None:
+    """A summary the store holds under the user's key but that no longer loads (written
+    by another build of the same version) counts as missing: the module is summarised
+    again, never left out of the facts."""
+    root, cache = _project(tmp_path)
+    (root / "factory.py").write_text(
+        "import httpx\n\n\ndef make():\n    return httpx.Client()\n", encoding="utf-8"
+    )
+    user = (
+        "from factory import make\n\n\n"
+        "def run():\n    client = make()\n    return client.get('x')\n"
+    )
+    (root / "user.py").write_text(user, encoding="utf-8")
+    _check(root, cache)
+    [summaries] = list(cache.rglob("summaries-*.pickle"))
+    _mac, _, blob = summaries.read_bytes().partition(b"\n")
+    fingerprint, blobs, first = pickle.loads(blob)
+    [key] = [key for key in blobs if key.endswith(":factory")]
+    blobs[key] = b"not a pickle"
+    blob = pickle.dumps((fingerprint, blobs, first))
+    secret = cache_key()
+    assert secret is not None
+    mac = sign(secret, __version__, summaries.name, hashlib.sha256(blob).hexdigest())
+    summaries.write_bytes(mac.encode() + b"\n" + blob)
+    # The caller changes: the facts are joined anew, with the factory summarised again.
+    (root / "user.py").write_text(user.replace("run", "run2"), encoding="utf-8")
+    cached = _check(root, cache)
+    _code, findings = cached
+    assert [f["code"] for f in findings if f["filename"] == "user.py"] == ["RG101"]
+    assert cached == _check(root, tmp_path / "fresh-cache")

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from runguard_lint.pipeline.files import InputFile, content_hash
+from runguard_lint.pipeline.project import _text
 from tests.conftest import run_cli
 
 FACTORY = "import httpx\n\n\ndef make_client():\n    return httpx.Client()\n"
@@ -282,3 +284,30 @@ def test_a_new_module_that_a_summary_asked_for_joins_the_facts_anew(tmp_path: Pa
     assert known == _findings(root) == []
     (package / "log.py").unlink()
     assert _findings(root, *cache) == unknown
+
+
+def test_a_stub_that_takes_over_a_modules_name_joins_the_facts_anew(tmp_path: Path) -> None:
+    """`log.pyi` added next to `log.py` is the module `pkg.log` the join looks up
+    from then on: what it says of `logger` is what the facts must say."""
+    root = tmp_path / "project"
+    package = root / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "worker.py").write_text(WORKER)
+    (package / "log.py").write_text(LOGGER)
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    assert _findings(root, *cache) == _findings(root) == []
+    (package / "log.pyi").write_text("import logging\n\nlogger: logging.Logger\n")
+    assert _findings(root, *cache) == _findings(root)
+
+
+def test_text_read_for_the_facts_must_be_the_content_hashed(tmp_path: Path) -> None:
+    """A file saved again between its hash and the reading of its text tells the run
+    nothing: a summary of the new text must not be stored under the old hash."""
+    path = tmp_path / "factory.py"
+    path.write_bytes(FACTORY.encode())
+    digest = content_hash(FACTORY.encode())
+    file = InputFile(path, "factory.py")
+    assert _text(file, digest) == FACTORY
+    path.write_bytes(SHARED.encode())
+    assert _text(file, digest) is None

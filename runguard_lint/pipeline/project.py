@@ -184,6 +184,8 @@ def survey_project(
     project_key = _project_key(digests, modules, settings)
     catalog = settings.catalog
     if last is not None and last.key == project_key:
+        if stamps.renewed:
+            facts_store.save(replace(last, stamps=stamps.taken))
         facts = last.facts
         return ProjectSurvey(facts, {}, modules, digests, _ReachStore.of(cache_dir, facts))
     if last is not None:
@@ -203,9 +205,9 @@ def survey_project(
         if summary_key(digest, module) in known_first and _known(known, digest, module):
             first.append(file)  # the first pass took it last time: same text, same answer
             continue
-        text = _text(file)
+        text = _text(file, digest)
         if text is None:
-            continue  # undecodable (or gone since): it tells the project nothing
+            continue  # undecodable (or changed since): it tells the project nothing
         if not wants_summary(text, catalog):
             rest.append(file)
             continue
@@ -224,7 +226,7 @@ def survey_project(
         wanted = []
         for file in rest:
             digest = digests[file.display]
-            text = _text(file) if digest not in done else None
+            text = _text(file, digest) if digest not in done else None
             if text is None or names.isdisjoint(words_of(text)):
                 continue
             second.append(file)
@@ -309,6 +311,11 @@ def _same_facts(
             display in last.files and before[last.files[display][0]] > 1
         ):
             return None
+    # A file added under a module name another file has may take over that name
+    # where the join looks modules up: only a full join can tell.
+    taken = Counter(modules.values())
+    if any(display not in last.files and taken[modules[display]] > 1 for display in changed):
+        return None
     by_display = {file.display: file for file in readable}
     store: _Summaries | None = None
     files = dict(last.files)
@@ -330,7 +337,9 @@ def _same_facts(
                 return None
             del files[display]
             continue
-        text = _text(file)
+        same, text = _read(file, digests[display])
+        if not same:
+            return None  # saved again since it was hashed: the next run will tell
         now_pass: _Pass | None = None
         if text is not None:
             if wants_summary(text, catalog):
@@ -378,7 +387,7 @@ def _add_demanded(
             key = summary_key(digest, modules[file.display])
             summary = known.get(key)
             if summary is None:
-                text = _text(file)
+                text = _text(file, digest)
                 summary = None if text is None else summary_of_text(str(file.path), text, catalog)
             if summary is not None:
                 summaries[digest] = used[key] = summary
@@ -392,17 +401,25 @@ def _add_demanded(
     return tried, asked
 
 
-def _text(file: InputFile) -> str | None:
-    """A file's text (None: unreadable or undecodable, as the check will report; the
-    hashes are taken before, from the bytes alone, so that an unchanged project needs
-    no decoding here)."""
+def _text(file: InputFile, digest: str) -> str | None:
+    """A file's text (None: unreadable or undecodable, as the check will report, or no
+    longer the content hashed as `digest`: saved again during the run, it tells this
+    run nothing). The hashes are taken before, from the bytes alone, so that an
+    unchanged project needs no decoding here."""
+    same, text = _read(file, digest)
+    return text if same else None
+
+
+def _read(file: InputFile, digest: str) -> tuple[bool, str | None]:
+    """Whether the file still holds the content hashed as `digest`, and its text (None
+    when it does not decode)."""
     data = read_bytes(file.path)
-    if isinstance(data, str):
-        return None
+    if isinstance(data, str) or content_hash(data) != digest:
+        return False, None
     try:
-        return decode(data).text
+        return True, decode(data).text
     except DecodeFailure:
-        return None
+        return True, None
 
 
 def _project_key(digests: dict[str, str], modules: dict[str, str], settings: Settings) -> str:
@@ -520,6 +537,9 @@ class _Stamps:
     def __init__(self, last: _Joined | None) -> None:
         self._last = last
         self.taken = _Taken(time.time_ns(), {})
+        # Whether a file was read only for being racily clean then: storing what this
+        # run saw lets the next run skip it.
+        self.renewed = False
 
     def digest(self, file: InputFile) -> str | None:
         """The file's content hash; None when it cannot be read."""
@@ -533,11 +553,12 @@ class _Stamps:
             if (
                 last is not None
                 and last.stamps.files.get(file.display) == stamp
-                and max(stamp[1], stamp[2]) < last.stamps.at - self._RACY_NS
                 and file.display in last.files
             ):
-                self.taken.files[file.display] = stamp
-                return last.files[file.display][0]
+                if max(stamp[1], stamp[2]) < last.stamps.at - self._RACY_NS:
+                    self.taken.files[file.display] = stamp
+                    return last.files[file.display][0]
+                self.renewed = True
         data = read_bytes(file.path)
         if isinstance(data, str):
             return None
@@ -683,7 +704,9 @@ class _SummaryStore:
 
 
 def _known(known: Mapping[str, ModuleSummary], digest: str, module: str) -> bool:
-    return summary_key(digest, module) in known
+    """Whether a usable summary of the module is stored (one that does not load, from
+    another build of the same version, is not)."""
+    return known.get(summary_key(digest, module)) is not None
 
 
 def _add(

@@ -130,7 +130,7 @@ class _Payload:
         return (Path.touch, (Path(self.marker),))
 
 
-@pytest.mark.parametrize("stored", ["facts-*.pickle", "reach-*.pickle"])
+@pytest.mark.parametrize("stored", ["joined-*.pickle", "facts-*.pickle", "reach-*.pickle"])
 def test_forged_joined_facts_are_never_unpickled(tmp_path: Path, stored: str) -> None:
     """The facts the last run joined, and which files they leave out of reach."""
     root, cache = _project(tmp_path)

@@ -183,17 +183,16 @@ def survey_project(
         readable.append(file)
     project_key = _project_key(digests, modules, settings)
     catalog = settings.catalog
-    if last is not None and last.key == project_key:
+    stored = facts_store.facts(last) if last is not None else None
+    if last is not None and stored is not None and last.key == project_key:
         if stamps.renewed:
             facts_store.save(replace(last, stamps=stamps.taken))
-        facts = last.facts
-        return ProjectSurvey(facts, {}, modules, digests, _ReachStore.of(cache_dir, facts))
-    if last is not None:
+        return ProjectSurvey(stored, {}, modules, digests, _ReachStore.of(cache_dir, stored))
+    if last is not None and stored is not None:
         same = _same_facts(last, readable, digests, modules, cache_dir, catalog)
         if same is not None:
             facts_store.save(replace(same, key=project_key, stamps=stamps.taken))
-            facts = last.facts
-            return ProjectSurvey(facts, {}, modules, digests, _ReachStore.of(cache_dir, facts))
+            return ProjectSurvey(stored, {}, modules, digests, _ReachStore.of(cache_dir, stored))
     store = _SummaryStore(cache_dir)
     known, known_first = store.load(fingerprint)
     passes: dict[str, _Pass] = {}
@@ -257,9 +256,10 @@ def survey_project(
             passes.get(file.display),
             key if key in used else None,
         )
-    facts_store.save(
-        _Joined(project_key, fingerprint, facts, entries, names, asked, {}, stamps.taken)
+    joined = _Joined(
+        project_key, fingerprint, facts.digest, entries, names, asked, {}, stamps.taken
     )
+    facts_store.save(joined, facts)
     return ProjectSurvey(facts, settled, modules, digests, _ReachStore.of(cache_dir, facts))
 
 
@@ -496,15 +496,16 @@ class _Pass(str, enum.Enum):
 
 @dataclass(frozen=True)
 class _Joined:
-    """What a run that joined the facts leaves for the next: the facts, the project key
-    they were joined for (`_project_key`), and enough of how to tell, when a few files
+    """What a run that joined the facts leaves for the next: the digest of the facts
+    (stored apart, see `_FactsStore`), the project key they were joined for
+    (`_project_key`), and enough of how to tell, when a few files
     changed, that the facts did not: for each file its module, content hash, and the
     pass that summarised it with the summary's key (None, None: not summarised), the
     names of the second pass, and the module names the demand rounds asked for."""
 
     key: str
     fingerprint: str
-    facts: ProjectFacts
+    facts_digest: str
     files: dict[str, tuple[str, str, _Pass | None, str | None]]
     names: frozenset[str]
     # Every module name the demand rounds asked for (`collect.demand_rounds`).
@@ -568,14 +569,17 @@ class _Stamps:
 
 
 class _FactsStore:
-    """The facts the last run joined (`_Joined`), replaced by every run that joins
-    facts anew or finds them unchanged."""
+    """The facts the last run joined, and what it learnt of the project (`_Joined`), in
+    two files: the facts are megabytes and change only when joined anew, while a run
+    that finds them unchanged after an edit rewrites the rest alone."""
 
     def __init__(self, directory: Path | None) -> None:
-        self._file = _SignedPickle(directory, f"facts-{SUMMARY_FORMAT}.{_STORE_FORMAT}.pickle")
+        name = f"{SUMMARY_FORMAT}.{_STORE_FORMAT}.pickle"
+        self._joined = _SignedPickle(directory, f"joined-{name}")
+        self._facts = _SignedPickle(directory, f"facts-{name}")
 
     def load(self) -> _Joined | None:
-        joined = self._file.load()
+        joined = self._joined.load()
         if not isinstance(joined, _Joined):
             return None
         # A pickle restores the fields it was made with: one from a build of the same
@@ -584,10 +588,22 @@ class _FactsStore:
             return None
         return joined
 
-    def save(self, joined: _Joined) -> None:
-        # Every cache key asks the facts' digest: computed now, it is stored with them.
-        assert joined.facts.digest
-        self._file.save(joined)
+    def facts(self, joined: _Joined) -> ProjectFacts | None:
+        """The facts `joined` was made with, if they are still stored."""
+        stored = self._facts.load()
+        if not isinstance(stored, tuple) or len(stored) != 2:
+            return None
+        digest, facts = stored
+        if digest != joined.facts_digest or not isinstance(facts, ProjectFacts):
+            return None
+        return facts
+
+    def save(self, joined: _Joined, facts: ProjectFacts | None = None) -> None:
+        """Store `joined`, and the facts when they were joined anew (their digest,
+        which every cache key asks, is computed by then and stored with them)."""
+        if facts is not None:
+            self._facts.save((facts.digest, facts))
+        self._joined.save(joined)
 
 
 class _ReachStore:

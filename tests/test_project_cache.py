@@ -37,18 +37,24 @@ def _files(findings: list[dict[str, Any]]) -> set[str]:
     return {Path(f["filename"]).as_posix() for f in findings}
 
 
-def _package(tmp_path: Path) -> tuple[Path, Path]:
-    """A project whose package has a factory, its caller, a leak of its own and a
-    module that names nothing."""
+def _in_package(tmp_path: Path, modules: dict[str, str]) -> tuple[Path, Path]:
+    """A project with one package `pkg` holding these modules (name -> text)."""
     root = tmp_path / "project"
     package = root / "pkg"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    (package / "clients.py").write_text(FACTORY)
-    (package / "use.py").write_text(USER)
-    (package / "files.py").write_text(OWN_LEAK)
-    (package / "plain.py").write_text(PLAIN)
+    for name, text in modules.items():
+        (package / name).write_text(text)
     return root, package
+
+
+def _package(tmp_path: Path) -> tuple[Path, Path]:
+    """A project whose package has a factory, its caller, a leak of its own and a
+    module that names nothing."""
+    return _in_package(
+        tmp_path,
+        {"clients.py": FACTORY, "use.py": USER, "files.py": OWN_LEAK, "plain.py": PLAIN},
+    )
 
 
 def test_warm_runs_follow_every_edit_of_the_facts(tmp_path: Path) -> None:
@@ -133,12 +139,7 @@ def test_warm_runs_follow_the_callers_of_a_registry(tmp_path: Path) -> None:
     """Whether a registry's keys are bounded is decided by its callers in other modules
     (every call passes a constant): editing only a caller must change the registry's
     report on a warm run, and the summaries read back from the cache say the same."""
-    root = tmp_path / "project"
-    package = root / "pkg"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "registry.py").write_text(REGISTRY)
-    (package / "setup.py").write_text(LITERAL_CALLER)
+    root, package = _in_package(tmp_path, {"registry.py": REGISTRY, "setup.py": LITERAL_CALLER})
     cache = ("--cache-dir", str(tmp_path / "cache"))
 
     bounded = _findings(root, *cache)
@@ -270,11 +271,7 @@ def test_a_new_module_that_a_summary_asked_for_joins_the_facts_anew(tmp_path: Pa
     """A module named by a summary (the logger a module logs with) but absent from the
     project tells nothing; once a file of that name is added, the fact pass summarises
     it on demand, though its text names no resource, and the facts change with it."""
-    root = tmp_path / "project"
-    package = root / "pkg"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "worker.py").write_text(WORKER)
+    root, package = _in_package(tmp_path, {"worker.py": WORKER})
     cache = ("--cache-dir", str(tmp_path / "cache"))
     unknown = _findings(root, *cache)
     assert unknown == _findings(root)
@@ -289,12 +286,7 @@ def test_a_new_module_that_a_summary_asked_for_joins_the_facts_anew(tmp_path: Pa
 def test_a_stub_that_takes_over_a_modules_name_joins_the_facts_anew(tmp_path: Path) -> None:
     """`log.pyi` added next to `log.py` is the module `pkg.log` the join looks up
     from then on: what it says of `logger` is what the facts must say."""
-    root = tmp_path / "project"
-    package = root / "pkg"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "worker.py").write_text(WORKER)
-    (package / "log.py").write_text(LOGGER)
+    root, package = _in_package(tmp_path, {"worker.py": WORKER, "log.py": LOGGER})
     cache = ("--cache-dir", str(tmp_path / "cache"))
     assert _findings(root, *cache) == _findings(root) == []
     (package / "log.pyi").write_text("import logging\n\nlogger: logging.Logger\n")

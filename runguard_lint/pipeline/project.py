@@ -1,32 +1,22 @@
 """The project-wide fact pass of a run, before any file is checked.
 
-Every file given is read and decoded once here (cheap next to parsing); the
-fact pass parses only the modules that can matter (see
-analysis.project.collect) and reuses summaries from earlier runs by content
-hash. The facts then travel to the workers in the worker context, and their
-digest joins the content hash in the result cache's key: a file's findings
-depend on what the other modules tell about their functions and classes.
-
-What the pass keeps between runs sits in the project's cache directory, where a
-pull request can forge it (a summary saying a leaking factory hands its resource
-away would silence its callers): each file is a pickle signed with an HMAC under
-the user's cache key (`_SignedPickle`, see cache_key) and is never loaded when
-that fails. There are three: the summaries by content hash (`_SummaryStore`),
-the facts the last run joined with how each file took part (`_FactsStore`), and
-which files are out of reach of those facts (`_ReachStore`).
+Each file is hashed (read only when its status changed since the last run hashed
+it, see `fact_stores.Stamps`); the fact pass parses only the modules that can
+matter (see analysis.project.collect) and reuses summaries from earlier runs by
+content hash. When no file changed, or the few that changed tell the project what
+they told it before, the facts the last run joined are kept (`_same_facts`). The
+facts then travel to the workers in the worker context, and their digest joins the
+content hash in the result cache's key: a file's findings depend on what the other
+modules tell about their functions and classes. What is kept between runs, and how
+it is protected, is `pipeline.fact_stores`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import enum
 import hashlib
-import os
-import pickle
-import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,14 +38,21 @@ from runguard_lint.analysis.project.summary import SUMMARY_FORMAT, ModuleSummary
 from runguard_lint.catalog import Catalog
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import FileReport
-from runguard_lint.pipeline.cache_key import cache_key, sign, verify
+from runguard_lint.pipeline.fact_stores import (
+    FactsStore,
+    Joined,
+    Pass,
+    ReachStore,
+    Stamps,
+    Summaries,
+    SummaryStore,
+)
 from runguard_lint.pipeline.files import (
     DecodeFailure,
     InputFile,
     content_hash,
     decode,
     read_bytes,
-    replace_cache_file,
 )
 from runguard_lint.pipeline.pool import WorkItem
 
@@ -78,7 +75,7 @@ def project_facts(
         except DecodeFailure:
             continue
         sources.append(Source(str(file.path), text, content_hash(data)))
-    store = _SummaryStore(cache_dir)
+    store = SummaryStore(cache_dir)
     fingerprint = settings.fingerprint()
     known, first = store.load(fingerprint)
     facts, summaries = collect(sources, settings.catalog, known)
@@ -102,7 +99,7 @@ class ProjectSurvey:
     digests: dict[str, str] = field(default_factory=dict)
     # Which files are out of reach of these facts (`independent`), as the last runs
     # under the same facts found: display -> (content hash, module, verdict).
-    reach: _ReachStore | None = None
+    reach: ReachStore | None = None
 
     def independent(self, display: str, digest: str, text: Callable[[], str | None]) -> bool:
         """Whether a report that read no project fact holds for this file under any
@@ -159,18 +156,18 @@ def survey_project(
 
     The main process reads each file and keeps its hash, never its text. When no file
     changed since the last run (same names, same hashes, same settings), the facts
-    that run joined are read back instead (`_FactsStore`): no summary is loaded or
+    that run joined are read back instead (`FactsStore`): no summary is loaded or
     joined again. When a few files changed and each gives the summary it gave before
     (or none, as before), the facts are the same too (`_same_facts`): a one-file edit
     summarises that file alone, and the files whose facts depend on it are exactly
     those whose cached reports carry the facts' digest."""
     forget_layout()
-    facts_store = _FactsStore(cache_dir)
+    facts_store = FactsStore(cache_dir)
     fingerprint = settings.fingerprint()
     last = facts_store.load()
     if last is not None and last.fingerprint != fingerprint:
         last = None
-    stamps = _Stamps(last)
+    stamps = Stamps(last)
     digests: dict[str, str] = {}
     modules: dict[str, str] = {}
     readable: list[InputFile] = []
@@ -187,15 +184,15 @@ def survey_project(
     if last is not None and stored is not None and last.key == project_key:
         if stamps.renewed:
             facts_store.save(replace(last, stamps=stamps.taken))
-        return ProjectSurvey(stored, {}, modules, digests, _ReachStore.of(cache_dir, stored))
+        return ProjectSurvey(stored, {}, modules, digests, ReachStore.of(cache_dir, stored))
     if last is not None and stored is not None:
         same = _same_facts(last, readable, digests, modules, cache_dir, catalog)
         if same is not None:
             facts_store.save(replace(same, key=project_key, stamps=stamps.taken))
-            return ProjectSurvey(stored, {}, modules, digests, _ReachStore.of(cache_dir, stored))
-    store = _SummaryStore(cache_dir)
+            return ProjectSurvey(stored, {}, modules, digests, ReachStore.of(cache_dir, stored))
+    store = SummaryStore(cache_dir)
     known, known_first = store.load(fingerprint)
-    passes: dict[str, _Pass] = {}
+    passes: dict[str, Pass] = {}
     first: list[InputFile] = []
     rest: list[InputFile] = []
     wanted: list[WorkItem] = []
@@ -213,7 +210,7 @@ def survey_project(
         first.append(file)
         if not _known(known, digest, module):
             wanted.append(WorkItem(file.display, file.path, None, len(text)))
-    passes.update((file.display, _Pass.FIRST) for file in first)
+    passes.update((file.display, Pass.FIRST) for file in first)
     surveyed = dict(survey(wanted, frozenset()))
     summaries: dict[str, ModuleSummary] = {}
     used: dict[str, ModuleSummary] = {}  # what the store keeps, by `summary_key`
@@ -231,12 +228,12 @@ def survey_project(
             second.append(file)
             if not _known(known, digest, modules[file.display]):
                 wanted.append(WorkItem(file.display, file.path, None, len(text)))
-        passes.update((file.display, _Pass.SECOND) for file in second)
+        passes.update((file.display, Pass.SECOND) for file in second)
         surveyed.update(survey(wanted, names))
         _add(second, digests, modules, known, surveyed, summaries, used)
     tried, asked = _add_demanded(readable, digests, modules, known, summaries, used, catalog)
     for display in tried:
-        passes.setdefault(display, _Pass.DEMANDED)
+        passes.setdefault(display, Pass.DEMANDED)
     store.save(
         fingerprint,
         used,
@@ -246,7 +243,7 @@ def survey_project(
         item.display: result for item, result in surveyed.items() if result.settled is not None
     }
     facts = join(summaries.values(), catalog)
-    entries: dict[str, tuple[str, str, _Pass | None, str | None]] = {}
+    entries: dict[str, tuple[str, str, Pass | None, str | None]] = {}
     for file in readable:
         digest, module = digests[file.display], modules[file.display]
         key = summary_key(digest, module)
@@ -256,11 +253,9 @@ def survey_project(
             passes.get(file.display),
             key if key in used else None,
         )
-    joined = _Joined(
-        project_key, fingerprint, facts.digest, entries, names, asked, {}, stamps.taken
-    )
+    joined = Joined(project_key, fingerprint, facts.digest, entries, names, asked, {}, stamps.taken)
     facts_store.save(joined, facts)
-    return ProjectSurvey(facts, settled, modules, digests, _ReachStore.of(cache_dir, facts))
+    return ProjectSurvey(facts, settled, modules, digests, ReachStore.of(cache_dir, facts))
 
 
 # When more files than this changed since the facts were joined, they are joined anew
@@ -269,13 +264,13 @@ _FEW_CHANGED = 32
 
 
 def _same_facts(
-    last: _Joined,
+    last: Joined,
     readable: list[InputFile],
     digests: dict[str, str],
     modules: dict[str, str],
     cache_dir: Path | None,
     catalog: Catalog,
-) -> _Joined | None:
+) -> Joined | None:
     """What `last` becomes for the project as it is now, when its facts still hold: a
     few files changed, were added or removed, and each is summarised now exactly when
     it was then, by the same pass, with a summary equal to the one it had (a comment,
@@ -317,7 +312,7 @@ def _same_facts(
     if any(display not in last.files and taken[modules[display]] > 1 for display in changed):
         return None
     by_display = {file.display: file for file in readable}
-    store: _Summaries | None = None
+    store: Summaries | None = None
     files = dict(last.files)
     newer = dict(last.newer)
     for display in changed:
@@ -327,7 +322,7 @@ def _same_facts(
             old = newer.get(old_key)
             if old is None:
                 if store is None:
-                    store, _first = _SummaryStore(cache_dir).load(last.fingerprint)
+                    store, _first = SummaryStore(cache_dir).load(last.fingerprint)
                 old = store.get(old_key)
                 if old is None:
                     return None  # not kept: only a full join can tell
@@ -340,14 +335,14 @@ def _same_facts(
         same, text = _read(file, digests[display])
         if not same:
             return None  # saved again since it was hashed: the next run will tell
-        now_pass: _Pass | None = None
+        now_pass: Pass | None = None
         if text is not None:
             if wants_summary(text, catalog):
-                now_pass = _Pass.FIRST
+                now_pass = Pass.FIRST
             elif last.names and not last.names.isdisjoint(words_of(text)):
-                now_pass = _Pass.SECOND
+                now_pass = Pass.SECOND
             elif modules[display] in last.demanded:
-                now_pass = _Pass.DEMANDED
+                now_pass = Pass.DEMANDED
         if now_pass is not was:
             return None
         summary = None
@@ -432,291 +427,6 @@ def _project_key(digests: dict[str, str], modules: dict[str, str], settings: Set
         entry = f"\0{display}\0{modules[display]}\0{digests[display]}"
         digest.update(entry.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
-
-
-# The shape of what the stores below hold: a change of it makes them other files.
-_STORE_FORMAT = 3
-
-
-class _SignedPickle:
-    """One of the fact pass's cache files: a pickle under an HMAC with the user's cache
-    key (see cache_key). The files sit in the project's cache directory, where a pull
-    request can forge them, and a pickle runs code when loaded: it is loaded only when
-    the HMAC checks out. Written atomically; a failure to read or write only costs
-    speed. What the value is valid for (a project key, a settings fingerprint) travels
-    inside it, for the caller to compare."""
-
-    def __init__(self, directory: Path | None, name: str) -> None:
-        self._secret = cache_key() if directory else None
-        # No key, no store: what cannot be authenticated is never trusted.
-        self.path = directory / __version__ / name if directory and self._secret else None
-
-    def load(self) -> object:
-        """The stored value, or None."""
-        if self.path is None or self._secret is None:
-            return None
-        try:
-            raw = self.path.read_bytes()
-        except OSError:
-            return None
-        mac, _, blob = raw.partition(b"\n")
-        if not verify(
-            self._secret,
-            mac.decode("ascii", "replace"),
-            __version__,
-            self.path.name,
-            hashlib.sha256(blob).hexdigest(),
-        ):
-            return None
-        try:
-            return pickle.loads(blob)
-        except Exception:
-            return None
-
-    def save(self, value: object) -> None:
-        if self.path is None or self._secret is None:
-            return
-        try:
-            blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, TypeError, AttributeError):
-            return
-        mac = sign(self._secret, __version__, self.path.name, hashlib.sha256(blob).hexdigest())
-        with contextlib.suppress(OSError):
-            replace_cache_file(self.path, [f"{mac}\n".encode("ascii"), blob])
-
-
-class _Pass(str, enum.Enum):
-    """Why the fact pass summarised a module (`collect`): its own text, a name the first
-    pass found, or another summary's demand."""
-
-    FIRST = "first"
-    SECOND = "second"
-    DEMANDED = "demanded"
-
-
-@dataclass(frozen=True)
-class _Joined:
-    """What a run that joined the facts leaves for the next: the digest of the facts
-    (stored apart, see `_FactsStore`), the project key they were joined for
-    (`_project_key`), and enough of how to tell, when a few files
-    changed, that the facts did not: for each file its module, content hash, and the
-    pass that summarised it with the summary's key (None, None: not summarised), the
-    names of the second pass, and the module names the demand rounds asked for."""
-
-    key: str
-    fingerprint: str
-    facts_digest: str
-    files: dict[str, tuple[str, str, _Pass | None, str | None]]
-    names: frozenset[str]
-    # Every module name the demand rounds asked for (`collect.demand_rounds`).
-    demanded: frozenset[str]
-    # Summaries of files changed since the summary store was written (`_same_facts`
-    # keeps them here rather than rewrite the store for one file).
-    newer: dict[str, ModuleSummary]
-    # What the files' status said when they were hashed (`_Stamps`).
-    stamps: _Taken
-
-
-@dataclass(frozen=True)
-class _Taken:
-    """Each file's status (size, modification and change times, inode) when it was
-    hashed, and when that was."""
-
-    at: int  # nanoseconds since the epoch
-    files: dict[str, tuple[int, int, int, int]]
-
-
-class _Stamps:
-    """Content hashes without reading the files that did not change since the last run
-    hashed them, as Git's index and Ruff's cache decide it: same size, modification and
-    change times (a `chmod` changes the last) and inode. A file modified less than
-    `_RACY_NS` before it was hashed may have changed again within one tick of the
-    file system's clock: it is read again, as Git reads its "racily clean" entries."""
-
-    _RACY_NS = 2_000_000_000
-
-    def __init__(self, last: _Joined | None) -> None:
-        self._last = last
-        self.taken = _Taken(time.time_ns(), {})
-        # Whether a file was read only for being racily clean then: storing what this
-        # run saw lets the next run skip it.
-        self.renewed = False
-
-    def digest(self, file: InputFile) -> str | None:
-        """The file's content hash; None when it cannot be read."""
-        try:
-            status = os.stat(file.path)
-        except OSError:
-            status = None
-        if status is not None:
-            stamp = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
-            last = self._last
-            if (
-                last is not None
-                and last.stamps.files.get(file.display) == stamp
-                and file.display in last.files
-            ):
-                if max(stamp[1], stamp[2]) < last.stamps.at - self._RACY_NS:
-                    self.taken.files[file.display] = stamp
-                    return last.files[file.display][0]
-                self.renewed = True
-        data = read_bytes(file.path)
-        if isinstance(data, str):
-            return None
-        if status is not None:
-            self.taken.files[file.display] = stamp
-        return content_hash(data)
-
-
-class _FactsStore:
-    """The facts the last run joined, and what it learnt of the project (`_Joined`), in
-    two files: the facts are megabytes and change only when joined anew, while a run
-    that finds them unchanged after an edit rewrites the rest alone."""
-
-    def __init__(self, directory: Path | None) -> None:
-        name = f"{SUMMARY_FORMAT}.{_STORE_FORMAT}.pickle"
-        self._joined = _SignedPickle(directory, f"joined-{name}")
-        self._facts = _SignedPickle(directory, f"facts-{name}")
-
-    def load(self) -> _Joined | None:
-        joined = self._joined.load()
-        if not isinstance(joined, _Joined):
-            return None
-        # A pickle restores the fields it was made with: one from a build of the same
-        # version with other fields is not used.
-        if any(not hasattr(joined, name.name) for name in fields(_Joined)):
-            return None
-        return joined
-
-    def facts(self, joined: _Joined) -> ProjectFacts | None:
-        """The facts `joined` was made with, if they are still stored."""
-        stored = self._facts.load()
-        if not isinstance(stored, tuple) or len(stored) != 2:
-            return None
-        digest, facts = stored
-        if digest != joined.facts_digest or not isinstance(facts, ProjectFacts):
-            return None
-        return facts
-
-    def save(self, joined: _Joined, facts: ProjectFacts | None = None) -> None:
-        """Store `joined`, and the facts when they were joined anew (their digest,
-        which every cache key asks, is computed by then and stored with them)."""
-        if facts is not None:
-            self._facts.save((facts.digest, facts))
-        self._joined.save(joined)
-
-
-class _ReachStore:
-    """Which files are out of reach of the facts (`ProjectSurvey.independent`), as the
-    runs under the same facts found: a warm run or a one-file edit need not decode
-    every file and search it for every factory's name to pick its cache key."""
-
-    def __init__(self, directory: Path | None, digest: str) -> None:
-        self._file = _SignedPickle(directory, f"reach-{SUMMARY_FORMAT}.{_STORE_FORMAT}.pickle")
-        self._digest = digest
-        self._verdicts: dict[str, tuple[str, str, bool]] = {}
-        self._changed = False
-
-    @classmethod
-    def of(cls, directory: Path | None, facts: ProjectFacts) -> _ReachStore | None:
-        """The verdicts stored for these facts (none yet when they were others')."""
-        if directory is None:
-            return None
-        store = cls(directory, facts.digest)
-        stored = store._file.load()
-        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == facts.digest:
-            verdicts = stored[1]
-            if isinstance(verdicts, dict):
-                store._verdicts = verdicts
-        return store
-
-    def verdict(self, display: str, digest: str, module: str) -> bool | None:
-        found = self._verdicts.get(display)
-        if found is None or found[0] != digest or found[1] != module:
-            return None
-        return found[2]
-
-    def note(self, display: str, digest: str, module: str, verdict: bool) -> None:
-        self._verdicts[display] = (digest, module, verdict)
-        self._changed = True
-
-    def save(self, files: Collection[str]) -> None:
-        """Store the verdicts of `files` (those of files gone are dropped)."""
-        if self._changed:
-            kept = {
-                display: self._verdicts[display] for display in files if display in self._verdicts
-            }
-            self._file.save((self._digest, kept))
-            self._changed = False
-
-
-class _Summaries(Mapping[str, ModuleSummary]):
-    """Module summaries by `summary_key`, each kept pickled until it is asked for: a run
-    after a one-file edit asks for one or two of thousands."""
-
-    def __init__(self, blobs: dict[str, bytes]) -> None:
-        self.blobs = blobs
-        self._loaded: dict[str, ModuleSummary] = {}
-
-    def __getitem__(self, key: str) -> ModuleSummary:
-        found = self._loaded.get(key)
-        if found is None:
-            try:
-                summary = pickle.loads(self.blobs[key])
-            except KeyError:
-                raise
-            except Exception:
-                raise KeyError(key) from None
-            if not isinstance(summary, ModuleSummary):
-                raise KeyError(key)
-            self._loaded[key] = found = summary
-        return found
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.blobs
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.blobs)
-
-    def __len__(self) -> int:
-        return len(self.blobs)
-
-
-class _SummaryStore:
-    """Module summaries by `summary_key`, and which of those modules the first pass took
-    (their text names a catalog resource: a warm run need not read them to know it),
-    for the settings they were made with (the catalog decides both)."""
-
-    def __init__(self, directory: Path | None) -> None:
-        self._file = _SignedPickle(directory, f"summaries-{SUMMARY_FORMAT}.{_STORE_FORMAT}.pickle")
-        self._known = _Summaries({})
-        self._first: frozenset[str] = frozenset()
-
-    def load(self, fingerprint: str) -> tuple[_Summaries, frozenset[str]]:
-        stored = self._file.load()
-        if not isinstance(stored, tuple) or len(stored) != 3:
-            return self._known, self._first
-        stored_fingerprint, blobs, first = stored
-        if stored_fingerprint != fingerprint or not isinstance(blobs, dict):
-            return self._known, self._first
-        if not isinstance(first, frozenset):
-            return self._known, self._first
-        self._known, self._first = _Summaries(blobs), first
-        return self._known, self._first
-
-    def save(
-        self, fingerprint: str, summaries: dict[str, ModuleSummary], first: frozenset[str]
-    ) -> None:
-        """Keep what this run used; a summary loaded from the store keeps its bytes."""
-        if summaries.keys() == self._known.keys() and first == self._first:
-            return
-        blobs: dict[str, bytes] = {}
-        for key, summary in summaries.items():
-            blob = self._known.blobs.get(key)
-            blobs[key] = (
-                blob if blob is not None else pickle.dumps(summary, pickle.HIGHEST_PROTOCOL)
-            )
-        self._file.save((fingerprint, blobs, first))
 
 
 def _known(known: Mapping[str, ModuleSummary], digest: str, module: str) -> bool:

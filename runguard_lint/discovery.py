@@ -56,8 +56,12 @@ def _excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
     into it (or by `_force_excluded`), not here: a directory named explicitly on
     the command line is walked, as in Ruff.
     """
-    matcher = _exclude_pattern(tuple(patterns))
-    return bool(matcher.match(path.name) or matcher.match(_relative(path, root)))
+    return _matches(_exclude_pattern(tuple(patterns)), path.name, _relative(path, root))
+
+
+def _matches(matcher: re.Pattern[str], name: str, relative: str) -> bool:
+    """An exclude pattern matches the name, or the path relative to the root."""
+    return bool(matcher.match(name) or matcher.match(relative))
 
 
 def _force_excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
@@ -204,21 +208,17 @@ def _walk(
         # `_excluded` for each entry, with the directory's relative path worked out once.
         relative = _relative(base, root)
         prefix = "" if relative == "." else relative + "/"
-
-        def excluded(name: str, prefix: str = prefix) -> bool:
-            return bool(matcher.match(name) or matcher.match(prefix + name))
-
         kept = []
         for name in sorted(dirnames):
             child = base / name
-            if excluded(name):
+            if _matches(matcher, name, prefix + name):
                 continue
             if gitignores is not None and gitignores.ignored(child, is_dir=True):
                 continue
             kept.append(name)
         dirnames[:] = kept
         for name in sorted(filenames):
-            if not name.endswith(PYTHON_SUFFIXES) or excluded(name):
+            if not name.endswith(PYTHON_SUFFIXES) or _matches(matcher, name, prefix + name):
                 continue
             child = base / name
             if gitignores is not None and gitignores.ignored(child, is_dir=False):

@@ -24,13 +24,12 @@ from runguard_lint.config import Settings, default_jobs
 from runguard_lint.diagnostics import FileError, FileReport
 from runguard_lint.pipeline.cache import ResultCache
 from runguard_lint.pipeline.files import (
-    DecodeFailure,
     InputFile,
     WriteScope,
     content_hash,
-    decode,
     file_size,
     read_bytes,
+    text_if_unchanged,
     unreadable,
 )
 from runguard_lint.pipeline.pool import WorkerContext, WorkItem, run_in_workers
@@ -210,12 +209,7 @@ class _LazyText:
     def __call__(self) -> str | None:
         if not self._read:
             self._read = True
-            data = read_bytes(self._path)
-            if not isinstance(data, str) and content_hash(data) == self._digest:
-                try:
-                    self._text = decode(data).text
-                except DecodeFailure:
-                    self._text = None
+            _same, self._text = text_if_unchanged(self._path, self._digest)
         return self._text
 
 

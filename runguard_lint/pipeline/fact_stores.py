@@ -256,10 +256,9 @@ class Summaries(Mapping[str, ModuleSummary]):
     def __getitem__(self, key: str) -> ModuleSummary:
         found = self._loaded.get(key)
         if found is None:
+            blob = self.blobs[key]
             try:
-                summary = pickle.loads(self.blobs[key])
-            except KeyError:
-                raise
+                summary = pickle.loads(blob)
             except Exception:
                 raise KeyError(key) from None
             if not isinstance(summary, ModuleSummary):

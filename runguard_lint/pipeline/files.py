@@ -41,7 +41,7 @@ def display_name(path: Path, cwd: str | None = None) -> str:
         # would say, without asking the system for either).
         normal = os.path.normpath(path)
         if not normal.startswith(".."):
-            return normal.replace(os.sep, "/") if os.sep != "/" else normal
+            return _posix(normal)
     absolute = os.path.abspath(path)
     try:
         relative = os.path.relpath(absolute, cwd if cwd is not None else os.getcwd())
@@ -49,7 +49,25 @@ def display_name(path: Path, cwd: str | None = None) -> str:
         return path.as_posix()
     if relative.startswith(".."):
         return path.as_posix()
+    return _posix(relative)
+
+
+def _posix(relative: str) -> str:
     return relative.replace(os.sep, "/") if os.sep != "/" else relative
+
+
+def text_if_unchanged(path: Path, digest: str) -> tuple[bool, str | None]:
+    """Whether the file still holds the content hashed as `digest` (False also when it
+    cannot be read), and its text (None when it does not decode). The fact pass and the
+    check hash every file first and read a text only when they must: one saved again
+    in between tells this run nothing."""
+    data = read_bytes(path)
+    if isinstance(data, str) or content_hash(data) != digest:
+        return False, None
+    try:
+        return True, decode(data).text
+    except DecodeFailure:
+        return True, None
 
 
 @dataclass(frozen=True)

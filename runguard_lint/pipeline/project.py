@@ -53,6 +53,7 @@ from runguard_lint.pipeline.files import (
     content_hash,
     decode,
     read_bytes,
+    text_if_unchanged,
 )
 from runguard_lint.pipeline.pool import WorkItem
 
@@ -306,11 +307,6 @@ def _same_facts(
             display in last.files and before[last.files[display][0]] > 1
         ):
             return None
-    # A file added under a module name another file has may take over that name
-    # where the join looks modules up: only a full join can tell.
-    taken = Counter(modules.values())
-    if any(display not in last.files and taken[modules[display]] > 1 for display in changed):
-        return None
     by_display = {file.display: file for file in readable}
     store: Summaries | None = None
     files = dict(last.files)
@@ -332,7 +328,7 @@ def _same_facts(
                 return None
             del files[display]
             continue
-        same, text = _read(file, digests[display])
+        same, text = text_if_unchanged(file.path, digests[display])
         if not same:
             return None  # saved again since it was hashed: the next run will tell
         now_pass: Pass | None = None
@@ -398,23 +394,9 @@ def _add_demanded(
 
 def _text(file: InputFile, digest: str) -> str | None:
     """A file's text (None: unreadable or undecodable, as the check will report, or no
-    longer the content hashed as `digest`: saved again during the run, it tells this
-    run nothing). The hashes are taken before, from the bytes alone, so that an
-    unchanged project needs no decoding here."""
-    same, text = _read(file, digest)
+    longer the content hashed as `digest`, see `files.text_if_unchanged`)."""
+    same, text = text_if_unchanged(file.path, digest)
     return text if same else None
-
-
-def _read(file: InputFile, digest: str) -> tuple[bool, str | None]:
-    """Whether the file still holds the content hashed as `digest`, and its text (None
-    when it does not decode)."""
-    data = read_bytes(file.path)
-    if isinstance(data, str) or content_hash(data) != digest:
-        return False, None
-    try:
-        return True, decode(data).text
-    except DecodeFailure:
-        return True, None
 
 
 def _project_key(digests: dict[str, str], modules: dict[str, str], settings: Settings) -> str:

@@ -130,3 +130,76 @@ def test_a_signal_stops_the_workers_at_once(
         assert stdout == "", "an interrupted run prints no (partial) results"
         left = {pid for pid in workers if _alive(pid)}
         assert not left, f"attempt {attempt}: workers {left} outlived the run"
+
+
+@pytest.fixture(scope="module")
+def survey_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough files that the fact pass alone keeps two workers busy for seconds."""
+    root = tmp_path_factory.mktemp("interrupt-survey")
+    body = "import sqlite3\n\nimport httpx\n" + "".join(
+        FUNCTION.format(n=n) for n in range(FUNCTIONS)
+    )
+    for index in range(3_000):
+        package = root / f"pkg{index % 16}"
+        package.mkdir(exist_ok=True)
+        (package / f"mod{index}.py").write_text(body)
+    return root
+
+
+def _descendants(pid: int) -> set[int]:
+    found = _children(pid)
+    for child in set(found):
+        found |= _descendants(child)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("signum", "whole_group", "status"),
+    [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
+    ids=["ctrl-c-to-the-group", "sigterm"],
+)
+def test_a_signal_during_the_fact_pass_stops_its_process_and_workers(
+    survey_tree: Path, signum: signal.Signals, whole_group: bool, status: int
+) -> None:
+    """The fact pass runs in a child of its own with workers of its own (see
+    `pipeline/apart.py`): a signal then must end all three, and the run, as it does
+    in the check."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runguard_lint", "--no-cache", "--jobs", "2", str(survey_tree)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    running: set[int] = set()
+    while time.monotonic() < deadline and process.poll() is None:
+        # The fact pass's child, once it has its two workers.
+        if any(len(_children(child)) >= 2 for child in _children(process.pid)):
+            running = _descendants(process.pid)
+            break
+        time.sleep(0.02)
+    assert len(running) >= 3, "the fact pass never started its workers"
+    time.sleep(0.3)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    assert any(len(_children(child)) >= 2 for child in _children(process.pid)), (
+        "the fact pass ended before it could be interrupted"
+    )
+    if whole_group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    try:
+        stdout, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"the run did not end within 30 s of {signum.name}")
+    assert process.returncode == status, (process.returncode, stderr)
+    lines = stderr.strip().splitlines()
+    assert lines == [lines[0]] and f"interrupted by {signum.name}" in lines[0], stderr
+    assert "Traceback" not in stderr
+    assert stdout == ""
+    left = {pid for pid in running if _alive(pid)}
+    assert not left, f"processes {left} outlived the run"

@@ -218,13 +218,15 @@ def _run_chunk(work: Work[Result], chunk: Sequence[WorkItem]) -> list[object]:
         try:
             outcomes.append(work(context, item))
         except Exception as error:
-            outcomes.append(_Failed(_picklable(error)))
+            outcomes.append(_Failed(picklable_error(error)))
     return outcomes
 
 
-def _picklable(error: Exception) -> BaseException:
+def picklable_error(error: Exception) -> BaseException:
+    """The exception itself if it survives a trip through pickle (the way back from a
+    worker), else a RuntimeError that names it."""
     try:
-        pickle.dumps(error)
+        pickle.loads(pickle.dumps(error))
     except Exception:
         return RuntimeError(f"{type(error).__name__}: {error}")
     return error

@@ -240,10 +240,19 @@ def survey_project(
         used,
         frozenset(summary_key(digests[f.display], modules[f.display]) for f in first),
     )
+    # The settled reports are handed back to the main process (see `batch.py`), without
+    # the summaries, which the join reads here.
     settled = {
-        item.display: result for item, result in surveyed.items() if result.settled is not None
+        item.display: replace(result, summary=None)
+        for item, result in surveyed.items()
+        if result.settled is not None
     }
     facts = join(summaries.values(), catalog)
+    kept = frozenset(used)
+    # Done with the summaries: what follows (the facts pickled for the store, and for
+    # the main process) reuses their memory rather than adding to it (6 MB less at the
+    # fact pass's peak on the agent corpus).
+    del summaries, used, surveyed, known, store
     entries: dict[str, tuple[str, str, Pass | None, str | None]] = {}
     for file in readable:
         digest, module = digests[file.display], modules[file.display]
@@ -252,7 +261,7 @@ def survey_project(
             digest,
             module,
             passes.get(file.display),
-            key if key in used else None,
+            key if key in kept else None,
         )
     joined = Joined(project_key, fingerprint, facts.digest, entries, names, asked, {}, stamps.taken)
     facts_store.save(joined, facts)

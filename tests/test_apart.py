@@ -1,0 +1,70 @@
+"""`run_apart`: a stretch of work in a forked child, its answer or its exception back.
+
+Real forks, real pickles: the pid a stretch reports tells where it ran.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from runguard_lint.pipeline.apart import run_apart
+
+
+@dataclass(frozen=True)
+class _Answer:
+    pid: int
+    table: dict[str, tuple[str, ...]]
+
+
+def test_the_stretch_runs_in_a_child_and_its_answer_comes_back_whole() -> None:
+    table: dict[str, tuple[str, ...]] = {f"pkg.mod{i}.f": ("a", "b") for i in range(2_000)}
+    answer = run_apart(lambda: _Answer(os.getpid(), table))
+    assert answer.pid != os.getpid()
+    assert answer.table == table
+
+
+def test_an_exception_of_the_stretch_is_raised_in_the_caller() -> None:
+    def work() -> int:
+        raise ValueError(f"bad input in {os.getpid()}")
+
+    with pytest.raises(ValueError, match="bad input in") as raised:
+        run_apart(work)
+    assert str(os.getpid()) not in str(raised.value)
+
+
+class _Stubborn(Exception):
+    """An exception that cannot be rebuilt from its pickle (a required argument)."""
+
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+
+
+def test_an_exception_that_does_not_survive_pickle_comes_back_named() -> None:
+    def work() -> int:
+        raise _Stubborn(3, "no way back")
+
+    with pytest.raises(RuntimeError, match="_Stubborn: 3: no way back"):
+        run_apart(work)
+
+
+def test_a_child_that_dies_without_an_answer_costs_only_time() -> None:
+    parent = os.getpid()
+
+    def work() -> int:
+        if os.getpid() != parent:
+            os._exit(9)  # killed before answering
+        return os.getpid()
+
+    assert run_apart(work) == parent
+
+
+def test_what_the_child_prints_is_not_lost(capfd: pytest.CaptureFixture[str]) -> None:
+    def work() -> int:
+        print("from the child", flush=True)
+        return 1
+
+    assert run_apart(work) == 1
+    assert "from the child" in capfd.readouterr().out

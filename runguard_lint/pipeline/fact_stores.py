@@ -22,12 +22,13 @@ import time
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import BinaryIO
 
 from runguard_lint import __version__
 from runguard_lint.analysis.project.facts import ProjectFacts
 from runguard_lint.analysis.project.summary import SUMMARY_FORMAT, ModuleSummary
 from runguard_lint.pipeline.cache_key import cache_key, sign, verify
-from runguard_lint.pipeline.files import InputFile, content_hash, read_bytes, replace_cache_file
+from runguard_lint.pipeline.files import InputFile, content_hash, read_bytes, write_cache_file
 
 # The shape of what the stores below hold: a change of it makes them other files.
 STORE_FORMAT = 3
@@ -47,37 +48,67 @@ class SignedPickle:
         self.path = directory / __version__ / name if directory and self._secret else None
 
     def load(self) -> object:
-        """The stored value, or None."""
+        """The stored value, or None.
+
+        Read as a stream, twice (the HMAC over the pickle, then the pickle itself),
+        never whole: the joined facts are tens of megabytes."""
         if self.path is None or self._secret is None:
             return None
         try:
-            raw = self.path.read_bytes()
-        except OSError:
-            return None
-        mac, _, blob = raw.partition(b"\n")
-        if not verify(
-            self._secret,
-            mac.decode("ascii", "replace"),
-            __version__,
-            self.path.name,
-            hashlib.sha256(blob).hexdigest(),
-        ):
-            return None
-        try:
-            return pickle.loads(blob)
+            with self.path.open("rb") as handle:
+                mac = handle.readline(_MAC_LENGTH + 1).rstrip(b"\n")
+                start = handle.tell()
+                digest = hashlib.sha256()
+                for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                    digest.update(chunk)
+                if not verify(
+                    self._secret,
+                    mac.decode("ascii", "replace"),
+                    __version__,
+                    self.path.name,
+                    digest.hexdigest(),
+                ):
+                    return None
+                handle.seek(start)
+                return pickle.load(handle)
         except Exception:
             return None
 
     def save(self, value: object) -> None:
-        if self.path is None or self._secret is None:
+        """Store the value: pickled straight into the file, under a placeholder for the
+        HMAC that is written over it once the pickle's hash is known (a pickle built in
+        memory first would hold the whole of it, twice while it grows)."""
+        path, secret = self.path, self._secret
+        if path is None or secret is None:
             return
-        try:
-            blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, TypeError, AttributeError):
-            return
-        mac = sign(self._secret, __version__, self.path.name, hashlib.sha256(blob).hexdigest())
-        with contextlib.suppress(OSError):
-            replace_cache_file(self.path, [f"{mac}\n".encode("ascii"), blob])
+
+        def write(handle: BinaryIO) -> None:
+            handle.write(b"0" * _MAC_LENGTH + b"\n")
+            digest = hashlib.sha256()
+            pickle.dump(value, _Hashing(handle, digest), protocol=pickle.HIGHEST_PROTOCOL)
+            mac = sign(secret, __version__, path.name, digest.hexdigest())
+            handle.seek(0)
+            handle.write(mac.encode("ascii"))
+
+        with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+            write_cache_file(path, write)
+
+
+# An HMAC-SHA256 in hex (`cache_key.sign`), and how much of a store is hashed at a time.
+_MAC_LENGTH = 64
+_CHUNK = 1 << 20
+
+
+class _Hashing:
+    """A write-only stream that hashes what it passes on (what `pickle.dump` needs)."""
+
+    def __init__(self, handle: BinaryIO, digest: hashlib._Hash) -> None:
+        self._handle = handle
+        self._digest = digest
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        return self._handle.write(data)
 
 
 class Pass(str, enum.Enum):

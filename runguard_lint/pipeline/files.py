@@ -16,9 +16,10 @@ import os
 import stat
 import tempfile
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from runguard_lint.diagnostics import FileReport
 from runguard_lint.rules.rg900 import syntax_diagnostic
@@ -171,18 +172,28 @@ def unreadable(display: str, reason: str) -> FileReport:
 
 
 def replace_cache_file(path: Path, parts: Sequence[bytes]) -> None:
-    """Write one of the tool's own cache files atomically (a temporary file in the same
-    directory, then `os.replace`), so a reader never sees half of one; the temporary is
-    removed when writing fails. Raises OSError: a cache that cannot be written only
-    costs speed, and each caller decides so."""
+    """Write one of the tool's own cache files atomically (see `write_cache_file`)."""
+
+    def write(handle: BinaryIO) -> None:
+        for part in parts:
+            handle.write(part)
+
+    write_cache_file(path, write)
+
+
+def write_cache_file(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write one of the tool's own cache files atomically, by `write(handle)` (a
+    temporary file in the same directory, then `os.replace`), so a reader never sees
+    half of one; the temporary is removed when writing fails, whatever the failure.
+    Raises what `write` raises, and OSError: a cache that cannot be written only costs
+    speed, and each caller decides so."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            for part in parts:
-                handle.write(part)
+            write(handle)
         os.replace(temporary, path)
-    except OSError:
+    except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise

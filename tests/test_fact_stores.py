@@ -1,0 +1,116 @@
+"""The fact pass's stores on disk (`pipeline.fact_stores`) and the digest that keys them.
+
+Real files in a temporary directory, signed with the test session's key (see
+tests/conftest.py); what an attacker can do to them is in test_cache_integrity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from runguard_lint import __version__
+from runguard_lint.analysis.project.facts import ProjectFacts
+from runguard_lint.catalog import ResourceKind
+from runguard_lint.pipeline.cache_key import cache_key, sign
+from runguard_lint.pipeline.fact_stores import SignedPickle
+
+
+def test_a_stored_value_loads_back_and_the_file_is_the_hmac_then_the_pickle(
+    tmp_path: Path,
+) -> None:
+    store = SignedPickle(tmp_path, "facts-test.pickle")
+    value = {f"pkg.mod{i}.f": ("self", f"arg{i % 7}") for i in range(50_000)}
+    store.save(value)
+    assert SignedPickle(tmp_path, "facts-test.pickle").load() == value
+    assert store.path is not None
+    mac, _, blob = store.path.read_bytes().partition(b"\n")
+    key = cache_key()
+    assert key is not None
+    expected = sign(key, __version__, store.path.name, hashlib.sha256(blob).hexdigest())
+    assert mac.decode() == expected
+
+
+def test_a_value_that_cannot_be_pickled_leaves_the_stored_one_alone(tmp_path: Path) -> None:
+    store = SignedPickle(tmp_path, "facts-test.pickle")
+    store.save(("kept", 1))
+    assert store.path is not None
+    before = store.path.read_bytes()
+    store.save(("lost", lambda: None))  # fails half-way through the pickle
+    assert store.path.read_bytes() == before
+    assert store.load() == ("kept", 1)
+    assert [path.name for path in store.path.parent.iterdir()] == [store.path.name]
+
+
+def test_a_first_line_longer_than_an_hmac_is_not_read_as_one(tmp_path: Path) -> None:
+    store = SignedPickle(tmp_path, "facts-test.pickle")
+    store.save("value")
+    assert store.path is not None
+    mac, _, blob = store.path.read_bytes().partition(b"\n")
+    store.path.write_bytes(mac + b"0\n" + blob)
+    assert store.load() is None
+
+
+def _filled() -> ProjectFacts:
+    """Facts with every table holding something, in no particular order."""
+    kind = ResourceKind(rule="RG101", callable="app.make_client", may_be_borrowed=True)
+    return ProjectFacts(
+        factories={"app.make_client": kind},
+        fresh_gates={"app.make_client": frozenset({1, 0})},
+        releasers={"app.close_all": frozenset({2, 0})},
+        takers={"app.Pool.add": frozenset({0})},
+        params={"app.make_client": ("url", "timeout"), "app.b": ()},
+        built_per_call={"app.Worker": "app.run"},
+        closed_by_builders={"app.Worker": frozenset({"session", "pool"})},
+        classes=frozenset({"app.Worker", "app.Pool"}),
+        aliases={"app.Client": "httpx.Client", "app.a": "app.b"},
+        resource_aliases=frozenset({"Client"}),
+        properties=frozenset({"app.Pool.session"}),
+        permit_takers={"app.take": "app.SLOTS"},
+        permit_givers={"app.give": "app.SLOTS"},
+        constant_params={"app.lookup": frozenset({0})},
+        loggers=frozenset({"app.log", "app.LOG"}),
+        logger_factories=frozenset({"app.get_logger"}),
+        released_by_class={"app.Sub": frozenset({"b", "a"})},
+    )
+
+
+def test_the_digest_is_the_hash_of_every_table_sorted_in_one_json_object() -> None:
+    """Computed a table at a time, the digest is the hash of the one JSON object it was
+    before (so the caches keyed by it stay valid across the change, and a digest is
+    the same whatever order the facts were joined in)."""
+    facts = _filled()
+
+    def pairs(table: Mapping[str, frozenset[Any]]) -> list[Any]:
+        return sorted((name, sorted(members)) for name, members in table.items())
+
+    payload = {
+        "factories": [["app.make_client", "RG101", "app.make_client", True, False]],
+        "fresh_gates": pairs(facts.fresh_gates),
+        "releasers": pairs(facts.releasers),
+        "takers": pairs(facts.takers),
+        "params": sorted(facts.params.items()),
+        "per_call": sorted(facts.built_per_call.items()),
+        "closed_by_builders": pairs(facts.closed_by_builders),
+        "classes": sorted(facts.classes),
+        "aliases": sorted(facts.aliases.items()),
+        "properties": sorted(facts.properties),
+        "permit_takers": sorted(facts.permit_takers.items()),
+        "permit_givers": sorted(facts.permit_givers.items()),
+        "constant_params": pairs(facts.constant_params),
+        "loggers": sorted(facts.loggers),
+        "logger_factories": sorted(facts.logger_factories),
+        "released_by_class": pairs(facts.released_by_class),
+    }
+    whole = hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:16]
+    assert facts.digest == whole
+    reordered = replace(
+        _filled(),
+        params=dict(reversed(list(facts.params.items()))),
+        aliases=dict(reversed(list(facts.aliases.items()))),
+    )
+    assert reordered.digest == whole

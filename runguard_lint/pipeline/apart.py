@@ -34,8 +34,9 @@ from runguard_lint.pipeline.pool import picklable_error
 
 T = TypeVar("T")
 
-# How long a child that was asked to stop may take before it is killed (seconds).
-_GRACE = 5.0
+# How long a child that was asked to stop may take before it is killed (seconds): more
+# than its pool takes to stop its workers (`pool._stop`), so that it reaps them first.
+_GRACE = 15.0
 # How often the wait looks at a signal noted meanwhile (seconds).
 _POLL = 0.1
 
@@ -99,7 +100,9 @@ def _end(child: multiprocessing.process.BaseProcess) -> None:
 
 def _child(work: Callable[[], T], answer: int) -> None:
     """In the child: run the stretch and write its answer, or its exception, to the file.
-    An interrupted child leaves at once, quietly (the main process reports the signal)."""
+    An interrupted child leaves at once, quietly (the main process reports the signal),
+    once its workers are stopped and reaped (see `interrupt.handled_in_child`)."""
+    interrupt.handled_in_child()
     try:
         try:
             outcome: object = work()

@@ -99,6 +99,25 @@ def check() -> None:
         raise Interrupted(_STATE.pending)
 
 
+def _handle_first(signum: int, frame: Optional[FrameType]) -> None:
+    if _STATE.pending is not None:
+        return  # the first signal is being acted on: this one adds nothing
+    _STATE.pending = signum
+    if not _STATE.deferring:
+        raise Interrupted(signum)
+
+
+def handled_in_child() -> None:
+    """A forked child doing part of the main process's work (see `apart.py`) stops on
+    the first SIGINT or SIGTERM as the main process would, its own workers stopped
+    and reaped; a later signal (the main process's SIGTERM after a Ctrl-C that reached
+    both) changes nothing, so that the child never leaves its workers unreaped."""
+    _STATE.pending = None
+    _STATE.deferring = 0
+    for number in SIGNALS:
+        signal.signal(number, _handle_first)
+
+
 def ignore_in_worker() -> None:
     """A worker leaves signals to the main process: SIGINT (a Ctrl-C reaches the whole
     process group) is ignored, and SIGTERM, which the main process sends to stop it,

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from runguard_lint.config import Settings, default_jobs
 from runguard_lint.diagnostics import FileError, FileReport
-from runguard_lint.pipeline.apart import run_apart
 from runguard_lint.pipeline.cache import ResultCache
 from runguard_lint.pipeline.files import (
     InputFile,
@@ -136,9 +135,7 @@ def check_files(
         )
 
     directory = cache.directory if cache is not None else None
-    # Apart, so that the workers below are forked from a main process holding only the
-    # facts, not what the fact pass needed to join them (see `apart.py`).
-    surveyed = run_apart(lambda: survey_project(files, settings, directory, survey))
+    surveyed = survey_project(files, settings, directory, survey)
     project = surveyed.facts
     reports: dict[str, FileReport] = {}
     work: list[WorkItem] = []

@@ -38,6 +38,7 @@ from runguard_lint.analysis.project.summary import SUMMARY_FORMAT, ModuleSummary
 from runguard_lint.catalog import Catalog
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import FileReport
+from runguard_lint.pipeline.apart import run_apart
 from runguard_lint.pipeline.fact_stores import (
     FactsStore,
     Joined,
@@ -161,7 +162,8 @@ def survey_project(
     joined again. When a few files changed and each gives the summary it gave before
     (or none, as before), the facts are the same too (`_same_facts`): a one-file edit
     summarises that file alone, and the files whose facts depend on it are exactly
-    those whose cached reports carry the facts' digest."""
+    those whose cached reports carry the facts' digest. Otherwise the summaries are
+    joined anew (`_join_anew`), in a forked child (`apart.run_apart`)."""
     forget_layout()
     facts_store = FactsStore(cache_dir)
     fingerprint = settings.fingerprint()
@@ -191,6 +193,39 @@ def survey_project(
         if same is not None:
             facts_store.save(replace(same, key=project_key, stamps=stamps.taken))
             return ProjectSurvey(stored, {}, modules, digests, ReachStore.of(cache_dir, stored))
+    # The summaries are joined anew: apart, so that the check's workers are forked from
+    # a main process holding only the facts, not what joining them took (`apart.py`).
+    del stored
+    return run_apart(
+        lambda: _join_anew(
+            readable,
+            digests,
+            modules,
+            settings,
+            cache_dir,
+            survey,
+            facts_store,
+            project_key,
+            stamps,
+        )
+    )
+
+
+def _join_anew(
+    readable: list[InputFile],
+    digests: dict[str, str],
+    modules: dict[str, str],
+    settings: Settings,
+    cache_dir: Path | None,
+    survey: Survey,
+    facts_store: FactsStore,
+    project_key: str,
+    stamps: Stamps,
+) -> ProjectSurvey:
+    """The fact pass in full: each pass's summaries (stored ones reused, the rest made
+    in the workers), then the join; stored for the next run."""
+    fingerprint = settings.fingerprint()
+    catalog = settings.catalog
     store = SummaryStore(cache_dir)
     known, known_first = store.load(fingerprint)
     passes: dict[str, Pass] = {}

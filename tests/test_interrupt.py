@@ -76,9 +76,9 @@ def _alive(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] != "Z"
 
 
-def _start(tree: Path) -> tuple[subprocess.Popen[str], set[int]]:
-    """The CLI on the tree, and its workers once at least two are running."""
-    process = subprocess.Popen(
+def _launch(tree: Path) -> subprocess.Popen[str]:
+    """The CLI on the tree, two workers, no cache, in a session of its own."""
+    return subprocess.Popen(
         [sys.executable, "-m", "runguard_lint", "--no-cache", "--jobs", "2", str(tree)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -86,6 +86,11 @@ def _start(tree: Path) -> tuple[subprocess.Popen[str], set[int]]:
         text=True,
         start_new_session=True,
     )
+
+
+def _start(tree: Path) -> tuple[subprocess.Popen[str], set[int]]:
+    """The CLI on the tree, and its workers once at least two are running."""
+    process = _launch(tree)
     deadline = time.monotonic() + 120
     workers: set[int] = set()
     while time.monotonic() < deadline and process.poll() is None:
@@ -97,6 +102,35 @@ def _start(tree: Path) -> tuple[subprocess.Popen[str], set[int]]:
     time.sleep(0.5)  # let them get into their first files
     assert process.poll() is None, "the run ended before it could be interrupted"
     return process, workers
+
+
+def _interrupt(
+    process: subprocess.Popen[str],
+    running: set[int],
+    signum: signal.Signals,
+    whole_group: bool,
+    status: int,
+    attempt: str,
+) -> None:
+    """Send the signal; the run must end within 30 s with one line and `status`, and
+    none of the `running` processes may outlive it."""
+    if whole_group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    try:
+        stdout, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"{attempt}: the run did not end within 30 s of {signum.name}")
+    assert process.returncode == status, (attempt, process.returncode, stderr)
+    lines = stderr.strip().splitlines()
+    assert lines == [lines[0]] and f"interrupted by {signum.name}" in lines[0], stderr
+    assert "Traceback" not in stderr
+    assert stdout == "", "an interrupted run prints no (partial) results"
+    left = {pid for pid in running if _alive(pid)}
+    assert not left, f"{attempt}: processes {left} outlived the run"
 
 
 @pytest.mark.parametrize(
@@ -113,23 +147,7 @@ def test_a_signal_stops_the_workers_at_once(
 ) -> None:
     for attempt in range(REPEAT):
         process, workers = _start(tree)
-        if whole_group:
-            os.killpg(process.pid, signum)
-        else:
-            process.send_signal(signum)
-        try:
-            stdout, stderr = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            pytest.fail(f"attempt {attempt}: the run did not end within 30 s of {signum.name}")
-        assert process.returncode == status, (attempt, process.returncode, stderr)
-        lines = stderr.strip().splitlines()
-        assert lines == [lines[0]] and f"interrupted by {signum.name}" in lines[0], stderr
-        assert "Traceback" not in stderr
-        assert stdout == "", "an interrupted run prints no (partial) results"
-        left = {pid for pid in workers if _alive(pid)}
-        assert not left, f"attempt {attempt}: workers {left} outlived the run"
+        _interrupt(process, workers, signum, whole_group, status, f"attempt {attempt}")
 
 
 @pytest.fixture(scope="module")
@@ -164,14 +182,7 @@ def test_a_signal_during_the_fact_pass_stops_its_process_and_workers(
     """The fact pass runs in a child of its own with workers of its own (see
     `pipeline/apart.py`): a signal then must end all three, and the run, as it does
     in the check."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runguard_lint", "--no-cache", "--jobs", "2", str(survey_tree)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = _launch(survey_tree)
     deadline = time.monotonic() + 120
     running: set[int] = set()
     while time.monotonic() < deadline and process.poll() is None:
@@ -186,20 +197,4 @@ def test_a_signal_during_the_fact_pass_stops_its_process_and_workers(
     assert any(len(_children(child)) >= 2 for child in _children(process.pid)), (
         "the fact pass ended before it could be interrupted"
     )
-    if whole_group:
-        os.killpg(process.pid, signum)
-    else:
-        process.send_signal(signum)
-    try:
-        stdout, stderr = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        pytest.fail(f"the run did not end within 30 s of {signum.name}")
-    assert process.returncode == status, (process.returncode, stderr)
-    lines = stderr.strip().splitlines()
-    assert lines == [lines[0]] and f"interrupted by {signum.name}" in lines[0], stderr
-    assert "Traceback" not in stderr
-    assert stdout == ""
-    left = {pid for pid in running if _alive(pid)}
-    assert not left, f"processes {left} outlived the run"
+    _interrupt(process, running, signum, whole_group, status, "during the fact pass")

@@ -6,7 +6,9 @@ Real forks, real pickles: the pid a stretch reports tells where it ran.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,10 @@ def test_what_the_child_prints_is_not_lost(capfd: pytest.CaptureFixture[str]) ->
 
     assert run_apart(work) == 1
     assert "from the child" in capfd.readouterr().out
+
+
+def test_with_no_room_for_a_temporary_file_the_stretch_runs_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    assert run_apart(os.getpid) == os.getpid()

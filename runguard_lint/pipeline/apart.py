@@ -21,6 +21,7 @@ child too, with the same effect.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -51,13 +52,18 @@ class _Failed:
 def run_apart(work: Callable[[], T]) -> T:
     """`work()`, run in a forked child where fork exists; its exceptions are raised here
     (their tracebacks stay in the child). A child that ends without an answer (killed
-    by the system, say) costs nothing but time: `work()` runs again here."""
+    by the system, say, or unable to write it) costs nothing but time: `work()` runs
+    again here, as it does where there is no fork or no temporary file."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return work()
     # The answer goes through an unnamed temporary file, read once the child is gone:
     # through a pipe, the main process would unpickle it while the child still held
     # all its memory, and the two together were the run's peak.
-    with tempfile.TemporaryFile() as answer:
+    with contextlib.ExitStack() as stack:
+        try:
+            answer = stack.enter_context(tempfile.TemporaryFile())
+        except OSError:
+            return work()
         context = multiprocessing.get_context("fork")
         # Not a daemon: the child starts a worker pool of its own.
         child = context.Process(target=_child, args=(work, answer.fileno()), daemon=False)
@@ -68,13 +74,13 @@ def run_apart(work: Callable[[], T]) -> T:
         except BaseException:
             _end(child)
             raise
-        answer.seek(0)
+        if child.exitcode != 0:
+            return work()
         try:
-            outcome = pickle.load(answer) if child.exitcode == 0 else None
-        except (EOFError, pickle.UnpicklingError):
-            outcome = None
-    if outcome is None:
-        return work()
+            answer.seek(0)
+            outcome = pickle.load(answer)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return work()
     if isinstance(outcome, _Failed):
         raise outcome.error
     return cast(T, outcome)
@@ -112,3 +118,5 @@ def _child(work: Callable[[], T], answer: int) -> None:
             pickle.dump(outcome, stream, pickle.HIGHEST_PROTOCOL)
     except interrupt.Interrupted as stop:
         os._exit(stop.exit_status)
+    except OSError:
+        os._exit(1)  # no room for the answer: the main process does the work itself

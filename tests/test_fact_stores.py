@@ -6,6 +6,7 @@ tests/conftest.py); what an attacker can do to them is in test_cache_integrity.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from collections.abc import Mapping
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from runguard_lint import __version__
-from runguard_lint.analysis.project.facts import ProjectFacts
+from runguard_lint.analysis.project.facts import Inherited, ProjectFacts, _Inheritance, join
+from runguard_lint.analysis.project.summary import summarise
 from runguard_lint.catalog import ResourceKind
+from runguard_lint.config import Settings
 from runguard_lint.pipeline.cache_key import cache_key, sign
 from runguard_lint.pipeline.fact_stores import SignedPickle
 
@@ -80,9 +83,8 @@ def _filled() -> ProjectFacts:
 
 
 def test_the_digest_is_the_hash_of_every_table_sorted_in_one_json_object() -> None:
-    """Computed a table at a time, the digest is the hash of the one JSON object it was
-    before (so the caches keyed by it stay valid across the change, and a digest is
-    the same whatever order the facts were joined in)."""
+    """Computed a table at a time, the digest is the hash of one JSON object of every
+    table, sorted: the same whatever order the facts were joined in."""
     facts = _filled()
 
     def pairs(table: Mapping[str, frozenset[Any]]) -> list[Any]:
@@ -105,6 +107,7 @@ def test_the_digest_is_the_hash_of_every_table_sorted_in_one_json_object() -> No
         "loggers": sorted(facts.loggers),
         "logger_factories": sorted(facts.logger_factories),
         "released_by_class": pairs(facts.released_by_class),
+        "inheritance": [],
     }
     whole = hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:16]
     assert facts.digest == whole
@@ -114,3 +117,66 @@ def test_the_digest_is_the_hash_of_every_table_sorted_in_one_json_object() -> No
         aliases=dict(reversed(list(facts.aliases.items()))),
     )
     assert reordered.digest == whole
+
+
+HIERARCHY = """
+import httpx
+
+
+class Base:
+    def open(self, url):
+        self.url = url
+
+    def close(self):
+        pass
+
+
+class Mid(Base):
+    def close(self, force):
+        pass
+
+
+class Leaf(Mid):
+    pass
+
+
+class Mixin:
+    def open(self, path, mode):
+        pass
+
+
+class Both(Mixin, Leaf):
+    pass
+
+
+class Remote(httpx.Client):
+    pass
+
+
+class Far(Remote):
+    pass
+"""
+
+
+def test_inherited_entries_are_answered_as_the_copies_were() -> None:
+    """`params` and `takers` answer a subclass's inherited methods on lookup; entry for
+    entry they are the tables `_Inheritance` copies out (first class in the order that
+    defines the method wins; a base outside the project ends the search)."""
+    tree = ast.parse(HIERARCHY)
+    summary = summarise(tree, "app", "", frozenset({"close"}))
+    facts = join([summary], Settings(project_root=Path(".")).catalog)
+    params = facts.params
+    assert isinstance(params, Inherited)
+    modules = {summary.module: summary}
+    own = {f"app.{name}": value for name, value in summary.params.items()}
+    classes = frozenset(summary.classes)
+    eager = _Inheritance(modules, ProjectFacts(), classes, frozenset(own))(own)
+    assert dict(params.items()) == eager
+    assert len(params) == len(eager)
+    assert params["app.Leaf.open"] == ("url",)
+    assert params["app.Leaf.close"] == ("force",)
+    assert params["app.Both.open"] == ("path", "mode")
+    assert "app.Far.send" not in params  # httpx's, not the project's
+    assert "app.Leaf.missing" not in params
+    assert "Leaf.open" not in params
+    assert facts.takers["app.Leaf.open"] == frozenset({0})  # `self.url = url` keeps it

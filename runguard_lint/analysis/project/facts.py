@@ -96,7 +96,8 @@ class ProjectFacts:
         """A stable hash of the facts, for the cache key of the files that read them
         (computed once: every file's cache key asks it). The hash of one JSON object
         of every table, sorted, written and hashed a table at a time: the whole of it
-        at once took 80 MB on the pinned corpus."""
+        at once took 80 MB on the pinned corpus. Inherited entries are hashed as what
+        makes them, the own entries and the class orders."""
         digest = hashlib.sha256()
         for index, (name, table) in enumerate(self._sorted_tables()):
             digest.update(f"{', ' if index else '{'}{json.dumps(name)}: ".encode())
@@ -115,8 +116,8 @@ class ProjectFacts:
         )
         yield "fresh_gates", lambda: _sorted_sets(self.fresh_gates)
         yield "releasers", lambda: _sorted_sets(self.releasers)
-        yield "takers", lambda: _sorted_sets(self.takers)
-        yield "params", lambda: sorted(self.params.items())
+        yield "takers", lambda: _sorted_sets(_own(self.takers))
+        yield "params", lambda: sorted(_own(self.params).items())
         yield "per_call", lambda: sorted(self.built_per_call.items())
         yield "closed_by_builders", lambda: _sorted_sets(self.closed_by_builders)
         yield "classes", lambda: sorted(self.classes)
@@ -128,6 +129,9 @@ class ProjectFacts:
         yield "loggers", lambda: sorted(self.loggers)
         yield "logger_factories", lambda: sorted(self.logger_factories)
         yield "released_by_class", lambda: _sorted_sets(self.released_by_class)
+        # What the inherited entries of `params` and `takers` are made from, with their
+        # own entries above.
+        yield "inheritance", lambda: sorted(_orders(self.params).items())
 
     @cached_property
     def names(self) -> frozenset[str]:
@@ -176,11 +180,13 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     resolver = ProjectFacts(aliases=aliases)  # only its canonical() is asked here
     gates = _qualified(modules, lambda summary: summary.maybe_fresh)
     factories = _factories(modules, resolver, catalog, gates)
-    params = _qualified(modules, lambda summary: summary.params)
+    params: Mapping[str, tuple[str, ...]] = _qualified(modules, lambda summary: summary.params)
     releasers = _through_hands(modules, resolver, params, lambda summary: summary.releases)
     # Taking over composes like releasing: `wrap(c)` returning `_compat(c)`, which
     # builds `Wrapper(client=c)`, takes its parameter.
-    takers = _through_hands(modules, resolver, params, lambda summary: summary.takes)
+    takers: Mapping[str, frozenset[int]] = _through_hands(
+        modules, resolver, params, lambda summary: summary.takes
+    )
     classes = frozenset(cls for summary in modules.values() for cls in summary.classes)
     # `self.get_client()` in a subclass calls the base class's method: the facts of a
     # method hold under every class that inherits it without overriding it.
@@ -188,8 +194,12 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     factories = inherit(factories)
     gates = inherit(gates)
     releasers = inherit(releasers)
-    takers = inherit(takers)
-    params = inherit(params)
+    # The two tables with an entry for nearly every function are answered through the
+    # class order on lookup: copied to every subclass (208,000 sympy methods on the
+    # pinned corpus) they were most of the facts, in every process of a run.
+    params = _shared(params)
+    takers = inherit.lazily(_shared(takers), params)
+    params = inherit.lazily(params, params)
     sites = _construction_sites(modules, resolver, inherit)
     once = _runs_once(modules, resolver, sites)
     built_per_call = _built_per_call(sites, classes, once)
@@ -219,8 +229,8 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
             if params and name in factories
         },
         releasers=_shared(releasers),
-        takers=_shared(takers),
-        params=_shared(params),
+        takers=takers,
+        params=params,
         built_per_call=built_per_call,
         closed_by_builders=_closed_by_builders(sites, frozenset(built_per_call), once),
         classes=classes,
@@ -244,6 +254,16 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
 
 _H = TypeVar("_H", bound=Hashable)
 _K = TypeVar("_K", int, str)
+
+
+def _own(table: Mapping[str, _V]) -> Mapping[str, _V]:
+    """A table's own entries (without what classes inherit, see `Inherited`)."""
+    return table.own if isinstance(table, Inherited) else table
+
+
+def _orders(table: Mapping[str, object]) -> Mapping[str, tuple[str, ...]]:
+    """The class orders by which a table's entries are inherited (none: copied)."""
+    return table.orders if isinstance(table, Inherited) else {}
 
 
 def _sorted_sets(table: Mapping[str, frozenset[_K]]) -> Sequence[object]:
@@ -682,6 +702,12 @@ class _Inheritance:
                 stack.extend(reversed(self.bases.get(base, ())))
         return tuple(order)
 
+    def lazily(self, table: Mapping[str, _V], defined: Mapping[str, object]) -> Inherited[_V]:
+        """`self(table)`, answered on lookup (`defined`: the functions the project
+        defines, by qualified name, as given to the constructor)."""
+        orders = {cls: order for cls, order in self.orders.items() if order}
+        return Inherited(table, orders, defined)
+
     def __call__(self, table: Mapping[str, _V]) -> dict[str, _V]:
         by_owner: dict[str, list[tuple[str, _V]]] = {}
         for name, value in table.items():
@@ -702,3 +728,56 @@ class _Inheritance:
                 hidden.update(self.methods.get(ancestor, ()))
                 hidden.update(m for m, _ in by_owner.get(ancestor, ()))
         return found
+
+
+class Inherited(Mapping[str, _V]):
+    """A table of per-function facts (`own`) with the entries that project classes
+    inherit from their bases answered on lookup, equal to `_Inheritance(own)` entry
+    for entry: `Sub.m` is `Base.m`'s entry for the first class in `Sub`'s order
+    (`_Inheritance._order`) that defines `m` (in `defined`) or has an entry for it,
+    unless `Sub` defines `m` itself."""
+
+    def __init__(
+        self,
+        own: Mapping[str, _V],
+        orders: Mapping[str, tuple[str, ...]],
+        defined: Mapping[str, object],
+    ) -> None:
+        self.own = own
+        self.orders = orders
+        self.defined = defined
+
+    def __getitem__(self, name: str) -> _V:
+        if name in self.own:
+            return self.own[name]
+        owner, _, method = name.rpartition(".")
+        order = self.orders.get(owner)
+        if order is None or name in self.defined:
+            raise KeyError(name)
+        for ancestor in order:
+            key = f"{ancestor}.{method}"
+            if key in self.own:
+                return self.own[key]
+            if key in self.defined:
+                break
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.own
+        methods: dict[str, list[str]] = {}
+        for name in self.own:
+            owner, _, method = name.rpartition(".")
+            methods.setdefault(owner, []).append(method)
+        for cls, order in self.orders.items():
+            seen: set[str] = set()
+            for ancestor in order:
+                for method in methods.get(ancestor, ()):
+                    if method in seen:
+                        continue
+                    seen.add(method)
+                    name = f"{cls}.{method}"
+                    if name not in self.own and name in self:
+                        yield name
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

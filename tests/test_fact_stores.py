@@ -173,6 +173,7 @@ def test_inherited_entries_are_answered_as_the_copies_were() -> None:
     eager = _Inheritance(modules, ProjectFacts(), classes, frozenset(own))(own)
     assert dict(params.items()) == eager
     assert len(params) == len(eager)
+    assert params and not Inherited({}, params.orders, params.defined)
     assert params["app.Leaf.open"] == ("url",)
     assert params["app.Leaf.close"] == ("force",)
     assert params["app.Both.open"] == ("path", "mode")

@@ -780,4 +780,10 @@ class Inherited(Mapping[str, _V]):
                         yield name
 
     def __len__(self) -> int:
+        """Counted by walking every inherited entry: asked of the tests, not the checks."""
         return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        """Whether there is any entry: only if there is an own one (the checks ask this
+        before each lookup, and `len` would walk every inherited entry)."""
+        return bool(self.own)

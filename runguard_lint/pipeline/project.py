@@ -275,7 +275,7 @@ def _join_anew(
         used,
         frozenset(summary_key(digests[f.display], modules[f.display]) for f in first),
     )
-    # The settled reports are handed back to the main process (see `batch.py`), without
+    # The settled reports are handed back to the main process (`survey_project`), without
     # the summaries, which the join reads here.
     settled = {
         item.display: replace(result, summary=None)

@@ -157,7 +157,7 @@ def survey_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     body = "import sqlite3\n\nimport httpx\n" + "".join(
         FUNCTION.format(n=n) for n in range(FUNCTIONS)
     )
-    for index in range(3_000):
+    for index in range(9_000):
         package = root / f"pkg{index % 16}"
         package.mkdir(exist_ok=True)
         (package / f"mod{index}.py").write_text(body)
@@ -171,6 +171,26 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _in_fact_pass(tree: Path) -> tuple[subprocess.Popen[str], set[int]]:
+    """The CLI on the tree, and every process under it once the fact pass's child (see
+    `pipeline/apart.py`) runs two workers of its own."""
+    process = _launch(tree)
+    deadline = time.monotonic() + 120
+    running: set[int] = set()
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(len(_children(child)) >= 2 for child in _children(process.pid)):
+            running = _descendants(process.pid)
+            break
+        time.sleep(0.02)
+    assert len(running) >= 3, "the fact pass never started its workers"
+    time.sleep(0.3)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    assert any(len(_children(child)) >= 2 for child in _children(process.pid)), (
+        "the fact pass ended before it could be interrupted"
+    )
+    return process, running
+
+
 @pytest.mark.parametrize(
     ("signum", "whole_group", "status"),
     [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
@@ -182,19 +202,26 @@ def test_a_signal_during_the_fact_pass_stops_its_process_and_workers(
     """The fact pass runs in a child of its own with workers of its own (see
     `pipeline/apart.py`): a signal then must end all three, and the run, as it does
     in the check."""
-    process = _launch(survey_tree)
-    deadline = time.monotonic() + 120
-    running: set[int] = set()
-    while time.monotonic() < deadline and process.poll() is None:
-        # The fact pass's child, once it has its two workers.
-        if any(len(_children(child)) >= 2 for child in _children(process.pid)):
-            running = _descendants(process.pid)
-            break
-        time.sleep(0.02)
-    assert len(running) >= 3, "the fact pass never started its workers"
-    time.sleep(0.3)
-    assert process.poll() is None, "the run ended before it could be interrupted"
-    assert any(len(_children(child)) >= 2 for child in _children(process.pid)), (
-        "the fact pass ended before it could be interrupted"
-    )
+    process, running = _in_fact_pass(survey_tree)
     _interrupt(process, running, signum, whole_group, status, "during the fact pass")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_killed_main_process_takes_the_fact_pass_with_it(survey_tree: Path) -> None:
+    """SIGKILL gives the main process no chance to stop anything (a CI timeout, an
+    editor ending a run): the fact pass's child learns of it from the kernel and stops
+    with its workers, rather than running on for nobody."""
+    process, running = _in_fact_pass(survey_tree)
+    process.kill()
+    process.wait()  # not `communicate`: the child holds the output pipes open too
+    # The fact pass alone would run on for seconds more (the first test asserts it was
+    # still running): 3 s is long enough to stop and reap, not to finish.
+    deadline = time.monotonic() + 3
+    left = {pid for pid in running if _alive(pid) and pid != process.pid}
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = {pid for pid in left if _alive(pid)}
+    assert not left, f"processes {left} outlived the main process by 3 s"
+    for stream in (process.stdout, process.stderr):
+        assert stream is not None
+        stream.close()

@@ -22,9 +22,12 @@ child too, with the same effect.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,7 +69,9 @@ def run_apart(work: Callable[[], T]) -> T:
             return work()
         context = multiprocessing.get_context("fork")
         # Not a daemon: the child starts a worker pool of its own.
-        child = context.Process(target=_child, args=(work, answer.fileno()), daemon=False)
+        child = context.Process(
+            target=_child, args=(work, answer.fileno(), os.getpid()), daemon=False
+        )
         child.start()
         try:
             with interrupt.deferred():
@@ -104,11 +109,12 @@ def _end(child: multiprocessing.process.BaseProcess) -> None:
     child.join()
 
 
-def _child(work: Callable[[], T], answer: int) -> None:
+def _child(work: Callable[[], T], answer: int, parent: int) -> None:
     """In the child: run the stretch and write its answer, or its exception, to the file.
     An interrupted child leaves at once, quietly (the main process reports the signal),
     once its workers are stopped and reaped (see `interrupt.handled_in_child`)."""
     interrupt.handled_in_child()
+    _end_with(parent)
     try:
         try:
             outcome: object = work()
@@ -120,3 +126,23 @@ def _child(work: Callable[[], T], answer: int) -> None:
         os._exit(stop.exit_status)
     except OSError:
         os._exit(1)  # no room for the answer: the main process does the work itself
+
+
+# prctl(2): the signal a process gets when the thread that forked it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with(parent: int) -> None:
+    """On Linux, a SIGTERM when the main process ends, however it ends (a SIGKILL from
+    a timeout, say): the child then stops as it would for any signal, its workers
+    reaped, instead of running the fact pass to its end for nobody. Elsewhere the
+    child ends with its stretch of work."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # gone before the signal was asked for
+        os._exit(128 + signal.SIGTERM)

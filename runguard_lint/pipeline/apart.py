@@ -16,7 +16,8 @@ child is gone), and its own memory goes when it exits. Where there is no fork
 Signals (see `interrupt.py`): while the main process waits, a SIGINT or SIGTERM is
 noted, the child is sent SIGTERM (it stops its own workers as the main process
 would, see `pool.py`), is reaped, and `Interrupted` is raised. A Ctrl-C reaches the
-child too, with the same effect.
+child too, with the same effect. On Linux the child also stops when the main process
+ends without a word (SIGKILL), see `_end_with`.
 """
 
 from __future__ import annotations

@@ -6,13 +6,19 @@ Real forks, real pickles: the pid a stretch reports tells where it ran.
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from runguard_lint.config import Settings
+from runguard_lint.pipeline import pool
 from runguard_lint.pipeline.apart import run_apart
+from runguard_lint.pipeline.pool import WorkerContext
 
 
 @dataclass(frozen=True)
@@ -77,3 +83,41 @@ def test_with_no_room_for_a_temporary_file_the_stretch_runs_here(
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
     assert run_apart(os.getpid) == os.getpid()
+
+
+def _pid_after_a_while(_: int) -> int:
+    time.sleep(0.1)
+    return os.getpid()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_the_workers_of_a_child_killed_outright_end_with_it(tmp_path: Path) -> None:
+    """A child killed by SIGKILL (the system out of memory) cannot stop its pool: its
+    workers end with it all the same, rather than wait forever on a queue nobody
+    fills; and the stretch runs again here."""
+    parent = os.getpid()
+    record = tmp_path / "workers"
+
+    def work() -> int:
+        if os.getpid() != parent:
+            context = WorkerContext(Settings(project_root=tmp_path), frozenset())
+            executor = pool._pool(2, context)
+            record.write_text(" ".join(map(str, set(executor.map(_pid_after_a_while, range(4))))))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return os.getpid()
+
+    assert run_apart(work) == parent
+    workers = [int(pid) for pid in record.read_text().split()]
+    assert workers
+    deadline = time.monotonic() + 3
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _alive(pid)], "workers outlived their process"

@@ -16,23 +16,21 @@ child is gone), and its own memory goes when it exits. Where there is no fork
 Signals (see `interrupt.py`): while the main process waits, a SIGINT or SIGTERM is
 noted, the child is sent SIGTERM (it stops its own workers as the main process
 would, see `pool.py`), is reaped, and `Interrupted` is raised. A Ctrl-C reaches the
-child too, with the same effect. On Linux the child also stops when the main process
-ends without a word (SIGKILL), see `_end_with`.
+child too, with the same effect. On Linux the child, and every pool worker, also stops
+when its parent ends without a word (SIGKILL), see `interrupt.end_with_parent`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import pickle
-import signal
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import IO, TypeVar, cast
 
 from runguard_lint.pipeline import interrupt
 from runguard_lint.pipeline.pool import picklable_error
@@ -57,39 +55,55 @@ def run_apart(work: Callable[[], T]) -> T:
     """`work()`, run in a forked child where fork exists; its exceptions are raised here
     (their tracebacks stay in the child). A child that ends without an answer (killed
     by the system, say, or unable to write it) costs nothing but time: `work()` runs
-    again here, as it does where there is no fork or no temporary file."""
+    again here, as it does where there is no fork, no process to be had, or no
+    temporary file."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return work()
     # The answer goes through an unnamed temporary file, read once the child is gone:
     # through a pipe, the main process would unpickle it while the child still held
     # all its memory, and the two together were the run's peak.
+    outcome: object = _LOST
     with contextlib.ExitStack() as stack:
         try:
             answer = stack.enter_context(tempfile.TemporaryFile())
         except OSError:
-            return work()
-        context = multiprocessing.get_context("fork")
-        # Not a daemon: the child starts a worker pool of its own.
-        child = context.Process(
-            target=_child, args=(work, answer.fileno(), os.getpid()), daemon=False
-        )
-        child.start()
-        try:
-            with interrupt.deferred():
-                _wait(child)
-        except BaseException:
-            _end(child)
-            raise
-        if child.exitcode != 0:
-            return work()
-        try:
-            answer.seek(0)
-            outcome = pickle.load(answer)
-        except (OSError, EOFError, pickle.UnpicklingError):
-            return work()
+            answer = None
+        if answer is not None:
+            outcome = _answer_of(work, answer)
+    if outcome is _LOST:
+        return work()
     if isinstance(outcome, _Failed):
         raise outcome.error
     return cast(T, outcome)
+
+
+# What `_answer_of` gives when the child gave nothing to read.
+_LOST = object()
+
+
+def _answer_of(work: Callable[[], object], answer: IO[bytes]) -> object:
+    """Fork the child, wait for it, and read its answer (`_LOST` when there is none).
+    A signal noted from the fork on ends the child before Interrupted is raised."""
+    context = multiprocessing.get_context("fork")
+    # Not a daemon: the child starts a worker pool of its own.
+    child = context.Process(target=_child, args=(work, answer.fileno(), os.getpid()), daemon=False)
+    try:
+        with interrupt.deferred():
+            try:
+                child.start()
+            except OSError:
+                return _LOST  # no process to be had (a limit on processes, no memory)
+            _wait(child)
+    except BaseException:
+        _end(child)
+        raise
+    if child.exitcode != 0:
+        return _LOST
+    try:
+        answer.seek(0)
+        return pickle.load(answer)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return _LOST
 
 
 def _wait(child: multiprocessing.process.BaseProcess) -> None:
@@ -101,7 +115,10 @@ def _wait(child: multiprocessing.process.BaseProcess) -> None:
 
 
 def _end(child: multiprocessing.process.BaseProcess) -> None:
-    """Stop the child (it stops its workers first), then reap it; kill it if it lingers."""
+    """Stop the child (it stops its workers first), then reap it; kill it if it lingers
+    (its workers then end with it, see `interrupt.end_with_parent`)."""
+    if child.pid is None:
+        return  # never started
     if child.is_alive():
         child.terminate()
         child.join(_GRACE)
@@ -111,11 +128,15 @@ def _end(child: multiprocessing.process.BaseProcess) -> None:
 
 
 def _child(work: Callable[[], T], answer: int, parent: int) -> None:
-    """In the child: run the stretch and write its answer, or its exception, to the file.
+    """In the child: run the stretch and write its answer, or its exception, to the file,
+    and leave (`os._exit`: nothing of the main process's exit is the child's to run).
     An interrupted child leaves at once, quietly (the main process reports the signal),
-    once its workers are stopped and reaped (see `interrupt.handled_in_child`)."""
+    once its workers are stopped and reaped (see `interrupt.handled_in_child`); one that
+    cannot write its answer (no room, or it does not pickle) leaves quietly too, and the
+    main process does the work itself."""
     interrupt.handled_in_child()
-    _end_with(parent)
+    interrupt.end_with_parent(parent)
+    status = 0
     try:
         try:
             outcome: object = work()
@@ -124,26 +145,10 @@ def _child(work: Callable[[], T], answer: int, parent: int) -> None:
         with open(answer, "wb", closefd=False) as stream:
             pickle.dump(outcome, stream, pickle.HIGHEST_PROTOCOL)
     except interrupt.Interrupted as stop:
-        os._exit(stop.exit_status)
-    except OSError:
-        os._exit(1)  # no room for the answer: the main process does the work itself
-
-
-# prctl(2): the signal a process gets when the thread that forked it ends.
-_PR_SET_PDEATHSIG = 1
-
-
-def _end_with(parent: int) -> None:
-    """On Linux, a SIGTERM when the main process ends, however it ends (a SIGKILL from
-    a timeout, say): the child then stops as it would for any signal, its workers
-    reaped, instead of running the fact pass to its end for nobody. Elsewhere the
-    child ends with its stretch of work."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # gone before the signal was asked for
-        os._exit(128 + signal.SIGTERM)
+        status = stop.exit_status
+    except Exception:
+        status = 1
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(status)

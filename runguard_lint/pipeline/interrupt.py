@@ -16,9 +16,11 @@ and leaves at once: the user asked twice.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,6 +118,27 @@ def handled_in_child() -> None:
     _STATE.deferring = 0
     for number in SIGNALS:
         signal.signal(number, _handle_first)
+
+
+# prctl(2): the signal a process gets when the thread that forked it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+def end_with_parent(parent: int) -> None:
+    """On Linux, a SIGTERM when the parent process (`parent`, its pid as the parent saw
+    it) ends, however it ends (a SIGKILL from a timeout, the system out of memory):
+    the fact pass's child then stops as for any signal, its workers reaped, and a pool
+    worker ends at once, instead of either running on, or waiting forever, for nobody.
+    Elsewhere nothing is asked (a worker then ends when its pipes close)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # gone before the signal was asked for
+        os._exit(128 + signal.SIGTERM)
 
 
 def ignore_in_worker() -> None:

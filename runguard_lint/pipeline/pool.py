@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import pickle
 import sys
 import threading
@@ -108,11 +109,13 @@ def prepare_worker() -> None:
 _context: WorkerContext | None = None
 
 
-def _start_worker(context: WorkerContext) -> None:
+def _start_worker(context: WorkerContext, parent: int) -> None:
     """A worker's initializer: `prepare_worker`, then keep the pool's context, which
-    lives as long as the worker (frozen out of the collector's scans with the rest)."""
+    lives as long as the worker (frozen out of the collector's scans with the rest).
+    The worker ends with the process that started it (`parent`), however that ends."""
     global _context
     _context = context
+    interrupt.end_with_parent(parent)
     prepare_worker()
 
 
@@ -309,5 +312,5 @@ def _pool(workers: int, context: WorkerContext) -> ProcessPoolExecutor:
         max_workers=workers,
         mp_context=multiprocessing.get_context(method),
         initializer=_start_worker,
-        initargs=(context,),
+        initargs=(context, os.getpid()),
     )

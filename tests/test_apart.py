@@ -19,6 +19,7 @@ from runguard_lint.config import Settings
 from runguard_lint.pipeline import pool
 from runguard_lint.pipeline.apart import run_apart
 from runguard_lint.pipeline.pool import WorkerContext
+from tests.processes import alive
 
 
 @dataclass(frozen=True)
@@ -90,14 +91,6 @@ def _pid_after_a_while(_: int) -> int:
     return os.getpid()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 def test_the_workers_of_a_child_killed_outright_end_with_it(tmp_path: Path) -> None:
     """A child killed by SIGKILL (the system out of memory) cannot stop its pool: its
@@ -118,6 +111,6 @@ def test_the_workers_of_a_child_killed_outright_end_with_it(tmp_path: Path) -> N
     workers = [int(pid) for pid in record.read_text().split()]
     assert workers
     deadline = time.monotonic() + 3
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not [pid for pid in workers if _alive(pid)], "workers outlived their process"
+    assert not [pid for pid in workers if alive(pid)], "workers outlived their process"

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.processes import alive, children, descendants
 
 FUNCTION = """
 
@@ -51,31 +52,6 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _children(pid: int) -> set[int]:
-    """The live processes whose parent is pid (from /proc)."""
-    found: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces and parentheses.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
-
 def _launch(tree: Path) -> subprocess.Popen[str]:
     """The CLI on the tree, two workers, no cache, in a session of its own."""
     return subprocess.Popen(
@@ -94,7 +70,7 @@ def _start(tree: Path) -> tuple[subprocess.Popen[str], set[int]]:
     deadline = time.monotonic() + 120
     workers: set[int] = set()
     while time.monotonic() < deadline and process.poll() is None:
-        workers = _children(process.pid)
+        workers = children(process.pid)
         if len(workers) >= 2:
             break
         time.sleep(0.02)
@@ -129,7 +105,7 @@ def _interrupt(
     assert lines == [lines[0]] and f"interrupted by {signum.name}" in lines[0], stderr
     assert "Traceback" not in stderr
     assert stdout == "", "an interrupted run prints no (partial) results"
-    left = {pid for pid in running if _alive(pid)}
+    left = {pid for pid in running if alive(pid)}
     assert not left, f"{attempt}: processes {left} outlived the run"
 
 
@@ -164,13 +140,6 @@ def survey_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _descendants(pid: int) -> set[int]:
-    found = _children(pid)
-    for child in set(found):
-        found |= _descendants(child)
-    return found
-
-
 def _in_fact_pass(tree: Path) -> tuple[subprocess.Popen[str], set[int]]:
     """The CLI on the tree, and every process under it once the fact pass's child (see
     `pipeline/apart.py`) runs two workers of its own."""
@@ -178,14 +147,14 @@ def _in_fact_pass(tree: Path) -> tuple[subprocess.Popen[str], set[int]]:
     deadline = time.monotonic() + 120
     running: set[int] = set()
     while time.monotonic() < deadline and process.poll() is None:
-        if any(len(_children(child)) >= 2 for child in _children(process.pid)):
-            running = _descendants(process.pid)
+        if any(len(children(child)) >= 2 for child in children(process.pid)):
+            running = descendants(process.pid)
             break
         time.sleep(0.02)
     assert len(running) >= 3, "the fact pass never started its workers"
     time.sleep(0.3)
     assert process.poll() is None, "the run ended before it could be interrupted"
-    assert any(len(_children(child)) >= 2 for child in _children(process.pid)), (
+    assert any(len(children(child)) >= 2 for child in children(process.pid)), (
         "the fact pass ended before it could be interrupted"
     )
     return process, running
@@ -217,10 +186,10 @@ def test_a_killed_main_process_takes_the_fact_pass_with_it(survey_tree: Path) ->
     # The fact pass alone would run on for seconds more (the first test asserts it was
     # still running): 3 s is long enough to stop and reap, not to finish.
     deadline = time.monotonic() + 3
-    left = {pid for pid in running if _alive(pid) and pid != process.pid}
+    left = {pid for pid in running if alive(pid) and pid != process.pid}
     while left and time.monotonic() < deadline:
         time.sleep(0.05)
-        left = {pid for pid in left if _alive(pid)}
+        left = {pid for pid in left if alive(pid)}
     assert not left, f"processes {left} outlived the main process by 3 s"
     for stream in (process.stdout, process.stderr):
         assert stream is not None

@@ -10,10 +10,12 @@ from runguard_lint.diagnostics import FileReport
 from runguard_lint.pipeline.pool import (
     PARSER_CRASHED,
     WorkerContext,
+    Workers,
     WorkItem,
     chunked,
     run_in_workers,
 )
+from tests.processes import children
 
 
 def test_chunks_keep_order_and_cover_every_payload() -> None:
@@ -60,3 +62,47 @@ def test_the_pool_hands_each_worker_the_context_and_isolates_crashes(tmp_path: P
         "lost",
         "internal error: ValueError: boom; please report it",
     )
+
+
+def _round_answer(context: WorkerContext, item: WorkItem) -> tuple[int, str, tuple[str, ...]]:
+    """Work for the rounds test: which worker answered, and the names it was given."""
+    if item.display == "dies.py":
+        os._exit(1)
+    return os.getpid(), item.display, tuple(sorted(context.survey_names))
+
+
+def test_one_set_of_workers_serves_every_round_with_its_own_names(tmp_path: Path) -> None:
+    context = WorkerContext(Settings(project_root=tmp_path), frozenset({"RG101"}))
+    first = [WorkItem(f"a{i}.py", tmp_path / f"a{i}.py", b"", 70_000) for i in range(6)]
+    second = [WorkItem(f"b{i}.py", tmp_path / f"b{i}.py", b"", 70_000) for i in range(6)]
+
+    def lost(report: FileReport) -> tuple[int, str, tuple[str, ...]]:
+        return 0, report.filename, ("lost",)
+
+    with Workers(context, 2) as pool:
+        started = set(children(os.getpid()))
+        assert len(started) == 2  # forked when the block starts, before any round
+        one = dict(pool.run(_round_answer, first, lost))
+        two = dict(pool.run(_round_answer, second, lost, survey_names=frozenset({"Factory"})))
+        assert set(children(os.getpid())) == started
+    assert {answer[2] for answer in one.values()} == {()}
+    assert {answer[2] for answer in two.values()} == {("Factory",)}
+    assert {answer[0] for answer in (*one.values(), *two.values())} <= started
+    assert not set(children(os.getpid())) & started  # reaped when the block ends
+
+
+def test_a_round_after_a_crash_gets_fresh_workers(tmp_path: Path) -> None:
+    context = WorkerContext(Settings(project_root=tmp_path), frozenset({"RG101"}))
+    crash = [WorkItem(name, tmp_path / name, b"", 70_000) for name in ("dies.py", "a.py")]
+    after = [WorkItem(f"b{i}.py", tmp_path / f"b{i}.py", b"", 70_000) for i in range(4)]
+
+    def lost(report: FileReport) -> tuple[int, str, tuple[str, ...]]:
+        return 0, report.filename, tuple(d.message for d in report.diagnostics)
+
+    with Workers(context, 2) as pool:
+        one = {item.display: answer for item, answer in pool.run(_round_answer, crash, lost)}
+        two = {item.display: answer for item, answer in pool.run(_round_answer, after, lost)}
+    assert one["dies.py"] == (0, "dies.py", (PARSER_CRASHED,))
+    assert one["a.py"][1] == "a.py" and one["a.py"][0] != 0
+    assert sorted(two) == [f"b{i}.py" for i in range(4)]
+    assert all(answer[0] != 0 for answer in two.values())

@@ -15,6 +15,7 @@ loading its own.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,8 +33,8 @@ from runguard_lint.pipeline.files import (
     text_if_unchanged,
     unreadable,
 )
-from runguard_lint.pipeline.pool import WorkerContext, WorkItem, run_in_workers
-from runguard_lint.pipeline.project import project_facts, survey_project
+from runguard_lint.pipeline.pool import WorkerContext, Workers, WorkItem, run_in_workers
+from runguard_lint.pipeline.project import SurveyRound, project_facts, survey_project
 from runguard_lint.progress import Progress
 
 if TYPE_CHECKING:
@@ -118,21 +119,23 @@ def check_files(
     enabled = settings.enabled_codes()
     workers = _workers(settings)
 
-    def survey(
-        items: Sequence[WorkItem], names: frozenset[str]
-    ) -> Iterator[tuple[WorkItem, Surveyed]]:
-        if not items:
-            return iter(())
+    @contextlib.contextmanager
+    def survey() -> Iterator[SurveyRound]:
         from runguard_lint.pipeline.check import Surveyed, survey_item
 
-        context = WorkerContext(settings, enabled, survey_names=names)
-        return run_in_workers(
-            survey_item,
-            context,
-            sorted(items, key=lambda item: item.size, reverse=True),
-            workers=workers,
-            lost=lambda _report: Surveyed("", None, None),
-        )
+        with Workers(WorkerContext(settings, enabled), workers) as pool:
+
+            def survey_round(
+                items: Sequence[WorkItem], names: frozenset[str]
+            ) -> Iterator[tuple[WorkItem, Surveyed]]:
+                return pool.run(
+                    survey_item,
+                    sorted(items, key=lambda item: item.size, reverse=True),
+                    lambda _report: Surveyed("", None, None),
+                    survey_names=names,
+                )
+
+            yield survey_round
 
     directory = cache.directory if cache is not None else None
     surveyed = survey_project(files, settings, directory, survey)

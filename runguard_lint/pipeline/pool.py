@@ -11,8 +11,9 @@ come back in the order the files were given, except those retried after a
 crash, which come last.
 
 What a worker needs besides the file is a frozen `WorkerContext`, the same for
-every file of a call: each call starts a pool of its own and hands the context to
-each worker once, when it starts (inherited under fork, pickled once under
+every file of a call: each call (or each `Workers` block, whose rounds differ only
+in the survey's names, sent with each chunk) starts a pool of its own and hands the
+context to each worker once, when it starts (inherited under fork, pickled once under
 spawn). Sending it with every chunk cost more than the files: the project's
 facts are megabytes, pickled in the main process and unpickled in a worker for
 each of some thirty chunks (5 CPU s and a copy in flight per chunk on the agent
@@ -37,7 +38,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -135,48 +136,120 @@ def run_in_workers(
     """
     if not items:
         return
-    with interrupt.deferred():
-        yield from _run_all(work, context, items, workers, lost)
-    interrupt.check()
+    with Workers(context, workers, len(items)) as pool:
+        yield from pool.run(work, items, lost)
 
 
-def _run_all(
-    work: Work[Result],
-    context: WorkerContext,
-    items: Sequence[WorkItem],
-    workers: int,
-    lost: Callable[[FileReport], Result],
-) -> Iterator[tuple[WorkItem, Result]]:
-    chunks = chunked(items, lambda item: item.size, workers)
-    retry: list[list[WorkItem]] = []
-    interrupt.check()
-    pool = _pool(max(1, min(workers, len(chunks))), context)
-    try:
-        futures = [(pool.submit(_run_chunk, work, chunk), chunk) for chunk in chunks]
+class Workers:
+    """One pool of workers for several calls of `run` (the rounds of the fact pass),
+    forked once, when the block starts: workers forked later, from a process that has
+    since gathered the earlier rounds' answers, copied much of it (each new object a
+    worker makes lands in memory its parent freed, and each write copies a page).
+
+    A call may give its own `survey_names` (each round of the fact pass has its own):
+    they travel with each chunk, the rest of the context only once, to each worker as
+    it starts. Signals are noted throughout the block and acted
+    on at its safe points; leaving the block early stops and reaps the workers."""
+
+    def __init__(self, context: WorkerContext, workers: int, most: int | None = None) -> None:
+        """`most`: no more workers than that many files could keep busy."""
+        self._context = context
+        self._workers = max(1, workers if most is None else min(workers, most))
+        self._pool: ProcessPoolExecutor | None = None
+        self._deferred = interrupt.deferred()
+
+    def __enter__(self) -> Workers:
+        self._deferred.__enter__()
+        try:
+            interrupt.check()
+            self._pool = _pool(self._workers, self._context)
+            # Fork every worker now: submitting is what starts them (all at once under
+            # fork since Python 3.11; one per task waiting, before).
+            for started in [self._pool.submit(_started) for _ in range(self._workers)]:
+                _result(started)
+        except BaseException:
+            self._end(stop=True)
+            raise
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        self._end(stop=kind is not None)
+        if kind is None:
+            interrupt.check()
+
+    def _end(self, *, stop: bool) -> None:
+        pool, self._pool = self._pool, None
+        try:
+            if pool is not None:
+                if stop:
+                    _stop(pool)
+                else:
+                    pool.shutdown(wait=True)
+        finally:
+            self._deferred.__exit__(None, None, None)
+
+    def run(
+        self,
+        work: Work[Result],
+        items: Sequence[WorkItem],
+        lost: Callable[[FileReport], Result],
+        *,
+        survey_names: frozenset[str] | None = None,
+    ) -> Iterator[tuple[WorkItem, Result]]:
+        """Yield (item, work(context, item)) for each item, as `run_in_workers` does;
+        with `survey_names`, the context's are those."""
+        if not items:
+            return
+        chunks = chunked(items, lambda item: item.size, self._workers)
+        retry: list[list[WorkItem]] = []
+        interrupt.check()
+        pool = self._live_pool()
+        futures: list[tuple[Future[list[object]] | None, list[WorkItem]]] = []
+        for chunk in chunks:
+            try:
+                futures.append((pool.submit(_run_chunk, work, chunk, survey_names), chunk))
+            except BrokenProcessPool:  # a worker died already: the rest is run apart
+                futures.append((None, chunk))
         for future, chunk in futures:
+            if future is None:
+                retry.append(chunk)
+                continue
             try:
                 outcomes = _result(future)
             except Exception:  # a dead worker, or outcomes that could not come back
                 retry.append(chunk)
                 continue
             yield from _answers(chunk, outcomes, lost)
-    except BaseException:
-        _stop(pool)
-        raise
-    pool.shutdown(wait=True)
-    for chunk in retry:
-        outcome = _alone(chunk, work, context) if len(chunk) > 1 else None
-        if isinstance(outcome, list):
-            yield from _answers(chunk, outcome, lost)
-            continue
-        for item in chunk:
-            single = _alone([item], work, context)
-            if isinstance(single, list):
-                yield from _answers([item], single, lost)
-            elif isinstance(single, BrokenProcessPool):
-                yield item, lost(unreadable(item.display, PARSER_CRASHED))
-            else:
-                yield item, lost(_failure_report(item, single))
+        context = self._context
+        if survey_names is not None:
+            context = replace(context, survey_names=survey_names)
+        for chunk in retry:
+            outcome = _alone(chunk, work, context) if len(chunk) > 1 else None
+            if isinstance(outcome, list):
+                yield from _answers(chunk, outcome, lost)
+                continue
+            for item in chunk:
+                single = _alone([item], work, context)
+                if isinstance(single, list):
+                    yield from _answers([item], single, lost)
+                elif isinstance(single, BrokenProcessPool):
+                    yield item, lost(unreadable(item.display, PARSER_CRASHED))
+                else:
+                    yield item, lost(_failure_report(item, single))
+
+    def _live_pool(self) -> ProcessPoolExecutor:
+        """The pool, or a new one in its place when a worker died (a pool that lost a
+        worker takes no more work)."""
+        pool = self._pool
+        assert pool is not None, "runs happen inside the block"
+        if getattr(pool, "_broken", False):
+            pool.shutdown(wait=True)
+            pool = self._pool = _pool(self._workers, self._context)
+        return pool
+
+
+def _started() -> None:
+    """A no-op task: the first submission is what forks a pool's workers."""
 
 
 def chunked(
@@ -212,10 +285,15 @@ class _Failed:
     error: BaseException
 
 
-def _run_chunk(work: Work[Result], chunk: Sequence[WorkItem]) -> list[object]:
-    """Runs in a worker: each file's result, or the exception it raised."""
+def _run_chunk(
+    work: Work[Result], chunk: Sequence[WorkItem], survey_names: frozenset[str] | None = None
+) -> list[object]:
+    """Runs in a worker: each file's result, or the exception it raised (with
+    `survey_names`, the pool's context has those instead of its own)."""
     context = _context
     assert context is not None, "a worker gets its context when it starts"
+    if survey_names is not None:
+        context = replace(context, survey_names=survey_names)
     outcomes: list[object] = []
     for item in chunk:
         try:
@@ -273,7 +351,10 @@ def _alone(
     return outcome
 
 
-def _result(future: Future[list[object]]) -> list[object]:
+_Answer = TypeVar("_Answer")
+
+
+def _result(future: Future[_Answer]) -> _Answer:
     """The future's result, waited for in short slices so that a signal is acted on
     within a tenth of a second (the wait itself is never cut short)."""
     while True:

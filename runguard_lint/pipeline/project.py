@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -145,7 +146,10 @@ class ProjectSurvey:
             self.reach.save(self.modules.keys())
 
 
-Survey = Callable[[Sequence[WorkItem], frozenset[str]], Iterator[tuple[WorkItem, "Surveyed"]]]
+# One round of the survey: files and the names that make a module's summary wanted.
+SurveyRound = Callable[[Sequence[WorkItem], frozenset[str]], Iterator[tuple[WorkItem, "Surveyed"]]]
+# The survey's workers, started for every round of one fact pass.
+Survey = Callable[[], AbstractContextManager[SurveyRound]]
 
 
 def survey_project(
@@ -223,50 +227,21 @@ def _join_anew(
     stamps: Stamps,
 ) -> ProjectSurvey:
     """The fact pass in full: each pass's summaries (stored ones reused, the rest made
-    in the workers), then the join; stored for the next run."""
+    in the workers), then the join; stored for the next run.
+
+    One set of workers serves both rounds of the survey (`pool.Workers`). It is forked
+    before the stored summaries are loaded, while this process is small, and gone
+    before the join: idle workers would hold what they made meanwhile."""
     fingerprint = settings.fingerprint()
     catalog = settings.catalog
     store = SummaryStore(cache_dir)
-    known, known_first = store.load(fingerprint)
-    passes: dict[str, Pass] = {}
-    first: list[InputFile] = []
-    rest: list[InputFile] = []
-    wanted: list[WorkItem] = []
-    for file in readable:
-        digest, module = digests[file.display], modules[file.display]
-        if summary_key(digest, module) in known_first and _known(known, digest, module):
-            first.append(file)  # the first pass took it last time: same text, same answer
-            continue
-        text = _text(file, digest)
-        if text is None:
-            continue  # undecodable (or changed since): it tells the project nothing
-        if not wants_summary(text, catalog):
-            rest.append(file)
-            continue
-        first.append(file)
-        if not _known(known, digest, module):
-            wanted.append(WorkItem(file.display, file.path, None, len(text)))
-    passes.update((file.display, Pass.FIRST) for file in first)
-    surveyed = dict(survey(wanted, frozenset()))
-    summaries: dict[str, ModuleSummary] = {}
-    used: dict[str, ModuleSummary] = {}  # what the store keeps, by `summary_key`
-    _add(first, digests, modules, known, surveyed, summaries, used)
-    names = interesting_names(summaries.values())
-    if names:
-        done = {digests[file.display] for file in first}
-        second: list[InputFile] = []
-        wanted = []
-        for file in rest:
-            digest = digests[file.display]
-            text = _text(file, digest) if digest not in done else None
-            if text is None or names.isdisjoint(words_of(text)):
-                continue
-            second.append(file)
-            if not _known(known, digest, modules[file.display]):
-                wanted.append(WorkItem(file.display, file.path, None, len(text)))
-        passes.update((file.display, Pass.SECOND) for file in second)
-        surveyed.update(survey(wanted, names))
-        _add(second, digests, modules, known, surveyed, summaries, used)
+    with survey() as survey_round:
+        known, known_first = store.load(fingerprint)
+        rounds = _survey_rounds(
+            readable, digests, modules, catalog, known, known_first, survey_round
+        )
+    first, passes, surveyed, summaries, used, names = rounds
+    del rounds
     tried, asked = _add_demanded(readable, digests, modules, known, summaries, used, catalog)
     for display in tried:
         passes.setdefault(display, Pass.DEMANDED)
@@ -301,6 +276,68 @@ def _join_anew(
     joined = Joined(project_key, fingerprint, facts.digest, entries, names, asked, {}, stamps.taken)
     facts_store.save(joined, facts)
     return ProjectSurvey(facts, settled, modules, digests, ReachStore.of(cache_dir, facts))
+
+
+def _survey_rounds(
+    readable: list[InputFile],
+    digests: dict[str, str],
+    modules: dict[str, str],
+    catalog: Catalog,
+    known: Summaries,
+    known_first: frozenset[str],
+    survey: SurveyRound,
+) -> tuple[
+    list[InputFile],
+    dict[str, Pass],
+    dict[WorkItem, Surveyed],
+    dict[str, ModuleSummary],
+    dict[str, ModuleSummary],
+    frozenset[str],
+]:
+    """The survey's two rounds (`collect.collect`'s first and second passes): the
+    files of the first pass, each file's pass, what the workers found of each file
+    they surveyed, the summaries, by digest and by `summary_key` (what the store
+    keeps), and the names that made the second round's files wanted."""
+    passes: dict[str, Pass] = {}
+    first: list[InputFile] = []
+    rest: list[InputFile] = []
+    wanted: list[WorkItem] = []
+    for file in readable:
+        digest, module = digests[file.display], modules[file.display]
+        if summary_key(digest, module) in known_first and _known(known, digest, module):
+            first.append(file)  # the first pass took it last time: same text, same answer
+            continue
+        text = _text(file, digest)
+        if text is None:
+            continue  # undecodable (or changed since): it tells the project nothing
+        if not wants_summary(text, catalog):
+            rest.append(file)
+            continue
+        first.append(file)
+        if not _known(known, digest, module):
+            wanted.append(WorkItem(file.display, file.path, None, len(text)))
+    passes.update((file.display, Pass.FIRST) for file in first)
+    surveyed = dict(survey(wanted, frozenset()))
+    summaries: dict[str, ModuleSummary] = {}
+    used: dict[str, ModuleSummary] = {}
+    _add(first, digests, modules, known, surveyed, summaries, used)
+    names = interesting_names(summaries.values())
+    if names:
+        done = {digests[file.display] for file in first}
+        second: list[InputFile] = []
+        wanted = []
+        for file in rest:
+            digest = digests[file.display]
+            text = _text(file, digest) if digest not in done else None
+            if text is None or names.isdisjoint(words_of(text)):
+                continue
+            second.append(file)
+            if not _known(known, digest, modules[file.display]):
+                wanted.append(WorkItem(file.display, file.path, None, len(text)))
+        passes.update((file.display, Pass.SECOND) for file in second)
+        surveyed.update(survey(wanted, names))
+        _add(second, digests, modules, known, surveyed, summaries, used)
+    return first, passes, surveyed, summaries, used, names
 
 
 # When more files than this changed since the facts were joined, they are joined anew

@@ -58,6 +58,44 @@ def test_a_first_line_longer_than_an_hmac_is_not_read_as_one(tmp_path: Path) -> 
     assert store.load() is None
 
 
+def test_a_headed_store_gives_its_head_and_unpickles_the_body_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    store = SignedPickle(tmp_path, "facts-test.pickle")
+    body = {f"pkg.mod{i}.f": (f"arg{i % 7}",) for i in range(20_000)}
+    store.save_headed("digest", body)
+    loaded = SignedPickle(tmp_path, "facts-test.pickle").load_headed()
+    assert loaded is not None
+    head, later = loaded
+    assert head == "digest"
+    assert later() == body
+    assert later() == body  # the value is kept; the bytes are let go
+
+    # One byte of the body changed: the HMAC fails, nothing is unpickled.
+    assert store.path is not None
+    data = bytearray(store.path.read_bytes())
+    data[-10] ^= 1
+    store.path.write_bytes(bytes(data))
+    assert store.load_headed() is None
+
+
+def test_a_headed_body_that_cannot_be_unpickled_is_none(tmp_path: Path) -> None:
+    store = SignedPickle(tmp_path, "facts-test.pickle")
+    store.save_headed("digest", "body")
+    assert store.path is not None
+    mac, _, blob = store.path.read_bytes().partition(b"\n")
+    key = cache_key()
+    assert key is not None
+    # A signed file whose body is cut short: the head reads, the body does not.
+    cut = blob[:-3]
+    mac = sign(key, __version__, store.path.name, hashlib.sha256(cut).hexdigest()).encode()
+    store.path.write_bytes(mac + b"\n" + cut)
+    loaded = store.load_headed()
+    assert loaded is not None
+    assert loaded[0] == "digest"
+    assert loaded[1]() is None
+
+
 def _filled() -> ProjectFacts:
     """Facts with every table holding something, in no particular order."""
     kind = ResourceKind(rule="RG101", callable="app.make_client", may_be_borrowed=True)

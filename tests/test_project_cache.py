@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from runguard_lint.analysis.project.facts import ProjectFacts
+from runguard_lint.pipeline.fact_stores import SignedPickle
 from runguard_lint.pipeline.files import InputFile, content_hash
 from runguard_lint.pipeline.project import _text
 from tests.conftest import run_cli
@@ -303,3 +305,30 @@ def test_text_read_for_the_facts_must_be_the_content_hashed(tmp_path: Path) -> N
     assert _text(file, digest) == FACTORY
     path.write_bytes(SHARED.encode())
     assert _text(file, digest) is None
+
+
+def test_facts_that_cannot_be_read_back_are_joined_again(tmp_path: Path) -> None:
+    """A warm run reads the stored facts only when a file must be checked with them;
+    if they cannot be unpickled then (their file signed, so only a damaged pickle),
+    the facts are joined again and the findings are what a run without the cache says."""
+    root, package = _package(tmp_path)
+    cache_dir = tmp_path / "cache"
+    cache = ("--cache-dir", str(cache_dir))
+    cold = _findings(root, *cache)
+    [path] = list(cache_dir.rglob("facts-*.pickle"))
+    store = SignedPickle(path.parent.parent, path.name)
+    loaded = store.load_headed()
+    assert loaded is not None
+    digest = loaded[0]
+    store.save_headed(digest, "not the facts")
+    # Nothing changed: every report comes from the cache, the facts are not read.
+    assert _findings(root, *cache) == cold
+    # A comment in the caller: the facts hold, but the caller is checked with them,
+    # and they are joined again.
+    (package / "use.py").write_text(USER + "# a comment\n")
+    edited = _findings(root, *cache)
+    assert edited == _findings(root)
+    assert "pkg/use.py" in _files(edited)
+    again = store.load_headed()
+    assert again is not None and again[0] == digest
+    assert isinstance(again[1](), ProjectFacts)

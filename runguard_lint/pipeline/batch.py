@@ -139,7 +139,7 @@ def check_files(
 
     directory = cache.directory if cache is not None else None
     surveyed = survey_project(files, settings, directory, survey)
-    project = surveyed.facts
+    facts_digest = surveyed.facts_digest
     reports: dict[str, FileReport] = {}
     work: list[WorkItem] = []
     independent: set[str] = set()
@@ -156,7 +156,7 @@ def check_files(
             independent.add(file.display)
         # A report that read no fact is keyed by the content alone (only valid while the
         # text stays out of reach of every project factory); any other, with the facts.
-        salts = ("", project.digest) if file.display in independent else (project.digest,)
+        salts = ("", facts_digest) if file.display in independent else (facts_digest,)
         cached = None
         for salt in salts if cache is not None else ():
             assert cache is not None
@@ -179,7 +179,7 @@ def check_files(
     if work:
         from runguard_lint.pipeline.check import CheckedFile, check_item
 
-        context = WorkerContext(settings, enabled, project=project)
+        context = WorkerContext(settings, enabled, project=surveyed.facts)
         for item, checked in run_in_workers(
             check_item,
             context,
@@ -192,7 +192,7 @@ def check_files(
                 progress.advance()
             if cache is not None and checked.digest and not checked.report.errors:
                 alone = not checked.reads_facts and item.display in independent
-                salt = "" if alone else project.digest
+                salt = "" if alone else facts_digest
                 cache.put(item.display, checked.digest + salt, checked.report)
     surveyed.save()
     return [reports[name] for name in sorted(reports)]

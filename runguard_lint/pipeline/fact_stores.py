@@ -16,10 +16,11 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
+import io
 import os
 import pickle
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
@@ -31,7 +32,7 @@ from runguard_lint.pipeline.cache_key import cache_key, sign, verify
 from runguard_lint.pipeline.files import InputFile, content_hash, read_bytes, write_cache_file
 
 # The shape of what the stores below hold: a change of it makes them other files.
-STORE_FORMAT = 3
+STORE_FORMAT = 4
 
 
 class SignedPickle:
@@ -74,10 +75,43 @@ class SignedPickle:
         except Exception:
             return None
 
+    def load_headed(self) -> tuple[object, Callable[[], object]] | None:
+        """What `save_headed` stored: the head, and a call that unpickles the body (None
+        when that fails). The file is read and its HMAC checked now; only the body's
+        unpickling waits for the call, which may never come (a warm run asks the facts'
+        digest, not the facts)."""
+        if self.path is None or self._secret is None:
+            return None
+        try:
+            data = self.path.read_bytes()
+        except OSError:
+            return None
+        start = data.find(b"\n", 0, _MAC_LENGTH + 1) + 1
+        mac = data[: max(start - 1, 0)].decode("ascii", "replace")
+        with memoryview(data)[start:] as body:
+            digest = hashlib.sha256(body).hexdigest()
+        if not start or not verify(self._secret, mac, __version__, self.path.name, digest):
+            return None
+        stream = io.BytesIO(data)  # shares the bytes, no copy
+        stream.seek(start)
+        try:
+            head = pickle.load(stream)
+        except Exception:
+            return None
+        return head, _Unpickled(memoryview(data)[stream.tell() :])
+
     def save(self, value: object) -> None:
         """Store the value: pickled straight into the file, under a placeholder for the
         HMAC that is written over it once the pickle's hash is known (a pickle built in
         memory first would hold the whole of it, twice while it grows)."""
+        self._save((value,))
+
+    def save_headed(self, head: object, body: object) -> None:
+        """Store two values, one pickle after the other, for `load_headed` to read the
+        small head without the body."""
+        self._save((head, body))
+
+    def _save(self, values: tuple[object, ...]) -> None:
         path, secret = self.path, self._secret
         if path is None or secret is None:
             return
@@ -85,13 +119,32 @@ class SignedPickle:
         def write(handle: BinaryIO) -> None:
             handle.write(b"0" * _MAC_LENGTH + b"\n")
             digest = hashlib.sha256()
-            pickle.dump(value, _Hashing(handle, digest), protocol=pickle.HIGHEST_PROTOCOL)
+            for value in values:
+                pickle.dump(value, _Hashing(handle, digest), protocol=pickle.HIGHEST_PROTOCOL)
             mac = sign(secret, __version__, path.name, digest.hexdigest())
             handle.seek(0)
             handle.write(mac.encode("ascii"))
 
         with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
             write_cache_file(path, write)
+
+
+class _Unpickled:
+    """A body `load_headed` read: unpickled on the first call, its bytes let go then."""
+
+    def __init__(self, data: memoryview) -> None:
+        self._data: memoryview | None = data
+        self._value: object = None
+
+    def __call__(self) -> object:
+        data, self._data = self._data, None
+        if data is not None:
+            try:
+                self._value = pickle.loads(data)
+            except Exception:
+                self._value = None
+            data.release()
+        return self._value
 
 
 # An HMAC-SHA256 in hex (`cache_key.sign`), and how much of a store is hashed at a time.
@@ -214,21 +267,27 @@ class FactsStore:
             return None
         return joined
 
-    def facts(self, joined: Joined) -> ProjectFacts | None:
-        """The facts `joined` was made with, if they are still stored."""
-        stored = self._facts.load()
-        if not isinstance(stored, tuple) or len(stored) != 2:
+    def facts(self, joined: Joined) -> Callable[[], ProjectFacts | None] | None:
+        """The facts `joined` was made with, if they are still stored: checked now (the
+        file's HMAC, then the digest stored ahead of the facts), unpickled when first
+        asked (None if that fails). Most warm runs never ask: a report found in the
+        cache needs the facts' digest alone."""
+        stored = self._facts.load_headed()
+        if stored is None or stored[0] != joined.facts_digest:
             return None
-        digest, facts = stored
-        if digest != joined.facts_digest or not isinstance(facts, ProjectFacts):
-            return None
+        body = stored[1]
+
+        def facts() -> ProjectFacts | None:
+            value = body()
+            return value if isinstance(value, ProjectFacts) else None
+
         return facts
 
     def save(self, joined: Joined, facts: ProjectFacts | None = None) -> None:
         """Store `joined`, and the facts when they were joined anew (their digest,
         which every cache key asks, is computed by then and stored with them)."""
         if facts is not None:
-            self._facts.save((facts.digest, facts))
+            self._facts.save_headed(facts.digest, facts)
         self._joined.save(joined)
 
 
@@ -244,13 +303,14 @@ class ReachStore:
         self._changed = False
 
     @classmethod
-    def of(cls, directory: Path | None, facts: ProjectFacts) -> ReachStore | None:
-        """The verdicts stored for these facts (none yet when they were others')."""
+    def of(cls, directory: Path | None, digest: str) -> ReachStore | None:
+        """The verdicts stored for the facts of this digest (none yet when they were
+        others')."""
         if directory is None:
             return None
-        store = cls(directory, facts.digest)
+        store = cls(directory, digest)
         stored = store._file.load()
-        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == facts.digest:
+        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == digest:
             verdicts = stored[1]
             if isinstance(verdicts, dict):
                 store._verdicts = verdicts

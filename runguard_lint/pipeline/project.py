@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,7 +94,10 @@ def project_facts(
 class ProjectSurvey:
     """The fact pass of a check run: the facts, and what it learnt of each file."""
 
-    facts: ProjectFacts
+    # The facts, or what reads them back from the store when first asked (`facts`).
+    source: ProjectFacts | Callable[[], ProjectFacts]
+    # What the facts add to a report's cache key.
+    facts_digest: str
     # Display name -> what the survey of the file found (see `settled_report`).
     settled: dict[str, Surveyed]
     # Display name -> its dotted module name, for every file read.
@@ -103,6 +107,12 @@ class ProjectSurvey:
     # Which files are out of reach of these facts (`independent`), as the last runs
     # under the same facts found: display -> (content hash, module, verdict).
     reach: ReachStore | None = None
+
+    @cached_property
+    def facts(self) -> ProjectFacts:
+        """The facts: a run whose reports all come from the cache never reads them."""
+        source = self.source
+        return source if isinstance(source, ProjectFacts) else source()
 
     def independent(self, display: str, digest: str, text: Callable[[], str | None]) -> bool:
         """Whether a report that read no project fact holds for this file under any
@@ -187,32 +197,46 @@ def survey_project(
         readable.append(file)
     project_key = _project_key(digests, modules, settings)
     catalog = settings.catalog
+
+    def anew() -> ProjectSurvey:
+        # Apart, so that the check's workers are forked from a main process holding
+        # only the facts, not what joining them took (`apart.py`).
+        return run_apart(
+            lambda: _join_anew(
+                readable,
+                digests,
+                modules,
+                settings,
+                cache_dir,
+                survey,
+                facts_store,
+                project_key,
+                stamps,
+            )
+        )
+
     stored = facts_store.facts(last) if last is not None else None
-    if last is not None and stored is not None and last.key == project_key:
+    if last is None or stored is None:
+        return anew()
+    if last.key == project_key:
         if stamps.renewed:
             facts_store.save(replace(last, stamps=stamps.taken))
-        return ProjectSurvey(stored, {}, modules, digests, ReachStore.of(cache_dir, stored))
-    if last is not None and stored is not None:
+    else:
         same = _same_facts(last, readable, digests, modules, cache_dir, catalog)
-        if same is not None:
-            facts_store.save(replace(same, key=project_key, stamps=stamps.taken))
-            return ProjectSurvey(stored, {}, modules, digests, ReachStore.of(cache_dir, stored))
-    # The summaries are joined anew: apart, so that the check's workers are forked from
-    # a main process holding only the facts, not what joining them took (`apart.py`).
-    del stored
-    return run_apart(
-        lambda: _join_anew(
-            readable,
-            digests,
-            modules,
-            settings,
-            cache_dir,
-            survey,
-            facts_store,
-            project_key,
-            stamps,
-        )
-    )
+        if same is None:
+            del stored
+            return anew()
+        facts_store.save(replace(same, key=project_key, stamps=stamps.taken))
+    load = stored
+
+    def facts() -> ProjectFacts:
+        # The store was checked, so only an unreadable pickle can fail here: the facts
+        # are then joined again, from the same summaries, to the same digest.
+        loaded = load()
+        return loaded if loaded is not None else anew().facts
+
+    digest = last.facts_digest
+    return ProjectSurvey(facts, digest, {}, modules, digests, ReachStore.of(cache_dir, digest))
 
 
 def _join_anew(
@@ -275,7 +299,8 @@ def _join_anew(
         )
     joined = Joined(project_key, fingerprint, facts.digest, entries, names, asked, {}, stamps.taken)
     facts_store.save(joined, facts)
-    return ProjectSurvey(facts, settled, modules, digests, ReachStore.of(cache_dir, facts))
+    reach = ReachStore.of(cache_dir, facts.digest)
+    return ProjectSurvey(facts, facts.digest, settled, modules, digests, reach)
 
 
 def _survey_rounds(

@@ -42,14 +42,20 @@ def forget_layout() -> None:
 
 @lru_cache(maxsize=4096)
 def _real_directory(directory: str) -> str:
-    return os.path.realpath(directory)
+    """`os.path.realpath` of an absolute, normalised directory, from its parent's (one
+    `lstat` per directory, where realpath tests every component of each path)."""
+    parent, name = os.path.split(directory)
+    # Elsewhere than POSIX, a link may be other than a symbolic one (a junction).
+    if os.name != "posix" or not name or parent == directory or os.path.islink(directory):
+        return os.path.realpath(directory)
+    return os.path.join(_real_directory(parent), name)
 
 
 @lru_cache(maxsize=4096)
 def _package_parts(directory: str) -> tuple[str, ...]:
     """The dotted names of a directory and of the packages around it, outermost first;
     empty when it is not a package."""
-    if not _is_package(Path(directory)):
+    if not _is_package(directory):
         return ()
     parent = os.path.dirname(directory)
     if parent == directory:
@@ -66,5 +72,5 @@ def package_of(module: str, stem: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _is_package(directory: Path) -> bool:
-    return (directory / "__init__.py").is_file()
+def _is_package(directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, "__init__.py"))

@@ -116,6 +116,10 @@ class _GitIgnores:
             self._specs[directory] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
         return self._specs[directory]
 
+    def apply(self, directory: str) -> bool:
+        """Whether any .gitignore can apply in `directory` (it is in a git work tree)."""
+        return self._git_root(os.path.abspath(directory)) is not None
+
     def ignored(self, path: Path, is_dir: bool) -> bool:
         absolute = os.path.abspath(path)
         directory = os.path.dirname(absolute)
@@ -156,15 +160,16 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovered:
     notes: list[str] = []
     seen: set[object] = set()
 
-    def add(path: Path) -> None:
+    def add(path: Path, key: object = None) -> None:
         # One file reached twice (a symlinked alias, `.` and `./x.py`) is checked once;
-        # its inode says so in one system call, where resolving a path takes many.
-        key: object
-        try:
-            status = os.stat(path)
-            key = (status.st_dev, status.st_ino)
-        except OSError:
-            key = os.path.abspath(path)
+        # its inode says so in one system call (none when the walk read it from the
+        # listing), where resolving a path takes many.
+        if key is None:
+            try:
+                status = os.stat(path)
+                key = (status.st_dev, status.st_ino)
+            except OSError:
+                key = os.path.abspath(path)
         if key not in seen:
             seen.add(key)
             files.append(path)
@@ -177,8 +182,8 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovered:
         if path.is_dir():
             if settings.force_exclude and _force_excluded(path, root, excludes):
                 continue
-            for found in _walk(path, root, excludes, gitignores, problems):
-                add(found)
+            for found, key in _walk(path, root, excludes, gitignores, problems):
+                add(found, key)
             continue
         if settings.force_exclude and (
             _force_excluded(path, root, excludes)
@@ -198,31 +203,56 @@ def _walk(
     excludes: Sequence[str],
     gitignores: _GitIgnores | None,
     problems: list[str],
-) -> Iterator[Path]:
-    def on_error(error: OSError) -> None:
-        problems.append(f"{error.filename}: cannot list the directory ({error.strerror})")
-
+) -> Iterator[tuple[Path, object]]:
+    """The Python files below `top` in the order `os.walk` gives (each directory's
+    files, names sorted, before its subdirectories; links to directories not followed),
+    each with what tells one file reached twice (`discover`): its device and inode,
+    read from the directory listing unless the entry is a link. A walk of thousands of
+    files then asks the system nothing per file."""
     matcher = _exclude_pattern(tuple(excludes))
-    for directory, dirnames, filenames in os.walk(top, onerror=on_error, followlinks=False):
-        base = Path(directory)
+    pending = [top]
+    while pending:
+        base = pending.pop()
+        directory = os.fspath(base)
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+            device = os.stat(directory).st_dev
+        except OSError as error:
+            problems.append(f"{error.filename}: cannot list the directory ({error.strerror})")
+            continue
         # `_excluded` for each entry, with the directory's relative path worked out once.
         relative = _relative(base, root)
         prefix = "" if relative == "." else relative + "/"
-        kept = []
-        for name in sorted(dirnames):
-            child = base / name
-            if _matches(matcher, name, prefix + name):
+        ignores = gitignores if gitignores is not None and gitignores.apply(directory) else None
+        below: list[Path] = []
+        for entry in entries:
+            name = entry.name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.is_symlink() or _matches(matcher, name, prefix + name):
+                    continue
+                child = base / name
+                if ignores is not None and ignores.ignored(child, is_dir=True):
+                    continue
+                below.append(child)
                 continue
-            if gitignores is not None and gitignores.ignored(child, is_dir=True):
-                continue
-            kept.append(name)
-        dirnames[:] = kept
-        for name in sorted(filenames):
             if not name.endswith(PYTHON_SUFFIXES) or _matches(matcher, name, prefix + name):
                 continue
             child = base / name
-            if gitignores is not None and gitignores.ignored(child, is_dir=False):
+            if ignores is not None and ignores.ignored(child, is_dir=False):
                 continue
-            if child.is_symlink() and not child.exists():
-                continue
-            yield child
+            key: object
+            if entry.is_symlink():
+                try:
+                    status = os.stat(entry.path)
+                except OSError:
+                    continue  # a link to nothing
+                key = (status.st_dev, status.st_ino)
+            else:
+                key = (device, entry.inode())
+            yield child, key
+        pending.extend(reversed(below))

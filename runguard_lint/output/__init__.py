@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,19 +41,14 @@ Formatter = Callable[[Sequence[Diagnostic], ReportContext], str]
 
 
 def formatter(name: str) -> Formatter:
-    """The formatter for an `--output-format` name."""
-    from runguard_lint.output import concise, full, github, gitlab, json_format, junit, sarif
+    """The formatter for an `--output-format` name (only its module is imported: junit
+    loads an XML library, full a terminal renderer, and a run prints one format)."""
+    module = importlib.import_module(f"runguard_lint.output.{_MODULES.get(name, name)}")
+    render: Formatter = module.render
+    return render
 
-    table: dict[str, Formatter] = {
-        "full": full.render,
-        "concise": concise.render,
-        "json": json_format.render,
-        "github": github.render,
-        "sarif": sarif.render,
-        "gitlab": gitlab.render,
-        "junit": junit.render,
-    }
-    return table[name]
 
+# The formats whose module has another name.
+_MODULES = {"json": "json_format"}
 
 OUTPUT_FORMATS = ("full", "concise", "json", "github", "sarif", "gitlab", "junit")

@@ -44,8 +44,16 @@ def display_name(path: Path, cwd: str | None = None) -> str:
         if not normal.startswith(".."):
             return _posix(normal)
     absolute = os.path.abspath(path)
+    base = cwd if cwd is not None else os.getcwd()
+    if os.name == "posix" and os.path.isabs(base):
+        # What `relpath` says of a path below `base`, without splitting both paths.
+        base = os.path.normpath(base)
+        if absolute == base:
+            return "."
+        prefix = base if base.endswith("/") else base + "/"
+        return absolute[len(prefix) :] if absolute.startswith(prefix) else path.as_posix()
     try:
-        relative = os.path.relpath(absolute, cwd if cwd is not None else os.getcwd())
+        relative = os.path.relpath(absolute, base)
     except ValueError:
         return path.as_posix()
     if relative.startswith(".."):

@@ -15,14 +15,20 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, ImportItem, RemoveImportsVisitor
 from libcst.metadata import GlobalScope
 
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts
 from runguard_lint.fixes.tree import with_head
+
+if TYPE_CHECKING:
+    from libcst.codemod.visitors import ImportItem
+
+# LibCST's codemod package (its import visitors) is imported where a fix adds or
+# removes an import, not with this module: it loads LibCST's matchers, 130 ms in each
+# process that checks files, and most runs render no such fix.
 
 
 class NameUnavailable(Exception):
@@ -84,14 +90,17 @@ class Imports:
             prefer_from or module in from_modules or root in bound or whole is not None
         ) and direct is None
         if from_style and obj not in bound:
-            self._need(ImportItem(module, obj))
+            self._need(module, obj)
             return obj
         if root not in bound:
-            self._need(ImportItem(module))
+            self._need(module)
             return f"{module}.{obj}"
         raise NameUnavailable(f"{module}.{obj}")
 
-    def _need(self, item: ImportItem) -> None:
+    def _need(self, module: str, obj: str | None = None) -> None:
+        from libcst.codemod.visitors import ImportItem
+
+        item = ImportItem(module, obj)
         if item not in self.needed:
             self.needed.append(item)
 
@@ -114,6 +123,9 @@ class Imports:
             )
             module = with_head(module, cut, new_head)
         if self.unused:
+            from libcst.codemod import CodemodContext
+            from libcst.codemod.visitors import RemoveImportsVisitor
+
             context = CodemodContext()
             for module_name, obj, alias in self.unused:
                 RemoveImportsVisitor.remove_unused_import(context, module_name, obj, alias)
@@ -169,6 +181,9 @@ def _with_imports(
     if found is not None and found[1] == needed:
         _HEADS.move_to_end(key)
         return found[2]
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
     result = head.visit(AddImportsVisitor(CodemodContext(), list(needed)))
     assert isinstance(result, cst.Module)
     old_code = {head.code_for_node(statement) for statement in head.body}

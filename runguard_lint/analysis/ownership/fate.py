@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import libcst as cst
-import libcst.matchers as m
 
 from runguard_lint.analysis.flow import ReleasePaths
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts, decorator_names
@@ -230,8 +229,8 @@ class FateJudge:
         """Whether the function yields between the acquisition and the release (by line)."""
         start = self.facts.position(statement).start.line
         end = self.facts.position(release).start.line
-        for node in m.findall(function, m.Yield()):
-            if self.facts.enclosing_function(node) is function:
+        for node in walk(function):
+            if isinstance(node, cst.Yield) and self.facts.enclosing_function(node) is function:
                 line = self.facts.position(node).start.line
                 if start <= line <= end:
                     return True

@@ -33,20 +33,54 @@ _NOT_CHILDREN = frozenset(
         "tag",
     }
 )
-_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+# List fields that may hold something other than a node: `None` for `**d` in a dict
+# display and for a keyword-only argument without a default, names as strings.
+_MIXED_LISTS = frozenset(
+    {
+        ("Dict", "keys"),
+        ("arguments", "kw_defaults"),
+        ("Global", "names"),
+        ("Nonlocal", "names"),
+        ("MatchClass", "kwd_attrs"),
+    }
+)
+# Node type -> (field, how it holds children): None for one node (or None, or a plain
+# value), True for a list of nodes, False for a list that may hold other things.
+_CHILD_FIELDS: dict[type[ast.AST], tuple[tuple[str, bool | None], ...]] = {}
 
 
 def children(node: ast.AST) -> list[ast.AST]:
     """`list(ast.iter_child_nodes(node))` without contexts and operators."""
     fields = _CHILD_FIELDS.get(type(node))
     if fields is None:
-        fields = tuple(name for name in node._fields if name not in _NOT_CHILDREN)
-        _CHILD_FIELDS[type(node)] = fields
+        fields = _child_fields(node)
     found: list[ast.AST] = []
-    for name in fields:
+    for name, listed in fields:
         value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            found.append(value)
-        elif isinstance(value, list):
-            found.extend(item for item in value if isinstance(item, ast.AST))
+        if listed is None:
+            if isinstance(value, ast.AST):
+                found.append(value)
+        elif value:
+            if listed:
+                found += value
+            else:
+                found += [item for item in value if isinstance(item, ast.AST)]
     return found
+
+
+def _child_fields(node: ast.AST) -> tuple[tuple[str, bool | None], ...]:
+    """How a node type holds its children, learnt from its first node (a field is a list
+    in every node of a type, or in none)."""
+    kind = type(node)
+    fields = tuple(
+        (
+            name,
+            (kind.__name__, name) not in _MIXED_LISTS
+            if isinstance(getattr(node, name, None), list)
+            else None,
+        )
+        for name in node._fields
+        if name not in _NOT_CHILDREN
+    )
+    _CHILD_FIELDS[kind] = fields
+    return fields

@@ -31,6 +31,7 @@ from libcst.metadata.scope_provider import (
     FunctionScope,
 )
 
+from runguard_lint.analysis.contexts import expression_contexts
 from runguard_lint.analysis.positions import Positions
 from runguard_lint.analysis.tree import parent_map
 
@@ -39,22 +40,20 @@ _EXTERNAL = (QualifiedNameSource.IMPORT, QualifiedNameSource.BUILTIN)
 
 
 def _scopes(module: cst.Module) -> Mapping[cst.CSTNode, Optional[Scope]]:
-    """What `MetadataWrapper.resolve(ScopeProvider)` gives, for half its cost.
+    """What `MetadataWrapper.resolve(ScopeProvider)` gives, for a third of its cost.
 
-    ScopeProvider and the ExpressionContextProvider it depends on do all their
-    work in `visit_Module`, each with a visitor of its own. As batchable
-    providers, resolved through a wrapper, they also make the wrapper walk the
-    whole tree once more with a visitor that calls nothing on any other node:
-    about half of the metadata time. Here each provider's `visit_Module` runs
-    alone, and the scope provider reads the expression contexts where the
-    wrapper would have put them (`MetadataDependent.metadata`). The scopes are
-    the same objects with the same assignments and accesses (the tests compare
-    both ways on the fixtures).
+    ScopeProvider does all its work in `visit_Module`, with a visitor of its own,
+    reading the expression contexts it depends on. As batchable providers,
+    resolved through a wrapper, the two also make the wrapper walk the whole tree
+    once more with a visitor that calls nothing on any other node: about half of
+    the metadata time. Here the scope provider's `visit_Module` runs alone, and it
+    reads the contexts where the wrapper would have put them
+    (`MetadataDependent.metadata`), computed by `analysis.contexts` rather than by
+    LibCST's own visitor. The scopes are the same objects with the same
+    assignments and accesses (the tests compare both ways on the fixtures).
     """
-    contexts = ExpressionContextProvider()
-    contexts.visit_Module(module)
     provider = ScopeProvider()
-    provider.metadata = {ExpressionContextProvider: contexts._computed}
+    provider.metadata = {ExpressionContextProvider: expression_contexts(module)}
     provider.visit_Module(module)
     return cast(Mapping[cst.CSTNode, Optional[Scope]], provider._computed)
 

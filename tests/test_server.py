@@ -18,6 +18,7 @@ from lsprotocol.types import Position
 
 from runguard_lint.diagnostics import Location
 from runguard_lint.server.convert import Lines
+from runguard_lint.server.session import Session
 from tests.conftest import ROOT, run_cli
 from tests.lsp_client import LspClient, apply_text_edits, edits_of
 
@@ -438,3 +439,34 @@ def test_server_module_layout() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
     )
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_a_save_that_keeps_the_facts_reuses_them(tmp_path: Path) -> None:
+    """After a save, the server's fact pass is the CLI's warm one: the other files are
+    not read again, and a saved file that tells the project what it told it before
+    keeps the joined facts (no summary is stored again); one that changes them joins
+    them anew."""
+    project = _project(tmp_path)
+    factory = project / "pkg" / "factory.py"
+    factory_text = "import httpx\n\n\ndef make_client():\n    return httpx.Client()\n"
+    factory.write_text(factory_text, encoding="utf-8")
+    use = project / "pkg" / "use.py"
+    use.write_text("from pkg.factory import make_client\n", encoding="utf-8")
+    session = Session((project,))
+    settings = session.settings_for(use)
+    first = session.facts_for(use, settings)
+    assert first is not None and "pkg.factory.make_client" in first.factories
+    [summaries] = list(project.rglob("summaries-*.pickle"))
+    stored = summaries.read_bytes()
+
+    factory.write_text(factory_text + "# a comment\n", encoding="utf-8")
+    session.saved(factory)
+    kept = session.facts_for(use, settings)
+    assert kept is not None and kept.digest == first.digest
+    assert summaries.read_bytes() == stored
+
+    factory.write_text("def make_client():\n    return object()\n", encoding="utf-8")
+    session.saved(factory)
+    changed = session.facts_for(use, settings)
+    assert changed is not None and changed.digest != first.digest
+    assert "pkg.factory.make_client" not in changed.factories

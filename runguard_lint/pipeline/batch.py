@@ -33,12 +33,11 @@ from runguard_lint.pipeline.files import (
     text_if_unchanged,
     unreadable,
 )
-from runguard_lint.pipeline.pool import WorkerContext, Workers, WorkItem, run_in_workers
-from runguard_lint.pipeline.project import SurveyRound, project_facts, survey_project
+from runguard_lint.pipeline.pool import Work, WorkerContext, Workers, WorkItem, run_in_workers
+from runguard_lint.pipeline.project import Surveyed, SurveyRound, facts_item, survey_project
 from runguard_lint.progress import Progress
 
 if TYPE_CHECKING:
-    from runguard_lint.pipeline.check import Surveyed
     from runguard_lint.pipeline.fix import FileFix
 
 
@@ -119,23 +118,10 @@ def check_files(
     enabled = settings.enabled_codes()
     workers = _workers(settings)
 
-    @contextlib.contextmanager
-    def survey() -> Iterator[SurveyRound]:
-        from runguard_lint.pipeline.check import Surveyed, survey_item
+    def survey() -> contextlib.AbstractContextManager[SurveyRound]:
+        from runguard_lint.pipeline.check import survey_item
 
-        with Workers(WorkerContext(settings, enabled), workers) as pool:
-
-            def survey_round(
-                items: Sequence[WorkItem], names: frozenset[str]
-            ) -> Iterator[tuple[WorkItem, Surveyed]]:
-                return pool.run(
-                    survey_item,
-                    sorted(items, key=lambda item: item.size, reverse=True),
-                    lambda _report: Surveyed("", None, None),
-                    survey_names=names,
-                )
-
-            yield survey_round
+        return _in_workers(survey_item, WorkerContext(settings, enabled), workers)
 
     directory = cache.directory if cache is not None else None
     surveyed = survey_project(files, settings, directory, survey)
@@ -198,6 +184,26 @@ def check_files(
     return [reports[name] for name in sorted(reports)]
 
 
+@contextlib.contextmanager
+def _in_workers(
+    work: Work[Surveyed], context: WorkerContext, workers: int
+) -> Iterator[SurveyRound]:
+    """The survey's rounds in one set of workers (`pool.Workers`), largest files first."""
+    with Workers(context, workers) as pool:
+
+        def survey_round(
+            items: Sequence[WorkItem], names: frozenset[str]
+        ) -> Iterator[tuple[WorkItem, Surveyed]]:
+            return pool.run(
+                work,
+                sorted(items, key=lambda item: item.size, reverse=True),
+                lambda _report: Surveyed("", None, None),
+                survey_names=names,
+            )
+
+        yield survey_round
+
+
 class _LazyText:
     """A file's text, read and decoded on the first call (most files of a warm run
     never need it); None when it cannot be read or decoded, or is no longer the
@@ -253,7 +259,12 @@ def fix_files(
         write_back,
     )
 
-    project = project_facts(files, settings, cache.directory if cache is not None else None)
+    directory = cache.directory if cache is not None else None
+    context = WorkerContext(settings, frozenset())
+    survey = survey_project(
+        files, settings, directory, lambda: _in_workers(facts_item, context, _workers(settings))
+    )
+    project = survey.facts
     triage = _triage(
         files,
         cache,

@@ -34,7 +34,6 @@ from runguard_lint.analysis.project import (
     module_of,
 )
 from runguard_lint.analysis.project.collect import summary_of, wants_summary
-from runguard_lint.analysis.project.summary import ModuleSummary
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Fix
 from runguard_lint.fixes.policy import with_fix_policy
@@ -49,6 +48,7 @@ from runguard_lint.pipeline.files import (
     unreadable,
 )
 from runguard_lint.pipeline.pool import WorkerContext, WorkItem
+from runguard_lint.pipeline.project import Surveyed
 from runguard_lint.prefilter import AnalysisPlan, analysis_plan, may_report
 from runguard_lint.rules.rg100 import unused_noqa
 from runguard_lint.rules.rg900 import syntax_diagnostic
@@ -402,19 +402,6 @@ def check_item(context: WorkerContext, item: WorkItem) -> CheckedFile:
     if is_budget_report(outcome.report.diagnostics):
         return CheckedFile(outcome.report, "")  # not cached: the next run may have the time
     return CheckedFile(outcome.report, content_hash(data), outcome.reads_facts)
-
-
-@dataclass(frozen=True)
-class Surveyed:
-    """One file seen before the project's facts are joined (the fact pass, in a worker):
-    its summary when the fact pass wants one, and its report when the file is settled
-    with no project fact in reach (None otherwise), with the names it imports, which
-    tell whether a project fact is in reach after all (`analysis.project.reachable`)."""
-
-    digest: str  # the content hash of the bytes surveyed ("" when unreadable)
-    summary: ModuleSummary | None
-    settled: FileReport | None
-    imported: frozenset[str] = frozenset()
 
 
 def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:

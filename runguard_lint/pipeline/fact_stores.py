@@ -165,7 +165,7 @@ class _Hashing:
 
 
 class Pass(str, enum.Enum):
-    """Why the fact pass summarised a module (`collect`): its own text, a name the first
+    """Why the fact pass summarised a module (`pipeline.project`): its own text, a name the first
     pass found, or another summary's demand."""
 
     FIRST = "first"

@@ -2,13 +2,14 @@
 
 Each file is hashed (read only when its status changed since the last run hashed
 it, see `fact_stores.Stamps`); the fact pass parses only the modules that can
-matter (see analysis.project.collect) and reuses summaries from earlier runs by
-content hash. When no file changed, or the few that changed tell the project what
-they told it before, the facts the last run joined are kept (`_same_facts`). The
-facts then travel to the workers in the worker context, and their digest joins the
-content hash in the result cache's key: a file's findings depend on what the other
-modules tell about their functions and classes. What is kept between runs, and how
-it is protected, is `pipeline.fact_stores`.
+matter (the rounds of `survey_project`, asking analysis.project.collect) and
+reuses summaries from earlier runs by content hash. When no file changed, or the
+few that changed tell the project what they told it before, the facts the last
+run joined are kept (`_same_facts`). The facts then travel to the workers in the
+worker context, and their digest joins the content hash in the result cache's
+key: a file's findings depend on what the other modules tell about their
+functions and classes. What is kept between runs, and how it is protected, is
+`pipeline.fact_stores`.
 """
 
 from __future__ import annotations
@@ -16,17 +17,14 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from runguard_lint import __version__
 from runguard_lint.analysis.project import module_of, out_of_reach, reachable
 from runguard_lint.analysis.project.collect import (
-    Source,
-    collect,
     demand_rounds,
     interesting_names,
     summary_key,
@@ -58,36 +56,66 @@ from runguard_lint.pipeline.files import (
     read_bytes,
     text_if_unchanged,
 )
-from runguard_lint.pipeline.pool import WorkItem
-
-if TYPE_CHECKING:
-    from runguard_lint.pipeline.check import Surveyed
+from runguard_lint.pipeline.pool import WorkerContext, WorkItem
 
 
 def project_facts(
     files: Sequence[InputFile], settings: Settings, cache_dir: Path | None
 ) -> ProjectFacts:
-    """The facts of the files being checked, with summaries cached in cache_dir."""
-    forget_layout()
-    sources: list[Source] = []
-    for file in files:
-        data = read_bytes(file.path)
-        if isinstance(data, str):
-            continue
-        try:
-            text = decode(data).text
-        except DecodeFailure:
-            continue
-        sources.append(Source(str(file.path), text, content_hash(data)))
-    store = SummaryStore(cache_dir)
-    fingerprint = settings.fingerprint()
-    known, first = store.load(fingerprint)
-    facts, summaries = collect(sources, settings.catalog, known)
-    used = {summary_key(d, summary.module): summary for d, summary in summaries.items()}
-    # Which modules the first pass took is not told here: what the last survey learnt
-    # is kept for the modules still used (the next survey reads the others' text).
-    store.save(fingerprint, used, frozenset(first & used.keys()))
-    return facts
+    """The facts of the files being checked, as `survey_project` finds them, in this
+    process (the language server, a thread among others, forks nothing): a run after a
+    few files changed reads the others' status, not their text, and keeps the facts
+    joined last when the changed files tell the project what they told it before."""
+    survey = survey_project(files, settings, cache_dir, lambda: in_process(settings), apart=False)
+    return survey.facts
+
+
+def facts_item(context: WorkerContext, item: WorkItem) -> Surveyed:
+    """The fact pass alone for one file (`--fix` and the language server, which check
+    nothing on the way): its summary when the pass wants one (its text names a catalog
+    constructor, or one of `context.survey_names`)."""
+    data = read_bytes(item.path)
+    if isinstance(data, str):
+        return Surveyed("", None, None)
+    summary = None
+    try:
+        text = decode(data).text
+    except DecodeFailure:
+        text = None
+    if text is not None and wants_summary(text, context.settings.catalog, context.survey_names):
+        summary = summary_of_text(str(item.path), text, context.settings.catalog)
+    return Surveyed(content_hash(data), summary, None)
+
+
+@contextmanager
+def in_process(settings: Settings) -> Iterator[SurveyRound]:
+    """The survey's rounds (`facts_item`) run one file after the other, here."""
+    context = WorkerContext(settings, frozenset())
+
+    def survey_round(
+        items: Sequence[WorkItem], names: frozenset[str]
+    ) -> Iterator[tuple[WorkItem, Surveyed]]:
+        named = replace(context, survey_names=names)
+        for item in items:
+            try:
+                yield item, facts_item(named, item)
+            except Exception:  # as a worker's crash: the file tells the project nothing
+                yield item, Surveyed("", None, None)
+
+    yield survey_round
+
+
+@dataclass(frozen=True)
+class Surveyed:
+    """One file seen before the project's facts are joined (the fact pass, in a worker):
+    its summary when the fact pass wants one, and its report when the file is settled
+    with no project fact in reach (None otherwise), with the names it imports, which
+    tell whether a project fact is in reach after all (`analysis.project.reachable`)."""
+
+    digest: str  # the content hash of the bytes surveyed ("" when unreadable)
+    summary: ModuleSummary | None
+    settled: FileReport | None
+    imported: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -163,12 +191,18 @@ Survey = Callable[[], AbstractContextManager[SurveyRound]]
 
 
 def survey_project(
-    files: Sequence[InputFile], settings: Settings, cache_dir: Path | None, survey: Survey
+    files: Sequence[InputFile],
+    settings: Settings,
+    cache_dir: Path | None,
+    survey: Survey,
+    *,
+    apart: bool = True,
 ) -> ProjectSurvey:
-    """The facts of the files being checked (summaries cached in cache_dir), computed
-    as `collect` computes them, with the parsing moved to the workers: `survey(items,
-    names)` runs `check.survey_item` in the pool, which also checks each file up to
-    LibCST, so a file the fact pass parses is parsed again only if it reaches LibCST.
+    """The facts of the files being checked (summaries cached in cache_dir), with the
+    parsing moved to the workers: for a check run, `survey(items, names)` runs
+    `check.survey_item` in the pool, which also checks each file up to LibCST, so a
+    file the fact pass parses is parsed again only if it reaches LibCST (`--fix` runs
+    `facts_item` in the pool, the language server `in_process`).
 
     The main process reads each file and keeps its hash, never its text. When no file
     changed since the last run (same names, same hashes, same settings), the facts
@@ -177,7 +211,8 @@ def survey_project(
     (or none, as before), the facts are the same too (`_same_facts`): a one-file edit
     summarises that file alone, and the files whose facts depend on it are exactly
     those whose cached reports carry the facts' digest. Otherwise the summaries are
-    joined anew (`_join_anew`), in a forked child (`apart.run_apart`)."""
+    joined anew (`_join_anew`), in a forked child (`apart.run_apart`) unless `apart` is
+    False."""
     forget_layout()
     facts_store = FactsStore(cache_dir)
     fingerprint = settings.fingerprint()
@@ -199,10 +234,8 @@ def survey_project(
     catalog = settings.catalog
 
     def anew() -> ProjectSurvey:
-        # Apart, so that the check's workers are forked from a main process holding
-        # only the facts, not what joining them took (`apart.py`).
-        return run_apart(
-            lambda: _join_anew(
+        def work() -> ProjectSurvey:
+            return _join_anew(
                 readable,
                 digests,
                 modules,
@@ -213,7 +246,10 @@ def survey_project(
                 project_key,
                 stamps,
             )
-        )
+
+        # Apart, so that the check's workers are forked from a main process holding
+        # only the facts, not what joining them took (`apart.py`).
+        return run_apart(work) if apart else work()
 
     stored = facts_store.facts(last) if last is not None else None
     if last is None or stored is None:
@@ -319,7 +355,8 @@ def _survey_rounds(
     dict[str, ModuleSummary],
     frozenset[str],
 ]:
-    """The survey's two rounds (`collect.collect`'s first and second passes): the
+    """The survey's two rounds (the first pass: modules whose text names a catalog
+    constructor; the second: those that name what the first found): the
     files of the first pass, each file's pass, what the workers found of each file
     they surveyed, the summaries, by digest and by `summary_key` (what the store
     keeps), and the names that made the second round's files wanted."""
@@ -532,8 +569,8 @@ def _add(
     summaries: dict[str, ModuleSummary],
     used: dict[str, ModuleSummary],
 ) -> None:
-    """One pass's summaries, in file order, keyed by content hash as `collect` keys them
-    for the join, and by `summary_key` in `used`."""
+    """One pass's summaries, in file order, keyed by content hash for the join, and
+    by `summary_key` in `used`."""
     by_display = {item.display: result for item, result in surveyed.items()}
     for file in files:
         digest = digests[file.display]

@@ -1,4 +1,5 @@
-"""The project-wide fact pass: which modules to summarise, and the join.
+"""What the project-wide fact pass asks of a module: whether to summarise it, and its
+summary (the rounds themselves run in `pipeline.project`).
 
 Designed so that it runs only where a module can matter (the speed issue): a
 module is summarised when its text names a catalog resource (it may define a
@@ -14,55 +15,16 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
 
 from runguard_lint.analysis.project import module_of
-from runguard_lint.analysis.project.facts import ProjectFacts, join, keyed_functions
+from runguard_lint.analysis.project.facts import ProjectFacts, keyed_functions
 from runguard_lint.analysis.project.facts import aliases_of as _qualified_aliases
 from runguard_lint.analysis.project.summary import Lifetime, ModuleSummary, summarise
 from runguard_lint.catalog import Catalog, ResourceKind
 from runguard_lint.grammar import stdlib_tree
 from runguard_lint.wordmatch import words
-
-
-@dataclass(frozen=True)
-class Source:
-    """One file of the project: its name, its text, and the hash that keys its summary."""
-
-    filename: str
-    text: str
-    digest: str
-
-
-def collect(
-    sources: Iterable[Source],
-    catalog: Catalog,
-    known: Mapping[str, ModuleSummary] | None = None,
-) -> tuple[ProjectFacts, dict[str, ModuleSummary]]:
-    """The project's facts, and every summary used, by digest (`known`: summaries from
-    earlier runs, by `summary_key`)."""
-    pending = list(sources)
-    known = known if known is not None else {}
-    summaries: dict[str, ModuleSummary] = {}
-    first = [s for s in pending if wants_summary(s.text, catalog)]
-    _summarise_all(first, catalog, known, summaries)
-    names = _interesting_names(summaries.values())
-    if names:
-        done = {s.digest for s in first}
-        second = [
-            s for s in pending if s.digest not in done and not names.isdisjoint(words_of(s.text))
-        ]
-        _summarise_all(second, catalog, known, summaries)
-    demand_rounds(
-        summaries,
-        {module_of(s.filename)[0]: s for s in pending},
-        lambda source: source.digest,
-        lambda wanted: _summarise_all(wanted, catalog, known, summaries),
-    )
-    return join(summaries.values(), catalog), summaries
-
 
 _Item = TypeVar("_Item")
 
@@ -202,23 +164,6 @@ def words_of(text: str) -> set[str]:
 def interesting_names(summaries: Iterable[ModuleSummary]) -> frozenset[str]:
     """What a module must name to be summarised in the second pass."""
     return frozenset(_interesting_names(summaries))
-
-
-def _summarise_all(
-    sources: list[Source],
-    catalog: Catalog,
-    known: Mapping[str, ModuleSummary],
-    summaries: dict[str, ModuleSummary],
-) -> None:
-    for source in sources:
-        module = module_of(source.filename)[0]
-        cached = known.get(summary_key(source.digest, module))
-        if cached is not None and cached.module == module:
-            summaries[source.digest] = cached
-            continue
-        summary = summary_of_text(source.filename, source.text, catalog)
-        if summary is not None:
-            summaries[source.digest] = summary
 
 
 def summary_of_text(filename: str, text: str, catalog: Catalog) -> ModuleSummary | None:

@@ -69,9 +69,11 @@ def children(node: ast.AST) -> list[ast.AST]:
 
 
 def _child_fields(node: ast.AST) -> tuple[tuple[str, bool | None], ...]:
-    """How a node type holds its children, learnt from its first node (a field is a list
-    in every node of a type, or in none)."""
+    """How a node type holds its children, learnt from its first node with every field
+    set (a field is a list in every parsed node of a type, or in none; a node built by
+    hand may leave one out, and teaches nothing)."""
     kind = type(node)
+    names = [name for name in node._fields if name not in _NOT_CHILDREN]
     fields = tuple(
         (
             name,
@@ -79,8 +81,8 @@ def _child_fields(node: ast.AST) -> tuple[tuple[str, bool | None], ...]:
             if isinstance(getattr(node, name, None), list)
             else None,
         )
-        for name in node._fields
-        if name not in _NOT_CHILDREN
+        for name in names
     )
-    _CHILD_FIELDS[kind] = fields
+    if all(hasattr(node, name) for name in names):
+        _CHILD_FIELDS[kind] = fields
     return fields

@@ -152,6 +152,12 @@ class Settings:
             self.catalog, self.select, self.extend_select, self.ignore, self.preview
         )
 
+    def facts_fingerprint(self) -> str:
+        """What the project's facts need of the settings: what shapes the catalog (the
+        fact pass asks nothing else), so that a run with another selection, or the
+        language server (which renders fixes), reads the facts another run stored."""
+        return f"{self.resources!r}|{','.join(self.ownership_sinks)}"
+
     def fingerprint(self) -> str:
         """What the cache key needs of the settings: everything that changes findings."""
         parts = [

@@ -155,25 +155,10 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovered:
     excludes = settings.all_excludes
     root = settings.project_root.resolve()
     gitignores = _GitIgnores() if settings.respect_gitignore else None
-    files: list[Path] = []
+    # Each file found, with its device and inode when a walk read them from the listing.
+    found: list[tuple[Path, tuple[int, int] | None]] = []
     problems: list[str] = []
     notes: list[str] = []
-    seen: set[object] = set()
-
-    def add(path: Path, key: object = None) -> None:
-        # One file reached twice (a symlinked alias, `.` and `./x.py`) is checked once;
-        # its inode says so in one system call (none when the walk read it from the
-        # listing), where resolving a path takes many.
-        if key is None:
-            try:
-                status = os.stat(path)
-                key = (status.st_dev, status.st_ino)
-            except OSError:
-                key = os.path.abspath(path)
-        if key not in seen:
-            seen.add(key)
-            files.append(path)
-
     for raw in paths:
         path = Path(raw)
         if not os.path.lexists(path):
@@ -182,8 +167,7 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovered:
         if path.is_dir():
             if settings.force_exclude and _force_excluded(path, root, excludes):
                 continue
-            for found, key in _walk(path, root, excludes, gitignores, problems):
-                add(found, key)
+            found.extend(_walk(path, root, excludes, gitignores, problems))
             continue
         if settings.force_exclude and (
             _force_excluded(path, root, excludes)
@@ -193,8 +177,32 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovered:
         if path.is_file() and not looks_like_python(path):
             notes.append(f"{raw}: skipped, not a Python file (.py, .pyi or a python shebang)")
             continue
-        add(path)
-    return Discovered(files=tuple(files), problems=tuple(problems), notes=tuple(notes))
+        found.append((path, None))
+    return Discovered(files=_once(found), problems=tuple(problems), notes=tuple(notes))
+
+
+def _once(found: list[tuple[Path, tuple[int, int] | None]]) -> tuple[Path, ...]:
+    """Each file once (a symlinked alias, `.` and `./x.py`), in the order first found: its
+    device and inode tell, in one system call where resolving a path takes many. A walk
+    reads them from the directory listing; a file named on the command line, or reached
+    through a link, is asked of the system, and where both kinds meet every file is (on
+    some file systems, overlayfs for one, the listing's inode is not the system's)."""
+    if any(key is None for _path, key in found) and any(key for _path, key in found):
+        found = [(path, None) for path, _key in found]
+    seen: set[object] = set()
+    files: list[Path] = []
+    for path, key in found:
+        identity: object = key
+        if key is None:
+            try:
+                status = os.stat(path)
+                identity = (status.st_dev, status.st_ino)
+            except OSError:
+                identity = os.path.abspath(path)
+        if identity not in seen:
+            seen.add(identity)
+            files.append(path)
+    return tuple(files)
 
 
 def _walk(
@@ -203,12 +211,11 @@ def _walk(
     excludes: Sequence[str],
     gitignores: _GitIgnores | None,
     problems: list[str],
-) -> Iterator[tuple[Path, object]]:
+) -> Iterator[tuple[Path, tuple[int, int] | None]]:
     """The Python files below `top` in the order `os.walk` gives (each directory's
     files, names sorted, before its subdirectories; links to directories not followed),
-    each with what tells one file reached twice (`discover`): its device and inode,
-    read from the directory listing unless the entry is a link. A walk of thousands of
-    files then asks the system nothing per file."""
+    each with its device and inode read from the directory listing (None for a link,
+    see `_once`). A walk of thousands of files then asks the system nothing per file."""
     matcher = _exclude_pattern(tuple(excludes))
     pending = [top]
     while pending:
@@ -245,14 +252,10 @@ def _walk(
             child = base / name
             if ignores is not None and ignores.ignored(child, is_dir=False):
                 continue
-            key: object
             if entry.is_symlink():
-                try:
-                    status = os.stat(entry.path)
-                except OSError:
+                if not os.path.exists(entry.path):
                     continue  # a link to nothing
-                key = (status.st_dev, status.st_ino)
+                yield child, None
             else:
-                key = (device, entry.inode())
-            yield child, key
+                yield child, (device, entry.inode())
         pending.extend(reversed(below))

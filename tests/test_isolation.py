@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import FileReport
+from runguard_lint.pipeline import pool as pool_module
 from runguard_lint.pipeline.pool import (
     PARSER_CRASHED,
     WorkerContext,
@@ -80,9 +83,12 @@ def test_one_set_of_workers_serves_every_round_with_its_own_names(tmp_path: Path
         return 0, report.filename, ("lost",)
 
     with Workers(context, 2) as pool:
-        started = set(children(os.getpid()))
-        assert len(started) == 2  # forked when the block starts, before any round
+        assert not children(os.getpid())  # nothing forked before a round has work
+        assert not list(pool.run(_round_answer, [], lost))
+        assert not children(os.getpid())
         one = dict(pool.run(_round_answer, first, lost))
+        started = set(children(os.getpid()))
+        assert len(started) == 2
         two = dict(pool.run(_round_answer, second, lost, survey_names=frozenset({"Factory"})))
         assert set(children(os.getpid())) == started
     assert {answer[2] for answer in one.values()} == {()}
@@ -106,3 +112,25 @@ def test_a_round_after_a_crash_gets_fresh_workers(tmp_path: Path) -> None:
     assert one["a.py"][1] == "a.py" and one["a.py"][0] != 0
     assert sorted(two) == [f"b{i}.py" for i in range(4)]
     assert all(answer[0] != 0 for answer in two.values())
+
+
+def _dies_at_start() -> None:
+    os._exit(1)
+
+
+def test_a_worker_that_dies_starting_costs_only_a_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed as the pool starts (the out-of-memory killer, say) leaves the
+    pool broken: its files are run apart, as for a crash on a file."""
+    monkeypatch.setattr(pool_module, "_started", _dies_at_start)
+    context = WorkerContext(Settings(project_root=tmp_path), frozenset({"RG101"}), True)
+    items = [WorkItem(f"a{i}.py", tmp_path / f"a{i}.py", b"", 70_000) for i in range(3)]
+
+    def lost(report: FileReport) -> tuple[str, ...]:
+        return (report.filename, "lost")
+
+    answers = dict(run_in_workers(_echo_context, context, items, workers=2, lost=lost))
+    assert {item.display: answer for item, answer in answers.items()} == {
+        f"a{i}.py": (f"a{i}.py", "RG101", "True") for i in range(3)
+    }

@@ -332,3 +332,19 @@ def test_facts_that_cannot_be_read_back_are_joined_again(tmp_path: Path) -> None
     again = store.load_headed()
     assert again is not None and again[0] == digest
     assert isinstance(again[1](), ProjectFacts)
+
+
+def test_another_selection_reads_the_stored_facts_back(tmp_path: Path) -> None:
+    """The facts depend on the catalog, not on which rules run: a run with another
+    selection reads back what the last run joined (the summaries are not stored again),
+    and says what a run without the cache says."""
+    root, _package_dir = _package(tmp_path)
+    cache_dir = tmp_path / "cache"
+    cache = ("--cache-dir", str(cache_dir))
+    assert "pkg/use.py" in _files(_findings(root, *cache))
+    [summaries] = list(cache_dir.rglob("summaries-*.pickle"))
+    stored = summaries.stat().st_mtime_ns, summaries.read_bytes()
+    only = _findings(root, *cache, "--select", "RG101")
+    assert only == _findings(root, "--select", "RG101")
+    assert {f["code"] for f in only} == {"RG101"}
+    assert (summaries.stat().st_mtime_ns, summaries.read_bytes()) == stored

@@ -470,3 +470,23 @@ def test_a_save_that_keeps_the_facts_reuses_them(tmp_path: Path) -> None:
     changed = session.facts_for(use, settings)
     assert changed is not None and changed.digest != first.digest
     assert "pkg.factory.make_client" not in changed.factories
+
+
+def test_the_server_reads_back_the_facts_the_command_line_stored(tmp_path: Path) -> None:
+    """`runguard-lint .` run at the project's root and the server name the files alike,
+    so the server's first analysis reads the stored facts back instead of joining them
+    anew (the summaries store is not written again)."""
+    project = _project(tmp_path)
+    (project / "pkg" / "factory.py").write_text(
+        "import httpx\n\n\ndef make_client():\n    return httpx.Client()\n", encoding="utf-8"
+    )
+    use = project / "pkg" / "use.py"
+    use.write_text("from pkg.factory import make_client\n", encoding="utf-8")
+    result = run_cli(".", cwd=project)
+    assert result.returncode == 0, result.stderr
+    [summaries] = list(project.rglob("summaries-*.pickle"))
+    stored = summaries.stat().st_mtime_ns, summaries.read_bytes()
+    session = Session((project,))
+    facts = session.facts_for(use, session.settings_for(use))
+    assert facts is not None and "pkg.factory.make_client" in facts.factories
+    assert (summaries.stat().st_mtime_ns, summaries.read_bytes()) == stored

@@ -143,7 +143,8 @@ class _Unpickled:
                 self._value = pickle.loads(data)
             except Exception:
                 self._value = None
-            data.release()
+            finally:
+                data.release()
         return self._value
 
 

@@ -45,7 +45,8 @@ def display_name(path: Path, cwd: str | None = None) -> str:
             return _posix(normal)
     absolute = os.path.abspath(path)
     base = cwd if cwd is not None else os.getcwd()
-    if os.name == "posix" and os.path.isabs(base):
+    # (A path that starts with exactly two slashes may name something else on POSIX.)
+    if os.name == "posix" and os.path.isabs(base) and not absolute.startswith("//"):
         # What `relpath` says of a path below `base`, without splitting both paths.
         base = os.path.normpath(base)
         if absolute == base:

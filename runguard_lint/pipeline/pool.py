@@ -28,6 +28,7 @@ early, an exception or a consumer that stops reading, ends its workers too.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -136,57 +137,40 @@ def run_in_workers(
     """
     if not items:
         return
-    with Workers(context, workers, len(items)) as pool:
+    chunks = len(chunked(items, lambda item: item.size, workers))
+    with Workers(context, min(workers, chunks)) as pool:
         yield from pool.run(work, items, lost)
 
 
 class Workers:
     """One pool of workers for several calls of `run` (the rounds of the fact pass),
-    forked once, when the block starts: workers forked later, from a process that has
-    since gathered the earlier rounds' answers, copied much of it (each new object a
-    worker makes lands in memory its parent freed, and each write copies a page).
+    forked once, by the first call with work, before any answer has come back: workers
+    forked later, from a process that has since gathered the earlier rounds' answers,
+    copied much of it (each new object a worker makes lands in memory its parent freed,
+    and each write copies a page).
 
     A call may give its own `survey_names` (each round of the fact pass has its own):
     they travel with each chunk, the rest of the context only once, to each worker as
-    it starts. Signals are noted throughout the block and acted
-    on at its safe points; leaving the block early stops and reaps the workers."""
+    it starts. Signals are noted while a call runs (and while its caller handles what
+    it yields) and acted on at its safe points; leaving the block early, by an
+    exception or a signal, stops and reaps the workers."""
 
-    def __init__(self, context: WorkerContext, workers: int, most: int | None = None) -> None:
-        """`most`: no more workers than that many files could keep busy."""
+    def __init__(self, context: WorkerContext, workers: int) -> None:
         self._context = context
-        self._workers = max(1, workers if most is None else min(workers, most))
+        self._workers = max(1, workers)
         self._pool: ProcessPoolExecutor | None = None
-        self._deferred = interrupt.deferred()
 
     def __enter__(self) -> Workers:
-        self._deferred.__enter__()
-        try:
-            interrupt.check()
-            self._pool = _pool(self._workers, self._context)
-            # Fork every worker now: submitting is what starts them (all at once under
-            # fork since Python 3.11; one per task waiting, before).
-            for started in [self._pool.submit(_started) for _ in range(self._workers)]:
-                _result(started)
-        except BaseException:
-            self._end(stop=True)
-            raise
         return self
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
-        self._end(stop=kind is not None)
-        if kind is None:
-            interrupt.check()
-
-    def _end(self, *, stop: bool) -> None:
         pool, self._pool = self._pool, None
-        try:
-            if pool is not None:
-                if stop:
-                    _stop(pool)
-                else:
-                    pool.shutdown(wait=True)
-        finally:
-            self._deferred.__exit__(None, None, None)
+        if pool is None:
+            return
+        if kind is not None:
+            _stop(pool)
+        else:
+            pool.shutdown(wait=True)
 
     def run(
         self,
@@ -200,6 +184,17 @@ class Workers:
         with `survey_names`, the context's are those."""
         if not items:
             return
+        with interrupt.deferred():
+            yield from self._run(work, items, lost, survey_names)
+        interrupt.check()
+
+    def _run(
+        self,
+        work: Work[Result],
+        items: Sequence[WorkItem],
+        lost: Callable[[FileReport], Result],
+        survey_names: frozenset[str] | None,
+    ) -> Iterator[tuple[WorkItem, Result]]:
         chunks = chunked(items, lambda item: item.size, self._workers)
         retry: list[list[WorkItem]] = []
         interrupt.check()
@@ -238,13 +233,25 @@ class Workers:
                     yield item, lost(_failure_report(item, single))
 
     def _live_pool(self) -> ProcessPoolExecutor:
-        """The pool, or a new one in its place when a worker died (a pool that lost a
-        worker takes no more work)."""
+        """The pool: started on first use, with every worker forked at once; a new one
+        in its place when a worker died (a pool that lost one takes no more work, and
+        its chunks are run apart)."""
         pool = self._pool
-        assert pool is not None, "runs happen inside the block"
-        if getattr(pool, "_broken", False):
+        if pool is not None and not getattr(pool, "_broken", False):
+            return pool
+        if pool is not None:
             pool.shutdown(wait=True)
-            pool = self._pool = _pool(self._workers, self._context)
+        pool = self._pool = _pool(self._workers, self._context)
+        # Submitting is what forks the workers (all at once under fork since Python
+        # 3.11, one per waiting task before): one no-op each forks them all now. A
+        # worker that dies starting leaves the pool broken, for the chunks to find.
+        started: list[Future[None]] = []
+        for _ in range(self._workers):
+            with contextlib.suppress(BrokenProcessPool):
+                started.append(pool.submit(_started))
+        for future in started:
+            with contextlib.suppress(Exception):
+                _result(future)
         return pool
 
 

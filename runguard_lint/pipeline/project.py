@@ -215,7 +215,7 @@ def survey_project(
     False."""
     forget_layout()
     facts_store = FactsStore(cache_dir)
-    fingerprint = settings.fingerprint()
+    fingerprint = settings.facts_fingerprint()
     last = facts_store.load()
     if last is not None and last.fingerprint != fingerprint:
         last = None
@@ -267,7 +267,10 @@ def survey_project(
 
     def facts() -> ProjectFacts:
         # The store was checked, so only an unreadable pickle can fail here: the facts
-        # are then joined again, from the same summaries, to the same digest.
+        # are then joined again, from the summaries these were joined from (the project
+        # key, or `_same_facts`, says so), to the same digest. Were it another, nothing
+        # would outlive this run under the wrong one: the join stores its own digest,
+        # which keys the next run's lookups.
         loaded = load()
         return loaded if loaded is not None else anew().facts
 
@@ -289,10 +292,10 @@ def _join_anew(
     """The fact pass in full: each pass's summaries (stored ones reused, the rest made
     in the workers), then the join; stored for the next run.
 
-    One set of workers serves both rounds of the survey (`pool.Workers`). It is forked
-    before the stored summaries are loaded, while this process is small, and gone
-    before the join: idle workers would hold what they made meanwhile."""
-    fingerprint = settings.fingerprint()
+    One set of workers serves both rounds of the survey (`pool.Workers`): forked by the
+    first round with work, before any summary has come back, and gone before the join
+    (idle workers would hold what they made meanwhile)."""
+    fingerprint = settings.facts_fingerprint()
     catalog = settings.catalog
     store = SummaryStore(cache_dir)
     with survey() as survey_round:
@@ -544,9 +547,10 @@ def _text(file: InputFile, digest: str) -> str | None:
 
 def _project_key(digests: dict[str, str], modules: dict[str, str], settings: Settings) -> str:
     """What the joined facts are a function of: every readable file's name, module name
-    and content hash, and the settings that shape the catalog (`Settings.fingerprint`)."""
+    and content hash, and the settings that shape the catalog
+    (`Settings.facts_fingerprint`)."""
     digest = hashlib.sha256()
-    digest.update(f"{__version__}\0{SUMMARY_FORMAT}\0{settings.fingerprint()}".encode())
+    digest.update(f"{__version__}\0{SUMMARY_FORMAT}\0{settings.facts_fingerprint()}".encode())
     for display in sorted(digests):
         # Names may hold surrogates (undecodable bytes of a file name): kept, not lost.
         entry = f"\0{display}\0{modules[display]}\0{digests[display]}"

@@ -95,7 +95,9 @@ class Session:
         facts = self._facts.get(root)
         if facts is None:
             found = discover([str(root)], settings)
-            files = [InputFile(file, display_name(file)) for file in found.files]
+            # Named from the root, as `runguard-lint .` run there names them: the
+            # facts stored by either are then the other's (`project.survey_project`).
+            files = [InputFile(file, display_name(file, str(root))) for file in found.files]
             cache_dir = settings.cache_dir or settings.project_root / CACHE_DIR_NAME
             facts = project_facts(files, settings, cache_dir)
             self._facts[root] = facts

@@ -415,17 +415,17 @@ def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
     data = read_bytes(item.path)
     if isinstance(data, str):
         return Surveyed("", None, None)
-    trees: list[tuple[str, ast.Module]] = []
+    # The parsed text, its tree, and whether the fact pass wants its summary.
+    trees: list[tuple[str, ast.Module, bool]] = []
     catalog = context.settings.catalog
 
     def parse_once(filename: str, text: str) -> StdlibTree | FileReport | None:
-        if not wants_summary(text, catalog, context.survey_names) and not _needs_parse(
-            text, context.settings, context.enabled, EMPTY
-        ):
+        wanted = wants_summary(text, catalog, context.survey_names)
+        if not wanted and not _needs_parse(text, context.settings, context.enabled, EMPTY):
             return None  # no summary wanted, and nothing the check could report
         parsed = _parse(filename, text)
         if not isinstance(parsed, FileReport):
-            trees.append((text, parsed.tree))
+            trees.append((text, parsed.tree, wanted))
         return parsed
 
     outcome = _check_source(
@@ -434,9 +434,9 @@ def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
     summary = None
     imported: frozenset[str] = frozenset()
     if trees:
-        text, tree = trees[0]
+        text, tree, wanted = trees[0]
         imported = imported_names(tree)
-        if wants_summary(text, catalog, context.survey_names):
+        if wanted:
             module, package = module_of(str(item.path))
             # Too deep to summarise: the module tells the project nothing.
             with contextlib.suppress(RecursionError):

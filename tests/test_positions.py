@@ -1,10 +1,11 @@
-"""Positions rendered one top-level statement at a time are LibCST's own.
+"""Positions rendered one statement at a time are LibCST's own.
 
 `analysis.positions.Positions` renders only the statement that holds the node asked
-about, starting on the line the standard library's tree gives; every node of every
-sample must get the range `PositionProvider` gives for the whole module, including
-where the two parsers pair statements up differently, where the text has no final
-newline, and where no standard-library tree of the same lines is at hand.
+about (a top-level statement, or a member of a top-level class), starting on the line
+the standard library's tree gives; every node of every sample must get the range
+`PositionProvider` gives for the whole module, including where the two parsers pair
+statements up differently, where the text has no final newline, and where no
+standard-library tree of the same lines is at hand.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ TRICKY = {
     "windows newlines": "def f():\r\n    h = open('x')\r\n    return h\r\n\r\n\r\ny = 1\r\n",
     "continuations": "x = \\\n    1\nif (x and\n        x):\n    z = [\n        1,\n    ]\n",
     "strings": 's = """\nline\n"""\ndef f():\n    """doc\n    more"""\n    return s\n',
+    "class members": (
+        'class C:\n    """Doc."""\n\n    # a comment before a method\n'
+        "    @property\n    # between\n    def p(self):\n        return open('x')\n"
+        "    x = 1; y = 2\n\n    async def q(self):\n        pass\n"
+        "    class Inner:\n        def r(self):\n            return 1\n"
+    ),
+    "tab-indented class": "class T:\n\tdef f(self):\n\t\treturn open('x')\n\ty = 2\n",
+    "one-line class": "class A: pass\nclass B:\n  def f(self): return open('x')\n",
 }
 
 
@@ -84,3 +93,22 @@ def test_a_question_renders_only_the_statement_that_holds_the_node() -> None:
     assert positions.of(second.name).start.line == 5
     assert not positions._whole
     assert module.body[0] not in positions._computed
+
+
+def test_a_question_about_a_method_renders_that_method_alone() -> None:
+    """The point of rendering by member: asking about one method of a large class does
+    not render the class (the class's own name is still unknown afterwards)."""
+    text = TRICKY["class members"]
+    module = cst.parse_module(text)
+    positions = Positions(
+        MetadataWrapper(module, unsafe_skip_copy=True), parent_map(module), text, ast.parse(text)
+    )
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    klass = module.body[0]
+    assert isinstance(klass, cst.ClassDef) and isinstance(klass.body, cst.IndentedBlock)
+    method = klass.body.body[1]
+    assert isinstance(method, cst.FunctionDef) and method.name.value == "p"
+    call = next(node for node in walk(method) if isinstance(node, cst.Call))
+    assert positions.of(call) == expected[call]
+    assert klass.name not in positions._computed
+    assert positions.of(klass.name) == expected[klass.name]

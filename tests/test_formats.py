@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from runguard_lint import __version__
 from runguard_lint.catalog import build_catalog
 from runguard_lint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
 from runguard_lint.output import ReportContext, rule_url
+from runguard_lint.output import full as full_format
 from runguard_lint.output import github as github_format
 from runguard_lint.output import junit as junit_format
 from runguard_lint.output import sarif as sarif_format
@@ -410,6 +412,38 @@ def test_output_file(project: Path, fmt: str) -> None:
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""
     assert report.read_text(encoding="utf-8") == expected
+
+
+def test_the_plain_full_report_is_the_coloured_one_without_its_styles() -> None:
+    """Without colour the full report is built as text, without rich: it must say what
+    rich prints with colour, less the styles (control characters dropped as rich drops
+    them, wide characters under their carets, the display-only help, the summary)."""
+    safe = Fix(Applicability.SAFE, "close it", (Edit("", Location(2, 1), Location(2, 1)),))
+    shown = Fix(
+        Applicability.DISPLAY_ONLY, "wait for it", (Edit("", Location(3, 1), Location(3, 1)),)
+    )
+    diagnostics = [
+        Diagnostic(
+            "RG101", "a client\x07 left open", "a.py", Location(2, 5), Location(2, 20), safe
+        ),
+        Diagnostic("RG106", "a process", "a.py", Location(3, 9), Location(4, 2), shown),
+        Diagnostic("RG201", "a cache", "b.py", Location(1, 1), Location(1, 4)),
+    ]
+    sources = {
+        "a.py": ["import httpx\n", "    c = httpx.Client()  # \u6f22\u5b57\r\n", "\tp = run()\n"],
+        "b.py": ["C = {}\n"],
+    }
+    base = _context()
+
+    def context(color: bool) -> ReportContext:
+        return replace(base, color=color, source_lines=lambda name: sources.get(name, ()))
+
+    plain = full_format.render(diagnostics, context(False))
+    coloured = full_format.render(diagnostics, context(True))
+    assert "\x1b[" in coloured and "\x1b[" not in plain
+    assert plain == re.sub(r"\x1b\[[0-9;]*m", "", coloured)
+    assert "\x07" not in plain and "help (display-only fix, never applied)" in plain
+    assert plain.endswith("Found 3 findings in 2 files.\n[*] 1 fixable with `--fix`.\n")
 
 
 # --- helpers ---------------------------------------------------------------

@@ -11,9 +11,6 @@ from collections.abc import Sequence
 from itertools import groupby
 
 from rich.cells import cell_len
-from rich.console import Console
-from rich.markup import escape
-from rich.text import Text
 
 from runguard_lint.diagnostics import Applicability, Diagnostic
 from runguard_lint.output import ReportContext
@@ -55,6 +52,21 @@ def summary(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
 
 
 def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
+    """The report: each finding's lines, then the summary. Without colour (piped, as
+    in CI and hooks) the lines are joined as text, as rich would print them, and rich
+    is not loaded; with colour, or where a line holds a tab (which rich expands by
+    cells), rich renders them."""
+    lines = _report_lines(diagnostics, context)
+    if not context.color:
+        plain = "".join(
+            "".join(text for text, _style in segments).translate(_CONTROL) + "\n"
+            for _base, segments in lines
+        )
+        if "\t" not in plain:
+            return plain
+    from rich.console import Console
+    from rich.text import Text
+
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -64,42 +76,53 @@ def render(diagnostics: Sequence[Diagnostic], context: ReportContext) -> str:
         highlight=False,
         soft_wrap=True,
     )
-    for filename, group in groupby(diagnostics, key=lambda d: d.filename):
-        lines = context.source_lines(filename)
-        for diagnostic in group:
-            _render_one(console, diagnostic, lines, context)
-            console.print()
-    text = summary(diagnostics, context)
-    if text:
-        console.print(escape(text), style="bold")
+    for base, segments in lines:
+        line = Text(style=base)
+        for text, style in segments:
+            line.append(text, style=style or None)
+        console.print(line)
     return buffer.getvalue()
 
 
+# One printed line: its style, and its parts with their own styles.
+_Line = tuple[str, list[tuple[str, str]]]
+# What rich's Text drops from what it is given (rich.control.STRIP_CONTROL_CODES).
+_CONTROL = dict.fromkeys((7, 8, 11, 12, 13))
 TAB_SIZE = 4
 
 
-def _render_one(
-    console: Console, diagnostic: Diagnostic, lines: Sequence[str], context: ReportContext
-) -> None:
+def _report_lines(diagnostics: Sequence[Diagnostic], context: ReportContext) -> list[_Line]:
+    found: list[_Line] = []
+    for filename, group in groupby(diagnostics, key=lambda d: d.filename):
+        source = context.source_lines(filename)
+        for diagnostic in group:
+            found.extend(_finding_lines(diagnostic, source, context))
+            found.append(("", []))
+    found.extend(("bold", [(line, "")]) for line in summary(diagnostics, context).splitlines())
+    return found
+
+
+def _finding_lines(
+    diagnostic: Diagnostic, lines: Sequence[str], context: ReportContext
+) -> list[_Line]:
     """`path:line:col: CODE [*] name` (which terminals and editors make a link), the
     message, then the source line with carets under the span."""
     rule = context.rules.get(diagnostic.code)
     name = rule.name if rule else ""
     row, column = diagnostic.location.row, diagnostic.location.column
-    header = Text(f"{diagnostic.filename}:{row}:{column}:", style="bold")
-    header.append(" ")
-    header.append(diagnostic.code, style="bold red")
+    header = [(f"{diagnostic.filename}:{row}:{column}:", ""), (" ", "")]
+    header.append((diagnostic.code, "bold red"))
     if context.fixable(diagnostic):
-        header.append(" [*]", style="bold cyan")
+        header.append((" [*]", "bold cyan"))
     if name:
-        header.append(f" {name}", style="dim")
-    console.print(header)
-    console.print(Text(f"    {diagnostic.message}"))
+        header.append((f" {name}", "dim"))
+    found: list[_Line] = [("bold", header), ("", [(f"    {diagnostic.message}", "")])]
     shown = diagnostic.shown_fix(context.unsafe_fixes)
     if shown is not None and shown.applicability is Applicability.DISPLAY_ONLY:
         # Never applied (it would wait, cancel, or import what the project lacks):
         # said here so the reader can make the change by hand.
-        console.print(Text(f"    help (display-only fix, never applied): {shown.message}"))
+        help_text = f"    help (display-only fix, never applied): {shown.message}"
+        found.append(("", [(help_text, "")]))
     if 0 < row <= len(lines):
         raw = lines[row - 1].rstrip("\r\n")
         if diagnostic.end_location.row == row:
@@ -108,9 +131,10 @@ def _render_one(
             end = len(raw) + 1
         start_cell, end_cell = caret_cells(raw, column, end)
         gutter = f"{row:>6} | "
-        console.print(Text.assemble((gutter, "blue"), raw.expandtabs(TAB_SIZE)))
+        found.append(("", [(gutter, "blue"), (raw.expandtabs(TAB_SIZE), "")]))
         caret = " " * (len(gutter) - 2) + "| " + " " * start_cell + "^" * (end_cell - start_cell)
-        console.print(Text(caret, style="bold red"))
+        found.append(("bold red", [(caret, "")]))
+    return found
 
 
 def caret_cells(line: str, column: int, end_column: int) -> tuple[int, int]:

@@ -62,13 +62,7 @@ class SignedPickle:
                 digest = hashlib.sha256()
                 for chunk in iter(lambda: handle.read(_CHUNK), b""):
                     digest.update(chunk)
-                if not verify(
-                    self._secret,
-                    mac.decode("ascii", "replace"),
-                    __version__,
-                    self.path.name,
-                    digest.hexdigest(),
-                ):
+                if not self._authentic(mac, digest.hexdigest()):
                     return None
                 handle.seek(start)
                 return pickle.load(handle)
@@ -87,10 +81,9 @@ class SignedPickle:
         except OSError:
             return None
         start = data.find(b"\n", 0, _MAC_LENGTH + 1) + 1
-        mac = data[: max(start - 1, 0)].decode("ascii", "replace")
         with memoryview(data)[start:] as body:
             digest = hashlib.sha256(body).hexdigest()
-        if not start or not verify(self._secret, mac, __version__, self.path.name, digest):
+        if not start or not self._authentic(data[: start - 1], digest):
             return None
         stream = io.BytesIO(data)  # shares the bytes, no copy
         stream.seek(start)
@@ -99,6 +92,13 @@ class SignedPickle:
         except Exception:
             return None
         return head, _Unpickled(memoryview(data)[stream.tell() :])
+
+    def _authentic(self, mac: bytes, digest: str) -> bool:
+        """Whether `mac` (the file's first line) signs a pickle of this SHA-256."""
+        assert self.path is not None and self._secret is not None
+        return verify(
+            self._secret, mac.decode("ascii", "replace"), __version__, self.path.name, digest
+        )
 
     def save(self, value: object) -> None:
         """Store the value: pickled straight into the file, under a placeholder for the

@@ -16,7 +16,6 @@ and leaves at once: the user asked twice.
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
 import signal
@@ -132,6 +131,8 @@ def end_with_parent(parent: int) -> None:
     Elsewhere nothing is asked (a worker then ends when its pipes close)."""
     if not sys.platform.startswith("linux"):
         return
+    import ctypes  # only in the processes that ask: every run's main process loads this module
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -137,8 +137,7 @@ def run_in_workers(
     """
     if not items:
         return
-    chunks = len(chunked(items, lambda item: item.size, workers))
-    with Workers(context, min(workers, chunks)) as pool:
+    with Workers(context, workers) as pool:
         yield from pool.run(work, items, lost)
 
 
@@ -157,7 +156,8 @@ class Workers:
 
     def __init__(self, context: WorkerContext, workers: int) -> None:
         self._context = context
-        self._workers = max(1, workers)
+        self._workers = max(1, workers)  # how work is chunked
+        self._size = self._workers  # how many processes the pool has
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Workers:
@@ -198,7 +198,7 @@ class Workers:
         chunks = chunked(items, lambda item: item.size, self._workers)
         retry: list[list[WorkItem]] = []
         interrupt.check()
-        pool = self._live_pool()
+        pool = self._live_pool(len(chunks))
         futures: list[tuple[Future[list[object]] | None, list[WorkItem]]] = []
         for chunk in chunks:
             try:
@@ -232,21 +232,23 @@ class Workers:
                 else:
                     yield item, lost(_failure_report(item, single))
 
-    def _live_pool(self) -> ProcessPoolExecutor:
-        """The pool: started on first use, with every worker forked at once; a new one
-        in its place when a worker died (a pool that lost one takes no more work, and
-        its chunks are run apart)."""
+    def _live_pool(self, chunks: int) -> ProcessPoolExecutor:
+        """The pool: started on first use, with every worker forked at once, no more of
+        them than that first call has chunks; a new one in its place when a worker died
+        (a pool that lost one takes no more work, and its chunks are run apart)."""
         pool = self._pool
         if pool is not None and not getattr(pool, "_broken", False):
             return pool
         if pool is not None:
             pool.shutdown(wait=True)
-        pool = self._pool = _pool(self._workers, self._context)
+        else:
+            self._size = min(self._workers, max(1, chunks))
+        pool = self._pool = _pool(self._size, self._context)
         # Submitting is what forks the workers (all at once under fork since Python
         # 3.11, one per waiting task before): one no-op each forks them all now. A
         # worker that dies starting leaves the pool broken, for the chunks to find.
         started: list[Future[None]] = []
-        for _ in range(self._workers):
+        for _ in range(self._size):
             with contextlib.suppress(BrokenProcessPool):
                 started.append(pool.submit(_started))
         for future in started:

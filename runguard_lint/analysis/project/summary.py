@@ -50,7 +50,7 @@ import sys
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 from runguard_lint.analysis.attribute_releases import getters, releases_in, releasing_helpers
 from runguard_lint.astwalk import children as _children
@@ -570,7 +570,7 @@ class _Summariser:
             self.entry_points.append(full)
         params = _positional(function, method=bool(cls) and "staticmethod" not in decorators)
         # Every question below reads the same nodes: the body is walked once.
-        own = _own_nodes(function)
+        own = _Own(_children(function))
         own_locals = _local_stores(own)
         single = _single_bindings(own)
         declared = _declared(own)
@@ -623,38 +623,39 @@ class _Summariser:
 
     def note_logging_and_releases(
         self,
-        own: list[ast.AST],
+        own: _Own,
         single: dict[str, ast.expr],
         owner: str,
         cls: str,
         function: _Function,
     ) -> None:
-        """One pass over a function's own nodes for `log_receivers`,
-        `releasing_classes` and `function_returns` (only for a function that cannot
-        fall off its end, which would return None)."""
+        """From a function's own nodes: `log_receivers` (of a module-level function,
+        only the calls before its first plain `return`), `releasing_classes` and
+        `function_returns` (only for a function that cannot fall off its end, which
+        would return None, and never returns None plainly)."""
         bindings = self.names.bindings
-        returns: list[ast.expr] = []
+        calls = own.calls
+        if not owner and own.bare_return_at is not None:
+            calls = calls[: own.bare_return_at]
+        for node in calls:
+            func = node.func
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr in _LOG_METHODS
+                and isinstance(func.value, ast.Name)
+                and func.value.id in bindings
+            ):
+                self.log_receivers.add(bindings[func.value.id])
         releases = False
-        for node in own:
-            if isinstance(node, ast.Call):
-                func = node.func
-                if (
-                    isinstance(func, ast.Attribute)
-                    and func.attr in _LOG_METHODS
-                    and isinstance(func.value, ast.Name)
-                    and func.value.id in bindings
-                ):
-                    self.log_receivers.add(bindings[func.value.id])
-            elif isinstance(node, ast.Attribute) and not releases and cls:
-                # `self.x.close()`: only such classes are read again for what they release
-                releases = node.attr in self.release_methods and _on_self(node.value)
-            elif isinstance(node, (ast.With, ast.AsyncWith)) and not releases and cls:
-                releases = any(_on_self(item.context_expr) for item in node.items)
-            elif isinstance(node, ast.Return) and not owner:
-                if node.value is None:
-                    returns = []
-                    break
-                returns.append(node.value)
+        if cls:
+            # `self.x.close()`: only such classes are read again for what they release
+            releases = any(
+                node.attr in self.release_methods and _on_self(node.value)
+                for node in own.attributes
+            ) or any(_on_self(item.context_expr) for node in own.withs for item in node.items)
+        returns: list[ast.expr] = []
+        if not owner and own.bare_return_at is None:
+            returns = [node.value for node in own.returns if node.value is not None]
         if cls and releases:
             self.releasing_classes.add(cls.split(".", 1)[0])
         ends = function.body[-1] if function.body else None
@@ -707,7 +708,7 @@ class _Summariser:
 
     def fresh_returns(
         self,
-        own: list[ast.AST],
+        own: _Own,
         single: dict[str, ast.expr],
         shared: set[str],
         params: list[str],
@@ -719,7 +720,7 @@ class _Summariser:
         getter with a fresh fallback, see the module's docstring); None when neither
         (`own`: the function's own nodes; `single`: its locals bound once; `shared`: the
         names it declares global or nonlocal)."""
-        if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own):
+        if own.yields:
             return None
         # A global the function fills once (`global _pool; if _pool is None: _pool = ...`)
         # is a lazily built singleton, not a fresh value per call.
@@ -727,8 +728,8 @@ class _Summariser:
         held = _Held(own, bound, params, shared, self.surely_set_globals, own_locals)
         held.surely_set = self.surely_set.get(cls, frozenset()) if cls else frozenset()
         callees: list[str] = []
-        for node in own:
-            if not isinstance(node, ast.Return) or node.value is None or _is_none(node.value):
+        for node in own.returns:
+            if node.value is None or _is_none(node.value):
                 continue
             value = _unawait(node.value)
             if isinstance(value, ast.Name) and value.id in bound and held.source(value) is None:
@@ -780,77 +781,92 @@ class _Summariser:
             return False
         return False
 
-    def only_returned(self, own: list[ast.AST], name: str) -> bool:
+    def only_returned(self, own: _Own, name: str) -> bool:
         """Whether the local is used only as a receiver of plain calls and in returns:
         not released, entered, stored or handed to another owner."""
-        for node in own:
-            if isinstance(node, (ast.With, ast.AsyncWith)):
-                if any(_mentions(item.context_expr, name) for item in node.items):
-                    return False
-            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                if node.value.id == name and node.attr in self.release_methods:
-                    return False
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if _mentions(node.value, name) and any(
-                    not isinstance(t, ast.Name) for t in targets
-                ):
-                    return False
+        for node in own.withs:
+            if any(_mentions(item.context_expr, name) for item in node.items):
+                return False
+        for attribute in own.attributes:
+            if (
+                isinstance(attribute.value, ast.Name)
+                and attribute.value.id == name
+                and attribute.attr in self.release_methods
+            ):
+                return False
+        for assign in own.assigns:
+            if assign.value is None:
+                continue
+            targets = assign.targets if isinstance(assign, ast.Assign) else [assign.target]
+            if _mentions(assign.value, name) and any(not isinstance(t, ast.Name) for t in targets):
+                return False
         return True
 
-    def taken_params(
-        self, own: list[ast.AST], params: list[str], own_locals: set[str]
-    ) -> tuple[int, ...]:
+    def taken_params(self, own: _Own, params: list[str], own_locals: set[str]) -> tuple[int, ...]:
         """Parameters whose value the function keeps beyond the call or gives to an
         owner: stored anywhere but a plain local, built into a class (a CapWords
         callee, as the precision contract counts classes), or returned."""
         index = {name: i for i, name in enumerate(params)}
+        if not index:
+            return ()
         taken: set[int] = set()
         locals_ = own_locals
-        for node in own:
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                stored = any(not isinstance(t, ast.Name) for t in _targets(node))
-                if stored:
-                    taken |= {index[n] for n in _names_in(node.value) if n in index}
-            elif isinstance(node, ast.Return) and node.value is not None:
-                taken |= {index[n] for n in _names_in(node.value) if n in index}
-            elif isinstance(node, ast.Call):
-                terminal = _terminal(node.func)
-                builds_class = terminal[:1].isupper() and any(c.islower() for c in terminal)
-                if builds_class or _stores_into_lasting(node, locals_):
-                    arguments = [*node.args, *(k.value for k in node.keywords)]
-                    taken |= {
-                        index[a.id] for a in arguments if isinstance(a, ast.Name) and a.id in index
-                    }
+        for assign in own.assigns:
+            if assign.value is not None and any(
+                not isinstance(t, ast.Name) for t in _targets(assign)
+            ):
+                taken |= {index[n] for n in _names_in(assign.value) if n in index}
+        for returned in own.returns:
+            if returned.value is not None:
+                taken |= {index[n] for n in _names_in(returned.value) if n in index}
+        for node in own.calls:
+            terminal = _terminal(node.func)
+            builds_class = terminal[:1].isupper() and any(c.islower() for c in terminal)
+            if builds_class or _stores_into_lasting(node, locals_):
+                arguments = [*node.args, *(k.value for k in node.keywords)]
+                taken |= {
+                    index[a.id] for a in arguments if isinstance(a, ast.Name) and a.id in index
+                }
         return tuple(sorted(taken))
 
     def released_params(
-        self, own: list[ast.AST], params: list[str]
+        self, own: _Own, params: list[str]
     ) -> tuple[tuple[int, ...], tuple[tuple[str, Union[int, str], int], ...]]:
         """Parameters the function releases itself, and those it hands to other calls."""
         index = {name: i for i, name in enumerate(params)}
+        if not index:
+            return (), ()
         released: set[int] = set()
         handed: set[tuple[str, Union[int, str], int]] = set()
-        for node in own:
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                if node.value.id in index and node.attr in self.release_methods:
-                    released.add(index[node.value.id])
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
-                for item in node.items:
-                    expression = item.context_expr
-                    if isinstance(expression, ast.Name) and expression.id in index:
-                        released.add(index[expression.id])
-            elif isinstance(node, ast.Call):
-                callee = self.names.resolve(node.func, self.current_class)
-                if callee is None:
-                    continue
-                for position, argument in enumerate(node.args):
-                    if isinstance(argument, ast.Name) and argument.id in index:
-                        handed.add((callee, position, index[argument.id]))
-                for keyword in node.keywords:
-                    value = keyword.value
-                    if keyword.arg and isinstance(value, ast.Name) and value.id in index:
-                        handed.add((callee, keyword.arg, index[value.id]))
+        for attribute in own.attributes:
+            value = attribute.value
+            if (
+                isinstance(value, ast.Name)
+                and value.id in index
+                and attribute.attr in self.release_methods
+            ):
+                released.add(index[value.id])
+        for node in own.withs:
+            for item in node.items:
+                expression = item.context_expr
+                if isinstance(expression, ast.Name) and expression.id in index:
+                    released.add(index[expression.id])
+        for call in own.calls:
+            passed: list[tuple[Union[int, str], int]] = [
+                (position, index[argument.id])
+                for position, argument in enumerate(call.args)
+                if isinstance(argument, ast.Name) and argument.id in index
+            ]
+            passed += [
+                (keyword.arg, index[keyword.value.id])
+                for keyword in call.keywords
+                if keyword.arg and isinstance(keyword.value, ast.Name) and keyword.value.id in index
+            ]
+            if not passed:
+                continue  # hands on no parameter: the callee need not be resolved
+            callee = self.names.resolve(call.func, self.current_class)
+            if callee is not None:
+                handed.update((callee, where, parameter) for where, parameter in passed)
         ordered = sorted(handed, key=lambda hand: (hand[0], str(hand[1]), hand[2]))
         return tuple(sorted(released)), tuple(ordered)
 
@@ -890,20 +906,92 @@ def _own_nodes(function: ast.AST) -> list[ast.AST]:
     return own
 
 
-def _declared(own: list[ast.AST]) -> set[str]:
+class _Own:
+    """A function's own nodes (`_own_nodes`, in its order), and those that the
+    summariser's questions read, by kind, each list in that same order: one walk
+    serves every question, and each reads only the nodes it asks about (a function's
+    nodes are mostly names, constants and operators, which most questions skip)."""
+
+    __slots__ = (
+        "assigns",
+        "attributes",
+        "bare_return_at",
+        "calls",
+        "names",
+        "nested",
+        "nodes",
+        "returns",
+        "shared",
+        "withs",
+        "yields",
+    )
+
+    def __init__(self, roots: list[ast.AST]) -> None:
+        self.nodes: list[ast.AST] = []
+        self.calls: list[ast.Call] = []
+        self.attributes: list[ast.Attribute] = []
+        self.names: list[ast.Name] = []
+        self.assigns: list[ast.Assign | ast.AnnAssign] = []
+        self.returns: list[ast.Return] = []
+        self.withs: list[ast.With | ast.AsyncWith] = []
+        # `global` and `nonlocal` statements.
+        self.shared: list[ast.Global | ast.Nonlocal] = []
+        # Functions, lambdas and classes defined in these nodes (not walked into).
+        self.nested: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef] = []
+        self.yields = False
+        # How many calls come before the first `return` without a value (None: none).
+        self.bare_return_at: int | None = None
+        kinds: dict[type[ast.AST], list[Any]] = {
+            ast.Call: self.calls,
+            ast.Attribute: self.attributes,
+            ast.Name: self.names,
+            ast.Assign: self.assigns,
+            ast.AnnAssign: self.assigns,
+            ast.Return: self.returns,
+            ast.With: self.withs,
+            ast.AsyncWith: self.withs,
+            ast.Global: self.shared,
+            ast.Nonlocal: self.shared,
+            ast.FunctionDef: self.nested,
+            ast.AsyncFunctionDef: self.nested,
+            ast.Lambda: self.nested,
+            ast.ClassDef: self.nested,
+        }
+        nodes = self.nodes
+        stack = roots
+        while stack:
+            node = stack.pop()
+            nodes.append(node)
+            kind = type(node)
+            bucket = kinds.get(kind)
+            if bucket is not None:
+                bucket.append(node)
+                if bucket is self.nested:
+                    continue
+                if (
+                    isinstance(node, ast.Return)
+                    and node.value is None
+                    and self.bare_return_at is None
+                ):
+                    self.bare_return_at = len(self.calls)
+            elif kind is ast.Yield or kind is ast.YieldFrom:
+                self.yields = True
+            stack.extend(_children(node))
+
+
+def _declared(own: _Own) -> set[str]:
     """Names the function declares `global` or `nonlocal`."""
-    return {
-        name for node in own if isinstance(node, (ast.Global, ast.Nonlocal)) for name in node.names
-    }
+    return {name for node in own.shared for name in node.names}
 
 
-def _single_bindings(own: list[ast.AST]) -> dict[str, ast.expr]:
+def _single_bindings(own: _Own) -> dict[str, ast.expr]:
     """Locals bound exactly once, by a plain assignment: name -> value."""
     counts: dict[str, int] = {}
     values: dict[str, ast.expr] = {}
-    for node in own:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            counts[node.id] = counts.get(node.id, 0) + 1
+    for name in own.names:
+        if isinstance(name.ctx, ast.Store):
+            counts[name.id] = counts.get(name.id, 0) + 1
+    for node in own.assigns:
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
             if isinstance(target, ast.Name):
@@ -927,17 +1015,11 @@ def _stores_into_lasting(call: ast.Call, locals_: set[str]) -> bool:
     return not (isinstance(receiver, ast.Name) and receiver.id in locals_)
 
 
-def _local_stores(own: list[ast.AST]) -> set[str]:
+def _local_stores(own: _Own) -> set[str]:
     """Names the function binds as its own locals (not parameters, which the caller
     handed in and may keep, and not names it declares global or nonlocal)."""
-    names: set[str] = set()
-    shared: set[str] = set()
-    for node in own:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            shared.update(node.names)
-    return names - shared
+    names = {name.id for name in own.names if isinstance(name.ctx, ast.Store)}
+    return names - _declared(own)
 
 
 def _permit_wrappers(
@@ -1016,13 +1098,12 @@ def _is_docstring(statement: ast.stmt) -> bool:
     )
 
 
-def _closed_parts(own: list[ast.AST], release_methods: frozenset[str]) -> dict[str, frozenset[str]]:
+def _closed_parts(own: _Own, release_methods: frozenset[str]) -> dict[str, frozenset[str]]:
     """Local -> the attributes of it the function releases (`x.session.close()`)."""
     found: dict[str, set[str]] = {}
-    for node in own:
+    for node in own.calls:
         if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
+            isinstance(node.func, ast.Attribute)
             and node.func.attr in release_methods
             and isinstance(node.func.value, ast.Attribute)
             and isinstance(node.func.value.value, ast.Name)
@@ -1031,25 +1112,26 @@ def _closed_parts(own: list[ast.AST], release_methods: frozenset[str]) -> dict[s
     return {name: frozenset(parts) for name, parts in found.items()}
 
 
-def _handed_locals(
-    own: list[ast.AST], single: dict[str, ast.expr]
-) -> tuple[frozenset[str], frozenset[str]]:
+def _handed_locals(own: _Own, single: dict[str, ast.expr]) -> tuple[frozenset[str], frozenset[str]]:
     """Locals bound once that the function returns (`store = C(...); ...; return store`)
     and those it stores on `self` (`client = C(...); self.client = client`)."""
     returned: set[str] = set()
     held: set[str] = set()
     # `sparse = built`: a plain copy of one local into another.
     copies: list[tuple[str, str]] = []
-    for node in own:
-        if isinstance(node, ast.Return) and node.value is not None:
-            value = _unawait(node.value)
+    for returned_node in own.returns:
+        if returned_node.value is not None:
+            value = _unawait(returned_node.value)
             if isinstance(value, ast.Name) and value.id in single:
                 returned.add(value.id)
                 value = _unawait(single[value.id])
             # `return cls(vectorizer=vectorizer)`: what the returned object is built
             # with lives as long as it does (a class takes what it is given).
             returned.update(_built_with(value))
-        elif isinstance(node, ast.Assign) and _stored_on_self(node):
+    for node in own.assigns:
+        if not isinstance(node, ast.Assign):
+            continue
+        if _stored_on_self(node):
             if isinstance(node.value, ast.Name) and node.value.id in single:
                 held.add(node.value.id)
             held.update(_built_with(node.value))
@@ -1259,7 +1341,7 @@ class _Held:
 
     def __init__(
         self,
-        own: list[ast.AST],
+        own: _Own,
         bound: dict[str, ast.expr],
         params: list[str],
         declared: set[str],
@@ -1337,21 +1419,19 @@ def _named_on_self(node: ast.AST, builtin: str) -> str | None:
     return None
 
 
-def _self_stores(own: list[ast.AST]) -> frozenset[str]:
+def _self_stores(own: _Own) -> frozenset[str]:
     """Attributes the function sets on `self` (`self.x = ...`, `setattr(self, "x", ...)`)."""
-    stored: set[str] = set()
-    for node in own:
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.ctx, ast.Store)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == "self"
-        ):
-            stored.add(node.attr)
-        else:
-            name = _named_on_self(node, "setattr")
-            if name is not None:
-                stored.add(name)
+    stored = {
+        node.attr
+        for node in own.attributes
+        if isinstance(node.ctx, ast.Store)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    }
+    for call in own.calls:
+        name = _named_on_self(call, "setattr")
+        if name is not None:
+            stored.add(name)
     return frozenset(stored)
 
 
@@ -1603,30 +1683,28 @@ def _decorator_factories(tree: ast.Module, keyed: dict[str, tuple[int, ...]]) ->
     return tuple(found)
 
 
-def _closures(
-    function: ast.AST, index: dict[str, int]
-) -> Iterator[tuple[list[ast.AST], dict[str, int]]]:
+def _closures(function: ast.AST, index: dict[str, int]) -> Iterator[tuple[_Own, dict[str, int]]]:
     """A function's own nodes with its parameters, then those of each function nested
     in it with the outer parameters it does not rebind: a decorator factory's inner
     function keys a registry by the factory's argument (`REGISTRY[name] = cls`)."""
     pending: list[tuple[ast.AST, dict[str, int]]] = [(function, index)]
     while pending:
         node, seen = pending.pop()
-        own = _own_nodes(node)
+        own = _Own(_children(node))
         yield own, seen
-        for inner in own:
+        for inner in own.nested:
             if isinstance(inner, (*_FunctionDef, ast.Lambda)):
-                bound = _parameter_names(inner.args) | _local_stores(_own_nodes(inner))
+                bound = _parameter_names(inner.args) | _local_stores(_Own(_children(inner)))
                 visible = {name: i for name, i in seen.items() if name not in bound}
                 if visible:
                     pending.append((inner, visible))
 
 
-def _keyed_params(own: list[ast.AST], index: dict[str, int], caches: frozenset[str]) -> set[int]:
+def _keyed_params(own: _Own, index: dict[str, int], caches: frozenset[str]) -> set[int]:
     """The parameters that reach a key of one of the module's dicts in these nodes."""
     single = _single_bindings(own)
     keyed: set[int] = set()
-    for node in own:
+    for node in own.nodes:
         key: ast.AST | None = None
         if isinstance(node, ast.Subscript) and _root_name(node.value) in caches:
             key = node.slice
@@ -1705,18 +1783,11 @@ class _ArgumentSources:
 
     def scan_expressions(self, roots: list[ast.AST], main: bool) -> None:
         """Nodes at module or class level (`main`: in the `__main__` block)."""
-        nodes: list[ast.AST] = []
-        stack = list(roots)
-        while stack:
-            node = stack.pop()
-            nodes.append(node)
-            if not isinstance(node, _NOT_OWN):
-                stack.extend(_children(node))
-        self.scan(nodes, {}, frozenset(), "", main=main)
+        self.scan(_Own(list(roots)), {}, frozenset(), "", main=main)
 
     def scan(
         self,
-        own: list[ast.AST],
+        own: _Own,
         params: dict[str, int],
         local: frozenset[str],
         qualname: str,
@@ -1725,22 +1796,32 @@ class _ArgumentSources:
         """One function's own nodes (or a statement's): a module-level function
         (`qualname`, `params`) passes its parameters on; `local`: the names it and the
         functions around it bind. Functions nested in it are scanned with theirs."""
-        callees = {id(node.func) for node in own if isinstance(node, ast.Call)}
-        for node in own:
-            if isinstance(node, ast.Call):
-                callee = self.project_name(node.func)
-                if callee is not None:
-                    sources = self.calls.setdefault(callee, set())
-                    sources.update(self.arguments(node, params, local, qualname))
-                    if not main:
-                        sources.add(("#", "c"))
-            elif isinstance(node, (ast.Name, ast.Attribute)):
-                if isinstance(node.ctx, ast.Load) and id(node) not in callees:
-                    name = self.project_name(node)
-                    if name is not None:
-                        self.referenced.add(name)
-            elif isinstance(node, (*_FunctionDef, ast.Lambda, ast.ClassDef)):
-                self.scan_nested(node, local, main)
+        callees = {id(node.func) for node in own.calls}
+        bindings = self.names.bindings
+        for node in own.calls:
+            callee = self.project_name(node.func)
+            if callee is not None:
+                sources = self.calls.setdefault(callee, set())
+                sources.update(self.arguments(node, params, local, qualname))
+                if not main:
+                    sources.add(("#", "c"))
+        for name_node in own.names:
+            # (`project_name` answers only for a name the module imports or defines)
+            if (
+                name_node.id in bindings
+                and isinstance(name_node.ctx, ast.Load)
+                and id(name_node) not in callees
+            ):
+                name = self.project_name(name_node)
+                if name is not None:
+                    self.referenced.add(name)
+        for attribute in own.attributes:
+            if isinstance(attribute.ctx, ast.Load) and id(attribute) not in callees:
+                name = self.project_name(attribute)
+                if name is not None:
+                    self.referenced.add(name)
+        for nested in own.nested:
+            self.scan_nested(nested, local, main)
 
     def scan_nested(
         self,
@@ -1750,7 +1831,6 @@ class _ArgumentSources:
     ) -> None:
         """A function, lambda or class inside a function or statement: its own nodes
         (not its decorators, defaults or bases, which the enclosing scan holds)."""
-        inner: list[ast.AST] = []
         stack: list[ast.AST]
         if isinstance(node, ast.Lambda):
             stack = [node.body, *node.args.defaults]
@@ -1758,11 +1838,7 @@ class _ArgumentSources:
             stack = [*node.body, *node.bases, *node.keywords, *node.decorator_list]
         else:
             stack = [*node.body, *node.decorator_list, *node.args.defaults]
-        while stack:
-            child = stack.pop()
-            inner.append(child)
-            if not isinstance(child, _NOT_OWN):
-                stack.extend(_children(child))
+        inner = _Own(stack)
         names = outer | _local_stores(inner)
         if not isinstance(node, ast.ClassDef):
             names |= _parameter_names(node.args)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 
 from runguard_lint.astwalk import children
 from runguard_lint.catalog import Catalog
-from runguard_lint.prefilter.syntax import dotted, import_map, regions
+from runguard_lint.prefilter.syntax import dotted, holds_line, import_map, regions
 from runguard_lint.prefilter.text import hit_rows, text_pattern
 from runguard_lint.wordmatch import words
 
@@ -19,7 +19,9 @@ def acquisition_candidates(
 
     Such a call names a catalog callable or method by its last name (a distinctive
     name) or by an import alias of the callable (`from httpx import Client as C`),
-    so only the parts of the file that span a line with one of those are walked.
+    so only the parts of the file that span a line with one of those are walked, and
+    in them, only the statements that do. A project factory read as a property
+    (`self.session`) is named on its line the same way: one walk finds both.
     """
     imports = import_map(tree)
     aliases = {
@@ -37,8 +39,20 @@ def acquisition_candidates(
     }
     imported_modules = {qualified for targets in imports.values() for qualified in targets}
     found: list[ast.expr] = []
+    reads: list[ast.expr] = []
+    properties = catalog.factory_terminals
     permits: set[str] = set()
-    for call, parent in _calls_in_functions(regions(tree, rows)):
+    for call, parent in _in_functions(regions(tree, rows), rows):
+        if not isinstance(call, ast.Call):
+            # `self.session` may read a property that builds a resource on every read.
+            if (
+                properties
+                and isinstance(call, ast.Attribute)
+                and call.attr in properties
+                and isinstance(call.ctx, ast.Load)
+            ):
+                reads.append(call)
+            continue
         if isinstance(call.func, ast.Attribute) and call.func.attr in method_types:
             types = method_types[call.func.attr]
             if any(_module_known(type_name, imported_modules) for type_name in types):
@@ -70,9 +84,7 @@ def acquisition_candidates(
         # A permit is owed back to its receiver, maybe by another function of the module
         # (`release_slot()`, `__aexit__`): the analysis must see those releases too.
         found.extend(_releases_of(tree, permits, catalog.permit_releases))
-    if catalog.factory_terminals:
-        # `self.session` may read a property that builds a resource on every read.
-        found.extend(_attribute_reads(regions(tree, rows), catalog.factory_terminals))
+    found.extend(reads)
     return found
 
 
@@ -90,17 +102,6 @@ def _releases_of(
             yield call
 
 
-def _attribute_reads(roots: Iterable[ast.AST], names: frozenset[str]) -> Iterator[ast.Attribute]:
-    """`x.<name>` read, not called, inside a def, for one of names."""
-    for node, _ in _in_functions(roots):
-        if (
-            isinstance(node, ast.Attribute)
-            and node.attr in names
-            and isinstance(node.ctx, ast.Load)
-        ):
-            yield node
-
-
 def _calls_in_functions(roots: Iterable[ast.AST]) -> Iterator[tuple[ast.Call, ast.AST]]:
     """Each call inside a def or lambda under roots (module-level code), with its parent."""
     for node, parent in _in_functions(roots):
@@ -108,8 +109,11 @@ def _calls_in_functions(roots: Iterable[ast.AST]) -> Iterator[tuple[ast.Call, as
             yield node, parent
 
 
-def _in_functions(roots: Iterable[ast.AST]) -> Iterator[tuple[ast.AST, ast.AST]]:
-    """Each node inside a def or lambda under roots (module-level code), with its parent."""
+def _in_functions(
+    roots: Iterable[ast.AST], rows: list[int] | None = None
+) -> Iterator[tuple[ast.AST, ast.AST]]:
+    """Each node inside a def or lambda under roots (module-level code), with its
+    parent; given `rows` (sorted), none of a statement that spans none of them."""
     stack: list[tuple[ast.AST, bool]] = [(root, False) for root in roots]
     while stack:
         node, in_function = stack.pop()
@@ -119,6 +123,8 @@ def _in_functions(roots: Iterable[ast.AST]) -> Iterator[tuple[ast.AST, ast.AST]]
         if isinstance(node, ast.ClassDef):
             inside = False
         for child in children(node):
+            if rows is not None and isinstance(child, ast.stmt) and not holds_line(child, rows):
+                continue
             if inside:
                 yield child, node
             stack.append((child, inside))

@@ -48,9 +48,9 @@ import ast
 import enum
 import sys
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple, Optional, Union, cast
 
 from runguard_lint.analysis.attribute_releases import getters, releases_in, releasing_helpers
 from runguard_lint.astwalk import children as _children
@@ -570,7 +570,7 @@ class _Summariser:
             self.entry_points.append(full)
         params = _positional(function, method=bool(cls) and "staticmethod" not in decorators)
         # Every question below reads the same nodes: the body is walked once.
-        own = _Own(_children(function))
+        own = _Own(_children(function), function.body)
         own_locals = _local_stores(own)
         single = _single_bindings(own)
         declared = _declared(own)
@@ -612,10 +612,8 @@ class _Summariser:
             function.name if module_function else "",
             main=self.in_main,
         )
-        for statement in function.body:
-            self.record_calls(
-                statement, lifetime, full, f"{self.names.module}.{cls}" if cls else ""
-            )
+        for sites in own.sites:
+            self.record_sites(sites, lifetime, full, f"{self.names.module}.{cls}" if cls else "")
         self.returned_locals = self.held_locals = frozenset()
         self.closed_parts = {}
         self.shadowing = set()
@@ -664,7 +662,13 @@ class _Summariser:
 
     def record_calls(self, root: ast.stmt, lifetime: Lifetime, function: str, cls: str) -> None:
         """Every call under root with the lifetime of its site."""
-        for node, repeated, nested, parent in _calls_with_context(root):
+        self.record_sites(_calls_with_context(root), lifetime, function, cls)
+
+    def record_sites(
+        self, sites: Iterable[_Site], lifetime: Lifetime, function: str, cls: str
+    ) -> None:
+        """Each call (`_calls_with_context`) with the lifetime of its site."""
+        for node, repeated, nested, parent in sites:
             head = node.func
             while isinstance(head, ast.Attribute):
                 head = head.value
@@ -906,11 +910,21 @@ def _own_nodes(function: ast.AST) -> list[ast.AST]:
     return own
 
 
+# A call in a function's body, whether a loop may run it many times per run of its
+# statement, whether it sits in a nested function, and the statement it is the direct
+# value of (see `_calls_with_context`).
+_Site = tuple[ast.Call, bool, bool, Optional[ast.AST]]
+
+
 class _Own:
     """A function's own nodes (`_own_nodes`, in its order), and those that the
     summariser's questions read, by kind, each list in that same order: one walk
     serves every question, and each reads only the nodes it asks about (a function's
-    nodes are mostly names, constants and operators, which most questions skip)."""
+    nodes are mostly names, constants and operators, which most questions skip).
+
+    Given the function's `body`, the same walk also finds the calls of each of its
+    statements with their context (`sites`, as `_calls_with_context` finds them),
+    going into nested functions for those alone."""
 
     __slots__ = (
         "assigns",
@@ -922,11 +936,12 @@ class _Own:
         "nodes",
         "returns",
         "shared",
+        "sites",
         "withs",
         "yields",
     )
 
-    def __init__(self, roots: list[ast.AST]) -> None:
+    def __init__(self, roots: list[ast.AST], body: Sequence[ast.stmt] = ()) -> None:
         self.nodes: list[ast.AST] = []
         self.calls: list[ast.Call] = []
         self.attributes: list[ast.Attribute] = []
@@ -941,6 +956,11 @@ class _Own:
         self.yields = False
         # How many calls come before the first `return` without a value (None: none).
         self.bare_return_at: int | None = None
+        # The calls of each statement of `body`, in its order.
+        self.sites: list[list[_Site]] = [[] for _ in body]
+        self._walk(roots, {id(statement): i for i, statement in enumerate(body)})
+
+    def _walk(self, roots: list[ast.AST], statements: dict[int, int]) -> None:
         kinds: dict[type[ast.AST], list[Any]] = {
             ast.Call: self.calls,
             ast.Attribute: self.attributes,
@@ -957,26 +977,69 @@ class _Own:
             ast.Lambda: self.nested,
             ast.ClassDef: self.nested,
         }
-        nodes = self.nodes
-        stack = roots
+        nodes, nested, sites = self.nodes, self.nested, self.sites
+        # (node, whether it is the function's own, the statement whose calls it holds
+        # (-1: none), then as in `_calls_with_context`: in a loop, in a nested
+        # function, the statement it is the kept value of, and whether it is that
+        # statement itself)
+        stack: list[tuple[ast.AST, bool, int, bool, bool, ast.AST | None, bool]] = [
+            (root, True, statements.get(id(root), -1), False, False, None, True) for root in roots
+        ]
         while stack:
-            node = stack.pop()
-            nodes.append(node)
+            node, owned, statement, in_loop, in_nested, parent, is_root = stack.pop()
             kind = type(node)
-            bucket = kinds.get(kind)
-            if bucket is not None:
-                bucket.append(node)
-                if bucket is self.nested:
-                    continue
-                if (
-                    isinstance(node, ast.Return)
-                    and node.value is None
-                    and self.bare_return_at is None
-                ):
-                    self.bare_return_at = len(self.calls)
-            elif kind is ast.Yield or kind is ast.YieldFrom:
-                self.yields = True
-            stack.extend(_children(node))
+            if owned:
+                nodes.append(node)
+                bucket = kinds.get(kind)
+                if bucket is not None:
+                    bucket.append(node)
+                    if bucket is nested:
+                        owned = False
+                    elif (
+                        isinstance(node, ast.Return)
+                        and node.value is None
+                        and self.bare_return_at is None
+                    ):
+                        self.bare_return_at = len(self.calls)
+                elif kind is ast.Yield or kind is ast.YieldFrom:
+                    self.yields = True
+            if statement < 0:
+                if owned:
+                    stack.extend(
+                        [(child, True, -1, False, False, None, False) for child in _children(node)]
+                    )
+                continue
+            if kind is ast.Call:
+                sites[statement].append((cast(ast.Call, node), in_loop, in_nested, parent))
+            children = _children(node)
+            if not children:
+                continue
+            inner = in_nested or (not is_root and kind in _NESTING_TYPES)
+            loop = in_loop or kind in _LOOP_TYPES
+            if kind in _DIRECT_TYPES:
+                stack.extend(
+                    [(child, owned, statement, loop, inner, node, False) for child in children]
+                )
+            elif parent is None or kind not in _HOLDING_TYPES:
+                stack.extend(
+                    [(child, owned, statement, loop, inner, None, False) for child in children]
+                )
+            else:
+                kept = {id(part) for part in _kept_parts(node)}
+                stack.extend(
+                    [
+                        (
+                            child,
+                            owned,
+                            statement,
+                            loop,
+                            inner,
+                            parent if id(child) in kept else None,
+                            False,
+                        )
+                        for child in children
+                    ]
+                )
 
 
 def _declared(own: _Own) -> set[str]:
@@ -1295,6 +1358,7 @@ _HOLDING = (
     ast.Call,
     ast.keyword,
 )
+_HOLDING_TYPES: frozenset[type[ast.AST]] = frozenset(_HOLDING)
 
 
 def _kept_parts(node: ast.AST) -> list[ast.AST]:
@@ -1331,6 +1395,11 @@ def _constructs(call: ast.Call) -> bool:
 _NESTING = (*_FunctionDef, ast.Lambda)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
 _DIRECT = (ast.Return, ast.Assign, ast.AnnAssign)
+# The same, as the exact node types that `_Own` looks up (a parsed tree holds no
+# subclasses of these).
+_NESTING_TYPES: frozenset[type[ast.AST]] = frozenset(_NESTING)
+_LOOP_TYPES: frozenset[type[ast.AST]] = frozenset(_LOOPS)
+_DIRECT_TYPES: frozenset[type[ast.AST]] = frozenset(_DIRECT)
 
 
 class _Held:

@@ -11,8 +11,10 @@ nodes, but no walk here asks about them, and they are a third of all nodes.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
-# Fields that hold no node (names, flags), or only a context or an operator.
+# Fields that hold no node (names, flags), or only a context or an operator. (`name`
+# is read: a string on most nodes, but a `Name` on a `type X = ...` statement.)
 _NOT_CHILDREN = frozenset(
     {
         "ctx",
@@ -21,7 +23,6 @@ _NOT_CHILDREN = frozenset(
         "id",
         "attr",
         "arg",
-        "name",
         "asname",
         "kind",
         "type_comment",
@@ -86,3 +87,13 @@ def _child_fields(node: ast.AST) -> tuple[tuple[str, bool | None], ...]:
     if all(hasattr(node, name) for name in names):
         _CHILD_FIELDS[kind] = fields
     return fields
+
+
+def walk(root: ast.AST) -> Iterator[ast.AST]:
+    """Every node under root, root included: what `ast.walk` finds, less the contexts
+    and operators, depth first (its order is not `ast.walk`'s)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(children(node))

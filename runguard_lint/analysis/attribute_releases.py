@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection, Iterable, Iterator
 
-from runguard_lint.astwalk import children
+from runguard_lint.astwalk import children, walk
 
 HAND_CLOSERS = frozenset({"__exit__", "__aexit__"})
 
@@ -119,7 +119,7 @@ def releases_in(
                     aliases.setdefault(node.func.value.id, set()).update(held)
         elif isinstance(node, (ast.For, ast.AsyncFor)) and isinstance(node.target, ast.Name):
             # `for client in (self.a, self.b): client.close()`, `for c in conns: ...`
-            for element in ast.walk(node.iter):
+            for element in walk(node.iter):
                 if isinstance(element, ast.Attribute):
                     aliases.setdefault(node.target.id, set()).add(element.attr)
                 elif isinstance(element, ast.Name):
@@ -248,7 +248,7 @@ def releasing_helpers(tree: ast.Module, release_names: Collection[str]) -> froze
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.args.args:
             continue
         first = node.args.args[0].arg
-        for inner in ast.walk(node):
+        for inner in walk(node):
             if (
                 isinstance(inner, ast.Attribute)
                 and inner.attr in release_names

@@ -22,7 +22,7 @@ from runguard_lint.analysis.dict_uses import (
     DICT_FACTORIES,
     terminals,
 )
-from runguard_lint.astwalk import children
+from runguard_lint.astwalk import children, walk
 from runguard_lint.prefilter.dict_uses import surely_released, written_in_function
 from runguard_lint.prefilter.syntax import SCOPES, import_map, names_one_of, statements
 
@@ -138,7 +138,7 @@ def _mentions_of(unit: Unit) -> tuple[set[str], set[str], set[str]]:
     plain: set[str] = set()
     attributes: set[str] = set()
     decorators: set[str] = set()
-    for node in ast.walk(unit):
+    for node in walk(unit):
         if isinstance(node, ast.Name):
             plain.add(node.id)
         elif isinstance(node, ast.Attribute):
@@ -148,7 +148,7 @@ def _mentions_of(unit: Unit) -> tuple[set[str], set[str], set[str]]:
             and node is not unit
         ):
             for decorator in node.decorator_list:
-                for part in ast.walk(decorator):
+                for part in walk(decorator):
                     if isinstance(part, ast.Name):
                         decorators.add(part.id)
                     elif isinstance(part, ast.Attribute):
@@ -208,7 +208,7 @@ def _dict_bindings(tree: ast.Module) -> tuple[set[str], set[str]]:
 def has_functools_cache(tree: ast.Module) -> bool:
     """A decorator named `cache`/`lru_cache`, directly or through an import alias."""
     imports: dict[str, set[str]] | None = None
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for decorator in node.decorator_list:
                 target = decorator.func if isinstance(decorator, ast.Call) else decorator

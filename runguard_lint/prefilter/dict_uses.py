@@ -20,7 +20,7 @@ from runguard_lint.analysis.dict_uses import (
     UseKind,
     terminals,
 )
-from runguard_lint.astwalk import children
+from runguard_lint.astwalk import children, walk
 from runguard_lint.prefilter.syntax import SCOPES, dotted, import_map, regions
 from runguard_lint.prefilter.text import hit_rows
 from runguard_lint.wordmatch import words
@@ -111,10 +111,10 @@ def surely_released(tree: ast.Module, names: set[str]) -> set[str]:
     # handing the dict on only when no import could make it a read-only one.
     imported = import_map(tree)
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.comprehension):
             names = names - {
-                target.id for target in ast.walk(node.target) if isinstance(target, ast.Name)
+                target.id for target in walk(node.target) if isinstance(target, ast.Name)
             }
     stack: list[tuple[ast.AST, frozenset[str], bool]] = [(tree, frozenset(), False)]
     while stack and names - found:
@@ -153,7 +153,7 @@ def _bound_locally(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
     """Every name the function or a def nested in it may bind (more than its own), less
     those the function itself declares `global`."""
     bound: set[str] = set()
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.arg):
             bound.add(node.arg)
         elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
@@ -198,7 +198,7 @@ def written_in_function(tree: ast.Module, text: str, names: set[str]) -> set[str
         return None
 
     def variable(keys: tuple[ast.AST, ...]) -> bool:
-        return any(isinstance(part, ast.Name) for key in keys for part in ast.walk(key))
+        return any(isinstance(part, ast.Name) for key in keys for part in walk(key))
 
     def hands_on(call: ast.Call) -> bool:
         return _hands_on(call, import_map(tree))

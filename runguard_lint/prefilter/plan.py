@@ -6,6 +6,7 @@ import ast
 import re
 from dataclasses import dataclass
 
+from runguard_lint.astwalk import walk
 from runguard_lint.config import Settings
 from runguard_lint.needs import Need
 from runguard_lint.prefilter.acquisitions import acquisition_candidates
@@ -170,7 +171,7 @@ def _body_range(
 
 
 def _mentions(node: ast.AST, names: set[str]) -> bool:
-    for child in ast.walk(node):
+    for child in walk(node):
         if isinstance(child, ast.Name) and child.id in names:
             return True
         if isinstance(child, ast.Attribute) and child.attr in names:

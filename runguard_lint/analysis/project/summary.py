@@ -54,6 +54,7 @@ from typing import Any, NamedTuple, Optional, Union, cast
 
 from runguard_lint.analysis.attribute_releases import getters, releases_in, releasing_helpers
 from runguard_lint.astwalk import children as _children
+from runguard_lint.astwalk import walk
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
@@ -1260,7 +1261,7 @@ def _names_in(expression: ast.AST) -> Iterator[str]:
 
 
 def _mentions(expression: ast.AST, name: str) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(expression))
+    return any(isinstance(n, ast.Name) and n.id == name for n in walk(expression))
 
 
 def _targets(parent: ast.AST | None) -> list[ast.expr]:
@@ -1804,7 +1805,7 @@ def _params_in(key: ast.AST, index: dict[str, int], single: dict[str, ast.expr])
     stack = [key]
     while stack:
         node = stack.pop()
-        for name in (n.id for n in ast.walk(node) if isinstance(n, ast.Name)):
+        for name in (n.id for n in walk(node) if isinstance(n, ast.Name)):
             if name in index:
                 found.add(index[name])
             elif name in single and name not in seen:

@@ -112,6 +112,9 @@ def test_a_round_after_a_crash_gets_fresh_workers(tmp_path: Path) -> None:
     assert one["a.py"][1] == "a.py" and one["a.py"][0] != 0
     assert sorted(two) == [f"b{i}.py" for i in range(4)]
     assert all(answer[0] != 0 for answer in two.values())
+    # Served by the two workers of a fresh pool, not each in a process of its own as
+    # the chunks of a pool that stayed broken would be.
+    assert len({answer[0] for answer in two.values()}) <= 2
 
 
 def _dies_at_start() -> None:

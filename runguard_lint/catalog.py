@@ -15,6 +15,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from runguard_lint.needs import Need
 from runguard_lint.wordmatch import words
 
 if sys.version_info >= (3, 11):
@@ -73,6 +74,8 @@ class Rule:
     # Enabled whatever `select` says; only an exact `ignore` turns it off (RG900).
     always_on: bool = False
     leak: LeakTraits | None = None
+    # What the prefilter must keep of a file for the rule (the TOML's `needs`).
+    needs: frozenset[Need] = frozenset()
 
     @property
     def fixable(self) -> bool:
@@ -379,6 +382,24 @@ def _leak_traits(raw: object, where: str) -> LeakTraits:
     return LeakTraits(**raw)
 
 
+def _needs(value: object, where: str) -> frozenset[Need]:
+    """A rule's `needs`: a non-empty list of `Need` values."""
+    known = {need.value: need for need in Need}
+    names = _str_tuple(value, where, "needs")
+    unknown = sorted(set(names) - known.keys())
+    if not names or unknown:
+        raise CatalogError(
+            f"{where}: `needs` must list some of {', '.join(sorted(known))}"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
+    return frozenset(known[name] for name in names)
+
+
+def shipped_rules() -> dict[str, Rule]:
+    """The shipped rules by code, from their TOML alone (no rule module is loaded)."""
+    return {rule.code: rule for rule in _shipped()[0]}
+
+
 def _load_rule(path: Path) -> tuple[Rule, list[ResourceKind]]:
     with path.open("rb") as handle:
         raw = tomllib.load(handle)
@@ -397,6 +418,7 @@ def _load_rule(path: Path) -> tuple[Rule, list[ResourceKind]]:
             fix_safety=raw.get("fix_safety", "").strip(),
             always_on=bool(raw.get("always_on", False)),
             leak=_leak_traits(raw["leak"], where) if "leak" in raw else None,
+            needs=_needs(raw["needs"], where),
         )
     except KeyError as missing:
         raise CatalogError(f"{where}: missing key {missing}") from None

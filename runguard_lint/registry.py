@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from runguard_lint.catalog import CatalogError, build_catalog
+from runguard_lint.catalog import CatalogError, build_catalog, shipped_rules
 from runguard_lint.needs import Need
 from runguard_lint.rules.base import Rule
 
@@ -55,5 +55,13 @@ def enabled_rules(enabled: Iterable[str]) -> tuple[Rule, ...]:
 
 
 def needs(enabled: Iterable[str]) -> frozenset[Need]:
-    """What the prefilter must keep for these codes."""
-    return frozenset(need for rule in enabled_rules(enabled) for need in rule.needs)
+    """What the prefilter must keep for these codes: their TOMLs' `needs`, read without
+    loading the rules (which load LibCST), so that a process whose files the prefilter
+    settles never loads them."""
+    return _needs(frozenset(enabled))
+
+
+@lru_cache(maxsize=8)
+def _needs(enabled: frozenset[str]) -> frozenset[Need]:
+    specs = shipped_rules()
+    return frozenset(need for code in enabled if code in specs for need in specs[code].needs)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from runguard_lint.analysis.dict_uses import UseKind, UseShape, classify
+from runguard_lint.analysis.dict_uses import UseShape, classify
+from runguard_lint.analysis.dict_vocabulary import UseKind
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.tree import walk
 

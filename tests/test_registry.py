@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from runguard_lint import registry
-from runguard_lint.catalog import build_catalog, rules_dir
+from runguard_lint.catalog import CatalogError, _load_rule, build_catalog, rules_dir
 from runguard_lint.config import Settings
 from runguard_lint.pipeline.check import check_source
 from tests.conftest import FIXTURES, ROOT
@@ -39,7 +39,30 @@ def test_every_toml_has_a_module_and_every_module_a_toml() -> None:
 def test_rule_module_exposes_its_rule(code: str) -> None:
     module = importlib.import_module(registry.module_name(code))
     assert module.RULE.code == code
-    assert module.RULE.needs, f"{code} declares no needs: the prefilter would drop its files"
+    assert registry.needs([code]), f"{code} declares no needs: the prefilter would drop its files"
+
+
+def test_needs_come_from_the_tomls_alone(tmp_path: Path) -> None:
+    """The prefilter learns what each rule needs without loading a rule (and LibCST),
+    and a TOML whose `needs` names no known need is refused."""
+    probe = (
+        "import sys\n"
+        "from runguard_lint import registry\n"
+        "print(sorted(n.value for n in registry.needs(['RG201', 'RG402'])))\n"
+        "print('libcst' in sys.modules, 'runguard_lint.rules.rg402' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert done.stdout.splitlines() == [
+        "['acquisitions', 'dict-caches', 'with-items']",
+        "False False",
+    ]
+    text = (rules_dir() / "RG401.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "RG401.toml"
+    bad.write_text(text.replace('needs = ["acquisitions"]', 'needs = ["everything"]'))
+    with pytest.raises(CatalogError, match="unknown: everything"):
+        _load_rule(bad)
 
 
 @pytest.mark.parametrize("code", CODES)

@@ -4,7 +4,7 @@ The unbounded-cache rule asks of every use of a module- or class-level dict
 what it does to the entries (`UseKind`); its fix asks whether the use still
 works once the dict is a `BoundedCache` (a MutableMapping, not a dict); the
 prefilter asks the first question of the stdlib `ast` tree, coarsely and
-cheaply. All three read the word lists below, so they cannot drift apart.
+cheaply. All three read the word lists of analysis/dict_vocabulary.py, so they cannot drift apart.
 
 `classify` answers on the LibCST tree with a `UseShape` (how the use stands
 in the code); `DictUse.kind` and `DictUse.supported_by_mutable_mapping` read
@@ -15,99 +15,23 @@ walk (prefilter/dict_uses.py), but speaks in the same `UseKind` and word lists.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libcst as cst
 
+from runguard_lint.analysis.dict_vocabulary import (
+    EVICTING_METHODS,
+    KEYED_WRITE_METHODS,
+    MAPPING_READERS,
+    MERGE_METHODS,
+    MUTABLE_MAPPING_METHODS,
+    READ_ONLY_CALLABLES,
+    READING_METHODS,
+    UseKind,
+)
 from runguard_lint.analysis.names import ModuleFacts
 
-# --- the vocabulary ------------------------------------------------------------------------
-
-# Callables that build an empty dict when called without arguments.
-DICT_FACTORIES = frozenset({"builtins.dict", "collections.OrderedDict", "typing.OrderedDict"})
-# ... and the one whose lookups insert (`c[k].append(v)` is a write).
-DEFAULTDICT_FACTORIES = frozenset({"collections.defaultdict"})
-FUNCTOOLS_CACHE = "functools.cache"
-FUNCTOOLS_LRU_CACHE = "functools.lru_cache"
-CACHE_DECORATORS = frozenset({FUNCTOOLS_CACHE, FUNCTOOLS_LRU_CACHE})
-
-EVICTING_METHODS = frozenset({"pop", "popitem", "clear", "__delitem__"})
-# Methods that insert the key given as their first argument.
-KEYED_WRITE_METHODS = frozenset({"setdefault", "__setitem__"})
-# Methods that insert every key of the mapping (or keywords) handed to them.
-MERGE_METHODS = frozenset({"update"})
-# Reading methods of every Mapping, and those only a dict (or OrderedDict) has.
-MAPPING_READING_METHODS = frozenset(
-    {"get", "keys", "values", "items", "__contains__", "__getitem__", "__len__", "__iter__"}
-)
-READING_METHODS = MAPPING_READING_METHODS | frozenset({"copy", "move_to_end"})
-# What `BoundedCache` supports of the dict API: all of MutableMapping.
-MUTABLE_MAPPING_METHODS = (
-    EVICTING_METHODS | KEYED_WRITE_METHODS | MERGE_METHODS | MAPPING_READING_METHODS
-)
-
-# Builtins that only read a mapping through the Mapping protocol.
-MAPPING_READERS = frozenset(
-    f"builtins.{name}"
-    for name in (
-        "len",
-        "list",
-        "sorted",
-        "tuple",
-        "set",
-        "frozenset",
-        "iter",
-        "dict",
-        "bool",
-        "any",
-        "all",
-        "enumerate",
-    )
-)
-# Callables that only read a dict handed to them; anything else may keep or evict it.
-READ_ONLY_CALLABLES = (
-    MAPPING_READERS
-    | frozenset(
-        f"builtins.{name}"
-        for name in (
-            "reversed",
-            "repr",
-            "str",
-            "print",
-            "sum",
-            "max",
-            "min",
-            "isinstance",
-            "id",
-            "zip",
-            "format",
-            "type",
-        )
-    )
-    | frozenset(
-        {"json.dumps", "json.dump", "copy.copy", "copy.deepcopy", "pprint.pprint", "pprint.pformat"}
-    )
-)
-
-
-def terminals(qualified_names: Iterable[str]) -> frozenset[str]:
-    """The last names (`OrderedDict` for `collections.OrderedDict`): what the prefilter,
-    which resolves no names, can match."""
-    return frozenset(name.rsplit(".", 1)[-1] for name in qualified_names)
-
-
 # --- what a use does -----------------------------------------------------------------------
-
-
-class UseKind(enum.Enum):
-    """What one use of a dict does to its entries."""
-
-    READ = "read"
-    WRITE = "write"
-    EVICT = "evict"
-    # Handed on, aliased, returned or in doubt: someone else may evict.
-    ESCAPE = "escape"
 
 
 class UseShape(enum.Enum):

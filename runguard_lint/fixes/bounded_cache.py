@@ -29,13 +29,11 @@ from __future__ import annotations
 import libcst as cst
 
 from runguard_lint.analysis.context import FileContext
-from runguard_lint.analysis.dict_uses import (
+from runguard_lint.analysis.dict_uses import DictUse, UseShape, classify
+from runguard_lint.analysis.dict_vocabulary import (
     DICT_FACTORIES,
     FUNCTOOLS_CACHE,
     FUNCTOOLS_LRU_CACHE,
-    DictUse,
-    UseShape,
-    classify,
 )
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.tree import walk

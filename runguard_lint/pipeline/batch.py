@@ -165,6 +165,12 @@ def check_files(
     if work:
         from runguard_lint.pipeline.check import CheckedFile, check_item
 
+        if len(work) > workers:
+            # Files enough for every worker to analyse some: LibCST and the rules are
+            # loaded once, here, for the workers to share (one file, or a few, may
+            # never reach them: each worker then loads them itself if it must).
+            import runguard_lint.pipeline.analyse  # noqa: F401
+
         context = WorkerContext(settings, enabled, project=surveyed.facts)
         for item, checked in run_in_workers(
             check_item,

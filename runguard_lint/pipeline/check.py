@@ -8,24 +8,21 @@ only handed to LibCST with metadata, the slow stage, when the prefilter finds
 something a check could report. A crash inside a check becomes a FileError
 naming the file and the rules, and the other checks and files go on.
 
-This module loads LibCST and every check: only workers (and in-process
-callers such as tests) import it, so a run answered from the cache never does.
+The LibCST stage is `pipeline.analyse`, loaded when a file first reaches it: a
+worker whose files the prefilter settles (most files, and the one file of most
+edits) never loads LibCST or the rules. Only workers (and in-process callers such
+as tests) import this module, so a run answered from the cache never does.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
-import gc
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import libcst as cst
-
 from runguard_lint import registry
-from runguard_lint.analysis.context import FileContext
-from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.project import (
     EMPTY,
     ProjectFacts,
@@ -35,8 +32,7 @@ from runguard_lint.analysis.project import (
 )
 from runguard_lint.analysis.project.collect import summary_of, wants_summary
 from runguard_lint.config import Settings
-from runguard_lint.diagnostics import Diagnostic, FileError, FileReport, Fix
-from runguard_lint.fixes.policy import with_fix_policy
+from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
 from runguard_lint.grammar import StdlibTree, stdlib_tree
 from runguard_lint.needs import Need
 from runguard_lint.pipeline.budget import OverBudget, time_budget
@@ -107,20 +103,20 @@ def _check_source(
         budget = budget_diagnostic(filename, settings.per_file_timeout)
         return _Outcome(FileReport(filename, (budget,)), True)
     except Exception as error:
-        if _from_recursion(error):
-            return _Outcome(FileReport(filename, (syntax_diagnostic(filename, _TOO_DEEP),)), True)
+        if from_recursion(error):
+            return _Outcome(FileReport(filename, (syntax_diagnostic(filename, TOO_DEEP),)), True)
         detail = traceback.format_exc(limit=-3).strip().splitlines()[-1]
         message = f"internal error: {detail}; please report it"
         return _Outcome(FileReport(filename, (), (FileError(filename, message),)), True)
 
 
-_TOO_DEEP = (
+TOO_DEEP = (
     "cannot analyse: too deeply nested for the syntax tree analysis (Python's recursion "
     "limit); split the nested expression or exclude the file"
 )
 
 
-def _from_recursion(error: BaseException) -> bool:
+def from_recursion(error: BaseException) -> bool:
     """A RecursionError, or an error LibCST raised while handling one."""
     seen: set[int] = set()
     current: BaseException | None = error
@@ -222,7 +218,9 @@ def _check_text(
         if survey:
             return _Outcome(None, True)
         reads_facts = True  # the checks read more of the facts than the factories
-        diagnostics, errors = _run_checks(
+        from runguard_lint.pipeline.analyse import run_checks
+
+        diagnostics, errors = run_checks(
             filename,
             text,
             settings,
@@ -276,109 +274,6 @@ def _report(
     )
     kept = tuple(d for d in kept if not per_file_ignored(d, settings))
     return FileReport(filename, kept, tuple(errors))
-
-
-def _run_checks(
-    filename: str,
-    text: str,
-    settings: Settings,
-    enabled: frozenset[str],
-    plan: AnalysisPlan,
-    tree: ast.Module,
-    project: ProjectFacts,
-    *,
-    same_lines: bool = False,
-) -> tuple[list[Diagnostic], list[FileError]]:
-    """Run the enabled rules on the file through LibCST. `same_lines`: `tree` was
-    parsed from `text` itself, not from a rewrite in an older grammar."""
-    diagnostics: list[Diagnostic] = []
-    errors: list[FileError] = []
-    focused = plan.apply(text)
-    try:
-        try:
-            module = cst.parse_module(focused)
-        except cst.ParserSyntaxError:
-            if focused == text:
-                raise
-            # Stubbing must never cost a finding: analyse the whole file instead.
-            focused, plan = text, AnalysisPlan()
-            module = cst.parse_module(focused)
-    except cst.ParserSyntaxError as error:
-        message = f"cannot parse with LibCST: {error.message}"
-        return [syntax_diagnostic(filename, message, error.raw_line, error.raw_column + 1)], []
-    except RecursionError:
-        return [syntax_diagnostic(filename, _TOO_DEEP)], []
-    try:
-        # The stdlib tree has the focused text's line numbers unless it is a rewrite.
-        lines_tree = tree if same_lines else None
-        facts = ModuleFacts(cst.MetadataWrapper(module, unsafe_skip_copy=True), focused, lines_tree)
-    except Exception as error:
-        # LibCST's providers turn a RecursionError into a KeyError on deep trees.
-        if _from_recursion(error):
-            return [syntax_diagnostic(filename, _TOO_DEEP)], []
-        raise
-    context = FileContext(filename, focused, facts, settings, enabled, tree, project)
-    for rule in registry.enabled_rules(enabled):
-        if not rule.needs & plan.kept:
-            continue
-        try:
-            diagnostics.extend(rule.check(context))
-        except RecursionError:
-            errors.append(FileError(filename, f"rule {rule.code}: too deeply nested to analyse"))
-        except Exception:
-            detail = traceback.format_exc(limit=-3).strip().splitlines()[-1]
-            errors.append(
-                FileError(
-                    filename,
-                    f"internal error in rule {rule.code}: {detail}; please report it with the file",
-                )
-            )
-    found = [with_fix_policy(_without_stub_edits(d, plan), settings) for d in diagnostics]
-    del context, facts, module
-    _GARBAGE.analysed(focused)
-    return found, errors
-
-
-class _Garbage:
-    """When to run the cyclic collector in a worker.
-
-    LibCST's scope metadata is full of cycles (scopes, assignments and accesses point
-    at each other), so what a file's analysis leaves behind is freed only by a full
-    collection, which a worker's GC settings (`pool.prepare_worker`) make rare: garbage
-    piled up to 700 MB in one worker on the agent corpus. A collection after every
-    file kept it near 300 MB but cost 14% more CPU; one after every few thousand lines
-    analysed bounds the pile at a fraction of that cost."""
-
-    EVERY_LINES = 5_000
-
-    def __init__(self) -> None:
-        self.lines = 0
-
-    def analysed(self, text: str) -> None:
-        self.lines += text.count("\n")
-        if self.lines >= self.EVERY_LINES:
-            self.lines = 0
-            gc.collect()
-
-
-_GARBAGE = _Garbage()
-
-
-def _without_stub_edits(diagnostic: Diagnostic, plan: AnalysisPlan) -> Diagnostic:
-    """Drop a fix that would touch a body LibCST never saw (it was stubbed out)."""
-    if not plan.stubbed:
-        return diagnostic
-
-    def kept(fix: Fix | None) -> Fix | None:
-        if fix is None:
-            return None
-        touches = any(plan.touches_stub(e.location.row, e.end_location.row) for e in fix.edits)
-        return None if touches else fix
-
-    fix, alternative = kept(diagnostic.fix), kept(diagnostic.alternative)
-    if fix is None:
-        fix, alternative = alternative, None
-    return replace(diagnostic, fix=fix, alternative=alternative)
 
 
 @dataclass(frozen=True)

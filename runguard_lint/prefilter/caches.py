@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Union
 
-from runguard_lint.analysis.dict_uses import (
+from runguard_lint.analysis.dict_vocabulary import (
     CACHE_DECORATORS,
     DEFAULTDICT_FACTORIES,
     DICT_FACTORIES,

@@ -12,7 +12,7 @@ import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from runguard_lint.analysis.dict_uses import (
+from runguard_lint.analysis.dict_vocabulary import (
     EVICTING_METHODS,
     KEYED_WRITE_METHODS,
     MERGE_METHODS,

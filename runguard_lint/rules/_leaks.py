@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import ClassVar
 
 import libcst as cst
 
@@ -22,7 +21,6 @@ from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.diagnostics import Applicability, Diagnostic, Fix
 from runguard_lint.fixes import guarded, pick
 from runguard_lint.fixes.release import CONCURRENT_EXECUTORS, MULTIPROCESSING_POOLS
-from runguard_lint.needs import Need
 from runguard_lint.rules.base import Rule
 
 # The fates that are this family's finding; the partial ones are RG301's.
@@ -54,8 +52,6 @@ def released_verb(acquisition: Acquisition, context: FileContext) -> str:
 class LeakRule(Rule):
     """A family of catalog resources that must be released in the function that
     acquires them, unless their ownership moves elsewhere."""
-
-    needs: ClassVar[frozenset[Need]] = frozenset({Need.ACQUISITIONS})
 
     def check(self, context: FileContext) -> Iterator[Diagnostic]:
         ownership = context.ownership

@@ -1,8 +1,9 @@
-"""What a rule is to the engine: a code, what it needs to see, and a check.
+"""What a rule is to the engine: a code and a check.
 
 The engine never knows rule codes: it asks the registry for the rules that
-are enabled, unions their `needs` to plan what the prefilter keeps, and runs
-each rule's `check` over the shared FileContext.
+are enabled, unions their `needs` (declared in each rule's TOML, so that the
+prefilter learns them without loading the rules) to plan what the prefilter
+keeps, and runs each rule's `check` over the shared FileContext.
 """
 
 from __future__ import annotations
@@ -12,17 +13,16 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from runguard_lint.diagnostics import Diagnostic
-from runguard_lint.needs import Need
 
 if TYPE_CHECKING:
     from runguard_lint.analysis.context import FileContext
 
 
 class Rule(ABC):
-    """One rule: its code, what the prefilter must keep for it, and its check."""
+    """One rule: its code and its check (what the prefilter must keep for it is its
+    TOML's `needs`)."""
 
     code: ClassVar[str]
-    needs: ClassVar[frozenset[Need]]
 
     @abstractmethod
     def check(self, context: FileContext) -> Iterable[Diagnostic]:
@@ -34,8 +34,6 @@ class PipelineRule(Rule):
     not be read or parsed (RG900), one over its time budget (RG901), the `# noqa`
     comments left unused once every other rule has run (RG100). It is in the registry
     for its code, its TOML and selection; its check says nothing."""
-
-    needs: ClassVar[frozenset[Need]] = frozenset({Need.SYNTAX})
 
     def check(self, context: FileContext) -> Iterable[Diagnostic]:
         return ()

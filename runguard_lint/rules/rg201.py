@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
 
 from runguard_lint.analysis.caches.entries import EntryKind
 from runguard_lint.analysis.caches.module_caches import UnboundedCache, unbounded_caches
@@ -11,7 +10,6 @@ from runguard_lint.analysis.context import FileContext
 from runguard_lint.diagnostics import Diagnostic
 from runguard_lint.fixes import guarded
 from runguard_lint.fixes.bounded_cache import bounded_cache_fix
-from runguard_lint.needs import Need
 from runguard_lint.rules._caches import bounded_cache_remedy, function_label
 from runguard_lint.rules.base import Rule
 
@@ -29,7 +27,6 @@ _COSTS = {
 
 class _Rule(Rule):
     code = "RG201"
-    needs: ClassVar[frozenset[Need]] = frozenset({Need.DICT_CACHES})
 
     def check(self, context: FileContext) -> Iterator[Diagnostic]:
         for cache in unbounded_caches(context):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
 
 from runguard_lint.analysis.caches.functools_caches import (
     UnboundedDecorator,
@@ -14,7 +13,6 @@ from runguard_lint.analysis.context import FileContext
 from runguard_lint.diagnostics import Diagnostic
 from runguard_lint.fixes import guarded
 from runguard_lint.fixes.bounded_cache import lru_cache_fix
-from runguard_lint.needs import Need
 from runguard_lint.rules._caches import bounded_cache_remedy, function_label
 from runguard_lint.rules.base import Rule
 
@@ -26,7 +24,6 @@ _DECORATOR_LABELS = {
 
 class _Rule(Rule):
     code = "RG202"
-    needs: ClassVar[frozenset[Need]] = frozenset({Need.FUNCTOOLS_CACHES})
 
     def check(self, context: FileContext) -> Iterator[Diagnostic]:
         for cache in unbounded_functools_caches(context):

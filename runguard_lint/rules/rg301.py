@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import ClassVar
 
 import libcst as cst
 
@@ -18,14 +17,12 @@ from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.ownership import Acquisition, Fate, Outcome
 from runguard_lint.diagnostics import Applicability, Diagnostic, Fix
 from runguard_lint.fixes import guarded
-from runguard_lint.needs import Need
 from runguard_lint.rules._leaks import function_label, released_verb
 from runguard_lint.rules.base import Rule
 
 
 class _Rule(Rule):
     code = "RG301"
-    needs: ClassVar[frozenset[Need]] = frozenset({Need.ACQUISITIONS})
 
     def check(self, context: FileContext) -> Iterator[Diagnostic]:
         ownership = context.ownership

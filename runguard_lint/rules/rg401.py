@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
 
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.diagnostics import Diagnostic
-from runguard_lint.needs import Need
 from runguard_lint.rules._owners import class_qualname, owner_message, unreleased_attributes
 from runguard_lint.rules.base import Rule
 
 
 class _Rule(Rule):
     code = "RG401"
-    needs: ClassVar[frozenset[Need]] = frozenset({Need.ACQUISITIONS})
 
     def check(self, context: FileContext) -> Iterator[Diagnostic]:
         per_call = context.project.built_per_call

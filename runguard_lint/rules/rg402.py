@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
 
 from runguard_lint.analysis.context import FileContext
 from runguard_lint.analysis.ownership import Outcome
 from runguard_lint.diagnostics import Diagnostic
-from runguard_lint.needs import Need
 from runguard_lint.rules._leaks import function_label
 from runguard_lint.rules.base import Rule
 
 
 class _Rule(Rule):
     code = "RG402"
-    # A resource released by `with` is exactly what this rule looks for.
-    needs: ClassVar[frozenset[Need]] = frozenset({Need.ACQUISITIONS, Need.WITH_ITEMS})
 
     def check(self, context: FileContext) -> Iterator[Diagnostic]:
         ownership = context.ownership

@@ -18,14 +18,8 @@ from libcst.metadata.scope_provider import Assignment
 from runguard_lint.analysis.caches.annotations import CLASSVAR, annotation_names
 from runguard_lint.analysis.caches.classes import Classes
 from runguard_lint.analysis.caches.syntax import block, flatten
-from runguard_lint.analysis.dict_uses import (
-    DEFAULTDICT_FACTORIES,
-    DICT_FACTORIES,
-    DictUse,
-    UseKind,
-    UseShape,
-    classify,
-)
+from runguard_lint.analysis.dict_uses import DictUse, UseShape, classify
+from runguard_lint.analysis.dict_vocabulary import DEFAULTDICT_FACTORIES, DICT_FACTORIES, UseKind
 from runguard_lint.analysis.names import ModuleFacts, dotted_name
 
 

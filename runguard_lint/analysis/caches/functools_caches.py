@@ -22,7 +22,7 @@ from runguard_lint.analysis.caches.keys import Keys
 from runguard_lint.analysis.caches.syntax import is_staticmethod, positional_params
 from runguard_lint.analysis.caches.type_params import TypeParams
 from runguard_lint.analysis.context import FileContext
-from runguard_lint.analysis.dict_uses import FUNCTOOLS_CACHE, FUNCTOOLS_LRU_CACHE
+from runguard_lint.analysis.dict_vocabulary import FUNCTOOLS_CACHE, FUNCTOOLS_LRU_CACHE
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.tree import walk
 

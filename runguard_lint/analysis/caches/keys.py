@@ -41,7 +41,7 @@ from runguard_lint.analysis.caches.syntax import (
     table_lookup,
 )
 from runguard_lint.analysis.caches.type_params import TypeParams
-from runguard_lint.analysis.dict_uses import CACHE_DECORATORS
+from runguard_lint.analysis.dict_vocabulary import CACHE_DECORATORS
 from runguard_lint.analysis.names import ModuleFacts, dotted_name
 from runguard_lint.analysis.syntax import tests_missing
 from runguard_lint.analysis.tree import children

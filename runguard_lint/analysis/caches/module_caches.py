@@ -24,7 +24,7 @@ from runguard_lint.analysis.caches.keys import Keys
 from runguard_lint.analysis.caches.type_params import TypeParams
 from runguard_lint.analysis.caches.writers import Writers
 from runguard_lint.analysis.context import FileContext
-from runguard_lint.analysis.dict_uses import UseKind
+from runguard_lint.analysis.dict_vocabulary import UseKind
 from runguard_lint.analysis.names import FunctionNode
 
 

@@ -7,8 +7,12 @@ smaller than its analysis needs, next to a small file with one leak.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import pytest
+
+from runguard_lint.pipeline.budget import OverBudget, outside_budget, time_budget
 from tests.conftest import run_cli
 
 FUNCTION = "\n\ndef fetch_{n}(url):\n    client = httpx.Client()\n    return client.get(url)\n"
@@ -66,3 +70,25 @@ def test_a_budget_that_is_not_a_positive_number_is_a_config_error(tmp_path: Path
     result = run_cli(".", cwd=tmp_path)
     assert result.returncode == 2
     assert "per-file-timeout" in result.stderr and "positive number" in result.stderr
+
+
+def _spin(seconds: float) -> None:
+    """Spend `seconds` of CPU time."""
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_what_a_process_loads_once_is_no_files_cost() -> None:
+    """Loading the LibCST stage, when a worker's first file reaches it, stands outside
+    that file's budget (it made a small file's fix time out on a slow start); the file's
+    own work before and after still counts."""
+    with time_budget(0.1):
+        _spin(0.02)
+        with outside_budget():
+            _spin(0.3)
+        _spin(0.02)
+    with pytest.raises(OverBudget), time_budget(0.1):
+        with outside_budget():
+            _spin(0.02)
+        _spin(0.3)

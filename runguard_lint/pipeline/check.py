@@ -35,7 +35,7 @@ from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
 from runguard_lint.grammar import StdlibTree, stdlib_tree
 from runguard_lint.needs import Need
-from runguard_lint.pipeline.budget import OverBudget, time_budget
+from runguard_lint.pipeline.budget import OverBudget, outside_budget, time_budget
 from runguard_lint.pipeline.files import (
     DecodeFailure,
     content_hash,
@@ -218,7 +218,8 @@ def _check_text(
         if survey:
             return _Outcome(None, True)
         reads_facts = True  # the checks read more of the facts than the factories
-        from runguard_lint.pipeline.analyse import run_checks
+        with outside_budget():  # loaded once per process, for this file and the next
+            from runguard_lint.pipeline.analyse import run_checks
 
         diagnostics, errors = run_checks(
             filename,

@@ -2,8 +2,10 @@
 
 Every set of codes the engine, the prefilter and the config need is derived
 here from those two, so a new rule cannot be half-registered: a code without
-its module (or a module without its TOML) fails loudly, at the first run and
-in the registry test.
+its module (or a module without its TOML) fails loudly, in the registry test
+and at the first file that reaches the rules. What each rule needs the prefilter
+to keep is read from its TOML alone, so that a process whose files the prefilter
+settles loads no rule module (and no LibCST).
 """
 
 from __future__ import annotations

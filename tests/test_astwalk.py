@@ -36,13 +36,6 @@ def outer(x, /, y=1, *args, z: int = 2, **kw) -> "T":
         raise error from None
     finally:
         del z
-    match x:
-        case {"a": 1, **rest}:
-            pass
-        case [first, *others] if first:
-            pass
-        case Point(x=0) | None:
-            pass
     lam = lambda a, *, b=3: a + b
     yield from (await w for w in args)
 
@@ -54,8 +47,23 @@ class Box(Base, metaclass=Meta):
 """
 
 
+# Python 3.10 syntax: parsed only where the interpreter reads it.
+MATCH = """
+def handle(x):
+    match x:
+        case {"a": 1, **rest}:
+            return rest
+        case [first, *others] if first:
+            return others
+        case Point(x=0) | None:
+            pass
+"""
+
+
 def _trees() -> list[ast.Module]:
     trees = [ast.parse(SNIPPET)]
+    if sys.version_info >= (3, 10):
+        trees.append(ast.parse(MATCH))
     if sys.version_info >= (3, 12):
         trees.append(ast.parse("def f[T](x: T) -> T:\n    type Alias[U] = list[U]\n    return x\n"))
     for path in sorted(FIXTURES.glob("*.py")):

@@ -170,6 +170,9 @@ def check_files(
             # loaded once, here, for the workers to share (one file, or a few, may
             # never reach them: each worker then loads them itself if it must).
             import runguard_lint.pipeline.analyse  # noqa: F401
+            from runguard_lint import registry
+
+            registry.rules()
 
         context = WorkerContext(settings, enabled, project=surveyed.facts)
         for item, checked in run_in_workers(

@@ -221,6 +221,8 @@ def _check_text(
         with outside_budget():  # loaded once per process, for this file and the next
             from runguard_lint.pipeline.analyse import run_checks
 
+            registry.rules()
+
         diagnostics, errors = run_checks(
             filename,
             text,

@@ -6,7 +6,7 @@ and the functions the full analysis follows from them (`cache_units`). For
 functools caches: whether any function has a `cache`/`lru_cache` decorator.
 
 Which dicts are written or released is dict_uses.py's answer, in the
-vocabulary the full analysis shares (analysis/dict_uses.py).
+vocabulary the full analysis shares (analysis/dict_vocabulary.py).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Which dicts some function may write into, and which are surely released: on `ast`.
 
 The counterpart of analysis/dict_uses.py for the prefilter, in its vocabulary
-(`UseKind` and the word lists), but coarse in the safe direction: a write is
-anything the full analysis may take for one, an eviction or escape only what
-it surely takes for one. So a dict the full analysis could report is kept.
+(`UseKind` and the word lists of analysis/dict_vocabulary.py), but coarse in the
+safe direction: a write is anything the full analysis may take for one, an
+eviction or escape only what it surely takes for one. So a dict the full
+analysis could report is kept.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""One module per rule: its messages, remedies, fix choice and prefilter needs.
+"""One module per rule: its messages, remedies and fix choice (its prefilter needs
+are in its TOML, read without loading the module).
 
 A rule's documentation and catalog entries live in `rules/RGxxx.toml` beside
 the package; its code lives here in `rgxxx.py`, which exposes `RULE`, an

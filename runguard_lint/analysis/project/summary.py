@@ -58,7 +58,7 @@ from runguard_lint.astwalk import walk
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
-SUMMARY_FORMAT = 9
+SUMMARY_FORMAT = 10  # 10: a `type X = ...` statement binds X (Python 3.12+)
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -629,7 +629,8 @@ class _Summariser:
         function: _Function,
     ) -> None:
         """From a function's own nodes: `log_receivers` (of a module-level function,
-        only the calls before its first plain `return`), `releasing_classes` and
+        only the calls the walk meets before a plain `return`: the walk takes the last
+        statement first, so in the text, those after its last one), `releasing_classes` and
         `function_returns` (only for a function that cannot fall off its end, which
         would return None, and never returns None plainly)."""
         bindings = self.names.bindings
@@ -1594,8 +1595,8 @@ def _set_at_import(tree: ast.Module) -> frozenset[str]:
     )
 
 
-# What binds an empty dict at module level: a cache or registry (analysis/dict_uses.py
-# names the same factories for the unbounded-cache rule).
+# What binds an empty dict at module level: a cache or registry
+# (analysis/dict_vocabulary.py names the same factories for the unbounded-cache rule).
 _DICT_MAKERS = frozenset(
     {"builtins.dict", "dict", "collections.OrderedDict", "typing.OrderedDict"}
     | {"collections.defaultdict"}

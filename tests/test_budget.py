@@ -72,6 +72,16 @@ def test_a_budget_that_is_not_a_positive_number_is_a_config_error(tmp_path: Path
     assert "per-file-timeout" in result.stderr and "positive number" in result.stderr
 
 
+def test_a_small_file_alone_is_not_charged_for_loading_the_analysis(tmp_path: Path) -> None:
+    """A run with one file (an edit) loads the LibCST stage in the worker that checks it:
+    a small budget must still be the file's own, not the load's."""
+    (tmp_path / "runguard-lint.toml").write_text("per-file-timeout = 0.05\n")
+    (tmp_path / "small.py").write_text(SMALL)
+    code, findings = _findings(tmp_path, "--no-cache")
+    assert code == 1
+    assert [(f["filename"], f["code"]) for f in findings] == [("small.py", "RG106")]
+
+
 def _spin(seconds: float) -> None:
     """Spend `seconds` of CPU time."""
     end = time.process_time() + seconds

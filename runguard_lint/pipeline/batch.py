@@ -200,14 +200,11 @@ def _in_workers(
     """The survey's rounds in one set of workers (`pool.Workers`), largest files first."""
     with Workers(context, workers) as pool:
 
-        def survey_round(
-            items: Sequence[WorkItem], names: frozenset[str]
-        ) -> Iterator[tuple[WorkItem, Surveyed]]:
+        def survey_round(items: Sequence[WorkItem]) -> Iterator[tuple[WorkItem, Surveyed]]:
             return pool.run(
                 work,
                 sorted(items, key=lambda item: item.size, reverse=True),
                 lambda _report: Surveyed("", None, None),
-                survey_names=names,
             )
 
         yield survey_round

@@ -30,7 +30,7 @@ from runguard_lint.analysis.project import (
     imported_names,
     module_of,
 )
-from runguard_lint.analysis.project.collect import summary_of, wants_summary
+from runguard_lint.analysis.project.collect import summary_of
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic, FileError, FileReport
 from runguard_lint.grammar import StdlibTree, stdlib_tree
@@ -304,8 +304,9 @@ def check_item(context: WorkerContext, item: WorkItem) -> CheckedFile:
 
 def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
     """The pool's work for the fact pass: one read and one parse (`grammar.stdlib_tree`)
-    serve the module's summary (when its text names a catalog constructor, or one of
-    `context.survey_names`) and its check up to LibCST, with no project fact in reach.
+    serve the module's summary (the survey's rounds send only the files whose summary
+    they want, see `project._survey_rounds`) and its check up to LibCST, with no project
+    fact in reach.
 
     The check runs under the file's time budget, as in `check_item` (a survey cut short
     settles nothing: the check reports the file); the summary is made after it, outside
@@ -313,17 +314,14 @@ def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
     data = read_bytes(item.path)
     if isinstance(data, str):
         return Surveyed("", None, None)
-    # The parsed text, its tree, and whether the fact pass wants its summary.
-    trees: list[tuple[str, ast.Module, bool]] = []
+    # The parsed text and its tree.
+    trees: list[tuple[str, ast.Module]] = []
     catalog = context.settings.catalog
 
     def parse_once(filename: str, text: str) -> StdlibTree | FileReport | None:
-        wanted = wants_summary(text, catalog, context.survey_names)
-        if not wanted and not _needs_parse(text, context.settings, context.enabled, EMPTY):
-            return None  # no summary wanted, and nothing the check could report
         parsed = _parse(filename, text)
         if not isinstance(parsed, FileReport):
-            trees.append((text, parsed.tree, wanted))
+            trees.append((text, parsed.tree))
         return parsed
 
     outcome = _check_source(
@@ -332,12 +330,11 @@ def survey_item(context: WorkerContext, item: WorkItem) -> Surveyed:
     summary = None
     imported: frozenset[str] = frozenset()
     if trees:
-        text, tree, wanted = trees[0]
+        text, tree = trees[0]
         imported = imported_names(tree)
-        if wanted:
-            module, package = module_of(str(item.path))
-            # Too deep to summarise: the module tells the project nothing.
-            with contextlib.suppress(RecursionError):
-                summary = summary_of(tree, text, module, package, catalog)
+        module, package = module_of(str(item.path))
+        # Too deep to summarise: the module tells the project nothing.
+        with contextlib.suppress(RecursionError):
+            summary = summary_of(tree, text, module, package, catalog)
     settled = outcome.report if outcome.report is not None and not outcome.reads_facts else None
     return Surveyed(content_hash(data), summary, settled, imported)

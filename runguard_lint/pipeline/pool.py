@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -67,8 +67,6 @@ class WorkerContext:
     unsafe_fixes: bool = False  # fixing only: apply unsafe fixes too
     # The project-wide facts (None: none computed, each module's own are used).
     project: ProjectFacts | None = None
-    # The fact pass's second round: names whose mention makes a survey summarise a module.
-    survey_names: frozenset[str] = frozenset()
 
     @property
     def facts_digest(self) -> str:
@@ -148,11 +146,10 @@ class Workers:
     copied much of it (each new object a worker makes lands in memory its parent freed,
     and each write copies a page).
 
-    A call may give its own `survey_names` (each round of the fact pass has its own):
-    they travel with each chunk, the rest of the context only once, to each worker as
-    it starts. Signals are noted while a call runs (and while its caller handles what
-    it yields) and acted on at its safe points; leaving the block early, by an
-    exception or a signal, stops and reaps the workers."""
+    The context travels only once, to each worker as it starts. Signals are noted
+    while a call runs (and while its caller handles what it yields) and acted on at
+    its safe points; leaving the block early, by an exception or a signal, stops and
+    reaps the workers."""
 
     def __init__(self, context: WorkerContext, workers: int) -> None:
         self._context = context
@@ -177,15 +174,12 @@ class Workers:
         work: Work[Result],
         items: Sequence[WorkItem],
         lost: Callable[[FileReport], Result],
-        *,
-        survey_names: frozenset[str] | None = None,
     ) -> Iterator[tuple[WorkItem, Result]]:
-        """Yield (item, work(context, item)) for each item, as `run_in_workers` does;
-        with `survey_names`, the context's are those."""
+        """Yield (item, work(context, item)) for each item, as `run_in_workers` does."""
         if not items:
             return
         with interrupt.deferred():
-            yield from self._run(work, items, lost, survey_names)
+            yield from self._run(work, items, lost)
         interrupt.check()
 
     def _run(
@@ -193,7 +187,6 @@ class Workers:
         work: Work[Result],
         items: Sequence[WorkItem],
         lost: Callable[[FileReport], Result],
-        survey_names: frozenset[str] | None,
     ) -> Iterator[tuple[WorkItem, Result]]:
         chunks = chunked(items, lambda item: item.size, self._workers)
         retry: list[list[WorkItem]] = []
@@ -202,7 +195,7 @@ class Workers:
         futures: list[tuple[Future[list[object]] | None, list[WorkItem]]] = []
         for chunk in chunks:
             try:
-                futures.append((pool.submit(_run_chunk, work, chunk, survey_names), chunk))
+                futures.append((pool.submit(_run_chunk, work, chunk), chunk))
             except BrokenProcessPool:  # a worker died already: the rest is run apart
                 futures.append((None, chunk))
         for future, chunk in futures:
@@ -216,8 +209,6 @@ class Workers:
                 continue
             yield from _answers(chunk, outcomes, lost)
         context = self._context
-        if survey_names is not None:
-            context = replace(context, survey_names=survey_names)
         for chunk in retry:
             outcome = _alone(chunk, work, context) if len(chunk) > 1 else None
             if isinstance(outcome, list):
@@ -294,15 +285,10 @@ class _Failed:
     error: BaseException
 
 
-def _run_chunk(
-    work: Work[Result], chunk: Sequence[WorkItem], survey_names: frozenset[str] | None = None
-) -> list[object]:
-    """Runs in a worker: each file's result, or the exception it raised (with
-    `survey_names`, the pool's context has those instead of its own)."""
+def _run_chunk(work: Work[Result], chunk: Sequence[WorkItem]) -> list[object]:
+    """Runs in a worker: each file's result, or the exception it raised."""
     context = _context
     assert context is not None, "a worker gets its context when it starts"
-    if survey_names is not None:
-        context = replace(context, survey_names=survey_names)
     outcomes: list[object] = []
     for item in chunk:
         try:

@@ -72,8 +72,8 @@ def project_facts(
 
 def facts_item(context: WorkerContext, item: WorkItem) -> Surveyed:
     """The fact pass alone for one file (`--fix` and the language server, which check
-    nothing on the way): its summary when the pass wants one (its text names a catalog
-    constructor, or one of `context.survey_names`)."""
+    nothing on the way): its summary (the survey's rounds send only the files whose
+    summary they want, see `_survey_rounds`)."""
     data = read_bytes(item.path)
     if isinstance(data, str):
         return Surveyed("", None, None)
@@ -82,7 +82,7 @@ def facts_item(context: WorkerContext, item: WorkItem) -> Surveyed:
         text = decode(data).text
     except DecodeFailure:
         text = None
-    if text is not None and wants_summary(text, context.settings.catalog, context.survey_names):
+    if text is not None:
         summary = summary_of_text(str(item.path), text, context.settings.catalog)
     return Surveyed(content_hash(data), summary, None)
 
@@ -92,13 +92,10 @@ def in_process(settings: Settings) -> Iterator[SurveyRound]:
     """The survey's rounds (`facts_item`) run one file after the other, here."""
     context = WorkerContext(settings, frozenset())
 
-    def survey_round(
-        items: Sequence[WorkItem], names: frozenset[str]
-    ) -> Iterator[tuple[WorkItem, Surveyed]]:
-        named = replace(context, survey_names=names)
+    def survey_round(items: Sequence[WorkItem]) -> Iterator[tuple[WorkItem, Surveyed]]:
         for item in items:
             try:
-                yield item, facts_item(named, item)
+                yield item, facts_item(context, item)
             except Exception:  # as a worker's crash: the file tells the project nothing
                 yield item, Surveyed("", None, None)
 
@@ -184,8 +181,8 @@ class ProjectSurvey:
             self.reach.save(self.modules.keys())
 
 
-# One round of the survey: files and the names that make a module's summary wanted.
-SurveyRound = Callable[[Sequence[WorkItem], frozenset[str]], Iterator[tuple[WorkItem, "Surveyed"]]]
+# One round of the survey: the files whose summaries it wants.
+SurveyRound = Callable[[Sequence[WorkItem]], Iterator[tuple[WorkItem, "Surveyed"]]]
 # The survey's workers, started for every round of one fact pass.
 Survey = Callable[[], AbstractContextManager[SurveyRound]]
 
@@ -199,7 +196,7 @@ def survey_project(
     apart: bool = True,
 ) -> ProjectSurvey:
     """The facts of the files being checked (summaries cached in cache_dir), with the
-    parsing moved to the workers: for a check run, `survey(items, names)` runs
+    parsing moved to the workers: for a check run, `survey(items)` runs
     `check.survey_item` in the pool, which also checks each file up to LibCST, so a
     file the fact pass parses is parsed again only if it reaches LibCST (`--fix` runs
     `facts_item` in the pool, the language server `in_process`).
@@ -382,7 +379,7 @@ def _survey_rounds(
         if not _known(known, digest, module):
             wanted.append(WorkItem(file.display, file.path, None, len(text)))
     passes.update((file.display, Pass.FIRST) for file in first)
-    surveyed = dict(survey(wanted, frozenset()))
+    surveyed = dict(survey(wanted))
     summaries: dict[str, ModuleSummary] = {}
     used: dict[str, ModuleSummary] = {}
     _add(first, digests, modules, known, surveyed, summaries, used)
@@ -400,7 +397,7 @@ def _survey_rounds(
             if not _known(known, digest, modules[file.display]):
                 wanted.append(WorkItem(file.display, file.path, None, len(text)))
         passes.update((file.display, Pass.SECOND) for file in second)
-        surveyed.update(survey(wanted, names))
+        surveyed.update(survey(wanted))
         _add(second, digests, modules, known, surveyed, summaries, used)
     return first, passes, surveyed, summaries, used, names
 

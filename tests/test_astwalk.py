@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from runguard_lint.analysis.project import summary
@@ -94,6 +95,52 @@ def _functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]
     return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
+# The two walks the summariser made before `summary._Own` replaced them, kept here as
+# the reference that one walk must match.
+_NOT_OWN = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_NESTING = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
+_DIRECT = (ast.Return, ast.Assign, ast.AnnAssign)
+_HOLDING = tuple(summary._HOLDING_TYPES)
+
+
+def _own_nodes(function: ast.AST) -> list[ast.AST]:
+    """The nodes of a function body, not those of nested functions, lambdas or classes."""
+    own: list[ast.AST] = []
+    stack = children(function)
+    while stack:
+        node = stack.pop()
+        own.append(node)
+        if not isinstance(node, _NOT_OWN):
+            stack.extend(children(node))
+    return own
+
+
+def _calls_with_context(root: ast.AST) -> Iterator[tuple[ast.Call, bool, bool, ast.AST | None]]:
+    """Calls under root; whether a loop may run them many times per run of root;
+    whether they sit in a nested function; and the statement they are the kept value of."""
+    stack: list[tuple[ast.AST, bool, bool, ast.AST | None]] = [(root, False, False, None)]
+    while stack:
+        node, in_loop, nested, parent = stack.pop()
+        if isinstance(node, ast.Call):
+            yield node, in_loop, nested, parent
+        below = children(node)
+        if not below:
+            continue
+        inner = nested or (node is not root and isinstance(node, _NESTING))
+        loop = in_loop or isinstance(node, _LOOPS)
+        if isinstance(node, _DIRECT):
+            stack.extend([(child, loop, inner, node) for child in below])
+            continue
+        if parent is None or not isinstance(node, _HOLDING):
+            stack.extend([(child, loop, inner, None) for child in below])
+            continue
+        kept = {id(part) for part in summary._kept_parts(node)}
+        stack.extend(
+            [(child, loop, inner, parent if id(child) in kept else None) for child in below]
+        )
+
+
 def test_one_walk_of_a_function_holds_its_own_nodes_by_kind_in_order() -> None:
     kinds: dict[str, tuple[type[ast.AST], ...]] = {
         "calls": (ast.Call,),
@@ -109,7 +156,7 @@ def test_one_walk_of_a_function_holds_its_own_nodes_by_kind_in_order() -> None:
     for tree in TREES:
         for function in _functions(tree):
             own = summary._Own(children(function), function.body)
-            nodes = summary._own_nodes(function)
+            nodes = _own_nodes(function)
             assert own.nodes == nodes
             for name, types in kinds.items():
                 assert getattr(own, name) == [n for n in nodes if isinstance(n, types)], name
@@ -120,7 +167,7 @@ def test_one_walk_of_a_function_holds_its_own_nodes_by_kind_in_order() -> None:
             )
             assert own.bare_return_at == expected_cut
             # Each statement's calls with their context, as the walk of its own finds them.
-            assert own.sites == [list(summary._calls_with_context(s)) for s in function.body]
+            assert own.sites == [list(_calls_with_context(s)) for s in function.body]
             checked += 1
     assert checked > 100
 

@@ -266,9 +266,9 @@ def fix_files(
     )
 
     directory = cache.directory if cache is not None else None
-    context = WorkerContext(settings, frozenset())
+    facts_only = WorkerContext(settings, frozenset())
     survey = survey_project(
-        files, settings, directory, lambda: _in_workers(facts_item, context, _workers(settings))
+        files, settings, directory, lambda: _in_workers(facts_item, facts_only, _workers(settings))
     )
     project = survey.facts
     triage = _triage(

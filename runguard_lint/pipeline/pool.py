@@ -179,43 +179,44 @@ class Workers:
         if not items:
             return
         with interrupt.deferred():
-            yield from self._run(work, items, lost)
+            chunks = chunked(items, lambda item: item.size, self._workers)
+            retry: list[list[WorkItem]] = []
+            interrupt.check()
+            pool = self._live_pool(len(chunks))
+            futures: list[tuple[Future[list[object]] | None, list[WorkItem]]] = []
+            for chunk in chunks:
+                try:
+                    futures.append((pool.submit(_run_chunk, work, chunk), chunk))
+                except BrokenProcessPool:  # a worker died already: the rest is run apart
+                    futures.append((None, chunk))
+            for future, chunk in futures:
+                if future is None:
+                    retry.append(chunk)
+                    continue
+                try:
+                    outcomes = _result(future)
+                except Exception:  # a dead worker, or outcomes that could not come back
+                    retry.append(chunk)
+                    continue
+                yield from _answers(chunk, outcomes, lost)
+            yield from self._apart(retry, work, lost)
         interrupt.check()
 
-    def _run(
+    def _apart(
         self,
+        chunks: list[list[WorkItem]],
         work: Work[Result],
-        items: Sequence[WorkItem],
         lost: Callable[[FileReport], Result],
     ) -> Iterator[tuple[WorkItem, Result]]:
-        chunks = chunked(items, lambda item: item.size, self._workers)
-        retry: list[list[WorkItem]] = []
-        interrupt.check()
-        pool = self._live_pool(len(chunks))
-        futures: list[tuple[Future[list[object]] | None, list[WorkItem]]] = []
+        """The chunks whose worker died: each run again in a process of its own, then
+        file by file, so that only a file that kills its own process is lost."""
         for chunk in chunks:
-            try:
-                futures.append((pool.submit(_run_chunk, work, chunk), chunk))
-            except BrokenProcessPool:  # a worker died already: the rest is run apart
-                futures.append((None, chunk))
-        for future, chunk in futures:
-            if future is None:
-                retry.append(chunk)
-                continue
-            try:
-                outcomes = _result(future)
-            except Exception:  # a dead worker, or outcomes that could not come back
-                retry.append(chunk)
-                continue
-            yield from _answers(chunk, outcomes, lost)
-        context = self._context
-        for chunk in retry:
-            outcome = _alone(chunk, work, context) if len(chunk) > 1 else None
+            outcome = _alone(chunk, work, self._context) if len(chunk) > 1 else None
             if isinstance(outcome, list):
                 yield from _answers(chunk, outcome, lost)
                 continue
             for item in chunk:
-                single = _alone([item], work, context)
+                single = _alone([item], work, self._context)
                 if isinstance(single, list):
                     yield from _answers([item], single, lost)
                 elif isinstance(single, BrokenProcessPool):

@@ -77,14 +77,13 @@ def facts_item(context: WorkerContext, item: WorkItem) -> Surveyed:
     data = read_bytes(item.path)
     if isinstance(data, str):
         return Surveyed("", None, None)
-    summary = None
     try:
         text = decode(data).text
     except DecodeFailure:
-        text = None
-    if text is not None:
-        summary = summary_of_text(str(item.path), text, context.settings.catalog)
-    return Surveyed(content_hash(data), summary, None)
+        return Surveyed(content_hash(data), None, None)
+    return Surveyed(
+        content_hash(data), summary_of_text(str(item.path), text, context.settings.catalog), None
+    )
 
 
 @contextmanager
@@ -105,7 +104,7 @@ def in_process(settings: Settings) -> Iterator[SurveyRound]:
 @dataclass(frozen=True)
 class Surveyed:
     """One file seen before the project's facts are joined (the fact pass, in a worker):
-    its summary when the fact pass wants one, and its report when the file is settled
+    its summary (None when it does not parse), and its report when the file is settled
     with no project fact in reach (None otherwise), with the names it imports, which
     tell whether a project fact is in reach after all (`analysis.project.reachable`)."""
 

@@ -664,12 +664,12 @@ class _Summariser:
 
     def record_calls(self, root: ast.stmt, lifetime: Lifetime, function: str, cls: str) -> None:
         """Every call under root with the lifetime of its site."""
-        self.record_sites(_calls_with_context(root), lifetime, function, cls)
+        self.record_sites(_Own([root], (root,)).sites[0], lifetime, function, cls)
 
     def record_sites(
         self, sites: Iterable[_Site], lifetime: Lifetime, function: str, cls: str
     ) -> None:
-        """Each call (`_calls_with_context`) with the lifetime of its site."""
+        """Each call (`_Own.sites`) with the lifetime of its site."""
         for node, repeated, nested, parent in sites:
             head = node.func
             while isinstance(head, ast.Attribute):
@@ -896,37 +896,23 @@ def _terminal(expression: ast.expr) -> str:
     return ""
 
 
-_NOT_OWN = (*_FunctionDef, ast.Lambda, ast.ClassDef)
-
-
-def _own_nodes(function: ast.AST) -> list[ast.AST]:
-    """The nodes of a function body, not those of nested functions, lambdas or classes
-    (depth first, last child first: the order the questions below were written for)."""
-    own: list[ast.AST] = []
-    stack = _children(function)
-    while stack:
-        node = stack.pop()
-        own.append(node)
-        if not isinstance(node, _NOT_OWN):
-            stack.extend(_children(node))
-    return own
-
-
-# A call in a function's body, whether a loop may run it many times per run of its
-# statement, whether it sits in a nested function, and the statement it is the direct
-# value of (see `_calls_with_context`).
+# A call in a statement, whether a loop may run it many times per run of the statement,
+# whether it sits in a nested function (which runs whenever it is called), and the
+# statement it is the kept value of (see `_Own`).
 _Site = tuple[ast.Call, bool, bool, Optional[ast.AST]]
 
 
 class _Own:
-    """A function's own nodes (`_own_nodes`, in its order), and those that the
-    summariser's questions read, by kind, each list in that same order: one walk
-    serves every question, and each reads only the nodes it asks about (a function's
-    nodes are mostly names, constants and operators, which most questions skip).
+    """A function's own nodes (not those of the functions, lambdas and classes it
+    defines; depth first, last child first: the order the questions were written for),
+    and those that the summariser's questions read, by kind, each list in that same
+    order: one walk serves every question, and each reads only the nodes it asks about
+    (a function's nodes are mostly names, constants and operators, which most
+    questions skip).
 
-    Given the function's `body`, the same walk also finds the calls of each of its
-    statements with their context (`sites`, as `_calls_with_context` finds them),
-    going into nested functions for those alone."""
+    Given the function's `body` (or a module-level statement as its own body), the
+    same walk also finds the calls of each of its statements with their context
+    (`sites`), going into nested functions for those alone."""
 
     __slots__ = (
         "assigns",
@@ -1027,6 +1013,9 @@ class _Own:
                     [(child, owned, statement, loop, inner, None, False) for child in children]
                 )
             else:
+                # `return await C()`, `return C(...).model`, `return R(encoder=C())`,
+                # `x = [C() for ...]`: what the statement keeps holds the construction,
+                # which lives as long as that does.
                 kept = {id(part) for part in _kept_parts(node)}
                 stack.extend(
                     [
@@ -1111,9 +1100,8 @@ def _permit_wrappers(
             continue
         used = {
             (node.func.value.id, node.func.attr)
-            for node in _own_nodes(function)
-            if isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
+            for node in _Own(_children(function)).calls
+            if isinstance(node.func, ast.Attribute)
             and isinstance(node.func.value, ast.Name)
             and node.func.value.id in semaphores
             and node.func.attr in ("acquire", "release")
@@ -1310,57 +1298,28 @@ def _blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
         yield handler.body
 
 
-def _calls_with_context(
-    root: ast.AST,
-) -> Iterator[tuple[ast.Call, bool, bool, ast.AST | None]]:
-    """Calls under root; whether a loop may run them many times per run of root;
-    whether they sit in a nested function (which runs whenever it is called); and
-    the statement they are the direct value of."""
-    stack: list[tuple[ast.AST, bool, bool, ast.AST | None]] = [(root, False, False, None)]
-    while stack:
-        node, in_loop, nested, parent = stack.pop()
-        if isinstance(node, ast.Call):
-            yield node, in_loop, nested, parent
-        children = _children(node)
-        if not children:
-            continue
-        inner = nested or (node is not root and isinstance(node, _NESTING))
-        loop = in_loop or isinstance(node, _LOOPS)
-        if isinstance(node, _DIRECT):
-            stack.extend([(child, loop, inner, node) for child in children])
-            continue
-        # `return await C()`, `return C(...).model`, `return R(encoder=C())`, `x = [C()
-        # for ...]`: what the statement keeps holds the construction, which lives as
-        # long as that does.
-        if parent is None or not isinstance(node, _HOLDING):
-            stack.extend([(child, loop, inner, None) for child in children])
-            continue
-        kept = {id(part) for part in _kept_parts(node)}
-        stack.extend(
-            [(child, loop, inner, parent if id(child) in kept else None) for child in children]
-        )
-
-
-# The expressions whose value may hold a part of them (see _kept_parts).
-_HOLDING = (
-    ast.Await,
-    ast.Attribute,
-    ast.Subscript,
-    ast.Starred,
-    ast.List,
-    ast.Tuple,
-    ast.Set,
-    ast.Dict,
-    ast.ListComp,
-    ast.SetComp,
-    ast.GeneratorExp,
-    ast.DictComp,
-    ast.IfExp,
-    ast.BoolOp,
-    ast.Call,
-    ast.keyword,
+# The expressions whose value may hold a part of them (see _kept_parts), as the exact
+# node types that `_Own` looks up (a parsed tree holds no subclasses of these).
+_HOLDING_TYPES: frozenset[type[ast.AST]] = frozenset(
+    {
+        ast.Await,
+        ast.Attribute,
+        ast.Subscript,
+        ast.Starred,
+        ast.List,
+        ast.Tuple,
+        ast.Set,
+        ast.Dict,
+        ast.ListComp,
+        ast.SetComp,
+        ast.GeneratorExp,
+        ast.DictComp,
+        ast.IfExp,
+        ast.BoolOp,
+        ast.Call,
+        ast.keyword,
+    }
 )
-_HOLDING_TYPES: frozenset[type[ast.AST]] = frozenset(_HOLDING)
 
 
 def _kept_parts(node: ast.AST) -> list[ast.AST]:
@@ -1394,14 +1353,15 @@ def _constructs(call: ast.Call) -> bool:
     return callee == "cls" or (callee[:1].isupper() and any(c.islower() for c in callee))
 
 
-_NESTING = (*_FunctionDef, ast.Lambda)
-_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
-_DIRECT = (ast.Return, ast.Assign, ast.AnnAssign)
-# The same, as the exact node types that `_Own` looks up (a parsed tree holds no
-# subclasses of these).
-_NESTING_TYPES: frozenset[type[ast.AST]] = frozenset(_NESTING)
-_LOOP_TYPES: frozenset[type[ast.AST]] = frozenset(_LOOPS)
-_DIRECT_TYPES: frozenset[type[ast.AST]] = frozenset(_DIRECT)
+# For a call's context (`_Own`): what runs it whenever it is called, what may run it
+# many times, and the statements whose value it may be.
+_NESTING_TYPES: frozenset[type[ast.AST]] = frozenset(
+    {ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda}
+)
+_LOOP_TYPES: frozenset[type[ast.AST]] = frozenset(
+    {ast.For, ast.AsyncFor, ast.While, ast.comprehension}
+)
+_DIRECT_TYPES: frozenset[type[ast.AST]] = frozenset({ast.Return, ast.Assign, ast.AnnAssign})
 
 
 class _Held:
@@ -1745,10 +1705,8 @@ def _decorator_factories(tree: ast.Module, keyed: dict[str, tuple[int, ...]]) ->
             continue
         inner = {node.name for node in function.body if isinstance(node, _FunctionDef)}
         if any(
-            isinstance(node, ast.Return)
-            and isinstance(node.value, ast.Name)
-            and node.value.id in inner
-            for node in _own_nodes(function)
+            isinstance(node.value, ast.Name) and node.value.id in inner
+            for node in _Own(_children(function)).returns
         ):
             found.append(function.name)
     return tuple(found)

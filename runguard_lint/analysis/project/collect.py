@@ -184,22 +184,37 @@ def _interesting_names(summaries: Iterable[ModuleSummary]) -> set[str]:
     """Last names of what other modules may call or build: factories, helpers, classes,
     and functions whose parameter reaches a key of a module-level dict (whether every
     call passes a constant needs every module that names them)."""
-    names: set[str] = set()
+    return {name for names in name_origins(summaries).values() for name in names}
+
+
+def name_origins(summaries: Iterable[ModuleSummary]) -> dict[str, set[str]]:
+    """The second pass's names (`interesting_names`), by the fact of the first pass's
+    summaries each comes from; `benchmarks/fact_pass.py` reports which of them make
+    the second pass as large as it is."""
     modules = {summary.module: summary for summary in summaries}
     resolver = ProjectFacts(aliases=_qualified_aliases(modules))
-    names.update(f.rsplit(".", 1)[-1] for f in keyed_functions(modules, resolver))
+    origins: dict[str, set[str]] = {origin: set() for origin in NAME_ORIGINS}
+    origins["keyed"].update(f.rsplit(".", 1)[-1] for f in keyed_functions(modules, resolver))
     for summary in modules.values():
         if not summary.names_resources:
             continue
-        names.update(f.rsplit(".", 1)[-1] for f in summary.returns_fresh)
-        names.update(f.rsplit(".", 1)[-1] for f in summary.releases)
-        names.update(c.rsplit(".", 1)[-1] for c in summary.classes)
-        names.update(summary.permit_takers)
+        origins["fresh"].update(f.rsplit(".", 1)[-1] for f in summary.returns_fresh)
+        origins["releases"].update(f.rsplit(".", 1)[-1] for f in summary.releases)
+        origins["classes"].update(c.rsplit(".", 1)[-1] for c in summary.classes)
+        origins["permits"].update(summary.permit_takers)
         # The functions that build something here: whether they run once (startup
         # code) needs every module that calls them.
-        names.update(
+        origins["builders"].update(
             site.through.rsplit(".", 1)[-1]
             for site in summary.constructions
             if site.through and site.lifetime is not Lifetime.HELD
         )
-    return {name for name in names if name.isidentifier()}
+    return {
+        origin: {name for name in names if name.isidentifier()} for origin, names in origins.items()
+    }
+
+
+# Where the second pass's names come from: functions whose parameter reaches a key of a
+# module-level dict, functions that may return a fresh resource, helpers that release a
+# parameter, classes, permit takers, and functions that build something per call.
+NAME_ORIGINS = ("keyed", "fresh", "releases", "classes", "permits", "builders")

@@ -1,0 +1,74 @@
+"""The fact pass's second-pass names, by the fact each comes from (`collect.name_origins`):
+what `benchmarks/fact_pass.py` reports, and what `interesting_names` joins."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from runguard_lint.analysis.project.collect import (
+    NAME_ORIGINS,
+    interesting_names,
+    name_origins,
+    summary_of_text,
+)
+from runguard_lint.config import Settings
+
+FIRST = textwrap.dedent(
+    """
+    import httpx
+
+    _CACHE = {}
+
+
+    def make_client():
+        return httpx.Client()
+
+
+    def shut(client):
+        client.close()
+
+
+    def lookup(key):
+        return _CACHE[key]
+
+
+    class Holder:
+        def __init__(self):
+            self.client = httpx.Client()
+
+
+    def startup():
+        return configure(1)
+    """
+)
+
+# Names no fact gives: a module-level function that calls nothing, and a local.
+QUIET = textwrap.dedent(
+    """
+    def plain(x):
+        y = x + 1
+        return y
+    """
+)
+
+
+def test_each_name_comes_from_the_fact_that_gives_it(tmp_path: Path) -> None:
+    catalog = Settings(project_root=tmp_path).catalog
+    summaries = [
+        summary_of_text(str(tmp_path / "app" / name), text, catalog)
+        for name, text in (("first.py", FIRST), ("quiet.py", QUIET))
+    ]
+    found = name_origins([s for s in summaries if s is not None])
+    assert tuple(found) == NAME_ORIGINS
+    assert "make_client" in found["fresh"]
+    assert "shut" in found["releases"]
+    assert "lookup" in found["keyed"]
+    assert "Holder" in found["classes"]
+    # Every function that calls something in a module naming a resource builds, as far
+    # as the first pass knows: this is what makes the second pass wide on real code.
+    assert {"make_client", "startup"} <= found["builders"]
+    assert found["permits"] == set()
+    every = set().union(*found.values())
+    assert "plain" not in every and "y" not in every
+    assert interesting_names(s for s in summaries if s is not None) == every

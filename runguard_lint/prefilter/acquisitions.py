@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from runguard_lint.astwalk import children
-from runguard_lint.catalog import Catalog
+from runguard_lint.catalog import Catalog, ResourceKind
 from runguard_lint.prefilter.syntax import dotted, holds_line, import_map, regions
 from runguard_lint.prefilter.text import hit_rows, text_pattern
 from runguard_lint.wordmatch import words
@@ -33,10 +33,6 @@ def acquisition_candidates(
     rows = hit_rows(text_pattern(catalog.distinctive_names()), text)
     if aliases:
         rows = sorted(set(rows) | set(hit_rows(words(aliases), text)))
-    method_types = {
-        method: [name for kind in kinds for name in kind.on]
-        for method, kinds in catalog.by_method.items()
-    }
     imported_modules = {qualified for targets in imports.values() for qualified in targets}
     found: list[ast.expr] = []
     reads: list[ast.expr] = []
@@ -53,13 +49,22 @@ def acquisition_candidates(
             ):
                 reads.append(call)
             continue
-        if isinstance(call.func, ast.Attribute) and call.func.attr in method_types:
-            types = method_types[call.func.attr]
-            if any(_module_known(type_name, imported_modules) for type_name in types):
+        if isinstance(call.func, ast.Attribute) and call.func.attr in catalog.by_method:
+            method = call.func.attr
+            known = [
+                kind
+                for kind in catalog.by_method[method]
+                if any(_module_known(type_name, imported_modules) for type_name in kind.on)
+            ]
+            if known and method in catalog.permit_methods:
                 found.append(call)
-                if call.func.attr in catalog.permit_methods:
-                    permits.add(ast.dump(call.func.value))
+                permits.add(ast.dump(call.func.value))
                 continue
+            if known and not _closed_by_with(call, parent, known, keep_with_items):
+                found.append(call)
+                continue
+            # A `with` item that closes as a method of these types may still be a
+            # callable of the catalog that does not (`with psycopg2.connect(...)`).
         name = dotted(call.func)
         if name is None:
             continue
@@ -75,10 +80,7 @@ def acquisition_candidates(
         if head == "open" and not rest:
             qualified_names.append("builtins.open")
         kinds = [catalog.by_callable[q] for q in qualified_names if q in catalog.by_callable]
-        for kind in kinds[:1]:
-            direct_with = isinstance(parent, ast.withitem) and parent.context_expr is call
-            if direct_with and kind.with_closes and not keep_with_items:
-                continue
+        if kinds and not _closed_by_with(call, parent, kinds[:1], keep_with_items):
             found.append(call)
     if permits:
         # A permit is owed back to its receiver, maybe by another function of the module
@@ -86,6 +88,17 @@ def acquisition_candidates(
         found.extend(_releases_of(tree, permits, catalog.permit_releases))
     found.extend(reads)
     return found
+
+
+def _closed_by_with(
+    call: ast.Call, parent: ast.AST, kinds: Sequence[ResourceKind], keep_with_items: bool
+) -> bool:
+    """Whether the call is a `with` item that closes what it acquires, whichever of the
+    kinds it is (`with path.open() as f`, as `with open(path) as f`): the analysis finds
+    it released, so no rule can report it, unless the rules that judge `with` items
+    themselves (`keep_with_items`, RG402) run."""
+    direct_with = isinstance(parent, ast.withitem) and parent.context_expr is call
+    return direct_with and not keep_with_items and all(kind.with_closes for kind in kinds)
 
 
 def _releases_of(

@@ -1,0 +1,92 @@
+"""The prefilter's acquisition stage: which calls send a function to LibCST.
+
+A `with` item that closes what it acquires is released by construction, so it sends
+nothing on, whether the catalog knows it as a callable (`open(path)`) or as a method
+of an imported type (`path.open()`), unless the rule that judges `with` items (RG402)
+runs. Each case is also checked for soundness: the same findings with the prefilter
+as without it."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import textwrap
+
+import pytest
+
+from runguard_lint.config import Settings
+from runguard_lint.pipeline.check import check_text
+from runguard_lint.prefilter.acquisitions import acquisition_candidates
+from tests.conftest import ROOT
+
+SETTINGS = Settings(project_root=ROOT)
+UNFILTERED = dataclasses.replace(SETTINGS, prefilter=False)
+
+
+def _candidate_lines(source: str, *, keep_with_items: bool = False) -> list[int]:
+    tree = ast.parse(source)
+    found = acquisition_candidates(tree, source, SETTINGS.catalog, keep_with_items)
+    return sorted(node.lineno for node in found)
+
+
+def _findings(source: str, settings: Settings) -> list[tuple[str, int]]:
+    report = check_text("example.py", source, settings, settings.enabled_codes())
+    assert not report.errors, report.errors
+    return [(d.code, d.location.row) for d in report.diagnostics]
+
+
+PATH_OPEN_IN_WITH = """
+import pathlib
+
+
+def read(name):
+    with pathlib.Path(name).open() as handle:
+        return handle.read()
+"""
+
+PATH_OPEN_KEPT = """
+import pathlib
+
+
+def read(name):
+    handle = pathlib.Path(name).open()
+    return handle.read()
+"""
+
+# `connect` is also a method of SQLAlchemy's engines, whose `with` closes; psycopg2's
+# connection as a `with` item commits or rolls back but stays open.
+CALLABLE_BEHIND_METHOD = """
+import psycopg2
+import sqlalchemy
+
+
+def store(dsn, row):
+    with psycopg2.connect(dsn) as conn:
+        conn.cursor().execute("insert", row)
+"""
+
+
+def test_a_closing_method_in_with_sends_nothing_on() -> None:
+    source = textwrap.dedent(PATH_OPEN_IN_WITH)
+    assert _candidate_lines(source) == []
+    assert _candidate_lines(source, keep_with_items=True) == [6]
+
+
+def test_the_same_method_outside_with_is_kept_and_reported() -> None:
+    source = textwrap.dedent(PATH_OPEN_KEPT)
+    assert _candidate_lines(source) == [6]
+    assert ("RG106", 6) in _findings(source, SETTINGS)
+
+
+def test_a_callable_that_does_not_close_in_with_is_kept_behind_a_method_name() -> None:
+    source = textwrap.dedent(CALLABLE_BEHIND_METHOD)
+    assert _candidate_lines(source) == [7]
+    assert ("RG102", 7) in _findings(source, SETTINGS)
+
+
+@pytest.mark.parametrize(
+    "source", [PATH_OPEN_IN_WITH, PATH_OPEN_KEPT, CALLABLE_BEHIND_METHOD], ids=str.strip
+)
+def test_the_stage_is_sound(source: str) -> None:
+    text = textwrap.dedent(source)
+    assert _findings(text, SETTINGS) == _findings(text, UNFILTERED)

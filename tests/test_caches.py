@@ -678,3 +678,44 @@ def test_eviction_in_a_method_without_acquisitions_is_seen_when_acquisition_rule
     codes = CACHE_CODES | {"RG101", "RG102", "RG106", "RG301", "RG401"}
     assert _findings(source, codes) == []
     assert _findings(source, codes, UNFILTERED) == []
+
+
+CLASS_BODIES = """
+_CACHE = {}
+
+
+def remember(key):
+    _CACHE[key] = compute(key)
+    return _CACHE[key]
+
+
+class Model:
+    name: str = "x"
+    size: int = 3
+
+
+class Reader:
+    kind = "reader"
+
+    def peek(self):
+        return _CACHE.get("a")
+
+
+class Registered:
+    hook = staticmethod(remember)
+"""
+
+
+def test_a_class_body_the_dict_analysis_cannot_reach_is_stubbed() -> None:
+    """A class whose body names neither a dict the rule may report nor a function it
+    keeps is blanked whole; the others keep their bodies (and their kept methods)."""
+    from runguard_lint.prefilter import analysis_plan
+
+    text = textwrap.dedent(CLASS_BODIES)
+    plan = analysis_plan(ast.parse(text), text, SETTINGS, registry.needs(CACHE_CODES))
+    assert plan is not None
+    focused = plan.apply(text)
+    assert "name: str" not in focused and "class Model:" in focused
+    assert 'kind = "reader"' in focused and "_CACHE.get" in focused
+    assert "staticmethod(remember)" in focused
+    assert _summary(_findings(text)) == _summary(_findings(text, settings=UNFILTERED))

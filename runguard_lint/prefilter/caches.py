@@ -52,7 +52,16 @@ def may_use_functools_cache(text: str) -> bool:
 
 def cache_units(tree: ast.Module, text: str) -> set[Unit] | None:
     """What the dict-cache rule must see of a file: None when it cannot report anything
-    here, else the top-level functions and methods to keep whole (class bodies stay open).
+    here, else the top-level functions and methods to keep whole (`cache_view`)."""
+    view = cache_view(tree, text)
+    return None if view is None else view[0]
+
+
+def cache_view(tree: ast.Module, text: str) -> tuple[set[Unit], frozenset[str]] | None:
+    """What the dict-cache rule must see of a file: None when it cannot report anything
+    here, else the top-level functions and methods to keep whole, and the names through
+    which anything else can touch a dict it may report (the dicts' own names and those
+    of the functions kept): a class body that mentions none of them is nothing to it.
 
     The rule judges a dict by every use of its name, so every function that mentions
     it is kept. From those it follows call sites up and helpers down, as far as
@@ -129,7 +138,7 @@ def cache_units(tree: ast.Module, text: str) -> set[Unit] | None:
         if id(unit) not in kept:
             kept[id(unit)] = unit
             work.extend(related(unit))
-    return set(kept.values())
+    return set(kept.values()), frozenset(names | {unit.name for unit in kept.values()})
 
 
 def _mentions_of(unit: Unit) -> tuple[set[str], set[str], set[str]]:

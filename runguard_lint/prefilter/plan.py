@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from runguard_lint.astwalk import walk
@@ -11,7 +12,8 @@ from runguard_lint.config import Settings
 from runguard_lint.needs import Need
 from runguard_lint.prefilter.acquisitions import acquisition_candidates
 from runguard_lint.prefilter.caches import (
-    cache_units,
+    Unit,
+    cache_view,
     has_functools_cache,
     may_hold_dict_cache,
     may_use_functools_cache,
@@ -97,8 +99,9 @@ def analysis_plan(
     holds a candidate acquisition (or, for a method of such a class, mentions a
     pool type RG105 looks up); to the dict-cache rule when it may touch a
     module- or class-level dict, or calls such a function, or is called by one
-    (see `caches.cache_units`). The functools-cache rule (preview) looks at the
-    whole module.
+    (see `caches.cache_view`). A class body is stubbed whole unless it holds a
+    candidate acquisition or mentions what the dict-cache rule follows. The
+    functools-cache rule (preview) looks at the whole module.
     """
     catalog = settings.catalog
     candidates: list[ast.expr] = []
@@ -106,7 +109,8 @@ def analysis_plan(
         candidates = acquisition_candidates(
             tree, text, catalog, keep_with_items=Need.WITH_ITEMS in needs
         )
-    units = cache_units(tree, text) if Need.DICT_CACHES in needs else None
+    view = cache_view(tree, text) if Need.DICT_CACHES in needs else None
+    units = None if view is None else view[0]
     whole_file = Need.FUNCTOOLS_CACHES in needs and has_functools_cache(tree)
     if not candidates and units is None and not whole_file:
         return None
@@ -119,8 +123,9 @@ def analysis_plan(
         kept.add(Need.DICT_CACHES)
     kept_units = units or set()
     # The dict-cache analysis reads class bodies wherever they are (a nested class's method,
-    # a `staticmethod(_get)`, a decorator): with a cache candidate, only methods are stubbed.
-    open_classes = units is not None
+    # a `staticmethod(_get)`, a decorator): with a cache candidate, only methods are stubbed
+    # in a class that mentions a dict it may report or a function it keeps.
+    touching = view[1] if view is not None else frozenset()
     lines = sorted(call.lineno for call in candidates)
     type_names = {
         name.rsplit(".", 1)[-1]
@@ -136,7 +141,7 @@ def analysis_plan(
                 stubbed.extend(_body_range(statement, text_lines))
         elif not isinstance(statement, ast.ClassDef):
             continue
-        elif open_classes or holds_line(statement, lines):
+        elif holds_line(statement, lines) or _open_to_caches(statement, touching, kept_units):
             acquiring = holds_line(statement, lines)
             for member in statement.body:
                 if (
@@ -170,7 +175,17 @@ def _body_range(
     return [(first, last)]
 
 
-def _mentions(node: ast.AST, names: set[str]) -> bool:
+def _open_to_caches(
+    statement: ast.ClassDef, touching: frozenset[str], kept_units: set[Unit]
+) -> bool:
+    """Whether the dict-cache analysis must see a class body: it holds a function that
+    analysis keeps, or mentions a dict it may report or such a function (`cache_view`)."""
+    if not touching:
+        return False
+    return any(member in kept_units for member in statement.body) or _mentions(statement, touching)
+
+
+def _mentions(node: ast.AST, names: Collection[str]) -> bool:
     for child in walk(node):
         if isinstance(child, ast.Name) and child.id in names:
             return True

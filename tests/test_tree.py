@@ -11,7 +11,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
-from runguard_lint.analysis.tree import children, parent_map, walk
+from runguard_lint.analysis.tree import children, index, parent_map, walk
 from tests.conftest import FIXTURES
 
 # Real modules beside the fixtures: f-strings with format specs (a field LibCST visits
@@ -65,3 +65,7 @@ def _assert_same(module: cst.Module) -> None:
             assert parents[child] is node
             assert expected_parents[child] is node
     assert count == len(parents) + 1
+    # One traversal gives both: the nodes in `walk`'s order and the same parents.
+    nodes, indexed_parents = index(module)
+    assert [id(node) for node in nodes] == [id(node) for node in walk(module)]
+    assert indexed_parents == parents

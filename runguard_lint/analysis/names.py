@@ -33,7 +33,7 @@ from libcst.metadata.scope_provider import (
 
 from runguard_lint.analysis.contexts import expression_contexts
 from runguard_lint.analysis.positions import Positions
-from runguard_lint.analysis.tree import parent_map
+from runguard_lint.analysis.tree import index
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
 _EXTERNAL = (QualifiedNameSource.IMPORT, QualifiedNameSource.BUILTIN)
@@ -78,8 +78,9 @@ class ModuleFacts:
         self._scopes = _scopes(self.module)
         self._qualified: dict[int, set[QualifiedName]] = {}
         # ParentNodeProvider costs a full visitor pass; the same map from reading fields
-        # is five times cheaper.
-        self._parents = parent_map(self.module)
+        # is five times cheaper. The same traversal lists every node in lexical order
+        # (`nodes`), for the analyses that look at the whole module.
+        self.nodes, self._parents = index(self.module)
         # Positions cost a rendering, and most analyses that find nothing never ask
         # one: rendered on the first question, one top-level statement at a time.
         self._positions = Positions(wrapper, self._parents, text, tree)

@@ -101,11 +101,21 @@ def walk(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def parent_map(root: cst.CSTNode) -> Mapping[cst.CSTNode, cst.CSTNode]:
     """Each node under root to its parent: what ParentNodeProvider gives, five times faster."""
+    return index(root)[1]
+
+
+def index(root: cst.CSTNode) -> tuple[list[cst.CSTNode], dict[cst.CSTNode, cst.CSTNode]]:
+    """Every node under root (root included) in the order `walk` yields them, and each
+    node's parent (`parent_map`), from one traversal: a module's analysis asks for both,
+    and each costs a full read of the tree."""
+    nodes: list[cst.CSTNode] = []
     parents: dict[cst.CSTNode, cst.CSTNode] = {}
     stack: list[cst.CSTNode] = [root]
     while stack:
         node = stack.pop()
-        for child in children(node):
+        nodes.append(node)
+        found = children(node)
+        for child in found:
             parents[child] = node
-            stack.append(child)
-    return parents
+        stack.extend(reversed(found))
+    return nodes, parents

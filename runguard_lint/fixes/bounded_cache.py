@@ -78,7 +78,7 @@ def bounded_cache_fix(context: FileContext, binding: cst.CSTNode) -> Fix | None:
         uses = [access.node for access in facts.references_of_binding(target)]
         uses += [
             node
-            for node in walk(facts.module)
+            for node in facts.nodes
             if isinstance(node, cst.Attribute) and node.attr.value == target.value
         ]
     else:

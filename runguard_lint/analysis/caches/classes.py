@@ -23,7 +23,6 @@ from runguard_lint.analysis.caches.syntax import (
     is_staticmethod,
 )
 from runguard_lint.analysis.names import ModuleFacts
-from runguard_lint.analysis.tree import walk
 
 # Hooks that run once per class definition, when the module is imported.
 CLASS_CREATION_HOOKS = frozenset({"__init_subclass__", "__set_name__"})
@@ -54,7 +53,7 @@ class Classes:
         for the callers of private methods."""
         attributes: dict[str, list[cst.Attribute]] = {}
         classes: list[cst.ClassDef] = []
-        for node in walk(self.facts.module):
+        for node in self.facts.nodes:
             if isinstance(node, cst.Attribute):
                 attributes.setdefault(node.attr.value, []).append(node)
             elif isinstance(node, cst.ClassDef):

@@ -38,7 +38,7 @@ class AcquisitionFinder:
         properties = self.catalog.factory_terminals if self.project is not None else frozenset()
         calls: list[cst.Call] = []
         reads: list[cst.Attribute] = []
-        for node in walk(self.facts.module):
+        for node in self.facts.nodes:
             if isinstance(node, cst.Call):
                 calls.append(node)
             elif isinstance(node, cst.Attribute) and node.attr.value in properties:

@@ -84,8 +84,71 @@ def test_a_callable_that_does_not_close_in_with_is_kept_behind_a_method_name() -
     assert ("RG102", 7) in _findings(source, SETTINGS)
 
 
+# A call that loads into its receiver acquires the receiver: its `with` releases nothing.
+LOAD_INTO_RECEIVER = """
+from annoy import AnnoyIndex
+
+
+def search(path, vector):
+    index = AnnoyIndex(40, "angular")
+    with index.load(path):
+        return index.get_nns_by_vector(vector, 10)
+"""
+
+START_INTO_RECEIVER = """
+from multiprocessing.managers import SyncManager
+
+
+def shared():
+    manager = SyncManager()
+    with manager.start():
+        return manager.dict()
+"""
+
+# One name, imported as two modules in two functions: the call may be either.
+TWO_IMPORTS_OF_ONE_NAME = """
+import sqlalchemy
+
+
+def a():
+    import psycopg as db
+    return db
+
+
+def b(dsn):
+    import psycopg2 as db
+    with db.connect(dsn) as conn:
+        conn.cursor().execute("select 1")
+"""
+
+
+def test_a_with_item_that_loads_into_its_receiver_is_kept() -> None:
+    assert _candidate_lines(textwrap.dedent(LOAD_INTO_RECEIVER)) == [7]
+    assert _candidate_lines(textwrap.dedent(START_INTO_RECEIVER)) == [7]
+
+
+def test_a_with_item_kept_when_any_import_of_its_name_does_not_close() -> None:
+    assert _candidate_lines(textwrap.dedent(TWO_IMPORTS_OF_ONE_NAME)) == [12]
+
+
 @pytest.mark.parametrize(
-    "source", [PATH_OPEN_IN_WITH, PATH_OPEN_KEPT, CALLABLE_BEHIND_METHOD], ids=str.strip
+    "source",
+    [
+        PATH_OPEN_IN_WITH,
+        PATH_OPEN_KEPT,
+        CALLABLE_BEHIND_METHOD,
+        LOAD_INTO_RECEIVER,
+        START_INTO_RECEIVER,
+        TWO_IMPORTS_OF_ONE_NAME,
+    ],
+    ids=[
+        "path-open-in-with",
+        "path-open-kept",
+        "callable-behind-method",
+        "load-into-receiver",
+        "start-into-receiver",
+        "two-imports-of-one-name",
+    ],
 )
 def test_the_stage_is_sound(source: str) -> None:
     text = textwrap.dedent(source)

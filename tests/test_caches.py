@@ -719,3 +719,79 @@ def test_a_class_body_the_dict_analysis_cannot_reach_is_stubbed() -> None:
     assert 'kind = "reader"' in focused and "_CACHE.get" in focused
     assert "staticmethod(remember)" in focused
     assert _summary(_findings(text)) == _summary(_findings(text, settings=UNFILTERED))
+
+
+# Class bodies that reach a reported dict without naming it or a kept function plainly.
+REACHING_CLASS_BODIES = [
+    # A nested class's method writes the dict; another class registers it by decorator.
+    """
+    class Outer:
+        class Hooks:
+            _seen = {}
+
+            def track(self, thing):
+                self._seen[thing.key] = thing.value
+
+    hooks = Outer.Hooks()
+
+
+    class Handlers:
+        @hooks.track
+        def handle(self):
+            pass
+    """,
+    # A nested class's private method, called from another class's body with call data.
+    """
+    class Outer:
+        class Loader:
+            _cache = {}
+
+            def _get(self, name):
+                if name not in self._cache:
+                    self._cache[name] = compute(name)
+                return self._cache[name]
+
+            def fixed(self):
+                return self._get("a")
+
+
+    class User:
+        loaded = Outer.Loader()._get(input())
+    """,
+    # A string annotation, which LibCST's scopes count as a reference.
+    """
+    _CACHE = {}
+
+    def remember(key, value):
+        _CACHE[key] = value
+
+    remember("a", 1)
+
+    class C:
+        x: "remember"
+    """,
+    # `global` and a definition rebinding the dict's name in a class body.
+    """
+    _CACHE = {}
+
+    def remember(key, value):
+        _CACHE[key] = value
+
+    class Reset:
+        global _CACHE
+        def _CACHE(self):
+            return None
+    """,
+]
+
+
+@pytest.mark.parametrize(
+    "source",
+    REACHING_CLASS_BODIES,
+    ids=["nested-decorator", "nested-private-call", "string-annotation", "global-rebinding"],
+)
+def test_class_bodies_that_reach_a_dict_stay_in_view(source: str) -> None:
+    text = textwrap.dedent(source)
+    for codes in (CACHE_CODES, SETTINGS.enabled_codes()):
+        filtered = _summary(_findings(text, codes))
+        assert filtered == _summary(_findings(text, codes, settings=UNFILTERED))

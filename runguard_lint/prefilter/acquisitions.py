@@ -80,7 +80,7 @@ def acquisition_candidates(
         if head == "open" and not rest:
             qualified_names.append("builtins.open")
         kinds = [catalog.by_callable[q] for q in qualified_names if q in catalog.by_callable]
-        if kinds and not _closed_by_with(call, parent, kinds[:1], keep_with_items):
+        if kinds and not _closed_by_with(call, parent, kinds, keep_with_items):
             found.append(call)
     if permits:
         # A permit is owed back to its receiver, maybe by another function of the module
@@ -94,11 +94,18 @@ def _closed_by_with(
     call: ast.Call, parent: ast.AST, kinds: Sequence[ResourceKind], keep_with_items: bool
 ) -> bool:
     """Whether the call is a `with` item that closes what it acquires, whichever of the
-    kinds it is (`with path.open() as f`, as `with open(path) as f`): the analysis finds
-    it released, so no rule can report it, unless the rules that judge `with` items
-    themselves (`keep_with_items`, RG402) run."""
+    kinds it is (`with path.open() as f`, as `with open(path) as f`; a name imported
+    differently in two places may be either): the analysis finds it released, so no
+    rule can report it, unless the rules that judge `with` items themselves
+    (`keep_with_items`, RG402) run. A call that loads into its receiver
+    (`with index.load(path):`) acquires the receiver, which the `with` does not
+    release."""
     direct_with = isinstance(parent, ast.withitem) and parent.context_expr is call
-    return direct_with and not keep_with_items and all(kind.with_closes for kind in kinds)
+    return (
+        direct_with
+        and not keep_with_items
+        and all(kind.with_closes and kind.result == "value" for kind in kinds)
+    )
 
 
 def _releases_of(

@@ -138,7 +138,54 @@ def cache_view(tree: ast.Module, text: str) -> tuple[set[Unit], frozenset[str]] 
         if id(unit) not in kept:
             kept[id(unit)] = unit
             work.extend(related(unit))
-    return set(kept.values()), frozenset(names | {unit.name for unit in kept.values()})
+    return set(kept.values()), _touching(tree, names | {unit.name for unit in kept.values()})
+
+
+def _touching(tree: ast.Module, names: set[str]) -> frozenset[str]:
+    """`names` (the dicts and the kept functions), with the name of every definition
+    anywhere in the module that names one of them, to a fixpoint: a method of a nested
+    class writing the dict, and what names that method (`@hooks.track`, `_get(...)` in
+    a class body), reach the dict as surely as a kept function does."""
+    touching = set(names)
+    definitions = [
+        (node.name, named_in(node))
+        for node in walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    ]
+    changed = True
+    while changed:
+        changed = False
+        for name, named in definitions:
+            if name not in touching and not named.isdisjoint(touching):
+                touching.add(name)
+                changed = True
+    return frozenset(touching)
+
+
+_WORD = re.compile(r"\w+")
+
+
+def named_in(node: ast.AST) -> set[str]:
+    """Every name written anywhere under node, however it is written: read, attribute,
+    `global`, defined, imported, or inside a string (`x: "Cache"`, `cast("Cache", v)`,
+    which LibCST's scopes count as references)."""
+    found: set[str] = set()
+    for child in walk(node):
+        if isinstance(child, ast.Name):
+            found.add(child.id)
+        elif isinstance(child, ast.Attribute):
+            found.add(child.attr)
+        elif isinstance(child, (ast.Global, ast.Nonlocal)):
+            found.update(child.names)
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(child.name)
+        elif isinstance(child, ast.alias):
+            found.update(_WORD.findall(child.name))
+            if child.asname:
+                found.add(child.asname)
+        elif isinstance(child, ast.Constant) and isinstance(child.value, str):
+            found.update(_WORD.findall(child.value))
+    return found
 
 
 def _mentions_of(unit: Unit) -> tuple[set[str], set[str], set[str]]:

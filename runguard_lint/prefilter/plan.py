@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from runguard_lint.astwalk import walk
@@ -17,6 +16,7 @@ from runguard_lint.prefilter.caches import (
     has_functools_cache,
     may_hold_dict_cache,
     may_use_functools_cache,
+    named_in,
 )
 from runguard_lint.prefilter.syntax import holds_line, statements
 from runguard_lint.prefilter.text import text_pattern
@@ -179,13 +179,16 @@ def _open_to_caches(
     statement: ast.ClassDef, touching: frozenset[str], kept_units: set[Unit]
 ) -> bool:
     """Whether the dict-cache analysis must see a class body: it holds a function that
-    analysis keeps, or mentions a dict it may report or such a function (`cache_view`)."""
+    analysis keeps, or names, in any way (`caches.named_in`), a dict it may report or
+    a definition that reaches one (`cache_view`)."""
     if not touching:
         return False
-    return any(member in kept_units for member in statement.body) or _mentions(statement, touching)
+    if any(member in kept_units for member in statement.body):
+        return True
+    return not named_in(statement).isdisjoint(touching)
 
 
-def _mentions(node: ast.AST, names: Collection[str]) -> bool:
+def _mentions(node: ast.AST, names: set[str]) -> bool:
     for child in walk(node):
         if isinstance(child, ast.Name) and child.id in names:
             return True

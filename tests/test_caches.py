@@ -770,6 +770,19 @@ REACHING_CLASS_BODIES = [
     class C:
         x: "remember"
     """,
+    # A dict evicted elsewhere is no candidate, but a kept function writes it too.
+    """
+    _A = {}
+    _B = {}
+
+    def put(key, value):
+        _A[key] = value
+        _B[key] = value
+
+    class Janitor:
+        def reset(self):
+            _B.clear()
+    """,
     # `global` and a definition rebinding the dict's name in a class body.
     """
     _CACHE = {}
@@ -788,7 +801,13 @@ REACHING_CLASS_BODIES = [
 @pytest.mark.parametrize(
     "source",
     REACHING_CLASS_BODIES,
-    ids=["nested-decorator", "nested-private-call", "string-annotation", "global-rebinding"],
+    ids=[
+        "nested-decorator",
+        "nested-private-call",
+        "string-annotation",
+        "released-elsewhere",
+        "global-rebinding",
+    ],
 )
 def test_class_bodies_that_reach_a_dict_stay_in_view(source: str) -> None:
     text = textwrap.dedent(source)

@@ -89,8 +89,10 @@ def cache_view(tree: ast.Module, text: str) -> tuple[set[Unit], frozenset[str]] 
     # A module-level dict that is surely handed on or evicted from somewhere is never
     # reported either: leave it out, with the callers it would drag in (a settings dict
     # passed around a 20k-line module).
+    released: set[str] = set()
     if names:
-        names -= surely_released(tree, names & module_level - in_classes)
+        released = surely_released(tree, names & module_level - in_classes)
+        names -= released
     if not names:
         return None
     units: list[tuple[Unit, ast.ClassDef | None]] = []
@@ -129,16 +131,25 @@ def cache_view(tree: ast.Module, text: str) -> tuple[set[Unit], frozenset[str]] 
             if helper is not None:
                 yield helper
 
+    def mentioning(name: str) -> tuple[Unit, ...]:
+        return (*by_plain.get(name, ()), *by_attribute.get(name, ()))
+
     kept: dict[int, Unit] = {}
-    work = [
-        unit for name in names for unit in (*by_plain.get(name, ()), *by_attribute.get(name, ()))
-    ]
+    followed = set(names)
+    work = [unit for name in names for unit in mentioning(name)]
     while work:
-        unit = work.pop()
-        if id(unit) not in kept:
-            kept[id(unit)] = unit
-            work.extend(related(unit))
-    return set(kept.values()), _touching(tree, names | {unit.name for unit in kept.values()})
+        while work:
+            unit = work.pop()
+            if id(unit) not in kept:
+                kept[id(unit)] = unit
+                work.extend(related(unit))
+        # A released dict is no candidate, but a kept function may write it too: the
+        # analysis judges what it sees, so the release must be in view as well.
+        for name in sorted(released - followed):
+            if any(id(unit) in kept for unit in mentioning(name)):
+                followed.add(name)
+                work.extend(mentioning(name))
+    return set(kept.values()), _touching(tree, followed | {unit.name for unit in kept.values()})
 
 
 def _touching(tree: ast.Module, names: set[str]) -> frozenset[str]:

@@ -14,10 +14,11 @@ more findings than `--sample-size`, a random sample of that size is drawn
 with `random.Random(--seed)` from the findings sorted by key; otherwise every
 finding is in the sample.
 
-`soundness` checks every file in-process (all rules, preview included) with the
-prefilter on and off, and writes `soundness.json`: per file the seconds and
-findings of both, so that a finding the prefilter drops, a crash and the slowest
-files show up (slow: the unfiltered pass is the full LibCST analysis of every file).
+`soundness` checks every file in-process (all rules, preview included; `--rules
+default` for the rules a plain run enables) with the prefilter on and off, and
+writes `soundness.json`: per file the seconds and findings of both, so that a
+finding the prefilter drops, a crash and the slowest files show up (slow: the
+unfiltered pass is the full LibCST analysis of every file).
 
 `table` reads `findings.json`, `sample.json` and a classification file (a JSON
 object mapping a finding's key, `path:row:column:code` with the path relative
@@ -295,17 +296,22 @@ ALL_CODES = frozenset(
 )
 
 
-def _check_both_ways(job: tuple[str, str]) -> dict[str, Any]:
-    """One file, prefilter on and off: seconds, findings and errors of each."""
+def _check_both_ways(job: tuple[str, str, bool]) -> dict[str, Any]:
+    """One file, prefilter on and off: seconds, findings and errors of each; with
+    `every_rule`, ALL_CODES (preview included: RG402 keeps `with` items in view), else
+    the rules a plain run enables."""
     import dataclasses
 
     from runguard_lint.config import Settings
     from runguard_lint.pipeline.check import check_text
 
-    corpus, name = job
+    corpus, name, every_rule = job
     path = Path(corpus) / name
     text = path.read_text(encoding="utf-8", errors="replace")
-    filtered = dataclasses.replace(Settings(project_root=Path(corpus)), preview=True)
+    filtered = Settings(project_root=Path(corpus))
+    if every_rule:
+        filtered = dataclasses.replace(filtered, preview=True)
+    codes = ALL_CODES if every_rule else filtered.enabled_codes()
     result: dict[str, Any] = {"path": name, "lines": text.count("\n") + 1}
     for label, settings in (
         ("on", filtered),
@@ -313,7 +319,7 @@ def _check_both_ways(job: tuple[str, str]) -> dict[str, Any]:
     ):
         started = time.perf_counter()
         try:
-            report = check_text(str(path), text, settings, ALL_CODES)
+            report = check_text(str(path), text, settings, codes)
             found = sorted(
                 f"{d.location.row}:{d.location.column}:{d.code}" for d in report.diagnostics
             )
@@ -343,7 +349,11 @@ def command_soundness(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     with Pool(args.jobs) as pool:
         for done, result in enumerate(
-            pool.imap_unordered(_check_both_ways, [(str(corpus), name) for name in names]), 1
+            pool.imap_unordered(
+                _check_both_ways,
+                [(str(corpus), name, args.rules == "all") for name in names],
+            ),
+            1,
         ):
             results.append(result)
             if done % 1000 == 0:
@@ -504,6 +514,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sound.add_argument("corpus", type=Path)
     sound.add_argument("--out", type=Path, default=Path("corpus-report"))
     sound.add_argument("--jobs", type=int, default=2)
+    sound.add_argument(
+        "--rules",
+        choices=("all", "default"),
+        default="all",
+        help="every rule, preview included (default), or the rules a plain run enables",
+    )
     table = sub.add_parser("table", help="markdown tables from a classification file")
     table.add_argument("data", type=Path, help="the --out directory of `run`")
     table.add_argument(

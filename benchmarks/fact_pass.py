@@ -70,7 +70,8 @@ def measure(root: Path, top: int) -> Report:
     first = [path for path, text in texts.items() if wants_summary(text, catalog)]
     summaries = _summarise(first, texts, catalog, report.first)
     origins = name_origins(summaries)
-    rest = {path: words_of(text) for path, text in texts.items() if path not in set(first)}
+    in_first = set(first)
+    rest = {path: words_of(text) for path, text in texts.items() if path not in in_first}
     every = set().union(*origins.values())
     second = [path for path, words in rest.items() if not every.isdisjoint(words)]
     _summarise(second, texts, catalog, report.second)

@@ -18,7 +18,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from runguard_lint.analysis.positions import Positions
-from runguard_lint.analysis.tree import parent_map, walk
+from runguard_lint.analysis.tree import index, walk
 from tests.test_tree import EDGE_CASES, SAMPLES
 
 TRICKY = {
@@ -48,7 +48,7 @@ def _assert_same(text: str, tree: ast.Module | None) -> Positions:
     module = cst.parse_module(text)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    positions = Positions(wrapper, parent_map(module), text, tree)
+    positions = Positions(wrapper, index(module)[1], text, tree)
     # Deepest nodes first: the questions the checks ask, before any whole rendering.
     nodes = [node for node in walk(module) if node is not module]
     for node in reversed(nodes):
@@ -86,7 +86,7 @@ def test_a_question_renders_only_the_statement_that_holds_the_node() -> None:
     text = "def f():\n    return open('x')\n\n\ndef g():\n    return 2\n"
     module = cst.parse_module(text)
     positions = Positions(
-        MetadataWrapper(module, unsafe_skip_copy=True), parent_map(module), text, ast.parse(text)
+        MetadataWrapper(module, unsafe_skip_copy=True), index(module)[1], text, ast.parse(text)
     )
     second = module.body[1]
     assert isinstance(second, cst.FunctionDef)
@@ -101,7 +101,7 @@ def test_a_question_about_a_method_renders_that_method_alone() -> None:
     text = TRICKY["class members"]
     module = cst.parse_module(text)
     positions = Positions(
-        MetadataWrapper(module, unsafe_skip_copy=True), parent_map(module), text, ast.parse(text)
+        MetadataWrapper(module, unsafe_skip_copy=True), index(module)[1], text, ast.parse(text)
     )
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     klass = module.body[0]

@@ -11,7 +11,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
-from runguard_lint.analysis.tree import children, index, parent_map, walk
+from runguard_lint.analysis.tree import children, index, walk
 from tests.conftest import FIXTURES
 
 # Real modules beside the fixtures: f-strings with format specs (a field LibCST visits
@@ -53,7 +53,7 @@ def test_children_match_libcst_on_edge_cases() -> None:
 
 def _assert_same(module: cst.Module) -> None:
     expected_parents = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ParentNodeProvider)
-    parents = parent_map(module)
+    parents = index(module)[1]
     assert len(parents) == len(expected_parents)
     count = 0
     for node in walk(module):
@@ -65,7 +65,7 @@ def _assert_same(module: cst.Module) -> None:
             assert parents[child] is node
             assert expected_parents[child] is node
     assert count == len(parents) + 1
-    # `parent_map` is `index`'s second half (checked above against LibCST's); its first
-    # is every node in `walk`'s order.
+    # `index`'s parents are checked above against LibCST's; its nodes are every node in
+    # `walk`'s order.
     nodes, _parents = index(module)
     assert [id(node) for node in nodes] == [id(node) for node in walk(module)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from typing import Union
+from typing import NamedTuple, Union
 
 from runguard_lint.analysis.dict_vocabulary import (
     CACHE_DECORATORS,
@@ -54,14 +54,23 @@ def cache_units(tree: ast.Module, text: str) -> set[Unit] | None:
     """What the dict-cache rule must see of a file: None when it cannot report anything
     here, else the top-level functions and methods to keep whole (`cache_view`)."""
     view = cache_view(tree, text)
-    return None if view is None else view[0]
+    return None if view is None else view.units
 
 
-def cache_view(tree: ast.Module, text: str) -> tuple[set[Unit], frozenset[str]] | None:
+class CacheView(NamedTuple):
+    """What the dict-cache rule must see of a file (`cache_view`)."""
+
+    # The top-level functions and methods to keep whole.
+    units: set[Unit]
+    # The classes whose bodies it must see: they hold a kept function, or name a dict it
+    # may report or a definition that reaches one (`_open_classes`).
+    open_classes: frozenset[ast.ClassDef]
+
+
+def cache_view(tree: ast.Module, text: str) -> CacheView | None:
     """What the dict-cache rule must see of a file: None when it cannot report anything
-    here, else the top-level functions and methods to keep whole, and the names through
-    which anything else can touch a dict it may report (the dicts' own names and those
-    of the functions kept): a class body that mentions none of them is nothing to it.
+    here, else the functions to keep whole and the class bodies to keep open (any other
+    class body is nothing to it).
 
     The rule judges a dict by every use of its name, so every function that mentions
     it is kept. From those it follows call sites up and helpers down, as far as
@@ -149,34 +158,42 @@ def cache_view(tree: ast.Module, text: str) -> tuple[set[Unit], frozenset[str]] 
             if any(id(unit) in kept for unit in mentioning(name)):
                 followed.add(name)
                 work.extend(mentioning(name))
-    return set(kept.values()), _touching(tree, followed | {unit.name for unit in kept.values()})
+    kept_units = set(kept.values())
+    names_kept = followed | {unit.name for unit in kept_units}
+    return CacheView(kept_units, _open_classes(tree, names_kept, kept_units))
 
 
-def _touching(tree: ast.Module, names: set[str]) -> frozenset[str]:
-    """`names` (the dicts and the kept functions), with the name of every definition
-    anywhere in the module that names one of them, to a fixpoint: a method of a nested
-    class writing the dict, and what names that method (`@hooks.track`, `_get(...)` in
-    a class body), reach the dict as surely as a kept function does."""
+def _open_classes(tree: ast.Module, names: set[str], units: set[Unit]) -> frozenset[ast.ClassDef]:
+    """The classes that hold one of `units`, or name one of `names` (the dicts and the
+    kept functions) or a definition anywhere in the module that reaches one, to a
+    fixpoint: a method of a nested class writing the dict, and what names that method
+    (`@hooks.track`, `_get(...)` in a class body), reach the dict as surely as a kept
+    function does."""
     touching = set(names)
     definitions = [
-        (node.name, named_in(node))
+        (node, _named_in(node))
         for node in walk(tree)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
     ]
     changed = True
     while changed:
         changed = False
-        for name, named in definitions:
-            if name not in touching and not named.isdisjoint(touching):
-                touching.add(name)
+        for node, named in definitions:
+            if node.name not in touching and not named.isdisjoint(touching):
+                touching.add(node.name)
                 changed = True
-    return frozenset(touching)
+    return frozenset(
+        node
+        for node, named in definitions
+        if isinstance(node, ast.ClassDef)
+        and (any(member in units for member in node.body) or not named.isdisjoint(touching))
+    )
 
 
 _WORD = re.compile(r"\w+")
 
 
-def named_in(node: ast.AST) -> set[str]:
+def _named_in(node: ast.AST) -> set[str]:
     """Every name written anywhere under node, however it is written: read, attribute,
     `global`, defined, imported, or inside a string (`x: "Cache"`, `cast("Cache", v)`,
     which LibCST's scopes count as references)."""

@@ -11,12 +11,10 @@ from runguard_lint.config import Settings
 from runguard_lint.needs import Need
 from runguard_lint.prefilter.acquisitions import acquisition_candidates
 from runguard_lint.prefilter.caches import (
-    Unit,
     cache_view,
     has_functools_cache,
     may_hold_dict_cache,
     may_use_functools_cache,
-    named_in,
 )
 from runguard_lint.prefilter.syntax import holds_line, statements
 from runguard_lint.prefilter.text import text_pattern
@@ -110,7 +108,7 @@ def analysis_plan(
             tree, text, catalog, keep_with_items=Need.WITH_ITEMS in needs
         )
     view = cache_view(tree, text) if Need.DICT_CACHES in needs else None
-    units = None if view is None else view[0]
+    units = None if view is None else view.units
     whole_file = Need.FUNCTOOLS_CACHES in needs and has_functools_cache(tree)
     if not candidates and units is None and not whole_file:
         return None
@@ -124,8 +122,8 @@ def analysis_plan(
     kept_units = units or set()
     # The dict-cache analysis reads class bodies wherever they are (a nested class's method,
     # a `staticmethod(_get)`, a decorator): with a cache candidate, only methods are stubbed
-    # in a class that mentions a dict it may report or a function it keeps.
-    touching = view[1] if view is not None else frozenset()
+    # in a class that `cache_view` keeps open.
+    open_classes = view.open_classes if view is not None else frozenset()
     lines = sorted(call.lineno for call in candidates)
     type_names = {
         name.rsplit(".", 1)[-1]
@@ -141,7 +139,7 @@ def analysis_plan(
                 stubbed.extend(_body_range(statement, text_lines))
         elif not isinstance(statement, ast.ClassDef):
             continue
-        elif holds_line(statement, lines) or _open_to_caches(statement, touching, kept_units):
+        elif holds_line(statement, lines) or statement in open_classes:
             acquiring = holds_line(statement, lines)
             for member in statement.body:
                 if (
@@ -173,19 +171,6 @@ def _body_range(
     if first > len(lines) or lines[first - 1][: first_statement.col_offset].strip():
         return []
     return [(first, last)]
-
-
-def _open_to_caches(
-    statement: ast.ClassDef, touching: frozenset[str], kept_units: set[Unit]
-) -> bool:
-    """Whether the dict-cache analysis must see a class body: it holds a function that
-    analysis keeps, or names, in any way (`caches.named_in`), a dict it may report or
-    a definition that reaches one (`cache_view`)."""
-    if not touching:
-        return False
-    if any(member in kept_units for member in statement.body):
-        return True
-    return not named_in(statement).isdisjoint(touching)
 
 
 def _mentions(node: ast.AST, names: set[str]) -> bool:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper, Scope, ScopeProvider
+from libcst.metadata import MetadataWrapper, Scope, ScopeProvider, scope_provider
 
-from runguard_lint.analysis.names import ModuleFacts, _scopes
+from runguard_lint.analysis import names
+from runguard_lint.analysis.names import ModuleFacts, _scopes, kind_set
 from runguard_lint.analysis.tree import walk
 from tests.test_tree import EDGE_CASES, SAMPLES
 
@@ -72,3 +73,42 @@ def _assert_same(module: cst.Module) -> None:
 
 def _accessed(scope: Scope) -> list[str]:
     return sorted(a.node.value if isinstance(a.node, cst.Name) else "" for a in scope.accesses)
+
+
+# The classes LibCST's scope visitor counts as assignments (its `_ASSIGNMENT_LIKE_NODES`
+# in the versions this project supports), which `names` replaces by a stand-in.
+_ASSIGNMENT_LIKE = (
+    cst.AnnAssign,
+    cst.AsName,
+    cst.Assign,
+    cst.AugAssign,
+    cst.ClassDef,
+    cst.CompFor,
+    cst.FunctionDef,
+    cst.Global,
+    cst.Import,
+    cst.ImportFrom,
+    cst.NamedExpr,
+    cst.Nonlocal,
+    cst.Parameters,
+    cst.WithItem,
+)
+
+
+@pytest.mark.parametrize("source", [EDGE_CASES, FORWARD_REFERENCES], ids=["edges", "strings"])
+def test_a_kind_set_answers_isinstance_as_its_tuple(source: str) -> None:
+    stand_in = kind_set("Like", _ASSIGNMENT_LIKE)
+    nodes = list(walk(cst.parse_module(source)))
+    values: list[object] = [*nodes, None, "Assign", 3, cst.Assign, ()]
+    for value in values * 2:  # the second time from what it learnt
+        assert isinstance(value, stand_in) is isinstance(value, _ASSIGNMENT_LIKE), value
+    assert any(isinstance(node, stand_in) for node in nodes)
+    assert not all(isinstance(node, stand_in) for node in nodes)
+
+
+def test_the_scope_visitor_asks_the_stand_in_with_the_classes_it_had() -> None:
+    installed = vars(scope_provider)["_ASSIGNMENT_LIKE_NODES"]
+    assert isinstance(installed, type) and type(installed) is type(kind_set("X", ()))
+    assert names._ASSIGNMENT_LIKE is not None
+    assert set(_ASSIGNMENT_LIKE) <= set(installed.members)
+    assert installed.members == names._ASSIGNMENT_LIKE

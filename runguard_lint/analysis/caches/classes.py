@@ -54,9 +54,11 @@ class Classes:
         attributes: dict[str, list[cst.Attribute]] = {}
         classes: list[cst.ClassDef] = []
         for node in self.facts.nodes:
-            if isinstance(node, cst.Attribute):
+            # By exact type: an `isinstance` of a LibCST class is an abstract base
+            # class's check, asked here of every node.
+            if type(node) is cst.Attribute:
                 attributes.setdefault(node.attr.value, []).append(node)
-            elif isinstance(node, cst.ClassDef):
+            elif type(node) is cst.ClassDef:
                 classes.append(node)
         return _ModuleIndex(attributes, classes)
 

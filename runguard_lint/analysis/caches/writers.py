@@ -19,7 +19,6 @@ from runguard_lint.analysis.caches.calls import module_calls
 from runguard_lint.analysis.caches.classes import CLASS_CREATION_HOOKS
 from runguard_lint.analysis.caches.syntax import bound_nodes, own_nodes, under_main_guard
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts
-from runguard_lint.analysis.tree import walk
 
 _METACLASS_HOOKS = frozenset({"__new__", "__init__", "__prepare__"})
 # Parameter names that carry a function or class being registered.
@@ -151,8 +150,8 @@ class Writers:
         functions: set[int] = set()
         factories: set[int] = set()
         attributes: set[str] = set()
-        for node in walk(self.facts.module):
-            if not isinstance(node, cst.Decorator):
+        for node in self.facts.nodes:
+            if type(node) is not cst.Decorator:  # by exact type: asked of every node
                 continue
             expression = node.decorator
             factory = isinstance(expression, cst.Call)

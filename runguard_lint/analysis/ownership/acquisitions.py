@@ -38,12 +38,15 @@ class AcquisitionFinder:
         properties = self.catalog.factory_terminals if self.project is not None else frozenset()
         calls: list[cst.Call] = []
         reads: list[cst.Attribute] = []
+        # By exact type: an `isinstance` of a LibCST class is an abstract base class's
+        # check, and this loop asks it of every node of the module.
         for node in self.facts.nodes:
-            if isinstance(node, cst.Call):
+            if type(node) is cst.Call:
                 calls.append(node)
-            elif isinstance(node, cst.Attribute) and node.attr.value in properties:
-                reads.append(node)
-            elif isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+            elif type(node) is cst.Attribute:
+                if node.attr.value in properties:
+                    reads.append(node)
+            elif type(node) is cst.ImportFrom and not isinstance(node.names, cst.ImportStar):
                 # `from httpx import AsyncClient as C` makes `C` worth resolving too.
                 for alias in node.names:
                     if alias.asname is not None and isinstance(alias.asname.name, cst.Name):

@@ -242,6 +242,26 @@ class Catalog:
         return rule.leak if rule is not None and rule.leak is not None else _NO_TRAITS
 
     @cached_property
+    def constructor_pattern(self) -> re.Pattern[str]:
+        """The last names of the constructors and permit types as whole words: a module
+        whose text names none builds nothing the catalog knows (the fact pass asks it of
+        every module; as a property, built once, where a cache keyed by the resources
+        hashed all of them on every question)."""
+        return words(
+            {kind.callable.rsplit(".", 1)[-1] for kind in self.resources if kind.callable}
+            | {name.rsplit(".", 1)[-1] for name in self.permit_types}
+        )
+
+    @cached_property
+    def transports(self) -> dict[str, frozenset[str]]:
+        """Constructor -> the keywords that hand it a transport."""
+        return {
+            kind.callable: frozenset(kind.transport_keywords)
+            for kind in self.resources
+            if kind.callable and kind.transport_keywords
+        }
+
+    @cached_property
     def distinctive_pattern(self) -> re.Pattern[str]:
         """Any distinctive name as a whole word: whether a text may name a resource."""
         return words(self._distinctive_names)

@@ -11,6 +11,7 @@ from runguard_lint.analysis.project.collect import (
     interesting_names,
     name_origins,
     summary_of_text,
+    wants_summary,
 )
 from runguard_lint.config import Settings
 
@@ -72,3 +73,23 @@ def test_each_name_comes_from_the_fact_that_gives_it(tmp_path: Path) -> None:
     every = set().union(*found.values())
     assert "plain" not in every and "y" not in every
     assert interesting_names(s for s in summaries if s is not None) == every
+
+
+def test_the_first_pass_asks_for_constructor_and_permit_type_names_as_words() -> None:
+    catalog = Settings(project_root=Path(".")).catalog
+    # Built once per catalog: every module of the project is asked.
+    assert catalog.constructor_pattern is catalog.constructor_pattern
+    assert wants_summary("client = httpx.AsyncClient()\n", catalog)
+    assert wants_summary("from threading import Semaphore\n", catalog)
+    assert not wants_summary("value = make(AsyncClientFactory)\n", catalog)
+    assert not wants_summary("def plain(x):\n    return x + 1\n", catalog)
+    assert catalog.transports == {
+        kind.callable: frozenset(kind.transport_keywords)
+        for kind in catalog.resources
+        if kind.callable and kind.transport_keywords
+    }
+    assert catalog.transports  # httpx's `transport=`, at least
+    summary = summary_of_text("app/net.py", "import httpx\nc = httpx.Client()\n", catalog)
+    assert summary is not None and summary.names_resources
+    quiet = summary_of_text("app/quiet.py", QUIET, catalog)
+    assert quiet is not None and not quiet.names_resources

@@ -15,16 +15,14 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterable, Mapping
-from functools import lru_cache
 from typing import TypeVar
 
 from runguard_lint.analysis.project import module_of
 from runguard_lint.analysis.project.facts import ProjectFacts, keyed_functions
 from runguard_lint.analysis.project.facts import aliases_of as _qualified_aliases
 from runguard_lint.analysis.project.summary import Lifetime, ModuleSummary, summarise
-from runguard_lint.catalog import Catalog, ResourceKind
+from runguard_lint.catalog import Catalog
 from runguard_lint.grammar import stdlib_tree
-from runguard_lint.wordmatch import words
 
 _Item = TypeVar("_Item")
 
@@ -83,7 +81,7 @@ def summary_of(
     tree: ast.Module, text: str, module: str, package: str, catalog: Catalog
 ) -> ModuleSummary:
     """`summary.summarise` for a module of the fact pass, given its text."""
-    names_resources = constructor_pattern(catalog.resources, catalog.permit_types).search(text)
+    names_resources = catalog.constructor_pattern.search(text)
     return summarise(
         tree,
         module,
@@ -91,18 +89,8 @@ def summary_of(
         catalog.release_methods,
         catalog.permit_types,
         names_resources=names_resources is not None,
-        transports=_transports(catalog.resources),
+        transports=catalog.transports,
     )
-
-
-@lru_cache(maxsize=4)
-def _transports(resources: tuple[ResourceKind, ...]) -> dict[str, frozenset[str]]:
-    """Catalog constructor -> the keywords that hand it a transport (built once)."""
-    return {
-        kind.callable: frozenset(kind.transport_keywords)
-        for kind in resources
-        if kind.callable and kind.transport_keywords
-    }
 
 
 def summary_key(digest: str, module: str) -> str:
@@ -115,7 +103,7 @@ def wants_summary(text: str, catalog: Catalog, names: frozenset[str] = frozenset
     """Whether the fact pass summarises a module: its text names a catalog constructor
     or binds a module-level name to an empty dict (first pass), or names one of `names`
     (second pass: what the first pass found)."""
-    if constructor_pattern(catalog.resources, catalog.permit_types).search(text):
+    if catalog.constructor_pattern.search(text):
         return True
     if binds_module_dict(text):
         return True
@@ -137,18 +125,6 @@ def binds_module_dict(text: str) -> bool:
         if first.isidentifier():
             return True
     return False
-
-
-@lru_cache(maxsize=4)
-def constructor_pattern(
-    resources: tuple[ResourceKind, ...], permit_types: frozenset[str]
-) -> re.Pattern[str]:
-    """The last names of the catalog's constructors and permit types as whole words
-    (built once per catalog)."""
-    return words(
-        {k.callable.rsplit(".", 1)[-1] for k in resources if k.callable}
-        | {name.rsplit(".", 1)[-1] for name in permit_types}
-    )
 
 
 _WORD = re.compile(r"\w+")

@@ -541,7 +541,7 @@ class _Summariser:
                 self.visit_body(node.body, lifetime, qualname, qualname)
             else:
                 main_block = isinstance(node, ast.If) and _is_main_guard(node.test)
-                self.record_calls(node, Lifetime.ONCE if main_block else lifetime, "", "")
+                own = self.record_calls(node, Lifetime.ONCE if main_block else lifetime, "", "")
                 blocks = list(_blocks(node))
                 if blocks:
                     # Its statements are scanned one by one below: only the header here.
@@ -552,7 +552,7 @@ class _Summariser:
                     ]
                     self.arguments.scan_expressions(header, self.in_main)
                 else:
-                    self.arguments.scan_statement(node, self.in_main)
+                    self.arguments.scan_statement(own, self.in_main)
                 # `try: def f(): ...`, `if TYPE_CHECKING: class C: ...`
                 outer_main = self.in_main
                 self.in_main = outer_main or main_block
@@ -662,9 +662,12 @@ class _Summariser:
         if returns and not owner and isinstance(ends, (ast.Return, ast.Raise)):
             self.function_returns[function.name] = (returns, single)
 
-    def record_calls(self, root: ast.stmt, lifetime: Lifetime, function: str, cls: str) -> None:
-        """Every call under root with the lifetime of its site."""
-        self.record_sites(_Own([root], (root,)).sites[0], lifetime, function, cls)
+    def record_calls(self, root: ast.stmt, lifetime: Lifetime, function: str, cls: str) -> _Own:
+        """Every call under root with the lifetime of its site; returns root's own nodes
+        (those of `_Own([root])`: the walk for the sites finds them too)."""
+        own = _Own([root], (root,))
+        self.record_sites(own.sites[0], lifetime, function, cls)
+        return own
 
     def record_sites(
         self, sites: Iterable[_Site], lifetime: Lifetime, function: str, cls: str
@@ -1805,10 +1808,11 @@ class _ArgumentSources:
         name = self.names.resolve(expression)
         return name if name is not None and name.startswith(self.top) else None
 
-    def scan_statement(self, statement: ast.stmt, main: bool) -> None:
-        """A module-level (or class-level) simple statement: its nodes down to any
-        lambda in it (scanned as a function)."""
-        self.scan_expressions([statement], main)
+    def scan_statement(self, own: _Own, main: bool) -> None:
+        """A module-level (or class-level) simple statement, given its own nodes
+        (`_Own([statement])`): its nodes down to any lambda in it (scanned as a
+        function)."""
+        self.scan(own, {}, frozenset(), "", main=main)
 
     def scan_expressions(self, roots: list[ast.AST], main: bool) -> None:
         """Nodes at module or class level (`main`: in the `__main__` block)."""

@@ -103,6 +103,9 @@ def test_a_kind_set_answers_isinstance_as_its_tuple(source: str) -> None:
     for value in values * 2:  # the second time from what it learnt
         assert isinstance(value, stand_in) is isinstance(value, _ASSIGNMENT_LIKE), value
     assert any(isinstance(node, stand_in) for node in nodes)
+    # Iterated, measured or asked `in`, it is the tuple too.
+    assert tuple(stand_in) == _ASSIGNMENT_LIKE and len(stand_in) == len(_ASSIGNMENT_LIKE)
+    assert cst.Assign in stand_in and cst.Name not in stand_in
     assert not all(isinstance(node, stand_in) for node in nodes)
 
 

@@ -62,6 +62,16 @@ class _KindSet(type):
             found = cls.known[kind] = issubclass(kind, cls.members)
         return found
 
+    # Read as the tuple it stands for by any code that iterates it or asks `in`.
+    def __iter__(cls) -> Iterator[type]:
+        return iter(cls.members)
+
+    def __len__(cls) -> int:
+        return len(cls.members)
+
+    def __contains__(cls, member: object) -> bool:
+        return member in cls.members
+
 
 def kind_set(name: str, members: tuple[type, ...]) -> type:
     """A class that `isinstance` treats as the tuple `members` (see `_KindSet`)."""

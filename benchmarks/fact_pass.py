@@ -9,7 +9,8 @@ pass's modules, lines and CPU time (parse and summary), then, for each kind of n
 (`collect.name_origins`), how many names it gives, how many second-pass modules name
 one of them, and how many would be left in the second pass without that kind: the
 measure of how selective the second pass is, and of what a narrower one must replace.
-The modules asked for on demand (bases' and loggers' modules) are left out: a few.
+The modules asked for on demand (where bases, loggers and called project functions are
+defined: `collect.demand_rounds`) are left out: a few.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from runguard_lint.analysis.project.collect import (
     NAME_ORIGINS,
+    demanded_modules,
     interesting_names,
     name_origins,
     summary_of_text,
@@ -93,3 +94,39 @@ def test_the_first_pass_asks_for_constructor_and_permit_type_names_as_words() ->
     assert summary is not None and summary.names_resources
     quiet = summary_of_text("app/quiet.py", QUIET, catalog)
     assert quiet is not None and not quiet.names_resources
+
+
+def test_the_modules_of_called_project_functions_are_demanded() -> None:
+    catalog = Settings(project_root=Path(".")).catalog
+    service = summary_of_text(
+        "app/service.py",
+        textwrap.dedent(
+            """
+            import json
+            import httpx
+            from app.util.quiet import close_quietly
+
+            def fetch(url):
+                client = httpx.Client()
+                try:
+                    return json.loads(client.get(url).text)
+                finally:
+                    close_quietly(client)
+            """
+        ),
+        catalog,
+    )
+    assert service is not None
+    demanded = demanded_modules([service], frozenset({"app"}))
+    # The helper's module and the packages above it (a re-export may live there);
+    # nothing outside the project's top-level names (json, httpx).
+    assert {"app", "app.util", "app.util.quiet"} <= demanded
+    assert not {name for name in demanded if not name.startswith("app")}
+    # A flat layout: each top-level module is a top-level name of its own.
+    flat = summary_of_text(
+        "service.py",
+        "from quiet import close_quietly\n\ndef f(c):\n    close_quietly(c)\n",
+        catalog,
+    )
+    assert flat is not None
+    assert "quiet" in demanded_modules([flat], frozenset({"quiet", "service"}))

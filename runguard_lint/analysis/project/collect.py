@@ -5,9 +5,10 @@ Designed so that it runs only where a module can matter (the speed issue): a
 module is summarised when its text names a catalog resource (it may define a
 factory, a releasing helper, or a class that holds a resource), and then, in a
 second text pass, when it names one of the factories, helpers or classes the
-first pass found (it may call them, or build such a class per call). Modules
-that neither define nor use anything resource-related are never parsed for
-facts.
+first pass found (it may call them, or build such a class per call). Then the
+modules the summarised ones depend on are summarised on demand (`demand_rounds`):
+where their bases and loggers are defined, and the project functions they call (a
+release helper may name no resource at all). No other module is parsed for facts.
 """
 
 from __future__ import annotations
@@ -39,9 +40,12 @@ def demand_rounds(
     the rounds asked for, whether or not the project has a file of that name (a file
     added later under such a name would be summarised)."""
     tried = set(summaries)
+    tops = frozenset(name.split(".", 1)[0] for name in by_module)
     asked: set[str] = set()
+    # Each round asks only what the summaries it added depend on: the others' asked before.
+    fresh = list(summaries.values())
     for _ in range(DEMAND_ROUNDS):
-        demanded = demanded_modules(summaries.values())
+        demanded = demanded_modules(fresh, tops) - asked
         asked.update(demanded)
         wanted = [
             by_module[name]
@@ -50,8 +54,10 @@ def demand_rounds(
         ]
         if not wanted:
             break
+        before = set(summaries)
         tried.update(digest_of(item) for item in wanted)
         summarise(wanted)
+        fresh = [summary for key, summary in summaries.items() if key not in before]
     return frozenset(asked)
 
 
@@ -60,20 +66,26 @@ def demand_rounds(
 DEMAND_ROUNDS = 4
 
 
-def demanded_modules(summaries: Iterable[ModuleSummary]) -> frozenset[str]:
-    """The modules whose facts the summarised modules depend on though their text may
-    name no resource and nothing the first pass found: where their classes' bases and
-    the loggers they log with are defined (every dotted prefix of those names:
-    `app.base.Tool` may be `Tool` of `app.base` or a re-export in `app`)."""
-    found: set[str] = set()
+def demanded_modules(summaries: Iterable[ModuleSummary], tops: frozenset[str]) -> frozenset[str]:
+    """The modules of the project (under one of its top-level names, `tops`) whose facts
+    the summarised modules depend on though their text may name no resource and nothing
+    the first pass found: where their classes' bases and the loggers they log with are
+    defined, and where the project functions they call are (a helper that closes what
+    it is handed, `close_quietly(client)`, in a module that names no resource: without
+    its summary the client would look never closed). Every dotted prefix of those
+    names: `app.base.Tool` may be `Tool` of `app.base` or a re-export in `app`."""
+    names: set[str] = set()
     for summary in summaries:
-        top = summary.module.split(".", 1)[0] + "."
-        bases = (base for bases in summary.bases.values() for base in bases)
-        for name in (*summary.log_sources, *bases):
-            if not name.startswith(top):
-                continue
-            parts = name.split(".")
-            found.update(".".join(parts[:i]) for i in range(1, len(parts)))
+        names.update(summary.log_sources)
+        names.update(base for bases in summary.bases.values() for base in bases)
+        names.update(site.callee for site in summary.constructions)
+    found: set[str] = set()
+    for name in names:
+        head, dot, _ = name.partition(".")
+        if not dot or head not in tops:
+            continue
+        parts = name.split(".")
+        found.update(".".join(parts[:i]) for i in range(1, len(parts)))
     return frozenset(found)
 
 

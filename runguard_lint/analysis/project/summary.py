@@ -58,7 +58,7 @@ from runguard_lint.astwalk import walk
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
-SUMMARY_FORMAT = 10  # 10: a `type X = ...` statement binds X (Python 3.12+)
+SUMMARY_FORMAT = 11  # 11: the modules of called project functions are summarised on demand
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(

@@ -130,3 +130,32 @@ def test_the_modules_of_called_project_functions_are_demanded() -> None:
     )
     assert flat is not None
     assert "quiet" in demanded_modules([flat], frozenset({"quiet", "service"}))
+
+
+def test_a_later_pass_asks_for_every_name_its_modules_give() -> None:
+    catalog = Settings(project_root=Path(".")).catalog
+    wrapper = summary_of_text(
+        "app/get.py",
+        textwrap.dedent(
+            """
+            from app.make import make_client
+
+            def get_client():
+                return make_client()
+
+            class Agent:
+                def __init__(self):
+                    self.http = get_client()
+
+            def main():
+                Agent().run()
+            """
+        ),
+        catalog,
+    )
+    assert wrapper is not None and not wrapper.names_resources
+    # In the first pass such a module would give nothing: it names no resource.
+    assert interesting_names([wrapper]) == frozenset()
+    # Taken by a later pass (it names `make_client`), it gives its wrapper, its class
+    # and the function that builds the class.
+    assert {"get_client", "Agent", "main"} <= interesting_names([wrapper], later=True)

@@ -354,11 +354,12 @@ def _survey_rounds(
     dict[str, ModuleSummary],
     frozenset[str],
 ]:
-    """The survey's two rounds (the first pass: modules whose text names a catalog
-    constructor; the second: those that name what the first found): the
-    files of the first pass, each file's pass, what the workers found of each file
-    they surveyed, the summaries, by digest and by `summary_key` (what the store
-    keeps), and the names that made the second round's files wanted."""
+    """The survey's rounds (the first pass: modules whose text names a catalog
+    constructor; the later ones: those that name what the passes before found, see
+    `NAME_PASSES`): the files of the first pass, each file's pass (every later pass
+    counts as the second), what the workers found of each file they surveyed, the
+    summaries, by digest and by `summary_key` (what the store keeps), and the names
+    that made the later passes' files wanted."""
     passes: dict[str, Pass] = {}
     first: list[InputFile] = []
     rest: list[InputFile] = []
@@ -382,23 +383,60 @@ def _survey_rounds(
     summaries: dict[str, ModuleSummary] = {}
     used: dict[str, ModuleSummary] = {}
     _add(first, digests, modules, known, surveyed, summaries, used)
-    names = interesting_names(summaries.values())
-    if names:
-        done = {digests[file.display] for file in first}
-        second: list[InputFile] = []
+    # Later passes, each asking for what the last one's modules name (their names too:
+    # a wrapper of a factory is a factory), until none is left or NAME_PASSES have run.
+    # Every module they take names a word of the union of the names asked for, which
+    # is how a changed file's pass is told again (`_same_facts`).
+    names: frozenset[str] = frozenset()
+    asked = interesting_names(summaries.values())
+    done = {digests[file.display] for file in first}
+    # Each file no pass has taken yet, with its words and its size, read once by the
+    # first of these passes, which keeps only those it leaves (most are taken).
+    waiting: list[tuple[InputFile, set[str], int]] | None = None
+    for _ in range(NAME_PASSES):
+        asked = asked - names
+        if not asked:
+            break
+        names |= asked
+        entries = _read_words(rest, digests, done) if waiting is None else waiting
+        waiting = []
+        later: list[InputFile] = []
         wanted = []
-        for file in rest:
-            digest = digests[file.display]
-            text = _text(file, digest) if digest not in done else None
-            if text is None or names.isdisjoint(words_of(text)):
+        for file, words, size in entries:
+            if asked.isdisjoint(words):
+                waiting.append((file, words, size))
                 continue
-            second.append(file)
-            if not _known(known, digest, modules[file.display]):
-                wanted.append(WorkItem(file.display, file.path, None, len(text)))
-        passes.update((file.display, Pass.SECOND) for file in second)
+            later.append(file)
+            if not _known(known, digests[file.display], modules[file.display]):
+                wanted.append(WorkItem(file.display, file.path, None, size))
+        if not later:
+            break
+        passes.update((file.display, Pass.SECOND) for file in later)
         surveyed.update(survey(wanted))
-        _add(second, digests, modules, known, surveyed, summaries, used)
+        before = set(summaries)
+        _add(later, digests, modules, known, surveyed, summaries, used)
+        asked = interesting_names(
+            (summary for key, summary in summaries.items() if key not in before), later=True
+        )
     return first, passes, surveyed, summaries, used, names
+
+
+def _read_words(
+    files: list[InputFile], digests: dict[str, str], done: set[str]
+) -> Iterator[tuple[InputFile, set[str], int]]:
+    """Each file's words and size, one file at a time (a file whose content a first-pass
+    file has is left out: the two share one summary)."""
+    for file in files:
+        digest = digests[file.display]
+        text = _text(file, digest) if digest not in done else None
+        if text is not None:
+            yield file, words_of(text), len(text)
+
+
+# How many passes after the first ask for the names the last one found (the second
+# pass, then a wrapper's callers, ...); on the benchmark corpora the third takes a few
+# dozen small modules and a fourth none.
+NAME_PASSES = 4
 
 
 # When more files than this changed since the facts were joined, they are joined anew

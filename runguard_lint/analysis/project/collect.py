@@ -149,9 +149,10 @@ def words_of(text: str) -> set[str]:
     return set(_WORD.findall(text))
 
 
-def interesting_names(summaries: Iterable[ModuleSummary]) -> frozenset[str]:
-    """What a module must name to be summarised in the second pass."""
-    return frozenset(_interesting_names(summaries))
+def interesting_names(summaries: Iterable[ModuleSummary], *, later: bool = False) -> frozenset[str]:
+    """What a module must name to be summarised in the next pass, given the summaries
+    of the last (`later`: a pass after the first, see `name_origins`)."""
+    return frozenset(_interesting_names(summaries, later=later))
 
 
 def summary_of_text(filename: str, text: str, catalog: Catalog) -> ModuleSummary | None:
@@ -168,23 +169,31 @@ def summary_of_text(filename: str, text: str, catalog: Catalog) -> ModuleSummary
         return None
 
 
-def _interesting_names(summaries: Iterable[ModuleSummary]) -> set[str]:
+def _interesting_names(summaries: Iterable[ModuleSummary], *, later: bool = False) -> set[str]:
     """Last names of what other modules may call or build: factories, helpers, classes,
     and functions whose parameter reaches a key of a module-level dict (whether every
     call passes a constant needs every module that names them)."""
-    return {name for names in name_origins(summaries).values() for name in names}
+    return {name for names in name_origins(summaries, later=later).values() for name in names}
 
 
-def name_origins(summaries: Iterable[ModuleSummary]) -> dict[str, set[str]]:
-    """The second pass's names (`interesting_names`), by the fact of the first pass's
-    summaries each comes from; `benchmarks/fact_pass.py` reports which of them make
-    the second pass as large as it is."""
+def name_origins(summaries: Iterable[ModuleSummary], *, later: bool = False) -> dict[str, set[str]]:
+    """The next pass's names (`interesting_names`), by the fact of the summaries each
+    comes from; `benchmarks/fact_pass.py` reports which of them make the second pass as
+    large as it is.
+
+    A first-pass module counts only when its text names a catalog resource (a module
+    there for its dict alone gives only its keyed functions). A module of a later pass
+    (`later`) counts whatever it names: it is there because it names what an earlier
+    pass found, so its functions may wrap a factory (`get_client()` returning
+    `make_client()`), build a class that holds one, or run the code that does, and
+    whether that code runs once needs the modules that call it (`main()` called only
+    under a `__main__` guard elsewhere)."""
     modules = {summary.module: summary for summary in summaries}
     resolver = ProjectFacts(aliases=_qualified_aliases(modules))
     origins: dict[str, set[str]] = {origin: set() for origin in NAME_ORIGINS}
     origins["keyed"].update(f.rsplit(".", 1)[-1] for f in keyed_functions(modules, resolver))
     for summary in modules.values():
-        if not summary.names_resources:
+        if not (later or summary.names_resources):
             continue
         origins["fresh"].update(f.rsplit(".", 1)[-1] for f in summary.returns_fresh)
         origins["releases"].update(f.rsplit(".", 1)[-1] for f in summary.releases)

@@ -181,14 +181,15 @@ class Joined:
     (`_project_key`), and enough of how to tell, when a few files
     changed, that the facts did not: for each file its module, content hash, and the
     pass that summarised it with the summary's key (None, None: not summarised), the
-    names of the second pass, and the module names the demand rounds asked for."""
+    names the later passes asked for, and the module names the demand steps asked for
+    (`project._survey_rounds`)."""
 
     key: str
     fingerprint: str
     facts_digest: str
     files: dict[str, tuple[str, str, Pass | None, str | None]]
     names: frozenset[str]
-    # Every module name the demand rounds asked for (`collect.demand_rounds`).
+    # Every module name the demand steps asked for (`collect.demanded_modules`).
     demanded: frozenset[str]
     # Summaries of files changed since the summary store was written (`_same_facts`
     # keeps them here rather than rewrite the store for one file).

@@ -25,7 +25,7 @@ from pathlib import Path
 from runguard_lint import __version__
 from runguard_lint.analysis.project import module_of, out_of_reach, reachable
 from runguard_lint.analysis.project.collect import (
-    demand_rounds,
+    demanded_modules,
     interesting_names,
     summary_key,
     summary_of_text,
@@ -288,7 +288,7 @@ def _join_anew(
     """The fact pass in full: each pass's summaries (stored ones reused, the rest made
     in the workers), then the join; stored for the next run.
 
-    One set of workers serves both rounds of the survey (`pool.Workers`): forked by the
+    One set of workers serves every round of the survey (`pool.Workers`): forked by the
     first round with work, before any summary has come back, and gone before the join
     (idle workers would hold what they made meanwhile)."""
     fingerprint = settings.facts_fingerprint()
@@ -299,11 +299,8 @@ def _join_anew(
         rounds = _survey_rounds(
             readable, digests, modules, catalog, known, known_first, survey_round
         )
-    first, passes, surveyed, summaries, used, names = rounds
+    first, passes, surveyed, summaries, used, names, asked = rounds
     del rounds
-    tried, asked = _add_demanded(readable, digests, modules, known, summaries, used, catalog)
-    for display in tried:
-        passes.setdefault(display, Pass.DEMANDED)
     store.save(
         fingerprint,
         used,
@@ -353,13 +350,22 @@ def _survey_rounds(
     dict[str, ModuleSummary],
     dict[str, ModuleSummary],
     frozenset[str],
+    frozenset[str],
 ]:
-    """The survey's rounds (the first pass: modules whose text names a catalog
-    constructor; the later ones: those that name what the passes before found, see
-    `NAME_PASSES`): the files of the first pass, each file's pass (every later pass
-    counts as the second), what the workers found of each file they surveyed, the
-    summaries, by digest and by `summary_key` (what the store keeps), and the names
-    that made the later passes' files wanted."""
+    """The survey's rounds: the first pass (modules whose text names a catalog
+    constructor), then, until nothing more is found, later passes (modules that name
+    what the modules summarised last give, `collect.interesting_names`) and demand
+    steps (the modules where what they use is defined, `collect.demanded_modules`).
+    Returns the files of the first pass, each file's pass, what the workers found of
+    each file they surveyed, the summaries, by digest and by `summary_key` (what the
+    store keeps), the names the later passes asked for and the module names the demand
+    steps asked for.
+
+    What is summarised is the least set closed under both rules, whatever the order
+    the rounds found it in (every module after the first pass gives names and demands
+    alike), so a changed file's pass can be told again from the two unions alone
+    (`_same_facts`): first if its text names a constructor, else second if it names
+    one of the names, else demanded if its module is one of the modules."""
     passes: dict[str, Pass] = {}
     first: list[InputFile] = []
     rest: list[InputFile] = []
@@ -383,42 +389,81 @@ def _survey_rounds(
     summaries: dict[str, ModuleSummary] = {}
     used: dict[str, ModuleSummary] = {}
     _add(first, digests, modules, known, surveyed, summaries, used)
-    # Later passes, each asking for what the last one's modules name (their names too:
-    # a wrapper of a factory is a factory), until none is left or NAME_PASSES have run.
-    # Every module they take names a word of the union of the names asked for, which
-    # is how a changed file's pass is told again (`_same_facts`).
     names: frozenset[str] = frozenset()
     asked = interesting_names(summaries.values())
+    demanded: set[str] = set()
+    tops = frozenset(module.split(".", 1)[0] for module in modules.values())
+    by_module = {modules[file.display]: file for file in readable}
+    taken = {file.display for file in first}
     done = {digests[file.display] for file in first}
+    # Summaries whose demands were not asked yet, and the words of the files taken on
+    # demand (to tell their pass as `_same_facts` does, once the names are known).
+    undemanded = list(summaries.values())
+    demand_words: dict[str, set[str]] = {}
     # Each file no pass has taken yet, with its words and its size, read once by the
-    # first of these passes, which keeps only those it leaves (most are taken).
+    # first later pass, which keeps only those it leaves.
     waiting: list[tuple[InputFile, set[str], int]] | None = None
-    for _ in range(NAME_PASSES):
-        asked = asked - names
-        if not asked:
-            break
-        names |= asked
-        entries = _read_words(rest, digests, done) if waiting is None else waiting
-        waiting = []
-        later: list[InputFile] = []
-        wanted = []
-        for file, words, size in entries:
-            if asked.isdisjoint(words):
-                waiting.append((file, words, size))
-                continue
-            later.append(file)
-            if not _known(known, digests[file.display], modules[file.display]):
-                wanted.append(WorkItem(file.display, file.path, None, size))
-        if not later:
-            break
-        passes.update((file.display, Pass.SECOND) for file in later)
-        surveyed.update(survey(wanted))
-        before = set(summaries)
-        _add(later, digests, modules, known, surveyed, summaries, used)
-        asked = interesting_names(
-            (summary for key, summary in summaries.items() if key not in before), later=True
+
+    def summarise(files: list[InputFile], sizes: list[int], kind: Pass) -> list[ModuleSummary]:
+        taken.update(file.display for file in files)
+        passes.update((file.display, kind) for file in files)
+        surveyed.update(
+            survey(
+                [
+                    WorkItem(file.display, file.path, None, size)
+                    for file, size in zip(files, sizes)
+                    if not _known(known, digests[file.display], modules[file.display])
+                ]
+            )
         )
-    return first, passes, surveyed, summaries, used, names
+        before = set(summaries)
+        _add(files, digests, modules, known, surveyed, summaries, used)
+        added = [summary for key, summary in summaries.items() if key not in before]
+        undemanded.extend(added)
+        return added
+
+    while True:
+        added: list[ModuleSummary] = []
+        asked = asked - names
+        if asked:
+            names |= asked
+            entries = _read_words(rest, digests, done) if waiting is None else waiting
+            waiting = []
+            later: list[InputFile] = []
+            sizes: list[int] = []
+            for file, words, size in entries:
+                if file.display in taken:
+                    continue
+                if asked.isdisjoint(words):
+                    waiting.append((file, words, size))
+                    continue
+                later.append(file)
+                sizes.append(size)
+            added += summarise(later, sizes, Pass.SECOND)
+        modules_wanted = demanded_modules(undemanded, tops) - demanded
+        demanded |= modules_wanted
+        undemanded = []
+        on_demand: list[InputFile] = []
+        sizes = []
+        for name in sorted(modules_wanted):
+            found = by_module.get(name)
+            if found is None or found.display in taken:
+                continue
+            digest = digests[found.display]
+            text = _text(found, digest) if digest not in summaries else None
+            if text is None:
+                continue
+            on_demand.append(found)
+            sizes.append(len(text))
+            demand_words[found.display] = words_of(text)
+        added += summarise(on_demand, sizes, Pass.DEMANDED)
+        if not added:
+            break
+        asked = interesting_names(added, later=True)
+    for display, words in demand_words.items():
+        if not names.isdisjoint(words):
+            passes[display] = Pass.SECOND
+    return first, passes, surveyed, summaries, used, names, frozenset(demanded)
 
 
 def _read_words(
@@ -431,12 +476,6 @@ def _read_words(
         text = _text(file, digest) if digest not in done else None
         if text is not None:
             yield file, words_of(text), len(text)
-
-
-# How many passes after the first ask for the names the last one found (the second
-# pass, then a wrapper's callers, ...); on the benchmark corpora the third takes a few
-# dozen small modules and a fourth none.
-NAME_PASSES = 4
 
 
 # When more files than this changed since the facts were joined, they are joined anew
@@ -534,42 +573,6 @@ def _same_facts(
     kept = {entry[3] for entry in files.values()}
     newer = {key: summary for key, summary in newer.items() if key in kept}
     return replace(last, files=files, newer=newer)
-
-
-def _add_demanded(
-    files: list[InputFile],
-    digests: dict[str, str],
-    modules: dict[str, str],
-    known: Mapping[str, ModuleSummary],
-    summaries: dict[str, ModuleSummary],
-    used: dict[str, ModuleSummary],
-    catalog: Catalog,
-) -> tuple[list[str], frozenset[str]]:
-    """The modules that the summarised ones depend on (`collect.demand_rounds`),
-    summarised here in the main process: a few files, not worth a round of workers.
-    Returns the display names of the files tried, whether or not they gave a summary,
-    and every module name the rounds asked for."""
-    tried: list[str] = []
-
-    def summarise(wanted: list[InputFile]) -> None:
-        for file in wanted:
-            tried.append(file.display)
-            digest = digests[file.display]
-            key = summary_key(digest, modules[file.display])
-            summary = known.get(key)
-            if summary is None:
-                text = _text(file, digest)
-                summary = None if text is None else summary_of_text(str(file.path), text, catalog)
-            if summary is not None:
-                summaries[digest] = used[key] = summary
-
-    asked = demand_rounds(
-        summaries,
-        {modules[file.display]: file for file in files},
-        lambda file: digests[file.display],
-        summarise,
-    )
-    return tried, asked
 
 
 def _text(file: InputFile, digest: str) -> str | None:

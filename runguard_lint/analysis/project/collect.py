@@ -3,20 +3,20 @@ summary (the rounds themselves run in `pipeline.project`).
 
 Designed so that it runs only where a module can matter (the speed issue): a
 module is summarised when its text names a catalog resource (it may define a
-factory, a releasing helper, or a class that holds a resource), and then, in a
-second text pass, when it names one of the factories, helpers or classes the
-first pass found (it may call them, or build such a class per call). Then the
-modules the summarised ones depend on are summarised on demand (`demand_rounds`):
-where their bases and loggers are defined, and the project functions they call (a
-release helper may name no resource at all). No other module is parsed for facts.
+factory, a releasing helper, or a class that holds a resource); then, pass after
+pass, when it names one of the factories, helpers or classes the modules summarised
+before it define (it may call them, wrap them, or build such a class per call), or
+when a summarised module depends on it (`demanded_modules`: where their bases and
+loggers are defined, and the project functions they call; a release helper may name
+no resource at all). `pipeline.project` runs the passes until nothing more is found.
+No other module is parsed for facts.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import TypeVar
+from collections.abc import Iterable
 
 from runguard_lint.analysis.project import module_of
 from runguard_lint.analysis.project.facts import ProjectFacts, keyed_functions
@@ -24,46 +24,6 @@ from runguard_lint.analysis.project.facts import aliases_of as _qualified_aliase
 from runguard_lint.analysis.project.summary import Lifetime, ModuleSummary, summarise
 from runguard_lint.catalog import Catalog
 from runguard_lint.grammar import stdlib_tree
-
-_Item = TypeVar("_Item")
-
-
-def demand_rounds(
-    summaries: Mapping[str, ModuleSummary],
-    by_module: Mapping[str, _Item],
-    digest_of: Callable[[_Item], str],
-    summarise: Callable[[list[_Item]], None],
-) -> frozenset[str]:
-    """Summarise, round after round, the modules the summaries (keyed by digest)
-    depend on (`demanded_modules`) until none is left or DEMAND_ROUNDS have run; each
-    module is tried once, whether or not it gives a summary. Returns every module name
-    the rounds asked for, whether or not the project has a file of that name (a file
-    added later under such a name would be summarised)."""
-    tried = set(summaries)
-    tops = frozenset(name.split(".", 1)[0] for name in by_module)
-    asked: set[str] = set()
-    # Each round asks only what the summaries it added depend on: the others' asked before.
-    fresh = list(summaries.values())
-    for _ in range(DEMAND_ROUNDS):
-        demanded = demanded_modules(fresh, tops) - asked
-        asked.update(demanded)
-        wanted = [
-            by_module[name]
-            for name in sorted(demanded)
-            if name in by_module and digest_of(by_module[name]) not in tried
-        ]
-        if not wanted:
-            break
-        before = set(summaries)
-        tried.update(digest_of(item) for item in wanted)
-        summarise(wanted)
-        fresh = [summary for key, summary in summaries.items() if key not in before]
-    return frozenset(asked)
-
-
-# How many times the modules that summarised modules depend on are added (a base
-# class's module, then its base's, ...).
-DEMAND_ROUNDS = 4
 
 
 def demanded_modules(summaries: Iterable[ModuleSummary], tops: frozenset[str]) -> frozenset[str]:
@@ -111,15 +71,11 @@ def summary_key(digest: str, module: str) -> str:
     return f"{digest}:{module}"
 
 
-def wants_summary(text: str, catalog: Catalog, names: frozenset[str] = frozenset()) -> bool:
-    """Whether the fact pass summarises a module: its text names a catalog constructor
-    or binds a module-level name to an empty dict (first pass), or names one of `names`
-    (second pass: what the first pass found)."""
-    if catalog.constructor_pattern.search(text):
-        return True
-    if binds_module_dict(text):
-        return True
-    return bool(names) and not names.isdisjoint(words_of(text))
+def wants_summary(text: str, catalog: Catalog) -> bool:
+    """Whether the fact pass's first pass summarises a module: its text names a catalog
+    constructor or binds a module-level name to an empty dict (the later passes ask
+    for the names the summaries give, `interesting_names`)."""
+    return bool(catalog.constructor_pattern.search(text)) or binds_module_dict(text)
 
 
 # What binds a name to an empty dict: `= {}`, `= dict(`, `= defaultdict(`,

@@ -348,3 +348,56 @@ def test_another_selection_reads_the_stored_facts_back(tmp_path: Path) -> None:
     assert only == _findings(root, "--select", "RG101")
     assert {f["code"] for f in only} == {"RG101"}
     assert (summaries.stat().st_mtime_ns, summaries.read_bytes()) == stored
+
+
+SERVICE = (
+    "import httpx\n\n\nclass Service:\n    def __init__(self):\n"
+    "        self.http = httpx.Client()\n\n    def run(self):\n        return self.http.get('x')\n"
+)
+MAIN = "from pkg.svc import Service\n\n\ndef main():\n    service = Service()\n    service.run()\n"
+RERUN = "# runs main again\ndef rerun():\n    from pkg import start\n\n    start()\n"
+CLI = "from pkg.util import rerun\n\nif __name__ == '__main__':\n    rerun()\n"
+
+
+def test_a_file_kept_in_only_by_its_own_names_is_dropped_after_an_edit(tmp_path: Path) -> None:
+    """`util` is summarised because its comment names `main` (a function that builds an
+    owner; util calls it through the package's alias `start`), and `cli` because it
+    names `rerun`, util's own. Once the comment no longer names `main`, nothing but
+    util's own names would keep util in: a warm run must say what a cold run says,
+    which takes neither."""
+    root, package = _in_package(
+        tmp_path, {"svc.py": SERVICE, "main.py": MAIN, "util.py": RERUN, "cli.py": CLI}
+    )
+    (package / "__init__.py").write_text("from pkg.main import main as start\n")
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    assert _findings(root, *cache) == _findings(root)
+    (package / "util.py").write_text(RERUN.replace("runs main", "runs it"))
+    assert _findings(root, *cache) == _findings(root)
+
+
+def test_files_of_equal_content_each_ask_for_their_own_modules(tmp_path: Path) -> None:
+    """Two modules of equal text in two packages import a helper of the same name from
+    their own package: one closes what it is given, the other hands it back. Each
+    module's imports are its own, so both helpers are summarised, whichever of the two
+    modules a round took first; an edit that only changes that order keeps the
+    findings of a cold run."""
+    root = tmp_path / "project"
+    user = (
+        "import httpx\n\nfrom .u import shut\n\n\n"
+        "def foo():\n    h = httpx.Client()\n    h.get('x')\n    shut(h)\n"
+    )
+    for package, helper in (("pkg1", "    handle.close()\n"), ("pkg2", "    return handle\n")):
+        (root / package).mkdir(parents=True)
+        (root / package / "__init__.py").write_text("")
+        (root / package / "x.py").write_text(user)
+        (root / package / "u.py").write_text(f"def shut(handle):\n{helper}")
+    (root / "c.py").write_text("from pkg1.x import foo\n\n\ndef go():\n    foo()\n")
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    cold = _findings(root)
+    assert _findings(root, *cache) == cold
+    # pkg1's helper closes: its caller's client is released (not exception-safe), not
+    # never closed, which is what a run that missed pkg1's helper would say.
+    found = {(Path(f["filename"]).as_posix(), f["code"]) for f in cold}
+    assert ("pkg1/x.py", "RG301") in found and ("pkg1/x.py", "RG101") not in found
+    (root / "c.py").write_text("from pkg1.x import foo\n\n\ndef go():\n    foo()  # make\n")
+    assert _findings(root, *cache) == _findings(root) == cold

@@ -180,17 +180,18 @@ class Joined:
     (stored apart, see `FactsStore`), the project key they were joined for
     (`_project_key`), and enough of how to tell, when a few files
     changed, that the facts did not: for each file its module, content hash, and the
-    pass that summarised it with the summary's key (None, None: not summarised), the
-    names the later passes asked for, and the module names the demand steps asked for
-    (`project._survey_rounds`)."""
+    pass that summarised it with the summary's key (None, None: not summarised), and
+    what each round after the first pass asked for (`project._survey_rounds`)."""
 
     key: str
     fingerprint: str
     facts_digest: str
     files: dict[str, tuple[str, str, Pass | None, str | None]]
-    names: frozenset[str]
-    # Every module name the demand steps asked for (`collect.demanded_modules`).
-    demanded: frozenset[str]
+    # Each round after the first pass: the names its later pass asked for (new in that
+    # round) and the module names its demand step asked for (`collect.demanded_modules`).
+    rounds: tuple[tuple[frozenset[str], frozenset[str]], ...]
+    # The round (1, 2, ...) that took each file summarised after the first pass.
+    taken: dict[str, int]
     # Summaries of files changed since the summary store was written (`_same_facts`
     # keeps them here rather than rewrite the store for one file).
     newer: dict[str, ModuleSummary]

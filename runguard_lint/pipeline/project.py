@@ -299,7 +299,7 @@ def _join_anew(
         rounds = _survey_rounds(
             readable, digests, modules, catalog, known, known_first, survey_round
         )
-    first, passes, surveyed, summaries, used, names, asked = rounds
+    first, passes, surveyed, summaries, used, asked_by_round, later_taken = rounds
     del rounds
     store.save(
         fingerprint,
@@ -329,7 +329,16 @@ def _join_anew(
             passes.get(file.display),
             key if key in kept else None,
         )
-    joined = Joined(project_key, fingerprint, facts.digest, entries, names, asked, {}, stamps.taken)
+    joined = Joined(
+        project_key,
+        fingerprint,
+        facts.digest,
+        entries,
+        asked_by_round,
+        later_taken,
+        {},
+        stamps.taken,
+    )
     facts_store.save(joined, facts)
     reach = ReachStore.of(cache_dir, facts.digest)
     return ProjectSurvey(facts, facts.digest, settled, modules, digests, reach)
@@ -349,8 +358,8 @@ def _survey_rounds(
     dict[WorkItem, Surveyed],
     dict[str, ModuleSummary],
     dict[str, ModuleSummary],
-    frozenset[str],
-    frozenset[str],
+    tuple[tuple[frozenset[str], frozenset[str]], ...],
+    dict[str, int],
 ]:
     """The survey's rounds: the first pass (modules whose text names a catalog
     constructor), then, until nothing more is found, later passes (modules that name
@@ -358,14 +367,15 @@ def _survey_rounds(
     steps (the modules where what they use is defined, `collect.demanded_modules`).
     Returns the files of the first pass, each file's pass, what the workers found of
     each file they surveyed, the summaries, by digest and by `summary_key` (what the
-    store keeps), the names the later passes asked for and the module names the demand
-    steps asked for.
+    store keeps), what each round asked for (the names new to its later pass, the
+    modules new to its demand step), and the round that took each file after the
+    first pass.
 
-    What is summarised is the least set closed under both rules, whatever the order
-    the rounds found it in (every module after the first pass gives names and demands
-    alike), so a changed file's pass can be told again from the two unions alone
-    (`_same_facts`): first if its text names a constructor, else second if it names
-    one of the names, else demanded if its module is one of the modules."""
+    A file is taken by the first round whose names it names or whose modules hold it
+    (the names first), so its round and pass follow from its own text and module and
+    from what the rounds before asked for; `_same_facts` tells them again for a changed
+    file and keeps the facts only when both are what they were (then every round after
+    it asks the same, since its summary is the same too)."""
     passes: dict[str, Pass] = {}
     first: list[InputFile] = []
     rest: list[InputFile] = []
@@ -394,18 +404,22 @@ def _survey_rounds(
     demanded: set[str] = set()
     tops = frozenset(module.split(".", 1)[0] for module in modules.values())
     by_module = {modules[file.display]: file for file in readable}
-    taken = {file.display for file in first}
+    taken: dict[str, int] = {file.display: 0 for file in first}
     done = {digests[file.display] for file in first}
-    # Summaries whose demands were not asked yet, and the words of the files taken on
-    # demand (to tell their pass as `_same_facts` does, once the names are known).
-    undemanded = list(summaries.values())
-    demand_words: dict[str, set[str]] = {}
+    # What each round asked for: the names new to its later pass, the modules new to
+    # its demand step.
+    rounds: list[tuple[frozenset[str], frozenset[str]]] = []
+    # Summaries whose demands were not asked yet: one per file, even for files of equal
+    # content (which share one slot in the join, but not their imports' meaning).
+    undemanded = list(used.values())
     # Each file no pass has taken yet, with its words and its size, read once by the
     # first later pass, which keeps only those it leaves.
     waiting: list[tuple[InputFile, set[str], int]] | None = None
 
     def summarise(files: list[InputFile], sizes: list[int], kind: Pass) -> list[ModuleSummary]:
-        taken.update(file.display for file in files)
+        if not files:
+            return []
+        taken.update((file.display, len(rounds)) for file in files)
         passes.update((file.display, kind) for file in files)
         surveyed.update(
             survey(
@@ -416,17 +430,18 @@ def _survey_rounds(
                 ]
             )
         )
-        before = set(summaries)
+        before = set(used)
         _add(files, digests, modules, known, surveyed, summaries, used)
-        added = [summary for key, summary in summaries.items() if key not in before]
+        added = [summary for key, summary in used.items() if key not in before]
         undemanded.extend(added)
         return added
 
     while True:
-        added: list[ModuleSummary] = []
         asked = asked - names
+        names |= asked
+        rounds.append((asked, frozenset()))
+        added: list[ModuleSummary] = []
         if asked:
-            names |= asked
             entries = _read_words(rest, digests, done) if waiting is None else waiting
             waiting = []
             later: list[InputFile] = []
@@ -443,27 +458,37 @@ def _survey_rounds(
         modules_wanted = demanded_modules(undemanded, tops) - demanded
         demanded |= modules_wanted
         undemanded = []
+        rounds[-1] = (asked, frozenset(modules_wanted))
         on_demand: list[InputFile] = []
         sizes = []
         for name in sorted(modules_wanted):
             found = by_module.get(name)
             if found is None or found.display in taken:
                 continue
-            digest = digests[found.display]
-            text = _text(found, digest) if digest not in summaries else None
-            if text is None:
-                continue
-            on_demand.append(found)
-            sizes.append(len(text))
-            demand_words[found.display] = words_of(text)
+            text = _text(found, digests[found.display])
+            if text is not None:
+                on_demand.append(found)
+                sizes.append(len(text))
         added += summarise(on_demand, sizes, Pass.DEMANDED)
         if not added:
             break
         asked = interesting_names(added, later=True)
-    for display, words in demand_words.items():
+    later_taken = {display: index for display, index in taken.items() if index}
+    return first, passes, surveyed, summaries, used, tuple(rounds), later_taken
+
+
+def _later_round(
+    words: set[str], module: str, rounds: Sequence[tuple[frozenset[str], frozenset[str]]]
+) -> tuple[Pass | None, int]:
+    """The pass and the round (1, 2, ...) that would take a file with these words and
+    this module after the first pass, given what each round asked for (`_survey_rounds`:
+    in a round, the later pass before the demand step); (None, 0): none would."""
+    for index, (names, wanted) in enumerate(rounds, 1):
         if not names.isdisjoint(words):
-            passes[display] = Pass.SECOND
-    return first, passes, surveyed, summaries, used, names, frozenset(demanded)
+            return Pass.SECOND, index
+        if module in wanted:
+            return Pass.DEMANDED, index
+    return None, 0
 
 
 def _read_words(
@@ -529,6 +554,7 @@ def _same_facts(
     by_display = {file.display: file for file in readable}
     store: Summaries | None = None
     files = dict(last.files)
+    taken = dict(last.taken)
     newer = dict(last.newer)
     for display in changed:
         _digest, _module, was, old_key = last.files.get(display, ("", "", None, None))
@@ -551,14 +577,13 @@ def _same_facts(
         if not same:
             return None  # saved again since it was hashed: the next run will tell
         now_pass: Pass | None = None
+        now_round = 0
         if text is not None:
             if wants_summary(text, catalog):
                 now_pass = Pass.FIRST
-            elif last.names and not last.names.isdisjoint(words_of(text)):
-                now_pass = Pass.SECOND
-            elif modules[display] in last.demanded:
-                now_pass = Pass.DEMANDED
-        if now_pass is not was:
+            else:
+                now_pass, now_round = _later_round(words_of(text), modules[display], last.rounds)
+        if now_pass is not was or now_round != last.taken.get(display, 0):
             return None
         summary = None
         if text is not None and now_pass is not None:
@@ -570,9 +595,13 @@ def _same_facts(
             key = summary_key(digests[display], modules[display])
             newer[key] = summary
         files[display] = (digests[display], modules[display], now_pass, key)
+        if now_round:
+            taken[display] = now_round
+        else:
+            taken.pop(display, None)
     kept = {entry[3] for entry in files.values()}
     newer = {key: summary for key, summary in newer.items() if key in kept}
-    return replace(last, files=files, newer=newer)
+    return replace(last, files=files, taken=taken, newer=newer)
 
 
 def _text(file: InputFile, digest: str) -> str | None:

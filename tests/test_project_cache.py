@@ -401,3 +401,28 @@ def test_files_of_equal_content_each_ask_for_their_own_modules(tmp_path: Path) -
     assert ("pkg1/x.py", "RG301") in found and ("pkg1/x.py", "RG101") not in found
     (root / "c.py").write_text("from pkg1.x import foo\n\n\ndef go():\n    foo()  # make\n")
     assert _findings(root, *cache) == _findings(root) == cold
+
+
+def test_a_file_under_a_new_top_level_name_joins_the_facts_anew(tmp_path: Path) -> None:
+    """`pkg.x` hands its client to `helper.shut`, a module of a top-level name the
+    project does not have yet: nothing is asked for it. Once `helper.py` is added
+    (closing what it is given), the demand steps ask for it, and a warm run must see
+    the release as a cold run does."""
+    root, _package = _in_package(
+        tmp_path,
+        {
+            "x.py": (
+                "import httpx\n\nfrom helper import shut\n\n\n"
+                "def foo():\n    h = httpx.Client()\n    h.get('x')\n    shut(h)\n"
+            )
+        },
+    )
+    (root / "c.py").write_text("from pkg.x import foo\n\n\ndef go():\n    foo()\n")
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    before = _findings(root, *cache)
+    assert before == _findings(root)
+    assert [f["code"] for f in before] == ["RG101"]
+    (root / "helper.py").write_text("def shut(handle):\n    handle.close()\n")
+    after = _findings(root, *cache)
+    assert after == _findings(root)
+    assert [f["code"] for f in after] == ["RG301"]

@@ -336,6 +336,7 @@ def _join_anew(
         entries,
         asked_by_round,
         later_taken,
+        _tops(modules),
         {},
         stamps.taken,
     )
@@ -402,7 +403,7 @@ def _survey_rounds(
     names: frozenset[str] = frozenset()
     asked = interesting_names(summaries.values())
     demanded: set[str] = set()
-    tops = frozenset(module.split(".", 1)[0] for module in modules.values())
+    tops = _tops(modules)
     by_module = {modules[file.display]: file for file in readable}
     taken: dict[str, int] = {file.display: 0 for file in first}
     done = {digests[file.display] for file in first}
@@ -477,6 +478,11 @@ def _survey_rounds(
     return first, passes, surveyed, summaries, used, tuple(rounds), later_taken
 
 
+def _tops(modules: Mapping[str, str]) -> frozenset[str]:
+    """The project's top-level module names (display name -> module name)."""
+    return frozenset(module.split(".", 1)[0] for module in modules.values())
+
+
 def _later_round(
     words: set[str], module: str, rounds: Sequence[tuple[frozenset[str], frozenset[str]]]
 ) -> tuple[Pass | None, int]:
@@ -522,12 +528,13 @@ def _same_facts(
     a body edit that moves no fact, a new file that names nothing the facts know).
 
     The join is a function of the summaries alone, so equal summaries give equal
-    facts; the pass of a changed file is decided as `survey_project` decides it, with
-    the second pass's names and the module names the demand rounds asked for, both of
-    `last` (every summary they come from is unchanged): a file added under a name a
+    facts; the pass and the round of a changed file are decided as `_survey_rounds`
+    decides them, from what each round of `last` asked for (every summary it comes
+    from is unchanged), and must be what they were: a file added under a name a
     summary asked for (the logger module a module logs with) is summarised on demand.
     A module's name comes from the layout (a new `__init__.py` renames what lies below
-    it): every file must keep its module. Two files with one content hash share one
+    it): every file must keep its module, and the project its top-level names (the
+    demand steps ask only under those). Two files with one content hash share one
     summary slot in the join, so a changed file's hash must be its own."""
     if any(
         last.files[display][1] != module
@@ -535,6 +542,8 @@ def _same_facts(
         if display in last.files
     ):
         return None
+    if _tops(modules) != last.tops:
+        return None  # a new top-level name may make a module the rounds passed over wanted
     changed = sorted(
         display
         for display in digests.keys() | last.files.keys()

@@ -25,8 +25,9 @@ from pathlib import Path
 from runguard_lint import __version__
 from runguard_lint.analysis.project import module_of, out_of_reach, reachable
 from runguard_lint.analysis.project.collect import (
-    demanded_modules,
+    dependency_names,
     interesting_names,
+    modules_under,
     summary_key,
     summary_of_text,
     wants_summary,
@@ -299,7 +300,7 @@ def _join_anew(
         rounds = _survey_rounds(
             readable, digests, modules, catalog, known, known_first, survey_round
         )
-    first, passes, surveyed, summaries, used, asked_by_round, later_taken = rounds
+    first, passes, surveyed, summaries, used, asked_by_round, later_taken, heads = rounds
     del rounds
     store.save(
         fingerprint,
@@ -337,6 +338,7 @@ def _join_anew(
         asked_by_round,
         later_taken,
         _tops(modules),
+        heads,
         {},
         stamps.taken,
     )
@@ -361,6 +363,7 @@ def _survey_rounds(
     dict[str, ModuleSummary],
     tuple[tuple[frozenset[str], frozenset[str]], ...],
     dict[str, int],
+    frozenset[str],
 ]:
     """The survey's rounds: the first pass (modules whose text names a catalog
     constructor), then, until nothing more is found, later passes (modules that name
@@ -370,7 +373,7 @@ def _survey_rounds(
     each file they surveyed, the summaries, by digest and by `summary_key` (what the
     store keeps), what each round asked for (the names new to its later pass, the
     modules new to its demand step), and the round that took each file after the
-    first pass.
+    first pass, and the first part of every name the demand steps were given.
 
     A file is taken by the first round whose names it names or whose modules hold it
     (the names first), so its round and pass follow from its own text and module and
@@ -404,6 +407,9 @@ def _survey_rounds(
     asked = interesting_names(summaries.values())
     demanded: set[str] = set()
     tops = _tops(modules)
+    # The first part of every name the demand steps were given, under a top-level name
+    # of the project or not: a file added under such a name may be wanted now.
+    heads: set[str] = set()
     by_module = {modules[file.display]: file for file in readable}
     taken: dict[str, int] = {file.display: 0 for file in first}
     done = {digests[file.display] for file in first}
@@ -456,7 +462,9 @@ def _survey_rounds(
                 later.append(file)
                 sizes.append(size)
             added += summarise(later, sizes, Pass.SECOND)
-        modules_wanted = demanded_modules(undemanded, tops) - demanded
+        dependencies = dependency_names(undemanded)
+        heads.update(name.partition(".")[0] for name in dependencies)
+        modules_wanted = modules_under(dependencies, tops) - demanded
         demanded |= modules_wanted
         undemanded = []
         rounds[-1] = (asked, frozenset(modules_wanted))
@@ -475,7 +483,7 @@ def _survey_rounds(
             break
         asked = interesting_names(added, later=True)
     later_taken = {display: index for display, index in taken.items() if index}
-    return first, passes, surveyed, summaries, used, tuple(rounds), later_taken
+    return first, passes, surveyed, summaries, used, tuple(rounds), later_taken, frozenset(heads)
 
 
 def _tops(modules: Mapping[str, str]) -> frozenset[str]:
@@ -533,17 +541,18 @@ def _same_facts(
     from is unchanged), and must be what they were: a file added under a name a
     summary asked for (the logger module a module logs with) is summarised on demand.
     A module's name comes from the layout (a new `__init__.py` renames what lies below
-    it): every file must keep its module, and the project its top-level names (the
-    demand steps ask only under those). Two files with one content hash share one
-    summary slot in the join, so a changed file's hash must be its own."""
+    it): every file must keep its module, and no new top-level name may be one the
+    demand steps passed over (they ask only under the project's). Two files with one
+    content hash share one summary slot in the join, so a changed file's hash must be
+    its own."""
     if any(
         last.files[display][1] != module
         for display, module in modules.items()
         if display in last.files
     ):
         return None
-    if _tops(modules) != last.tops:
-        return None  # a new top-level name may make a module the rounds passed over wanted
+    if not (_tops(modules) - last.tops).isdisjoint(last.heads):
+        return None  # a new top-level name makes a module the rounds passed over wanted
     changed = sorted(
         display
         for display in digests.keys() | last.files.keys()

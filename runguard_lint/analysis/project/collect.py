@@ -29,16 +29,26 @@ from runguard_lint.grammar import stdlib_tree
 def demanded_modules(summaries: Iterable[ModuleSummary], tops: frozenset[str]) -> frozenset[str]:
     """The modules of the project (under one of its top-level names, `tops`) whose facts
     the summarised modules depend on though their text may name no resource and nothing
-    the first pass found: where their classes' bases and the loggers they log with are
-    defined, and where the project functions they call are (a helper that closes what
-    it is handed, `close_quietly(client)`, in a module that names no resource: without
-    its summary the client would look never closed). Every dotted prefix of those
-    names: `app.base.Tool` may be `Tool` of `app.base` or a re-export in `app`."""
+    the first pass found (`dependency_names`, `modules_under`)."""
+    return modules_under(dependency_names(summaries), tops)
+
+
+def dependency_names(summaries: Iterable[ModuleSummary]) -> set[str]:
+    """What the summarised modules depend on: where their classes' bases and the
+    loggers they log with are defined, and the functions they call (a helper that
+    closes what it is handed, `close_quietly(client)`, in a module that names no
+    resource: without its summary the client would look never closed)."""
     names: set[str] = set()
     for summary in summaries:
         names.update(summary.log_sources)
         names.update(base for bases in summary.bases.values() for base in bases)
         names.update(site.callee for site in summary.constructions)
+    return names
+
+
+def modules_under(names: Iterable[str], tops: frozenset[str]) -> frozenset[str]:
+    """Every dotted prefix of the names under one of `tops` (`app.base.Tool` may be
+    `Tool` of `app.base` or a re-export in `app`)."""
     found: set[str] = set()
     for name in names:
         head, dot, _ = name.partition(".")

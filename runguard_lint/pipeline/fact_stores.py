@@ -192,10 +192,9 @@ class Joined:
     rounds: tuple[tuple[frozenset[str], frozenset[str]], ...]
     # The round (1, 2, ...) that took each file summarised after the first pass.
     taken: dict[str, int]
-    # The project's top-level module names, and the first part of every name the demand
-    # steps were given: they ask only under the former, so a file that adds one of the
-    # latter makes a module the rounds passed over wanted now.
-    tops: frozenset[str]
+    # The first part of every name the demand steps were given: they ask only under the
+    # project's top-level names (those of `files`' modules), so a file that adds one of
+    # these makes a module the rounds passed over wanted now.
     heads: frozenset[str]
     # Summaries of files changed since the summary store was written (`_same_facts`
     # keeps them here rather than rewrite the store for one file).

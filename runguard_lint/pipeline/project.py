@@ -337,7 +337,6 @@ def _join_anew(
         entries,
         asked_by_round,
         later_taken,
-        _tops(modules),
         heads,
         {},
         stamps.taken,
@@ -423,36 +422,29 @@ def _survey_rounds(
     # first later pass, which keeps only those it leaves.
     waiting: list[tuple[InputFile, set[str], int]] | None = None
 
-    def summarise(files: list[InputFile], sizes: list[int], kind: Pass) -> list[ModuleSummary]:
-        if not files:
-            return []
-        taken.update((file.display, len(rounds)) for file in files)
+    def summarise(
+        files: list[InputFile], wanted: list[WorkItem], kind: Pass, index: int
+    ) -> list[ModuleSummary]:
+        """The files taken by round `index` (those of `wanted` made in the workers, the
+        others stored): their new summaries, one per file."""
+        taken.update((file.display, index) for file in files)
         passes.update((file.display, kind) for file in files)
-        surveyed.update(
-            survey(
-                [
-                    WorkItem(file.display, file.path, None, size)
-                    for file, size in zip(files, sizes)
-                    if not _known(known, digests[file.display], modules[file.display])
-                ]
-            )
-        )
-        before = set(used)
-        _add(files, digests, modules, known, surveyed, summaries, used)
-        added = [summary for key, summary in used.items() if key not in before]
+        results = dict(survey(wanted)) if wanted else {}
+        surveyed.update(results)
+        added = _add(files, digests, modules, known, results, summaries, used)
         undemanded.extend(added)
         return added
 
     while True:
         asked = asked - names
         names |= asked
-        rounds.append((asked, frozenset()))
+        index = len(rounds) + 1
         added: list[ModuleSummary] = []
         if asked:
             entries = _read_words(rest, digests, done) if waiting is None else waiting
             waiting = []
             later: list[InputFile] = []
-            sizes: list[int] = []
+            wanted = []
             for file, words, size in entries:
                 if file.display in taken:
                     continue
@@ -460,25 +452,30 @@ def _survey_rounds(
                     waiting.append((file, words, size))
                     continue
                 later.append(file)
-                sizes.append(size)
-            added += summarise(later, sizes, Pass.SECOND)
+                if not _known(known, digests[file.display], modules[file.display]):
+                    wanted.append(WorkItem(file.display, file.path, None, size))
+            added += summarise(later, wanted, Pass.SECOND, index)
         dependencies = dependency_names(undemanded)
         heads.update(name.partition(".")[0] for name in dependencies)
         modules_wanted = modules_under(dependencies, tops) - demanded
         demanded |= modules_wanted
         undemanded = []
-        rounds[-1] = (asked, frozenset(modules_wanted))
+        rounds.append((asked, frozenset(modules_wanted)))
         on_demand: list[InputFile] = []
-        sizes = []
+        wanted = []
         for name in sorted(modules_wanted):
             found = by_module.get(name)
             if found is None or found.display in taken:
                 continue
-            text = _text(found, digests[found.display])
+            digest = digests[found.display]
+            if _known(known, digest, name):
+                on_demand.append(found)  # stored: no need to read it
+                continue
+            text = _text(found, digest)
             if text is not None:
                 on_demand.append(found)
-                sizes.append(len(text))
-        added += summarise(on_demand, sizes, Pass.DEMANDED)
+                wanted.append(WorkItem(found.display, found.path, None, len(text)))
+        added += summarise(on_demand, wanted, Pass.DEMANDED, index)
         if not added:
             break
         asked = interesting_names(added, later=True)
@@ -551,7 +548,8 @@ def _same_facts(
         if display in last.files
     ):
         return None
-    if not (_tops(modules) - last.tops).isdisjoint(last.heads):
+    earlier_tops = _tops({display: entry[1] for display, entry in last.files.items()})
+    if not (_tops(modules) - earlier_tops).isdisjoint(last.heads):
         return None  # a new top-level name makes a module the rounds passed over wanted
     changed = sorted(
         display
@@ -653,13 +651,14 @@ def _add(
     digests: dict[str, str],
     modules: dict[str, str],
     known: Mapping[str, ModuleSummary],
-    surveyed: dict[WorkItem, Surveyed],
+    surveyed: Mapping[WorkItem, Surveyed],
     summaries: dict[str, ModuleSummary],
     used: dict[str, ModuleSummary],
-) -> None:
+) -> list[ModuleSummary]:
     """One pass's summaries, in file order, keyed by content hash for the join, and
-    by `summary_key` in `used`."""
+    by `summary_key` in `used`; returns those new to `used` (one per file)."""
     by_display = {item.display: result for item, result in surveyed.items()}
+    added: list[ModuleSummary] = []
     for file in files:
         digest = digests[file.display]
         key = summary_key(digest, modules[file.display])
@@ -669,4 +668,7 @@ def _add(
             if result is None or result.summary is None or result.digest != digest:
                 continue
             summary = result.summary
+        if key not in used:
+            added.append(summary)
         summaries[digest] = used[key] = summary
+    return added

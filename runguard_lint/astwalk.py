@@ -11,6 +11,7 @@ nodes, but no walk here asks about them, and they are a third of all nodes.
 from __future__ import annotations
 
 import ast
+from collections import deque
 from collections.abc import Iterator
 
 # Fields that hold no node (names, flags), or only a context or an operator. (`name`
@@ -97,3 +98,36 @@ def walk(root: ast.AST) -> Iterator[ast.AST]:
         node = stack.pop()
         yield node
         stack.extend(children(node))
+
+
+# The fields that hold statements, handlers or match cases, in the order `ast.walk`
+# visits them (their order in `_fields`; no node has two of these but in this order).
+_STATEMENT_LISTS = ("body", "handlers", "orelse", "finalbody", "cases")
+# The tree last asked about, and its imports (see `imports_in`).
+_IMPORTS: list[tuple[ast.Module, tuple[ast.Import | ast.ImportFrom, ...]]] = []
+
+
+def imports_in(tree: ast.Module) -> tuple[ast.Import | ast.ImportFrom, ...]:
+    """Every import statement of the module, nested ones too, in `ast.walk` order
+    (breadth first), without walking a single expression: only statements, handlers
+    and match cases can hold an import.
+
+    The prefilter's import map, the module's summary and the names it imports all
+    start from this list, asked of the same tree one after the other: it is made once
+    and kept for the tree last asked about."""
+    if _IMPORTS and _IMPORTS[0][0] is tree:
+        return _IMPORTS[0][1]
+    found: list[ast.Import | ast.ImportFrom] = []
+    queue: deque[ast.AST] = deque([tree])
+    while queue:
+        node = queue.popleft()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+            continue
+        for name in _STATEMENT_LISTS:
+            block = getattr(node, name, None)
+            if block:
+                queue.extend(block)
+    imports = tuple(found)
+    _IMPORTS[:] = [(tree, imports)]
+    return imports

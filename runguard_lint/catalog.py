@@ -253,6 +253,27 @@ class Catalog:
         )
 
     @cached_property
+    def callable_prefixes(self) -> frozenset[str]:
+        """Every dotted prefix of a catalog callable (`httpx`, `httpx.Client`): a call
+        reaches a callable through an import only if the import binds one of these."""
+        prefixes: set[str] = set()
+        for name in self.by_callable:
+            parts = name.split(".")
+            prefixes.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+        return frozenset(prefixes)
+
+    @cached_property
+    def method_roots(self) -> frozenset[str]:
+        """The top-level modules of the types whose methods acquire (`threading` for
+        `Semaphore.acquire`): such a method counts only in a file that imports from one."""
+        return frozenset(
+            name.split(".", 1)[0]
+            for kinds in self.by_method.values()
+            for kind in kinds
+            for name in kind.on
+        )
+
+    @cached_property
     def transports(self) -> dict[str, frozenset[str]]:
         """Constructor -> the keywords that hand it a transport."""
         return {

@@ -16,7 +16,9 @@ import pytest
 
 from runguard_lint.config import Settings
 from runguard_lint.pipeline.check import check_text
+from runguard_lint.prefilter import acquisitions
 from runguard_lint.prefilter.acquisitions import acquisition_candidates
+from runguard_lint.prefilter.syntax import import_map
 from tests.conftest import ROOT
 
 SETTINGS = Settings(project_root=ROOT)
@@ -153,3 +155,62 @@ def test_a_with_item_kept_when_any_import_of_its_name_does_not_close() -> None:
 def test_the_stage_is_sound(source: str) -> None:
     text = textwrap.dedent(source)
     assert _findings(text, SETTINGS) == _findings(text, UNFILTERED)
+
+
+# Names a catalog method (`start`, `load`) on something of no type the catalog knows.
+NO_CATALOG_IMPORT = """
+import json
+
+
+def run(worker, path):
+    worker.start()
+    data = json.load(open(path))
+    return data
+"""
+
+# Each source with the line of its one candidate.
+FROM_ITS_IMPORTS = {
+    "method of an imported type": ("import threading\n\ndef f(lock):\n    lock.acquire()\n", 4),
+    "callable under an alias": ("from httpx import Client as C\n\ndef f():\n    c = C()\n", 4),
+    "module under an alias": ("import httpx as h\n\ndef f():\n    c = h.Client()\n", 4),
+    "builtin open": ("def f(path):\n    handle = open(path)\n", 2),
+}
+
+
+def test_a_file_that_imports_no_catalog_module_is_ruled_out_before_the_walk() -> None:
+    # `open` is the builtin: kept; `worker.start()` names a method of no imported type.
+    assert _candidate_lines(textwrap.dedent(NO_CATALOG_IMPORT)) == [7]
+    without_open = textwrap.dedent(NO_CATALOG_IMPORT).replace("open(path)", "path")
+    assert acquisitions._may_acquire(without_open, {"json": {"json"}}, SETTINGS.catalog) is False
+    assert _candidate_lines(without_open) == []
+
+
+@pytest.mark.parametrize(("source", "line"), FROM_ITS_IMPORTS.values(), ids=FROM_ITS_IMPORTS.keys())
+def test_what_the_imports_allow_is_walked(source: str, line: int) -> None:
+    assert _candidate_lines(source) == [line]
+
+
+def test_the_import_check_rules_out_only_files_the_walk_finds_nothing_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On every fixture, the candidates are those the walk finds without the check."""
+    texts = {}
+    for path in sorted((ROOT / "fixtures").rglob("*.py")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            texts[path] = (text, ast.parse(text))
+        except SyntaxError:
+            continue
+    catalog = SETTINGS.catalog
+    checked = {p: acquisition_candidates(t, s, catalog, False) for p, (s, t) in texts.items()}
+    ruled_out = [
+        p
+        for p, (s, t) in texts.items()
+        if catalog.distinctive_pattern.search(s)
+        and not acquisitions._may_acquire(s, import_map(t), catalog)
+    ]
+    monkeypatch.setattr(acquisitions, "_may_acquire", lambda *_: True)
+    walked = {p: acquisition_candidates(t, s, catalog, False) for p, (s, t) in texts.items()}
+    assert checked == walked
+    assert sum(map(bool, walked.values())) > 30
+    assert len(ruled_out) > 5

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from runguard_lint.analysis.project import summary
-from runguard_lint.astwalk import children, walk
+from runguard_lint.astwalk import children, imports_in, walk
 from runguard_lint.config import Settings
 from runguard_lint.prefilter import acquisitions
 from runguard_lint.prefilter.syntax import regions
@@ -89,6 +89,18 @@ def test_walk_finds_what_ast_walk_finds() -> None:
     for tree in TREES:
         expected = sorted(id(n) for n in ast.walk(tree) if not isinstance(n, _LEFT_OUT))
         assert sorted(id(n) for n in walk(tree)) == expected
+
+
+def test_imports_in_finds_what_ast_walk_finds_in_its_order_once_per_tree() -> None:
+    found = 0
+    for tree in TREES:
+        imports = imports_in(tree)
+        assert list(imports) == [
+            n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+        ]
+        assert imports_in(tree) is imports  # asked again of the same tree: kept
+        found += len(imports)
+    assert found > 100
 
 
 def _functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from runguard_lint.astwalk import children
@@ -24,6 +25,8 @@ def acquisition_candidates(
     (`self.session`) is named on its line the same way: one walk finds both.
     """
     imports = import_map(tree)
+    if not _may_acquire(text, imports, catalog):
+        return []
     aliases = {
         local
         for local, targets in imports.items()
@@ -88,6 +91,27 @@ def acquisition_candidates(
         found.extend(_releases_of(tree, permits, catalog.permit_releases))
     found.extend(reads)
     return found
+
+
+def _may_acquire(text: str, imports: dict[str, set[str]], catalog: Catalog) -> bool:
+    """Whether any call of the file can be a candidate, judged from its imports (the
+    conditions of the walk below, without the walk): a project factory or re-exported
+    name may be called by its last name; a catalog callable only through an import of
+    a prefix of its qualified name, or as the builtin `open`; a catalog method only in
+    a file that imports from its type's top-level module. Half the files whose text
+    names a distinctive word name only a common method (`start`, `load`) of a type
+    they never import."""
+    if catalog.factory_terminals or catalog.alias_terminals:
+        return True
+    prefixes, roots = catalog.callable_prefixes, catalog.method_roots
+    for targets in imports.values():
+        for target in targets:
+            if target in prefixes or target.split(".", 1)[0] in roots:
+                return True
+    return "builtins.open" in catalog.by_callable and _OPEN.search(text) is not None
+
+
+_OPEN = re.compile(r"\bopen\b")
 
 
 def _closed_by_with(

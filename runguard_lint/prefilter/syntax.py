@@ -6,6 +6,8 @@ import ast
 import bisect
 from collections.abc import Iterator
 
+from runguard_lint.astwalk import imports_in
+
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _IMPORTS: dict[int, tuple[ast.Module, dict[str, set[str]]]] = {}
@@ -16,14 +18,14 @@ def import_map(tree: ast.Module) -> dict[str, set[str]]:
     (a name imported differently in two functions has both: LibCST resolves each use in
     its own scope, so the prefilter must allow for either).
 
-    Imports are statements, so only statements are visited (a tenth of the nodes);
-    the map is kept for the tree at hand, which several stages ask.
+    Made from `astwalk.imports_in` (no expression visited) and kept for the tree at
+    hand, which several stages ask.
     """
     known = _IMPORTS.get(id(tree))
     if known is not None and known[0] is tree:
         return known[1]
     mapping: dict[str, set[str]] = {}
-    for node in statements(tree):
+    for node in imports_in(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -31,7 +33,7 @@ def import_map(tree: ast.Module) -> dict[str, set[str]]:
                 else:
                     head = alias.name.split(".", 1)[0]
                     mapping.setdefault(head, set()).add(head)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        elif node.module and not node.level:
             for alias in node.names:
                 qualified = f"{node.module}.{alias.name}"
                 mapping.setdefault(alias.asname or alias.name, set()).add(qualified)

@@ -47,14 +47,13 @@ from __future__ import annotations
 import ast
 import enum
 import sys
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Union, cast
 
 from runguard_lint.analysis.attribute_releases import getters, releases_in, releasing_helpers
 from runguard_lint.astwalk import children as _children
-from runguard_lint.astwalk import walk
+from runguard_lint.astwalk import imports_in, walk
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
@@ -357,23 +356,8 @@ def _import_bindings(node: ast.stmt, package: str) -> Iterator[tuple[str, str]]:
 
 def import_statements(tree: ast.Module) -> Iterator[Union[ast.Import, ast.ImportFrom]]:
     """Every import statement of the module, nested ones too, in `ast.walk` order
-    (breadth first), without walking a single expression: only statements, handlers
-    and match cases can hold an import."""
-    queue: deque[ast.AST] = deque([tree])
-    while queue:
-        node = queue.popleft()
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            yield node
-            continue
-        for name in _STATEMENT_LISTS:
-            block = getattr(node, name, None)
-            if block:
-                queue.extend(block)
-
-
-# The fields that hold statements, handlers or match cases, in the order `ast.walk`
-# visits them (their order in `_fields`; no node has two of these but in this order).
-_STATEMENT_LISTS = ("body", "handlers", "orelse", "finalbody", "cases")
+    (`astwalk.imports_in`)."""
+    return iter(imports_in(tree))
 
 
 def absolute_module(package: str, name: str | None, level: int) -> str | None:

@@ -978,6 +978,9 @@ class _Own:
                         self.bare_return_at = len(self.calls)
                 elif kind is ast.Yield or kind is ast.YieldFrom:
                     self.yields = True
+            if kind is _NAME or kind is _CONSTANT:
+                # Half of all nodes: no children (`astwalk.children`), and no call.
+                continue
             if statement < 0:
                 if owned:
                     stack.extend(
@@ -1348,6 +1351,7 @@ _NESTING_TYPES: frozenset[type[ast.AST]] = frozenset(
 _LOOP_TYPES: frozenset[type[ast.AST]] = frozenset(
     {ast.For, ast.AsyncFor, ast.While, ast.comprehension}
 )
+_NAME, _CONSTANT = ast.Name, ast.Constant
 _DIRECT_TYPES: frozenset[type[ast.AST]] = frozenset({ast.Return, ast.Assign, ast.AnnAssign})
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from collections import deque
 from collections.abc import Iterator
+from typing import Union, cast
 
 # Fields that hold no node (names, flags), or only a context or an operator. (`name`
 # is read: a string on most nodes, but a `Name` on a `type X = ...` statement.)
@@ -103,6 +104,8 @@ def walk(root: ast.AST) -> Iterator[ast.AST]:
 # The fields that hold statements, handlers or match cases, in the order `ast.walk`
 # visits them (their order in `_fields`; no node has two of these but in this order).
 _STATEMENT_LISTS = ("body", "handlers", "orelse", "finalbody", "cases")
+# Node type -> those of the fields above it has (most statements have none).
+_BLOCKS: dict[type[ast.AST], tuple[str, ...]] = {}
 # The tree last asked about, and its imports (see `imports_in`).
 _IMPORTS: list[tuple[ast.Module, tuple[ast.Import | ast.ImportFrom, ...]]] = []
 
@@ -121,13 +124,23 @@ def imports_in(tree: ast.Module) -> tuple[ast.Import | ast.ImportFrom, ...]:
     queue: deque[ast.AST] = deque([tree])
     while queue:
         node = queue.popleft()
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            found.append(node)
+        kind = type(node)
+        if kind is ast.Import or kind is ast.ImportFrom:
+            found.append(cast(Union[ast.Import, ast.ImportFrom], node))
             continue
-        for name in _STATEMENT_LISTS:
+        fields = _BLOCKS.get(kind)
+        if fields is None:
+            fields = _BLOCKS[kind] = block_fields(kind, _STATEMENT_LISTS)
+        for name in fields:
             block = getattr(node, name, None)
             if block:
                 queue.extend(block)
     imports = tuple(found)
     _IMPORTS[:] = [(tree, imports)]
     return imports
+
+
+def block_fields(kind: type[ast.AST], names: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of `names` that nodes of `kind` have, in the order of `names`: asked once
+    per type by the walks over statements, which then read no field a node lacks."""
+    return tuple(name for name in names if name in kind._fields)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 import textwrap
 
 import pytest
@@ -214,3 +215,24 @@ def test_the_import_check_rules_out_only_files_the_walk_finds_nothing_in(
     assert checked == walked
     assert sum(map(bool, walked.values())) > 30
     assert len(ruled_out) > 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "open(p)",
+        "f = open",
+        "reopen(p)",
+        "open_file()",
+        "_open",
+        "opener",
+        "x.open()",
+        "éopen",
+        "reopen(p); open(q)",
+        "reopened = 1\nopen",
+        "",
+        "OPEN",
+    ],
+)
+def test_open_as_a_word_is_found_as_the_word_boundary_pattern_finds_it(text: str) -> None:
+    assert acquisitions._names_open(text) == bool(re.search(r"\bopen\b", text))

@@ -13,7 +13,7 @@ from runguard_lint.analysis.project import summary
 from runguard_lint.astwalk import children, imports_in, walk
 from runguard_lint.config import Settings
 from runguard_lint.prefilter import acquisitions
-from runguard_lint.prefilter.syntax import regions
+from runguard_lint.prefilter.syntax import SCOPES, regions, statements
 from runguard_lint.prefilter.text import hit_rows, text_pattern
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -101,6 +101,29 @@ def test_imports_in_finds_what_ast_walk_finds_in_its_order_once_per_tree() -> No
         assert imports_in(tree) is imports  # asked again of the same tree: kept
         found += len(imports)
     assert found > 100
+
+
+def test_statements_are_those_of_every_block_field_in_the_walks_order() -> None:
+    """Read only from the block fields a node's type has, the statements come out as
+    when every field was asked of every node."""
+    fields = ("body", "orelse", "finalbody", "handlers", "cases")
+
+    def every_field(tree: ast.Module, into: bool) -> Iterator[ast.stmt]:
+        stack: list[ast.AST] = list(reversed(tree.body))
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.stmt):
+                yield node
+                if not into and isinstance(node, (*SCOPES, ast.ClassDef)):
+                    continue
+            for field in fields:
+                block = getattr(node, field, None)
+                if block:
+                    stack.extend(reversed(block))
+
+    for tree in TREES:
+        for into in (True, False):
+            assert list(statements(tree, into_definitions=into)) == list(every_field(tree, into))
 
 
 def _functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:

@@ -6,10 +6,12 @@ import ast
 import bisect
 from collections.abc import Iterator
 
-from runguard_lint.astwalk import imports_in
+from runguard_lint.astwalk import block_fields, imports_in
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+# Node type -> those of the fields above it has (most statements have none).
+_BLOCKS: dict[type[ast.AST], tuple[str, ...]] = {}
 _IMPORTS: dict[int, tuple[ast.Module, dict[str, set[str]]]] = {}
 
 
@@ -54,7 +56,11 @@ def statements(tree: ast.Module, *, into_definitions: bool = True) -> Iterator[a
             yield node
             if not into_definitions and isinstance(node, (*SCOPES, ast.ClassDef)):
                 continue
-        for field in _BLOCK_FIELDS:
+        kind = type(node)
+        fields = _BLOCKS.get(kind)
+        if fields is None:
+            fields = _BLOCKS[kind] = block_fields(kind, _BLOCK_FIELDS)
+        for field in fields:
             block = getattr(node, field, None)
             if block:
                 stack.extend(reversed(block))

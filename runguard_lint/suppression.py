@@ -29,8 +29,14 @@ _FILE_DIRECTIVE_HINT = re.compile(r"runguard-lint\s*:", re.IGNORECASE)
 
 
 def may_have_file_directive(text: str) -> bool:
-    """Whether text may hold a `# runguard-lint: noqa` directive, without tokenizing it."""
-    return _FILE_DIRECTIVE_HINT.search(text) is not None
+    """Whether text may hold a `# runguard-lint: noqa` directive, without tokenizing it.
+
+    Asked of every file. A pattern that ignores case is matched one character at a
+    time; the lowered text is searched as fast as any substring. A match of the pattern
+    holds `runguard-l` in some case, and no character but an ASCII capital lowers to
+    one of those letters, nor does the pattern equate one with anything else (it does
+    `i` with the dotless i, U+0131, which is why the rest is the pattern's to judge)."""
+    return "runguard-l" in text.lower() and _FILE_DIRECTIVE_HINT.search(text) is not None
 
 
 ALL = "*"

@@ -15,6 +15,7 @@ import pytest
 
 from runguard_lint.catalog import build_catalog
 from runguard_lint.config import ConfigError, find_config, resolve_selection
+from runguard_lint.suppression import _FILE_DIRECTIVE_HINT, _FILE_NOQA, may_have_file_directive
 from tests.conftest import run_cli, run_json
 
 LEAK_HTTP = (
@@ -459,3 +460,21 @@ def test_json_is_valid_when_config_is_fine(project: Path) -> None:
     write(project, "m.py", BOTH)
     result = run_cli("--no-cache", "--output-format", "json", "m.py", cwd=project)
     assert codes(json.loads(result.stdout)) == ["RG101", "RG106"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# runguard-lint: noqa\n",
+        "# RUNGUARD-LINT : noqa\n",
+        "# Runguard-L\u0131nt: noqa\n",  # the pattern takes the dotless i for an i
+        "# runguard-lint noqa\n",
+        "# runguard_lint: noqa\n",
+        "x = 1  # noqa\n",
+        "",
+    ],
+)
+def test_the_file_directive_hint_answers_as_its_pattern(text: str) -> None:
+    """The substring test before the pattern never rules out what the pattern finds."""
+    assert may_have_file_directive(text) == bool(_FILE_DIRECTIVE_HINT.search(text))
+    assert may_have_file_directive(text) or not _FILE_NOQA.search(text)

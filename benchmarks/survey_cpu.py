@@ -1,0 +1,87 @@
+"""The fact pass's work per file, in one process: to compare two versions of the survey.
+
+    python benchmarks/survey_cpu.py DIR [--repeat N] [--every K] [--instructions]
+
+Runs what a survey worker runs for each file (`check.survey_item`: read, parse, summary,
+the check up to LibCST with no project fact) over the `*.py` files under DIR (with
+`--every K`, one file in K, sorted by path), and prints the best CPU time of N runs.
+
+The shared machine's speed moves by up to a fifth between minutes, more than most
+single changes save. `--instructions` counts instructions instead, under valgrind's
+callgrind (which must be installed; about 50 times slower, so use `--every 25`): the
+count of a run over no file is taken off, and what is left repeats to a fraction of a
+percent. Point PYTHONPATH at each checkout in turn to compare two versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def survey(root: Path, every: int, repeat: int) -> float:
+    """The best CPU time of `repeat` surveys of the files under root."""
+    from runguard_lint.config import Settings
+    from runguard_lint.pipeline.check import survey_item
+    from runguard_lint.pipeline.pool import WorkerContext, WorkItem, prepare_worker
+
+    prepare_worker()
+    settings = Settings(project_root=root, fix_edits=False)
+    context = WorkerContext(settings, settings.enabled_codes())
+    paths = sorted(root.rglob("*.py"))[every - 1 :: every]
+    items = [WorkItem(str(path), path, None, 1) for path in paths]
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        for item in items:
+            survey_item(context, item)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def instructions(root: Path, every: int) -> int:
+    """Instructions of one survey of the files under root, less those of a survey of none."""
+
+    def count(target: Path) -> int:
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            str(target),
+            "--every",
+            str(every),
+            "--repeat",
+            "1",
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if found is None:
+            raise SystemExit(f"no count from callgrind:\n{done.stderr[-2000:]}")
+        return int(found.group(1))
+
+    with tempfile.TemporaryDirectory() as empty:
+        return count(root) - count(Path(empty))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--every", type=int, default=1)
+    parser.add_argument("--instructions", action="store_true")
+    args = parser.parse_args()
+    if args.instructions:
+        print(f"{instructions(args.root, args.every):,} instructions")
+    else:
+        print(f"{survey(args.root, args.every, args.repeat):.2f} CPU s (best of {args.repeat})")
+
+
+if __name__ == "__main__":
+    main()

@@ -175,6 +175,11 @@ FROM_ITS_IMPORTS = {
     "callable under an alias": ("from httpx import Client as C\n\ndef f():\n    c = C()\n", 4),
     "module under an alias": ("import httpx as h\n\ndef f():\n    c = h.Client()\n", 4),
     "builtin open": ("def f(path):\n    handle = open(path)\n", 2),
+    # Identifiers are NFKC-normalised: `open` in full-width letters is the builtin.
+    "builtin open, full width": (
+        "def f(path):\n    Client = \uff4f\uff50\uff45\uff4e(path)\n    return 1\n",
+        2,
+    ),
 }
 
 

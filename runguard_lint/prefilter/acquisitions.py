@@ -108,7 +108,9 @@ def _may_acquire(text: str, imports: dict[str, set[str]], catalog: Catalog) -> b
         for target in targets:
             if target in prefixes or target.split(".", 1)[0] in roots:
                 return True
-    return "builtins.open" in catalog.by_callable and _names_open(text)
+    # Python reads `open` spelt in full-width letters as `open` (identifiers are
+    # NFKC-normalised): a text that is not ASCII is walked.
+    return "builtins.open" in catalog.by_callable and (not text.isascii() or _names_open(text))
 
 
 # `open` ending a word: a pattern that starts with a literal is searched for as fast as

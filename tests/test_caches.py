@@ -13,7 +13,7 @@ from runguard_lint import registry
 from runguard_lint.config import Settings
 from runguard_lint.diagnostics import Diagnostic
 from runguard_lint.pipeline.check import check_text
-from runguard_lint.prefilter import may_report
+from runguard_lint.prefilter import dict_uses, may_report
 from runguard_lint.prefilter.caches import cache_names, cache_units, has_functools_cache
 from tests.conftest import FIXTURES, ROOT
 from tests.test_fixtures import FIXTURE_FILES, selected_codes
@@ -814,3 +814,34 @@ def test_class_bodies_that_reach_a_dict_stay_in_view(source: str) -> None:
     for codes in (CACHE_CODES, SETTINGS.enabled_codes()):
         filtered = _summary(_findings(text, codes))
         assert filtered == _summary(_findings(text, codes, settings=UNFILTERED))
+
+
+def test_surely_released_walks_only_what_names_a_dict_and_finds_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Walked only where a line names one of the dicts, the eviction and escape search
+    answers as the walk of the whole module does (every line taken for one that names
+    a dict)."""
+    sources = {}
+    for path in sorted(ROOT.glob("fixtures/**/*.py")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        names = {
+            target.id
+            for statement in tree.body
+            if isinstance(statement, ast.Assign)
+            for target in statement.targets
+            if isinstance(target, ast.Name)
+        }
+        if names:
+            sources[path] = (tree, text, names)
+    pruned = {p: dict_uses.surely_released(t, s, n) for p, (t, s, n) in sources.items()}
+    monkeypatch.setattr(
+        dict_uses, "hit_rows", lambda _pattern, text: list(range(1, text.count("\n") + 2))
+    )
+    whole = {p: dict_uses.surely_released(t, s, n) for p, (t, s, n) in sources.items()}
+    assert pruned == whole
+    assert sum(map(bool, whole.values())) > 10

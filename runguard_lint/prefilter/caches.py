@@ -100,7 +100,7 @@ def cache_view(tree: ast.Module, text: str) -> CacheView | None:
     # passed around a 20k-line module).
     released: set[str] = set()
     if names:
-        released = surely_released(tree, names & module_level - in_classes)
+        released = surely_released(tree, text, names & module_level - in_classes)
         names -= released
     if not names:
         return None

@@ -96,7 +96,7 @@ def _hands_on(call: ast.Call, imported: dict[str, set[str]]) -> bool:
     return not last_names & (_READ_ONLY_NAMES | _TYPE_HINT_CALLS)
 
 
-def surely_released(tree: ast.Module, names: set[str]) -> set[str]:
+def surely_released(tree: ast.Module, text: str, names: set[str]) -> set[str]:
     """The module-level names that the full analysis will see evicted from or escaping.
 
     A subset of what analysis/dict_uses.py classifies as an eviction or an escape,
@@ -105,6 +105,11 @@ def surely_released(tree: ast.Module, names: set[str]) -> set[str]:
     binds the name (or where it is declared `global`); names ever bound by a
     comprehension, and loads in class bodies, never count. Anything in doubt keeps
     the name.
+
+    Only the parts of the module that span a line naming one of the names are walked
+    (`syntax.regions`): each use and each comprehension target names it on its line,
+    and a region holds every function around what it holds. A module that needs this
+    is often a large one (a settings dict passed around a 20k-line module).
     """
     if not names:
         return set()
@@ -112,12 +117,20 @@ def surely_released(tree: ast.Module, names: set[str]) -> set[str]:
     # handing the dict on only when no import could make it a read-only one.
     imported = import_map(tree)
     found: set[str] = set()
-    for node in walk(tree):
-        if isinstance(node, ast.comprehension):
-            names = names - {
-                target.id for target in walk(node.target) if isinstance(target, ast.Name)
-            }
-    stack: list[tuple[ast.AST, frozenset[str], bool]] = [(tree, frozenset(), False)]
+    rows = hit_rows(words(names), text)
+    for region in regions(tree, rows):
+        for node in walk(region):
+            if isinstance(node, ast.comprehension):
+                names = names - {
+                    target.id for target in walk(node.target) if isinstance(target, ast.Name)
+                }
+    # As from the module down: a class's header in the scope around it, its members as
+    # class-body code (the functions among them reset that, below).
+    top_level = {id(statement) for statement in tree.body}
+    stack: list[tuple[ast.AST, frozenset[str], bool]] = [
+        (region, frozenset(), isinstance(region, ast.stmt) and id(region) not in top_level)
+        for region in regions(tree, rows)
+    ]
     while stack and names - found:
         node, shadowed, in_class = stack.pop()
         if not in_class:

@@ -9,8 +9,9 @@ the check up to LibCST with no project fact) over the `*.py` files under DIR (wi
 The shared machine's speed moves by up to a fifth between minutes, more than most
 single changes save. `--instructions` counts instructions instead, under valgrind's
 callgrind (which must be installed; about 50 times slower, so use `--every 25`): the
-count of a run over no file is taken off, and what is left repeats to a fraction of a
-percent. Point PYTHONPATH at each checkout in turn to compare two versions.
+count of a run over no file is taken off, and with a fixed hash seed what is left
+repeats (to tens of instructions in billions). Point PYTHONPATH at each checkout in
+turn to compare two versions.
 """
 
 from __future__ import annotations

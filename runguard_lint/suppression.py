@@ -52,7 +52,7 @@ class Suppressions:
 
     @classmethod
     def parse(cls, text: str) -> Suppressions:
-        if "noqa" not in text and "NOQA" not in text:
+        if not _may_hold_noqa(text):
             return cls()
         lines: dict[int, frozenset[str]] = {}
         file_codes: set[str] = set()
@@ -101,7 +101,7 @@ class NoqaDirective:
 
 def noqa_directives(text: str) -> list[NoqaDirective]:
     """Every line-level `# noqa` comment of the text (file-level directives are not)."""
-    if "noqa" not in text and "NOQA" not in text:
+    if not _may_hold_noqa(text):
         return []
     found: list[NoqaDirective] = []
     for row, column, comment in _comments(text):
@@ -121,6 +121,12 @@ def noqa_directives(text: str) -> list[NoqaDirective]:
                 )
             )
     return found
+
+
+def _may_hold_noqa(text: str) -> bool:
+    """Whether the text may hold a `noqa` comment, in any case (`# NoQA` as `# noqa`, as
+    the directive patterns read it), before the tokenizer looks for comments."""
+    return "noqa" in text.lower()
 
 
 def _comments(text: str) -> list[tuple[int, int, str]]:

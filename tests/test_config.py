@@ -15,7 +15,13 @@ import pytest
 
 from runguard_lint.catalog import build_catalog
 from runguard_lint.config import ConfigError, find_config, resolve_selection
-from runguard_lint.suppression import _FILE_DIRECTIVE_HINT, _FILE_NOQA, may_have_file_directive
+from runguard_lint.suppression import (
+    _FILE_DIRECTIVE_HINT,
+    _FILE_NOQA,
+    Suppressions,
+    may_have_file_directive,
+    noqa_directives,
+)
 from tests.conftest import run_cli, run_json
 
 LEAK_HTTP = (
@@ -478,3 +484,10 @@ def test_the_file_directive_hint_answers_as_its_pattern(text: str) -> None:
     """The substring test before the pattern never rules out what the pattern finds."""
     assert may_have_file_directive(text) == bool(_FILE_DIRECTIVE_HINT.search(text))
     assert may_have_file_directive(text) or not _FILE_NOQA.search(text)
+
+
+@pytest.mark.parametrize("comment", ["# noqa: RG101", "# NOQA: RG101", "# NoQa: rg101"])
+def test_a_noqa_comment_counts_in_any_case(comment: str) -> None:
+    text = f"client = make()  {comment}\n"
+    assert Suppressions.parse(text).lines == {1: frozenset({"RG101"})}
+    assert [d.codes for d in noqa_directives(text)] == [("RG101",)]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from runguard_lint.analysis.project.collect import (
     NAME_ORIGINS,
-    demanded_modules,
+    dependency_names,
     interesting_names,
+    modules_under,
     name_origins,
     summary_of_text,
     wants_summary,
@@ -117,7 +118,7 @@ def test_the_modules_of_called_project_functions_are_demanded() -> None:
         catalog,
     )
     assert service is not None
-    demanded = demanded_modules([service], frozenset({"app"}))
+    demanded = modules_under(dependency_names([service]), frozenset({"app"}))
     # The helper's module and the packages above it (a re-export may live there);
     # nothing outside the project's top-level names (json, httpx).
     assert {"app", "app.util", "app.util.quiet"} <= demanded
@@ -129,7 +130,7 @@ def test_the_modules_of_called_project_functions_are_demanded() -> None:
         catalog,
     )
     assert flat is not None
-    assert "quiet" in demanded_modules([flat], frozenset({"quiet", "service"}))
+    assert "quiet" in modules_under(dependency_names([flat]), frozenset({"quiet", "service"}))
 
 
 def test_a_later_pass_asks_for_every_name_its_modules_give() -> None:

@@ -188,7 +188,7 @@ class Joined:
     facts_digest: str
     files: dict[str, tuple[str, str, Pass | None, str | None]]
     # Each round after the first pass: the names its later pass asked for (new in that
-    # round) and the module names its demand step asked for (`collect.demanded_modules`).
+    # round) and the module names its demand step asked for (`collect.modules_under`).
     rounds: tuple[tuple[frozenset[str], frozenset[str]], ...]
     # The round (1, 2, ...) that took each file summarised after the first pass.
     taken: dict[str, int]

@@ -367,7 +367,7 @@ def _survey_rounds(
     """The survey's rounds: the first pass (modules whose text names a catalog
     constructor), then, until nothing more is found, later passes (modules that name
     what the modules summarised last give, `collect.interesting_names`) and demand
-    steps (the modules where what they use is defined, `collect.demanded_modules`).
+    steps (the modules where what they use is defined, `collect.dependency_names`).
     Returns the files of the first pass, each file's pass, what the workers found of
     each file they surveyed, the summaries, by digest and by `summary_key` (what the
     store keeps), what each round asked for (the names new to its later pass, the

@@ -117,8 +117,8 @@ def surely_released(tree: ast.Module, text: str, names: set[str]) -> set[str]:
     # handing the dict on only when no import could make it a read-only one.
     imported = import_map(tree)
     found: set[str] = set()
-    rows = hit_rows(words(names), text)
-    for region in regions(tree, rows):
+    parts = list(regions(tree, hit_rows(words(names), text)))
+    for region in parts:
         for node in walk(region):
             if isinstance(node, ast.comprehension):
                 names = names - {
@@ -129,7 +129,7 @@ def surely_released(tree: ast.Module, text: str, names: set[str]) -> set[str]:
     top_level = {id(statement) for statement in tree.body}
     stack: list[tuple[ast.AST, frozenset[str], bool]] = [
         (region, frozenset(), isinstance(region, ast.stmt) and id(region) not in top_level)
-        for region in regions(tree, rows)
+        for region in parts
     ]
     while stack and names - found:
         node, shadowed, in_class = stack.pop()

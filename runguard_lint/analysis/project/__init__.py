@@ -14,7 +14,8 @@ from dataclasses import replace
 
 from runguard_lint.analysis.project.facts import EMPTY, ProjectFacts, join
 from runguard_lint.analysis.project.modules import module_name, package_of
-from runguard_lint.analysis.project.summary import import_statements, summarise
+from runguard_lint.analysis.project.summary import summarise
+from runguard_lint.astwalk import imports_in
 from runguard_lint.catalog import Catalog
 
 __all__ = ["EMPTY", "ProjectFacts", "for_file", "module_of"]
@@ -59,7 +60,7 @@ def _reachable(project: ProjectFacts, tree: ast.Module, module: str, text: str) 
 def imported_names(tree: ast.Module) -> frozenset[str]:
     """The last names a module imports, or imports from, and the names it binds them to."""
     imported: set[str] = set()
-    for node in import_statements(tree):
+    for node in imports_in(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name.rsplit(".", 1)[-1] for alias in node.names)
             imported.update(alias.asname for alias in node.names if alias.asname)

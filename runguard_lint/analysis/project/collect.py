@@ -6,7 +6,7 @@ module is summarised when its text names a catalog resource (it may define a
 factory, a releasing helper, or a class that holds a resource); then, pass after
 pass, when it names one of the factories, helpers or classes the modules summarised
 before it define (it may call them, wrap them, or build such a class per call), or
-when a summarised module depends on it (`demanded_modules`: where their bases and
+when a summarised module depends on it (`dependency_names`: where their bases and
 loggers are defined, and the project functions they call; a release helper may name
 no resource at all). `pipeline.project` runs the passes until nothing more is found.
 No other module is parsed for facts.
@@ -24,13 +24,6 @@ from runguard_lint.analysis.project.facts import aliases_of as _qualified_aliase
 from runguard_lint.analysis.project.summary import Lifetime, ModuleSummary, summarise
 from runguard_lint.catalog import Catalog
 from runguard_lint.grammar import stdlib_tree
-
-
-def demanded_modules(summaries: Iterable[ModuleSummary], tops: frozenset[str]) -> frozenset[str]:
-    """The modules of the project (under one of its top-level names, `tops`) whose facts
-    the summarised modules depend on though their text may name no resource and nothing
-    the first pass found (`dependency_names`, `modules_under`)."""
-    return modules_under(dependency_names(summaries), tops)
 
 
 def dependency_names(summaries: Iterable[ModuleSummary]) -> set[str]:

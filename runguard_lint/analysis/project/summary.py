@@ -354,12 +354,6 @@ def _import_bindings(node: ast.stmt, package: str) -> Iterator[tuple[str, str]]:
                 yield alias.asname or alias.name, sys.intern(f"{base}.{alias.name}")
 
 
-def import_statements(tree: ast.Module) -> Iterator[Union[ast.Import, ast.ImportFrom]]:
-    """Every import statement of the module, nested ones too, in `ast.walk` order
-    (`astwalk.imports_in`)."""
-    return iter(imports_in(tree))
-
-
 def absolute_module(package: str, name: str | None, level: int) -> str | None:
     """`from ..x import y` in package `a.b` imports from `a.x` (None past the top)."""
     if not level:
@@ -379,7 +373,7 @@ class _Names:
     def __init__(self, module: str, package: str, tree: ast.Module) -> None:
         self.module = module
         self.bindings: dict[str, str] = {}
-        for statement in import_statements(tree):
+        for statement in imports_in(tree):
             for local, qualified in _import_bindings(statement, package):
                 self.bindings.setdefault(local, qualified)
         for node in tree.body:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import ExpressionContext
 
-from runguard_lint.analysis.tree import children
+from runguard_lint.analysis.tree import TRIVIA, children
 
 LOAD, STORE, DEL = ExpressionContext.LOAD, ExpressionContext.STORE, ExpressionContext.DEL
 
@@ -70,7 +70,9 @@ def expression_contexts(module: cst.Module) -> dict[cst.CSTNode, ExpressionConte
         rule = _RULES.get(kind)
         if rule is None:
             if kind is not cst.Name:
-                pending.extend((child, context) for child in children(node))
+                pending.extend(
+                    (child, context) for child in children(node) if type(child) not in TRIVIA
+                )
             continue
         for name, given in rule:
             value = getattr(node, name)

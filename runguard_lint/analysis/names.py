@@ -35,7 +35,7 @@ from libcst.metadata.scope_provider import (
 
 from runguard_lint.analysis.contexts import expression_contexts
 from runguard_lint.analysis.positions import Positions
-from runguard_lint.analysis.tree import children, index
+from runguard_lint.analysis.tree import TRIVIA, children, index
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
 _EXTERNAL = (QualifiedNameSource.IMPORT, QualifiedNameSource.BUILTIN)
@@ -91,32 +91,11 @@ class _WalkedScopeVisitor(ScopeVisitor):
     `CSTNode.visit` (the type tells the two walks apart)."""
 
 
-# Node classes whose subtrees hold no name, no string and nothing the scope visitor
-# counts as an assignment: whitespace, punctuation, operators, numbers. Their scope is
-# never asked, and they are most of a tree's nodes. A class the visitor has a callback
-# for, in this version of LibCST, is walked all the same.
-_LEAVES = (
-    cst.BaseParenthesizableWhitespace,
-    cst.Newline,
-    cst.Comment,
-    cst.EmptyLine,
-    cst.TrailingWhitespace,
-    cst.Comma,
-    cst.Dot,
-    cst.Colon,
-    cst.Semicolon,
-    cst.AssignEqual,
-    cst.LeftParen,
-    cst.RightParen,
-    cst.LeftSquareBracket,
-    cst.RightSquareBracket,
-    cst.LeftCurlyBrace,
-    cst.RightCurlyBrace,
-    cst.BaseBinaryOp,
-    cst.BaseBooleanOp,
-    cst.BaseCompOp,
-    cst.BaseUnaryOp,
-    cst.BaseAugOp,
+# What the scope walk passes by: `analysis.tree.TRIVIA`, numbers, and the statements
+# that hold nothing (`pass`, `break`, `continue`, `*` of an import); their scope is never
+# asked. A class the visitor has a callback for, in this version of LibCST, is walked
+# all the same.
+_NAMELESS = (
     cst.Integer,
     cst.Float,
     cst.Imaginary,
@@ -147,9 +126,7 @@ def _unvisited(kind: type) -> bool:
 
 
 SKIPPED_BY_SCOPES: frozenset[type] = frozenset(
-    kind
-    for kind in vars(cst).values()
-    if isinstance(kind, type) and issubclass(kind, _LEAVES) and _unvisited(kind)
+    kind for kind in TRIVIA.union(_NAMELESS) if _unvisited(kind)
 )
 
 _LIBCST_VISIT = cst.CSTNode.visit
@@ -178,8 +155,9 @@ def _visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> object:
     return node
 
 
-# Replaced for every caller: any visitor but the one above gets LibCST's own walk.
-setattr(cst.CSTNode, "visit", _visit)
+# Replaced for every caller: any visitor but the one above gets LibCST's own walk. (An
+# assignment to a method is what mypy refuses.)
+setattr(cst.CSTNode, "visit", _visit)  # noqa: B010
 
 
 def _scopes(module: cst.Module) -> Mapping[cst.CSTNode, Optional[Scope]]:

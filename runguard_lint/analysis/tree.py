@@ -27,6 +27,42 @@ import libcst as cst
 _FIELDS: dict[type[cst.CSTNode], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 _IS_NODE: dict[type, bool] = {}
 
+# Whitespace, comments, punctuation and operators: two nodes in three of a module, none
+# of which holds a name, a string, a statement or an expression. No analysis asks about
+# them, so the walks that serve the analyses (`index`, `analysis.contexts`, the scope
+# walk of `analysis.names`) pass them by; the fixes, which edit them, use LibCST's own.
+TRIVIA: frozenset[type] = frozenset(
+    kind
+    for kind in vars(cst).values()
+    if isinstance(kind, type)
+    and issubclass(
+        kind,
+        (
+            cst.BaseParenthesizableWhitespace,
+            cst.Newline,
+            cst.Comment,
+            cst.EmptyLine,
+            cst.TrailingWhitespace,
+            cst.Comma,
+            cst.Dot,
+            cst.Colon,
+            cst.Semicolon,
+            cst.AssignEqual,
+            cst.LeftParen,
+            cst.RightParen,
+            cst.LeftSquareBracket,
+            cst.RightSquareBracket,
+            cst.LeftCurlyBrace,
+            cst.RightCurlyBrace,
+            cst.BaseBinaryOp,
+            cst.BaseBooleanOp,
+            cst.BaseCompOp,
+            cst.BaseUnaryOp,
+            cst.BaseAugOp,
+        ),
+    )
+)
+
 
 class _FieldRecorder(cst.CSTVisitor):
     """Collects the names of the fields a node visits, in order, without descending."""
@@ -103,14 +139,14 @@ def index(root: cst.CSTNode) -> tuple[list[cst.CSTNode], dict[cst.CSTNode, cst.C
     """Every node under root (root included) in the order `walk` yields them, and each
     node's parent (what ParentNodeProvider gives, five times faster), from one
     traversal: a module's analysis asks for both, and each costs a full read of the
-    tree."""
+    tree. `TRIVIA` is left out: no analysis asks about it, and it is most of the nodes."""
     nodes: list[cst.CSTNode] = []
     parents: dict[cst.CSTNode, cst.CSTNode] = {}
     stack: list[cst.CSTNode] = [root]
     while stack:
         node = stack.pop()
         nodes.append(node)
-        found = children(node)
+        found = [child for child in children(node) if type(child) not in TRIVIA]
         for child in found:
             parents[child] = node
         stack.extend(reversed(found))

@@ -85,7 +85,9 @@ def measure(root: Path) -> Totals:
         start = clock()
         module = cst.parse_module(focused)
         parsed = clock()
-        facts = ModuleFacts(cst.MetadataWrapper(module, unsafe_skip_copy=True))
+        # As a run does (`pipeline.analyse`): with the text and its stdlib tree, which
+        # let positions be rendered one statement at a time.
+        facts = ModuleFacts(cst.MetadataWrapper(module, unsafe_skip_copy=True), focused, tree)
         resolved = clock()
         context = FileContext(str(path), focused, facts, settings, enabled, tree)
         for rule in registry.enabled_rules(enabled):

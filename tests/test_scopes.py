@@ -12,12 +12,16 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, Scope, ScopeProvider, scope_provider
-from libcst.metadata.scope_provider import Assignment
+from libcst.metadata.scope_provider import Assignment, FunctionScope
 
 from runguard_lint.analysis import names
 from runguard_lint.analysis.names import ModuleFacts, _scopes, kind_set
 from runguard_lint.analysis.tree import walk
+from runguard_lint.config import Settings
+from runguard_lint.pipeline.check import check_source
 from tests.test_tree import EDGE_CASES, SAMPLES
+
+ENABLED = frozenset({"RG101"})
 
 FORWARD_REFERENCES = """
 from typing import TYPE_CHECKING
@@ -60,13 +64,15 @@ def _assert_same(module: cst.Module) -> None:
     # Scopes of the two runs, paired as they are first met: each scope of one run must
     # stand for exactly one of the other.
     paired: dict[int, Scope] = {}
-    # Only the tree's own nodes: string annotations are parsed anew on each run, so
-    # the nodes of those small modules differ between two runs of the same provider.
+    # Each node of the tree by its place in the walk: referents are compared by the
+    # node they bind. Only the tree's own nodes: string annotations are parsed anew on
+    # each run, so the nodes of those small modules differ between two runs.
+    places = {id(node): place for place, node in enumerate(walk(module))}
     for node in walk(module):
         mine, theirs = found.get(node), expected.get(node)
-        if type(node) in names.SKIPPED_BY_SCOPES and mine is None:
-            # Whitespace, punctuation, numbers: not walked, unless the visitor visits
-            # one itself (an argument's value).
+        if type(node) in names.SKIPPED_BY_SCOPES:
+            # Whitespace, comments, punctuation, operators: not walked, never asked.
+            assert mine is None, node
             skipped += 1
             continue
         assert type(mine) is type(theirs), node
@@ -83,8 +89,8 @@ def _assert_same(module: cst.Module) -> None:
         if isinstance(node, (cst.Name, cst.Attribute)):
             assert _qualified(mine, node) == _qualified(theirs, node), node
         if isinstance(node, cst.Name):
-            assert _referents(mine, node) == _referents(theirs, node), node
-            assert _references(mine, node) == _references(theirs, node), node
+            assert _referents(mine, node, places) == _referents(theirs, node, places), node
+            assert _references(mine, node, places) == _references(theirs, node, places), node
     assert checked > 0 and skipped > 0
     assert len(set(map(id, paired.values()))) == len(paired)
 
@@ -93,19 +99,59 @@ def _qualified(scope: Scope, node: cst.CSTNode) -> list[tuple[str, str]]:
     return sorted((q.name, q.source.name) for q in scope.get_qualified_names_for(node))
 
 
-def _referents(scope: Scope, name: cst.Name) -> list[list[tuple[str, str]]]:
+def _place(node: object, places: dict[int, int]) -> int:
+    """The node's place in the module's walk; -1 for one of a string annotation's."""
+    return places.get(id(node), -1)
+
+
+def _referents(
+    scope: Scope, name: cst.Name, places: dict[int, int]
+) -> list[list[tuple[str, str, int]]]:
     return sorted(
-        sorted((type(r).__name__, r.name) for r in access.referents)
+        sorted(
+            (type(r).__name__, r.name, _place(getattr(r, "node", None), places))
+            for r in access.referents
+        )
         for access in scope.accesses[name]
     )
 
 
-def _references(scope: Scope, name: cst.Name) -> list[int]:
+def _references(scope: Scope, name: cst.Name, places: dict[int, int]) -> list[list[int]]:
     return sorted(
-        len(assignment.references)
+        sorted(_place(access.node, places) for access in assignment.references)
         for assignment in scope.assignments[name.value]
         if isinstance(assignment, Assignment) and assignment.node is name
     )
+
+
+ONE_LINE_BODIES = """
+import httpx
+def first(url): pass; client = httpx.Client(); return client.get(url).text
+def second(url):
+    for _ in url: break
+    client = httpx.Client()
+    return client.get(url).text
+"""
+
+
+def test_a_one_line_body_is_asked_its_scope_through_its_first_statement() -> None:
+    """`def f(): pass; ...`: the function's scope is the one of its first small
+    statement, a `pass`, which the scope walk must not pass by (it did once, and the
+    function lost its findings)."""
+    module = cst.parse_module(ONE_LINE_BODIES)
+    facts = ModuleFacts(MetadataWrapper(module, unsafe_skip_copy=True))
+    first = module.body[1]
+    assert isinstance(first, cst.FunctionDef)
+    scope = facts.function_scope(first)
+    assert isinstance(scope, FunctionScope) and "client" in scope.assignments
+    _assert_same(module)
+    report = check_source(
+        "x.py", ONE_LINE_BODIES.encode(), Settings(project_root=Path(".")), enabled=ENABLED
+    )
+    assert sorted((d.location.row, d.code) for d in report.diagnostics) == [
+        (3, "RG101"),
+        (6, "RG101"),
+    ]
 
 
 def _accessed(scope: Scope) -> list[str]:

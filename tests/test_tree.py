@@ -11,7 +11,9 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
+from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.tree import TRIVIA, children, index, walk
+from runguard_lint.fixes.tree import Rewrite
 from tests.conftest import FIXTURES
 
 # Real modules beside the fixtures: f-strings with format specs (a field LibCST visits
@@ -77,3 +79,19 @@ def _assert_same(module: cst.Module) -> None:
     assert [id(node) for node in nodes] == [
         id(node) for node in walk(module) if node is module or node in parents
     ]
+
+
+def test_a_fix_that_targets_trivia_is_refused() -> None:
+    """Trivia is not in the parent map, so a change to it would reach nothing: the
+    rewrite says so rather than dropping the change (a rule's error is reported)."""
+    module = cst.parse_module("x = f(a, b)\n")
+    facts = ModuleFacts(MetadataWrapper(module, unsafe_skip_copy=True))
+    comma = next(node for node in walk(module) if isinstance(node, cst.Comma))
+    rewrite = Rewrite(facts)
+    rewrite.replace(comma, cst.Comma())
+    with pytest.raises(ValueError, match="trivia"):
+        rewrite.apply()
+    call = next(node for node in walk(module) if isinstance(node, cst.Call))
+    fine = Rewrite(facts)
+    fine.replace(call, cst.parse_expression("g()"))
+    assert fine.apply().code == "x = g()\n"

@@ -91,21 +91,6 @@ class _WalkedScopeVisitor(ScopeVisitor):
     `CSTNode.visit` (the type tells the two walks apart)."""
 
 
-# What the scope walk passes by: `analysis.tree.TRIVIA`, numbers, and the statements
-# that hold nothing (`pass`, `break`, `continue`, `*` of an import); their scope is never
-# asked. A class the visitor has a callback for, in this version of LibCST, is walked
-# all the same.
-_NAMELESS = (
-    cst.Integer,
-    cst.Float,
-    cst.Imaginary,
-    cst.Pass,
-    cst.Break,
-    cst.Continue,
-    cst.ImportStar,
-)
-
-
 # The scope visitor's own classes, below LibCST's base visitor (whose typed stubs
 # name a callback for every node class and do nothing).
 _OWN_CALLBACKS = frozenset(
@@ -125,9 +110,11 @@ def _unvisited(kind: type) -> bool:
     )
 
 
-SKIPPED_BY_SCOPES: frozenset[type] = frozenset(
-    kind for kind in TRIVIA.union(_NAMELESS) if _unvisited(kind)
-)
+# What the scope walk passes by: `analysis.tree.TRIVIA`, whose scope nothing asks,
+# unless this version of LibCST's visitor has a callback for it. Not numbers or `pass`:
+# an expression or a statement may be asked its scope (`def f(): pass; ...` is asked
+# through its first statement, `ModuleFacts.function_scope`).
+SKIPPED_BY_SCOPES: frozenset[type] = frozenset(kind for kind in TRIVIA if _unvisited(kind))
 
 _LIBCST_VISIT = cst.CSTNode.visit
 
@@ -142,8 +129,7 @@ def _visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> object:
     field and every whitespace node: a quarter of the scope analysis's time, another
     eighth for the skipped nodes. The visitor's own callbacks run as before, in the
     same order, so the scopes are the same (the tests compare both on the fixtures);
-    a skipped node gets no scope, unless a callback visits it itself (an argument's
-    value). Any other visitor takes LibCST's walk.
+    a skipped node gets no scope. Any other visitor takes LibCST's walk.
     """
     if type(visitor) is not _WalkedScopeVisitor:
         return _LIBCST_VISIT(node, visitor)
@@ -172,7 +158,7 @@ def _scopes(module: cst.Module) -> Mapping[cst.CSTNode, Optional[Scope]]:
     (`MetadataDependent.metadata`), computed by `analysis.contexts` rather than by
     LibCST's own visitor. The scopes are the same objects with the same
     assignments and accesses (the tests compare both ways on the fixtures); only
-    whitespace, punctuation and numbers have none.
+    whitespace, comments, punctuation and operators have none.
     """
     provider = ScopeProvider()
     provider.metadata = {ExpressionContextProvider: expression_contexts(module)}

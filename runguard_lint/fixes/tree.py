@@ -20,7 +20,7 @@ import libcst as cst
 from libcst.metadata import GlobalScope
 
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts
-from runguard_lint.analysis.tree import walk
+from runguard_lint.analysis.tree import TRIVIA, walk
 
 LeaveResult = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel[cst.CSTNode]]
 # Given the updated form of a node (its own children already rewritten), build
@@ -73,6 +73,10 @@ class Rewrite:
         tops: dict[int, cst.CSTNode] = {}
         index = _body_index(module)
         for node in self.targets.values():
+            if type(node) in TRIVIA:
+                # Left out of the parent map (`analysis.tree.index`): the change would
+                # reach nothing. Rewrite what holds it instead.
+                raise ValueError(f"a fix cannot target trivia ({type(node).__name__})")
             chain = [node, *self.facts.ancestors(node)]
             paths.update(id(ancestor) for ancestor in chain[1:])
             top = chain[-2] if len(chain) > 1 and chain[-1] is module else None

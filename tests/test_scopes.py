@@ -7,6 +7,7 @@ with the same names assigned and the same accesses, as `MetadataWrapper.resolve`
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import libcst as cst
@@ -198,3 +199,34 @@ def test_the_scope_visitor_asks_the_stand_in_with_the_classes_it_had() -> None:
     assert names._ASSIGNMENT_LIKE is not None
     assert set(_ASSIGNMENT_LIKE) <= set(installed.members)
     assert installed.members == names._ASSIGNMENT_LIKE
+
+
+def test_libcst_is_left_as_it_is_outside_a_scope_analysis() -> None:
+    """The scope walk takes `CSTNode.visit`'s place only while a scope analysis runs."""
+    original = cst.CSTNode.visit
+    _scopes(cst.parse_module(FORWARD_REFERENCES))
+    assert cst.CSTNode.visit is original is names._LIBCST_VISIT
+
+
+class _Renamer(cst.CSTTransformer):
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        return updated_node.with_changes(value=updated_node.value.upper())
+
+
+def test_scope_analyses_in_threads_beside_a_transformer() -> None:
+    """The language server analyses in threads: scopes made side by side are LibCST's,
+    a transformer run meanwhile transforms, and LibCST is restored after."""
+    original = cst.CSTNode.visit
+    modules = [cst.parse_module(path.read_text(encoding="utf-8")) for path in SAMPLES[:6]]
+    source = "def f(a):\n    return g(a)\n" * 200
+
+    def transform() -> str:
+        return cst.parse_module(source).visit(_Renamer()).code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        checks = [pool.submit(_assert_same, module) for module in modules * 2]
+        renamed = [pool.submit(transform) for _ in range(4)]
+        for check in checks:
+            check.result()
+        assert {future.result() for future in renamed} == {"def F(A):\n    return G(A)\n" * 200}
+    assert cst.CSTNode.visit is original

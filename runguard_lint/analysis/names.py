@@ -11,7 +11,9 @@ local class `AsyncClient`) does not fool it.
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Optional, Union, cast
 
 import libcst as cst
@@ -120,16 +122,18 @@ _LIBCST_VISIT = cst.CSTNode.visit
 
 
 def _visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> object:
-    """`CSTNode.visit`, installed in its place; for the scope visitor of `_scopes`, a
-    walk that reads each node's children from its fields (`analysis.tree.children`,
-    the order LibCST visits them in) and skips `SKIPPED_BY_SCOPES`.
+    """`CSTNode.visit` while a scope analysis runs (`_walked`); for the scope visitor of
+    `_scopes`, a walk that reads each node's children from its fields
+    (`analysis.tree.children`, the order LibCST visits them in) and skips
+    `SKIPPED_BY_SCOPES`.
 
     LibCST's own walk rebuilds every node it passes (a new node per visit, discarded
     by a visitor that changes nothing) and asks the visitor's callbacks for every
     field and every whitespace node: a quarter of the scope analysis's time, another
     eighth for the skipped nodes. The visitor's own callbacks run as before, in the
     same order, so the scopes are the same (the tests compare both on the fixtures);
-    a skipped node gets no scope. Any other visitor takes LibCST's walk.
+    a skipped node gets no scope. Any other visitor (another thread's, meanwhile)
+    takes LibCST's walk.
     """
     if type(visitor) is not _WalkedScopeVisitor:
         return _LIBCST_VISIT(node, visitor)
@@ -141,9 +145,30 @@ def _visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> object:
     return node
 
 
-# Replaced for every caller: any visitor but the one above gets LibCST's own walk. (An
-# assignment to a method is what mypy refuses.)
-setattr(cst.CSTNode, "visit", _visit)  # noqa: B010
+# How many scope analyses are running (the language server's threads may run several).
+_WALKING = 0
+_WALKING_LOCK = threading.Lock()
+
+
+@contextmanager
+def _walked() -> Iterator[None]:
+    """`_visit` in `CSTNode.visit`'s place while the block runs: the scope visitor's own
+    callbacks visit parts of the tree themselves (`node.body.visit(self)`), through that
+    method. LibCST is left as it is the rest of the time, so no other visitor pays the
+    extra call. (Assigned with `setattr`: an assignment to a method is what mypy
+    refuses.)"""
+    global _WALKING
+    with _WALKING_LOCK:
+        _WALKING += 1
+        if _WALKING == 1:
+            setattr(cst.CSTNode, "visit", _visit)  # noqa: B010
+    try:
+        yield
+    finally:
+        with _WALKING_LOCK:
+            _WALKING -= 1
+            if _WALKING == 0:
+                setattr(cst.CSTNode, "visit", _LIBCST_VISIT)  # noqa: B010
 
 
 def _scopes(module: cst.Module) -> Mapping[cst.CSTNode, Optional[Scope]]:
@@ -163,7 +188,8 @@ def _scopes(module: cst.Module) -> Mapping[cst.CSTNode, Optional[Scope]]:
     provider = ScopeProvider()
     provider.metadata = {ExpressionContextProvider: expression_contexts(module)}
     visitor = _WalkedScopeVisitor(provider)
-    module.visit(visitor)
+    with _walked():
+        module.visit(visitor)
     visitor.infer_accesses()
     return cast(Mapping[cst.CSTNode, Optional[Scope]], provider._computed)
 

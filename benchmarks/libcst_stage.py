@@ -2,12 +2,18 @@
 
     python benchmarks/libcst_stage.py DIR [--repeat N] [--every K] [--instructions]
 
-Plans every `*.py` file under DIR as a worker does with no project fact in reach
-(`prefilter.analysis_plan`), keeps the files whose plan reaches LibCST (with `--every K`,
-one in K of those, sorted by path), and runs on each what a check worker runs there
+Plans every `*.py` file under DIR with no project fact in reach (`prefilter.analysis_plan`
+on `ast.parse`'s tree), keeps the files whose plan reaches LibCST (with `--every K`, one
+in K of those, sorted by path), and runs on each what a check worker runs there
 (`pipeline.analyse.run_checks`: LibCST's parse of the planned text, the module's
-metadata, the enabled rules and the rendering of their fixes). Prints the best CPU time
-of N runs of that stage alone.
+metadata, the enabled rules, their fixes held to the policy, the worker's collector).
+Prints the best CPU time of N runs of that stage alone.
+
+It is for comparing two versions of that stage, not for a run's figures: unlike a
+worker, it reads no configuration, gives no file its own project facts (a worker's
+`for_file` facts name the factories the file defines), skips the files a worker would
+rewrite to an older grammar, renders no fix edits (`fix_edits=False`, as a plain report
+run), and repeats over files whose caches it has warmed.
 
 `--instructions` counts instructions instead, under valgrind's callgrind (which must be
 installed; about 50 times slower, so use `--every 3` or more): the count of a run that

@@ -7,6 +7,8 @@ with the same names assigned and the same accesses, as `MetadataWrapper.resolve`
 
 from __future__ import annotations
 
+import inspect
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -224,9 +226,27 @@ def test_scope_analyses_in_threads_beside_a_transformer() -> None:
         return cst.parse_module(source).visit(_Renamer()).code
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        checks = [pool.submit(_assert_same, module) for module in modules * 2]
-        renamed = [pool.submit(transform) for _ in range(4)]
+        # Interleaved, so that transformers run while analyses are walking.
+        checks, renamed = [], []
+        for index, module in enumerate(modules * 2):
+            checks.append(pool.submit(_assert_same, module))
+            if index % 3 == 0:
+                renamed.append(pool.submit(transform))
         for check in checks:
             check.result()
         assert {future.result() for future in renamed} == {"def F(A):\n    return G(A)\n" * 200}
     assert cst.CSTNode.visit is original
+
+
+def test_libcst_is_restored_when_a_scope_analysis_fails() -> None:
+    """A scope analysis that raises (here, out of stack) leaves LibCST as it was."""
+    module = cst.parse_module("x = " + "f(" * 80 + ")" * 80 + "\n")
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 120)
+    try:
+        with pytest.raises(RecursionError):
+            _scopes(module)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert cst.CSTNode.visit is names._LIBCST_VISIT and not names._ACTIVE
+    _assert_same(module)  # and the next analysis walks as before

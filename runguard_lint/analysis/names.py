@@ -145,9 +145,9 @@ def _visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> object:
     return node
 
 
-# How many scope analyses are running (the language server's threads may run several).
-_WALKING = 0
-_WALKING_LOCK = threading.Lock()
+# The scope analyses running (the language server's threads may run several at once).
+_ACTIVE: set[object] = set()
+_ACTIVE_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -155,19 +155,19 @@ def _walked() -> Iterator[None]:
     """`_visit` in `CSTNode.visit`'s place while the block runs: the scope visitor's own
     callbacks visit parts of the tree themselves (`node.body.visit(self)`), through that
     method. LibCST is left as it is the rest of the time, so no other visitor pays the
-    extra call. (Assigned with `setattr`: an assignment to a method is what mypy
-    refuses.)"""
-    global _WALKING
-    with _WALKING_LOCK:
-        _WALKING += 1
-        if _WALKING == 1:
-            setattr(cst.CSTNode, "visit", _visit)  # noqa: B010
+    extra call. Every step is idempotent and inside the `try`, so an exception raised at
+    any point (a worker's time budget is a signal) leaves nothing installed for good.
+    (Assigned with `setattr`: an assignment to a method is what mypy refuses.)"""
+    token = object()
     try:
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(token)
+            setattr(cst.CSTNode, "visit", _visit)  # noqa: B010
         yield
     finally:
-        with _WALKING_LOCK:
-            _WALKING -= 1
-            if _WALKING == 0:
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(token)
+            if not _ACTIVE:
                 setattr(cst.CSTNode, "visit", _LIBCST_VISIT)  # noqa: B010
 
 

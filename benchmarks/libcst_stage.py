@@ -27,13 +27,11 @@ from __future__ import annotations
 import argparse
 import ast
 import gc
-import os
-import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from callgrind import instructions as counted
 
 if TYPE_CHECKING:
     from runguard_lint.prefilter import AnalysisPlan
@@ -93,30 +91,8 @@ def instructions(root: Path, every: int) -> int:
     """Instructions of one run of the stage over the files, less those of reading and
     planning them alone."""
 
-    def count(mode: str) -> int:
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            __file__,
-            str(root),
-            "--every",
-            str(every),
-            "--repeat",
-            "1",
-            mode,
-        ]
-        # A fixed hash seed: sets of strings are then iterated in the same order in
-        # every run, and the count repeats.
-        environment = {**os.environ, "PYTHONHASHSEED": "0"}
-        done = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
-        found = re.search(r"Collected : (\d+)", done.stderr)
-        if found is None:
-            raise SystemExit(f"no count from callgrind:\n{done.stderr[-2000:]}")
-        return int(found.group(1))
-
-    return count("--stage") - count("--plan-only")
+    arguments = [__file__, str(root), "--every", str(every), "--repeat", "1"]
+    return counted(arguments) - counted([*arguments, "--plan-only"])
 
 
 def main() -> None:
@@ -125,8 +101,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--every", type=int, default=1)
     parser.add_argument("--instructions", action="store_true")
-    # The two runs `--instructions` counts.
-    parser.add_argument("--stage", action="store_true", help=argparse.SUPPRESS)
+    # The run `--instructions` takes off: reading and planning alone.
     parser.add_argument("--plan-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.instructions:

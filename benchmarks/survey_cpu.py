@@ -17,13 +17,11 @@ turn to compare two versions.
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from callgrind import instructions as counted
 
 
 def survey(root: Path, every: int, repeat: int) -> float:
@@ -50,26 +48,7 @@ def instructions(root: Path, every: int) -> int:
     """Instructions of one survey of the files under root, less those of a survey of none."""
 
     def count(target: Path) -> int:
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            __file__,
-            str(target),
-            "--every",
-            str(every),
-            "--repeat",
-            "1",
-        ]
-        # A fixed hash seed: sets of strings are then iterated in the same order in
-        # every run, and the count repeats.
-        environment = {**os.environ, "PYTHONHASHSEED": "0"}
-        done = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
-        found = re.search(r"Collected : (\d+)", done.stderr)
-        if found is None:
-            raise SystemExit(f"no count from callgrind:\n{done.stderr[-2000:]}")
-        return int(found.group(1))
+        return counted([__file__, str(target), "--every", str(every), "--repeat", "1"])
 
     with tempfile.TemporaryDirectory() as empty:
         return count(root) - count(Path(empty))

@@ -212,3 +212,47 @@ def test_guards_on_the_resource_close(body: str) -> None:
 )
 def test_other_guards_keep_the_path_open(body: str) -> None:
     assert not _finally_closes(body)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "def g(x):\n    return d[x]",  # the body runs when g is called, not here
+        "async def g(x: int = 1, *rest: str, **named: bytes) -> None:\n    await x",
+        "def g(x: dict[str, list[int]], y: a.B | None = None) -> 'Thing':\n    pass",
+        "def g(f: Callable[[int], str], m: Literal[1, 'a'] = 'a', *, k=(1, a)) -> ...:\n    pass",
+    ],
+)
+def test_a_plain_definition_is_harmless(statement: str) -> None:
+    paths, node = _first_statement(statement)
+    assert paths.raising.harmless(node)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "@functools.wraps(a)\ndef g():\n    pass",  # a decorator is a call
+        "@staticmethod\ndef g():\n    pass",
+        "def g(x=d[a]):\n    pass",  # a default is evaluated here
+        "def g(x=len(a)):\n    pass",
+        "def g(x: make_type()):\n    pass",  # an annotation is evaluated here...
+        "def g() -> d[a]():\n    pass",
+        "class C:\n    x = d[a]",  # a class body runs here
+    ],
+)
+def test_a_definition_that_runs_code_may_raise(statement: str) -> None:
+    paths, node = _first_statement(statement)
+    assert not paths.raising.harmless(node)
+
+
+def test_postponed_annotations_are_not_evaluated() -> None:
+    """...unless the module postpones annotations (PEP 563)."""
+    source = (
+        "from __future__ import annotations\n\n\ndef f(a):\n"
+        "    def g(x: make_type(a)) -> d[a]():\n        pass\n"
+    )
+    facts = ModuleFacts(cst.MetadataWrapper(cst.parse_module(source)))
+    function = facts.module.body[-1]
+    assert isinstance(function, cst.FunctionDef)
+    assert facts.postponed_annotations
+    assert ReleasePaths(facts).raising.harmless(function.body.body[0])

@@ -189,7 +189,34 @@ class RaisingCode:
             return self._try_swallows_everything(statement)
         if isinstance(statement, cst.With):
             return self._suppresses_everything(statement)
+        if isinstance(statement, cst.FunctionDef):
+            return self._harmless_definition(statement)
         return False
+
+    def _harmless_definition(self, function: cst.FunctionDef) -> bool:
+        """A `def` runs none of its body: only its decorators (calls, which may raise),
+        its parameters' defaults and, unless the module postpones them (`from
+        __future__ import annotations`), its annotations. An annotation raises only on
+        a mistake every run makes (`list[int]` on a type that is not generic), so a type
+        expression counts as quiet."""
+        if function.decorators:
+            return False
+        params = function.params
+        listed = [*params.posonly_params, *params.params, *params.kwonly_params]
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                listed.append(star)
+        if any(
+            param.default is not None and not self.harmless_expression(param.default)
+            for param in listed
+        ):
+            return False
+        if self.facts.postponed_annotations:
+            return True
+        annotations = [param.annotation for param in listed if param.annotation is not None]
+        if function.returns is not None:
+            annotations.append(function.returns)
+        return all(_type_expression(annotation.annotation) for annotation in annotations)
 
     def harmless_block(self, block: cst.CSTNode) -> bool:
         return all(self.harmless(statement) for statement in block_statements(block))
@@ -802,6 +829,32 @@ class ReleasePaths:
                 return flow
             any_open = any_open or flow.open
         return _Flow(open=any_open)
+
+
+def _type_expression(node: cst.BaseExpression) -> bool:
+    """A name, a dotted name, a string, `None`, `...`, a union with `|`, or a subscript
+    of those (`dict[str, list[int]]`, `Callable[[int], str]`, `Literal[1, "a"]`)."""
+    if isinstance(node, (cst.Name, cst.BaseString, cst.BaseNumber, cst.Ellipsis)):
+        return True
+    if isinstance(node, cst.Attribute):
+        return _type_expression(node.value)
+    if isinstance(node, cst.BinaryOperation):
+        return (
+            isinstance(node.operator, cst.BitOr)
+            and _type_expression(node.left)
+            and _type_expression(node.right)
+        )
+    if isinstance(node, cst.List):
+        return all(
+            isinstance(element, cst.Element) and _type_expression(element.value)
+            for element in node.elements
+        )
+    if isinstance(node, cst.Subscript):
+        return _type_expression(node.value) and all(
+            isinstance(element.slice, cst.Index) and _type_expression(element.slice.value)
+            for element in node.slice
+        )
+    return False
 
 
 def _contains_release(node: cst.CSTNode, releases: Releases) -> bool:

@@ -14,6 +14,7 @@ import ast
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Optional, Union, cast
 
 import libcst as cst
@@ -220,6 +221,27 @@ class ModuleFacts:
         # Positions cost a rendering, and most analyses that find nothing never ask
         # one: rendered on the first question, one top-level statement at a time.
         self._positions = Positions(wrapper, self._parents, text, tree)
+
+    @cached_property
+    def postponed_annotations(self) -> bool:
+        """Whether the module imports `annotations` from `__future__` (PEP 563): its
+        annotations are kept as strings, never evaluated where they are written."""
+        for statement in self.module.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if (
+                    isinstance(small, cst.ImportFrom)
+                    and isinstance(small.module, cst.Name)
+                    and small.module.value == "__future__"
+                    and not isinstance(small.names, cst.ImportStar)
+                    and any(
+                        isinstance(alias.name, cst.Name) and alias.name.value == "annotations"
+                        for alias in small.names
+                    )
+                ):
+                    return True
+        return False
 
     # --- tree shape -----------------------------------------------------------------
 

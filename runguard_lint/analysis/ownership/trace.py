@@ -234,12 +234,83 @@ class Tracer:
             "__enter__",
             "__aenter__",
         )
-        if elsewhere and (entered or (not own and self._only_takes(statement, function))):
+        if elsewhere and (
+            entered
+            or (
+                not own
+                and (
+                    self._only_takes(statement, function)
+                    or self._given_back_by_a_giver(receiver, function, releasers)
+                )
+            )
+        ):
             # `__aenter__` takes what `__aexit__` gives back; `acquire_slot()` takes
-            # what `release_slot()` does: the caller holds the permit.
+            # what `release_slot()` does: the caller holds the permit. A method that
+            # takes a permit per item, given back by another method when the item is
+            # done, or a generator that takes one per value, given back by the code
+            # that consumes the values, hands it on too.
             trace.escapes.append(Escape(EscapeKind.PERMIT_RETURNED_ELSEWHERE, code))
         elif own:
             trace.releases.extend(release_site(self.facts, node) for node in own)
+
+    def _given_back_by_a_giver(
+        self, receiver: cst.BaseExpression, function: FunctionNode, releasers: list[cst.Attribute]
+    ) -> bool:
+        """Whether another function gives back permits of the same semaphore while
+        taking none itself, so that it gives back what others took: another method of
+        the class for an attribute of the instance, any function that sees the same
+        binding otherwise (the function that defines a local semaphore, around the
+        generator that takes from it). `__exit__` and `__aexit__` give back what
+        `__enter__` and `__aenter__` took, not what other methods do."""
+        code = self.facts.module.code_for_node(receiver)
+        for node in releasers:
+            call = self.facts.parent(node)
+            if not (isinstance(call, cst.Call) and call.func is node):
+                continue
+            giver = self.facts.enclosing_function(node)
+            if (
+                giver is None
+                or giver is function
+                or any(a is function for a in self.facts.ancestors(node))
+            ):
+                continue
+            if isinstance(giver, cst.FunctionDef) and giver.name.value in ("__exit__", "__aexit__"):
+                continue
+            if self._permit_takes(giver, code):
+                continue
+            if self._same_object(receiver, function, node.value, giver):
+                return True
+        return False
+
+    def _same_object(
+        self,
+        taken: cst.BaseExpression,
+        taker: FunctionNode,
+        given: cst.BaseExpression,
+        giver: FunctionNode,
+    ) -> bool:
+        """Whether two receivers of the same code name one object: the same binding of
+        their first name, or the same attribute of the instance (or class) in two
+        methods of one class."""
+        taken_root, given_root = _root_name(taken), _root_name(given)
+        if taken_root is None or given_root is None:
+            return False
+        owner = self._receiver_class(taker, taken_root)
+        if owner is not None:
+            return self._receiver_class(giver, given_root) is owner
+        found = self.facts.assignments_of(taken_root)
+        return bool(found & self.facts.assignments_of(given_root))
+
+    def _receiver_class(self, function: FunctionNode, root: cst.Name) -> cst.ClassDef | None:
+        """The class whose method `function` is, when `root` is its first parameter
+        (the instance or the class)."""
+        if not isinstance(function, cst.FunctionDef):
+            return None
+        owner = self.facts.enclosing_class(function)
+        params = [*function.params.posonly_params, *function.params.params]
+        if owner is None or not params or params[0].name.value != root.value:
+            return None
+        return owner
 
     def _permit_takes(self, function: FunctionNode, code: str) -> list[cst.Call]:
         """Every `<receiver>.acquire(...)` call of the function, for the receiver's code."""
@@ -668,3 +739,10 @@ _INSTANCE_BUILDERS = frozenset(
 
 def _builds_the_instance(function: FunctionNode) -> bool:
     return isinstance(function, cst.FunctionDef) and function.name.value in _INSTANCE_BUILDERS
+
+
+def _root_name(node: cst.BaseExpression) -> cst.Name | None:
+    """The name an attribute chain starts from (`self` of `self.a.b`), or node itself."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node if isinstance(node, cst.Name) else None

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata.scope_provider import Assignment
+from libcst.metadata.scope_provider import Assignment, Scope
 
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts
 from runguard_lint.analysis.project.view import ProjectView
@@ -129,6 +129,9 @@ _CLOSED_ATTRIBUTES = frozenset({"closed", "is_closed"})
 # Attributes that are None until the resource is released (`Popen.returncode`, set
 # once the child is reaped).
 _SET_WHEN_RELEASED = frozenset({"returncode"})
+# Methods that release the resource when they answer anything but None (`Popen.poll`,
+# which reaps an exited child).
+_REAPING_QUERIES = frozenset({"poll"})
 
 _NESTED_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -663,6 +666,8 @@ class ReleasePaths:
         owner = self.facts.parent(block)
         if isinstance(owner, cst.If) and owner.body is block and isinstance(owner.test, cst.Name):
             candidates.setdefault(owner.test.value, owner)
+        for name, since in self._branch_flags(statement, block, scope).items():
+            candidates.setdefault(name, since)
         return frozenset(
             name
             for name, since in candidates.items()
@@ -677,6 +682,77 @@ class ReleasePaths:
                 )
                 for assignment in scope.assignments[name]
             )
+        )
+
+    def _branch_flags(
+        self, statement: cst.BaseStatement, block: cst.CSTNode, scope: Scope
+    ) -> dict[str, cst.CSTNode]:
+        """Flags bound, before the branch that acquires, to the test under which that
+        branch runs (`owns = client is None` before `if client is not None: ... else:
+        client = Client()`, or before `c = client if client is not None else
+        Client()`): each with the statement that branches, after which it may not be
+        rebound. The tested name must not be rebound between the flag and there."""
+        branch = self._acquiring_branch(statement, block)
+        if branch is None:
+            return {}
+        owner, test, branch_runs = branch
+        tested_test = _none_test(test)
+        if tested_test is None:
+            return {}
+        tested, missing = tested_test
+        held = missing if branch_runs else not missing
+        around = self.facts.parent(owner)
+        found: dict[str, cst.CSTNode] = {}
+        for earlier in block_statements(around) if around is not None else ():
+            if earlier is owner:
+                break
+            for small in small_statements(earlier):
+                if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+                    continue
+                target = small.targets[0].target
+                bound = _none_test(small.value)
+                if (
+                    isinstance(target, cst.Name)
+                    and bound is not None
+                    and bound[0] == tested
+                    and bound[1] == held
+                    and self._unchanged_between(tested, scope, small, owner)
+                ):
+                    found.setdefault(target.value, owner)
+        return found
+
+    def _acquiring_branch(
+        self, statement: cst.BaseStatement, block: cst.CSTNode
+    ) -> tuple[cst.BaseStatement, cst.BaseExpression, bool] | None:
+        """The statement that branches around the acquisition, its test, and whether
+        the acquiring branch runs when the test holds: the `if` whose body or `else`
+        holds the acquiring statement, or the acquiring statement itself when its value
+        chooses between a call and a name (`c = client if client else Client()`)."""
+        owner = self.facts.parent(block)
+        if isinstance(owner, cst.If) and owner.body is block:
+            return owner, owner.test, True
+        if isinstance(owner, cst.Else):
+            outer = self.facts.parent(owner)
+            if isinstance(outer, cst.If):
+                return outer, outer.test, False
+        smalls = list(small_statements(statement))
+        value = smalls[0].value if len(smalls) == 1 and isinstance(smalls[0], cst.Assign) else None
+        if isinstance(value, cst.IfExp):
+            if isinstance(value.body, cst.Name) and not isinstance(value.orelse, cst.Name):
+                return statement, value.test, False
+            if isinstance(value.orelse, cst.Name) and not isinstance(value.body, cst.Name):
+                return statement, value.test, True
+        return None
+
+    def _unchanged_between(
+        self, name: str, scope: Scope, start: cst.CSTNode, end: cst.CSTNode
+    ) -> bool:
+        """Whether no binding of the local `name` lies between start and end."""
+        assignments = scope.assignments[name]
+        return bool(assignments) and all(
+            isinstance(assignment, Assignment)
+            and (not self._after(assignment.node, start) or self._after(assignment.node, end))
+            for assignment in assignments
         )
 
     def _after(self, node: cst.CSTNode, since: cst.CSTNode) -> bool:
@@ -722,12 +798,12 @@ class ReleasePaths:
         if (
             isinstance(test, cst.Comparison)
             and len(test.comparisons) == 1
-            and isinstance(test.left, cst.Attribute)
-            and test.left.attr.value in _SET_WHEN_RELEASED
-            and _is_holder(test.left.value, holder)
+            and _reaped_state(test.left, holder)
             and is_none(test.comparisons[0].comparator)
         ):
-            # `if proc.returncode is None: proc.wait()`: not reaped yet, so held.
+            # `if proc.returncode is None: proc.wait()`: not reaped yet, so held;
+            # `if proc.poll() is None: proc.kill(); proc.wait()`: the same, and a
+            # `poll()` that answers has reaped the child.
             operator = test.comparisons[0].operator
             if isinstance(operator, cst.Is):
                 return False
@@ -859,6 +935,41 @@ def _type_expression(node: cst.BaseExpression) -> bool:
 
 def _contains_release(node: cst.CSTNode, releases: Releases) -> bool:
     return any(id(found) in releases.ids for found in walk(node))
+
+
+def _reaped_state(node: cst.BaseExpression, holder: str) -> bool:
+    """`holder.returncode` (None until the child is reaped) or `holder.poll()` (which
+    reaps a child that has exited, and answers None while it runs)."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value in _SET_WHEN_RELEASED and _is_holder(node.value, holder)
+    return (
+        isinstance(node, cst.Call)
+        and not node.args
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in _REAPING_QUERIES
+        and _is_holder(node.func.value, holder)
+    )
+
+
+def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
+    """`x is None` as ("x", True), `x is not None` as ("x", False), through `not` and
+    parentheses; None for any other test."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _none_test(test.expression)
+        return None if inner is None else (inner[0], not inner[1])
+    if not (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.left, cst.Name)
+        and is_none(test.comparisons[0].comparator)
+    ):
+        return None
+    operator = test.comparisons[0].operator
+    if isinstance(operator, cst.Is):
+        return test.left.value, True
+    if isinstance(operator, cst.IsNot):
+        return test.left.value, False
+    return None
 
 
 def _binds_true(assign: cst.Assign) -> bool:

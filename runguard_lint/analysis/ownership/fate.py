@@ -180,7 +180,8 @@ class FateJudge:
             if safety.in_catch_all(site, acquisition.call, statement, releases)
         ]
         if handled:
-            # Closed in `except BaseException: ...; raise` and on every normal path.
+            # Closed in a handler that catches everything (`except BaseException: ...;
+            # raise`, or one that goes on) and on every normal path.
             return Fate(Outcome.RELEASED, "released on every path", trace.holder, release_sites)
         normal = [site for site in trace.releases if not safety.in_handler(site)]
         first = min(normal or trace.releases, key=lambda node: self.facts.position(node).start.line)

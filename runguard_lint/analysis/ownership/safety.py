@@ -17,7 +17,6 @@ import libcst as cst
 from runguard_lint.analysis.flow import ReleasePaths, Releases
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.syntax import block_statements, is_within
-from runguard_lint.analysis.tree import walk
 
 
 class ReleaseSafety:
@@ -98,9 +97,10 @@ class ReleaseSafety:
         statement: cst.BaseStatement,
         releases: Releases,
     ) -> bool:
-        """A release in a handler that catches whatever its `try` can raise and
-        re-raises, of a `try` that covers the acquisition: every exception passes
-        through it."""
+        """A release in a handler that catches whatever its `try` can raise, of a `try`
+        that covers the acquisition: every exception passes through it. Whether the
+        handler re-raises or not, the paths that leave it normally are the normal
+        paths the caller checked release (`path_without_release`)."""
         facts = self.facts
         for ancestor in facts.ancestors(site):
             if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
@@ -108,10 +108,8 @@ class ReleaseSafety:
             if not isinstance(ancestor, cst.ExceptHandler):
                 continue
             try_node = facts.parent(ancestor)
-            reraises = any(isinstance(node, cst.Raise) for node in walk(ancestor.body))
             if not (
                 isinstance(try_node, cst.Try)
-                and reraises
                 and self.paths.raising.catches_everything(ancestor.type, try_node.body)
             ):
                 return False

@@ -57,7 +57,10 @@ from runguard_lint.astwalk import imports_in, walk
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
-SUMMARY_FORMAT = 11  # 11: the modules of called project functions are summarised on demand
+SUMMARY_FORMAT = 12  # 12: what `__init__` builds lives as often as its class is built
+
+# The methods that run once per instance of their class.
+_PER_INSTANCE = ("__init__", "__post_init__")
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -131,8 +134,8 @@ class Construction(NamedTuple):
     lifetime: Lifetime
     # For RETURNED and PER_CALL: the function (module-qualified); for HELD: the class.
     through: str = ""
-    # For PER_CALL, bound to a local: the attributes of the instance that the same
-    # function releases (`finally: scraper.session.close()`).
+    # For PER_CALL (and HELD in `__init__`), bound to a local: the attributes of the
+    # instance that the same function releases (`finally: scraper.session.close()`).
     closes: tuple[str, ...] = ()
 
 
@@ -666,6 +669,7 @@ class _Summariser:
                 continue
             site = Lifetime.PER_CALL if nested else lifetime
             through = ""
+            per_instance = False
             if site is not Lifetime.ONCE:
                 local = _bound_local(parent)
                 if repeated or nested:
@@ -676,12 +680,16 @@ class _Summariser:
                     site, through = Lifetime.HELD, cls
                 elif _stored_elsewhere(parent, self.globals_of(function)):
                     site = Lifetime.STORED
+                elif cls and function in (f"{cls}.{name}" for name in _PER_INSTANCE):
+                    # `__init__` runs once per instance: as often as the class is built,
+                    # wherever the value goes (`super().__init__(model=model or M())`).
+                    site, through, per_instance = Lifetime.HELD, cls, True
                 else:
                     # Once per run of the function: as often as the project calls it.
                     through = function
             closes: tuple[str, ...] = ()
             if (
-                site is Lifetime.PER_CALL
+                (site is Lifetime.PER_CALL or per_instance)
                 and through
                 and local
                 and _unawait(getattr(parent, "value", None) or node) is node

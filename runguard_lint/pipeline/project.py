@@ -15,14 +15,12 @@ functions and classes. What is kept between runs, and how it is protected, is
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
 
 from runguard_lint import __version__
 from runguard_lint.analysis.project import module_of, out_of_reach, reachable
@@ -60,8 +58,6 @@ from runguard_lint.pipeline.files import (
     text_if_unchanged,
 )
 from runguard_lint.pipeline.pool import WorkerContext, WorkItem
-
-_T = TypeVar("_T")
 
 
 def project_facts(
@@ -402,10 +398,6 @@ def _survey_rounds(
         if not _known(known, digest, module):
             wanted.append(WorkItem(file.display, file.path, None, len(text)))
     passes.update((file.display, Pass.FIRST) for file in first)
-    done = {digests[file.display] for file in first}
-    # The later passes read the words of every file the first leaves; read meanwhile,
-    # while this process waits for the workers' summaries.
-    later_words = _meanwhile(lambda: list(_read_words(rest, digests, done)))
     surveyed = dict(survey(wanted))
     summaries: dict[str, ModuleSummary] = {}
     used: dict[str, ModuleSummary] = {}
@@ -419,6 +411,7 @@ def _survey_rounds(
     heads: set[str] = set()
     by_module = {modules[file.display]: file for file in readable}
     taken: dict[str, int] = {file.display: 0 for file in first}
+    done = {digests[file.display] for file in first}
     # What each round asked for: the names new to its later pass, the modules new to
     # its demand step.
     rounds: list[tuple[frozenset[str], frozenset[str]]] = []
@@ -448,7 +441,7 @@ def _survey_rounds(
         index = len(rounds) + 1
         added: list[ModuleSummary] = []
         if asked:
-            entries = later_words() if waiting is None else waiting
+            entries = _read_words(rest, digests, done) if waiting is None else waiting
             waiting = []
             later: list[InputFile] = []
             wanted = []
@@ -507,31 +500,6 @@ def _later_round(
         if module in wanted:
             return Pass.DEMANDED, index
     return None, 0
-
-
-def _meanwhile(work: Callable[[], _T]) -> Callable[[], _T]:
-    """Start `work` in a thread of its own; the function returned waits for its
-    answer (or raises what it raised). The fact pass reads texts there while the main
-    thread waits on its workers, which releases the interpreter's lock."""
-    outcome: list[_T] = []
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            outcome.append(work())
-        except BaseException as error:  # handed to the thread that waits
-            failure.append(error)
-
-    thread = threading.Thread(target=run, name="runguard-lint words", daemon=True)
-    thread.start()
-
-    def answer() -> _T:
-        thread.join()
-        if failure:
-            raise failure[0]
-        return outcome[0]
-
-    return answer
 
 
 def _read_words(

@@ -24,6 +24,7 @@ import os
 import os.path as osp
 import time
 from logging import getLogger
+from typing import Callable, Literal
 
 from loguru import logger as loguru_logger
 
@@ -236,6 +237,8 @@ def test_a_plain_definition_is_harmless(statement: str) -> None:
         "def g(x=d[a]):\n    pass",  # a default is evaluated here
         "def g(x=len(a)):\n    pass",
         "def g(x: make_type()):\n    pass",  # an annotation is evaluated here...
+        "def g(x: d[a]):\n    pass",  # a subscript of data, not of a generic: a lookup
+        "def g() -> None | d[a]:\n    pass",
         "def g() -> d[a]():\n    pass",
         "class C:\n    x = d[a]",  # a class body runs here
     ],

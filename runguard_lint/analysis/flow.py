@@ -129,11 +129,15 @@ _CLOSED_ATTRIBUTES = frozenset({"closed", "is_closed"})
 # Attributes that are None until the resource is released (`Popen.returncode`, set
 # once the child is reaped).
 _SET_WHEN_RELEASED = frozenset({"returncode"})
-# Methods that release the resource when they answer anything but None (`Popen.poll`,
-# which reaps an exited child).
+# The methods of a child process that reap it when they answer anything but None.
 _REAPING_QUERIES = frozenset({"poll"})
+_POPEN = "subprocess.Popen"
 
 _NESTED_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+# What an annotation may subscript without running a lookup (PEP 585, `typing`).
+_BUILTIN_GENERICS = frozenset({"list", "dict", "set", "frozenset", "tuple", "type"})
+_TYPING_MODULES = frozenset({"typing", "typing_extensions", "types", "re"})
 
 
 # What a release that times out raises, and the types that catch it.
@@ -219,7 +223,35 @@ class RaisingCode:
         annotations = [param.annotation for param in listed if param.annotation is not None]
         if function.returns is not None:
             annotations.append(function.returns)
-        return all(_type_expression(annotation.annotation) for annotation in annotations)
+        return all(self._type_expression(annotation.annotation) for annotation in annotations)
+
+    def _type_expression(self, node: cst.BaseExpression) -> bool:
+        """A name, a dotted name, a string, `None`, `...`, a union with `|`, or a
+        subscript of a generic that the standard library defines (`dict[str, int]`,
+        `Optional[X]`, `Callable[[int], str]`, `Literal[1, "a"]`): evaluating one raises
+        only on a mistake every run makes. A subscript of anything else (`PARSERS[kind]`)
+        may be a lookup that fails on data."""
+        if isinstance(node, (cst.Name, cst.BaseString, cst.BaseNumber, cst.Ellipsis)):
+            return True
+        if isinstance(node, cst.Attribute):
+            return self._type_expression(node.value)
+        if isinstance(node, cst.BinaryOperation):
+            return (
+                isinstance(node.operator, cst.BitOr)
+                and self._type_expression(node.left)
+                and self._type_expression(node.right)
+            )
+        if isinstance(node, cst.List):
+            return all(
+                isinstance(element, cst.Element) and self._type_expression(element.value)
+                for element in node.elements
+            )
+        if isinstance(node, cst.Subscript):
+            return any(_generic(name) for name in self.facts.external_names(node.value)) and all(
+                isinstance(element.slice, cst.Index) and self._type_expression(element.slice.value)
+                for element in node.slice
+            )
+        return False
 
     def harmless_block(self, block: cst.CSTNode) -> bool:
         return all(self.harmless(statement) for statement in block_statements(block))
@@ -458,6 +490,8 @@ class Releases:
     ids: frozenset[int]
     holder: str | None = None
     flags: frozenset[str] = frozenset()
+    # Whether it is a child process (`subprocess.Popen`), which `poll()` reaps.
+    child: bool = False
 
 
 @dataclass(frozen=True)
@@ -527,6 +561,10 @@ class ReleasePaths:
             frozenset(id(site) for site in sites),
             holder,
             self._flags(statement, function, holder),
+            any(
+                isinstance(node, cst.Call) and _POPEN in self.facts.external_names(node.func)
+                for node in walk(statement)
+            ),
         )
 
     def closes(self, block: cst.CSTNode, releases: Releases) -> bool:
@@ -582,6 +620,10 @@ class ReleasePaths:
                 and self._releases_before_raising(statement.body, releases)
             )
         return False
+
+    def block_releases_first(self, block: cst.CSTNode, releases: Releases) -> bool:
+        """Whether the block releases before anything in it can raise."""
+        return self._releases_before_raising(block, releases)
 
     def _releases_before_raising(self, block: cst.CSTNode, releases: Releases) -> bool:
         for statement in block_statements(block):
@@ -666,7 +708,7 @@ class ReleasePaths:
         owner = self.facts.parent(block)
         if isinstance(owner, cst.If) and owner.body is block and isinstance(owner.test, cst.Name):
             candidates.setdefault(owner.test.value, owner)
-        for name, since in self._branch_flags(statement, block, scope).items():
+        for name, since in self._branch_flags(statement, block, scope, function).items():
             candidates.setdefault(name, since)
         return frozenset(
             name
@@ -685,7 +727,11 @@ class ReleasePaths:
         )
 
     def _branch_flags(
-        self, statement: cst.BaseStatement, block: cst.CSTNode, scope: Scope
+        self,
+        statement: cst.BaseStatement,
+        block: cst.CSTNode,
+        scope: Scope,
+        function: FunctionNode,
     ) -> dict[str, cst.CSTNode]:
         """Flags bound, before the branch that acquires, to the test under which that
         branch runs (`owns = client is None` before `if client is not None: ... else:
@@ -716,7 +762,8 @@ class ReleasePaths:
                     and bound is not None
                     and bound[0] == tested
                     and bound[1] == held
-                    and self._unchanged_between(tested, scope, small, owner)
+                    and self._unchanged_between(tested, scope, small, owner, function)
+                    and self._unchanged_between(target.value, scope, small, owner, function)
                 ):
                     found.setdefault(target.value, owner)
         return found
@@ -745,15 +792,28 @@ class ReleasePaths:
         return None
 
     def _unchanged_between(
-        self, name: str, scope: Scope, start: cst.CSTNode, end: cst.CSTNode
+        self,
+        name: str,
+        scope: Scope,
+        start: cst.CSTNode,
+        end: cst.CSTNode,
+        function: FunctionNode,
     ) -> bool:
-        """Whether no binding of the local `name` lies between start and end."""
+        """Whether no binding of the local `name` lies after start and before end (the
+        binding at start is not after it), and none is made by a nested function
+        (`nonlocal`), which binds whenever it is called."""
         assignments = scope.assignments[name]
         return bool(assignments) and all(
             isinstance(assignment, Assignment)
+            and self._bound_in(assignment.node, function)
             and (not self._after(assignment.node, start) or self._after(assignment.node, end))
             for assignment in assignments
         )
+
+    def _bound_in(self, node: cst.CSTNode, function: FunctionNode) -> bool:
+        """Whether a binding is made by the function itself, or is one of its
+        parameters, not by a function nested in it."""
+        return self.facts.enclosing_function(node) is function
 
     def _after(self, node: cst.CSTNode, since: cst.CSTNode) -> bool:
         """Whether node starts after since does, in source order."""
@@ -798,7 +858,7 @@ class ReleasePaths:
         if (
             isinstance(test, cst.Comparison)
             and len(test.comparisons) == 1
-            and _reaped_state(test.left, holder)
+            and _reaped_state(test.left, holder, releases.child)
             and is_none(test.comparisons[0].comparator)
         ):
             # `if proc.returncode is None: proc.wait()`: not reaped yet, so held;
@@ -907,43 +967,27 @@ class ReleasePaths:
         return _Flow(open=any_open)
 
 
-def _type_expression(node: cst.BaseExpression) -> bool:
-    """A name, a dotted name, a string, `None`, `...`, a union with `|`, or a subscript
-    of those (`dict[str, list[int]]`, `Callable[[int], str]`, `Literal[1, "a"]`)."""
-    if isinstance(node, (cst.Name, cst.BaseString, cst.BaseNumber, cst.Ellipsis)):
-        return True
-    if isinstance(node, cst.Attribute):
-        return _type_expression(node.value)
-    if isinstance(node, cst.BinaryOperation):
-        return (
-            isinstance(node.operator, cst.BitOr)
-            and _type_expression(node.left)
-            and _type_expression(node.right)
-        )
-    if isinstance(node, cst.List):
-        return all(
-            isinstance(element, cst.Element) and _type_expression(element.value)
-            for element in node.elements
-        )
-    if isinstance(node, cst.Subscript):
-        return _type_expression(node.value) and all(
-            isinstance(element.slice, cst.Index) and _type_expression(element.slice.value)
-            for element in node.slice
-        )
-    return False
+def _generic(qualified: str) -> bool:
+    """A class or special form the standard library lets annotations subscript."""
+    module, _, name = qualified.rpartition(".")
+    if module == "builtins":
+        return name in _BUILTIN_GENERICS
+    return module in _TYPING_MODULES or module.startswith("collections")
 
 
 def _contains_release(node: cst.CSTNode, releases: Releases) -> bool:
     return any(id(found) in releases.ids for found in walk(node))
 
 
-def _reaped_state(node: cst.BaseExpression, holder: str) -> bool:
-    """`holder.returncode` (None until the child is reaped) or `holder.poll()` (which
-    reaps a child that has exited, and answers None while it runs)."""
+def _reaped_state(node: cst.BaseExpression, holder: str, child: bool) -> bool:
+    """`holder.returncode` (None until the child is reaped) or, for a child process,
+    `holder.poll()` (which reaps a child that has exited, and answers None while it
+    runs)."""
     if isinstance(node, cst.Attribute):
         return node.attr.value in _SET_WHEN_RELEASED and _is_holder(node.value, holder)
     return (
-        isinstance(node, cst.Call)
+        child
+        and isinstance(node, cst.Call)
         and not node.args
         and isinstance(node.func, cst.Attribute)
         and node.func.attr.value in _REAPING_QUERIES

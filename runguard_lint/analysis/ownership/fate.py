@@ -177,7 +177,7 @@ class FateJudge:
         handled = [
             site
             for site in trace.releases
-            if safety.in_catch_all(site, acquisition.call, statement, releases)
+            if safety.in_catch_all(site, acquisition.call, statement, releases, trace.releases)
         ]
         if handled:
             # Closed in a handler that catches everything (`except BaseException: ...;

@@ -10,13 +10,14 @@ asks it about the code between the acquisition and the release.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
 from runguard_lint.analysis.flow import ReleasePaths, Releases
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.syntax import block_statements, is_within
+from runguard_lint.analysis.tree import walk
 
 
 class ReleaseSafety:
@@ -96,11 +97,14 @@ class ReleaseSafety:
         call: cst.Call | cst.Attribute,
         statement: cst.BaseStatement,
         releases: Releases,
+        sites: Sequence[cst.CSTNode],
     ) -> bool:
         """A release in a handler that catches whatever its `try` can raise, of a `try`
-        that covers the acquisition: every exception passes through it. Whether the
-        handler re-raises or not, the paths that leave it normally are the normal
-        paths the caller checked release (`path_without_release`)."""
+        that covers the acquisition: every exception passes through it. A handler that
+        re-raises is enough. One that goes on (`except Exception: f.close(); return
+        None`) covers only its `try`'s body: it counts when every release (`sites`) is
+        in that `try`, the `try` has no `else` or `finally` to raise from, and the
+        handler releases before anything in it can raise."""
         facts = self.facts
         for ancestor in facts.ancestors(site):
             if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
@@ -111,6 +115,14 @@ class ReleaseSafety:
             if not (
                 isinstance(try_node, cst.Try)
                 and self.paths.raising.catches_everything(ancestor.type, try_node.body)
+            ):
+                return False
+            reraises = any(isinstance(node, cst.Raise) for node in walk(ancestor.body))
+            if not reraises and not (
+                try_node.orelse is None
+                and try_node.finalbody is None
+                and all(is_within(facts, other, try_node) for other in sites)
+                and self.paths.block_releases_first(ancestor.body, releases)
             ):
                 return False
             return is_within(facts, call, try_node.body) or self._only_quiet_between(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import libcst as cst
-from libcst.metadata.scope_provider import Assignment
+from libcst.metadata.scope_provider import Assignment, Scope
 
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name
 from runguard_lint.analysis.ownership.handoff import Handoffs
@@ -28,7 +28,12 @@ from runguard_lint.analysis.ownership.model import (
     StoredAttribute,
 )
 from runguard_lint.analysis.ownership.uses import AttributeUses, Release, release_site
-from runguard_lint.analysis.syntax import is_self, small_statements, target_names
+from runguard_lint.analysis.syntax import (
+    block_statements,
+    is_self,
+    small_statements,
+    target_names,
+)
 from runguard_lint.analysis.tree import walk
 from runguard_lint.catalog import Catalog
 
@@ -262,6 +267,8 @@ class Tracer:
         binding otherwise (the function that defines a local semaphore, around the
         generator that takes from it). `__exit__` and `__aexit__` give back what
         `__enter__` and `__aenter__` took, not what other methods do."""
+        if not self._hands_on_an_item(function):
+            return False
         code = self.facts.module.code_for_node(receiver)
         for node in releasers:
             call = self.facts.parent(node)
@@ -281,6 +288,48 @@ class Tracer:
             if self._same_object(receiver, function, node.value, giver):
                 return True
         return False
+
+    def _hands_on_an_item(self, function: FunctionNode) -> bool:
+        """Whether the function hands on what each permit stands for: it yields (to
+        the code that consumes the values, and gives the permits back), or stores into
+        state that outlives the call (`self._pending[key] = item`, `self.queue.put(item)`,
+        a container of the function around it), for the code that completes the item.
+        A function that only uses the permit for its own work does neither."""
+        scope = self.facts.function_scope(function)
+        for node in walk(function):
+            if self.facts.enclosing_function(node) is not function:
+                continue
+            if isinstance(node, cst.Yield):
+                return True
+            containers: list[cst.BaseExpression] = []
+            if isinstance(node, cst.Assign):
+                containers = [
+                    target.target.value
+                    for target in node.targets
+                    if isinstance(target.target, (cst.Subscript, cst.Attribute))
+                ]
+            elif isinstance(node, (cst.AugAssign, cst.AnnAssign)) and isinstance(
+                node.target, (cst.Subscript, cst.Attribute)
+            ):
+                containers = [node.target.value]
+            elif (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in _CONTAINER_STORES
+            ):
+                containers = [node.func.value]
+            for container in containers:
+                root = _root_name(container)
+                if root is not None and self._outlives(root, function, scope):
+                    return True
+        return False
+
+    def _outlives(self, root: cst.Name, function: FunctionNode, scope: Scope | None) -> bool:
+        """Whether a name reaches state that outlives a call of the function: the
+        instance (or class) a method is given, or a name the function does not bind."""
+        if self._receiver_class(function, root) is not None:
+            return True
+        return scope is not None and not scope.assignments[root.value]
 
     def _same_object(
         self,
@@ -341,7 +390,9 @@ class Tracer:
     def _only_takes(self, statement: cst.CSTNode, function: FunctionNode) -> bool:
         """The function's job is taking the permit: nothing runs after the acquisition but
         a plain `return` (`return self`), in its block and in every block around it up to
-        the function's body (`if self._lock is not None: self._lock.acquire()`)."""
+        the function's body (`if self._lock is not None: self._lock.acquire()`), past a
+        `try` around it whose every handler leaves (`except CancelledError: return
+        False`): after that `try`, the permit is held exactly when it was taken."""
         current = self.facts.parent(statement)
         if not isinstance(current, cst.SimpleStatementLine):
             return False
@@ -360,6 +411,8 @@ class Tracer:
                 ):
                     return False
                 current = self.facts.parent(block) or function
+                if isinstance(current, cst.Try) and _guards_only(current, block):
+                    continue  # `try: acquire()` / `except X: return False`: on, after it
                 if isinstance(current, (cst.For, cst.While, cst.Try, cst.With)):
                     return False  # a loop goes round again; a try or with runs more
                 if isinstance(current, cst.Else):
@@ -732,6 +785,10 @@ class Tracer:
 
 # Methods in which an instance is being built: what they store on `self` is the
 # instance's from its birth.
+# Methods that put an item into a container (`queue.put(item)`, `pending.append(item)`).
+_CONTAINER_STORES = frozenset(
+    {"append", "appendleft", "add", "put", "put_nowait", "extend", "update", "setdefault"}
+)
 _INSTANCE_BUILDERS = frozenset(
     {"__init__", "__post_init__", "__attrs_post_init__", "model_post_init", "__new__"}
 )
@@ -739,6 +796,22 @@ _INSTANCE_BUILDERS = frozenset(
 
 def _builds_the_instance(function: FunctionNode) -> bool:
     return isinstance(function, cst.FunctionDef) and function.name.value in _INSTANCE_BUILDERS
+
+
+def _guards_only(try_node: cst.Try, body: cst.CSTNode) -> bool:
+    """A `try` entered from its body, with no `else` or `finally`, every handler of
+    which ends by leaving the function (`return`, `raise`)."""
+    if try_node.body is not body or try_node.orelse is not None or try_node.finalbody:
+        return False
+    for handler in try_node.handlers:
+        statements = block_statements(handler.body)
+        last = statements[-1] if statements else None
+        if not (
+            isinstance(last, cst.SimpleStatementLine)
+            and any(isinstance(small, (cst.Return, cst.Raise)) for small in last.body)
+        ):
+            return False
+    return bool(try_node.handlers)
 
 
 def _root_name(node: cst.BaseExpression) -> cst.Name | None:

@@ -392,9 +392,18 @@ def _construction_sites(
         for site in summary.constructions:
             if site.callee.endswith(SUBCLASSES):
                 base = resolver.canonical(site.callee[: -len(SUBCLASSES)])
-                found.extend((cls, site) for cls in (base, *sorted(subclasses.get(base, ()))))
+                built = [(cls, site) for cls in (base, *sorted(subclasses.get(base, ())))]
             else:
-                found.append((resolver.canonical(site.callee), site))
+                built = [(resolver.canonical(site.callee), site)]
+            for callee, one in built:
+                found.append((callee, one))
+                if one.lifetime is Lifetime.HELD:
+                    # What a class's method holds, each subclass that inherits the
+                    # method holds too: it lives as often as any of them is built.
+                    found.extend(
+                        (callee, one._replace(through=cls))
+                        for cls in sorted(subclasses.get(one.through, ()))
+                    )
     return found
 
 

@@ -60,7 +60,7 @@ from runguard_lint.astwalk import imports_in, walk
 SUMMARY_FORMAT = 12  # 12: what `__init__` builds lives as often as its class is built
 
 # The methods that run once per instance of their class.
-_PER_INSTANCE = ("__init__", "__post_init__")
+_PER_INSTANCE = ("__init__",)
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(

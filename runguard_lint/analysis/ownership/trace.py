@@ -783,12 +783,12 @@ class Tracer:
         )
 
 
-# Methods in which an instance is being built: what they store on `self` is the
-# instance's from its birth.
 # Methods that put an item into a container (`queue.put(item)`, `pending.append(item)`).
 _CONTAINER_STORES = frozenset(
     {"append", "appendleft", "add", "put", "put_nowait", "extend", "update", "setdefault"}
 )
+# Methods in which an instance is being built: what they store on `self` is the
+# instance's from its birth.
 _INSTANCE_BUILDERS = frozenset(
     {"__init__", "__post_init__", "__attrs_post_init__", "model_post_init", "__new__"}
 )
@@ -801,7 +801,9 @@ def _builds_the_instance(function: FunctionNode) -> bool:
 def _guards_only(try_node: cst.Try, body: cst.CSTNode) -> bool:
     """A `try` entered from its body, with no `else` or `finally`, every handler of
     which ends by leaving the function (`return`, `raise`)."""
-    if try_node.body is not body or try_node.orelse is not None or try_node.finalbody:
+    if try_node.body is not body or try_node.orelse is not None:
+        return False
+    if try_node.finalbody is not None:
         return False
     for handler in try_node.handlers:
         statements = block_statements(handler.body)

@@ -30,7 +30,13 @@ from libcst.metadata.scope_provider import Assignment, Scope
 
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts
 from runguard_lint.analysis.project.view import ProjectView
-from runguard_lint.analysis.syntax import block_statements, is_none, is_within, small_statements
+from runguard_lint.analysis.syntax import (
+    block_statements,
+    guards_only,
+    is_none,
+    is_within,
+    small_statements,
+)
 from runguard_lint.analysis.tree import children, walk
 
 # Calls that cannot fail when given no arguments: an empty container, a clock
@@ -706,6 +712,12 @@ class ReleasePaths:
                             candidates.setdefault(target.target.value, statement)
                             aliasing.add(id(target.target))
         owner = self.facts.parent(block)
+        if isinstance(owner, cst.Try) and guards_only(owner, block):
+            # `if must_open: try: f = open(p) / except OSError: raise ...`: the `try`
+            # stands for the acquisition.
+            around = self.facts.parent(owner)
+            owner = self.facts.parent(around) if around is not None else None
+            block = around if around is not None else block
         if isinstance(owner, cst.If) and owner.body is block and isinstance(owner.test, cst.Name):
             candidates.setdefault(owner.test.value, owner)
         for name, since in self._branch_flags(statement, block, scope, function).items():

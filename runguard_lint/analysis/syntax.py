@@ -100,3 +100,22 @@ def tests_missing(test: cst.CSTNode, name: str) -> bool:
         and isinstance(test.expression, cst.Name)
         and test.expression.value == name
     )
+
+
+def guards_only(try_node: cst.Try, body: cst.CSTNode) -> bool:
+    """A `try` entered from its body, with no `else` or `finally`, every handler of
+    which ends by leaving the function (`return`, `raise`): after it, what its body
+    did last is done (`try: f = open(p)` / `except OSError: raise Missing(p)`)."""
+    if try_node.body is not body or try_node.orelse is not None:
+        return False
+    if try_node.finalbody is not None:
+        return False
+    for handler in try_node.handlers:
+        statements = block_statements(handler.body)
+        last = statements[-1] if statements else None
+        if not (
+            isinstance(last, cst.SimpleStatementLine)
+            and any(isinstance(small, (cst.Return, cst.Raise)) for small in last.body)
+        ):
+            return False
+    return bool(try_node.handlers)

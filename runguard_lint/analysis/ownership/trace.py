@@ -29,7 +29,7 @@ from runguard_lint.analysis.ownership.model import (
 )
 from runguard_lint.analysis.ownership.uses import AttributeUses, Release, release_site
 from runguard_lint.analysis.syntax import (
-    block_statements,
+    guards_only,
     is_self,
     small_statements,
     target_names,
@@ -411,7 +411,7 @@ class Tracer:
                 ):
                     return False
                 current = self.facts.parent(block) or function
-                if isinstance(current, cst.Try) and _guards_only(current, block):
+                if isinstance(current, cst.Try) and guards_only(current, block):
                     continue  # `try: acquire()` / `except X: return False`: on, after it
                 if isinstance(current, (cst.For, cst.While, cst.Try, cst.With)):
                     return False  # a loop goes round again; a try or with runs more
@@ -796,24 +796,6 @@ _INSTANCE_BUILDERS = frozenset(
 
 def _builds_the_instance(function: FunctionNode) -> bool:
     return isinstance(function, cst.FunctionDef) and function.name.value in _INSTANCE_BUILDERS
-
-
-def _guards_only(try_node: cst.Try, body: cst.CSTNode) -> bool:
-    """A `try` entered from its body, with no `else` or `finally`, every handler of
-    which ends by leaving the function (`return`, `raise`)."""
-    if try_node.body is not body or try_node.orelse is not None:
-        return False
-    if try_node.finalbody is not None:
-        return False
-    for handler in try_node.handlers:
-        statements = block_statements(handler.body)
-        last = statements[-1] if statements else None
-        if not (
-            isinstance(last, cst.SimpleStatementLine)
-            and any(isinstance(small, (cst.Return, cst.Raise)) for small in last.body)
-        ):
-            return False
-    return bool(try_node.handlers)
 
 
 def _root_name(node: cst.BaseExpression) -> cst.Name | None:

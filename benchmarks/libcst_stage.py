@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from callgrind import instructions as counted
+from callgrind import stage_arguments
 
 if TYPE_CHECKING:
     from runguard_lint.prefilter import AnalysisPlan
@@ -96,11 +97,7 @@ def instructions(root: Path, every: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--every", type=int, default=1)
-    parser.add_argument("--instructions", action="store_true")
+    parser = stage_arguments(__doc__.splitlines()[0])
     # The run `--instructions` takes off: reading and planning alone.
     parser.add_argument("--plan-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -16,12 +16,12 @@ turn to compare two versions.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
 
 from callgrind import instructions as counted
+from callgrind import stage_arguments
 
 
 def survey(root: Path, every: int, repeat: int) -> float:
@@ -55,11 +55,7 @@ def instructions(root: Path, every: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", type=Path)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--every", type=int, default=1)
-    parser.add_argument("--instructions", action="store_true")
+    parser = stage_arguments(__doc__.splitlines()[0])
     args = parser.parse_args()
     if args.instructions:
         print(f"{instructions(args.root, args.every):,} instructions")

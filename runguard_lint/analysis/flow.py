@@ -607,7 +607,7 @@ class ReleasePaths:
             if not self.raising.harmless_expression(statement.test):
                 return False
             empty = self._guard(statement.test, releases)
-            body = empty is True or self._releases_before_raising(statement.body, releases)
+            body = empty is True or self.releases_before_raising(statement.body, releases)
             orelse = statement.orelse
             if empty is False:
                 return body
@@ -615,23 +615,20 @@ class ReleasePaths:
                 return False
             if isinstance(orelse, cst.If):
                 return body and self.releases_first(orelse, releases)
-            return body and self._releases_before_raising(orelse.body, releases)
+            return body and self.releases_before_raising(orelse.body, releases)
         if isinstance(statement, cst.Try):
             # The handlers and the finally run only after the release was attempted.
-            return self._releases_before_raising(statement.body, releases)
+            return self.releases_before_raising(statement.body, releases)
         if isinstance(statement, cst.With):
             return (
                 statement.asynchronous is None
                 and self.raising.suppressed_types(statement) is not None
-                and self._releases_before_raising(statement.body, releases)
+                and self.releases_before_raising(statement.body, releases)
             )
         return False
 
-    def block_releases_first(self, block: cst.CSTNode, releases: Releases) -> bool:
+    def releases_before_raising(self, block: cst.CSTNode, releases: Releases) -> bool:
         """Whether the block releases before anything in it can raise."""
-        return self._releases_before_raising(block, releases)
-
-    def _releases_before_raising(self, block: cst.CSTNode, releases: Releases) -> bool:
         for statement in block_statements(block):
             if _contains_release(statement, releases):
                 return self.releases_first(statement, releases)
@@ -936,7 +933,7 @@ class ReleasePaths:
         if isinstance(statement, cst.With):
             branches = [block_statements(statement.body)]
             if self.raising.suppressed_types(statement) is not None and not (
-                self._releases_before_raising(statement.body, releases)
+                self.releases_before_raising(statement.body, releases)
             ):
                 # What the body raises before releasing is swallowed: it goes on open.
                 branches.append([])
@@ -948,7 +945,7 @@ class ReleasePaths:
             if statement.orelse is not None:
                 body.extend(block_statements(statement.orelse.body))
             branches = [body]
-            if not self._releases_before_raising(statement.body, releases):
+            if not self.releases_before_raising(statement.body, releases):
                 # Otherwise a handler runs only after the release was attempted.
                 branches.extend(block_statements(h.body) for h in statement.handlers)
             flow = self._branches(branches, releases)

@@ -102,10 +102,18 @@ def tests_missing(test: cst.CSTNode, name: str) -> bool:
     )
 
 
-def guards_only(try_node: cst.Try, body: cst.CSTNode) -> bool:
+# Statements that leave a block: what a handler ends with when its `try` only guards.
+LEAVING = (cst.Return, cst.Raise, cst.Continue, cst.Break)
+
+
+def guards_only(
+    try_node: cst.Try,
+    body: cst.CSTNode,
+    leaving: tuple[type[cst.BaseSmallStatement], ...] = (cst.Return, cst.Raise),
+) -> bool:
     """A `try` entered from its body, with no `else` or `finally`, every handler of
-    which ends by leaving the function (`return`, `raise`): after it, what its body
-    did last is done (`try: f = open(p)` / `except OSError: raise Missing(p)`)."""
+    which ends by leaving (`leaving`: the function, by default): after it, what its
+    body did last is done (`try: f = open(p)` / `except OSError: raise Missing(p)`)."""
     if try_node.body is not body or try_node.orelse is not None:
         return False
     if try_node.finalbody is not None:
@@ -115,7 +123,7 @@ def guards_only(try_node: cst.Try, body: cst.CSTNode) -> bool:
         last = statements[-1] if statements else None
         if not (
             isinstance(last, cst.SimpleStatementLine)
-            and any(isinstance(small, (cst.Return, cst.Raise)) for small in last.body)
+            and any(isinstance(small, leaving) for small in last.body)
         ):
             return False
     return bool(try_node.handlers)

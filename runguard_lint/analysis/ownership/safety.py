@@ -16,7 +16,7 @@ import libcst as cst
 
 from runguard_lint.analysis.flow import ReleasePaths, Releases
 from runguard_lint.analysis.names import ModuleFacts
-from runguard_lint.analysis.syntax import block_statements, is_within
+from runguard_lint.analysis.syntax import LEAVING, block_statements, guards_only, is_within
 from runguard_lint.analysis.tree import walk
 
 
@@ -122,7 +122,7 @@ class ReleaseSafety:
                 try_node.orelse is None
                 and try_node.finalbody is None
                 and all(is_within(facts, other, try_node) for other in sites)
-                and self.paths.block_releases_first(ancestor.body, releases)
+                and self.paths.releases_before_raising(ancestor.body, releases)
             ):
                 return False
             return is_within(facts, call, try_node.body) or self._only_quiet_between(
@@ -136,23 +136,11 @@ class ReleaseSafety:
         exactly when it succeeded; the try stands for the acquisition."""
         block = self.facts.parent(statement)
         try_node = self.facts.parent(block) if block is not None else None
-        if not isinstance(try_node, cst.Try) or try_node.body is not block:
+        if not isinstance(try_node, cst.Try):
             return None
         if not isinstance(block, cst.IndentedBlock) or block.body[-1] is not statement:
             return None
-        if try_node.orelse is not None or try_node.finalbody is not None:
-            return None
-        for handler in try_node.handlers:
-            last = block_statements(handler.body)[-1] if block_statements(handler.body) else None
-            if not (
-                isinstance(last, cst.SimpleStatementLine)
-                and any(
-                    isinstance(small, (cst.Return, cst.Raise, cst.Continue, cst.Break))
-                    for small in last.body
-                )
-            ):
-                return None
-        return try_node
+        return try_node if guards_only(try_node, block, LEAVING) else None
 
     def _only_quiet_between(
         self, statement: cst.BaseStatement, later: cst.CSTNode, releases: Releases

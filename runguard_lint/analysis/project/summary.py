@@ -59,9 +59,6 @@ from runguard_lint.astwalk import imports_in, walk
 # that summaries cached by an earlier build of the same version are not read.
 SUMMARY_FORMAT = 12  # 12: what `__init__` builds lives as often as its class is built
 
-# The methods that run once per instance of their class.
-_PER_INSTANCE = ("__init__",)
-
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
     {
@@ -680,7 +677,7 @@ class _Summariser:
                     site, through = Lifetime.HELD, cls
                 elif _stored_elsewhere(parent, self.globals_of(function)):
                     site = Lifetime.STORED
-                elif cls and function in (f"{cls}.{name}" for name in _PER_INSTANCE):
+                elif cls and function == f"{cls}.__init__":
                     # `__init__` runs once per instance: as often as the class is built,
                     # wherever the value goes (`super().__init__(model=model or M())`).
                     site, through, per_instance = Lifetime.HELD, cls, True

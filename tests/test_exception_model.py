@@ -259,3 +259,160 @@ def test_postponed_annotations_are_not_evaluated() -> None:
     assert isinstance(function, cst.FunctionDef)
     assert facts.postponed_annotations
     assert ReleasePaths(facts).raising.harmless(function.body.body[0])
+
+
+HELPERS = '''
+def quiet(state):
+    """Asks the state, and answers None whatever goes wrong."""
+    try:
+        current = state.load()
+    except Exception:
+        logger.exception("no state")
+        return None
+    if current is None:
+        return None
+    return getattr(current, "event", None)
+
+
+def loud(path):
+    return os.listdir(path)
+
+
+def stubbed(path):
+    pass
+
+
+def recursive(depth):
+    if depth:
+        return recursive(depth - 1)
+    return None
+
+
+def loops(items):
+    for item in items:
+        pass
+    return None
+
+
+def swallows_then_asserts(state):
+    try:
+        state.load()
+    except Exception:
+        assert state
+    return None
+
+
+@contextlib.contextmanager
+def decorated():
+    yield
+
+
+async def awaited():
+    return None
+
+
+class Runner:
+    def event(self):
+        try:
+            return self.state.event()
+        except Exception:
+            return None
+
+    def rebinds(self):
+        self = not_a_logger
+        return self.event()
+'''
+
+
+@pytest.mark.parametrize(
+    ("call", "harmless"),
+    [
+        ("quiet(a)", True),
+        ("loud(path)", False),
+        # A lone `pass` may be the plan's stub of a body no check needs.
+        ("stubbed(path)", False),
+        ("recursive(3)", False),
+        ("loops(a)", False),
+        ("swallows_then_asserts(a)", False),
+        ("decorated()", False),
+        ("getattr(a, 'event', None)", True),
+        ("getattr(a, 'event')", False),
+    ],
+)
+def test_a_call_of_a_quiet_function_of_the_module_is_harmless(call: str, harmless: bool) -> None:
+    """A function of the module whose every statement is harmless or returns a harmless
+    value, or whose `try` catches whatever its body raises, returns without raising."""
+    source = HEADER + HELPERS + f"\n\ndef f(a, path):\n    x = {call}\n"
+    facts = ModuleFacts(cst.MetadataWrapper(cst.parse_module(source)))
+    function = facts.module.body[-1]
+    assert isinstance(function, cst.FunctionDef)
+    assert ReleasePaths(facts).raising.harmless(function.body.body[0]) is harmless
+
+
+@pytest.mark.parametrize("method", ["event", "rebinds"])
+def test_a_method_called_through_self_may_be_another(method: str) -> None:
+    """A subclass (here or in another module) or an instance attribute may put other
+    code in a method's place: a call through `self` is not known to be quiet."""
+    source = (
+        HEADER
+        + HELPERS
+        + f"\n\nclass Caller(Runner):\n    def event(self):\n        return None\n\n"
+        f"    def run(self):\n        x = self.{method}()\n"
+    )
+    facts = ModuleFacts(cst.MetadataWrapper(cst.parse_module(source)))
+    caller = facts.module.body[-1]
+    assert isinstance(caller, cst.ClassDef)
+    run = caller.body.body[-1]
+    assert isinstance(run, cst.FunctionDef)
+    assert not ReleasePaths(facts).raising.harmless(run.body.body[0])
+
+
+def test_the_plan_keeps_the_short_helpers_an_acquiring_function_calls() -> None:
+    """The plan blanks bodies no check needs; the helpers a function holding a candidate
+    calls keep theirs, so that the exception model sees what they run."""
+    import ast
+
+    from runguard_lint import registry
+    from runguard_lint.config import Settings
+    from runguard_lint.prefilter import analysis_plan
+    from tests.conftest import ROOT
+
+    long_body = "\n".join(f"    x{i} = {i}" for i in range(40))
+    text = (
+        "import subprocess\n\n\ndef helper():\n    return None\n\n\n"
+        f"def long_helper():\n{long_body}\n    return None\n\n\n"
+        "def unrelated():\n    return 1\n\n\n"
+        "def run(command):\n    process = subprocess.Popen(command)\n"
+        "    helper()\n    long_helper()\n    try:\n        process.communicate()\n"
+        "    finally:\n        process.kill()\n        process.wait()\n"
+    )
+    settings = Settings(project_root=ROOT)
+    plan = analysis_plan(ast.parse(text), text, settings, registry.needs(frozenset({"RG301"})))
+    assert plan is not None
+    focused = plan.apply(text)
+    assert "def helper():\n    return None" in focused
+    assert "x39 = 39" not in focused and "    return 1" not in focused
+
+
+def test_the_plan_leaves_a_helper_another_function_may_rebind_stubbed() -> None:
+    """A helper whose name a `global` statement declares keeps its stub: the function
+    that rebinds it may be stubbed, and the one binding LibCST sees is not the only one."""
+    import ast
+
+    from runguard_lint import registry
+    from runguard_lint.config import Settings
+    from runguard_lint.prefilter import analysis_plan
+    from tests.conftest import ROOT
+
+    text = (
+        "import subprocess\n\n\ndef helper():\n    return None\n\n\n"
+        "def install(other):\n    global helper\n    helper = other\n\n\n"
+        "def run(command):\n    process = subprocess.Popen(command)\n"
+        "    helper()\n    try:\n        process.communicate()\n"
+        "    finally:\n        process.kill()\n        process.wait()\n"
+    )
+    settings = Settings(project_root=ROOT)
+    plan = analysis_plan(ast.parse(text), text, settings, registry.needs(frozenset({"RG301"})))
+    assert plan is not None
+    focused = plan.apply(text)
+    assert "    return None" not in focused and "global helper" not in focused

@@ -281,6 +281,8 @@ HEADER = textwrap.dedent(
 
 
     def log(*values):
+        # Writes to a stream, which can be a closed pipe: a call that can raise.
+        print(*values)
         return values
     """
 )

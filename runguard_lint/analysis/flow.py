@@ -181,6 +181,10 @@ class RaisingCode:
         # The project's facts, for loggers it defines in one module and logs with in
         # others (None for a file on its own).
         self.project = project
+        # Functions of this module by id: whether a call of each returns without
+        # raising (`_quiet_function`); False while one is being decided, which ends a
+        # recursion in doubt.
+        self._quiet: dict[int, bool] = {}
 
     def harmless(self, statement: cst.CSTNode) -> bool:
         """Whether the statement runs through to the next one without raising.
@@ -411,7 +415,13 @@ class RaisingCode:
             return not call.args
         if names & _HARMLESS_FUNCTIONS:
             return True
+        if "builtins.getattr" in names:
+            # With a default, `getattr` answers as reading the attribute does.
+            return len(call.args) == 3 and not any(argument.keyword for argument in call.args)
         func = call.func
+        callee = self._module_function(func)
+        if callee is not None:
+            return self._quiet_function(callee)
         if not isinstance(func, cst.Attribute):
             return False
         # `"{}: {}".format(a, b)`, `" ".join(command)`: string building from names,
@@ -420,6 +430,85 @@ class RaisingCode:
         if func.attr.value in ("format", "join") and _is_string(func.value):
             return True
         return func.attr.value in _LOGGER_METHODS and self._is_logger(func.value)
+
+    def _module_function(self, func: cst.BaseExpression) -> cst.FunctionDef | None:
+        """The module-level function a call runs, by its one binding (`_cancel_event()`).
+        Not a method through `self`: a subclass, here or in another module, or an
+        instance attribute may put other code in its place."""
+        if not isinstance(func, cst.Name):
+            return None
+        assignments = self.facts.assignments_of(func)
+        if len(assignments) != 1:
+            return None
+        (assignment,) = assignments
+        node = assignment.node if isinstance(assignment, Assignment) else None
+        if isinstance(node, cst.FunctionDef) and isinstance(self.facts.parent(node), cst.Module):
+            return node
+        return None
+
+    def _quiet_function(self, function: cst.FunctionDef) -> bool:
+        """Whether calling the function returns without raising: a plain `def` (no
+        decorator, not async, no `yield`) whose every statement is harmless, a `return`
+        of a harmless value, an `if` on a harmless test with such branches, or a `try`
+        whose handler catches whatever its body raises and whose handlers are such
+        code (`try: state = get_state() except Exception: return None`). A recursion
+        is not known to end: it is not quiet. Nor is a body that is a lone `pass`,
+        which may be the plan's stub of a body no check needs (`prefilter.plan`)."""
+        known = self._quiet.get(id(function))
+        if known is not None:
+            return known
+        self._quiet[id(function)] = False
+        body = block_statements(function.body)
+        smalls = list(small_statements(body[0])) if len(body) == 1 else []
+        stub = len(smalls) == 1 and isinstance(smalls[0], cst.Pass)
+        quiet = (
+            not stub
+            and not function.decorators
+            and function.asynchronous is None
+            and not any(isinstance(node, cst.Yield) for node in _own_nodes(function.body))
+            and self._quiet_block(function.body)
+        )
+        self._quiet[id(function)] = quiet
+        return quiet
+
+    def _quiet_block(self, block: cst.CSTNode) -> bool:
+        return all(self._quiet_statement(statement) for statement in block_statements(block))
+
+    def _quiet_statement(self, statement: cst.CSTNode) -> bool:
+        """One statement of a quiet function: it runs through, or returns quietly."""
+        if self.harmless(statement):
+            return True
+        if isinstance(statement, cst.SimpleStatementLine):
+            *before, last = statement.body
+            return (
+                isinstance(last, cst.Return)
+                and all(self.harmless_small(small) for small in before)
+                and (last.value is None or self.harmless_expression(last.value))
+            )
+        if isinstance(statement, cst.If):
+            return (
+                self.harmless_expression(statement.test)
+                and self._quiet_block(statement.body)
+                and (
+                    statement.orelse is None
+                    or (
+                        self._quiet_statement(statement.orelse)
+                        if isinstance(statement.orelse, cst.If)
+                        else self._quiet_block(statement.orelse.body)
+                    )
+                )
+            )
+        if isinstance(statement, cst.Try):
+            return (
+                any(
+                    self.catches_everything(handler.type, statement.body)
+                    for handler in statement.handlers
+                )
+                and all(self._quiet_block(handler.body) for handler in statement.handlers)
+                and (statement.orelse is None or self._quiet_block(statement.orelse.body))
+                and statement.finalbody is None
+            )
+        return False
 
     def _is_logger(self, receiver: cst.BaseExpression) -> bool:
         """`logging.getLogger(...)` itself, or a name every binding of which (in this

@@ -98,8 +98,10 @@ def analysis_plan(
     pool type RG105 looks up); to the dict-cache rule when it may touch a
     module- or class-level dict, or calls such a function, or is called by one
     (see `caches.cache_view`). A class body is stubbed whole unless it holds a
-    candidate acquisition or mentions what the dict-cache rule follows. The
-    functools-cache rule (preview) looks at the whole module.
+    candidate acquisition or mentions what the dict-cache rule follows. A short
+    top-level function that a function holding a candidate calls keeps its body too,
+    for the exception model (`_called_helpers`). The functools-cache rule (preview)
+    looks at the whole module.
     """
     catalog = settings.catalog
     candidates: list[ast.expr] = []
@@ -133,9 +135,14 @@ def analysis_plan(
     }
     stubbed: list[tuple[int, int]] = []
     text_lines = _LINE.findall(text)
+    helpers = _called_helpers(tree, lines)
     for statement in statements(tree, into_definitions=False):
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if not holds_line(statement, lines) and statement not in kept_units:
+            if (
+                not holds_line(statement, lines)
+                and statement not in kept_units
+                and statement not in helpers
+            ):
                 stubbed.extend(_body_range(statement, text_lines))
         elif not isinstance(statement, ast.ClassDef):
             continue
@@ -152,6 +159,42 @@ def analysis_plan(
         else:
             stubbed.extend(_body_range(statement, text_lines))
     return AnalysisPlan(tuple(stubbed), frozenset(kept))
+
+
+# The longest helper whose body the plan keeps for the exception model: a longer one is
+# taken to be able to raise (the model would find a call that can, nearly always).
+_HELPER_LINES = 30
+
+
+def _called_helpers(tree: ast.Module, lines: list[int]) -> set[ast.AST]:
+    """Short top-level functions that a top-level function holding a candidate calls by
+    name: whether such a call between an acquisition and its `try` can raise asks of
+    their bodies (`flow.RaisingCode`), which a stub would hide. Not one whose name a
+    `global` statement declares: the function that rebinds it may be stubbed, and the
+    analysis would take the one binding it sees for the only one."""
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    top = {
+        node.name: node
+        for node in tree.body
+        if isinstance(node, functions)
+        and (node.end_lineno or node.lineno) - node.lineno <= _HELPER_LINES
+    }
+    kept: set[ast.AST] = set()
+    if not lines or not top:
+        return kept
+    for node in walk(tree):
+        if isinstance(node, ast.Global):
+            for name in node.names:
+                top.pop(name, None)
+    for statement in tree.body:
+        if not (isinstance(statement, functions) and holds_line(statement, lines)):
+            continue
+        for node in walk(statement):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                helper = top.get(node.func.id)
+                if helper is not None:
+                    kept.add(helper)
+    return kept
 
 
 def _body_range(

@@ -66,9 +66,22 @@ class ReleaseSafety:
     ) -> bool:
         """`tf = tarfile.open(p)` then `tf.close()` (or `return report(p.wait())`, or
         `try: tf.close() except OSError: pass`), with nothing that can raise between:
-        the release is the next thing that can raise, and every path reaches it."""
+        the release is the next thing that can raise, and every path reaches it. A
+        `try` around the acquisition whose every handler leaves (`try: p = Popen(...)`
+        / `except OSError: return None`) stands for it: past that `try`, the resource
+        is held exactly when it was acquired."""
         if not isinstance(statement, cst.SimpleStatementLine):
             return False
+        if self._next_after(site, statement, releases):
+            return True
+        guarded = self._guarding_try(statement)
+        return guarded is not None and self._next_after(site, guarded, releases)
+
+    def _next_after(
+        self, site: cst.CSTNode, statement: cst.BaseStatement, releases: Releases
+    ) -> bool:
+        """Whether the release's statement follows `statement` with nothing between
+        that can raise, and releases before anything in it can."""
         blocks = {id(block) for block, _ in self._way_out(statement)}
         releasing = next(
             (
@@ -139,6 +152,10 @@ class ReleaseSafety:
         if not isinstance(try_node, cst.Try):
             return None
         if not isinstance(block, cst.IndentedBlock) or block.body[-1] is not statement:
+            return None
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            # `p = Popen(c); names = os.listdir(d)`: what follows the acquisition on its
+            # line runs in the try too, and a handler that leaves then leaves it open.
             return None
         return try_node if guards_only(try_node, block, LEAVING) else None
 

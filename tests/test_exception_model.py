@@ -8,14 +8,19 @@ change to one shows up as that decision, not as a moved finding.
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
 import libcst as cst
 import pytest
 
+from runguard_lint import registry
 from runguard_lint.analysis.flow import ReleasePaths
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.tree import walk
+from runguard_lint.config import Settings
+from runguard_lint.prefilter import analysis_plan
+from tests.conftest import ROOT
 
 HEADER = """\
 import contextlib
@@ -32,12 +37,15 @@ logger = logging.getLogger(__name__)
 named_logger = getLogger("jobs")
 not_a_logger = object()
 """
+# What the plan keeps in view for the exception-safety rule alone.
+RG301_NEEDS = registry.needs(frozenset({"RG301"}))
 
 
 def _function(
-    body: str, params: str = "a, b, d, path, self"
+    body: str, params: str = "a, b, d, path, self", header: str = HEADER
 ) -> tuple[ModuleFacts, cst.FunctionDef]:
-    source = HEADER + f"\n\ndef f({params}):\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    """The module `header` then `def f(params)` with body; the facts and f."""
+    source = header + f"\n\ndef f({params}):\n" + textwrap.indent(textwrap.dedent(body), "    ")
     facts = ModuleFacts(cst.MetadataWrapper(cst.parse_module(source)))
     function = facts.module.body[-1]
     assert isinstance(function, cst.FunctionDef)
@@ -173,7 +181,7 @@ def _finally_closes(body: str) -> bool:
         and node.func.attr.value == "close"
     ]
     paths = ReleasePaths(facts)
-    releases = paths.releases_of(acquiring, function, sites, "f")
+    releases = paths.releases_of(acquiring, function, sites, "f", "builtins.open")
     try_node = next(node for node in walk(function) if isinstance(node, cst.Try))
     assert try_node.finalbody is not None
     return paths.closes(try_node.finalbody, releases)
@@ -250,13 +258,11 @@ def test_a_definition_that_runs_code_may_raise(statement: str) -> None:
 
 def test_postponed_annotations_are_not_evaluated() -> None:
     """...unless the module postpones annotations (PEP 563)."""
-    source = (
-        "from __future__ import annotations\n\n\ndef f(a):\n"
-        "    def g(x: make_type(a)) -> d[a]():\n        pass\n"
+    facts, function = _function(
+        "def g(x: make_type(a)) -> d[a]():\n    pass",
+        "a",
+        header="from __future__ import annotations\n",
     )
-    facts = ModuleFacts(cst.MetadataWrapper(cst.parse_module(source)))
-    function = facts.module.body[-1]
-    assert isinstance(function, cst.FunctionDef)
     assert facts.postponed_annotations
     assert ReleasePaths(facts).raising.harmless(function.body.body[0])
 
@@ -342,10 +348,7 @@ class Runner:
 def test_a_call_of_a_quiet_function_of_the_module_is_harmless(call: str, harmless: bool) -> None:
     """A function of the module whose every statement is harmless or returns a harmless
     value, or whose `try` catches whatever its body raises, returns without raising."""
-    source = HEADER + HELPERS + f"\n\ndef f(a, path):\n    x = {call}\n"
-    facts = ModuleFacts(cst.MetadataWrapper(cst.parse_module(source)))
-    function = facts.module.body[-1]
-    assert isinstance(function, cst.FunctionDef)
+    facts, function = _function(f"x = {call}", "a, path", header=HEADER + HELPERS)
     assert ReleasePaths(facts).raising.harmless(function.body.body[0]) is harmless
 
 
@@ -367,18 +370,18 @@ def test_a_method_called_through_self_may_be_another(method: str) -> None:
     assert not ReleasePaths(facts).raising.harmless(run.body.body[0])
 
 
+def _focused(text: str) -> str:
+    """What LibCST sees of text, planned for RG301 alone."""
+    plan = analysis_plan(ast.parse(text), text, Settings(project_root=ROOT), RG301_NEEDS)
+    assert plan is not None
+    return plan.apply(text)
+
+
 def test_the_plan_keeps_the_short_helpers_an_acquiring_function_calls() -> None:
     """The plan blanks bodies no check needs; the helpers a function holding a candidate
     calls keep theirs, so that the exception model sees what they run."""
-    import ast
-
-    from runguard_lint import registry
-    from runguard_lint.config import Settings
-    from runguard_lint.prefilter import analysis_plan
-    from tests.conftest import ROOT
-
     long_body = "\n".join(f"    x{i} = {i}" for i in range(40))
-    text = (
+    focused = _focused(
         "import subprocess\n\n\ndef helper():\n    return None\n\n\n"
         f"def long_helper():\n{long_body}\n    return None\n\n\n"
         "def unrelated():\n    return 1\n\n\n"
@@ -386,10 +389,6 @@ def test_the_plan_keeps_the_short_helpers_an_acquiring_function_calls() -> None:
         "    helper()\n    long_helper()\n    try:\n        process.communicate()\n"
         "    finally:\n        process.kill()\n        process.wait()\n"
     )
-    settings = Settings(project_root=ROOT)
-    plan = analysis_plan(ast.parse(text), text, settings, registry.needs(frozenset({"RG301"})))
-    assert plan is not None
-    focused = plan.apply(text)
     assert "def helper():\n    return None" in focused
     assert "x39 = 39" not in focused and "    return 1" not in focused
 
@@ -397,22 +396,11 @@ def test_the_plan_keeps_the_short_helpers_an_acquiring_function_calls() -> None:
 def test_the_plan_leaves_a_helper_another_function_may_rebind_stubbed() -> None:
     """A helper whose name a `global` statement declares keeps its stub: the function
     that rebinds it may be stubbed, and the one binding LibCST sees is not the only one."""
-    import ast
-
-    from runguard_lint import registry
-    from runguard_lint.config import Settings
-    from runguard_lint.prefilter import analysis_plan
-    from tests.conftest import ROOT
-
-    text = (
+    focused = _focused(
         "import subprocess\n\n\ndef helper():\n    return None\n\n\n"
         "def install(other):\n    global helper\n    helper = other\n\n\n"
         "def run(command):\n    process = subprocess.Popen(command)\n"
         "    helper()\n    try:\n        process.communicate()\n"
         "    finally:\n        process.kill()\n        process.wait()\n"
     )
-    settings = Settings(project_root=ROOT)
-    plan = analysis_plan(ast.parse(text), text, settings, registry.needs(frozenset({"RG301"})))
-    assert plan is not None
-    focused = plan.apply(text)
     assert "    return None" not in focused and "global helper" not in focused

@@ -137,7 +137,8 @@ _CLOSED_ATTRIBUTES = frozenset({"closed", "is_closed"})
 _SET_WHEN_RELEASED = frozenset({"returncode"})
 # The methods of a child process that reap it when they answer anything but None.
 _REAPING_QUERIES = frozenset({"poll"})
-_POPEN = "subprocess.Popen"
+# The resource `_REAPING_QUERIES` reap: a child process.
+CHILD_PROCESS = "subprocess.Popen"
 
 _NESTED_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -474,6 +475,11 @@ class RaisingCode:
     def _quiet_block(self, block: cst.CSTNode) -> bool:
         return all(self._quiet_statement(statement) for statement in block_statements(block))
 
+    def _quiet_else(self, orelse: cst.If | cst.Else) -> bool:
+        if isinstance(orelse, cst.If):
+            return self._quiet_statement(orelse)
+        return self._quiet_block(orelse.body)
+
     def _quiet_statement(self, statement: cst.CSTNode) -> bool:
         """One statement of a quiet function: it runs through, or returns quietly."""
         if self.harmless(statement):
@@ -489,14 +495,7 @@ class RaisingCode:
             return (
                 self.harmless_expression(statement.test)
                 and self._quiet_block(statement.body)
-                and (
-                    statement.orelse is None
-                    or (
-                        self._quiet_statement(statement.orelse)
-                        if isinstance(statement.orelse, cst.If)
-                        else self._quiet_block(statement.orelse.body)
-                    )
-                )
+                and (statement.orelse is None or self._quiet_else(statement.orelse))
             )
         if isinstance(statement, cst.Try):
             return (
@@ -650,16 +649,15 @@ class ReleasePaths:
         function: FunctionNode,
         sites: Sequence[cst.CSTNode],
         holder: str | None,
+        callee: str,
     ) -> Releases:
-        """The releases of the resource that statement acquires, held by holder."""
+        """The releases of the resource that statement acquires by calling callee (its
+        qualified name), held by holder."""
         return Releases(
             frozenset(id(site) for site in sites),
             holder,
             self._flags(statement, function, holder),
-            any(
-                isinstance(node, cst.Call) and _POPEN in self.facts.external_names(node.func)
-                for node in walk(statement)
-            ),
+            callee == CHILD_PROCESS,
         )
 
     def closes(self, block: cst.CSTNode, releases: Releases) -> bool:
@@ -903,15 +901,10 @@ class ReleasePaths:
         assignments = scope.assignments[name]
         return bool(assignments) and all(
             isinstance(assignment, Assignment)
-            and self._bound_in(assignment.node, function)
+            and self.facts.enclosing_function(assignment.node) is function
             and (not self._after(assignment.node, start) or self._after(assignment.node, end))
             for assignment in assignments
         )
-
-    def _bound_in(self, node: cst.CSTNode, function: FunctionNode) -> bool:
-        """Whether a binding is made by the function itself, or is one of its
-        parameters, not by a function nested in it."""
-        return self.facts.enclosing_function(node) is function
 
     def _after(self, node: cst.CSTNode, since: cst.CSTNode) -> bool:
         """Whether node starts after since does, in source order."""

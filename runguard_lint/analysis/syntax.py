@@ -77,6 +77,14 @@ def target_names(target: cst.BaseExpression) -> list[cst.Name]:
     return []
 
 
+def root_name(node: cst.BaseExpression) -> cst.Name | None:
+    """The name an attribute chain starts from (`self` of `self.a.b`), or node itself
+    when it is a name; None when the chain starts from anything else (a call)."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node if isinstance(node, cst.Name) else None
+
+
 def is_none(node: cst.BaseExpression) -> bool:
     """The literal `None` (a keyword, so its name is enough)."""
     return isinstance(node, cst.Name) and node.value == "None"

@@ -36,6 +36,7 @@ from runguard_lint.analysis.dict_vocabulary import (
     FUNCTOOLS_LRU_CACHE,
 )
 from runguard_lint.analysis.names import ModuleFacts
+from runguard_lint.analysis.syntax import root_name
 from runguard_lint.analysis.tree import walk
 from runguard_lint.dependencies import runtime_needed
 from runguard_lint.diagnostics import Applicability, Fix
@@ -312,10 +313,8 @@ def lru_cache_fix(context: FileContext, node: cst.CSTNode) -> Fix | None:
             ),
         )
         # `from functools import cache` (or `import functools`) may now be unused.
-        root: cst.BaseExpression = expression
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        if isinstance(root, cst.Name):
+        root = root_name(expression)
+        if root is not None:
             imports.drop_if_unused(root.value)
     module = imports.add_to(rewrite.apply())
     return make_fix(

@@ -179,22 +179,25 @@ def _called_helpers(tree: ast.Module, lines: list[int]) -> set[ast.AST]:
         if isinstance(node, functions)
         and (node.end_lineno or node.lineno) - node.lineno <= _HELPER_LINES
     }
-    kept: set[ast.AST] = set()
+    called: set[str] = set()
     if not lines or not top:
-        return kept
-    for node in walk(tree):
-        if isinstance(node, ast.Global):
-            for name in node.names:
-                top.pop(name, None)
+        return set()
     for statement in tree.body:
         if not (isinstance(statement, functions) and holds_line(statement, lines)):
             continue
         for node in walk(statement):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                helper = top.get(node.func.id)
-                if helper is not None:
-                    kept.add(helper)
-    return kept
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in top
+            ):
+                called.add(node.func.id)
+    if called:
+        # Only then the whole module is read for `global` statements.
+        for node in walk(tree):
+            if isinstance(node, ast.Global):
+                called.difference_update(node.names)
+    return {top[name] for name in called}
 
 
 def _body_range(

@@ -43,7 +43,7 @@ from runguard_lint.analysis.caches.syntax import (
 from runguard_lint.analysis.caches.type_params import TypeParams
 from runguard_lint.analysis.dict_vocabulary import CACHE_DECORATORS
 from runguard_lint.analysis.names import ModuleFacts, dotted_name
-from runguard_lint.analysis.syntax import tests_missing
+from runguard_lint.analysis.syntax import root_name, tests_missing
 from runguard_lint.analysis.tree import children
 
 # Decorators that leave every call of a function visible in the module: the literal-callers
@@ -197,10 +197,8 @@ class Keys:
     ) -> bool:
         """`spec.impl` where `spec = TABLE.get(k)` was checked: a part of a table's entry
         is as bounded as the table."""
-        root = expression
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        if root is expression or not isinstance(root, cst.Name):
+        root = root_name(expression)
+        if root is None or root is expression:
             return False
         source = local_value(self.facts, root)
         selector: cst.BaseExpression | None = None
@@ -332,10 +330,8 @@ class Keys:
         """`self.working_directory`, `self.exception_info`: what the instance was configured
         with, read in one of its methods. The instance itself (`cache[self]`, `id(self)`)
         stays call data: there are as many as the code builds."""
-        root: cst.BaseExpression = attribute
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        if not isinstance(root, cst.Name):
+        root = root_name(attribute)
+        if root is None:
             return False
         for assignment in self.facts.assignments_of(root):
             node = assignment.node if isinstance(assignment, Assignment) else None

@@ -147,7 +147,7 @@ class FateJudge:
         ):
             return Fate(Outcome.RELEASED, "closed at once", trace.holder, release_sites)
         releases = self.paths.releases_of(
-            statement, acquisition.function, trace.releases, trace.holder
+            statement, acquisition.function, trace.releases, trace.holder, acquisition.callee
         )
         for site in trace.releases:
             if safety.released_right_after(site, statement, releases):

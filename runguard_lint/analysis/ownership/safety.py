@@ -46,16 +46,15 @@ class ReleaseSafety:
                     finalbody is not None
                     and child is finalbody
                     and self.paths.closes(finalbody, releases)
+                    and (
+                        is_within(facts, call, ancestor.body)
+                        or any(
+                            self._only_quiet_between(acquiring, ancestor, releases)
+                            for acquiring in self._acquiring(statement)
+                        )
+                    )
                 ):
-                    if is_within(facts, call, ancestor.body):
-                        return True
-                    if self._only_quiet_between(statement, ancestor, releases):
-                        return True
-                    guarded = self._guarding_try(statement)
-                    if guarded is not None and self._only_quiet_between(
-                        guarded, ancestor, releases
-                    ):
-                        return True
+                    return True
             if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
                 return False
             child = ancestor
@@ -72,10 +71,9 @@ class ReleaseSafety:
         is held exactly when it was acquired."""
         if not isinstance(statement, cst.SimpleStatementLine):
             return False
-        if self._next_after(site, statement, releases):
-            return True
-        guarded = self._guarding_try(statement)
-        return guarded is not None and self._next_after(site, guarded, releases)
+        return any(
+            self._next_after(site, acquiring, releases) for acquiring in self._acquiring(statement)
+        )
 
     def _next_after(
         self, site: cst.CSTNode, statement: cst.BaseStatement, releases: Releases
@@ -142,6 +140,14 @@ class ReleaseSafety:
                 statement, try_node, releases
             )
         return False
+
+    def _acquiring(self, statement: cst.BaseStatement) -> Iterator[cst.BaseStatement]:
+        """The acquiring statement, then the `try` that stands for it if there is one
+        (`_guarding_try`): what the code after the acquisition runs from."""
+        yield statement
+        guarded = self._guarding_try(statement)
+        if guarded is not None:
+            yield guarded
 
     def _guarding_try(self, statement: cst.BaseStatement) -> cst.Try | None:
         """`try: s = socket.socket()` / `except OSError: return`: the acquisition is the

@@ -31,6 +31,8 @@ from runguard_lint.analysis.ownership.uses import AttributeUses, Release, releas
 from runguard_lint.analysis.syntax import (
     guards_only,
     is_self,
+    is_within,
+    root_name,
     small_statements,
     target_names,
 )
@@ -275,11 +277,7 @@ class Tracer:
             if not (isinstance(call, cst.Call) and call.func is node):
                 continue
             giver = self.facts.enclosing_function(node)
-            if (
-                giver is None
-                or giver is function
-                or any(a is function for a in self.facts.ancestors(node))
-            ):
+            if giver is None or is_within(self.facts, node, function):
                 continue
             if isinstance(giver, cst.FunctionDef) and giver.name.value in ("__exit__", "__aexit__"):
                 continue
@@ -319,7 +317,7 @@ class Tracer:
             ):
                 containers = [node.func.value]
             for container in containers:
-                root = _root_name(container)
+                root = root_name(container)
                 if root is not None and self._outlives(root, function, scope):
                     return True
         return False
@@ -341,7 +339,7 @@ class Tracer:
         """Whether two receivers of the same code name one object: the same binding of
         their first name, or the same attribute of the instance (or class) in two
         methods of one class."""
-        taken_root, given_root = _root_name(taken), _root_name(given)
+        taken_root, given_root = root_name(taken), root_name(given)
         if taken_root is None or given_root is None:
             return False
         owner = self._receiver_class(taker, taken_root)
@@ -796,10 +794,3 @@ _INSTANCE_BUILDERS = frozenset(
 
 def _builds_the_instance(function: FunctionNode) -> bool:
     return isinstance(function, cst.FunctionDef) and function.name.value in _INSTANCE_BUILDERS
-
-
-def _root_name(node: cst.BaseExpression) -> cst.Name | None:
-    """The name an attribute chain starts from (`self` of `self.a.b`), or node itself."""
-    while isinstance(node, cst.Attribute):
-        node = node.value
-    return node if isinstance(node, cst.Name) else None

@@ -677,6 +677,23 @@ class ReleasePaths:
                     or statement.orelse is None
                     or self._quiet_else(statement.orelse, releases)
                 )
+            if not self.raising.harmless(statement):
+                # `if state is CLOSED: lock.release(); raise Closed()`: a branch that
+                # releases before anything in it can raise holds nothing afterwards,
+                # whatever it then does; the other branch goes on holding it quietly.
+                orelse = statement.orelse
+                return (
+                    self.raising.harmless_expression(statement.test)
+                    and self._quiet_or_releasing(statement.body, releases)
+                    and (
+                        orelse is None
+                        or (
+                            self.quiet(orelse, releases)
+                            if isinstance(orelse, cst.If)
+                            else self._quiet_or_releasing(orelse.body, releases)
+                        )
+                    )
+                )
         return self.raising.harmless(statement)
 
     def releases_first(self, statement: cst.CSTNode, releases: Releases) -> bool:
@@ -919,6 +936,9 @@ class ReleasePaths:
         if isinstance(orelse, cst.If):
             return self.quiet(orelse, releases)
         return self._quiet_block(orelse.body, releases)
+
+    def _quiet_or_releasing(self, block: cst.CSTNode, releases: Releases) -> bool:
+        return self._quiet_block(block, releases) or self.releases_before_raising(block, releases)
 
     def _guard(self, test: cst.BaseExpression, releases: Releases) -> bool | None:
         """Which branch of `if test:` holds nothing to release: True for the body

@@ -12,6 +12,7 @@ import re
 
 import libcst as cst
 
+from runguard_lint.analysis.caches.syntax import local_sources
 from runguard_lint.analysis.names import ModuleFacts, dotted_name, is_capwords
 from runguard_lint.analysis.ownership.model import (
     Acquisition,
@@ -83,6 +84,7 @@ class Handoffs:
             names & ownership.sinks
             or dotted in ownership.sinks
             or (method and method in ownership.sinks)
+            or self._methods_of_built(call.func) & ownership.sinks
         ):
             return Escape(EscapeKind.HANDED_TO_SINK, dotted or method)
         if names & ownership.capturing or dotted in ownership.capturing:
@@ -103,6 +105,29 @@ class Handoffs:
         if self._is_class(call.func):
             return Escape(EscapeKind.PASSED_TO_CLASS, dotted or "a class")
         return Handoff.BORROW
+
+    def _methods_of_built(self, func: cst.BaseExpression) -> set[str]:
+        """`uvicorn.Server(config).run`, or `server.run` where every binding of `server`
+        in the function is `uvicorn.Server(...)` (or `await` of such a call): the method
+        by the qualified name of what built its receiver, as the catalog names it
+        (`uvicorn.Server.run`). Empty when any binding is something else."""
+        if not isinstance(func, cst.Attribute):
+            return set()
+        receiver = func.value
+        sources = (
+            local_sources(self.facts, receiver) if isinstance(receiver, cst.Name) else [receiver]
+        )
+        builders: set[str] = set()
+        for source in sources:
+            if isinstance(source, cst.Await):
+                source = source.expression
+            names = (
+                self.facts.external_names(source.func) if isinstance(source, cst.Call) else set()
+            )
+            if not names:
+                return set()
+            builders |= names
+        return {f"{builder}.{func.attr.value}" for builder in builders}
 
     @staticmethod
     def _set_as_attribute(

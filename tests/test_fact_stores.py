@@ -117,6 +117,7 @@ def _filled() -> ProjectFacts:
         loggers=frozenset({"app.log", "app.LOG"}),
         logger_factories=frozenset({"app.get_logger"}),
         released_by_class={"app.Sub": frozenset({"b", "a"})},
+        enums=frozenset({"app.Mode", "app.Kind"}),
     )
 
 
@@ -145,6 +146,7 @@ def test_the_digest_is_the_hash_of_every_table_sorted_in_one_json_object() -> No
         "loggers": sorted(facts.loggers),
         "logger_factories": sorted(facts.logger_factories),
         "released_by_class": pairs(facts.released_by_class),
+        "enums": sorted(facts.enums),
         "inheritance": [],
     }
     whole = hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:16]

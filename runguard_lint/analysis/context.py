@@ -49,9 +49,13 @@ class FileContext:
         self.module, self.package = module_of(filename)
 
     @cached_property
+    def view(self) -> ProjectView:
+        """The project's facts as this module asks them, by the names it uses."""
+        return ProjectView(self.facts, self.project, self.module, self.package)
+
+    @cached_property
     def ownership(self) -> OwnershipAnalysis:
-        view = ProjectView(self.facts, self.project, self.module, self.package)
-        return OwnershipAnalysis(self.facts, self.catalog, view)
+        return OwnershipAnalysis(self.facts, self.catalog, self.view)
 
     def diagnostic(
         self,

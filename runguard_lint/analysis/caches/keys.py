@@ -121,6 +121,7 @@ class Keys:
         classes: Classes,
         type_params: TypeParams,
         constant_params: Callable[[str], frozenset[int]] = lambda name: frozenset(),
+        names_enum: Callable[[cst.BaseExpression], bool] = lambda annotation: False,
     ) -> None:
         self.facts = facts
         self.filename = filename
@@ -129,13 +130,16 @@ class Keys:
         # Module-level function name -> the parameters every call in the checked
         # project passes a constant (the project's facts; none for a file alone).
         self.constant_params = constant_params
+        # Whether an annotation names a project enumeration (the project's facts): its
+        # values are its members, as many as the code defines.
+        self.names_enum = names_enum
 
     def key_is_data(self, key: cst.BaseExpression, key_type: cst.BaseExpression | None) -> bool:
         """Whether a written key derives from call data, given the cache's key annotation."""
         facts = self.facts
         if key_type is None:
             return self._is_data(key, set())
-        if bounded_key_annotation(facts, key_type):
+        if bounded_key_annotation(facts, key_type) or self.names_enum(key_type):
             return False
         parts = tuple_parts(facts, key_type)
         expression = local_value(facts, key)
@@ -146,7 +150,9 @@ class Keys:
             and not any(isinstance(element, cst.StarredElement) for element in expression.elements)
         ):
             return any(
-                not is_type_annotation(facts, part) and self._is_data(element.value, set())
+                not is_type_annotation(facts, part)
+                and not self.names_enum(part)
+                and self._is_data(element.value, set())
                 for element, part in zip(expression.elements, parts)
             )
         return self._is_data(key, set())
@@ -371,6 +377,7 @@ class Keys:
             or self.type_params.is_type_param(param)
             or self._is_attribute_name(param)
             or self._is_module_name(param)
+            or (param.annotation is not None and self.names_enum(param.annotation.annotation))
         ):
             return False
         return not self._constant_callers(param, seen)

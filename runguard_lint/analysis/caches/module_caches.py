@@ -61,6 +61,7 @@ def unbounded_caches(context: FileContext) -> Iterator[UnboundedCache]:
     facts = context.facts
     classes = Classes(facts)
     constant = context.project.constant_params
+    enums = context.project.enums
     module = context.module
     keys = Keys(
         facts,
@@ -68,6 +69,7 @@ def unbounded_caches(context: FileContext) -> Iterator[UnboundedCache]:
         classes,
         TypeParams(facts),
         lambda name: constant.get(f"{module}.{name}", frozenset()),
+        lambda annotation: bool(enums) and context.view.callee(annotation) in enums,
     )
     writers = Writers(facts)
     for bindings in cache_bindings(facts):

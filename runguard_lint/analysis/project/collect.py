@@ -30,9 +30,13 @@ def dependency_names(summaries: Iterable[ModuleSummary]) -> set[str]:
     """What the summarised modules depend on: where their classes' bases and the
     loggers they log with are defined, and the functions they call (a helper that
     closes what it is handed, `close_quietly(client)`, in a module that names no
-    resource: without its summary the client would look never closed)."""
+    resource: without its summary the client would look never closed); for a module
+    that defines a cache, what it imports (its keys may be an enumeration defined
+    there: `dict[FileType, Partitioner]`)."""
     names: set[str] = set()
     for summary in summaries:
+        if summary.defines_cache:
+            names.update(summary.aliases.values())
         names.update(summary.log_sources)
         names.update(base for bases in summary.bases.values() for base in bases)
         names.update(site.callee for site in summary.constructions)

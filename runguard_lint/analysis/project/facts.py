@@ -90,6 +90,10 @@ class ProjectFacts:
     # Class (qualified) -> the attributes it or a project base class releases, for the
     # classes with a base in the project (RG401 reads its own module itself).
     released_by_class: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Project classes (qualified) that derive from `enum.Enum` (or IntEnum, StrEnum,
+    # Flag, IntFlag), through project bases: a value of one is one of its members, so
+    # a cache keyed by it is bounded by the code (RG201).
+    enums: frozenset[str] = frozenset()
 
     @cached_property
     def digest(self) -> str:
@@ -129,6 +133,7 @@ class ProjectFacts:
         yield "loggers", lambda: sorted(self.loggers)
         yield "logger_factories", lambda: sorted(self.logger_factories)
         yield "released_by_class", lambda: _sorted_sets(self.released_by_class)
+        yield "enums", lambda: sorted(self.enums)
         # What the inherited entries of `params` and `takers` are made from, with their
         # own entries above.
         yield "inheritance", lambda: sorted(_orders(self.params).items())
@@ -219,6 +224,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     loggers, logger_factories = _loggers(modules, resolver)
     return ProjectFacts(
         released_by_class=_released_by_class(modules, inherit),
+        enums=_enums(inherit),
         loggers=loggers,
         logger_factories=logger_factories,
         constant_params=_constant_params(modules, resolver, params),
@@ -438,6 +444,32 @@ def _released_by_class(
         if inherited:
             found[cls] = inherited | own.get(cls, frozenset())
     return found
+
+
+# The standard library's enumeration bases.
+ENUM_BASES = frozenset(
+    {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "enum.ReprEnum"}
+)
+
+
+def _enums(inherit: _Inheritance) -> frozenset[str]:
+    """The project classes with an enumeration base: their own, or a project base's
+    (`class FileType(enum.Enum)`, `class Mode(StrEnum)`, `class Sub(FileType)`)."""
+    found = {
+        cls
+        for cls, bases in inherit.bases.items()
+        if cls in inherit.classes and ENUM_BASES.intersection(bases)
+    }
+    for _ in range(_MAX_HOPS):
+        more = {
+            cls
+            for cls, bases in inherit.bases.items()
+            if cls in inherit.classes and cls not in found and found.intersection(bases)
+        }
+        if not more:
+            break
+        found |= more
+    return frozenset(found)
 
 
 # Where every logger comes from: the standard library's and loguru's.

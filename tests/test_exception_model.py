@@ -256,6 +256,27 @@ def test_a_definition_that_runs_code_may_raise(statement: str) -> None:
     assert not paths.raising.harmless(node)
 
 
+@pytest.mark.parametrize(
+    ("module", "harmless"),
+    [
+        ("collections", True),
+        ("collections.abc", True),
+        ("typing", True),
+        # A module whose name only begins like the standard library's: its `Table`
+        # may be anything, and subscripting it may run any code.
+        ("collections_extra", False),
+        ("typingx", False),
+    ],
+)
+def test_only_the_standard_librarys_generics_subscript_harmlessly(
+    module: str, harmless: bool
+) -> None:
+    facts, function = _function(
+        "def g(x: Table[int]):\n    pass", "a", header=f"from {module} import Table\n"
+    )
+    assert ReleasePaths(facts).raising.harmless(function.body.body[0]) is harmless
+
+
 def test_postponed_annotations_are_not_evaluated() -> None:
     """...unless the module postpones annotations (PEP 563)."""
     facts, function = _function(

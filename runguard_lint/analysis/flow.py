@@ -1083,7 +1083,7 @@ def _generic(qualified: str) -> bool:
     module, _, name = qualified.rpartition(".")
     if module == "builtins":
         return name in _BUILTIN_GENERICS
-    return module in _TYPING_MODULES or module.startswith("collections")
+    return module in _TYPING_MODULES or module == "collections" or module.startswith("collections.")
 
 
 def _contains_release(node: cst.CSTNode, releases: Releases) -> bool:

@@ -754,6 +754,8 @@ class ReleasePaths:
             for argument in call.args
         ) and not self._timeout_released(site, releases):
             return False
+        if not self._runs_whenever(site, small):
+            return False
         end = self.facts.position(site).end
         ancestors = {id(node) for node in self.facts.ancestors(site)}
         for node in walk(small):
@@ -762,6 +764,23 @@ class ReleasePaths:
             start = self.facts.position(node).start
             if (start.line, start.column) < (end.line, end.column):
                 return False  # another call runs first and may raise
+        return True
+
+    def _runs_whenever(self, site: cst.CSTNode, small: cst.CSTNode) -> bool:
+        """Whether evaluating `small` always reaches `site`: not in a branch of `a if t
+        else b`, nor past the first operand of `and`/`or` (`x.close() if owned else
+        None`, `verbose and x.close()` may not release)."""
+        child = site
+        for ancestor in self.facts.ancestors(site):
+            if isinstance(ancestor, cst.IfExp) and child is not ancestor.test:
+                return False
+            if isinstance(ancestor, cst.BooleanOperation) and child is not ancestor.left:
+                return False
+            if isinstance(ancestor, cst.Lambda):
+                return False
+            if ancestor is small:
+                return True
+            child = ancestor
         return True
 
     def _timeout_released(self, site: cst.CSTNode, releases: Releases) -> bool:

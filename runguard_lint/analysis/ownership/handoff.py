@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 
 import libcst as cst
+from libcst.metadata.scope_provider import Assignment
 
-from runguard_lint.analysis.caches.syntax import local_sources
+from runguard_lint.analysis.caches.syntax import bound_value
 from runguard_lint.analysis.names import ModuleFacts, dotted_name, is_capwords
 from runguard_lint.analysis.ownership.model import (
     Acquisition,
@@ -83,7 +84,7 @@ class Handoffs:
         if (
             names & ownership.sinks
             or dotted in ownership.sinks
-            or (method and method in ownership.sinks)
+            or (method and method in ownership.sinks and not self._project_callee(call))
             or self._methods_of_built(call.func) & ownership.sinks
         ):
             return Escape(EscapeKind.HANDED_TO_SINK, dotted or method)
@@ -106,28 +107,47 @@ class Handoffs:
             return Escape(EscapeKind.PASSED_TO_CLASS, dotted or "a class")
         return Handoff.BORROW
 
+    def _project_callee(self, call: cst.Call) -> bool:
+        """A function or method of the project (`self.create_connection(f)`): its own
+        facts decide what it does with its arguments, not a library method's name."""
+        if self.project is None:
+            return False
+        callee = self.project.callee(call.func)
+        return callee is not None and callee in self.project.project.params
+
     def _methods_of_built(self, func: cst.BaseExpression) -> set[str]:
         """`uvicorn.Server(config).run`, or `server.run` where every binding of `server`
-        in the function is `uvicorn.Server(...)` (or `await` of such a call): the method
-        by the qualified name of what built its receiver, as the catalog names it
-        (`uvicorn.Server.run`). Empty when any binding is something else."""
+        is `uvicorn.Server(...)` (or `await` of such a call): the method by the
+        qualified name of what built its receiver, as the catalog names it
+        (`uvicorn.Server.run`). Empty when any binding is something else: a parameter,
+        an import, an `except ... as`, a loop variable, another call."""
         if not isinstance(func, cst.Attribute):
             return set()
         receiver = func.value
-        sources = (
-            local_sources(self.facts, receiver) if isinstance(receiver, cst.Name) else [receiver]
-        )
-        builders: set[str] = set()
+        sources: list[cst.BaseExpression] = []
+        if isinstance(receiver, cst.Name):
+            assignments = self.facts.assignments_of(receiver)
+            for assignment in assignments:
+                node = assignment.node if isinstance(assignment, Assignment) else None
+                source = bound_value(self.facts, node) if isinstance(node, cst.Name) else None
+                if source is None:
+                    return set()
+                sources.append(source)
+        else:
+            sources.append(receiver)
+        methods: set[str] | None = None
         for source in sources:
             if isinstance(source, cst.Await):
                 source = source.expression
             names = (
                 self.facts.external_names(source.func) if isinstance(source, cst.Call) else set()
             )
-            if not names:
+            built = {f"{name}.{func.attr.value}" for name in names}
+            # What every binding's class has: one that may be another class's decides.
+            methods = built if methods is None else methods & built
+            if not methods:
                 return set()
-            builders |= names
-        return {f"{builder}.{func.attr.value}" for builder in builders}
+        return methods or set()
 
     @staticmethod
     def _set_as_attribute(

@@ -377,7 +377,12 @@ class Keys:
             or self.type_params.is_type_param(param)
             or self._is_attribute_name(param)
             or self._is_module_name(param)
-            or (param.annotation is not None and self.names_enum(param.annotation.annotation))
+            or (
+                # `*kinds: Kind` is a tuple of any length of them.
+                param.star not in ("*", "**")
+                and param.annotation is not None
+                and self.names_enum(param.annotation.annotation)
+            )
         ):
             return False
         return not self._constant_callers(param, seen)

@@ -446,15 +446,16 @@ def _released_by_class(
     return found
 
 
-# The standard library's enumeration bases.
-ENUM_BASES = frozenset(
-    {"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "enum.ReprEnum"}
-)
+# The standard library's enumeration bases whose every value is a member the class
+# defines (IntFlag keeps any int it is given, `Perm(n)`: not bounded by the code).
+ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.ReprEnum"})
 
 
 def _enums(inherit: _Inheritance) -> frozenset[str]:
     """The project classes with an enumeration base: their own, or a project base's
-    (`class FileType(enum.Enum)`, `class Mode(StrEnum)`, `class Sub(FileType)`)."""
+    (`class FileType(enum.Enum)`, `class Mode(StrEnum)`, `class Sub(FileType)`). Not
+    one that defines `_missing_`, or inherits it from a project base: that hook may
+    make a new member of any value it is given."""
     found = {
         cls
         for cls, bases in inherit.bases.items()
@@ -469,7 +470,14 @@ def _enums(inherit: _Inheritance) -> frozenset[str]:
         if not more:
             break
         found |= more
-    return frozenset(found)
+    return frozenset(
+        cls
+        for cls in found
+        if not any(
+            "_missing_" in inherit.methods.get(owner, ())
+            for owner in (cls, *inherit.orders.get(cls, ()))
+        )
+    )
 
 
 # Where every logger comes from: the standard library's and loguru's.

@@ -207,7 +207,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     params = inherit.lazily(params, params)
     sites = _construction_sites(modules, resolver, inherit)
     once = _runs_once(modules, resolver, sites)
-    built_per_call = _built_per_call(sites, classes, once)
+    built_per_call = _built_per_call(sites, classes, once, params)
     permit_takers = _qualified(modules, lambda summary: summary.permit_takers)
     permit_givers = _qualified(modules, lambda summary: summary.permit_givers)
     given_back = set(permit_givers.values())
@@ -591,31 +591,60 @@ def _once_site(site: Construction, once: Collection[str]) -> bool:
 
 
 def _built_per_call(
-    sites: list[tuple[str, Construction]], classes: frozenset[str], once: frozenset[str]
+    sites: list[tuple[str, Construction]],
+    classes: frozenset[str],
+    once: frozenset[str],
+    params: Mapping[str, tuple[str, ...]],
 ) -> dict[str, str]:
     """Classes with a construction site that runs per call: in a loop or a nested
     function, in the body of a function that does not run once, or returned by a
     function (held by a class) that itself runs so; each with the function whose runs
-    build it."""
+    build it. A default that `__init__` builds only when a parameter is None
+    (`Construction.unless`) runs per call only through a per-call construction of
+    the class that does not pass that parameter."""
     per_call: dict[str, str] = {}
+    # The per-call sites of each callee found so far: what each passes, by name.
+    passes: dict[str, list[frozenset[str]]] = {}
     # In one order whatever order the files came in: the place a message names is the
     # first found.
     ordered = sorted(sites, key=lambda found: (found[0], found[1].lifetime.value, found[1].through))
+    found: set[int] = set()
     for _ in range(_MAX_HOPS * 4):
         changed = False
-        for callee, site in ordered:
-            if callee in per_call or _once_site(site, once):
+        for index, (callee, site) in enumerate(ordered):
+            if index in found or _once_site(site, once):
                 continue
             if site.lifetime is Lifetime.PER_CALL:
-                per_call[callee] = site.through
+                where = site.through
             elif site.lifetime in (Lifetime.RETURNED, Lifetime.HELD) and site.through in per_call:
-                per_call[callee] = per_call[site.through] or site.through
+                if site.unless and all(
+                    "*" in given or not given.isdisjoint(site.unless)
+                    for given in passes[site.through]
+                ):
+                    continue  # every per-call construction of the class passes one
+                where = per_call[site.through] or site.through
             else:
                 continue
+            found.add(index)
+            per_call.setdefault(callee, where)
+            passes.setdefault(callee, []).append(_passed(callee, site.given, params))
             changed = True
         if not changed:
             break
     return {name: where for name, where in per_call.items() if name in classes}
+
+
+def _passed(
+    callee: str, given: tuple[str, ...], params: Mapping[str, tuple[str, ...]]
+) -> frozenset[str]:
+    """What a construction passes, by parameter name (positions through the class's
+    `__init__`; "*" for unpacked arguments, which may pass anything)."""
+    if not given:
+        return frozenset()
+    names = params.get(f"{callee}.__init__", ())
+    return frozenset(
+        (names[int(g)] if int(g) < len(names) else g) if g.isdigit() else g for g in given
+    )
 
 
 def keyed_functions(

@@ -134,6 +134,13 @@ class Construction(NamedTuple):
     # For PER_CALL (and HELD in `__init__`), bound to a local: the attributes of the
     # instance that the same function releases (`finally: scraper.session.close()`).
     closes: tuple[str, ...] = ()
+    # What the call passes, as keyword names and positional indices ("0", "1"; "*"
+    # for unpacked arguments, which may pass anything), not counting an explicit None.
+    given: tuple[str, ...] = ()
+    # For HELD in `__init__`: the parameters that must be None (or false) for the call
+    # to run (`if llm is None: llm = default_llm()`, `self.client = client or
+    # Client()`): a construction of the class that passes one of them never runs it.
+    unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -225,7 +232,15 @@ class ModuleSummary:
             "classes": list(self.classes),
             "bases": {k: list(v) for k, v in self.bases.items()},
             "constructions": [
-                [c.callee, c.lifetime.value, c.through, list(c.closes)] for c in self.constructions
+                [
+                    c.callee,
+                    c.lifetime.value,
+                    c.through,
+                    list(c.closes),
+                    list(c.given),
+                    list(c.unless),
+                ]
+                for c in self.constructions
             ],
             "properties": list(self.properties),
             "permit_takers": self.permit_takers,
@@ -288,7 +303,10 @@ class ModuleSummary:
                     str(c[0]),
                     Lifetime(str(c[1])),
                     str(c[2]),
-                    tuple(str(a) for a in c[3]) if len(c) > 3 and isinstance(c[3], list) else (),
+                    *(
+                        tuple(str(a) for a in c[i]) if len(c) > i and isinstance(c[i], list) else ()
+                        for i in (3, 4, 5)
+                    ),
                 )
                 for c in constructions
                 if isinstance(c, list)
@@ -488,6 +506,10 @@ class _Summariser:
         # whether the method is a classmethod.
         self.current_class = ""
         self.in_classmethod = False
+        # The `__init__` being summarised, and (worked out when a construction it holds
+        # asks) which parameters each of its calls needs to be None.
+        self.current_init: _Function | None = None
+        self.none_gates: dict[int, frozenset[str]] | None = None
         # Locals of that method bound once and then returned, or stored on `self`: a
         # construction bound to one lives as the function's result or the instance does.
         self.returned_locals: frozenset[str] = frozenset()
@@ -591,8 +613,11 @@ class _Summariser:
             function.name if module_function else "",
             main=self.in_main,
         )
+        if cls and function.name == "__init__":
+            self.current_init = function
         for sites in own.sites:
             self.record_sites(sites, lifetime, full, f"{self.names.module}.{cls}" if cls else "")
+        self.current_init = self.none_gates = None
         self.returned_locals = self.held_locals = frozenset()
         self.closed_parts = {}
         self.shadowing = set()
@@ -692,7 +717,15 @@ class _Summariser:
                 and _unawait(getattr(parent, "value", None) or node) is node
             ):
                 closes = tuple(sorted(self.closed_parts.get(local, ())))
-            self.constructions.append(Construction(callee, site, through, closes))
+            # What a call of a project class passes decides which defaults its
+            # `__init__` builds (which callees are the project's is known at the join).
+            given = _given(node)
+            unless: tuple[str, ...] = ()
+            if site is Lifetime.HELD and self.current_init is not None:
+                if self.none_gates is None:
+                    self.none_gates = _none_gates(self.current_init)
+                unless = tuple(sorted(self.none_gates.get(id(node), ())))
+            self.constructions.append(Construction(callee, site, through, closes, given, unless))
 
     def globals_of(self, function: str) -> set[str]:
         """Names a function declares `global` or `nonlocal` (its stores outlive it)."""
@@ -1248,6 +1281,132 @@ def _targets(parent: ast.AST | None) -> list[ast.expr]:
     if isinstance(parent, ast.AnnAssign):
         return [parent.target]
     return []
+
+
+def _given(call: ast.Call) -> tuple[str, ...]:
+    """What a call passes (see Construction.given)."""
+    found: list[str] = []
+    for index, argument in enumerate(call.args):
+        if isinstance(argument, ast.Starred):
+            return ("*",)
+        if not _is_none(argument):
+            found.append(str(index))
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            return ("*",)
+        if not _is_none(keyword.value):
+            found.append(keyword.arg)
+    return tuple(found)
+
+
+def _none_gates(function: _Function) -> dict[int, frozenset[str]]:
+    """For each call of the function's body, the parameters that must be None (or
+    false) for it to run: it sits in a branch taken only then (`if llm is None:`, the
+    `else` of `if db is not None:`, after `if client: return`), or after `client or`
+    (`self.client = client or Client()`). A parameter counts only until the function
+    binds it again (`llm = ...`): a test after that is about the new value."""
+    arguments = function.args
+    params = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)} - {
+        "self",
+        "cls",
+    }
+    gates: dict[int, frozenset[str]] = {}
+
+    def when(test: ast.expr, outcome: bool, rebound: set[str]) -> frozenset[str]:
+        return _none_when(test, outcome, params - rebound)
+
+    def expression(root: ast.AST, need: frozenset[str], rebound: set[str]) -> None:
+        stack: list[tuple[ast.AST, frozenset[str]]] = [(root, need)]
+        while stack:
+            node, required = stack.pop()
+            if isinstance(node, (ast.Lambda, *_FunctionDef, ast.ClassDef)):
+                continue  # runs later, if at all: its calls are sites of their own kind
+            if isinstance(node, ast.Call) and required:
+                gates[id(node)] = required
+            if isinstance(node, ast.BoolOp):
+                # `a or b`: b runs only when a is false; `a and b`: only when a is true.
+                either = isinstance(node.op, ast.Or)
+                for value in node.values:
+                    stack.append((value, required))
+                    required = required | when(value, not either, rebound)
+            elif isinstance(node, ast.IfExp):
+                stack.append((node.test, required))
+                stack.append((node.body, required | when(node.test, True, rebound)))
+                stack.append((node.orelse, required | when(node.test, False, rebound)))
+            else:
+                stack.extend((child, required) for child in ast.iter_child_nodes(node))
+
+    def block(statements: Sequence[ast.stmt], need: frozenset[str], rebound: set[str]) -> None:
+        for statement in statements:
+            if isinstance(statement, (*_FunctionDef, ast.ClassDef)):
+                rebound.add(statement.name)
+                continue
+            if isinstance(statement, ast.If):
+                expression(statement.test, need, rebound)
+                taken = when(statement.test, True, rebound)
+                skipped = when(statement.test, False, rebound)
+                inner = set(rebound)
+                block(statement.body, need | taken, inner)
+                block(statement.orelse, need | skipped, inner)
+                # Past an `if` whose one branch always leaves, the other one was taken.
+                if _always_leaves(statement.body) and not _always_leaves(statement.orelse):
+                    need = need | skipped
+                elif _always_leaves(statement.orelse) and not _always_leaves(statement.body):
+                    need = need | taken
+            else:
+                for child in ast.iter_child_nodes(statement):
+                    if isinstance(child, (ast.stmt, ast.excepthandler)):
+                        continue  # the blocks below
+                    expression(child, need, rebound)
+                for body in _blocks(statement):
+                    block(body, need, set(rebound))
+            rebound.update(_stored_names(statement))
+
+    block(function.body, frozenset(), set())
+    return gates
+
+
+def _none_when(test: ast.expr, outcome: bool, params: set[str]) -> frozenset[str]:
+    """The parameters that must be None (or false) for `test` to come out `outcome`:
+    `llm is None` true or `llm` false needs `llm` None; `a and b` true needs what each
+    needs, false what both would; `or` the other way round."""
+    if isinstance(test, ast.Name):
+        return frozenset({test.id}) if not outcome and test.id in params else frozenset()
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _none_when(test.operand, not outcome, params)
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.left, ast.Name)
+        and test.left.id in params
+        and _is_none(test.comparators[0])
+    ):
+        is_none = isinstance(test.ops[0], (ast.Is, ast.Eq))
+        if isinstance(test.ops[0], (ast.Is, ast.Eq, ast.IsNot, ast.NotEq)) and outcome == is_none:
+            return frozenset({test.left.id})
+        return frozenset()
+    if isinstance(test, ast.BoolOp):
+        parts = [_none_when(value, outcome, params) for value in test.values]
+        # All must come out so (`and` true, `or` false), or any one may (the others
+        # unknown): what every one of them needs.
+        every = isinstance(test.op, ast.And) == outcome
+        if every:
+            return frozenset().union(*parts)
+        return frozenset.intersection(*parts)
+    return frozenset()
+
+
+def _always_leaves(body: Sequence[ast.stmt]) -> bool:
+    return bool(body) and isinstance(body[-1], (ast.Return, ast.Raise))
+
+
+def _stored_names(statement: ast.stmt) -> set[str]:
+    """Every name a statement binds, anywhere inside it."""
+    return {
+        node.id
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
 
 
 def _stored_on_self(parent: ast.AST | None) -> bool:

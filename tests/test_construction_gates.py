@@ -79,12 +79,15 @@ def test_what_a_call_of_a_project_class_passes() -> None:
         import httpx
         from app.holder import Holder
 
+        SHARED = httpx.Client()
+
         def handle(shared, options, args):
-            a = Holder(shared, url=None, flag=True)
+            a = Holder(SHARED, url=None, flag=True, name="", size=0, items=[])
+            e = Holder(shared, flag=False)
             b = Holder(**options)
             c = Holder(*args)
             d = httpx.Client(timeout=3)
-            return a, b, c, d
+            return a, b, c, d, e
         """
     )
     summary = summary_of_text("app/service.py", source, CATALOG)
@@ -92,7 +95,23 @@ def test_what_a_call_of_a_project_class_passes() -> None:
     given = {c.callee: [] for c in summary.constructions}
     for c in summary.constructions:
         given[c.callee].append(c.given)
-    # Positions by index; an explicit `None` passes nothing; unpacking may pass anything
-    # (the two unpacking sites are alike, and a summary keeps alike sites once).
-    assert given["app.holder.Holder"] == [("0", "flag"), ("*",)]
-    assert given["httpx.Client"] == [("timeout",)]
+    # Positions by index. A false constant passes nothing, nor does a parameter of the
+    # caller handed on (it may be None); unpacking may pass anything (the two
+    # unpacking sites are alike, and a summary keeps alike sites once).
+    assert sorted(given["app.holder.Holder"]) == [(), ("*",), ("0", "flag")]
+    assert sorted(given["httpx.Client"]) == [(), ("timeout",)]
+
+
+def test_a_held_construction_names_its_attribute() -> None:
+    summary = _summary(
+        "self.client = client or Client()\nself.pool = [Client()]\nother = Client()\n"
+        "self.spare = other\n"
+    )
+    held = {
+        (c.attribute, c.unless)
+        for c in summary.constructions
+        if c.callee == "app.models.Client" and c.lifetime is Lifetime.HELD
+    }
+    # Stored on `self` by its own statement, bare or in what the statement keeps: the
+    # attribute; through a local, "?" (any).
+    assert held == {("client", ("client",)), ("pool", ()), ("?", ())}

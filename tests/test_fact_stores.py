@@ -118,6 +118,7 @@ def _filled() -> ProjectFacts:
         logger_factories=frozenset({"app.get_logger"}),
         released_by_class={"app.Sub": frozenset({"b", "a"})},
         enums=frozenset({"app.Mode", "app.Kind"}),
+        idle_defaults={"app.Store": frozenset({"engine", "cache"})},
     )
 
 
@@ -146,6 +147,7 @@ def test_the_digest_is_the_hash_of_every_table_sorted_in_one_json_object() -> No
         "loggers": sorted(facts.loggers),
         "logger_factories": sorted(facts.logger_factories),
         "released_by_class": pairs(facts.released_by_class),
+        "idle_defaults": pairs(facts.idle_defaults),
         "enums": sorted(facts.enums),
         "inheritance": [],
     }

@@ -90,6 +90,11 @@ class ProjectFacts:
     # Class (qualified) -> the attributes it or a project base class releases, for the
     # classes with a base in the project (RG401 reads its own module itself).
     released_by_class: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Class (qualified, built per call) -> attributes that its `__init__` sets to a
+    # resource only when a parameter is None, where every per-call construction of the
+    # class passes one (`self.engine = engine or create_engine(url)`, always given an
+    # engine): no instance built per call holds one of its own.
+    idle_defaults: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # Project classes (qualified) that derive from `enum.Enum` (or IntEnum, StrEnum,
     # Flag, IntFlag), through project bases: a value of one is one of its members, so
     # a cache keyed by it is bounded by the code (RG201).
@@ -133,6 +138,7 @@ class ProjectFacts:
         yield "loggers", lambda: sorted(self.loggers)
         yield "logger_factories", lambda: sorted(self.logger_factories)
         yield "released_by_class", lambda: _sorted_sets(self.released_by_class)
+        yield "idle_defaults", lambda: _sorted_sets(self.idle_defaults)
         yield "enums", lambda: sorted(self.enums)
         # What the inherited entries of `params` and `takers` are made from, with their
         # own entries above.
@@ -207,7 +213,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     params = inherit.lazily(params, params)
     sites = _construction_sites(modules, resolver, inherit)
     once = _runs_once(modules, resolver, sites)
-    built_per_call = _built_per_call(sites, classes, once, params)
+    built_per_call, passes = _built_per_call(sites, classes, once, params)
     permit_takers = _qualified(modules, lambda summary: summary.permit_takers)
     permit_givers = _qualified(modules, lambda summary: summary.permit_givers)
     given_back = set(permit_givers.values())
@@ -239,6 +245,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
         params=params,
         built_per_call=built_per_call,
         closed_by_builders=_closed_by_builders(sites, frozenset(built_per_call), once),
+        idle_defaults=_idle_defaults(sites, frozenset(built_per_call), passes, inherit),
         classes=classes,
         aliases=aliases,
         resource_aliases=resource_aliases,
@@ -405,9 +412,17 @@ def _construction_sites(
                 found.append((callee, one))
                 if one.lifetime is Lifetime.HELD:
                     # What a class's method holds, each subclass that inherits the
-                    # method holds too: it lives as often as any of them is built.
+                    # method holds too: it lives as often as any of them is built. What
+                    # a subclass is given is matched against this `__init__`'s
+                    # parameters only when the subclass is built by it.
                     found.extend(
-                        (callee, one._replace(through=cls))
+                        (
+                            callee,
+                            one._replace(
+                                through=cls,
+                                unless=one.unless if inherit.init_of(cls) == one.through else (),
+                            ),
+                        )
                         for cls in sorted(subclasses.get(one.through, ()))
                     )
     return found
@@ -595,13 +610,14 @@ def _built_per_call(
     classes: frozenset[str],
     once: frozenset[str],
     params: Mapping[str, tuple[str, ...]],
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, list[frozenset[str]]]]:
     """Classes with a construction site that runs per call: in a loop or a nested
     function, in the body of a function that does not run once, or returned by a
     function (held by a class) that itself runs so; each with the function whose runs
     build it. A default that `__init__` builds only when a parameter is None
     (`Construction.unless`) runs per call only through a per-call construction of
-    the class that does not pass that parameter."""
+    the class that does not pass that parameter. Also, for each callee, what each of
+    its per-call sites passes, by parameter name."""
     per_call: dict[str, str] = {}
     # The per-call sites of each callee found so far: what each passes, by name.
     passes: dict[str, list[frozenset[str]]] = {}
@@ -617,10 +633,7 @@ def _built_per_call(
             if site.lifetime is Lifetime.PER_CALL:
                 where = site.through
             elif site.lifetime in (Lifetime.RETURNED, Lifetime.HELD) and site.through in per_call:
-                if site.unless and all(
-                    "*" in given or not given.isdisjoint(site.unless)
-                    for given in passes[site.through]
-                ):
+                if site.unless and _blocked(site.unless, passes[site.through]):
                     continue  # every per-call construction of the class passes one
                 where = per_call[site.through] or site.through
             else:
@@ -631,7 +644,52 @@ def _built_per_call(
             changed = True
         if not changed:
             break
-    return {name: where for name, where in per_call.items() if name in classes}
+    return {name: where for name, where in per_call.items() if name in classes}, passes
+
+
+def _blocked(unless: Collection[str], passes: Sequence[frozenset[str]]) -> bool:
+    """Whether every one of a class's per-call constructions passes one of `unless` by
+    name or position (`**options` may pass it or not: the default may be built)."""
+    return all(not given.isdisjoint(unless) for given in passes)
+
+
+def _idle_defaults(
+    sites: list[tuple[str, Construction]],
+    per_call: frozenset[str],
+    passes: Mapping[str, list[frozenset[str]]],
+    inherit: _Inheritance,
+) -> dict[str, frozenset[str]]:
+    """See ProjectFacts.idle_defaults. An attribute is idle in a class when each of its
+    held constructions there (and in every subclass, which holds them too) is gated and
+    every per-call construction of the class passes a gating parameter to that very
+    `__init__`; a construction held in some other way ("?": through a local, by two
+    targets) may be any attribute, and makes none of the class's idle unless it is
+    gated so itself."""
+    verdicts: dict[str, dict[str, bool]] = {}
+    for _, site in sites:
+        if site.lifetime is not Lifetime.HELD or site.through not in per_call:
+            continue
+        blocked = bool(site.unless) and _blocked(site.unless, passes.get(site.through, ()))
+        attributes = verdicts.setdefault(site.through, {})
+        attribute = site.attribute or "?"
+        attributes[attribute] = attributes.get(attribute, True) and blocked
+    # A subclass built per call holds what its bases' methods hold.
+    below: dict[str, list[str]] = {}
+    for sub in verdicts:
+        for base in inherit.orders.get(sub, ()):
+            below.setdefault(base, []).append(sub)
+    idle: dict[str, frozenset[str]] = {}
+    for cls, attributes in verdicts.items():
+        quiet = {name for name, blocked in attributes.items() if blocked and name != "?"}
+        for holder in (cls, *below.get(cls, ())):
+            held = verdicts[holder]
+            if not held.get("?", True):
+                quiet = set()
+                break
+            quiet -= {name for name, blocked in held.items() if not blocked}
+        if quiet:
+            idle[cls] = frozenset(quiet)
+    return idle
 
 
 def _passed(
@@ -766,6 +824,14 @@ class _Inheritance:
             owner, _, method = name.rpartition(".")
             if owner in classes:
                 self.methods.setdefault(owner, set()).add(method)
+
+    def init_of(self, cls: str) -> str | None:
+        """The project class whose `__init__` building `cls` runs (None: one outside
+        the project, or none known)."""
+        for owner in (cls, *self.orders.get(cls, ())):
+            if "__init__" in self.methods.get(owner, ()):
+                return owner
+        return None
 
     def _order(self, cls: str) -> tuple[str, ...]:
         """The ancestors searched before any base the project does not define."""

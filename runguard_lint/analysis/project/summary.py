@@ -57,7 +57,8 @@ from runguard_lint.astwalk import imports_in, walk
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
-SUMMARY_FORMAT = 12  # 12: what `__init__` builds lives as often as its class is built
+# 13: what each call passes, and the parameters a default held by `__init__` needs None.
+SUMMARY_FORMAT = 13
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -141,6 +142,9 @@ class Construction(NamedTuple):
     # to run (`if llm is None: llm = default_llm()`, `self.client = client or
     # Client()`): a construction of the class that passes one of them never runs it.
     unless: tuple[str, ...] = ()
+    # For HELD: the attribute of `self.x = ...` (`x`), "?" when held otherwise (through
+    # a local, by two targets, in a container the instance keeps).
+    attribute: str = ""
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,7 @@ class ModuleSummary:
                     list(c.closes),
                     list(c.given),
                     list(c.unless),
+                    c.attribute,
                 ]
                 for c in self.constructions
             ],
@@ -303,10 +308,10 @@ class ModuleSummary:
                     str(c[0]),
                     Lifetime(str(c[1])),
                     str(c[2]),
-                    *(
-                        tuple(str(a) for a in c[i]) if len(c) > i and isinstance(c[i], list) else ()
-                        for i in (3, 4, 5)
-                    ),
+                    _strings(c, 3),
+                    _strings(c, 4),
+                    _strings(c, 5),
+                    str(c[6]) if len(c) > 6 else "",
                 )
                 for c in constructions
                 if isinstance(c, list)
@@ -510,6 +515,8 @@ class _Summariser:
         # asks) which parameters each of its calls needs to be None.
         self.current_init: _Function | None = None
         self.none_gates: dict[int, frozenset[str]] | None = None
+        # The parameters of the function being summarised (none at module level).
+        self.current_params: frozenset[str] = frozenset()
         # Locals of that method bound once and then returned, or stored on `self`: a
         # construction bound to one lives as the function's result or the instance does.
         self.returned_locals: frozenset[str] = frozenset()
@@ -615,9 +622,11 @@ class _Summariser:
         )
         if cls and function.name == "__init__":
             self.current_init = function
+        self.current_params = frozenset(_parameter_names(function.args) - {"self", "cls"})
         for sites in own.sites:
             self.record_sites(sites, lifetime, full, f"{self.names.module}.{cls}" if cls else "")
         self.current_init = self.none_gates = None
+        self.current_params = frozenset()
         self.returned_locals = self.held_locals = frozenset()
         self.closed_parts = {}
         self.shadowing = set()
@@ -719,13 +728,16 @@ class _Summariser:
                 closes = tuple(sorted(self.closed_parts.get(local, ())))
             # What a call of a project class passes decides which defaults its
             # `__init__` builds (which callees are the project's is known at the join).
-            given = _given(node)
+            given = _given(node, self.current_params)
             unless: tuple[str, ...] = ()
+            attribute = (_held_attribute(parent) or "?") if site is Lifetime.HELD else ""
             if site is Lifetime.HELD and self.current_init is not None:
                 if self.none_gates is None:
                     self.none_gates = _none_gates(self.current_init)
                 unless = tuple(sorted(self.none_gates.get(id(node), ())))
-            self.constructions.append(Construction(callee, site, through, closes, given, unless))
+            self.constructions.append(
+                Construction(callee, site, through, closes, given, unless, attribute)
+            )
 
     def globals_of(self, function: str) -> set[str]:
         """Names a function declares `global` or `nonlocal` (its stores outlive it)."""
@@ -1283,20 +1295,39 @@ def _targets(parent: ast.AST | None) -> list[ast.expr]:
     return []
 
 
-def _given(call: ast.Call) -> tuple[str, ...]:
-    """What a call passes (see Construction.given)."""
+def _strings(row: list[object], index: int) -> tuple[str, ...]:
+    """A stored row's list of strings at `index` (none in a row written before it was)."""
+    part = row[index] if len(row) > index else None
+    return tuple(str(item) for item in part) if isinstance(part, list) else ()
+
+
+def _given(call: ast.Call, params: frozenset[str]) -> tuple[str, ...]:
+    """What a call surely passes (see Construction.given): not a false constant (`None`,
+    `False`, `0`, `""`, an empty literal), nor a parameter of the calling function
+    handed on (`Fetcher(url, client=client)` in `def make(url, client=None)`), which
+    may be any of those."""
     found: list[str] = []
     for index, argument in enumerate(call.args):
         if isinstance(argument, ast.Starred):
             return ("*",)
-        if not _is_none(argument):
+        if _surely_given(argument, params):
             found.append(str(index))
     for keyword in call.keywords:
         if keyword.arg is None:
             return ("*",)
-        if not _is_none(keyword.value):
+        if _surely_given(keyword.value, params):
             found.append(keyword.arg)
     return tuple(found)
+
+
+def _surely_given(value: ast.expr, params: frozenset[str]) -> bool:
+    if isinstance(value, ast.Constant):
+        return bool(value.value)
+    if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        return bool(value.elts)
+    if isinstance(value, ast.Dict):
+        return bool(value.keys)
+    return not (isinstance(value, ast.Name) and value.id in params)
 
 
 def _none_gates(function: _Function) -> dict[int, frozenset[str]]:
@@ -1341,6 +1372,12 @@ def _none_gates(function: _Function) -> dict[int, frozenset[str]]:
             if isinstance(statement, (*_FunctionDef, ast.ClassDef)):
                 rebound.add(statement.name)
                 continue
+            # `(client := None) or client or C()`: rebound within the statement itself.
+            rebound.update(
+                node.target.id
+                for node in ast.walk(statement)
+                if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name)
+            )
             if isinstance(statement, ast.If):
                 expression(statement.test, need, rebound)
                 taken = when(statement.test, True, rebound)
@@ -1354,12 +1391,20 @@ def _none_gates(function: _Function) -> dict[int, frozenset[str]]:
                 elif _always_leaves(statement.orelse) and not _always_leaves(statement.body):
                     need = need | taken
             else:
+                if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
+                    # What the body binds, a later round of it sees from the start.
+                    rebound = rebound | _stored_names(statement)
+                cases = getattr(statement, "cases", ())
                 for child in ast.iter_child_nodes(statement):
-                    if isinstance(child, (ast.stmt, ast.excepthandler)):
+                    if isinstance(child, (ast.stmt, ast.excepthandler)) or child in cases:
                         continue  # the blocks below
                     expression(child, need, rebound)
                 for body in _blocks(statement):
                     block(body, need, set(rebound))
+                for case in cases:
+                    if case.guard is not None:
+                        expression(case.guard, need, rebound)
+                    block(case.body, need, set(rebound))
             rebound.update(_stored_names(statement))
 
     block(function.body, frozenset(), set())
@@ -1401,12 +1446,23 @@ def _always_leaves(body: Sequence[ast.stmt]) -> bool:
 
 
 def _stored_names(statement: ast.stmt) -> set[str]:
-    """Every name a statement binds, anywhere inside it."""
-    return {
-        node.id
-        for node in ast.walk(statement)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
-    }
+    """Every name a statement binds, anywhere inside it: assigned, a loop's or a
+    `with`'s target, `except ... as`, an import, a `case` pattern's capture."""
+    found: set[str] = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.add(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            found.add(node.name)
+        elif isinstance(node, ast.alias):
+            found.add((node.asname or node.name).split(".", 1)[0])
+        elif isinstance(getattr(node, "name", None), str) and type(node).__name__ in _CAPTURES:
+            found.add(node.name)  # type: ignore[attr-defined]
+    return found
+
+
+# The patterns of `match` that bind a name (`case Point(x=client)`, `case [*rest]`).
+_CAPTURES = frozenset({"MatchAs", "MatchStar"})
 
 
 def _stored_on_self(parent: ast.AST | None) -> bool:
@@ -1416,6 +1472,12 @@ def _stored_on_self(parent: ast.AST | None) -> bool:
         isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
         for t in _targets(parent)
     )
+
+
+def _held_attribute(parent: ast.AST | None) -> str:
+    """The attribute of `self.x = C(...)` (one target only), else ""."""
+    targets = _targets(parent)
+    return (_self_attribute(targets[0]) or "") if len(targets) == 1 else ""
 
 
 def _stored_elsewhere(parent: ast.AST | None, globals_: set[str]) -> bool:

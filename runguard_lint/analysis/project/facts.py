@@ -619,32 +619,43 @@ def _built_per_call(
     the class that does not pass that parameter. Also, for each callee, what each of
     its per-call sites passes, by parameter name."""
     per_call: dict[str, str] = {}
-    # The per-call sites of each callee found so far: what each passes, by name.
+    # The per-call sites of each class with a gated default found so far: what each
+    # passes, by name.
     passes: dict[str, list[frozenset[str]]] = {}
     # In one order whatever order the files came in: the place a message names is the
     # first found.
     ordered = sorted(sites, key=lambda found: (found[0], found[1].lifetime.value, found[1].through))
-    found: set[int] = set()
+    # The sites that may run per call and are not known to yet; each round takes those
+    # whose function or class was found to run per call by the rounds before.
+    pending = [
+        (callee, site)
+        for callee, site in ordered
+        if site.lifetime in _MAY_RUN_PER_CALL and not _once_site(site, once)
+    ]
+    # The classes with a gated default: only their constructions' arguments are asked.
+    gated = {site.through for _, site in sites if site.unless}
     for _ in range(_MAX_HOPS * 4):
-        changed = False
-        for index, (callee, site) in enumerate(ordered):
-            if index in found or _once_site(site, once):
-                continue
+        left: list[tuple[str, Construction]] = []
+        for callee, site in pending:
             if site.lifetime is Lifetime.PER_CALL:
                 where = site.through
-            elif site.lifetime in (Lifetime.RETURNED, Lifetime.HELD) and site.through in per_call:
-                if site.unless and _blocked(site.unless, passes[site.through]):
-                    continue  # every per-call construction of the class passes one
+            elif site.through in per_call and not (
+                site.unless and _blocked(site.unless, passes[site.through])
+            ):
                 where = per_call[site.through] or site.through
             else:
+                left.append((callee, site))  # not yet; or every construction passes one
                 continue
-            found.add(index)
             per_call.setdefault(callee, where)
-            passes.setdefault(callee, []).append(_passed(callee, site.given, params))
-            changed = True
-        if not changed:
+            if callee in gated:
+                passes.setdefault(callee, []).append(_passed(callee, site.given, params))
+        if len(left) == len(pending):
             break
+        pending = left
     return {name: where for name, where in per_call.items() if name in classes}, passes
+
+
+_MAY_RUN_PER_CALL = frozenset({Lifetime.PER_CALL, Lifetime.RETURNED, Lifetime.HELD})
 
 
 def _blocked(unless: Collection[str], passes: Sequence[frozenset[str]]) -> bool:

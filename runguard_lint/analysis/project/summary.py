@@ -515,6 +515,8 @@ class _Summariser:
         # asks) which parameters each of its calls needs to be None.
         self.current_init: _Function | None = None
         self.none_gates: dict[int, frozenset[str]] | None = None
+        # The names that `:=` binds in that `__init__`.
+        self.init_walrus: frozenset[str] = frozenset()
         # The parameters of the function being summarised (none at module level).
         self.current_params: frozenset[str] = frozenset()
         # Locals of that method bound once and then returned, or stored on `self`: a
@@ -622,6 +624,11 @@ class _Summariser:
         )
         if cls and function.name == "__init__":
             self.current_init = function
+            self.init_walrus = frozenset(
+                node.target.id
+                for node in own.nodes
+                if type(node) is ast.NamedExpr and isinstance(node.target, ast.Name)
+            )
         self.current_params = frozenset(_parameter_names(function.args) - {"self", "cls"})
         for sites in own.sites:
             self.record_sites(sites, lifetime, full, f"{self.names.module}.{cls}" if cls else "")
@@ -733,7 +740,7 @@ class _Summariser:
             attribute = (_held_attribute(parent) or "?") if site is Lifetime.HELD else ""
             if site is Lifetime.HELD and self.current_init is not None:
                 if self.none_gates is None:
-                    self.none_gates = _none_gates(self.current_init)
+                    self.none_gates = _none_gates(self.current_init, self.init_walrus)
                 unless = tuple(sorted(self.none_gates.get(id(node), ())))
             self.constructions.append(
                 Construction(callee, site, through, closes, given, unless, attribute)
@@ -1330,29 +1337,43 @@ def _surely_given(value: ast.expr, params: frozenset[str]) -> bool:
     return not (isinstance(value, ast.Name) and value.id in params)
 
 
-def _none_gates(function: _Function) -> dict[int, frozenset[str]]:
+def _none_gates(function: _Function, walrus: frozenset[str]) -> dict[int, frozenset[str]]:
     """For each call of the function's body, the parameters that must be None (or
     false) for it to run: it sits in a branch taken only then (`if llm is None:`, the
     `else` of `if db is not None:`, after `if client: return`), or after `client or`
     (`self.client = client or Client()`). A parameter counts only until the function
-    binds it again (`llm = ...`): a test after that is about the new value."""
+    binds it again (`llm = ...`, `except ... as llm`, a later round of a loop that binds
+    it): a test after that is about the new value; one bound by `:=` (`walrus`, the
+    function's own) counts nowhere. One walk of the body: each statement's expressions
+    once, collecting what they bind on the way."""
     arguments = function.args
     params = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)} - {
         "self",
         "cls",
+        *walrus,
     }
     gates: dict[int, frozenset[str]] = {}
 
     def when(test: ast.expr, outcome: bool, rebound: set[str]) -> frozenset[str]:
         return _none_when(test, outcome, params - rebound)
 
-    def expression(root: ast.AST, need: frozenset[str], rebound: set[str]) -> None:
+    def expression(root: ast.AST, need: frozenset[str], rebound: set[str], bound: set[str]) -> None:
         stack: list[tuple[ast.AST, frozenset[str]]] = [(root, need)]
         while stack:
             node, required = stack.pop()
-            if isinstance(node, (ast.Lambda, *_FunctionDef, ast.ClassDef)):
+            if isinstance(node, ast.Name):
+                if isinstance(node.ctx, ast.Store):
+                    bound.add(node.id)
+                continue
+            if isinstance(node, ast.Lambda):
                 continue  # runs later, if at all: its calls are sites of their own kind
-            if isinstance(node, ast.Call) and required:
+            if isinstance(node, ast.alias):
+                bound.add((node.asname or node.name).split(".", 1)[0])
+                continue
+            if isinstance(node, _CAPTURES):
+                if node.name:
+                    bound.add(node.name)
+            elif isinstance(node, ast.Call) and required:
                 gates[id(node)] = required
             if isinstance(node, ast.BoolOp):
                 # `a or b`: b runs only when a is false; `a and b`: only when a is true.
@@ -1367,24 +1388,19 @@ def _none_gates(function: _Function) -> dict[int, frozenset[str]]:
             else:
                 stack.extend((child, required) for child in ast.iter_child_nodes(node))
 
-    def block(statements: Sequence[ast.stmt], need: frozenset[str], rebound: set[str]) -> None:
+    def block(statements: Sequence[ast.stmt], need: frozenset[str], rebound: set[str]) -> set[str]:
+        """Walks the statements; returns the names they bind."""
+        bound_here: set[str] = set()
         for statement in statements:
+            bound: set[str] = set()
             if isinstance(statement, (*_FunctionDef, ast.ClassDef)):
-                rebound.add(statement.name)
-                continue
-            # `(client := None) or client or C()`: rebound within the statement itself.
-            rebound.update(
-                node.target.id
-                for node in ast.walk(statement)
-                if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name)
-            )
-            if isinstance(statement, ast.If):
-                expression(statement.test, need, rebound)
+                bound.add(statement.name)
+            elif isinstance(statement, ast.If):
+                expression(statement.test, need, rebound, bound)
                 taken = when(statement.test, True, rebound)
                 skipped = when(statement.test, False, rebound)
-                inner = set(rebound)
-                block(statement.body, need | taken, inner)
-                block(statement.orelse, need | skipped, inner)
+                bound |= block(statement.body, need | taken, set(rebound))
+                bound |= block(statement.orelse, need | skipped, set(rebound))
                 # Past an `if` whose one branch always leaves, the other one was taken.
                 if _always_leaves(statement.body) and not _always_leaves(statement.orelse):
                     need = need | skipped
@@ -1396,16 +1412,21 @@ def _none_gates(function: _Function) -> dict[int, frozenset[str]]:
                     rebound = rebound | _stored_names(statement)
                 cases = getattr(statement, "cases", ())
                 for child in ast.iter_child_nodes(statement):
-                    if isinstance(child, (ast.stmt, ast.excepthandler)) or child in cases:
-                        continue  # the blocks below
-                    expression(child, need, rebound)
+                    if isinstance(child, ast.ExceptHandler):
+                        if child.name:
+                            bound.add(child.name)
+                    elif not isinstance(child, ast.stmt) and child not in cases:
+                        expression(child, need, rebound, bound)
                 for body in _blocks(statement):
-                    block(body, need, set(rebound))
+                    bound |= block(body, need, set(rebound))
                 for case in cases:
+                    expression(case.pattern, need, rebound, bound)
                     if case.guard is not None:
-                        expression(case.guard, need, rebound)
-                    block(case.body, need, set(rebound))
-            rebound.update(_stored_names(statement))
+                        expression(case.guard, need, rebound, bound)
+                    bound |= block(case.body, need, set(rebound))
+            rebound.update(bound)
+            bound_here |= bound
+        return bound_here
 
     block(function.body, frozenset(), set())
     return gates
@@ -1456,13 +1477,16 @@ def _stored_names(statement: ast.stmt) -> set[str]:
             found.add(node.name)
         elif isinstance(node, ast.alias):
             found.add((node.asname or node.name).split(".", 1)[0])
-        elif isinstance(getattr(node, "name", None), str) and type(node).__name__ in _CAPTURES:
-            found.add(node.name)  # type: ignore[attr-defined]
+        elif isinstance(node, _CAPTURES) and node.name:
+            found.add(node.name)
     return found
 
 
-# The patterns of `match` that bind a name (`case Point(x=client)`, `case [*rest]`).
-_CAPTURES = frozenset({"MatchAs", "MatchStar"})
+# The patterns of `match` that bind a name (`case Point(x=client)`, `case [*rest]`);
+# none before Python 3.10.
+_CAPTURES: tuple[type[Any], ...] = tuple(
+    getattr(ast, name) for name in ("MatchAs", "MatchStar") if hasattr(ast, name)
+)
 
 
 def _stored_on_self(parent: ast.AST | None) -> bool:

@@ -298,9 +298,14 @@ def aliases_of(modules: Mapping[str, ModuleSummary]) -> dict[str, str]:
 
 
 def _aliases(modules: Mapping[str, ModuleSummary]) -> dict[str, str]:
-    """`pkg.mod.X` -> what module `pkg.mod` imported as `X` (only for project modules)."""
+    """`pkg.mod.X` -> what module `pkg.mod` imported as `X` (only for project modules).
+
+    Not where `X` is also a module of the project: `from .migrate import migrate` in
+    `pkg/__init__.py` binds `pkg.migrate` to the function, but the facts name that
+    function `pkg.migrate.migrate`, by its module, and so does every other function
+    of `pkg.migrate`."""
     aliases = _qualified(modules, lambda summary: summary.aliases)
-    return {name: sys.intern(target) for name, target in aliases.items()}
+    return {name: sys.intern(target) for name, target in aliases.items() if name not in modules}
 
 
 def _qualified(

@@ -58,7 +58,8 @@ from runguard_lint.astwalk import imports_in, walk
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
 # 13: what each call passes, and the parameters a default held by `__init__` needs None.
-SUMMARY_FORMAT = 13
+# 14: parameters handed to a function that a thread runs.
+SUMMARY_FORMAT = 14
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -895,7 +896,22 @@ class _Summariser:
                 expression = item.context_expr
                 if isinstance(expression, ast.Name) and expression.id in index:
                     released.add(index[expression.id])
+        for inner in _called_closures(own):
+            # `async def run(): ...; await engine.dispose()` then `asyncio.run(run())`:
+            # what a closure the function calls releases, the function releases.
+            visible = {name: i for name, i in index.items() if name not in _own_names(inner)}
+            for inner_node in ast.walk(inner):
+                if (
+                    isinstance(inner_node, ast.Attribute)
+                    and isinstance(inner_node.value, ast.Name)
+                    and inner_node.value.id in visible
+                    and inner_node.attr in self.release_methods
+                ):
+                    released.add(visible[inner_node.value.id])
         for call in own.calls:
+            run = self._run_elsewhere(call, index)
+            if run is not None:
+                handed.update(run)
             passed: list[tuple[Union[int, str], int]] = [
                 (position, index[argument.id])
                 for position, argument in enumerate(call.args)
@@ -913,6 +929,64 @@ class _Summariser:
                 handed.update((callee, where, parameter) for where, parameter in passed)
         ordered = sorted(handed, key=lambda hand: (hand[0], str(hand[1]), hand[2]))
         return tuple(sorted(released)), tuple(ordered)
+
+    def _run_elsewhere(
+        self, call: ast.Call, index: Mapping[str, int]
+    ) -> list[tuple[str, Union[int, str], int]] | None:
+        """`Thread(target=migrate, args=(engine,))`, `asyncio.to_thread(migrate, engine)`,
+        `loop.run_in_executor(None, migrate, engine)`: the parameters the call hands to
+        the function it runs (in a thread, where that function may release them), as a
+        direct call would hand them."""
+        function: ast.expr | None = None
+        arguments: Sequence[ast.expr] = ()
+        callee = self.names.resolve(call.func, self.current_class)
+        if callee in _THREAD_CLASSES:
+            keywords = {keyword.arg: keyword.value for keyword in call.keywords}
+            function = keywords.get("target")
+            given = keywords.get("args")
+            if isinstance(given, (ast.Tuple, ast.List)):
+                arguments = given.elts
+        elif callee == "asyncio.to_thread" and call.args:
+            function, arguments = call.args[0], call.args[1:]
+        elif (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr == "run_in_executor"
+            and len(call.args) > 1
+        ):
+            function, arguments = call.args[1], call.args[2:]
+        if function is None:
+            return None
+        target = self.names.resolve(function, self.current_class)
+        if target is None:
+            return None
+        return [
+            (target, position, index[argument.id])
+            for position, argument in enumerate(arguments)
+            if isinstance(argument, ast.Name) and argument.id in index
+        ]
+
+
+def _called_closures(own: _Own) -> list[_Function]:
+    """The functions defined in a function's body that its body calls by name
+    (`run()`, `asyncio.run(run())`), once each."""
+    called = {call.func.id for call in own.calls if isinstance(call.func, ast.Name)}
+    return [
+        node
+        for node in own.nested
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in called
+    ]
+
+
+def _own_names(function: _Function) -> set[str]:
+    """The names a function binds itself: its parameters and what its body stores."""
+    names = _parameter_names(function.args)
+    for statement in function.body:
+        names |= _stored_names(statement)
+    return names
+
+
+# The classes whose instances run `target(*args)` in a thread of this process.
+_THREAD_CLASSES = frozenset({"threading.Thread"})
 
 
 def _positional(function: _Function, *, method: bool) -> list[str]:

@@ -119,6 +119,7 @@ def _filled() -> ProjectFacts:
         released_by_class={"app.Sub": frozenset({"b", "a"})},
         enums=frozenset({"app.Mode", "app.Kind"}),
         idle_defaults={"app.Store": frozenset({"engine", "cache"})},
+        modules=frozenset({"app", "app.models"}),
     )
 
 
@@ -149,6 +150,7 @@ def test_the_digest_is_the_hash_of_every_table_sorted_in_one_json_object() -> No
         "released_by_class": pairs(facts.released_by_class),
         "idle_defaults": pairs(facts.idle_defaults),
         "enums": sorted(facts.enums),
+        "modules": sorted(facts.modules),
         "inheritance": [],
     }
     whole = hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:16]

@@ -152,7 +152,7 @@ def name_origins(summaries: Iterable[ModuleSummary], *, later: bool = False) -> 
     whether that code runs once needs the modules that call it (`main()` called only
     under a `__main__` guard elsewhere)."""
     modules = {summary.module: summary for summary in summaries}
-    resolver = ProjectFacts(aliases=_qualified_aliases(modules))
+    resolver = ProjectFacts(aliases=_qualified_aliases(modules), modules=frozenset(modules))
     origins: dict[str, set[str]] = {origin: set() for origin in NAME_ORIGINS}
     origins["keyed"].update(f.rsplit(".", 1)[-1] for f in keyed_functions(modules, resolver))
     for summary in modules.values():

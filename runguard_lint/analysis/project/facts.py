@@ -95,6 +95,10 @@ class ProjectFacts:
     # class passes one (`self.engine = engine or create_engine(url)`, always given an
     # engine): no instance built per call holds one of its own.
     idle_defaults: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # The project's modules (qualified): a name under one of them is that module's, not
+    # a re-export named like it (`from .migrate import migrate` in `pkg/__init__.py`
+    # binds `pkg.migrate` to the function; `pkg.migrate.helper` is still the module's).
+    modules: frozenset[str] = frozenset()
     # Project classes (qualified) that derive from `enum.Enum` (or IntEnum, StrEnum,
     # Flag, IntFlag), through project bases: a value of one is one of its members, so
     # a cache keyed by it is bounded by the code (RG201).
@@ -140,6 +144,7 @@ class ProjectFacts:
         yield "released_by_class", lambda: _sorted_sets(self.released_by_class)
         yield "idle_defaults", lambda: _sorted_sets(self.idle_defaults)
         yield "enums", lambda: sorted(self.enums)
+        yield "modules", lambda: sorted(self.modules)
         # What the inherited entries of `params` and `takers` are made from, with their
         # own entries above.
         yield "inheritance", lambda: sorted(_orders(self.params).items())
@@ -159,7 +164,7 @@ class ProjectFacts:
         known = self._canonical_names
         found = known.get(name)
         if found is None:
-            found = known[name] = _canonical(self.aliases, name)
+            found = known[name] = _canonical(self.aliases, name, self.modules)
         return found
 
     @cached_property
@@ -167,13 +172,15 @@ class ProjectFacts:
         return {}
 
 
-def _canonical(aliases: Mapping[str, str], name: str) -> str:
+def _canonical(aliases: Mapping[str, str], name: str, modules: Collection[str] = ()) -> str:
     for _ in range(_MAX_HOPS):
         target = aliases.get(name)
         if target is None:
-            # `pkg.mod.X.method`: resolve the head, keep the tail.
+            # `pkg.mod.X.method`: resolve the head, keep the tail; but a name under a
+            # module of the project is that module's, whatever its package re-exports
+            # under the module's name.
             head, _, tail = name.rpartition(".")
-            if head and head in aliases:
+            if head and head in aliases and head not in modules:
                 target = f"{aliases[head]}.{tail}"
         if target is None or target == name:
             return name
@@ -188,7 +195,8 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     """Combine module summaries into the project's facts."""
     modules = {summary.module: summary for summary in summaries}
     aliases = _aliases(modules)
-    resolver = ProjectFacts(aliases=aliases)  # only its canonical() is asked here
+    # Only its canonical() is asked here.
+    resolver = ProjectFacts(aliases=aliases, modules=frozenset(modules))
     gates = _qualified(modules, lambda summary: summary.maybe_fresh)
     factories = _factories(modules, resolver, catalog, gates)
     params: Mapping[str, tuple[str, ...]] = _qualified(modules, lambda summary: summary.params)
@@ -231,6 +239,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     return ProjectFacts(
         released_by_class=_released_by_class(modules, inherit),
         enums=_enums(inherit),
+        modules=resolver.modules,
         loggers=loggers,
         logger_factories=logger_factories,
         constant_params=_constant_params(modules, resolver, params),
@@ -298,14 +307,9 @@ def aliases_of(modules: Mapping[str, ModuleSummary]) -> dict[str, str]:
 
 
 def _aliases(modules: Mapping[str, ModuleSummary]) -> dict[str, str]:
-    """`pkg.mod.X` -> what module `pkg.mod` imported as `X` (only for project modules).
-
-    Not where `X` is also a module of the project: `from .migrate import migrate` in
-    `pkg/__init__.py` binds `pkg.migrate` to the function, but the facts name that
-    function `pkg.migrate.migrate`, by its module, and so does every other function
-    of `pkg.migrate`."""
+    """`pkg.mod.X` -> what module `pkg.mod` imported as `X` (only for project modules)."""
     aliases = _qualified(modules, lambda summary: summary.aliases)
-    return {name: sys.intern(target) for name, target in aliases.items() if name not in modules}
+    return {name: sys.intern(target) for name, target in aliases.items()}
 
 
 def _qualified(

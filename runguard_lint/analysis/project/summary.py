@@ -59,7 +59,8 @@ from runguard_lint.astwalk import imports_in, walk
 # that summaries cached by an earlier build of the same version are not read.
 # 13: what each call passes, and the parameters a default held by `__init__` needs None.
 # 14: parameters handed to a function that a thread runs.
-SUMMARY_FORMAT = 14
+# 15: the threads' targets and closures refined (a started thread, an awaited coroutine).
+SUMMARY_FORMAT = 15
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -744,7 +745,15 @@ class _Summariser:
                     self.none_gates = _none_gates(self.current_init, self.init_walrus)
                 unless = tuple(sorted(self.none_gates.get(id(node), ())))
             self.constructions.append(
-                Construction(callee, site, through, closes, given, unless, attribute)
+                Construction(
+                    callee,
+                    site,
+                    through,
+                    closes,
+                    given,
+                    unless,
+                    attribute,
+                )
             )
 
     def globals_of(self, function: str) -> set[str]:
@@ -898,18 +907,11 @@ class _Summariser:
                     released.add(index[expression.id])
         for inner in _called_closures(own):
             # `async def run(): ...; await engine.dispose()` then `asyncio.run(run())`:
-            # what a closure the function calls releases, the function releases.
+            # what a closure the function runs releases, the function releases.
             visible = {name: i for name, i in index.items() if name not in _own_names(inner)}
-            for inner_node in ast.walk(inner):
-                if (
-                    isinstance(inner_node, ast.Attribute)
-                    and isinstance(inner_node.value, ast.Name)
-                    and inner_node.value.id in visible
-                    and inner_node.attr in self.release_methods
-                ):
-                    released.add(visible[inner_node.value.id])
+            released |= _released_calls(inner, visible, self.release_methods)
         for call in own.calls:
-            run = self._run_elsewhere(call, index)
+            run = self._run_elsewhere(call, index, own)
             if run is not None:
                 handed.update(run)
             passed: list[tuple[Union[int, str], int]] = [
@@ -931,27 +933,34 @@ class _Summariser:
         return tuple(sorted(released)), tuple(ordered)
 
     def _run_elsewhere(
-        self, call: ast.Call, index: Mapping[str, int]
+        self, call: ast.Call, index: Mapping[str, int], own: _Own
     ) -> list[tuple[str, Union[int, str], int]] | None:
-        """`Thread(target=migrate, args=(engine,))`, `asyncio.to_thread(migrate, engine)`,
-        `loop.run_in_executor(None, migrate, engine)`: the parameters the call hands to
-        the function it runs (in a thread, where that function may release them), as a
-        direct call would hand them."""
+        """`Thread(target=migrate, args=(engine,))` that the function starts,
+        `await asyncio.to_thread(migrate, engine)`, `await
+        asyncio.get_running_loop().run_in_executor(None, migrate, engine)`: the
+        parameters the call hands to the function it runs (in a thread, where that
+        function may release them), as a direct call would hand them. A thread never
+        started, a coroutine never awaited, or a `run_in_executor` of something not
+        known to be an event loop runs nothing here."""
         function: ast.expr | None = None
         arguments: Sequence[ast.expr] = ()
         callee = self.names.resolve(call.func, self.current_class)
         if callee in _THREAD_CLASSES:
+            if not _started(call, own):
+                return None
             keywords = {keyword.arg: keyword.value for keyword in call.keywords}
             function = keywords.get("target")
             given = keywords.get("args")
             if isinstance(given, (ast.Tuple, ast.List)):
                 arguments = given.elts
-        elif callee == "asyncio.to_thread" and call.args:
+        elif callee == "asyncio.to_thread" and call.args and _awaited(call, own):
             function, arguments = call.args[0], call.args[1:]
         elif (
             isinstance(call.func, ast.Attribute)
             and call.func.attr == "run_in_executor"
             and len(call.args) > 1
+            and _awaited(call, own)
+            and self._event_loop(call.func.value, own)
         ):
             function, arguments = call.args[1], call.args[2:]
         if function is None:
@@ -965,16 +974,125 @@ class _Summariser:
             if isinstance(argument, ast.Name) and argument.id in index
         ]
 
+    def _event_loop(self, receiver: ast.expr, own: _Own) -> bool:
+        """`asyncio.get_running_loop()` (or `get_event_loop()`), or a local bound once,
+        and only, to one."""
+        if isinstance(receiver, ast.Name):
+            bound = [
+                assign.value
+                for assign in own.assigns
+                if any(isinstance(t, ast.Name) and t.id == receiver.id for t in _targets(assign))
+            ]
+            if len(bound) != 1 or bound[0] is None or _bindings(own, receiver.id) != 1:
+                return False
+            receiver = bound[0]
+        return (
+            isinstance(receiver, ast.Call)
+            and self.names.resolve(receiver.func, self.current_class) in _LOOP_GETTERS
+        )
+
 
 def _called_closures(own: _Own) -> list[_Function]:
-    """The functions defined in a function's body that its body calls by name
-    (`run()`, `asyncio.run(run())`), once each."""
-    called = {call.func.id for call in own.calls if isinstance(call.func, ast.Name)}
-    return [
-        node
-        for node in own.nested
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in called
-    ]
+    """The functions defined in a function's body, and bound only there, that its body
+    runs: a plain `def` called by name (`run()`), an `async def` awaited (`await
+    run()`) or run (`asyncio.run(run())`)."""
+    rebound = {
+        target.id
+        for assign in own.assigns
+        for target in _targets(assign)
+        if isinstance(target, ast.Name)
+    }
+    awaited = {id(node.value) for node in own.nodes if isinstance(node, ast.Await)} | {
+        id(call.args[0])
+        for call in own.calls
+        if isinstance(call.func, ast.Attribute)
+        and call.func.attr == "run"
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id == "asyncio"
+        and call.args
+    }
+    runs: dict[str, bool] = {}
+    for call in own.calls:
+        if isinstance(call.func, ast.Name):
+            runs[call.func.id] = runs.get(call.func.id, False) or id(call) in awaited
+    found: list[_Function] = []
+    for node in own.nested:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if node.name in rebound or node.name not in runs or _bindings(own, node.name) != 1:
+            continue
+        if isinstance(node, ast.AsyncFunctionDef) and not runs[node.name]:
+            continue  # a coroutine made and never awaited runs nothing
+        found.append(node)
+    return found
+
+
+def _released_calls(
+    function: _Function, names: Mapping[str, int], methods: frozenset[str]
+) -> set[int]:
+    """The parameters (`names`) that a function's own calls release
+    (`engine.dispose()`), not counting the functions, lambdas and classes it defines,
+    which may never run."""
+    found: set[int] = set()
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in names
+            and node.func.attr in methods
+        ):
+            found.add(names[node.func.value.id])
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _started(thread: ast.Call, own: _Own) -> bool:
+    """`Thread(...).start()`, or `t = Thread(...)`, `t` bound nowhere else, then
+    `t.start()`."""
+    names = {
+        target.id
+        for assign in own.assigns
+        if assign.value is thread
+        for target in _targets(assign)
+        if isinstance(target, ast.Name) and _bindings(own, target.id) == 1
+    }
+    return any(
+        isinstance(call.func, ast.Attribute)
+        and call.func.attr == "start"
+        and (
+            call.func.value is thread
+            or (isinstance(call.func.value, ast.Name) and call.func.value.id in names)
+        )
+        for call in own.calls
+    )
+
+
+def _bindings(own: _Own, name: str) -> int:
+    """How many times a function's own code binds the name (an assignment, a loop's or
+    a `with`'s target, `except ... as`, an import, a `def` or `class`)."""
+    count = 0
+    for node in own.nodes:
+        if isinstance(node, ast.Name):
+            count += node.id == name and isinstance(node.ctx, ast.Store)
+        elif isinstance(
+            node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler)
+        ):
+            count += node.name == name
+        elif isinstance(node, ast.alias):
+            count += (node.asname or node.name).split(".", 1)[0] == name
+    return count
+
+
+def _awaited(call: ast.Call, own: _Own) -> bool:
+    return any(isinstance(node, ast.Await) and node.value is call for node in own.nodes)
+
+
+_LOOP_GETTERS = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop"})
 
 
 def _own_names(function: _Function) -> set[str]:

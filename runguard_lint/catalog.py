@@ -173,6 +173,12 @@ class OwnershipFacts:
     capturing: frozenset[str]
     closing_wrappers: frozenset[str]
 
+    @cached_property
+    def sink_methods(self) -> frozenset[str]:
+        """The method names of the sinks named as `module.Class.method`: only a call
+        of one of them is worth asking what built its receiver."""
+        return frozenset(name.rpartition(".")[2] for name in self.sinks if "." in name)
+
 
 @dataclass(frozen=True)
 class Catalog:

@@ -681,17 +681,12 @@ class ReleasePaths:
                 # `if state is CLOSED: lock.release(); raise Closed()`: a branch that
                 # releases before anything in it can raise holds nothing afterwards,
                 # whatever it then does; the other branch goes on holding it quietly.
-                orelse = statement.orelse
                 return (
                     self.raising.harmless_expression(statement.test)
                     and self._quiet_or_releasing(statement.body, releases)
                     and (
-                        orelse is None
-                        or (
-                            self.quiet(orelse, releases)
-                            if isinstance(orelse, cst.If)
-                            else self._quiet_or_releasing(orelse.body, releases)
-                        )
+                        statement.orelse is None
+                        or self._quiet_else(statement.orelse, releases, releasing=True)
                     )
                 )
         return self.raising.harmless(statement)
@@ -951,9 +946,15 @@ class ReleasePaths:
     def _quiet_block(self, block: cst.CSTNode, releases: Releases) -> bool:
         return all(self.quiet(statement, releases) for statement in block_statements(block))
 
-    def _quiet_else(self, orelse: cst.If | cst.Else, releases: Releases) -> bool:
+    def _quiet_else(
+        self, orelse: cst.If | cst.Else, releases: Releases, *, releasing: bool = False
+    ) -> bool:
+        """An `elif` as a statement of its own; an `else` block quiet, or (`releasing`)
+        releasing before anything in it can raise."""
         if isinstance(orelse, cst.If):
             return self.quiet(orelse, releases)
+        if releasing:
+            return self._quiet_or_releasing(orelse.body, releases)
         return self._quiet_block(orelse.body, releases)
 
     def _quiet_or_releasing(self, block: cst.CSTNode, releases: Releases) -> bool:

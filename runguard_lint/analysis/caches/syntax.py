@@ -44,6 +44,19 @@ def bound_value(facts: ModuleFacts, name: cst.Name) -> cst.BaseExpression | None
     return None
 
 
+def binding_values(facts: ModuleFacts, name: cst.Name) -> list[cst.BaseExpression] | None:
+    """What every binding of a loaded name is bound from; None when one of them is not
+    a value (a parameter, an import, a `def`, `except ... as`)."""
+    values: list[cst.BaseExpression] = []
+    for assignment in facts.assignments_of(name):
+        node = assignment.node if isinstance(assignment, Assignment) else None
+        value = bound_value(facts, node) if isinstance(node, cst.Name) else None
+        if value is None:
+            return None
+        values.append(value)
+    return values
+
+
 def local_sources(facts: ModuleFacts, name: cst.Name) -> list[cst.BaseExpression]:
     """What a name was bound from in a function (assignments, loops, `with ... as`)."""
     sources: list[cst.BaseExpression] = []

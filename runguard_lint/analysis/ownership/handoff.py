@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata.scope_provider import Assignment
 
-from runguard_lint.analysis.caches.syntax import bound_value
+from runguard_lint.analysis.caches.syntax import binding_values
 from runguard_lint.analysis.names import ModuleFacts, dotted_name, is_capwords
 from runguard_lint.analysis.ownership.model import (
     Acquisition,
@@ -84,8 +83,15 @@ class Handoffs:
         if (
             names & ownership.sinks
             or dotted in ownership.sinks
-            or (method and method in ownership.sinks and not self._project_callee(call))
-            or self._methods_of_built(call.func) & ownership.sinks
+            or (
+                method
+                and method in ownership.sinks
+                and not (self.project is not None and self.project.defines(call.func))
+            )
+            or (
+                method in ownership.sink_methods
+                and self._methods_of_built(call.func) & ownership.sinks
+            )
         ):
             return Escape(EscapeKind.HANDED_TO_SINK, dotted or method)
         if names & ownership.capturing or dotted in ownership.capturing:
@@ -107,14 +113,6 @@ class Handoffs:
             return Escape(EscapeKind.PASSED_TO_CLASS, dotted or "a class")
         return Handoff.BORROW
 
-    def _project_callee(self, call: cst.Call) -> bool:
-        """A function or method of the project (`self.create_connection(f)`): its own
-        facts decide what it does with its arguments, not a library method's name."""
-        if self.project is None:
-            return False
-        callee = self.project.callee(call.func)
-        return callee is not None and callee in self.project.project.params
-
     def _methods_of_built(self, func: cst.BaseExpression) -> set[str]:
         """`uvicorn.Server(config).run`, or `server.run` where every binding of `server`
         is `uvicorn.Server(...)` (or `await` of such a call): the method by the
@@ -124,17 +122,11 @@ class Handoffs:
         if not isinstance(func, cst.Attribute):
             return set()
         receiver = func.value
-        sources: list[cst.BaseExpression] = []
-        if isinstance(receiver, cst.Name):
-            assignments = self.facts.assignments_of(receiver)
-            for assignment in assignments:
-                node = assignment.node if isinstance(assignment, Assignment) else None
-                source = bound_value(self.facts, node) if isinstance(node, cst.Name) else None
-                if source is None:
-                    return set()
-                sources.append(source)
-        else:
-            sources.append(receiver)
+        sources = (
+            binding_values(self.facts, receiver) if isinstance(receiver, cst.Name) else [receiver]
+        )
+        if sources is None:
+            return set()
         methods: set[str] | None = None
         for source in sources:
             if isinstance(source, cst.Await):

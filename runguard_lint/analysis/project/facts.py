@@ -28,6 +28,7 @@ from functools import cached_property
 from typing import TypeVar, Union
 
 from runguard_lint.analysis.project.summary import (
+    ANY_ATTRIBUTE,
     SUBCLASSES,
     Construction,
     Lifetime,
@@ -682,7 +683,7 @@ def _idle_defaults(
     """See ProjectFacts.idle_defaults. An attribute is idle in a class when each of its
     held constructions there (and in every subclass, which holds them too) is gated and
     every per-call construction of the class passes a gating parameter to that very
-    `__init__`; a construction held in some other way ("?": through a local, by two
+    `__init__`; a construction held in some other way (ANY_ATTRIBUTE: through a local, by two
     targets) may be any attribute, and makes none of the class's idle unless it is
     gated so itself."""
     verdicts: dict[str, dict[str, bool]] = {}
@@ -691,7 +692,7 @@ def _idle_defaults(
             continue
         blocked = bool(site.unless) and _blocked(site.unless, passes.get(site.through, ()))
         attributes = verdicts.setdefault(site.through, {})
-        attribute = site.attribute or "?"
+        attribute = site.attribute or ANY_ATTRIBUTE
         attributes[attribute] = attributes.get(attribute, True) and blocked
     # A subclass built per call holds what its bases' methods hold.
     below: dict[str, list[str]] = {}
@@ -700,10 +701,10 @@ def _idle_defaults(
             below.setdefault(base, []).append(sub)
     idle: dict[str, frozenset[str]] = {}
     for cls, attributes in verdicts.items():
-        quiet = {name for name, blocked in attributes.items() if blocked and name != "?"}
+        quiet = {name for name, blocked in attributes.items() if blocked and name != ANY_ATTRIBUTE}
         for holder in (cls, *below.get(cls, ())):
             held = verdicts[holder]
-            if not held.get("?", True):
+            if not held.get(ANY_ATTRIBUTE, True):
                 quiet = set()
                 break
             quiet -= {name for name, blocked in held.items() if not blocked}

@@ -60,7 +60,8 @@ from runguard_lint.astwalk import imports_in, walk
 # 13: what each call passes, and the parameters a default held by `__init__` needs None.
 # 14: parameters handed to a function that a thread runs.
 # 15: the threads' targets and closures refined (a started thread, an awaited coroutine).
-SUMMARY_FORMAT = 15
+# 16: a `def`, `class` or `case` capture rebinds a name for the gates and the closures.
+SUMMARY_FORMAT = 16
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -144,8 +145,8 @@ class Construction(NamedTuple):
     # to run (`if llm is None: llm = default_llm()`, `self.client = client or
     # Client()`): a construction of the class that passes one of them never runs it.
     unless: tuple[str, ...] = ()
-    # For HELD: the attribute of `self.x = ...` (`x`), "?" when held otherwise (through
-    # a local, by two targets, in a container the instance keeps).
+    # For HELD: the attribute of `self.x = ...` (`x`), ANY_ATTRIBUTE when held otherwise
+    # (through a local, by two targets, in a container the instance keeps).
     attribute: str = ""
 
 
@@ -739,7 +740,7 @@ class _Summariser:
             # `__init__` builds (which callees are the project's is known at the join).
             given = _given(node, self.current_params)
             unless: tuple[str, ...] = ()
-            attribute = (_held_attribute(parent) or "?") if site is Lifetime.HELD else ""
+            attribute = (_held_attribute(parent) or ANY_ATTRIBUTE) if site is Lifetime.HELD else ""
             if site is Lifetime.HELD and self.current_init is not None:
                 if self.none_gates is None:
                     self.none_gates = _none_gates(self.current_init, self.init_walrus)
@@ -996,12 +997,6 @@ def _called_closures(own: _Own) -> list[_Function]:
     """The functions defined in a function's body, and bound only there, that its body
     runs: a plain `def` called by name (`run()`), an `async def` awaited (`await
     run()`) or run (`asyncio.run(run())`)."""
-    rebound = {
-        target.id
-        for assign in own.assigns
-        for target in _targets(assign)
-        if isinstance(target, ast.Name)
-    }
     awaited = {id(node.value) for node in own.nodes if isinstance(node, ast.Await)} | {
         id(call.args[0])
         for call in own.calls
@@ -1019,7 +1014,7 @@ def _called_closures(own: _Own) -> list[_Function]:
     for node in own.nested:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        if node.name in rebound or node.name not in runs or _bindings(own, node.name) != 1:
+        if node.name not in runs or _bindings(own, node.name) != 1:
             continue
         if isinstance(node, ast.AsyncFunctionDef) and not runs[node.name]:
             continue  # a coroutine made and never awaited runs nothing
@@ -1033,22 +1028,14 @@ def _released_calls(
     """The parameters (`names`) that a function's own calls release
     (`engine.dispose()`), not counting the functions, lambdas and classes it defines,
     which may never run."""
-    found: set[int] = set()
-    stack: list[ast.AST] = list(function.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            continue
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id in names
-            and node.func.attr in methods
-        ):
-            found.add(names[node.func.value.id])
-        stack.extend(ast.iter_child_nodes(node))
-    return found
+    return {
+        names[call.func.value.id]
+        for call in _Own(list(function.body)).calls
+        if isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id in names
+        and call.func.attr in methods
+    }
 
 
 def _started(thread: ast.Call, own: _Own) -> bool:
@@ -1073,19 +1060,8 @@ def _started(thread: ast.Call, own: _Own) -> bool:
 
 
 def _bindings(own: _Own, name: str) -> int:
-    """How many times a function's own code binds the name (an assignment, a loop's or
-    a `with`'s target, `except ... as`, an import, a `def` or `class`)."""
-    count = 0
-    for node in own.nodes:
-        if isinstance(node, ast.Name):
-            count += node.id == name and isinstance(node.ctx, ast.Store)
-        elif isinstance(
-            node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler)
-        ):
-            count += node.name == name
-        elif isinstance(node, ast.alias):
-            count += (node.asname or node.name).split(".", 1)[0] == name
-    return count
+    """How many times a function's own code binds the name (see `_bound_name`)."""
+    return sum(_bound_name(node) == name for node in own.nodes)
 
 
 def _awaited(call: ast.Call, own: _Own) -> bool:
@@ -1553,19 +1529,12 @@ def _none_gates(function: _Function, walrus: frozenset[str]) -> dict[int, frozen
         stack: list[tuple[ast.AST, frozenset[str]]] = [(root, need)]
         while stack:
             node, required = stack.pop()
-            if isinstance(node, ast.Name):
-                if isinstance(node.ctx, ast.Store):
-                    bound.add(node.id)
-                continue
-            if isinstance(node, ast.Lambda):
-                continue  # runs later, if at all: its calls are sites of their own kind
-            if isinstance(node, ast.alias):
-                bound.add((node.asname or node.name).split(".", 1)[0])
-                continue
-            if isinstance(node, _CAPTURES):
-                if node.name:
-                    bound.add(node.name)
-            elif isinstance(node, ast.Call) and required:
+            name = _bound_name(node)
+            if name:
+                bound.add(name)
+            if isinstance(node, (ast.Name, ast.alias, ast.Lambda)):
+                continue  # a lambda runs later, if at all: its calls are sites of their own
+            if isinstance(node, ast.Call) and required:
                 gates[id(node)] = required
             if isinstance(node, ast.BoolOp):
                 # `a or b`: b runs only when a is false; `a and b`: only when a is true.
@@ -1659,19 +1628,23 @@ def _always_leaves(body: Sequence[ast.stmt]) -> bool:
 
 
 def _stored_names(statement: ast.stmt) -> set[str]:
-    """Every name a statement binds, anywhere inside it: assigned, a loop's or a
-    `with`'s target, `except ... as`, an import, a `case` pattern's capture."""
-    found: set[str] = set()
-    for node in ast.walk(statement):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            found.add(node.id)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            found.add(node.name)
-        elif isinstance(node, ast.alias):
-            found.add((node.asname or node.name).split(".", 1)[0])
-        elif isinstance(node, _CAPTURES) and node.name:
-            found.add(node.name)
-    return found
+    """Every name a statement binds, anywhere inside it (see `_bound_name`)."""
+    return {name for node in ast.walk(statement) if (name := _bound_name(node))}
+
+
+def _bound_name(node: ast.AST) -> str | None:
+    """The name a node binds: assigned (a loop's or a `with`'s target too), `except ...
+    as`, an import, a `def` or `class`, a `case` pattern's capture."""
+    if isinstance(node, ast.Name):
+        return node.id if isinstance(node.ctx, ast.Store) else None
+    if isinstance(node, ast.alias):
+        return (node.asname or node.name).split(".", 1)[0]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler)):
+        return node.name
+    if isinstance(node, _CAPTURES):
+        name = getattr(node, "name", None)
+        return name if isinstance(name, str) else None
+    return None
 
 
 # The patterns of `match` that bind a name (`case Point(x=client)`, `case [*rest]`);
@@ -1688,6 +1661,10 @@ def _stored_on_self(parent: ast.AST | None) -> bool:
         isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
         for t in _targets(parent)
     )
+
+
+# A held construction's attribute when the summary cannot tell which it is.
+ANY_ATTRIBUTE = "?"
 
 
 def _held_attribute(parent: ast.AST | None) -> str:

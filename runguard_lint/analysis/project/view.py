@@ -64,6 +64,13 @@ class ProjectView:
             return f"{self.module}.{name}"
         return None
 
+    def defines(self, func: cst.BaseExpression) -> bool:
+        """Whether the callee is a function or method of the project
+        (`self.create_connection`): its own facts decide what it does with what it is
+        given, not a library method's name."""
+        callee = self.callee(func)
+        return callee is not None and callee in self.project.params
+
     def is_logger(self, receiver: cst.BaseExpression) -> bool:
         """A name the project binds to a logger (`from app.logs import logger`)."""
         return bool(self.project.loggers) and self.callee(receiver) in self.project.loggers

@@ -165,6 +165,17 @@ def test_catches_everything(statement: str, catches: bool) -> None:
     assert paths.raising.catches_everything(handler.type, try_node.body) is catches
 
 
+def _close_calls(function: cst.FunctionDef) -> list[cst.Call]:
+    """Every `<x>.close()` of the function: the releases of the resource in question."""
+    return [
+        node
+        for node in walk(function)
+        if isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "close"
+    ]
+
+
 def _finally_closes(body: str) -> bool:
     """Whether the `finally` after `f = open(path)` releases `f` on every path."""
     source = "f = open(path)\nshould_close = True\ntry:\n    pass\nfinally:\n" + textwrap.indent(
@@ -173,13 +184,7 @@ def _finally_closes(body: str) -> bool:
     facts, function = _function(source)
     acquiring = function.body.body[0]
     assert isinstance(acquiring, cst.BaseStatement)
-    sites = [
-        node
-        for node in walk(function)
-        if isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value == "close"
-    ]
+    sites = _close_calls(function)
     paths = ReleasePaths(facts)
     releases = paths.releases_of(acquiring, function, sites, "f", "builtins.open")
     try_node = next(node for node in walk(function) if isinstance(node, cst.Try))
@@ -425,3 +430,116 @@ def test_the_plan_leaves_a_helper_another_function_may_rebind_stubbed() -> None:
         "    finally:\n        process.kill()\n        process.wait()\n"
     )
     assert "    return None" not in focused and "global helper" not in focused
+
+
+def _open_exit(body: str, header: str = HEADER) -> str | None:
+    """The exit (`return`/`raise`, as source) of a path that leaves `f = open(path)`,
+    the function's first statement, unreleased; "end" for falling off the end."""
+    facts, function = _function("f = open(path)\n" + textwrap.dedent(body), header=header)
+    acquiring = function.body.body[0]
+    assert isinstance(acquiring, cst.BaseStatement)
+    sites = _close_calls(function)
+    paths = ReleasePaths(facts)
+    releases = paths.releases_of(acquiring, function, sites, "f", "builtins.open")
+    exit_node = paths.path_without_release(acquiring, function, releases)
+    if exit_node is None:
+        return None
+    if exit_node is function:
+        return "end"
+    return facts.module.code_for_node(exit_node)
+
+
+_TAKEN = """\
+try:
+    if a:
+        raise {raised}
+    x = b
+except {caught}:
+    f.close()
+    raise
+f.close()
+"""
+
+
+@pytest.mark.parametrize(
+    ("raised", "caught"),
+    [
+        ("ValueError(a)", "ValueError"),
+        ("ValueError", "(KeyError, ValueError)"),
+        ("KeyError(a)", "LookupError"),  # a builtin base of a builtin class
+        ("RuntimeError('x')", "Exception"),
+        ("Unknown(a)", "Exception"),  # not known to derive from BaseException alone
+        ("KeyboardInterrupt", "BaseException"),
+        ("Local(a)", "Local"),  # the module's own class, by its qualified name
+    ],
+)
+def test_a_raise_that_a_handler_takes_goes_on_in_the_handler(raised: str, caught: str) -> None:
+    header = HEADER + "\n\nclass Local(Exception):\n    pass\n"
+    assert _open_exit(_TAKEN.format(raised=raised, caught=caught), header) is None
+
+
+@pytest.mark.parametrize(
+    ("raised", "caught"),
+    [
+        ("KeyError(a)", "ValueError"),
+        ("LookupError(a)", "KeyError"),  # a base is not taken by its subclass
+        ("KeyboardInterrupt", "Exception"),
+        ("SystemExit(1)", "Exception"),
+    ],
+)
+def test_a_raise_no_handler_takes_leaves(raised: str, caught: str) -> None:
+    exit_code = _open_exit(_TAKEN.format(raised=raised, caught=caught))
+    assert exit_code is not None and exit_code.startswith("raise ")
+
+
+def test_a_bare_raise_in_a_try_body_is_not_followed() -> None:
+    assert (
+        _open_exit(_TAKEN.format(raised="", caught="BaseException").replace("raise \n", "raise\n"))
+        == "raise"
+    )
+
+
+def test_the_handler_a_raise_reaches_decides_the_path() -> None:
+    body = """\
+try:
+    if a:
+        raise KeyError(a)
+    x = b
+except KeyError:
+    return None
+except ValueError:
+    f.close()
+    raise
+f.close()
+"""
+    assert _open_exit(body) == "return None"
+
+
+def _exit_from_a_try_body(body: str) -> cst.CSTNode | None:
+    """The exit of a path that leaves `g`, acquired by the first statement of the `try`
+    that begins the function, unreleased (the function itself for its end)."""
+    facts, function = _function(body)
+    try_node = function.body.body[0]
+    assert isinstance(try_node, cst.Try)
+    acquiring = try_node.body.body[0]
+    assert isinstance(acquiring, cst.BaseStatement)
+    paths = ReleasePaths(facts)
+    releases = paths.releases_of(acquiring, function, _close_calls(function), "g", "builtins.open")
+    found = paths.path_without_release(acquiring, function, releases)
+    return "end" if found is function else found
+
+
+def test_walking_out_of_a_try_body_runs_its_else_and_the_handlers_reached() -> None:
+    # Acquired inside the `try`: the `else` releases on the normal path, and the
+    # handler the `raise` reaches releases on its own.
+    body = (
+        "try:\n    g = open(path)\n    if a:\n        raise ValueError(a)\n"
+        "except ValueError:\n    g.close()\n    raise\nelse:\n    g.close()\n"
+    )
+    assert _exit_from_a_try_body(body) is None
+    # Without the `else`, the normal path falls off the end unreleased.
+    assert _exit_from_a_try_body(body.replace("else:\n    g.close()\n", "x = 1\n")) == "end"
+    # A handler that goes on without releasing leaves it open after the `try`.
+    assert (
+        _exit_from_a_try_body(body.replace("    g.close()\n    raise\n", "    pass\n", 1)) == "end"
+    )

@@ -7,7 +7,8 @@ or `with contextlib.suppress` swallows everything its body can raise.
 `ReleasePaths` runs the statements after a point abstractly, in the spirit of
 mypy's binder: each one leaves the paths open (nothing released yet), closes
 them (a release, or a `finally` that releases), or ends one path by leaving
-the function (`return`, `raise`). Branches join: a path stays open if any
+the function (`return`, `raise`); a `raise` that a handler of an enclosing `try`
+takes leaves nothing: the path goes on in that handler. Branches join: a path stays open if any
 branch leaves it open, and the first branch that leaves the function
 unreleased is the answer. Loop bodies may run zero times, so a release inside
 one does not close the path.
@@ -22,8 +23,10 @@ as closed whatever it does; a guard on anything else keeps both branches.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Union
 
 import libcst as cst
 from libcst.metadata.scope_provider import Assignment, Scope
@@ -596,6 +599,28 @@ class _Flow:
     exit: cst.CSTNode | None = None
 
 
+_TryNode = Union[cst.Try, cst.TryStar]
+
+
+@dataclass(frozen=True)
+class _Catching:
+    """The `try` statements whose handlers take what a `raise` in the statements being
+    run raises, innermost first, and the ids of the handlers such a `raise` reached
+    (shared by every context of one walk): that `raise` ends no path, the handler goes
+    on with it."""
+
+    tries: tuple[_TryNode, ...] = ()
+    reached: set[int] = field(default_factory=set)
+
+    def inside(self, node: _TryNode) -> _Catching:
+        return _Catching((node, *self.tries), self.reached)
+
+    def outside(self, node: _TryNode) -> _Catching:
+        tries = self.tries
+        index = next((i for i, t in enumerate(tries) if t is node), None)
+        return _Catching(tries[index + 1 :] if index is not None else tries, self.reached)
+
+
 class ReleasePaths:
     """Finds, within one module, a normal path that leaves a function unreleased, and
     whether a release comes before anything that can raise."""
@@ -616,18 +641,11 @@ class ReleasePaths:
         """
         facts = self.facts
         current: cst.CSTNode = statement
+        catching = _Catching(self._tries_around(statement))
         while True:
             block = facts.parent(current)
             if block is None:
                 return None
-            siblings = block_statements(block)
-            index = next((i for i, s in enumerate(siblings) if s is current), None)
-            if index is not None:
-                flow = self._flow(siblings[index + 1 :], releases)
-                if flow.exit is not None:
-                    return flow.exit
-                if not flow.open:
-                    return None
             owner = facts.parent(block)
             while (
                 owner is not None
@@ -635,6 +653,22 @@ class ReleasePaths:
                 and not isinstance(owner, (cst.FunctionDef, cst.Lambda))
             ):
                 owner = facts.parent(owner)
+            siblings = block_statements(block)
+            index = next((i for i, s in enumerate(siblings) if s is current), None)
+            open_paths = True
+            if index is not None:
+                flow = self._flow(siblings[index + 1 :], releases, catching)
+                if flow.exit is not None:
+                    return flow.exit
+                open_paths = flow.open
+            if isinstance(owner, (cst.Try, cst.TryStar)) and block is owner.body:
+                flow = self._leave_try_body(owner, open_paths, releases, catching)
+                if flow.exit is not None:
+                    return flow.exit
+                open_paths = flow.open
+                catching = catching.outside(owner)
+            if not open_paths:
+                return None
             if (
                 owner is None
                 or owner is function
@@ -642,6 +676,89 @@ class ReleasePaths:
             ):
                 return function if not isinstance(function, cst.Lambda) else None
             current = owner
+
+    def _leave_try_body(
+        self, node: _TryNode, open_paths: bool, releases: Releases, catching: _Catching
+    ) -> _Flow:
+        """Past the rest of a `try` body the walk began in: its `else` runs on the open
+        paths, and each handler that a `raise` in the body reached goes on with it."""
+        outer = catching.outside(node)
+        if open_paths and node.orelse is not None:
+            flow = self._flow(block_statements(node.orelse.body), releases, outer)
+            if flow.exit is not None:
+                return flow
+            open_paths = flow.open
+        reached = [handler for handler in node.handlers if id(handler) in catching.reached]
+        if reached:
+            handlers = self._branches(
+                [block_statements(handler.body) for handler in reached], releases, outer
+            )
+            if handlers.exit is not None:
+                return handlers
+            open_paths = open_paths or handlers.open
+        return _Flow(open=open_paths)
+
+    def _tries_around(self, statement: cst.CSTNode) -> tuple[_TryNode, ...]:
+        """The `try` statements whose body holds statement, innermost first, up to the
+        function it is in."""
+        tries: list[_TryNode] = []
+        child = statement
+        parent = self.facts.parent(child)
+        while parent is not None and not isinstance(
+            parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+        ):
+            if isinstance(parent, (cst.Try, cst.TryStar)) and parent.body is child:
+                tries.append(parent)
+            child, parent = parent, self.facts.parent(parent)
+        return tuple(tries)
+
+    def _caught(self, node: cst.Raise, catching: _Catching) -> bool:
+        """Whether a handler of an enclosing `try` takes what node raises (then records
+        which: the first of the innermost `try` that has one)."""
+        for candidate in catching.tries:
+            for handler in candidate.handlers:
+                if self._takes(handler.type, node):
+                    catching.reached.add(id(handler))
+                    return True
+        return False
+
+    def _names(self, node: cst.BaseExpression) -> set[str]:
+        """The qualified names of an exception class, the module's own classes too."""
+        return {qualified.name for qualified in self.facts.qualified_names(node)}
+
+    def _takes(self, caught: cst.BaseExpression | None, node: cst.Raise) -> bool:
+        """Whether `except caught:` takes what node raises: everything for a bare
+        handler or `BaseException`; the class itself or a builtin base of a builtin
+        class; and, for `Exception`, whatever is not one of the few classes that
+        derive from BaseException alone. A bare `raise` re-raises what is being handled,
+        which this model does not follow: taken by nothing."""
+        if node.exc is None:
+            return False
+        if caught is None:
+            return True
+        caught_names = {
+            name
+            for kind in (
+                [element.value for element in caught.elements]
+                if isinstance(caught, cst.Tuple)
+                else [caught]
+            )
+            for name in self._names(kind)
+        }
+        if "builtins.BaseException" in caught_names:
+            return True
+        raised = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+        names = self._names(raised)
+        if names & caught_names:
+            return True
+        classes = [_builtin_exception(name) for name in names]
+        if any(
+            cls is not None and base is not None and issubclass(cls, base)
+            for cls in classes
+            for base in map(_builtin_exception, caught_names)
+        ):
+            return True
+        return "builtins.Exception" in caught_names and not names & _BASE_EXCEPTIONS_ONLY
 
     def releases_of(
         self,
@@ -1017,23 +1134,34 @@ class ReleasePaths:
                 return False
         return None
 
-    def _flow(self, statements: Sequence[cst.CSTNode], releases: Releases) -> _Flow:
+    def _flow(
+        self,
+        statements: Sequence[cst.CSTNode],
+        releases: Releases,
+        catching: _Catching | None = None,
+    ) -> _Flow:
         """Run through statements: does every path release before leaving?"""
+        context = catching if catching is not None else _Catching()
         open_paths = True
         for statement in statements:
             if not open_paths:
                 break
-            step = self._statement_flow(statement, releases)
+            step = self._statement_flow(statement, releases, context)
             if step.exit is not None:
                 return step
             open_paths = step.open
         return _Flow(open=open_paths)
 
-    def _statement_flow(self, statement: cst.CSTNode, releases: Releases) -> _Flow:
+    def _statement_flow(
+        self, statement: cst.CSTNode, releases: Releases, catching: _Catching
+    ) -> _Flow:
         if isinstance(statement, cst.SimpleStatementLine):
             if _contains_release(statement, releases):
                 return _Flow(open=False)
             for small in statement.body:
+                if isinstance(small, cst.Raise) and self._caught(small, catching):
+                    # The handler goes on with this path (flowed with the `try`).
+                    return _Flow(open=False)
                 if isinstance(small, (cst.Return, cst.Raise)):
                     return _Flow(open=False, exit=small)
             return _Flow(open=True)
@@ -1051,7 +1179,7 @@ class ReleasePaths:
                     branches.append(block_statements(orelse.body))
                 else:
                     branches.append([])
-            return self._branches(branches, releases)
+            return self._branches(branches, releases, catching)
         if isinstance(statement, cst.With):
             branches = [block_statements(statement.body)]
             if self.raising.suppressed_types(statement) is not None and not (
@@ -1059,43 +1187,77 @@ class ReleasePaths:
             ):
                 # What the body raises before releasing is swallowed: it goes on open.
                 branches.append([])
-            return self._branches(branches, releases)
+            return self._branches(branches, releases, catching)
         if isinstance(statement, (cst.Try, cst.TryStar)):
             if statement.finalbody is not None and self.closes(statement.finalbody, releases):
                 return _Flow(open=False)
-            body = list(block_statements(statement.body))
-            if statement.orelse is not None:
-                body.extend(block_statements(statement.orelse.body))
-            branches = [body]
+            flow = self._flow(
+                block_statements(statement.body), releases, catching.inside(statement)
+            )
+            if flow.exit is not None:
+                return flow
+            if flow.open and statement.orelse is not None:
+                flow = self._flow(block_statements(statement.orelse.body), releases, catching)
+                if flow.exit is not None:
+                    return flow
             if not self.releases_before_raising(statement.body, releases):
                 # Otherwise a handler runs only after the release was attempted.
-                branches.extend(block_statements(h.body) for h in statement.handlers)
-            flow = self._branches(branches, releases)
+                handlers = self._branches(
+                    [block_statements(h.body) for h in statement.handlers], releases, catching
+                )
+                if handlers.exit is not None:
+                    return handlers
+                flow = _Flow(open=flow.open or handlers.open)
             if flow.open and statement.finalbody is not None:
-                return self._flow(block_statements(statement.finalbody), releases)
+                return self._flow(block_statements(statement.finalbody), releases, catching)
             return flow
         if isinstance(statement, (cst.For, cst.While)):
             # The body may run zero times; a release inside it is not guaranteed.
-            loop_body = self._flow(block_statements(statement.body), releases)
+            loop_body = self._flow(block_statements(statement.body), releases, catching)
             if loop_body.exit is not None:
                 return loop_body
             if statement.orelse is not None:
-                return self._flow(block_statements(statement.orelse.body), releases)
+                return self._flow(block_statements(statement.orelse.body), releases, catching)
             return _Flow(open=True)
         if isinstance(statement, cst.Match):
             branches = [block_statements(case.body) for case in statement.cases]
             branches.append([])
-            return self._branches(branches, releases)
+            return self._branches(branches, releases, catching)
         return _Flow(open=True)
 
-    def _branches(self, branches: Sequence[Sequence[cst.CSTNode]], releases: Releases) -> _Flow:
+    def _branches(
+        self,
+        branches: Sequence[Sequence[cst.CSTNode]],
+        releases: Releases,
+        catching: _Catching | None = None,
+    ) -> _Flow:
         any_open = False
         for branch in branches:
-            flow = self._flow(branch, releases)
+            flow = self._flow(branch, releases, catching)
             if flow.exit is not None:
                 return flow
             any_open = any_open or flow.open
         return _Flow(open=any_open)
+
+
+# The exception classes that `except Exception` does not take.
+_BASE_EXCEPTIONS_ONLY = frozenset(
+    {
+        f"builtins.{name}"
+        for name, value in vars(builtins).items()
+        if isinstance(value, type)
+        and issubclass(value, BaseException)
+        and not issubclass(value, Exception)
+    }
+    | {"asyncio.CancelledError", "asyncio.exceptions.CancelledError"}
+)
+
+
+def _builtin_exception(qualified: str) -> type[BaseException] | None:
+    """The builtin exception class a qualified name names, if it names one."""
+    module, _, name = qualified.partition(".")
+    value = getattr(builtins, name, None) if module == "builtins" else None
+    return value if isinstance(value, type) and issubclass(value, BaseException) else None
 
 
 def _generic(qualified: str) -> bool:

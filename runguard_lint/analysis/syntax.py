@@ -118,11 +118,14 @@ def guards_only(
     try_node: cst.Try,
     body: cst.CSTNode,
     leaving: tuple[type[cst.BaseSmallStatement], ...] = (cst.Return, cst.Raise),
+    *,
+    with_else: bool = False,
 ) -> bool:
-    """A `try` entered from its body, with no `else` or `finally`, every handler of
-    which ends by leaving (`leaving`: the function, by default): after it, what its
-    body did last is done (`try: f = open(p)` / `except OSError: raise Missing(p)`)."""
-    if try_node.body is not body or try_node.orelse is not None:
+    """A `try` entered from its body, with no `else` (unless `with_else`) or `finally`,
+    every handler of which ends by leaving (`leaving`: the function, by default): after
+    it, and in its `else`, what its body did last is done (`try: f = open(p)` / `except
+    OSError: raise Missing(p)`)."""
+    if try_node.body is not body or (try_node.orelse is not None and not with_else):
         return False
     if try_node.finalbody is not None:
         return False

@@ -71,9 +71,36 @@ class ReleaseSafety:
         is held exactly when it was acquired."""
         if not isinstance(statement, cst.SimpleStatementLine):
             return False
+        guard = self._guarding_try(statement, with_else=True)
+        if guard is not None and self._first_in_else(site, guard, releases):
+            return True
         return any(
             self._next_after(site, acquiring, releases) for acquiring in self._acquiring(statement)
         )
+
+    def _first_in_else(self, site: cst.CSTNode, guard: cst.Try, releases: Releases) -> bool:
+        """`try: s = socket.create_connection(a)` / `except OSError: return False` /
+        `else: s.close()`: the `else` runs right after the acquisition, only when it
+        succeeded; a release there that comes before anything that can raise in it
+        is the next thing that can raise."""
+        if guard.orelse is None:
+            return False
+        block = guard.orelse.body
+        siblings = block_statements(block)
+        releasing = next(
+            (
+                node
+                for node in (site, *self.facts.ancestors(site))
+                if isinstance(node, cst.BaseStatement) and self.facts.parent(node) is block
+            ),
+            None,
+        )
+        if releasing is None:
+            return False
+        index = next(i for i, s in enumerate(siblings) if s is releasing)
+        return all(
+            self.paths.quiet(between, releases) for between in siblings[:index]
+        ) and self.paths.releases_first(releasing, releases)
 
     def _next_after(
         self, site: cst.CSTNode, statement: cst.BaseStatement, releases: Releases
@@ -149,10 +176,13 @@ class ReleaseSafety:
         if guarded is not None:
             yield guarded
 
-    def _guarding_try(self, statement: cst.BaseStatement) -> cst.Try | None:
+    def _guarding_try(
+        self, statement: cst.BaseStatement, *, with_else: bool = False
+    ) -> cst.Try | None:
         """`try: s = socket.socket()` / `except OSError: return`: the acquisition is the
         last thing its try runs and every handler leaves, so after the try it is live
-        exactly when it succeeded; the try stands for the acquisition."""
+        exactly when it succeeded; the try stands for the acquisition (and, `with_else`,
+        one with an `else`, which runs right after the acquisition)."""
         block = self.facts.parent(statement)
         try_node = self.facts.parent(block) if block is not None else None
         if not isinstance(try_node, cst.Try):
@@ -163,7 +193,7 @@ class ReleaseSafety:
             # `p = Popen(c); names = os.listdir(d)`: what follows the acquisition on its
             # line runs in the try too, and a handler that leaves then leaves it open.
             return None
-        return try_node if guards_only(try_node, block, LEAVING) else None
+        return try_node if guards_only(try_node, block, LEAVING, with_else=with_else) else None
 
     def _only_quiet_between(
         self, statement: cst.BaseStatement, later: cst.CSTNode, releases: Releases

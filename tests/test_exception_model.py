@@ -468,14 +468,25 @@ f.close()
         ("ValueError", "(KeyError, ValueError)"),
         ("KeyError(a)", "LookupError"),  # a builtin base of a builtin class
         ("RuntimeError('x')", "Exception"),
-        ("Unknown(a)", "Exception"),  # not known to derive from BaseException alone
         ("KeyboardInterrupt", "BaseException"),
+        ("Unknown(a)", "BaseException"),
         ("Local(a)", "Local"),  # the module's own class, by its qualified name
+        ("Local(a)", "Exception"),  # through its bases
+        ("Deeper(a)", "ValueError"),
+        ("Deeper(a)", "Local"),
     ],
 )
 def test_a_raise_that_a_handler_takes_goes_on_in_the_handler(raised: str, caught: str) -> None:
-    header = HEADER + "\n\nclass Local(Exception):\n    pass\n"
-    assert _open_exit(_TAKEN.format(raised=raised, caught=caught), header) is None
+    assert _open_exit(_TAKEN.format(raised=raised, caught=caught), _CLASSES) is None
+
+
+_CLASSES = (
+    HEADER
+    + "import socket\n"
+    + "\n\nclass Local(Exception):\n    pass\n"
+    + "\n\nclass Deeper(Local, ValueError):\n    pass\n"
+    + "\n\nclass Stop(BaseException):\n    pass\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -485,18 +496,42 @@ def test_a_raise_that_a_handler_takes_goes_on_in_the_handler(raised: str, caught
         ("LookupError(a)", "KeyError"),  # a base is not taken by its subclass
         ("KeyboardInterrupt", "Exception"),
         ("SystemExit(1)", "Exception"),
+        ("Stop()", "Exception"),  # the module's class, derived from BaseException alone
+        ("Local(a)", "ValueError"),
+        # Not known to be taken: the search stops, the raise leaves.
+        ("Unknown(a)", "Exception"),  # an imported or unknown class
+        ("error", "Exception"),  # whatever a name holds
+        ("TimeoutError('x')", "socket.timeout"),  # an imported name may be an alias
     ],
 )
 def test_a_raise_no_handler_takes_leaves(raised: str, caught: str) -> None:
-    exit_code = _open_exit(_TAKEN.format(raised=raised, caught=caught))
+    exit_code = _open_exit(_TAKEN.format(raised=raised, caught=caught), _CLASSES)
     assert exit_code is not None and exit_code.startswith("raise ")
 
 
-def test_a_bare_raise_in_a_try_body_is_not_followed() -> None:
-    assert (
-        _open_exit(_TAKEN.format(raised="", caught="BaseException").replace("raise \n", "raise\n"))
-        == "raise"
-    )
+def test_a_handler_that_may_take_the_raise_ends_the_search() -> None:
+    # `socket.timeout` is TimeoutError: the later catch-all must not be taken for it.
+    body = """\
+try:
+    if a:
+        raise TimeoutError(a)
+    x = b
+except socket.timeout:
+    return None
+except Exception:
+    f.close()
+    raise
+f.close()
+"""
+    assert _open_exit(body, _CLASSES) == "raise TimeoutError(a)"
+
+
+def test_a_bare_raise_in_a_try_body_is_followed_only_by_a_catch_all() -> None:
+    # It re-raises whatever is being handled: only a handler that takes everything
+    # surely takes it.
+    bare = _TAKEN.format(raised="", caught="{caught}").replace("raise \n", "raise\n")
+    assert _open_exit(bare.format(caught="Exception")) == "raise"
+    assert _open_exit(bare.format(caught="BaseException")) is None
 
 
 def test_the_handler_a_raise_reaches_decides_the_path() -> None:
@@ -543,3 +578,61 @@ def test_walking_out_of_a_try_body_runs_its_else_and_the_handlers_reached() -> N
     assert (
         _exit_from_a_try_body(body.replace("    g.close()\n    raise\n", "    pass\n", 1)) == "end"
     )
+
+
+def test_a_handler_reached_past_a_closed_inner_block_still_runs() -> None:
+    # The acquisition is in an `if` whose paths all close or raise: the handler the
+    # raise reaches returns without releasing.
+    body = """\
+try:
+    if a:
+        g = open(path)
+        if b:
+            raise ValueError(b)
+        g.close()
+except ValueError:
+    return None
+except BaseException:
+    g.close()
+    raise
+"""
+    facts, function = _function(body)
+    acquiring = next(
+        node
+        for node in walk(function)
+        if isinstance(node, cst.SimpleStatementLine)
+        and "open(path)" in facts.module.code_for_node(node)
+    )
+    paths = ReleasePaths(facts)
+    releases = paths.releases_of(acquiring, function, _close_calls(function), "g", "builtins.open")
+    found = paths.path_without_release(acquiring, function, releases)
+    assert found is not None and facts.module.code_for_node(found) == "return None"
+
+
+def _exit_from_a_loop(body: str) -> str | None:
+    """The exit ("end" for the function's) of a path that leaves `g`, acquired by the
+    first statement of the loop that begins the function, unreleased."""
+    facts, function = _function(body)
+    loop = function.body.body[0]
+    assert isinstance(loop, (cst.For, cst.While))
+    acquiring = loop.body.body[0]
+    assert isinstance(acquiring, cst.BaseStatement)
+    paths = ReleasePaths(facts)
+    releases = paths.releases_of(acquiring, function, _close_calls(function), "g", "builtins.open")
+    found = paths.path_without_release(acquiring, function, releases)
+    if found is None:
+        return None
+    return "end" if found is function else facts.module.code_for_node(found)
+
+
+@pytest.mark.parametrize("leaving", ["continue", "break"])
+def test_leaving_the_loop_around_the_acquisition_skips_its_release(leaving: str) -> None:
+    body = f"for p in a:\n    g = open(p)\n    if not p:\n        {leaving}\n    g.close()\n"
+    # `continue` binds another resource next round; `break` goes on after the loop.
+    assert _exit_from_a_loop(body) == ("continue" if leaving == "continue" else "end")
+    # After the loop, a release closes what `break` left open, not what `continue` did.
+    after = _exit_from_a_loop(body + "g.close()\n")
+    assert after == ("continue" if leaving == "continue" else None)
+    # A loop the path enters after the acquisition keeps them in the run.
+    inner = "g = open(path)\nfor p in a:\n    if not p:\n        " + leaving + "\ng.close()\n"
+    assert _open_exit(inner.replace("g = open(path)\n", "").replace("g.close", "f.close")) is None

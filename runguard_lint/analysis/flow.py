@@ -7,8 +7,10 @@ or `with contextlib.suppress` swallows everything its body can raise.
 `ReleasePaths` runs the statements after a point abstractly, in the spirit of
 mypy's binder: each one leaves the paths open (nothing released yet), closes
 them (a release, or a `finally` that releases), or ends one path by leaving
-the function (`return`, `raise`); a `raise` that a handler of an enclosing `try`
-takes leaves nothing: the path goes on in that handler. Branches join: a path stays open if any
+the function (`return`, `raise`; `break` and `continue` of the loop around the
+acquisition, which skip what follows in it); a `raise` that a handler of an
+enclosing `try` surely takes leaves nothing: the path goes on in that handler.
+Branches join: a path stays open if any
 branch leaves it open, and the first branch that leaves the function
 unreleased is the answer. Loop bodies may run zero times, so a release inside
 one does not close the path.
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 import libcst as cst
@@ -603,22 +605,38 @@ _TryNode = Union[cst.Try, cst.TryStar]
 
 
 @dataclass(frozen=True)
-class _Catching:
-    """The `try` statements whose handlers take what a `raise` in the statements being
-    run raises, innermost first, and the ids of the handlers such a `raise` reached
-    (shared by every context of one walk): that `raise` ends no path, the handler goes
-    on with it."""
+class _Walk:
+    """Where the statements being run stand. `tries`: the `try` statements whose
+    handlers take what a `raise` in them raises, innermost first; `reached`: the ids of
+    the handlers such a `raise` reached, shared by every context of one walk (that
+    `raise` ends no path: the handler goes on with it). `in_loop`: inside a loop that
+    the run entered, where `break` and `continue` stay in the run; outside one, in a
+    loop around the acquisition, `continue` leaves what the walk follows (the next
+    round binds another resource), as `return` does, and `break` goes on after that
+    loop: `broken` holds the ids of the loops a `break` left (shared, as `reached`)."""
 
     tries: tuple[_TryNode, ...] = ()
     reached: set[int] = field(default_factory=set)
+    in_loop: bool = True
+    broken: set[int] = field(default_factory=set)
 
-    def inside(self, node: _TryNode) -> _Catching:
-        return _Catching((node, *self.tries), self.reached)
+    def inside(self, node: _TryNode) -> _Walk:
+        return replace(self, tries=(node, *self.tries))
 
-    def outside(self, node: _TryNode) -> _Catching:
+    def outside(self, node: _TryNode) -> _Walk:
         tries = self.tries
         index = next((i for i, t in enumerate(tries) if t is node), None)
-        return _Catching(tries[index + 1 :] if index is not None else tries, self.reached)
+        return replace(self, tries=tries[index + 1 :] if index is not None else tries)
+
+    def looping(self) -> _Walk:
+        return self if self.in_loop else replace(self, in_loop=True)
+
+    def pending(self) -> bool:
+        """Whether a handler of a `try` around, or the code after a loop around, is
+        still to run a path that a `raise` or a `break` sent there."""
+        return bool(self.broken) or any(
+            id(handler) in self.reached for t in self.tries for handler in t.handlers
+        )
 
 
 class ReleasePaths:
@@ -641,7 +659,8 @@ class ReleasePaths:
         """
         facts = self.facts
         current: cst.CSTNode = statement
-        catching = _Catching(self._tries_around(statement))
+        catching = _Walk(self._tries_around(statement), in_loop=False)
+        open_paths = True
         while True:
             block = facts.parent(current)
             if block is None:
@@ -655,8 +674,7 @@ class ReleasePaths:
                 owner = facts.parent(owner)
             siblings = block_statements(block)
             index = next((i for i, s in enumerate(siblings) if s is current), None)
-            open_paths = True
-            if index is not None:
+            if open_paths and index is not None:
                 flow = self._flow(siblings[index + 1 :], releases, catching)
                 if flow.exit is not None:
                     return flow.exit
@@ -667,18 +685,37 @@ class ReleasePaths:
                     return flow.exit
                 open_paths = flow.open
                 catching = catching.outside(owner)
-            if not open_paths:
+            if (
+                isinstance(owner, (cst.For, cst.While))
+                and block is owner.body
+                and id(owner) in catching.broken
+            ):
+                # A `break` goes on after the loop (its `else` skipped).
+                catching.broken.discard(id(owner))
+                open_paths = True
+            if not open_paths and not catching.pending():
                 return None
             if (
                 owner is None
                 or owner is function
                 or isinstance(owner, (cst.FunctionDef, cst.Lambda))
             ):
-                return function if not isinstance(function, cst.Lambda) else None
+                if not open_paths or isinstance(function, cst.Lambda):
+                    return None
+                return function
             current = owner
 
+    def _loop_of(self, node: cst.CSTNode) -> cst.For | cst.While | None:
+        """The loop a `break` leaves: the innermost around it in its function."""
+        for ancestor in self.facts.ancestors(node):
+            if isinstance(ancestor, (cst.For, cst.While)):
+                return ancestor
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return None
+        return None
+
     def _leave_try_body(
-        self, node: _TryNode, open_paths: bool, releases: Releases, catching: _Catching
+        self, node: _TryNode, open_paths: bool, releases: Releases, catching: _Walk
     ) -> _Flow:
         """Past the rest of a `try` body the walk began in: its `else` runs on the open
         paths, and each handler that a `raise` in the body reached goes on with it."""
@@ -712,12 +749,16 @@ class ReleasePaths:
             child, parent = parent, self.facts.parent(parent)
         return tuple(tries)
 
-    def _caught(self, node: cst.Raise, catching: _Catching) -> bool:
+    def _caught(self, node: cst.Raise, catching: _Walk) -> bool:
         """Whether a handler of an enclosing `try` takes what node raises (then records
-        which: the first of the innermost `try` that has one)."""
+        which: the first that does, searching the innermost `try` first). A handler
+        that may or may not take it ends the search: the raise counts as leaving."""
         for candidate in catching.tries:
             for handler in candidate.handlers:
-                if self._takes(handler.type, node):
+                taken = self._takes(handler.type, node)
+                if taken is None:
+                    return False
+                if taken:
                     catching.reached.add(id(handler))
                     return True
         return False
@@ -726,39 +767,83 @@ class ReleasePaths:
         """The qualified names of an exception class, the module's own classes too."""
         return {qualified.name for qualified in self.facts.qualified_names(node)}
 
-    def _takes(self, caught: cst.BaseExpression | None, node: cst.Raise) -> bool:
-        """Whether `except caught:` takes what node raises: everything for a bare
-        handler or `BaseException`; the class itself or a builtin base of a builtin
-        class; and, for `Exception`, whatever is not one of the few classes that
-        derive from BaseException alone. A bare `raise` re-raises what is being handled,
-        which this model does not follow: taken by nothing."""
-        if node.exc is None:
-            return False
+    def _takes(self, caught: cst.BaseExpression | None, node: cst.Raise) -> bool | None:
+        """Whether `except caught:` takes what node raises; None when that is not
+        known. A bare handler and `BaseException` take everything, a class takes
+        itself; past that, the raised class must be known to its roots: a builtin, or a
+        class of this module whose bases are known so (`class Closed(Exception)`).
+        Anything else (an imported class, `raise error`, a bare `raise`, which re-raises
+        what is being handled) is not known."""
         if caught is None:
             return True
-        caught_names = {
-            name
-            for kind in (
-                [element.value for element in caught.elements]
-                if isinstance(caught, cst.Tuple)
-                else [caught]
-            )
-            for name in self._names(kind)
-        }
+        kinds = [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
+        caught_names: set[str] = set()
+        for kind in kinds:
+            names = self._names(kind)
+            if not names:
+                return None
+            caught_names |= names
         if "builtins.BaseException" in caught_names:
             return True
+        if node.exc is None:
+            return None
         raised = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
-        names = self._names(raised)
+        ancestry = self._ancestry(raised)
+        if ancestry is None:
+            return True if self._names(raised) & caught_names else None
+        names, roots = ancestry
         if names & caught_names:
             return True
-        classes = [_builtin_exception(name) for name in names]
-        if any(
-            cls is not None and base is not None and issubclass(cls, base)
-            for cls in classes
-            for base in map(_builtin_exception, caught_names)
-        ):
+        bases = [base for base in map(_builtin_exception, caught_names) if base is not None]
+        if any(issubclass(root, base) for root in roots for base in bases):
             return True
-        return "builtins.Exception" in caught_names and not names & _BASE_EXCEPTIONS_ONLY
+        # Not taken, if each handled class is known to be another class: a builtin, or a
+        # class this module defines. An imported name may be a builtin's alias
+        # (`socket.timeout` is TimeoutError).
+        if all(
+            any(map(_builtin_exception, self._names(kind))) or self._defined_class(kind)
+            for kind in kinds
+        ):
+            return False
+        return None
+
+    def _defined_class(self, node: cst.BaseExpression) -> bool:
+        """A name bound once, by a `class` statement of this module."""
+        if not isinstance(node, cst.Name):
+            return False
+        assignments = self.facts.assignments_of(node)
+        return len(assignments) == 1 and isinstance(
+            getattr(next(iter(assignments)), "node", None), cst.ClassDef
+        )
+
+    def _ancestry(
+        self, node: cst.BaseExpression, depth: int = 0
+    ) -> tuple[set[str], set[type[BaseException]]] | None:
+        """The qualified names of an exception class and of the classes of this module
+        it derives from, and the builtin classes at its roots; None when some base is
+        not known (imported, computed, or too deep)."""
+        names = self._names(node)
+        builtin = {cls for cls in map(_builtin_exception, names) if cls is not None}
+        if builtin:
+            return names, builtin
+        if not isinstance(node, cst.Name) or depth > 8:
+            return None
+        if not self._defined_class(node):
+            return None
+        (assignment,) = self.facts.assignments_of(node)
+        definition = getattr(assignment, "node", None)
+        assert isinstance(definition, cst.ClassDef)
+        bases = [base.value for base in definition.bases if base.keyword is None]
+        if not bases:
+            return None
+        roots: set[type[BaseException]] = set()
+        for base in bases:
+            found = self._ancestry(base, depth + 1)
+            if found is None:
+                return None
+            names |= found[0]
+            roots |= found[1]
+        return names, roots
 
     def releases_of(
         self,
@@ -1138,10 +1223,10 @@ class ReleasePaths:
         self,
         statements: Sequence[cst.CSTNode],
         releases: Releases,
-        catching: _Catching | None = None,
+        catching: _Walk | None = None,
     ) -> _Flow:
         """Run through statements: does every path release before leaving?"""
-        context = catching if catching is not None else _Catching()
+        context = catching if catching is not None else _Walk()
         open_paths = True
         for statement in statements:
             if not open_paths:
@@ -1152,9 +1237,7 @@ class ReleasePaths:
             open_paths = step.open
         return _Flow(open=open_paths)
 
-    def _statement_flow(
-        self, statement: cst.CSTNode, releases: Releases, catching: _Catching
-    ) -> _Flow:
+    def _statement_flow(self, statement: cst.CSTNode, releases: Releases, catching: _Walk) -> _Flow:
         if isinstance(statement, cst.SimpleStatementLine):
             if _contains_release(statement, releases):
                 return _Flow(open=False)
@@ -1162,7 +1245,15 @@ class ReleasePaths:
                 if isinstance(small, cst.Raise) and self._caught(small, catching):
                     # The handler goes on with this path (flowed with the `try`).
                     return _Flow(open=False)
-                if isinstance(small, (cst.Return, cst.Raise)):
+                if isinstance(small, cst.Break) and not catching.in_loop:
+                    loop = self._loop_of(small)
+                    if loop is None:
+                        return _Flow(open=False, exit=small)
+                    catching.broken.add(id(loop))
+                    return _Flow(open=False)  # it goes on after the loop
+                if isinstance(small, (cst.Return, cst.Raise)) or (
+                    isinstance(small, cst.Continue) and not catching.in_loop
+                ):
                     return _Flow(open=False, exit=small)
             return _Flow(open=True)
         if isinstance(statement, cst.If):
@@ -1213,7 +1304,7 @@ class ReleasePaths:
             return flow
         if isinstance(statement, (cst.For, cst.While)):
             # The body may run zero times; a release inside it is not guaranteed.
-            loop_body = self._flow(block_statements(statement.body), releases, catching)
+            loop_body = self._flow(block_statements(statement.body), releases, catching.looping())
             if loop_body.exit is not None:
                 return loop_body
             if statement.orelse is not None:
@@ -1229,7 +1320,7 @@ class ReleasePaths:
         self,
         branches: Sequence[Sequence[cst.CSTNode]],
         releases: Releases,
-        catching: _Catching | None = None,
+        catching: _Walk | None = None,
     ) -> _Flow:
         any_open = False
         for branch in branches:
@@ -1238,19 +1329,6 @@ class ReleasePaths:
                 return flow
             any_open = any_open or flow.open
         return _Flow(open=any_open)
-
-
-# The exception classes that `except Exception` does not take.
-_BASE_EXCEPTIONS_ONLY = frozenset(
-    {
-        f"builtins.{name}"
-        for name, value in vars(builtins).items()
-        if isinstance(value, type)
-        and issubclass(value, BaseException)
-        and not issubclass(value, Exception)
-    }
-    | {"asyncio.CancelledError", "asyncio.exceptions.CancelledError"}
-)
 
 
 def _builtin_exception(qualified: str) -> type[BaseException] | None:

@@ -87,7 +87,9 @@ def acquisition_candidates(
             found.append(call)
     if permits:
         # A permit is owed back to its receiver, maybe by another function of the module
-        # (`release_slot()`, `__aexit__`): the analysis must see those releases too.
+        # (`release_slot()`, `__aexit__`): the analysis must see those releases too, and
+        # those of what a local receiver was read from (`sem = self.sem`).
+        permits |= _read_into(tree, permits)
         found.extend(_releases_of(tree, permits, catalog.permit_releases))
     found.extend(reads)
     return found
@@ -144,6 +146,28 @@ def _closed_by_with(
         and not keep_with_items
         and all(kind.with_closes and kind.result == "value" for kind in kinds)
     )
+
+
+def _read_into(tree: ast.Module, receivers: set[str]) -> set[str]:
+    """What the plain names among receivers (`ast.dump` of each) are assigned from,
+    when that is an attribute chain on a name (`sem = self.sem`)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Attribute)
+        ):
+            continue
+        if ast.dump(ast.Name(id=node.targets[0].id, ctx=ast.Load())) not in receivers:
+            continue
+        value: ast.expr = node.value
+        while isinstance(value, ast.Attribute):
+            value = value.value
+        if isinstance(value, ast.Name):
+            found.add(ast.dump(node.value))
+    return found
 
 
 def _releases_of(

@@ -50,8 +50,12 @@ class _Rule(Rule):
             else:
                 line = context.facts.position(exit_node).start.line
                 keyword = "return"
-                if isinstance(exit_node, (cst.Raise, cst.Break)):
-                    keyword = "raise" if isinstance(exit_node, cst.Raise) else "break"
+                if isinstance(exit_node, cst.Raise):
+                    keyword = "raise"
+                elif isinstance(exit_node, cst.Break):
+                    keyword = "break"
+                elif isinstance(exit_node, cst.Continue):
+                    keyword = "continue"
                 path = f"the `{keyword}` on line {line}"
             return context.diagnostic(
                 self.code,

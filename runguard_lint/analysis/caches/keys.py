@@ -34,7 +34,6 @@ from runguard_lint.analysis.caches.syntax import (
     bound_value,
     decorator_words,
     first_param_is,
-    is_test_module,
     local_value,
     param_references,
     positional_params,
@@ -43,6 +42,7 @@ from runguard_lint.analysis.caches.syntax import (
 from runguard_lint.analysis.caches.type_params import TypeParams
 from runguard_lint.analysis.dict_vocabulary import CACHE_DECORATORS
 from runguard_lint.analysis.names import ModuleFacts, dotted_name
+from runguard_lint.analysis.project.modules import is_test_module
 from runguard_lint.analysis.syntax import root_name, tests_missing
 from runguard_lint.analysis.tree import children
 

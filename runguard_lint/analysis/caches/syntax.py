@@ -241,9 +241,3 @@ def table_lookup(node: cst.CSTNode) -> cst.BaseExpression | None:
     else:
         return None
     return table if dotted_name(table) is not None else None
-
-
-def is_test_module(filename: str) -> bool:
-    """pytest's and unittest's file names: `test_*.py`, `*_test.py`, `conftest.py`."""
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    return base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py"

@@ -10,13 +10,14 @@ followed in turn), or an escape. Each kind of parent has its own handler.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import libcst as cst
 from libcst.metadata.scope_provider import Assignment, Scope
 
+from runguard_lint.analysis.caches.syntax import local_value
 from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name
 from runguard_lint.analysis.ownership.handoff import Handoffs
 from runguard_lint.analysis.ownership.loads import LoadsOfBinding
@@ -225,6 +226,12 @@ class Tracer:
                 # releases: whoever runs it gives the permit back.
                 trace.escapes.append(Escape(EscapeKind.RELEASER_HANDED_OVER, "release"))
                 return
+        giver = self._giver_handed_over(receiver, function, acquisition.kind.release)
+        if giver is not None:
+            # `task.add_done_callback(lambda _: self._on_done())`, `_on_done` giving the
+            # permit back: whoever runs the callback gives it back, as with `sem.release`.
+            trace.escapes.append(Escape(EscapeKind.RELEASER_HANDED_OVER, giver))
+            return
         line = self.facts.position(call).start.line
         if any(self.facts.position(node).start.line < line for node in own) and not any(
             self.facts.position(node).start.line < line
@@ -259,6 +266,84 @@ class Tracer:
             trace.escapes.append(Escape(EscapeKind.PERMIT_RETURNED_ELSEWHERE, code))
         elif own:
             trace.releases.extend(release_site(self.facts, node) for node in own)
+
+    def _giver_handed_over(
+        self, receiver: cst.BaseExpression, function: FunctionNode, release: Collection[str]
+    ) -> str | None:
+        """The name of a method that gives back permits of the instance's semaphore
+        and takes none, which the function passes to a call rather than calls: as a
+        value (`task.add_done_callback(self._on_done)`, `functools.partial(
+        self._on_done, ...)`) or in a lambda written as the argument (`lambda _:
+        self._on_done()`). The semaphore may be read into a local first (`sem =
+        self.sem`). None when there is none."""
+        receiver = local_value(self.facts, receiver)
+        root = root_name(receiver)
+        if root is None or self._receiver_class(function, root) is None:
+            return None
+        code = self.facts.module.code_for_node(receiver)
+        givers: set[str] = set()
+        for node in self._permit_releasers().get(code, ()):
+            if node.attr.value not in release:
+                continue
+            call = self.facts.parent(node)
+            giver = self.facts.enclosing_function(node)
+            if (
+                isinstance(call, cst.Call)
+                and call.func is node
+                and isinstance(giver, cst.FunctionDef)
+                and giver is not function
+                and not self._permit_takes(giver, code)
+                and self._same_object(receiver, function, node.value, giver)
+            ):
+                givers.add(giver.name.value)
+        if not givers:
+            return None
+        instance = self.facts.assignments_of(root)
+        for named in walk(function):
+            if not (
+                isinstance(named, cst.Attribute)
+                and named.attr.value in givers
+                and isinstance(named.value, cst.Name)
+                and self.facts.assignments_of(named.value) & instance
+            ):
+                continue
+            parent = self.facts.parent(named)
+            if not (
+                isinstance(parent, cst.Call)
+                and parent.func is named
+                and self.facts.enclosing_function(named) is function
+            ) and self._passed_on(named, function):
+                return named.attr.value
+        return None
+
+    def _passed_on(self, node: cst.CSTNode, function: FunctionNode) -> bool:
+        """Whether node, a bound method, is passed to a call the function makes: as an
+        argument itself (`add_done_callback(self._on_done)`), as the function of a
+        `functools.partial` passed so, or called in a lambda written as an argument
+        (`add_done_callback(lambda _: self._on_done())`). Read any other way (its
+        `__name__`, by a builtin such as `callable(...)`), it is not."""
+        parent = self.facts.parent(node)
+        if isinstance(parent, cst.Call) and parent.func is node:
+            # Called: only in a lambda whose body is that call, passed as an argument.
+            lambda_node = self.facts.parent(parent)
+            if not (isinstance(lambda_node, cst.Lambda) and lambda_node.body is parent):
+                return False
+            node, parent = lambda_node, self.facts.parent(lambda_node)
+        while isinstance(parent, cst.Arg) and parent.value is node:
+            call = self.facts.parent(parent)
+            if (
+                not isinstance(call, cst.Call)
+                or self.facts.enclosing_function(call) is not function
+            ):
+                return False
+            names = self.facts.external_names(call.func)
+            if "functools.partial" not in names:
+                # `callable(self._on_done)`, `print(...)`: a builtin only looks at it.
+                return not any(name.startswith("builtins.") for name in names)
+            if call.args[0] is not parent or parent.keyword is not None:
+                return False
+            node, parent = call, self.facts.parent(call)
+        return False
 
     def _given_back_by_a_giver(
         self, receiver: cst.BaseExpression, function: FunctionNode, releasers: list[cst.Attribute]

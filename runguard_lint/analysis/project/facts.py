@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TypeVar, Union
 
+from runguard_lint.analysis.project.modules import is_test_module
 from runguard_lint.analysis.project.summary import (
     ANY_ATTRIBUTE,
     SUBCLASSES,
@@ -752,11 +753,12 @@ def _constant_params(
     keyed = keyed_functions(modules, resolver)
     if not keyed:
         return {}
-    referenced = {
-        resolver.canonical(name) for summary in modules.values() for name in summary.referenced
-    }
+    # A test's calls (`use_integration(FakeIntegration())`) run in a test process, not
+    # in the service: they show nothing of what its traffic passes.
+    serving = [summary for summary in modules.values() if not _is_test(summary.module)]
+    referenced = {resolver.canonical(name) for summary in serving for name in summary.referenced}
     sites: dict[str, list[tuple[Union[int, str], str]]] = {}
-    for summary in modules.values():
+    for summary in serving:
         for callee, sources in summary.call_args.items():
             target = resolver.canonical(callee)
             if target in keyed:
@@ -805,6 +807,11 @@ def _constant_params(
         if not changed:
             break
     return {name: frozenset(indices) for name, indices in constant.items() if indices}
+
+
+def _is_test(module: str) -> bool:
+    """A test module, by the file names pytest and unittest collect."""
+    return is_test_module(module.rpartition(".")[2] + ".py")
 
 
 def _constant_source(source: str, constant: Mapping[str, set[int]]) -> bool:

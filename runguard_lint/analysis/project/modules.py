@@ -74,3 +74,9 @@ def package_of(module: str, stem: str) -> str:
 @lru_cache(maxsize=4096)
 def _is_package(directory: str) -> bool:
     return os.path.isfile(os.path.join(directory, "__init__.py"))
+
+
+def is_test_module(filename: str) -> bool:
+    """pytest's and unittest's file names: `test_*.py`, `*_test.py`, `conftest.py`."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py"

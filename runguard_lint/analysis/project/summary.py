@@ -61,7 +61,7 @@ from runguard_lint.astwalk import imports_in, walk
 # 14: parameters handed to a function that a thread runs.
 # 15: the threads' targets and closures refined (a started thread, an awaited coroutine).
 # 16: a `def`, `class` or `case` capture rebinds a name for the gates and the closures.
-SUMMARY_FORMAT = 16
+SUMMARY_FORMAT = 17
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -2213,11 +2213,11 @@ class _ArgumentSources:
         """A module-level (or class-level) simple statement, given its own nodes
         (`_Own([statement])`): its nodes down to any lambda in it (scanned as a
         function)."""
-        self.scan(own, {}, frozenset(), "", main=main)
+        self.scan(own, {}, frozenset(), "", main=main, at_import=not main)
 
     def scan_expressions(self, roots: list[ast.AST], main: bool) -> None:
         """Nodes at module or class level (`main`: in the `__main__` block)."""
-        self.scan(_Own(list(roots)), {}, frozenset(), "", main=main)
+        self.scan(_Own(list(roots)), {}, frozenset(), "", main=main, at_import=not main)
 
     def scan(
         self,
@@ -2226,17 +2226,25 @@ class _ArgumentSources:
         local: frozenset[str],
         qualname: str,
         main: bool = False,
+        at_import: bool = False,
     ) -> None:
         """One function's own nodes (or a statement's): a module-level function
         (`qualname`, `params`) passes its parameters on; `local`: the names it and the
-        functions around it bind. Functions nested in it are scanned with theirs."""
+        functions around it bind. Functions nested in it are scanned with theirs.
+        `at_import`: module- or class-level nodes outside the `__main__` block, which
+        run once, when the module is imported: whatever they pass is fixed by the code
+        (`use_integration(SlackIntegration())`, a registry filled at import time), a
+        constant. A script's `__main__` block may loop over its input: not so."""
         callees = {id(node.func) for node in own.calls}
         bindings = self.names.bindings
         for node in own.calls:
             callee = self.project_name(node.func)
             if callee is not None:
                 sources = self.calls.setdefault(callee, set())
-                sources.update(self.arguments(node, params, local, qualname))
+                if at_import:
+                    sources.update(_passed_at_import(node))
+                else:
+                    sources.update(self.arguments(node, params, local, qualname))
                 if not main:
                     sources.add(("#", "c"))
         for name_node in own.names:
@@ -2301,6 +2309,18 @@ class _ArgumentSources:
         if isinstance(value, ast.Name) and value.id in params:
             return f"p:{self.names.module}.{qualname}:{params[value.id]}"
         return "c" if _constant(value, local) else "d"
+
+
+def _passed_at_import(call: ast.Call) -> set[tuple[Union[int, str], str]]:
+    """What a call run at import time passes: a constant in each argument it names
+    (`*args` and `**options` name none)."""
+    sources: set[tuple[Union[int, str], str]] = set()
+    for position, argument in enumerate(call.args):
+        if isinstance(argument, ast.Starred):
+            break
+        sources.add((position, "c"))
+    sources.update((keyword.arg, "c") for keyword in call.keywords if keyword.arg is not None)
+    return sources
 
 
 def _parameter_names(arguments: ast.arguments) -> set[str]:

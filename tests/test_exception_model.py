@@ -432,21 +432,35 @@ def test_the_plan_leaves_a_helper_another_function_may_rebind_stubbed() -> None:
     assert "    return None" not in focused and "global helper" not in focused
 
 
-def _open_exit(body: str, header: str = HEADER) -> str | None:
-    """The exit (`return`/`raise`, as source) of a path that leaves `f = open(path)`,
-    the function's first statement, unreleased; "end" for falling off the end."""
-    facts, function = _function("f = open(path)\n" + textwrap.dedent(body), header=header)
-    acquiring = function.body.body[0]
-    assert isinstance(acquiring, cst.BaseStatement)
-    sites = _close_calls(function)
+def _exit_of(body: str, header: str = HEADER) -> str | None:
+    """The exit (`return`, `raise`, `continue`, as source; "end" for falling off the
+    end) of a path that leaves the resource of the function's first `x = open(...)`
+    unreleased, wherever that statement is; None when every path releases it."""
+    facts, function = _function(body, header=header)
+    acquiring = next(
+        node
+        for node in walk(function)
+        if isinstance(node, cst.SimpleStatementLine)
+        and isinstance(node.body[0], cst.Assign)
+        and " = open(" in facts.module.code_for_node(node)
+    )
+    assign = acquiring.body[0]
+    assert isinstance(assign, cst.Assign)
+    target = assign.targets[0].target
+    assert isinstance(target, cst.Name)
     paths = ReleasePaths(facts)
-    releases = paths.releases_of(acquiring, function, sites, "f", "builtins.open")
+    releases = paths.releases_of(
+        acquiring, function, _close_calls(function), target.value, "builtins.open"
+    )
     exit_node = paths.path_without_release(acquiring, function, releases)
     if exit_node is None:
         return None
-    if exit_node is function:
-        return "end"
-    return facts.module.code_for_node(exit_node)
+    return "end" if exit_node is function else facts.module.code_for_node(exit_node)
+
+
+def _open_exit(body: str, header: str = HEADER) -> str | None:
+    """`_exit_of` with `f = open(path)` first."""
+    return _exit_of("f = open(path)\n" + textwrap.dedent(body), header)
 
 
 _TAKEN = """\
@@ -550,20 +564,6 @@ f.close()
     assert _open_exit(body) == "return None"
 
 
-def _exit_from_a_try_body(body: str) -> cst.CSTNode | None:
-    """The exit of a path that leaves `g`, acquired by the first statement of the `try`
-    that begins the function, unreleased (the function itself for its end)."""
-    facts, function = _function(body)
-    try_node = function.body.body[0]
-    assert isinstance(try_node, cst.Try)
-    acquiring = try_node.body.body[0]
-    assert isinstance(acquiring, cst.BaseStatement)
-    paths = ReleasePaths(facts)
-    releases = paths.releases_of(acquiring, function, _close_calls(function), "g", "builtins.open")
-    found = paths.path_without_release(acquiring, function, releases)
-    return "end" if found is function else found
-
-
 def test_walking_out_of_a_try_body_runs_its_else_and_the_handlers_reached() -> None:
     # Acquired inside the `try`: the `else` releases on the normal path, and the
     # handler the `raise` reaches releases on its own.
@@ -571,13 +571,11 @@ def test_walking_out_of_a_try_body_runs_its_else_and_the_handlers_reached() -> N
         "try:\n    g = open(path)\n    if a:\n        raise ValueError(a)\n"
         "except ValueError:\n    g.close()\n    raise\nelse:\n    g.close()\n"
     )
-    assert _exit_from_a_try_body(body) is None
+    assert _exit_of(body) is None
     # Without the `else`, the normal path falls off the end unreleased.
-    assert _exit_from_a_try_body(body.replace("else:\n    g.close()\n", "x = 1\n")) == "end"
+    assert _exit_of(body.replace("else:\n    g.close()\n", "x = 1\n")) == "end"
     # A handler that goes on without releasing leaves it open after the `try`.
-    assert (
-        _exit_from_a_try_body(body.replace("    g.close()\n    raise\n", "    pass\n", 1)) == "end"
-    )
+    assert _exit_of(body.replace("    g.close()\n    raise\n", "    pass\n", 1)) == "end"
 
 
 def test_a_handler_reached_past_a_closed_inner_block_still_runs() -> None:
@@ -596,42 +594,16 @@ except BaseException:
     g.close()
     raise
 """
-    facts, function = _function(body)
-    acquiring = next(
-        node
-        for node in walk(function)
-        if isinstance(node, cst.SimpleStatementLine)
-        and "open(path)" in facts.module.code_for_node(node)
-    )
-    paths = ReleasePaths(facts)
-    releases = paths.releases_of(acquiring, function, _close_calls(function), "g", "builtins.open")
-    found = paths.path_without_release(acquiring, function, releases)
-    assert found is not None and facts.module.code_for_node(found) == "return None"
-
-
-def _exit_from_a_loop(body: str) -> str | None:
-    """The exit ("end" for the function's) of a path that leaves `g`, acquired by the
-    first statement of the loop that begins the function, unreleased."""
-    facts, function = _function(body)
-    loop = function.body.body[0]
-    assert isinstance(loop, (cst.For, cst.While))
-    acquiring = loop.body.body[0]
-    assert isinstance(acquiring, cst.BaseStatement)
-    paths = ReleasePaths(facts)
-    releases = paths.releases_of(acquiring, function, _close_calls(function), "g", "builtins.open")
-    found = paths.path_without_release(acquiring, function, releases)
-    if found is None:
-        return None
-    return "end" if found is function else facts.module.code_for_node(found)
+    assert _exit_of(body) == "return None"
 
 
 @pytest.mark.parametrize("leaving", ["continue", "break"])
 def test_leaving_the_loop_around_the_acquisition_skips_its_release(leaving: str) -> None:
     body = f"for p in a:\n    g = open(p)\n    if not p:\n        {leaving}\n    g.close()\n"
     # `continue` binds another resource next round; `break` goes on after the loop.
-    assert _exit_from_a_loop(body) == ("continue" if leaving == "continue" else "end")
+    assert _exit_of(body) == ("continue" if leaving == "continue" else "end")
     # After the loop, a release closes what `break` left open, not what `continue` did.
-    after = _exit_from_a_loop(body + "g.close()\n")
+    after = _exit_of(body + "g.close()\n")
     assert after == ("continue" if leaving == "continue" else None)
     # A loop the path enters after the acquisition keeps them in the run.
     inner = "g = open(path)\nfor p in a:\n    if not p:\n        " + leaving + "\ng.close()\n"

@@ -14,6 +14,7 @@ import libcst as cst
 
 from runguard_lint.analysis.caches.syntax import local_sources
 from runguard_lint.analysis.names import ModuleFacts, dotted_name, is_capwords
+from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.analysis.tree import walk
 from runguard_lint.catalog import Catalog
 
@@ -62,29 +63,41 @@ class EntryKind(enum.Enum):
 
 
 def holds_resources(
-    facts: ModuleFacts, catalog: Catalog, values: Sequence[cst.BaseExpression]
+    facts: ModuleFacts,
+    catalog: Catalog,
+    values: Sequence[cst.BaseExpression],
+    view: ProjectView | None = None,
 ) -> bool:
     """Whether every value written is a resource built on the spot (a client, pool,
-    transport, session...): a dict of those keyed by their settings is the keyed
-    singleton that the fixes for clients built from call data recommend, not a
-    cache of traffic, and evicting from it would drop a pool still in use."""
+    transport, session...), by a catalog constructor or a project factory (`view`, the
+    project's facts): a dict of those keyed by their settings is the keyed singleton
+    that the fixes for clients built from call data recommend, not a cache of traffic,
+    and evicting from it would drop a pool still in use."""
     if not values:
         return False
     for value in values:
         # A global set elsewhere says nothing about what this function stores.
         sources = [value, *local_sources(facts, value)] if isinstance(value, cst.Name) else [value]
-        if not any(_builds_resource(facts, source, catalog) for source in sources):
+        if not any(_builds_resource(facts, source, catalog, view) for source in sources):
             return False
     return True
 
 
-def _builds_resource(facts: ModuleFacts, expression: cst.BaseExpression, catalog: Catalog) -> bool:
+def _builds_resource(
+    facts: ModuleFacts,
+    expression: cst.BaseExpression,
+    catalog: Catalog,
+    view: ProjectView | None,
+) -> bool:
     if isinstance(expression, cst.Await):
         expression = expression.expression
     if not isinstance(expression, cst.Call):
         return False
     names = facts.external_names(expression.func)
     if names & set(catalog.by_callable):
+        return True
+    if view is not None and view.factory(expression) is not None:
+        # `get_anthropic_client(api_key)`, a project function that returns a fresh one.
         return True
     if "logging.getLogger" in names:
         # The logging module keeps each logger for good already: a dict of them keyed

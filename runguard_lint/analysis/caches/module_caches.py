@@ -111,7 +111,10 @@ def _judge(
         found.values.extend(use.values)
         found.keys.extend(data_keys)
     if not writes or holds_resources(
-        facts, context.catalog, [value for found in writes.values() for value in found.values]
+        facts,
+        context.catalog,
+        [value for found in writes.values() for value in found.values],
+        context.view,
     ):
         return None
     ordered = sorted(writes.values(), key=lambda found: facts.position(found.function).start.line)

@@ -61,7 +61,7 @@ from runguard_lint.astwalk import imports_in, walk
 # 14: parameters handed to a function that a thread runs.
 # 15: the threads' targets and closures refined (a started thread, an awaited coroutine).
 # 16: a `def`, `class` or `case` capture rebinds a name for the gates and the closures.
-SUMMARY_FORMAT = 17
+SUMMARY_FORMAT = 18
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -783,26 +783,47 @@ class _Summariser:
         held = _Held(own, bound, params, shared, self.surely_set_globals, own_locals)
         held.surely_set = self.surely_set.get(cls, frozenset()) if cls else frozenset()
         callees: list[str] = []
+        every: dict[str, list[ast.expr]] | None = None
         for node in own.returns:
             if node.value is None or _is_none(node.value):
                 continue
             value = _unawait(node.value)
-            if isinstance(value, ast.Name) and value.id in bound and held.source(value) is None:
-                if not self.only_returned(own, value.id):
+            values = [value]
+            multiple = False
+            if (
+                isinstance(value, ast.Name)
+                and value.id not in shared
+                and held.source(value) is None
+            ):
+                if value.id in bound:
+                    values = [bound[value.id]]
+                else:
+                    # `if azure: client = AzureOpenAI(...)` / `else: client = OpenAI(...)`:
+                    # a local every binding of which is a plain assignment.
+                    every = _plain_bindings(own) if every is None else every
+                    values = every.get(value.id, values)
+                    multiple = values[0] is not value
+                if values[0] is not value and not self.only_returned(own, value.id):
                     return None
-                value = _unawait(bound[value.id])
-            for branch in _branches(value, held):
-                branch = _unawait(branch)
-                if held.source(branch) is not None:
-                    continue
-                if not isinstance(branch, ast.Call):
+                if multiple and _handed_on(own, value.id):
                     return None
-                callee = self.names.resolve(branch.func, self.current_class)
-                if callee is None:
-                    return None
-                if self.over_borrowed_transport(branch, callee, bound):
-                    continue  # a client over the instance's transport holds no sockets
-                callees.append(callee)
+            for bound_value in values:
+                for branch in _branches(_unawait(bound_value), held):
+                    branch = _unawait(branch)
+                    if held.source(branch) is not None:
+                        if multiple:
+                            # A held value bound in one branch (`client = self.client`):
+                            # not a getter with a fresh fallback, which is one value.
+                            return None
+                        continue
+                    if not isinstance(branch, ast.Call):
+                        return None
+                    callee = self.names.resolve(branch.func, self.current_class)
+                    if callee is None:
+                        return None
+                    if self.over_borrowed_transport(branch, callee, bound):
+                        continue  # a client over the instance's transport holds no sockets
+                    callees.append(callee)
         if not callees or held.unsure:
             return None
         gates = None if not held.sources else tuple(sorted(held.gates))
@@ -1266,6 +1287,53 @@ def _single_bindings(own: _Own) -> dict[str, ast.expr]:
         ):
             values[node.target.id] = node.value
     return {name: value for name, value in values.items() if counts.get(name) == 1}
+
+
+def _handed_on(own: _Own, name: str) -> bool:
+    """Whether the function passes the local to a call (`stack.enter_context(client)`,
+    `_POOL.append(client)`, `closer(client)`) or names it in a function it defines (a
+    cleanup it registers): another owner may keep or release it."""
+    for call in own.calls:
+        for argument in (*call.args, *(keyword.value for keyword in call.keywords)):
+            passed = _unstarred(argument)
+            if passed is not None and passed.id == name:
+                return True
+    return any(
+        isinstance(node, ast.Name) and node.id == name
+        for nested in own.nested
+        for node in ast.walk(nested)
+    )
+
+
+def _unstarred(argument: ast.expr) -> ast.Name | None:
+    value = argument.value if isinstance(argument, ast.Starred) else argument
+    return value if isinstance(value, ast.Name) else None
+
+
+def _plain_bindings(own: _Own) -> dict[str, list[ast.expr]]:
+    """Locals bound more than once, each time by a plain assignment (`x = ...`, `x: T =
+    ...`): name -> the values, in source order. A name also bound any other way (a
+    loop, `with ... as`, an unpacking, `+=`, an import, a `case` capture) is left out."""
+    counts: dict[str, int] = {}
+    for name in own.names:
+        if isinstance(name.ctx, ast.Store):
+            counts[name.id] = counts.get(name.id, 0) + 1
+    values: dict[str, list[ast.expr]] = {}
+    for node in own.assigns:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target: ast.expr = node.targets[0]
+            value: ast.expr | None = node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and value is not None:
+            values.setdefault(target.id, []).append(value)
+    return {
+        name: found
+        for name, found in values.items()
+        if len(found) > 1 and counts.get(name) == len(found) == _bindings(own, name)
+    }
 
 
 def _stores_into_lasting(call: ast.Call, locals_: set[str]) -> bool:

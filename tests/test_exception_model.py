@@ -608,3 +608,18 @@ def test_leaving_the_loop_around_the_acquisition_skips_its_release(leaving: str)
     # A loop the path enters after the acquisition keeps them in the run.
     inner = "g = open(path)\nfor p in a:\n    if not p:\n        " + leaving + "\ng.close()\n"
     assert _open_exit(inner.replace("g = open(path)\n", "").replace("g.close", "f.close")) is None
+
+
+def test_a_break_in_an_inner_loops_else_leaves_the_loop_around_it() -> None:
+    # The `break` is the outer loop's: the path goes on after it, where nothing releases.
+    body = """\
+for p in a:
+    g = open(p)
+    while b:
+        b = None
+    else:
+        break
+    g.close()
+"""
+    assert _exit_of(body) == "end"
+    assert _exit_of(body + "g.close()\n") is None

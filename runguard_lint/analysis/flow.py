@@ -653,9 +653,11 @@ class ReleasePaths:
         """A statement through which some normal path leaves the function unreleased.
 
         Walks the statements after the acquisition, then those after each
-        enclosing compound statement, up to the end of the function. Returns
-        the `return`/`raise` (or the function, for falling off its end) of the
-        first path found that never releases, or None when every path does.
+        enclosing compound statement, up to the end of the function: past a `try`
+        body, its `else` and the handlers a `raise` reached; past a loop body, what
+        follows the loop when a `break` left it. Returns the `return`, `raise` or
+        `continue` (or the function, for falling off its end) of the first path found
+        that never releases, or None when every path does.
         """
         facts = self.facts
         current: cst.CSTNode = statement
@@ -706,12 +708,15 @@ class ReleasePaths:
             current = owner
 
     def _loop_of(self, node: cst.CSTNode) -> cst.For | cst.While | None:
-        """The loop a `break` leaves: the innermost around it in its function."""
+        """The loop a `break` leaves: the innermost in its function whose body holds it
+        (a `break` in a loop's `else` leaves the loop around that one)."""
+        child = node
         for ancestor in self.facts.ancestors(node):
-            if isinstance(ancestor, (cst.For, cst.While)):
+            if isinstance(ancestor, (cst.For, cst.While)) and child is ancestor.body:
                 return ancestor
-            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            if isinstance(ancestor, _NESTED_SCOPES):
                 return None
+            child = ancestor
         return None
 
     def _leave_try_body(
@@ -741,9 +746,7 @@ class ReleasePaths:
         tries: list[_TryNode] = []
         child = statement
         parent = self.facts.parent(child)
-        while parent is not None and not isinstance(
-            parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)
-        ):
+        while parent is not None and not isinstance(parent, _NESTED_SCOPES):
             if isinstance(parent, (cst.Try, cst.TryStar)) and parent.body is child:
                 tries.append(parent)
             child, parent = parent, self.facts.parent(parent)

@@ -745,11 +745,11 @@ def _constant_params(
     resolver: ProjectFacts,
     params: Mapping[str, tuple[str, ...]],
 ) -> dict[str, frozenset[int]]:
-    """For each keyed function, the parameters every call in the project passes a
-    constant (see ProjectFacts.constant_params). A function with no call, or named
-    other than as a callee anywhere (a callback, a decorator), has none. Passing on a
-    parameter of another keyed function counts as that parameter does (the greatest
-    fixpoint: a recursion passing its own parameter adds no value)."""
+    """For each keyed function, the parameters every call in the project (its test
+    modules aside) passes a constant (see ProjectFacts.constant_params). A function
+    with no call, or named other than as a callee anywhere (a callback, a decorator),
+    has none. Passing on a parameter of another keyed function counts as that parameter
+    does (the greatest fixpoint: a recursion passing its own parameter adds no value)."""
     keyed = keyed_functions(modules, resolver)
     if not keyed:
         return {}

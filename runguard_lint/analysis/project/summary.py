@@ -61,6 +61,8 @@ from runguard_lint.astwalk import imports_in, walk
 # 14: parameters handed to a function that a thread runs.
 # 15: the threads' targets and closures refined (a started thread, an awaited coroutine).
 # 16: a `def`, `class` or `case` capture rebinds a name for the gates and the closures.
+# 17: calls made at import time pass constants.
+# 18: a factory may return a local bound more than once.
 SUMMARY_FORMAT = 18
 
 # Decorators after which a function no longer returns a fresh object per call.

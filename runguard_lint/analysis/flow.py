@@ -366,13 +366,8 @@ class RaisingCode:
 
     def caught_names(self, caught: cst.BaseExpression) -> set[str]:
         """The qualified names of the exception types a handler names."""
-        types = (
-            [element.value for element in caught.elements]
-            if isinstance(caught, cst.Tuple)
-            else [caught]
-        )
         names: set[str] = set()
-        for kind in types:
+        for kind in _handled_types(caught):
             names |= self.facts.external_names(kind)
         return names
 
@@ -756,9 +751,15 @@ class ReleasePaths:
         """Whether a handler of an enclosing `try` takes what node raises (then records
         which: the first that does, searching the innermost `try` first). A handler
         that may or may not take it ends the search: the raise counts as leaving."""
+        if not catching.tries:
+            return False
+        raised = None
+        if node.exc is not None:
+            raised = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+        ancestry = self._ancestry(raised) if raised is not None else None
         for candidate in catching.tries:
             for handler in candidate.handlers:
-                taken = self._takes(handler.type, node)
+                taken = self._takes(handler.type, raised, ancestry)
                 if taken is None:
                     return False
                 if taken:
@@ -770,16 +771,21 @@ class ReleasePaths:
         """The qualified names of an exception class, the module's own classes too."""
         return {qualified.name for qualified in self.facts.qualified_names(node)}
 
-    def _takes(self, caught: cst.BaseExpression | None, node: cst.Raise) -> bool | None:
-        """Whether `except caught:` takes what node raises; None when that is not
-        known. A bare handler and `BaseException` take everything, a class takes
+    def _takes(
+        self,
+        caught: cst.BaseExpression | None,
+        raised: cst.BaseExpression | None,
+        ancestry: tuple[set[str], set[type[BaseException]]] | None,
+    ) -> bool | None:
+        """Whether `except caught:` takes the class `raised` (None for a bare `raise`,
+        which re-raises what is being handled), given its `_ancestry`; None when that is
+        not known. A bare handler and `BaseException` take everything, a class takes
         itself; past that, the raised class must be known to its roots: a builtin, or a
         class of this module whose bases are known so (`class Closed(Exception)`).
-        Anything else (an imported class, `raise error`, a bare `raise`, which re-raises
-        what is being handled) is not known."""
+        Anything else (an imported class, `raise error`, a bare `raise`) is not known."""
         if caught is None:
             return True
-        kinds = [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
+        kinds = _handled_types(caught)
         caught_names: set[str] = set()
         for kind in kinds:
             names = self._names(kind)
@@ -788,10 +794,8 @@ class ReleasePaths:
             caught_names |= names
         if "builtins.BaseException" in caught_names:
             return True
-        if node.exc is None:
+        if raised is None:
             return None
-        raised = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
-        ancestry = self._ancestry(raised)
         if ancestry is None:
             return True if self._names(raised) & caught_names else None
         names, roots = ancestry
@@ -810,32 +814,29 @@ class ReleasePaths:
             return False
         return None
 
-    def _defined_class(self, node: cst.BaseExpression) -> bool:
-        """A name bound once, by a `class` statement of this module."""
+    def _defined_class(self, node: cst.BaseExpression) -> cst.ClassDef | None:
+        """The `class` statement of this module that binds a name bound only there."""
         if not isinstance(node, cst.Name):
-            return False
+            return None
         assignments = self.facts.assignments_of(node)
-        return len(assignments) == 1 and isinstance(
-            getattr(next(iter(assignments)), "node", None), cst.ClassDef
-        )
+        if len(assignments) != 1:
+            return None
+        definition = getattr(next(iter(assignments)), "node", None)
+        return definition if isinstance(definition, cst.ClassDef) else None
 
     def _ancestry(
         self, node: cst.BaseExpression, depth: int = 0
     ) -> tuple[set[str], set[type[BaseException]]] | None:
         """The qualified names of an exception class and of the classes of this module
         it derives from, and the builtin classes at its roots; None when some base is
-        not known (imported, computed, or too deep)."""
+        not known (imported, computed, or deeper than `_MAX_BASES_DEPTH`)."""
         names = self._names(node)
         builtin = {cls for cls in map(_builtin_exception, names) if cls is not None}
         if builtin:
             return names, builtin
-        if not isinstance(node, cst.Name) or depth > 8:
+        definition = self._defined_class(node) if depth <= _MAX_BASES_DEPTH else None
+        if definition is None:
             return None
-        if not self._defined_class(node):
-            return None
-        (assignment,) = self.facts.assignments_of(node)
-        definition = getattr(assignment, "node", None)
-        assert isinstance(definition, cst.ClassDef)
         bases = [base.value for base in definition.bases if base.keyword is None]
         if not bases:
             return None
@@ -1323,7 +1324,7 @@ class ReleasePaths:
         self,
         branches: Sequence[Sequence[cst.CSTNode]],
         releases: Releases,
-        catching: _Walk | None = None,
+        catching: _Walk,
     ) -> _Flow:
         any_open = False
         for branch in branches:
@@ -1332,6 +1333,21 @@ class ReleasePaths:
                 return flow
             any_open = any_open or flow.open
         return _Flow(open=any_open)
+
+
+# How deep `_ancestry` follows a module's classes through their bases: `class A(A)` (a
+# rebinding, or a mistake) would otherwise never end.
+_MAX_BASES_DEPTH = 8
+
+
+def _handled_types(caught: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The exception types an `except` clause names: each element of a tuple, or the
+    one expression."""
+    return (
+        [element.value for element in caught.elements]
+        if isinstance(caught, cst.Tuple)
+        else [caught]
+    )
 
 
 def _builtin_exception(qualified: str) -> type[BaseException] | None:

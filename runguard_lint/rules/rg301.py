@@ -20,6 +20,13 @@ from runguard_lint.fixes import guarded
 from runguard_lint.rules._leaks import function_label, released_verb
 from runguard_lint.rules.base import Rule
 
+# The statement that ends a path, as the message names it (else a `return`).
+_EXIT_KEYWORDS: dict[type[cst.CSTNode], str] = {
+    cst.Raise: "raise",
+    cst.Break: "break",
+    cst.Continue: "continue",
+}
+
 
 class _Rule(Rule):
     code = "RG301"
@@ -49,13 +56,7 @@ class _Rule(Rule):
                 path = "the path that reaches the end of the function"
             else:
                 line = context.facts.position(exit_node).start.line
-                keyword = "return"
-                if isinstance(exit_node, cst.Raise):
-                    keyword = "raise"
-                elif isinstance(exit_node, cst.Break):
-                    keyword = "break"
-                elif isinstance(exit_node, cst.Continue):
-                    keyword = "continue"
+                keyword = _EXIT_KEYWORDS.get(type(exit_node), "return")
                 path = f"the `{keyword}` on line {line}"
             return context.diagnostic(
                 self.code,

@@ -66,7 +66,7 @@ def holds_resources(
     facts: ModuleFacts,
     catalog: Catalog,
     values: Sequence[cst.BaseExpression],
-    view: ProjectView | None = None,
+    view: ProjectView,
 ) -> bool:
     """Whether every value written is a resource built on the spot (a client, pool,
     transport, session...), by a catalog constructor or a project factory (`view`, the
@@ -87,7 +87,7 @@ def _builds_resource(
     facts: ModuleFacts,
     expression: cst.BaseExpression,
     catalog: Catalog,
-    view: ProjectView | None,
+    view: ProjectView,
 ) -> bool:
     if isinstance(expression, cst.Await):
         expression = expression.expression
@@ -96,7 +96,7 @@ def _builds_resource(
     names = facts.external_names(expression.func)
     if names & set(catalog.by_callable):
         return True
-    if view is not None and view.factory(expression) is not None:
+    if view.factory(expression) is not None:
         # `get_anthropic_client(api_key)`, a project function that returns a fresh one.
         return True
     if "logging.getLogger" in names:

@@ -307,12 +307,7 @@ class Tracer:
                 and self.facts.assignments_of(named.value) & instance
             ):
                 continue
-            parent = self.facts.parent(named)
-            if not (
-                isinstance(parent, cst.Call)
-                and parent.func is named
-                and self.facts.enclosing_function(named) is function
-            ) and self._passed_on(named, function):
+            if self._passed_on(named, function):
                 return named.attr.value
         return None
 

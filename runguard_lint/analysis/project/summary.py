@@ -47,6 +47,7 @@ from __future__ import annotations
 import ast
 import enum
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Union, cast
@@ -1316,10 +1317,6 @@ def _plain_bindings(own: _Own) -> dict[str, list[ast.expr]]:
     """Locals bound more than once, each time by a plain assignment (`x = ...`, `x: T =
     ...`): name -> the values, in source order. A name also bound any other way (a
     loop, `with ... as`, an unpacking, `+=`, an import, a `case` capture) is left out."""
-    counts: dict[str, int] = {}
-    for name in own.names:
-        if isinstance(name.ctx, ast.Store):
-            counts[name.id] = counts.get(name.id, 0) + 1
     values: dict[str, list[ast.expr]] = {}
     for node in own.assigns:
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -1331,11 +1328,12 @@ def _plain_bindings(own: _Own) -> dict[str, list[ast.expr]]:
             continue
         if isinstance(target, ast.Name) and value is not None:
             values.setdefault(target.id, []).append(value)
-    return {
-        name: found
-        for name, found in values.items()
-        if len(found) > 1 and counts.get(name) == len(found) == _bindings(own, name)
-    }
+    several = {name: found for name, found in values.items() if len(found) > 1}
+    if not several:
+        return {}
+    # Every binding of each name, of any kind, counted in one pass (`_bound_name`).
+    counts = Counter(_bound_name(node) for node in own.nodes)
+    return {name: found for name, found in several.items() if counts[name] == len(found)}
 
 
 def _stores_into_lasting(call: ast.Call, locals_: set[str]) -> bool:

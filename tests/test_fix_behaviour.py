@@ -307,3 +307,144 @@ def test_branches_inside_a_loop_are_not_told_apart(tmp_path: Path) -> None:
     (tmp_path / "looped.py").write_text(looped, encoding="utf-8")
     result = run_cli("--diff", "--no-cache", "--unsafe-fixes", "looped.py", cwd=tmp_path)
     assert "with httpx.Client(timeout=10) as client:" not in result.stdout + result.stderr
+
+
+LOOPS = """\
+def count_texts(paths):
+    count = 0
+    for path in paths:
+        handle = open(path)
+        if not path.endswith(".txt"):
+            continue
+        count += len(handle.read())
+        handle.close()
+    return count
+
+
+def first_text(paths):
+    found = None
+    for path in paths:
+        handle = open(path)
+        if path.endswith(".txt"):
+            found = path
+            break
+        handle.close()
+    return found
+"""
+
+LOOPS_MAIN = """
+import json, os, sys, warnings
+import loops
+
+names = sorted(os.listdir(sys.argv[1]))
+paths = [os.path.join(sys.argv[1], name) for name in names]
+# A file dropped without close() is closed by its finaliser, which warns: count those.
+with warnings.catch_warnings(record=True) as dropped:
+    warnings.simplefilter("always", ResourceWarning)
+    counted = [loops.count_texts(paths) for _ in range(10)]
+    firsts = [os.path.basename(loops.first_text(paths)) for _ in range(10)]
+print(json.dumps({
+    "counted": sorted(set(counted)),
+    "firsts": sorted(set(firsts)),
+    "dropped_open": sum(issubclass(w.category, ResourceWarning) for w in dropped),
+}))
+"""
+
+
+def test_a_release_moved_past_continue_and_break_keeps_the_answers(tmp_path: Path) -> None:
+    """RG301 where a loop's `continue` skips the close, and where a `break` leaves the loop
+    before it: `--fix` puts the rest of the round in `try`/`finally`. Run before and after
+    on real files: the same answers, and the fixed code drops no file unclosed."""
+    scratch = tmp_path / "files"
+    scratch.mkdir()
+    for name, text in (("a.log", "x"), ("b.txt", "hello"), ("c.log", "yy"), ("d.txt", "hi")):
+        (scratch / name).write_text(text, encoding="utf-8")
+    results = {}
+    for name in ("before", "after"):
+        directory = tmp_path / name
+        directory.mkdir()
+        (directory / "loops.py").write_text(LOOPS, encoding="utf-8")
+        (directory / "main.py").write_text(LOOPS_MAIN, encoding="utf-8")
+        if name == "after":
+            fixed = run_cli("--fix", "--no-cache", "loops.py", cwd=directory)
+            assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+            assert "Fixed 2 findings" in fixed.stdout, fixed.stdout
+        ran = subprocess.run(
+            [sys.executable, "main.py", str(scratch)],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert ran.returncode == 0, ran.stderr
+        results[name] = json.loads(ran.stdout)
+    assert results["before"]["counted"] == results["after"]["counted"] == [7]
+    assert results["before"]["firsts"] == results["after"]["firsts"] == ["b.txt"]
+    # Each count_texts call drops the two .log files unclosed, each first_text call b.txt.
+    assert results["before"]["dropped_open"] == 30, results["before"]
+    assert results["after"]["dropped_open"] == 0, results["after"]
+
+
+SHARED_OR_BUILT = """\
+import httpx
+
+SHARED = httpx.Client(timeout=10)
+
+
+def fetch(url, mode):
+    if mode == "a":
+        client = httpx.Client(timeout=10)
+    elif mode == "b":
+        client = httpx.Client(timeout=10, headers={"x-mode": mode})
+    else:
+        client = SHARED
+    text = mode + ":" + client.get(url).text
+    return text
+"""
+
+SHARED_OR_BUILT_MAIN = """
+import gc, json, os, sys
+gc.disable()
+import clients
+
+before = len(os.listdir("/proc/self/fd"))
+texts = [clients.fetch(sys.argv[1], mode) for mode in ["a", "b", "c"] * 20]
+print(json.dumps({
+    "texts": sorted(set(texts)),
+    "leaked_descriptors": len(os.listdir("/proc/self/fd")) - before,
+}))
+"""
+
+
+def test_two_branches_that_build_and_one_that_shares_are_fixed_in_turn(
+    server_url: str, tmp_path: Path
+) -> None:
+    """A client built on two branches of an `if`/`elif` and taken from a module-level one on
+    the third (khoj's shape): `--fix --unsafe-fixes` applies the two fixes in turn. Run
+    before and after: the same answers; the fixed code holds at most the shared client's
+    connection and the one client it now builds once, and never closes the shared one."""
+    results = {}
+    for name in ("before", "after"):
+        directory = tmp_path / name
+        directory.mkdir()
+        (directory / "clients.py").write_text(SHARED_OR_BUILT, encoding="utf-8")
+        (directory / "main.py").write_text(SHARED_OR_BUILT_MAIN, encoding="utf-8")
+        (directory / "requirements.txt").write_text("httpx\n", encoding="utf-8")
+        if name == "after":
+            fixed = run_cli("--fix", "--unsafe-fixes", "--no-cache", "clients.py", cwd=directory)
+            assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+            assert "Fixed 2 findings" in fixed.stdout, fixed.stdout
+        ran = subprocess.run(
+            [sys.executable, "main.py", server_url],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert ran.returncode == 0, ran.stderr
+        results[name] = json.loads(ran.stdout)
+    fixed_text = (tmp_path / "after" / "clients.py").read_text(encoding="utf-8")
+    assert "SHARED.close" not in fixed_text and "scope.callback(client.close)" in fixed_text
+    assert results["before"]["texts"] == results["after"]["texts"] == ["a:ok", "b:ok", "c:ok"]
+    assert results["before"]["leaked_descriptors"] >= 40, results["before"]
+    assert results["after"]["leaked_descriptors"] <= 2, results["after"]

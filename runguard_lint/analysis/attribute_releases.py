@@ -8,7 +8,7 @@ defined elsewhere knows what its base closes.
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from runguard_lint.astwalk import children, walk
 
@@ -102,10 +102,8 @@ def releases_in(
             # `process = self._process`, `process: Final = self._process`,
             # `pool = getattr(self, "_pool", None)`, `conns = {self.a, self.b}`
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            held = held_attributes(node.value)
-            for target in targets:
-                if isinstance(target, ast.Name) and held:
-                    aliases.setdefault(target.id, set()).update(held)
+            for name, held in _bound_aliases(targets, node.value):
+                aliases.setdefault(name, set()).update(held)
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -131,6 +129,26 @@ def releases_in(
         if name in released_names:
             released |= attributes
     return released
+
+
+def _bound_aliases(targets: Sequence[ast.expr], value: ast.expr) -> Iterator[tuple[str, set[str]]]:
+    """The local names an assignment binds to what `self.x` attributes the value holds.
+    A tuple or list target unpacking a display of as many plain elements pairs them
+    one by one (`process, self.process = self.process, None`: `process` is the old
+    `self.process`, which the swap hands to the local to release)."""
+    for target in targets:
+        if isinstance(target, ast.Name):
+            held = held_attributes(value)
+            if held:
+                yield target.id, held
+        elif (
+            isinstance(target, (ast.Tuple, ast.List))
+            and isinstance(value, (ast.Tuple, ast.List))
+            and len(target.elts) == len(value.elts)
+            and not any(isinstance(part, ast.Starred) for part in (*target.elts, *value.elts))
+        ):
+            for element, part in zip(target.elts, value.elts):
+                yield from _bound_aliases([element], part)
 
 
 def held_attributes(value: ast.expr) -> set[str]:

@@ -1017,6 +1017,10 @@ class ReleasePaths:
             return frozenset()
         # Each candidate, with the node after which it may only be rebound to True.
         candidates: dict[str, cst.CSTNode] = {}
+        # Counters grown right after the acquisition (`taken += 1`, each permit taken in
+        # a loop counted): true whenever one is held, if they start at zero or more and
+        # only grow.
+        counters: set[str] = set()
         # The bindings that make an alias of the resource a flag (`created = client`).
         aliasing: set[int] = set()
         siblings = block_statements(block)
@@ -1025,7 +1029,11 @@ class ReleasePaths:
             if not self.raising.harmless(later):
                 break
             for small in small_statements(later):
-                if isinstance(small, cst.Assign) and (
+                if isinstance(small, cst.AugAssign) and _grows(small):
+                    if isinstance(small.target, cst.Name):
+                        counters.add(small.target.value)
+                        candidates.setdefault(small.target.value, statement)
+                elif isinstance(small, cst.Assign) and (
                     _binds_true(small) or (holder is not None and _is_holder(small.value, holder))
                 ):
                     for target in small.targets:
@@ -1055,6 +1063,7 @@ class ReleasePaths:
                     or id(assignment.node) in aliasing
                     or _rebinds_true(self.facts, assignment.node)
                 )
+                and (name not in counters or _counts_up(self.facts, assignment.node))
                 for assignment in scope.assignments[name]
             )
         )
@@ -1176,7 +1185,7 @@ class ReleasePaths:
         is held), and `or` of guards whose body is empty.
         """
         holder = releases.holder
-        if holder is None:
+        if holder is None and not releases.flags:
             return None
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
             inner = self._guard(test.expression, releases)
@@ -1186,9 +1195,13 @@ class ReleasePaths:
             right = self._guard(test.right, releases)
             joined = isinstance(test.operator, cst.Or)
             return joined if left is joined and right is joined else None
-        if _is_holder(test, holder) or (
-            isinstance(test, cst.Name) and test.value in releases.flags
-        ):
+        if isinstance(test, cst.Name) and test.value in releases.flags:
+            return False
+        if holder is None:
+            # A permit taken from a receiver is held by no name: only its flags (a
+            # counter of the permits taken) tell.
+            return None
+        if _is_holder(test, holder):
             return False
         if isinstance(test, cst.Attribute) and _is_holder(test.value, holder):
             return True if test.attr.value in _CLOSED_ATTRIBUTES else None
@@ -1307,6 +1320,9 @@ class ReleasePaths:
                 return self._flow(block_statements(statement.finalbody), releases, catching)
             return flow
         if isinstance(statement, (cst.For, cst.While)):
+            if id(statement) in releases.ids:
+                # A loop that gives back one permit per pass, as many as were taken.
+                return _Flow(open=False)
             # The body may run zero times; a release inside it is not guaranteed.
             loop_body = self._flow(block_statements(statement.body), releases, catching.looping())
             if loop_body.exit is not None:
@@ -1411,10 +1427,36 @@ def _binds_true(assign: cst.Assign) -> bool:
 
 
 def _rebinds_true(facts: ModuleFacts, target: cst.CSTNode) -> bool:
-    """Whether a binding's target is that of `name = True`."""
+    """Whether a binding's target is that of `name = True`, or of `name += 1` (a
+    counter that grows, whose truth it keeps)."""
     parent = facts.parent(target)
+    if isinstance(parent, cst.AugAssign):
+        return _grows(parent)
     statement = facts.parent(parent) if isinstance(parent, cst.AssignTarget) else None
     return isinstance(statement, cst.Assign) and _binds_true(statement)
+
+
+def _grows(statement: cst.AugAssign) -> bool:
+    """`name += 1` (any positive integer literal)."""
+    value = statement.value
+    return (
+        isinstance(statement.operator, cst.AddAssign)
+        and isinstance(value, cst.Integer)
+        and value.evaluated_value > 0
+    )
+
+
+def _counts_up(facts: ModuleFacts, target: cst.CSTNode) -> bool:
+    """A counter's binding: `name += 1`, or `name = 0` (any literal from zero up)."""
+    parent = facts.parent(target)
+    if isinstance(parent, cst.AugAssign):
+        return _grows(parent)
+    statement = facts.parent(parent) if isinstance(parent, cst.AssignTarget) else None
+    return (
+        isinstance(statement, cst.Assign)
+        and isinstance(statement.value, cst.Integer)
+        and statement.value.evaluated_value >= 0
+    )
 
 
 def _is_holder(node: cst.BaseExpression, holder: str) -> bool:

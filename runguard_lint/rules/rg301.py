@@ -77,7 +77,7 @@ class _Rule(Rule):
                 "`finally` is reached"
             )
             remedy = "start the `try` right after the acquisition, or use `with`"
-        elif isinstance(fate.unsafe_release, cst.For):
+        elif fate.closed_by_exhaustion:
             # It closes itself when the loop runs it to the end (`fileinput.input`).
             detail = "the loop closes it only when it runs to its end, and its body can " + (
                 "stop at a `yield` or `await` whose consumer never resumes it"

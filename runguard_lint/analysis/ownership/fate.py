@@ -74,6 +74,13 @@ class FateJudge:
         loop = self._enclosing_loop(acquisition.call, acquisition.function)
         if loop is not None and self._created_lazily(acquisition.call, trace.holder):
             loop = None  # `if pool is None: pool = Executor()`: made once, on first need
+        if loop is not None:
+            giving_back = self._giving_back_loops(acquisition, loop, trace.releases)
+            if giving_back:
+                # The loop that gives the permits back is their release.
+                trace = replace(trace, releases=giving_back)
+                release_sites = tuple(trace.with_releases) + tuple(giving_back)
+                loop = None
         if (
             loop is not None
             and not trace.element_released
@@ -135,6 +142,7 @@ class FateJudge:
             sites,
             unsafe_release=loop,
             after_yield=yields,
+            closed_by_exhaustion=True,
         )
 
     def _release_safety(
@@ -213,6 +221,61 @@ class FateJudge:
             child = ancestor
         return None
 
+    def _giving_back_loops(
+        self, acquisition: Acquisition, loop: cst.CSTNode, releases: list[cst.CSTNode]
+    ) -> list[cst.CSTNode]:
+        """For permits taken in one loop and given back in another (`while ...: await
+        sem.acquire(); taken += 1`, then `for _ in range(taken): sem.release()`), the
+        loops that give them back, one per release (else none). Each pass of the first
+        loop takes one more permit of the same receiver and each pass of the other gives
+        one back, so the loop does not make all but the last leak, as it does for a value
+        built anew on each pass; whether every path reaches the giving-back loop is then
+        judged as for a single permit. How many passes each loop makes is not compared.
+
+        A giving-back loop lies outside the taking loop and inside every loop around it
+        (a loop around both, `for batch in batches:`, takes and gives back on each of its
+        passes), and each of its passes gives one back on every path."""
+        if not acquisition.kind.takes_permit:
+            return []
+        function = acquisition.function
+        loops: list[cst.CSTNode] = []
+        for site in releases:
+            outer = None
+            inner = self._enclosing_loop(site, function)
+            while (
+                inner is not None
+                and not is_within(self.facts, inner, loop)
+                and not is_within(self.facts, loop, inner)
+            ):
+                outer, inner = inner, self._enclosing_loop(inner, function)
+            if outer is None or not self._gives_back_each_pass(outer, site):
+                return []
+            loops.append(outer)
+        return loops
+
+    def _gives_back_each_pass(self, loop: cst.CSTNode, site: cst.CSTNode) -> bool:
+        """A loop whose body is simple statements that cannot raise or leave, one of
+        them the release itself (`for _ in range(taken): sem.release()`)."""
+        if not isinstance(loop, (cst.For, cst.While)) or loop.orelse is not None:
+            return False
+        raising = self.paths.raising
+        statements = block_statements(loop.body)
+        holding = [
+            statement
+            for statement in statements
+            if isinstance(statement, cst.SimpleStatementLine)
+            and is_within(self.facts, site, statement)
+        ]
+        return bool(holding) and all(
+            isinstance(statement, cst.SimpleStatementLine)
+            and all(
+                raising.harmless_small(small)
+                or (statement in holding and _is_release_statement(small, site))
+                for small in statement.body
+            )
+            for statement in statements
+        )
+
     def _created_lazily(self, call: cst.Call | cst.Attribute, holder: str | None) -> bool:
         """The acquisition sits under `if x is None:` / `if not x:` on its own holder."""
         if holder is None:
@@ -236,6 +299,15 @@ class FateJudge:
                 if start <= line <= end:
                     return True
         return False
+
+
+def _is_release_statement(small: cst.BaseSmallStatement, site: cst.CSTNode) -> bool:
+    """`sem.release()` (or `await lock.release()`) as a statement of its own, not a
+    part of one that may skip it (`keep or sem.release()`)."""
+    if not isinstance(small, cst.Expr):
+        return False
+    value = small.value.expression if isinstance(small.value, cst.Await) else small.value
+    return isinstance(value, cst.Call) and (value is site or value.func is site)
 
 
 def _leaves_loop(loop: cst.For) -> cst.CSTNode | None:

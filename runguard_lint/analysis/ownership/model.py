@@ -156,6 +156,9 @@ class Fate:
     after_yield: bool = False
     stored: StoredAttribute | None = None
     released_by_with: bool = False
+    # For UNSAFE_RELEASE: the resource closes itself when the `for` loop that
+    # `unsafe_release` is runs it to its end (`for line in fileinput.input(files):`).
+    closed_by_exhaustion: bool = False
     # For ESCAPED: how, as a typed verdict (reason is its wording): branch on this.
     escape: Escape | None = None
     # Values derived from the resource (a future from `submit`, a stream, a wrapper

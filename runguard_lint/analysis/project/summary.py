@@ -64,7 +64,10 @@ from runguard_lint.astwalk import imports_in, walk
 # 16: a `def`, `class` or `case` capture rebinds a name for the gates and the closures.
 # 17: calls made at import time pass constants.
 # 18: a factory may return a local bound more than once.
-SUMMARY_FORMAT = 18
+# 19: a tuple swap (`process, self.process = self.process, None`) hands the attribute
+#     to the local it releases; the joined facts name the classes that hold a resource
+#     (their stores are named by this number too).
+SUMMARY_FORMAT = 19
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(

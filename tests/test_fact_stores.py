@@ -118,6 +118,7 @@ def _filled() -> ProjectFacts:
         logger_factories=frozenset({"app.get_logger"}),
         released_by_class={"app.Sub": frozenset({"b", "a"})},
         enums=frozenset({"app.Mode", "app.Kind"}),
+        resource_holders=frozenset({"app.Tenant", "app.Pool"}),
         idle_defaults={"app.Store": frozenset({"engine", "cache"})},
         modules=frozenset({"app", "app.models"}),
     )
@@ -150,6 +151,7 @@ def test_the_digest_is_the_hash_of_every_table_sorted_in_one_json_object() -> No
         "released_by_class": pairs(facts.released_by_class),
         "idle_defaults": pairs(facts.idle_defaults),
         "enums": sorted(facts.enums),
+        "resource_holders": sorted(facts.resource_holders),
         "modules": sorted(facts.modules),
         "inheritance": [],
     }

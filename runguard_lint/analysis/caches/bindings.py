@@ -55,7 +55,7 @@ def _bindings_in(
             continue
         for small in statement.body:
             if isinstance(small, cst.Assign):
-                factory = _dict_kind(facts, small.value)
+                factory = dict_kind(facts, small.value)
                 if factory is None:
                     continue
                 for target in small.targets:
@@ -72,7 +72,7 @@ def _bindings_in(
                 and small.value is not None
                 and isinstance(small.target, cst.Name)
             ):
-                factory = _dict_kind(facts, small.value)
+                factory = dict_kind(facts, small.value)
                 if factory is None:
                     continue
                 if class_def is not None and not _class_attribute(facts, small, class_def):
@@ -86,7 +86,7 @@ def _bindings_in(
                 )
 
 
-def _dict_kind(facts: ModuleFacts, value: cst.BaseExpression) -> str | None:
+def dict_kind(facts: ModuleFacts, value: cst.BaseExpression) -> str | None:
     """`dict` for an empty dict, `defaultdict` for a defaultdict, else None."""
     if isinstance(value, cst.Dict):
         return "dict" if not value.elements else None

@@ -13,22 +13,11 @@ from collections.abc import Iterator, Sequence
 import libcst as cst
 
 from runguard_lint.analysis.caches.syntax import local_sources
-from runguard_lint.analysis.names import ModuleFacts, dotted_name, is_capwords
+from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.analysis.tree import walk
 from runguard_lint.catalog import Catalog
 
-# Class names that say their instances hold connections, threads or handles.
-_RESOURCE_CLASS_SUFFIXES = (
-    "Client",
-    "Session",
-    "Transport",
-    "Pool",
-    "Connection",
-    "Engine",
-    "Executor",
-    "Channel",
-)
 _EMBEDDING_WORDS = ("embed", "vector", "vec")
 _EMBEDDING_ANNOTATIONS = ("list[float]", "ndarray", "tensor")
 _RESPONSE_WORDS = ("response", "completion", "reply", "answer", "llm")
@@ -69,18 +58,25 @@ def holds_resources(
     view: ProjectView,
 ) -> bool:
     """Whether every value written is a resource built on the spot (a client, pool,
-    transport, session...), by a catalog constructor or a project factory (`view`, the
-    project's facts): a dict of those keyed by their settings is the keyed singleton
-    that the fixes for clients built from call data recommend, not a cache of traffic,
-    and evicting from it would drop a pool still in use."""
+    transport, session...), by a catalog constructor or a project factory, or a project
+    class that keeps such a resource it is given (`view`, the project's facts): a dict
+    of those keyed by their settings is the keyed singleton that the fixes for clients
+    built from call data recommend, not a cache of traffic, and evicting from it would
+    drop a pool still in use. What a class is called says nothing: a value of a class
+    no fact knows is data."""
     if not values:
         return False
     for value in values:
-        # A global set elsewhere says nothing about what this function stores.
-        sources = [value, *local_sources(facts, value)] if isinstance(value, cst.Name) else [value]
-        if not any(_builds_resource(facts, source, catalog, view) for source in sources):
+        sources = _sources(facts, value)
+        if not any(_builds_resource(facts, source, catalog, view, set()) for source in sources):
             return False
     return True
+
+
+def _sources(facts: ModuleFacts, value: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The value, and what a local name was bound from in its function."""
+    # A global set elsewhere says nothing about what this function stores.
+    return [value, *local_sources(facts, value)] if isinstance(value, cst.Name) else [value]
 
 
 def _builds_resource(
@@ -88,11 +84,15 @@ def _builds_resource(
     expression: cst.BaseExpression,
     catalog: Catalog,
     view: ProjectView,
+    seen: set[int],
 ) -> bool:
+    """Whether the expression builds a resource; `seen`: the calls already asked
+    about on this path (`t = Wrap(t)` in a closure refers to itself)."""
     if isinstance(expression, cst.Await):
         expression = expression.expression
-    if not isinstance(expression, cst.Call):
+    if not isinstance(expression, cst.Call) or id(expression) in seen:
         return False
+    seen.add(id(expression))
     names = facts.external_names(expression.func)
     if names & set(catalog.by_callable):
         return True
@@ -103,9 +103,20 @@ def _builds_resource(
         # The logging module keeps each logger for good already: a dict of them keyed
         # by name holds nothing the process would not hold anyway.
         return True
-    name = dotted_name(expression.func)
-    terminal = name.rsplit(".", 1)[-1] if name else ""
-    return is_capwords(terminal) and terminal.endswith(_RESOURCE_CLASS_SUFFIXES)
+    if view.builds_holder(expression):
+        # `GitHubClient(token)`, a project class that keeps a resource it builds, or
+        # `RetrySession()`, one derived from a catalog class.
+        return True
+    # `RetryTransport(pool)`: a project class that keeps the resource it is given,
+    # built on the spot.
+    return any(
+        view.instance_keeps(expression, argument)
+        and any(
+            _builds_resource(facts, source, catalog, view, seen)
+            for source in _sources(facts, argument.value)
+        )
+        for argument in expression.args
+    )
 
 
 def entry_kind(

@@ -27,10 +27,12 @@ from runguard_lint.analysis.caches.annotations import (
     is_type_annotation,
     tuple_parts,
 )
+from runguard_lint.analysis.caches.bindings import dict_kind
 from runguard_lint.analysis.caches.calls import callers
 from runguard_lint.analysis.caches.classes import Classes, is_class_param
 from runguard_lint.analysis.caches.syntax import (
     arguments_for,
+    binding_values,
     bound_value,
     decorator_words,
     first_param_is,
@@ -69,6 +71,40 @@ def _other_table(table: cst.BaseExpression, cache_name: str) -> bool:
     if name is not None:
         return name.rsplit(".", 1)[-1] != cache_name
     return isinstance(table, cst.Call)
+
+
+def _inserts_missing(facts: ModuleFacts, table: cst.BaseExpression) -> bool:
+    """A table whose lookup of a missing key inserts it instead of raising: every binding
+    is a defaultdict with a factory (not `defaultdict(None, ...)`), and nothing sets its
+    `default_factory` (`table.default_factory = None` freezes it)."""
+    if not isinstance(table, cst.Name):
+        return False
+    values = binding_values(facts, table)
+    if not values or not all(_defaultdict_with_factory(facts, value) for value in values):
+        return False
+    for assignment in facts.assignments_of(table):
+        for access in assignment.references:
+            attribute = facts.parent(access.node)
+            if (
+                isinstance(attribute, cst.Attribute)
+                and attribute.value is access.node
+                and attribute.attr.value == "default_factory"
+                and isinstance(facts.parent(attribute), (cst.AssignTarget, cst.AugAssign))
+            ):
+                return False
+    return True
+
+
+def _defaultdict_with_factory(facts: ModuleFacts, value: cst.BaseExpression) -> bool:
+    if dict_kind(facts, value) != "defaultdict" or not isinstance(value, cst.Call):
+        return False
+    first = value.args[0] if value.args else None
+    return (
+        first is not None
+        and first.keyword is None
+        and first.star == ""
+        and not (isinstance(first.value, cst.Name) and first.value.value == "None")
+    )
 
 
 def _exits_when_missing(block: cst.CSTNode | None, statement: cst.CSTNode, name: str) -> bool:
@@ -238,6 +274,9 @@ class Keys:
             ):
                 return False
             if isinstance(facts.parent(subscript), (cst.AssignTarget, cst.Del)):
+                return False
+            if _inserts_missing(facts, subscript.value):
+                # `queues[name].put(...)` on a defaultdict adds the key: no check.
                 return False
             return not any(isinstance(a, cst.Try) for a in facts.ancestors(subscript))
         if not (isinstance(parent, cst.Arg) and parent.keyword is None):

@@ -43,6 +43,8 @@ _CONTAINER_VIEWS = frozenset(
         "builtins.set",
     }
 )
+# Annotations of a class object (`type[Client]`): calling such a value builds one.
+_TYPE_OF_CLASS = frozenset({"builtins.type", "typing.Type", "typing_extensions.Type"})
 # Method names that keep their argument in the receiver.
 _SETTER = re.compile(r"(set|add|register|attach|install|bind|use)_?[A-Za-z_]", re.ASCII)
 
@@ -173,7 +175,9 @@ class Handoffs:
                 node = getattr(assignment, "node", None)
                 if isinstance(node, cst.ClassDef):
                     return True
-                if isinstance(node, cst.Param) and self._is_cls_parameter(node):
+                if isinstance(node, cst.Param) and (
+                    self._is_cls_parameter(node) or self._annotated_class(node)
+                ):
                     return True
         if (
             isinstance(func, cst.Call)
@@ -188,6 +192,19 @@ class Handoffs:
                 return True
         terminal = terminal_name(func)
         return terminal is not None and is_capwords(terminal)
+
+    def _annotated_class(self, param: cst.Param) -> bool:
+        """A parameter annotated as a class (`client_cls: type[httpx.Client]`,
+        `Type[Base]`): calling it builds an instance."""
+        annotation = param.annotation.annotation if param.annotation is not None else None
+        if isinstance(annotation, cst.SimpleString):
+            return False
+        head = annotation.value if isinstance(annotation, cst.Subscript) else None
+        if head is None:
+            return False
+        return bool(self.facts.external_names(head) & _TYPE_OF_CLASS) or (
+            isinstance(head, cst.Name) and head.value == "type"
+        )
 
     def _is_cls_parameter(self, param: cst.Param) -> bool:
         """The first parameter of a classmethod (or any method's `cls`)."""

@@ -105,6 +105,12 @@ class ProjectFacts:
     # Flag, IntFlag), through project bases: a value of one is one of its members, so
     # a cache keyed by it is bounded by the code (RG201).
     enums: frozenset[str] = frozenset()
+    # Project classes (qualified) whose instances hold a resource: one derived from a
+    # catalog class (`class RetrySession(requests.Session)`), or whose methods keep on
+    # the instance what a catalog constructor, a project factory or another such class
+    # builds; and their project subclasses. A dict of them keyed by their settings is
+    # a keyed singleton, not a cache (RG201).
+    resource_holders: frozenset[str] = frozenset()
 
     @cached_property
     def digest(self) -> str:
@@ -146,6 +152,7 @@ class ProjectFacts:
         yield "released_by_class", lambda: _sorted_sets(self.released_by_class)
         yield "idle_defaults", lambda: _sorted_sets(self.idle_defaults)
         yield "enums", lambda: sorted(self.enums)
+        yield "resource_holders", lambda: sorted(self.resource_holders)
         yield "modules", lambda: sorted(self.modules)
         # What the inherited entries of `params` and `takers` are made from, with their
         # own entries above.
@@ -241,6 +248,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     return ProjectFacts(
         released_by_class=_released_by_class(modules, inherit),
         enums=_enums(inherit),
+        resource_holders=_resource_holders(sites, catalog, factories, inherit),
         modules=resolver.modules,
         loggers=loggers,
         logger_factories=logger_factories,
@@ -437,6 +445,43 @@ def _construction_sites(
                         for cls in sorted(subclasses.get(one.through, ()))
                     )
     return found
+
+
+def _resource_holders(
+    sites: list[tuple[str, Construction]],
+    catalog: Catalog,
+    factories: Mapping[str, ResourceKind],
+    inherit: _Inheritance,
+) -> frozenset[str]:
+    """The project classes whose instances hold a resource: those with a catalog class
+    among their bases, and those whose methods keep on the instance (HELD) what a
+    catalog constructor, a project factory or another such class builds; then every
+    project class that inherits from one (a fixpoint: a class holding such a class
+    holds a resource too)."""
+    held: dict[str, set[str]] = {}
+    for callee, site in sites:
+        if site.lifetime is Lifetime.HELD and site.through:
+            held.setdefault(callee, set()).add(site.through)
+    constructors = set(catalog.by_callable)
+    holders = {
+        cls
+        for cls, bases in inherit.bases.items()
+        if cls in inherit.classes and constructors.intersection(bases)
+    }
+    fresh = [callee for callee in held if callee in constructors or callee in factories]
+    fresh.extend(holders)
+    while fresh:
+        callee = fresh.pop()
+        for holder in held.get(callee, ()):
+            if holder not in holders:
+                holders.add(holder)
+                fresh.append(holder)
+    subclasses = {
+        cls
+        for cls, order in inherit.orders.items()
+        if cls in inherit.classes and holders.intersection(order)
+    }
+    return frozenset(holders | subclasses)
 
 
 def _closed_by_builders(

@@ -157,6 +157,24 @@ class ProjectView:
         """Whether the callee keeps (stores, wraps in a class it builds, returns) it."""
         return self._parameter_in(call, argument, self.project.takers)
 
+    def builds_holder(self, call: cst.Call) -> bool:
+        """Whether the call builds a project class whose instances hold a resource."""
+        if not self.project.resource_holders:
+            return False
+        callee = self.callee(call.func)
+        return callee is not None and callee in self.project.resource_holders
+
+    def instance_keeps(self, call: cst.Call, argument: cst.Arg) -> bool:
+        """Whether the call builds a project class whose `__init__` keeps what it is
+        given in this argument (`RetryTransport(pool)`, `self.inner = inner`)."""
+        callee = self.callee(call.func)
+        if callee is None or callee not in self.project.classes:
+            return False
+        init = f"{callee}.__init__"
+        taken = self.project.takers.get(init)
+        index = self._parameter_index(call, argument, init) if taken else None
+        return index is not None and taken is not None and index in taken
+
     def keeps_nothing(self, call: cst.Call) -> bool:
         """A project function that keeps none of its arguments (so what it returns is
         made from them, not a view of them)."""

@@ -33,7 +33,7 @@ from typing import Union
 import libcst as cst
 from libcst.metadata.scope_provider import Assignment, Scope
 
-from runguard_lint.analysis.names import FunctionNode, ModuleFacts
+from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name
 from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.analysis.syntax import (
     block_statements,
@@ -586,6 +586,13 @@ class Releases:
     flags: frozenset[str] = frozenset()
     # Whether it is a child process (`subprocess.Popen`), which `poll()` reaps.
     child: bool = False
+    # A name or attribute chain that is false whenever the resource is held, and not
+    # rebound in the function: the one a value built only in its absence falls back
+    # from (`session = self._session or ClientSession()`), whose guards (`if
+    # self._session is None:`, `if not self._session:`) tell where the session was
+    # built here. A given value that is false but not None (an empty pool) is taken
+    # as never given: `is None` is read as `not`.
+    borrowed_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -864,7 +871,54 @@ class ReleasePaths:
             holder,
             self._flags(statement, function, holder),
             callee == CHILD_PROCESS,
+            self._borrowed_from(statement, function),
         )
+
+    def _borrowed_from(self, statement: cst.BaseStatement, function: FunctionNode) -> str | None:
+        """`x = given or Client()`, the acquisition on the right: `given` (a name or an
+        attribute chain) is false whenever the client was built here. Only when the
+        function binds neither `given` nor any head of it (`cfg` of `cfg.session`) after
+        the acquisition, by any kind of binding, and sets no attribute by name
+        (`setattr`, `__dict__`); an attribute may still change through a call of
+        something else, which is taken as not happening between the two."""
+        smalls = list(small_statements(statement))
+        value = smalls[0].value if len(smalls) == 1 and isinstance(smalls[0], cst.Assign) else None
+        if not (isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or)):
+            return None
+        right = value.right.expression if isinstance(value.right, cst.Await) else value.right
+        if not isinstance(right, cst.Call) or not isinstance(value.left, (cst.Name, cst.Attribute)):
+            return None
+        given = dotted_name(value.left)
+        scope = self.facts.function_scope(function)
+        if given is None or scope is None:
+            return None
+        root = given.split(".", 1)[0]
+        # Every binding of the root name in the function (parameters, imports, `case`
+        # captures, definitions included) must come before the acquisition.
+        for assignment in scope.assignments[root]:
+            node = getattr(assignment, "node", None)
+            if not isinstance(assignment, Assignment) or node is None:
+                return None
+            if self.facts.enclosing_function(node) is not function or self._after(node, statement):
+                return None
+        heads = {given, *(given.rsplit(".", depth)[0] for depth in range(1, given.count(".") + 1))}
+        for node in walk(function):
+            if isinstance(node, cst.Attribute) and node.attr.value == "__dict__":
+                return None
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Name)
+                and node.func.value in ("setattr", "delattr")
+            ):
+                return None
+            target = _bound_target(node)
+            if target is not None and any(
+                dotted_name(part) in heads
+                for part in walk(target)
+                if isinstance(part, (cst.Name, cst.Attribute))
+            ):
+                return None
+        return given
 
     def closes(self, block: cst.CSTNode, releases: Releases) -> bool:
         """Whether every normal path through the block releases (or holds nothing)."""
@@ -1197,6 +1251,12 @@ class ReleasePaths:
             return joined if left is joined and right is joined else None
         if isinstance(test, cst.Name) and test.value in releases.flags:
             return False
+        borrowed = releases.borrowed_from
+        if borrowed is not None:
+            tested = _tested_absence(test)
+            if tested is not None and tested[0] == borrowed:
+                # `if self._session is None:` holds it only where it was built here.
+                return not tested[1]
         if holder is None:
             # A permit taken from a receiver is held by no name: only its flags (a
             # counter of the permits taken) tell.
@@ -1399,6 +1459,52 @@ def _reaped_state(node: cst.BaseExpression, holder: str, child: bool) -> bool:
         and node.func.attr.value in _REAPING_QUERIES
         and _is_holder(node.func.value, holder)
     )
+
+
+_BINDING_NODES = (
+    cst.AssignTarget,
+    cst.AugAssign,
+    cst.AnnAssign,
+    cst.NamedExpr,
+    cst.For,
+    cst.CompFor,
+    cst.Del,
+)
+
+
+def _bound_target(node: cst.CSTNode) -> cst.CSTNode | None:
+    """What a binding node binds: an assignment's (walrus included), a loop's, a
+    `del`'s, a `with ... as`'s or a `case` capture's target."""
+    if isinstance(node, _BINDING_NODES):
+        return node.target
+    if isinstance(node, (cst.AsName, cst.MatchAs, cst.MatchStar)):
+        return node.name
+    if isinstance(node, cst.MatchMapping):
+        return node.rest
+    return None
+
+
+def _tested_absence(test: cst.BaseExpression) -> tuple[str, bool] | None:
+    """`x.y is None` or `not x.y` as ("x.y", True); `x.y is not None` or `x.y` as
+    ("x.y", False); for a name or an attribute chain, through `not`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _tested_absence(test.expression)
+        return None if inner is None else (inner[0], not inner[1])
+    if isinstance(test, (cst.Name, cst.Attribute)):
+        name = dotted_name(test)
+        return None if name is None else (name, False)
+    if (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.left, (cst.Name, cst.Attribute))
+        and is_none(test.comparisons[0].comparator)
+    ):
+        name = dotted_name(test.left)
+        operator = test.comparisons[0].operator
+        if name is None or not isinstance(operator, (cst.Is, cst.IsNot)):
+            return None
+        return name, isinstance(operator, cst.Is)
+    return None
 
 
 def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:

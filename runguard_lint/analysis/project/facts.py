@@ -608,25 +608,15 @@ def _runs_once(
     the guard, and what `main()` calls and builds). Startup code builds its owners
     once, whatever it holds. Names handed on as values (a callback, a registry of
     classes) or registered by a decorator (a route, a tool) run whenever someone else
-    decides, so they are never once, but for a command-line framework's commands; nor is
-    anything the project never calls (a library's API, a framework's handler)."""
+    decides, so they are never once; nor is anything the project never calls (a
+    library's API, a framework's handler)."""
     sites: dict[str, list[Construction]] = {}
     for callee, site in all_sites:
         sites.setdefault(callee, []).append(site)
-    # A command-line framework's commands run at most once per process (through their
-    # group, if any), unless the project also hands them on or calls them.
-    commands = {
-        resolver.canonical(name): resolver.canonical(group) if group else ""
-        for summary in modules.values()
-        for name, group in summary.cli_commands
-    }
     elsewhere = {
         resolver.canonical(name)
         for summary in modules.values()
         for name in (*summary.referenced, *summary.entry_points)
-    }
-    elsewhere -= set(commands) - {
-        resolver.canonical(name) for summary in modules.values() for name in summary.referenced
     }
     # A method may be called through any instance, where no summary sees the call.
     classes = {cls for summary in modules.values() for cls in summary.classes}
@@ -645,12 +635,6 @@ def _runs_once(
             needs.add(site.through)
         else:
             waiting[callee] = needs
-    for command, group in commands.items():
-        if command in elsewhere or (command in sites and command not in waiting):
-            continue
-        needs = waiting.setdefault(command, set())
-        if group:
-            needs.add(group)
     dependants: dict[str, list[str]] = {}
     for callee, needs in waiting.items():
         for through in needs:

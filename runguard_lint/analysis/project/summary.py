@@ -67,8 +67,7 @@ from runguard_lint.astwalk import imports_in, walk
 # 19: a tuple swap (`process, self.process = self.process, None`) hands the attribute
 #     to the local it releases; the joined facts name the classes that hold a resource
 #     (their stores are named by this number too).
-# 20: the functions a command-line framework runs once per process (`click.command`).
-SUMMARY_FORMAT = 20
+SUMMARY_FORMAT = 19
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -90,20 +89,6 @@ SUBCLASSES = "+"
 _PLAIN_DECORATORS = frozenset(
     {"staticmethod", "classmethod", "abstractmethod", "overload", "override", "wraps"}
 )
-# Decorators of a command-line framework: it parses the command line and runs the one
-# command it names, once per process.
-CLI_DECORATORS = frozenset(
-    {
-        "click.command",
-        "click.group",
-        "click.decorators.command",
-        "click.decorators.group",
-        "asyncclick.command",
-        "asyncclick.group",
-    }
-)
-# A command-line group's methods that register a command with it.
-_REGISTERING = frozenset({"command", "group", "add_command"})
 # Methods that put their argument into the receiver (a container or queue).
 STORE_METHODS = frozenset(
     {
@@ -241,11 +226,6 @@ class ModuleSummary:
     # Functions (qualified) that a decorator may hand to someone else to call (a route,
     # a tool, a property): how often they run is not up to the project's own calls.
     entry_points: tuple[str, ...] = ()
-    # Entry points that a command-line framework calls at most once per process, each
-    # with its group ("" for none): decorated by `click.command`/`click.group`, or by
-    # `.command()`/`.group()` of a group defined so in this module. The framework parses
-    # the command line and runs the command it names.
-    cli_commands: tuple[tuple[str, str], ...] = ()
     # Whether the module's text names a catalog constructor: only then do its
     # factories, helpers and classes make other modules worth summarising (a module
     # summarised only for its dicts adds the functions that fill them).
@@ -289,7 +269,6 @@ class ModuleSummary:
             "call_args": {k: [list(t) for t in v] for k, v in self.call_args.items()},
             "referenced": list(self.referenced),
             "entry_points": list(self.entry_points),
-            "cli_commands": [list(pair) for pair in self.cli_commands],
             "names_resources": self.names_resources,
         }
 
@@ -308,9 +287,7 @@ class ModuleSummary:
         properties = raw.get("properties", [])
         referenced = raw.get("referenced", [])
         entry_points = raw.get("entry_points", [])
-        cli_commands = raw.get("cli_commands", [])
         assert isinstance(referenced, list) and isinstance(entry_points, list)
-        assert isinstance(cli_commands, list)
         decorator_factories = raw.get("decorator_factories", [])
         log_sources = raw.get("log_sources", [])
         assert isinstance(decorator_factories, list) and isinstance(log_sources, list)
@@ -372,9 +349,6 @@ class ModuleSummary:
             },
             referenced=tuple(str(r) for r in referenced),
             entry_points=tuple(str(e) for e in entry_points),
-            cli_commands=tuple(
-                (str(pair[0]), str(pair[1])) for pair in cli_commands if isinstance(pair, list)
-            ),
             names_resources=bool(raw.get("names_resources", True)),
         )
 
@@ -509,7 +483,6 @@ def summarise(
         call_args=call_args,
         referenced=referenced,
         entry_points=tuple(summary.entry_points),
-        cli_commands=summary.cli_commands(),
         names_resources=names_resources,
     )
 
@@ -534,9 +507,6 @@ class _Summariser:
         self.properties: list[str] = []
         self.constructions: list[Construction] = []
         self.entry_points: list[str] = []
-        # Each module-level function with what its decorators resolve to (the calls'
-        # callees), each with whether it passes `chain=True`, for `cli_commands`.
-        self.decorated: list[tuple[str, tuple[tuple[str, bool], ...]]] = []
         self.transports: Mapping[str, frozenset[str]] = {}
         # Gathered from each function's own nodes, on the walk made for the rest: what
         # it logs with, which module-level classes release anything (only those are
@@ -617,13 +587,6 @@ class _Summariser:
         memoised = bool(decorators & MEMOISERS)
         if decorators - _PLAIN_DECORATORS:
             self.entry_points.append(full)
-            if not owner:
-                resolved = tuple(
-                    (name, _chains(d))
-                    for d in function.decorator_list
-                    if (name := self.names.resolve(d.func if isinstance(d, ast.Call) else d))
-                )
-                self.decorated.append((full, resolved))
         params = _positional(function, method=bool(cls) and "staticmethod" not in decorators)
         # Every question below reads the same nodes: the body is walked once.
         own = _Own(_children(function), function.body)
@@ -684,28 +647,6 @@ class _Summariser:
         self.closed_parts = {}
         self.shadowing = set()
         self.in_classmethod = False
-
-    def cli_commands(self) -> tuple[tuple[str, str], ...]:
-        """The module-level functions a command-line framework runs at most once per
-        process, each with the group it belongs to ("" for none): decorated by one of
-        `CLI_DECORATORS`, or by `.command()`/`.group()` of such a group of this module
-        (defined before it, as it must be to decorate). Not the commands of a group made
-        with `chain=True`, which runs a command as often as the command line names it."""
-        found: dict[str, str] = {}
-        chained: set[str] = set()
-        for function, decorators in self.decorated:
-            for decorator, chains in decorators:
-                head, _, last = decorator.rpartition(".")
-                if decorator in CLI_DECORATORS:
-                    found[function] = ""
-                elif last in ("command", "group") and head in found and head not in chained:
-                    found[function] = head
-                else:
-                    continue
-                if chains:
-                    chained.add(function)
-                break
-        return tuple(found.items())
 
     def note_logging_and_releases(
         self,
@@ -1176,16 +1117,6 @@ def _positional(function: _Function, *, method: bool) -> list[str]:
     if method and params and "staticmethod" not in decorators:
         params = params[1:]
     return params
-
-
-def _chains(decorator: ast.expr) -> bool:
-    """A decorator call that passes `chain=True` (a click group whose commands the
-    command line may name many times)."""
-    return isinstance(decorator, ast.Call) and any(
-        keyword.arg == "chain"
-        and not (isinstance(keyword.value, ast.Constant) and keyword.value.value is False)
-        for keyword in decorator.keywords
-    )
 
 
 def _terminal(expression: ast.expr) -> str:
@@ -2376,18 +2307,6 @@ class _ArgumentSources:
         (`use_integration(SlackIntegration())`, a registry filled at import time), a
         constant. A script's `__main__` block may loop over its input: not so."""
         callees = {id(node.func) for node in own.calls}
-        # A command registered with a group (`cli.add_command(start)`), and a group whose
-        # own methods register commands (`@cli.command()`): neither is handed to anyone
-        # who calls it.
-        callees.update(
-            id(part)
-            for node in own.calls
-            if isinstance(node.func, ast.Attribute) and node.func.attr in _REGISTERING
-            for part in (
-                node.func.value,
-                *(node.args if node.func.attr == "add_command" else ()),
-            )
-        )
         bindings = self.names.bindings
         for node in own.calls:
             callee = self.project_name(node.func)

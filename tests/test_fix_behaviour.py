@@ -223,6 +223,38 @@ def test_a_moved_permit_release_keeps_the_answer_and_frees_the_lock(tmp_path: Pa
     assert "    finally:\n        LOCK.release()\n" in fixed_text
 
 
+def _before_and_after(
+    tmp_path: Path,
+    files: dict[str, str],
+    fix_args: tuple[str, ...],
+    fixed_count: int,
+    main_args: tuple[str, ...] = (),
+) -> dict[str, dict[str, object]]:
+    """Write `files` into `before/` and `after/`, fix `after/` with the real CLI (`--fix
+    --no-cache` and `fix_args`, which must report `fixed_count` findings fixed), run
+    `main.py MAIN_ARGS` in each and return what each printed, read as JSON."""
+    results: dict[str, dict[str, object]] = {}
+    for name in ("before", "after"):
+        directory = tmp_path / name
+        directory.mkdir()
+        for filename, text in files.items():
+            (directory / filename).write_text(text, encoding="utf-8")
+        if name == "after":
+            fixed = run_cli("--fix", "--no-cache", *fix_args, cwd=directory)
+            assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+            assert f"Fixed {fixed_count} findings" in fixed.stdout, fixed.stdout
+        ran = subprocess.run(
+            [sys.executable, "main.py", *main_args],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert ran.returncode == 0, ran.stderr
+        results[name] = json.loads(ran.stdout)
+    return results
+
+
 BRANCHES = """\
 import httpx
 
@@ -264,26 +296,8 @@ def test_a_name_bound_in_two_branches_gets_a_with_per_branch(
     """`client` bound in both branches of an `if` (instructor's cli/batch.py shape): each
     branch's client gets its own `with` (a safe fix), not one exit stack around the whole
     body. Run before and after: the same answers, and the fixed code closes every client."""
-    results = {}
-    for name in ("before", "after"):
-        directory = tmp_path / name
-        directory.mkdir()
-        (directory / "branches.py").write_text(BRANCHES, encoding="utf-8")
-        (directory / "main.py").write_text(BRANCHES_MAIN, encoding="utf-8")
-        (directory / "requirements.txt").write_text("httpx\n", encoding="utf-8")
-        if name == "after":
-            fixed = run_cli("--fix", "--no-cache", "branches.py", cwd=directory)
-            assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-            assert "Fixed 2 findings" in fixed.stdout, fixed.stdout
-        ran = subprocess.run(
-            [sys.executable, "main.py", server_url],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert ran.returncode == 0, ran.stderr
-        results[name] = json.loads(ran.stdout)
+    files = {"branches.py": BRANCHES, "main.py": BRANCHES_MAIN, "requirements.txt": "httpx\n"}
+    results = _before_and_after(tmp_path, files, ("branches.py",), 2, (server_url,))
     fixed_text = (tmp_path / "after" / "branches.py").read_text(encoding="utf-8")
     assert "ExitStack" not in fixed_text and "scope" not in fixed_text
     assert "            with httpx.Client(timeout=10) as client:\n" in fixed_text
@@ -359,25 +373,8 @@ def test_a_release_moved_past_continue_and_break_keeps_the_answers(tmp_path: Pat
     scratch.mkdir()
     for name, text in (("a.log", "x"), ("b.txt", "hello"), ("c.log", "yy"), ("d.txt", "hi")):
         (scratch / name).write_text(text, encoding="utf-8")
-    results = {}
-    for name in ("before", "after"):
-        directory = tmp_path / name
-        directory.mkdir()
-        (directory / "loops.py").write_text(LOOPS, encoding="utf-8")
-        (directory / "main.py").write_text(LOOPS_MAIN, encoding="utf-8")
-        if name == "after":
-            fixed = run_cli("--fix", "--no-cache", "loops.py", cwd=directory)
-            assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-            assert "Fixed 2 findings" in fixed.stdout, fixed.stdout
-        ran = subprocess.run(
-            [sys.executable, "main.py", str(scratch)],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert ran.returncode == 0, ran.stderr
-        results[name] = json.loads(ran.stdout)
+    files = {"loops.py": LOOPS, "main.py": LOOPS_MAIN}
+    results = _before_and_after(tmp_path, files, ("loops.py",), 2, (str(scratch),))
     assert results["before"]["counted"] == results["after"]["counted"] == [7]
     assert results["before"]["firsts"] == results["after"]["firsts"] == ["b.txt"]
     # Each count_texts call drops the two .log files unclosed, each first_text call b.txt.
@@ -423,26 +420,13 @@ def test_two_branches_that_build_and_one_that_shares_are_fixed_in_turn(
     the third (khoj's shape): `--fix --unsafe-fixes` applies the two fixes in turn. Run
     before and after: the same answers; the fixed code holds at most the shared client's
     connection and the one client it now builds once, and never closes the shared one."""
-    results = {}
-    for name in ("before", "after"):
-        directory = tmp_path / name
-        directory.mkdir()
-        (directory / "clients.py").write_text(SHARED_OR_BUILT, encoding="utf-8")
-        (directory / "main.py").write_text(SHARED_OR_BUILT_MAIN, encoding="utf-8")
-        (directory / "requirements.txt").write_text("httpx\n", encoding="utf-8")
-        if name == "after":
-            fixed = run_cli("--fix", "--unsafe-fixes", "--no-cache", "clients.py", cwd=directory)
-            assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-            assert "Fixed 2 findings" in fixed.stdout, fixed.stdout
-        ran = subprocess.run(
-            [sys.executable, "main.py", server_url],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert ran.returncode == 0, ran.stderr
-        results[name] = json.loads(ran.stdout)
+    files = {
+        "clients.py": SHARED_OR_BUILT,
+        "main.py": SHARED_OR_BUILT_MAIN,
+        "requirements.txt": "httpx\n",
+    }
+    fix = ("--unsafe-fixes", "clients.py")
+    results = _before_and_after(tmp_path, files, fix, 2, (server_url,))
     fixed_text = (tmp_path / "after" / "clients.py").read_text(encoding="utf-8")
     assert "SHARED.close" not in fixed_text and "scope.callback(client.close)" in fixed_text
     assert results["before"]["texts"] == results["after"]["texts"] == ["a:ok", "b:ok", "c:ok"]

@@ -1484,19 +1484,23 @@ def _bound_target(node: cst.CSTNode) -> cst.CSTNode | None:
     return None
 
 
-def _tested_absence(test: cst.BaseExpression) -> tuple[str, bool] | None:
+def _tested_absence(
+    test: cst.BaseExpression, *, truthiness: bool = True, chains: bool = True
+) -> tuple[str, bool] | None:
     """`x.y is None` or `not x.y` as ("x.y", True); `x.y is not None` or `x.y` as
-    ("x.y", False); for a name or an attribute chain, through `not`."""
+    ("x.y", False); through `not`. `truthiness`: a bare `x.y` counts too; `chains`: an
+    attribute chain counts, not only a name. None for any other test."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        inner = _tested_absence(test.expression)
+        inner = _tested_absence(test.expression, truthiness=truthiness, chains=chains)
         return None if inner is None else (inner[0], not inner[1])
-    if isinstance(test, (cst.Name, cst.Attribute)):
+    subjects = (cst.Name, cst.Attribute) if chains else (cst.Name,)
+    if truthiness and isinstance(test, subjects):
         name = dotted_name(test)
         return None if name is None else (name, False)
     if (
         isinstance(test, cst.Comparison)
         and len(test.comparisons) == 1
-        and isinstance(test.left, (cst.Name, cst.Attribute))
+        and isinstance(test.left, subjects)
         and is_none(test.comparisons[0].comparator)
     ):
         name = dotted_name(test.left)
@@ -1508,38 +1512,33 @@ def _tested_absence(test: cst.BaseExpression) -> tuple[str, bool] | None:
 
 
 def _none_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
-    """`x is None` as ("x", True), `x is not None` as ("x", False), through `not` and
-    parentheses; None for any other test."""
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        inner = _none_test(test.expression)
-        return None if inner is None else (inner[0], not inner[1])
-    if not (
-        isinstance(test, cst.Comparison)
-        and len(test.comparisons) == 1
-        and isinstance(test.left, cst.Name)
-        and is_none(test.comparisons[0].comparator)
-    ):
-        return None
-    operator = test.comparisons[0].operator
-    if isinstance(operator, cst.Is):
-        return test.left.value, True
-    if isinstance(operator, cst.IsNot):
-        return test.left.value, False
-    return None
+    """`x is None` as ("x", True), `x is not None` as ("x", False), on a name, through
+    `not` and parentheses; None for any other test."""
+    return _tested_absence(test, truthiness=False, chains=False)
 
 
 def _binds_true(assign: cst.Assign) -> bool:
     return isinstance(assign.value, cst.Name) and assign.value.value == "True"
 
 
+def _binding_statement(
+    facts: ModuleFacts, target: cst.CSTNode
+) -> cst.Assign | cst.AugAssign | None:
+    """The `name = ...` or `name += ...` statement a binding's target belongs to."""
+    parent = facts.parent(target)
+    if isinstance(parent, cst.AugAssign):
+        return parent
+    statement = facts.parent(parent) if isinstance(parent, cst.AssignTarget) else None
+    return statement if isinstance(statement, cst.Assign) else None
+
+
 def _rebinds_true(facts: ModuleFacts, target: cst.CSTNode) -> bool:
     """Whether a binding's target is that of `name = True`, or of `name += 1` (a
     counter that grows, whose truth it keeps)."""
-    parent = facts.parent(target)
-    if isinstance(parent, cst.AugAssign):
-        return _grows(parent)
-    statement = facts.parent(parent) if isinstance(parent, cst.AssignTarget) else None
-    return isinstance(statement, cst.Assign) and _binds_true(statement)
+    statement = _binding_statement(facts, target)
+    if isinstance(statement, cst.AugAssign):
+        return _grows(statement)
+    return statement is not None and _binds_true(statement)
 
 
 def _grows(statement: cst.AugAssign) -> bool:
@@ -1554,12 +1553,11 @@ def _grows(statement: cst.AugAssign) -> bool:
 
 def _counts_up(facts: ModuleFacts, target: cst.CSTNode) -> bool:
     """A counter's binding: `name += 1`, or `name = 0` (any literal from zero up)."""
-    parent = facts.parent(target)
-    if isinstance(parent, cst.AugAssign):
-        return _grows(parent)
-    statement = facts.parent(parent) if isinstance(parent, cst.AssignTarget) else None
+    statement = _binding_statement(facts, target)
+    if isinstance(statement, cst.AugAssign):
+        return _grows(statement)
     return (
-        isinstance(statement, cst.Assign)
+        statement is not None
         and isinstance(statement.value, cst.Integer)
         and statement.value.evaluated_value >= 0
     )

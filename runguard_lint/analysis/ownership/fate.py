@@ -258,23 +258,16 @@ class FateJudge:
         them the release itself (`for _ in range(taken): sem.release()`)."""
         if not isinstance(loop, (cst.For, cst.While)) or loop.orelse is not None:
             return False
-        raising = self.paths.raising
-        statements = block_statements(loop.body)
-        holding = [
-            statement
-            for statement in statements
-            if isinstance(statement, cst.SimpleStatementLine)
-            and is_within(self.facts, site, statement)
-        ]
-        return bool(holding) and all(
-            isinstance(statement, cst.SimpleStatementLine)
-            and all(
-                raising.harmless_small(small)
-                or (statement in holding and _is_release_statement(small, site))
-                for small in statement.body
-            )
-            for statement in statements
-        )
+        released = False
+        for statement in block_statements(loop.body):
+            if not isinstance(statement, cst.SimpleStatementLine):
+                return False
+            for small in statement.body:
+                if _is_release_statement(small, site):
+                    released = True
+                elif not self.paths.raising.harmless_small(small):
+                    return False
+        return released
 
     def _created_lazily(self, call: cst.Call | cst.Attribute, holder: str | None) -> bool:
         """The acquisition sits under `if x is None:` / `if not x:` on its own holder."""

@@ -197,13 +197,8 @@ class Handoffs:
         """A parameter annotated as a class (`client_cls: type[httpx.Client]`,
         `Type[Base]`): calling it builds an instance."""
         annotation = param.annotation.annotation if param.annotation is not None else None
-        if isinstance(annotation, cst.SimpleString):
-            return False
-        head = annotation.value if isinstance(annotation, cst.Subscript) else None
-        if head is None:
-            return False
-        return bool(self.facts.external_names(head) & _TYPE_OF_CLASS) or (
-            isinstance(head, cst.Name) and head.value == "type"
+        return isinstance(annotation, cst.Subscript) and bool(
+            self.facts.external_names(annotation.value) & _TYPE_OF_CLASS
         )
 
     def _is_cls_parameter(self, param: cst.Param) -> bool:

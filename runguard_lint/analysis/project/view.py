@@ -168,12 +168,11 @@ class ProjectView:
         """Whether the call builds a project class whose `__init__` keeps what it is
         given in this argument (`RetryTransport(pool)`, `self.inner = inner`)."""
         callee = self.callee(call.func)
-        if callee is None or callee not in self.project.classes:
-            return False
-        init = f"{callee}.__init__"
-        taken = self.project.takers.get(init)
-        index = self._parameter_index(call, argument, init) if taken else None
-        return index is not None and taken is not None and index in taken
+        return (
+            callee is not None
+            and callee in self.project.classes
+            and self._kept_by(f"{callee}.__init__", call, argument, self.project.takers)
+        )
 
     def keeps_nothing(self, call: cst.Call) -> bool:
         """A project function that keeps none of its arguments (so what it returns is
@@ -191,7 +190,17 @@ class ProjectView:
         if not table:
             return False
         callee = self.callee(call.func)
-        if callee is None or callee not in table:
+        return callee is not None and self._kept_by(callee, call, argument, table)
+
+    def _kept_by(
+        self,
+        callee: str,
+        call: cst.Call,
+        argument: cst.Arg,
+        table: Mapping[str, frozenset[int]],
+    ) -> bool:
+        """Whether `table` names the parameter of `callee` that the argument is passed to."""
+        if callee not in table:
             return False
         index = self._parameter_index(call, argument, callee)
         return index is not None and index in table[callee]

@@ -172,6 +172,10 @@ class OwnershipFacts:
     non_owning: frozenset[str]
     capturing: frozenset[str]
     closing_wrappers: frozenset[str]
+    # Calls that serve until the process stops, and constructors of a child process
+    # (see rules/_ownership.toml): what runs once per process.
+    serves: frozenset[str] = frozenset()
+    process_starters: frozenset[str] = frozenset()
 
     @cached_property
     def sink_methods(self) -> frozenset[str]:
@@ -483,6 +487,8 @@ def _load_ownership(path: Path, extra_sinks: Iterable[str]) -> OwnershipFacts:
         non_owning=frozenset(raw["non_owning"]),
         capturing=frozenset(raw["capturing"]),
         closing_wrappers=frozenset(raw["closing_wrappers"]),
+        serves=frozenset(raw["serves"]),
+        process_starters=frozenset(raw["process_starters"]),
     )
 
 

@@ -229,7 +229,7 @@ def join(summaries: Iterable[ModuleSummary], catalog: Catalog) -> ProjectFacts:
     takers = inherit.lazily(_shared(takers), params)
     params = inherit.lazily(params, params)
     sites = _construction_sites(modules, resolver, inherit)
-    once = _runs_once(modules, resolver, sites)
+    once = _runs_once(modules, resolver, sites, catalog.ownership.serves)
     built_per_call, passes = _built_per_call(sites, classes, once, params)
     permit_takers = _qualified(modules, lambda summary: summary.permit_takers)
     permit_givers = _qualified(modules, lambda summary: summary.permit_givers)
@@ -601,6 +601,7 @@ def _runs_once(
     modules: Mapping[str, ModuleSummary],
     resolver: ProjectFacts,
     all_sites: list[tuple[str, Construction]],
+    serves: Collection[str] = frozenset(),
 ) -> frozenset[str]:
     """Functions and classes that the project shows run once per process: called (or
     built) somewhere, and only at module level, in the `__main__` block, in a memoised
@@ -609,7 +610,13 @@ def _runs_once(
     once, whatever it holds. Names handed on as values (a callback, a registry of
     classes) or registered by a decorator (a route, a tool) run whenever someone else
     decides, so they are never once; nor is anything the project never calls (a
-    library's API, a framework's handler)."""
+    library's API, a framework's handler).
+
+    Two kinds of function run once whoever calls them: one that serves until the
+    process stops (`serves`, `uvicorn.run(app)`, itself or through a function that
+    does: it never returns to be called again), and the target of a child process
+    (`Process(target=worker)`: it runs once in a process of its own, which takes what
+    it built along when it ends), unless the project also calls it directly."""
     sites: dict[str, list[Construction]] = {}
     for callee, site in all_sites:
         sites.setdefault(callee, []).append(site)
@@ -635,6 +642,11 @@ def _runs_once(
             needs.add(site.through)
         else:
             waiting[callee] = needs
+    for target in _process_targets(modules, resolver):
+        if target not in sites and target not in elsewhere:
+            waiting[target] = set()
+    for server in _serving(all_sites, serves):
+        waiting[server] = set()
     dependants: dict[str, list[str]] = {}
     for callee, needs in waiting.items():
         for through in needs:
@@ -652,6 +664,30 @@ def _runs_once(
             if not needs and dependant not in once:
                 ready.append(dependant)
     return frozenset(once)
+
+
+def _serving(all_sites: list[tuple[str, Construction]], serves: Collection[str]) -> set[str]:
+    """The functions that serve until the process stops: those whose own body calls
+    one of `serves`, or a function that does (a least fixpoint over the call sites;
+    a call in a loop or a nested function names no function it runs through)."""
+    callers: dict[str, set[str]] = {}
+    for callee, site in all_sites:
+        if site.through and site.lifetime in (Lifetime.PER_CALL, Lifetime.RETURNED):
+            callers.setdefault(callee, set()).add(site.through)
+    found: set[str] = set()
+    stack = [name for name in serves if name in callers]
+    while stack:
+        for caller in callers.get(stack.pop(), ()):
+            if caller not in found:
+                found.add(caller)
+                stack.append(caller)
+    return found
+
+
+def _process_targets(modules: Mapping[str, ModuleSummary], resolver: ProjectFacts) -> set[str]:
+    return {
+        resolver.canonical(name) for summary in modules.values() for name in summary.process_targets
+    }
 
 
 def _once_site(site: Construction, once: Collection[str]) -> bool:

@@ -67,7 +67,8 @@ from runguard_lint.astwalk import imports_in, walk
 # 19: a tuple swap (`process, self.process = self.process, None`) hands the attribute
 #     to the local it releases; the joined facts name the classes that hold a resource
 #     (their stores are named by this number too).
-SUMMARY_FORMAT = 19
+# 20: the functions a module gives a child process to run.
+SUMMARY_FORMAT = 20
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -226,6 +227,9 @@ class ModuleSummary:
     # Functions (qualified) that a decorator may hand to someone else to call (a route,
     # a tool, a property): how often they run is not up to the project's own calls.
     entry_points: tuple[str, ...] = ()
+    # Such functions given to a child process to run (`Process(target=worker)`), and
+    # named here no other way than as a callee: each runs once in a process of its own.
+    process_targets: tuple[str, ...] = ()
     # Whether the module's text names a catalog constructor: only then do its
     # factories, helpers and classes make other modules worth summarising (a module
     # summarised only for its dicts adds the functions that fill them).
@@ -269,6 +273,7 @@ class ModuleSummary:
             "call_args": {k: [list(t) for t in v] for k, v in self.call_args.items()},
             "referenced": list(self.referenced),
             "entry_points": list(self.entry_points),
+            "process_targets": list(self.process_targets),
             "names_resources": self.names_resources,
         }
 
@@ -287,7 +292,9 @@ class ModuleSummary:
         properties = raw.get("properties", [])
         referenced = raw.get("referenced", [])
         entry_points = raw.get("entry_points", [])
+        process_targets = raw.get("process_targets", [])
         assert isinstance(referenced, list) and isinstance(entry_points, list)
+        assert isinstance(process_targets, list)
         decorator_factories = raw.get("decorator_factories", [])
         log_sources = raw.get("log_sources", [])
         assert isinstance(decorator_factories, list) and isinstance(log_sources, list)
@@ -349,6 +356,7 @@ class ModuleSummary:
             },
             referenced=tuple(str(r) for r in referenced),
             entry_points=tuple(str(e) for e in entry_points),
+            process_targets=tuple(str(t) for t in process_targets),
             names_resources=bool(raw.get("names_resources", True)),
         )
 
@@ -440,14 +448,17 @@ def summarise(
     permit_types: frozenset[str] = frozenset(),
     names_resources: bool = True,
     transports: Mapping[str, frozenset[str]] | None = None,
+    process_starters: frozenset[str] = frozenset(),
 ) -> ModuleSummary:
     """The summary of one module (`module`: its dotted name; `package`: where its
     relative imports start, see modules.package_of; `permit_types`: the semaphore and
     lock types whose `acquire()` is owed back; `names_resources`: whether its text
     names a catalog constructor, see ModuleSummary; `transports`: catalog constructor
-    -> the keywords that hand it a transport it then does not own)."""
+    -> the keywords that hand it a transport it then does not own; `process_starters`:
+    the constructors of a child process)."""
     names = _Names(module, package, tree)
     summary = _Summariser(names, release_methods | {"__exit__", "__aexit__"})
+    summary.arguments.starters = _starters_here(names, process_starters)
     summary.transports = transports or {}
     summary.surely_set_globals = _set_at_import(tree)
     summary.visit_body(tree.body, Lifetime.ONCE, "", "")
@@ -455,7 +466,7 @@ def summarise(
     caches = _module_dicts(tree, names)
     cache_keys = _cache_keys(tree, caches) if caches else {}
     logger_names, logger_returns = _logger_sources(tree, names, summary.function_returns)
-    call_args, referenced = summary.arguments.result()
+    call_args, referenced, process_targets = summary.arguments.result()
     return ModuleSummary(
         module=module,
         aliases=module_aliases(tree, package),
@@ -483,6 +494,7 @@ def summarise(
         call_args=call_args,
         referenced=referenced,
         entry_points=tuple(summary.entry_points),
+        process_targets=process_targets,
         names_resources=names_resources,
     )
 
@@ -2248,6 +2260,9 @@ def _params_in(key: ast.AST, index: dict[str, int], single: dict[str, ast.expr])
     return found
 
 
+_CallArgs = dict[str, tuple[tuple[Union[int, str], str], ...]]
+
+
 class _ArgumentSources:
     """What each call of a project function passes, and where such functions are used
     other than as a callee (see ModuleSummary.call_args).
@@ -2261,15 +2276,18 @@ class _ArgumentSources:
         self.top = module.split(".", 1)[0] + "."
         self.calls: dict[str, set[tuple[Union[int, str], str]]] = {}
         self.referenced: set[str] = set()
+        # The process constructors this module can call (`_starters_here`), and the
+        # project functions it gives one as `target=`.
+        self.starters = _NO_STARTERS
+        self.targets: set[str] = set()
 
-    def result(
-        self,
-    ) -> tuple[dict[str, tuple[tuple[Union[int, str], str], ...]], tuple[str, ...]]:
+    def result(self) -> tuple[_CallArgs, tuple[str, ...], tuple[str, ...]]:
+        """The calls' sources, the functions referenced, the processes' targets."""
         calls = {
             callee: tuple(sorted(sources, key=lambda t: (str(t[0]), t[1])))
             for callee, sources in sorted(self.calls.items())
         }
-        return calls, tuple(sorted(self.referenced))
+        return calls, tuple(sorted(self.referenced)), tuple(sorted(self.targets))
 
     def project_name(self, expression: ast.expr) -> str | None:
         head = expression
@@ -2308,6 +2326,8 @@ class _ArgumentSources:
         constant. A script's `__main__` block may loop over its input: not so."""
         callees = {id(node.func) for node in own.calls}
         bindings = self.names.bindings
+        if self.starters.names:
+            callees.update(self.process_targets(own.calls))
         for node in own.calls:
             callee = self.project_name(node.func)
             if callee is not None:
@@ -2335,6 +2355,19 @@ class _ArgumentSources:
                     self.referenced.add(name)
         for nested in own.nested:
             self.scan_nested(nested, local, main)
+
+    def process_targets(self, calls: Iterable[ast.Call]) -> Iterator[int]:
+        """The `target=` of each call here that starts a child process, when it names
+        a project function: noted, and its node given (it is not handed on)."""
+        for node in calls:
+            if not self.starters.match(self.names, node.func):
+                continue
+            for keyword in node.keywords:
+                if keyword.arg == "target":
+                    name = self.project_name(keyword.value)
+                    if name is not None:
+                        self.targets.add(name)
+                        yield id(keyword.value)
 
     def scan_nested(
         self,
@@ -2380,6 +2413,41 @@ class _ArgumentSources:
         if isinstance(value, ast.Name) and value.id in params:
             return f"p:{self.names.module}.{qualname}:{params[value.id]}"
         return "c" if _constant(value, local) else "d"
+
+
+class _Starters(NamedTuple):
+    """The process constructors a module can call: by qualified name, and by last name
+    on a receiver the module cannot resolve, when it imports the constructor's package
+    (`self._mp_ctx.Process(...)` after `import multiprocessing`)."""
+
+    names: frozenset[str]
+    terminals: frozenset[str]
+
+    def match(self, names: _Names, func: ast.expr) -> bool:
+        qualified = names.resolve(func)
+        if qualified is not None and qualified in self.names:
+            return True
+        if not isinstance(func, ast.Attribute) or func.attr not in self.terminals:
+            return False
+        head = func.value
+        while isinstance(head, ast.Attribute):
+            head = head.value
+        # Unresolvable: a call's result, `self.x`, a local; not an imported name.
+        return not (isinstance(head, ast.Name) and head.id in names.bindings)
+
+
+_NO_STARTERS = _Starters(frozenset(), frozenset())
+
+
+def _starters_here(names: _Names, starters: frozenset[str]) -> _Starters:
+    """`_Starters` for a module, given every process constructor of the catalog."""
+    if not starters:
+        return _NO_STARTERS
+    roots = {qualified.split(".", 1)[0] for qualified in names.bindings.values()}
+    imported = {name for name in starters if name.split(".", 1)[0] in roots}
+    if not imported:
+        return _NO_STARTERS
+    return _Starters(frozenset(imported), frozenset(n.rsplit(".", 1)[-1] for n in imported))
 
 
 def _passed_at_import(call: ast.Call) -> set[tuple[Union[int, str], str]]:

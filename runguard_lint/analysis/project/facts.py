@@ -612,11 +612,14 @@ def _runs_once(
     decides, so they are never once; nor is anything the project never calls (a
     library's API, a framework's handler).
 
-    Two kinds of function run once whoever calls them: one that serves until the
-    process stops (`serves`, `uvicorn.run(app)`, itself or through a function that
-    does: it never returns to be called again), and the target of a child process
-    (`Process(target=worker)`: it runs once in a process of its own, which takes what
-    it built along when it ends), unless the project also calls it directly."""
+    Two kinds of module-level function run once whatever calls them: one that serves
+    until the process stops (`serves`, `uvicorn.run(app)`, itself or through a
+    function that does: it does not return to be called again), unless the project
+    calls it in a loop or a nested function, stores it, hands it on or registers it
+    (the serving call may be on some paths only: `if app is None: uvicorn.run(...)`);
+    and the target of a child process (`Process(target=worker)`: it runs once in a
+    process of its own, which takes what it built along when it ends), unless the
+    project also calls it or hands it on some other way."""
     sites: dict[str, list[Construction]] = {}
     for callee, site in all_sites:
         sites.setdefault(callee, []).append(site)
@@ -631,7 +634,7 @@ def _runs_once(
     # (none for a site that surely runs once; a site that never does rules it out).
     waiting: dict[str, set[str]] = {}
     for callee, found in sites.items():
-        if callee in elsewhere or callee.rpartition(".")[0] in classes:
+        if callee in elsewhere or _method(callee, classes):
             continue
         needs: set[str] = set()
         for site in found:
@@ -643,10 +646,17 @@ def _runs_once(
         else:
             waiting[callee] = needs
     for target in _process_targets(modules, resolver):
-        if target not in sites and target not in elsewhere:
+        if target not in sites and target not in elsewhere and not _method(target, classes):
             waiting[target] = set()
-    for server in _serving(all_sites, serves):
-        waiting[server] = set()
+    for server in _serving(all_sites, serves, classes):
+        # Called in a loop or a nested function, stored, handed on or registered: it
+        # may return (a serves call on some paths only) to be called again.
+        if server not in elsewhere and all(
+            site.lifetime is Lifetime.ONCE
+            or (site.lifetime is not Lifetime.STORED and site.through)
+            for site in sites.get(server, ())
+        ):
+            waiting[server] = set()
     dependants: dict[str, list[str]] = {}
     for callee, needs in waiting.items():
         for through in needs:
@@ -666,13 +676,22 @@ def _runs_once(
     return frozenset(once)
 
 
-def _serving(all_sites: list[tuple[str, Construction]], serves: Collection[str]) -> set[str]:
-    """The functions that serve until the process stops: those whose own body calls
-    one of `serves`, or a function that does (a least fixpoint over the call sites;
-    a call in a loop or a nested function names no function it runs through)."""
+def _serving(
+    all_sites: list[tuple[str, Construction]], serves: Collection[str], classes: Collection[str]
+) -> set[str]:
+    """The module-level functions that serve until the process stops, on some path:
+    those whose own body calls one of `serves`, or a function that does (a least
+    fixpoint over the call sites; a call in a loop or a nested function names no
+    function it runs through). Not through methods: `self.serve()` may call a
+    subclass's override that returns."""
     callers: dict[str, set[str]] = {}
     for callee, site in all_sites:
-        if site.through and site.lifetime in (Lifetime.PER_CALL, Lifetime.RETURNED):
+        if (
+            site.through
+            and site.lifetime in (Lifetime.PER_CALL, Lifetime.RETURNED)
+            and not _method(site.through, classes)
+            and not _method(callee, classes)
+        ):
             callers.setdefault(callee, set()).add(site.through)
     found: set[str] = set()
     stack = [name for name in serves if name in callers]
@@ -682,6 +701,11 @@ def _serving(all_sites: list[tuple[str, Construction]], serves: Collection[str])
                 found.add(caller)
                 stack.append(caller)
     return found
+
+
+def _method(name: str, classes: Collection[str]) -> bool:
+    """Whether a qualified name is a method of a project class."""
+    return name.rpartition(".")[0] in classes
 
 
 def _process_targets(modules: Mapping[str, ModuleSummary], resolver: ProjectFacts) -> set[str]:

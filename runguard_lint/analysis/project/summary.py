@@ -48,7 +48,7 @@ import ast
 import enum
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Union, cast
 
@@ -412,10 +412,18 @@ class _Names:
 
     def __init__(self, module: str, package: str, tree: ast.Module) -> None:
         self.module = module
+        self.package = package
         self.bindings: dict[str, str] = {}
+        # Names that imports in different places bind to different things (`from
+        # bottle import run` in one function, `from subprocess import run` in
+        # another), and while a function that imports one of them is summarised,
+        # what its own imports bind them to (`within`).
+        self.ambiguous: set[str] = set()
+        self.local: dict[str, str] = {}
         for statement in imports_in(tree):
             for local, qualified in _import_bindings(statement, package):
-                self.bindings.setdefault(local, qualified)
+                if self.bindings.setdefault(local, qualified) != qualified:
+                    self.ambiguous.add(local)
         for node in tree.body:
             if isinstance(node, (*_FunctionDef, ast.ClassDef)):
                 self.bindings[node.name] = f"{module}.{node.name}"
@@ -434,10 +442,23 @@ class _Names:
         # on the agent corpus).
         if cls and parts and expression.id in ("self", "cls"):
             return sys.intern(".".join([f"{self.module}.{cls}", *reversed(parts)]))
-        head = self.bindings.get(expression.id)
+        head = self.local.get(expression.id) or self.bindings.get(expression.id)
         if head is None:
             head = f"builtins.{expression.id}" if expression.id == "open" else expression.id
         return sys.intern(".".join([head, *reversed(parts)]))
+
+    def within(self, function: _Function) -> None:
+        """Resolve the ambiguous names a function imports as its own imports bind
+        them, until the next function (the module's first import of such a name is
+        what it means everywhere else)."""
+        self.local = {}
+        if not self.ambiguous:
+            return
+        for node in ast.walk(function):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for local, qualified in _import_bindings(node, self.package):
+                    if local in self.ambiguous:
+                        self.local[local] = qualified
 
 
 def summarise(
@@ -594,6 +615,7 @@ class _Summariser:
         qualname = f"{owner}.{function.name}" if owner else function.name
         full = f"{self.names.module}.{qualname}"
         self.current_class = cls
+        self.names.within(function)
         decorators = {_terminal(d) for d in function.decorator_list}
         self.in_classmethod = bool(cls) and "classmethod" in decorators
         memoised = bool(decorators & MEMOISERS)
@@ -658,6 +680,7 @@ class _Summariser:
         self.returned_locals = self.held_locals = frozenset()
         self.closed_parts = {}
         self.shadowing = set()
+        self.names.local = {}
         self.in_classmethod = False
 
     def note_logging_and_releases(
@@ -2327,7 +2350,8 @@ class _ArgumentSources:
         callees = {id(node.func) for node in own.calls}
         bindings = self.names.bindings
         if self.starters.names:
-            callees.update(self.process_targets(own.calls))
+            hidden = local | {n.name for n in own.nested if not isinstance(n, ast.Lambda)}
+            callees.update(self.process_targets(own.calls, hidden))
         for node in own.calls:
             callee = self.project_name(node.func)
             if callee is not None:
@@ -2356,14 +2380,20 @@ class _ArgumentSources:
         for nested in own.nested:
             self.scan_nested(nested, local, main)
 
-    def process_targets(self, calls: Iterable[ast.Call]) -> Iterator[int]:
+    def process_targets(self, calls: Iterable[ast.Call], hidden: Collection[str]) -> Iterator[int]:
         """The `target=` of each call here that starts a child process, when it names
-        a project function: noted, and its node given (it is not handed on)."""
+        a project function (not a local, parameter or nested `def` of the same name,
+        `hidden`): noted, and its node given (it is not handed on)."""
         for node in calls:
             if not self.starters.match(self.names, node.func):
                 continue
             for keyword in node.keywords:
-                if keyword.arg == "target":
+                head = keyword.value
+                while isinstance(head, ast.Attribute):
+                    head = head.value
+                if keyword.arg == "target" and not (
+                    isinstance(head, ast.Name) and head.id in hidden
+                ):
                     name = self.project_name(keyword.value)
                     if name is not None:
                         self.targets.add(name)

@@ -153,7 +153,9 @@ def _own_nodes(function: ast.AST) -> list[ast.AST]:
 
 def _calls_with_context(root: ast.AST) -> Iterator[tuple[ast.Call, bool, bool, ast.AST | None]]:
     """Calls under root; whether a loop may run them many times per run of root;
-    whether they sit in a nested function; and the statement they are the kept value of."""
+    whether they sit in a nested function (a `def` that is itself one of the body's
+    statements too: it runs whenever it is called); and the statement they are the kept
+    value of."""
     stack: list[tuple[ast.AST, bool, bool, ast.AST | None]] = [(root, False, False, None)]
     while stack:
         node, in_loop, nested, parent = stack.pop()
@@ -162,7 +164,7 @@ def _calls_with_context(root: ast.AST) -> Iterator[tuple[ast.Call, bool, bool, a
         below = children(node)
         if not below:
             continue
-        inner = nested or (node is not root and isinstance(node, _NESTING))
+        inner = nested or isinstance(node, _NESTING)
         loop = in_loop or isinstance(node, _LOOPS)
         if isinstance(node, _DIRECT):
             stack.extend([(child, loop, inner, node) for child in below])

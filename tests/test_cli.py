@@ -539,6 +539,59 @@ def test_stdin_uses_the_config_nearest_the_stdin_filename(project: Path) -> None
     assert json.loads(legacy.stdout) == []
 
 
+CHILD_PROCESS = """\
+import multiprocessing
+
+import httpx
+
+
+class State:
+    def __init__(self) -> None:
+        self.client = httpx.Client()
+
+
+def child_main(name: str) -> None:
+    print(State(), name)
+
+
+def start(name: str) -> None:
+    multiprocessing.Process(target=child_main, args=(name,)).start()
+"""
+
+
+def test_stdin_knows_a_process_target_as_a_file_run_does(project: Path) -> None:
+    # The child's State is built once in a process of its own: not an RG401 either way.
+    write(project, "worker.py", CHILD_PROCESS)
+    on_disk = run_cli("--no-cache", "--output-format", "json", "worker.py", cwd=project)
+    assert on_disk.returncode == 0, on_disk.stdout
+    piped = run_cli(
+        "--no-cache",
+        "--output-format",
+        "json",
+        "-",
+        "--stdin-filename",
+        "worker.py",
+        cwd=project,
+        input_text=CHILD_PROCESS,
+    )
+    assert piped.returncode == 0, piped.stdout
+    assert json.loads(piped.stdout) == json.loads(on_disk.stdout) == []
+    # Started in a thread instead, it is built per call: reported both ways.
+    threaded = CHILD_PROCESS.replace("multiprocessing.Process", "threading.Thread")
+    threaded = "import threading\n" + threaded
+    piped = run_cli(
+        "--no-cache",
+        "--output-format",
+        "json",
+        "-",
+        "--stdin-filename",
+        "worker.py",
+        cwd=project,
+        input_text=threaded,
+    )
+    assert codes(json.loads(piped.stdout)) == ["RG401"], piped.stderr
+
+
 def test_stdin_syntax_error_is_rg900(project: Path) -> None:
     result = run_cli(
         "--no-cache",

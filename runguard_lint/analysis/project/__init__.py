@@ -41,7 +41,14 @@ def for_file(
         return _reachable(project, tree, module, text)
     if not catalog.distinctive_pattern.search(text):
         return EMPTY
-    summary = summarise(tree, module, package, catalog.release_methods, catalog.permit_types)
+    summary = summarise(
+        tree,
+        module,
+        package,
+        catalog.release_methods,
+        catalog.permit_types,
+        process_starters=catalog.ownership.process_starters,
+    )
     # Which constants reach a public function is a question for the whole project:
     # alone, a module shows only some of its callers.
     return replace(join([summary], catalog), constant_params={})

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 import sys
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -68,7 +69,9 @@ from runguard_lint.astwalk import imports_in, walk
 #     to the local it releases; the joined facts name the classes that hold a resource
 #     (their stores are named by this number too).
 # 20: the functions a module gives a child process to run.
-SUMMARY_FORMAT = 20
+# 21: a `def` in a function's body is nested (its calls run whenever it is called); a
+#     function's own imports decide what its names mean.
+SUMMARY_FORMAT = 21
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -407,6 +410,20 @@ def absolute_module(package: str, name: str | None, level: int) -> str | None:
     return base or None
 
 
+def _module_level_imports(tree: ast.Module) -> int:
+    """How many import statements the module makes at its own level (in `if` and `try`
+    blocks too, not in a function or class)."""
+    count = 0
+    blocks: list[list[ast.stmt]] = [tree.body]
+    while blocks:
+        for node in blocks.pop():
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                count += 1
+            elif not isinstance(node, (*_FunctionDef, ast.ClassDef)):
+                blocks.extend(_blocks(node))
+    return count
+
+
 class _Names:
     """Resolves a dotted expression to a qualified name inside one module."""
 
@@ -414,16 +431,21 @@ class _Names:
         self.module = module
         self.package = package
         self.bindings: dict[str, str] = {}
-        # Names that imports in different places bind to different things (`from
-        # bottle import run` in one function, `from subprocess import run` in
-        # another), and while a function that imports one of them is summarised,
-        # what its own imports bind them to (`within`).
-        self.ambiguous: set[str] = set()
+        # While a function is summarised, what its own imports bind (`within`); and
+        # whether any function has imports of its own.
         self.local: dict[str, str] = {}
-        for statement in imports_in(tree):
-            for local, qualified in _import_bindings(statement, package):
-                if self.bindings.setdefault(local, qualified) != qualified:
-                    self.ambiguous.add(local)
+        imports = imports_in(tree)
+        # Every module imported, and every name imported from one, in full.
+        self.imported: set[str] = set()
+        for statement in imports:
+            bound = list(_import_bindings(statement, package))
+            for local, qualified in bound:
+                self.bindings.setdefault(local, qualified)
+            if isinstance(statement, ast.Import):
+                self.imported.update(alias.name for alias in statement.names)
+            else:
+                self.imported.update(qualified for _, qualified in bound)
+        self.nested_imports = len(imports) > _module_level_imports(tree)
         for node in tree.body:
             if isinstance(node, (*_FunctionDef, ast.ClassDef)):
                 self.bindings[node.name] = f"{module}.{node.name}"
@@ -448,17 +470,23 @@ class _Names:
         return sys.intern(".".join([head, *reversed(parts)]))
 
     def within(self, function: _Function) -> None:
-        """Resolve the ambiguous names a function imports as its own imports bind
-        them, until the next function (the module's first import of such a name is
-        what it means everywhere else)."""
+        """Resolve the names a function imports in its own body (not in the functions
+        and classes it defines) as those imports bind them, the first one of each
+        name, until the next function: `from subprocess import run` there is not the
+        module's `run` (a function of its own, or another import)."""
         self.local = {}
-        if not self.ambiguous:
+        if not self.nested_imports:
             return
-        for node in ast.walk(function):
+        # In the order of the text: `try: from httpx import Client` comes before its
+        # `except ImportError:` fallback.
+        stack: list[ast.stmt] = list(reversed(function.body))
+        while stack:
+            node = stack.pop()
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for local, qualified in _import_bindings(node, self.package):
-                    if local in self.ambiguous:
-                        self.local[local] = qualified
+                    self.local.setdefault(local, qualified)
+            elif not isinstance(node, (*_FunctionDef, ast.ClassDef)):
+                stack.extend(reversed([s for block in _blocks(node) for s in block]))
 
 
 def summarise(
@@ -1235,14 +1263,13 @@ class _Own:
         }
         nodes, nested, sites = self.nodes, self.nested, self.sites
         # (node, whether it is the function's own, the statement whose calls it holds
-        # (-1: none), then as in `_calls_with_context`: in a loop, in a nested
-        # function, the statement it is the kept value of, and whether it is that
-        # statement itself)
-        stack: list[tuple[ast.AST, bool, int, bool, bool, ast.AST | None, bool]] = [
-            (root, True, statements.get(id(root), -1), False, False, None, True) for root in roots
+        # (-1: none), then: in a loop, in a nested function or lambda, and the
+        # statement it is the kept value of)
+        stack: list[tuple[ast.AST, bool, int, bool, bool, ast.AST | None]] = [
+            (root, True, statements.get(id(root), -1), False, False, None) for root in roots
         ]
         while stack:
-            node, owned, statement, in_loop, in_nested, parent, is_root = stack.pop()
+            node, owned, statement, in_loop, in_nested, parent = stack.pop()
             kind = type(node)
             if owned:
                 nodes.append(node)
@@ -1265,7 +1292,7 @@ class _Own:
             if statement < 0:
                 if owned:
                     stack.extend(
-                        [(child, True, -1, False, False, None, False) for child in _children(node)]
+                        [(child, True, -1, False, False, None) for child in _children(node)]
                     )
                 continue
             if kind is ast.Call:
@@ -1273,16 +1300,13 @@ class _Own:
             children = _children(node)
             if not children:
                 continue
-            inner = in_nested or (not is_root and kind in _NESTING_TYPES)
+            # A `def` in the body, or a lambda, runs whenever it is called.
+            inner = in_nested or kind in _NESTING_TYPES
             loop = in_loop or kind in _LOOP_TYPES
             if kind in _DIRECT_TYPES:
-                stack.extend(
-                    [(child, owned, statement, loop, inner, node, False) for child in children]
-                )
+                stack.extend([(child, owned, statement, loop, inner, node) for child in children])
             elif parent is None or kind not in _HOLDING_TYPES:
-                stack.extend(
-                    [(child, owned, statement, loop, inner, None, False) for child in children]
-                )
+                stack.extend([(child, owned, statement, loop, inner, None) for child in children])
             else:
                 # `return await C()`, `return C(...).model`, `return R(encoder=C())`,
                 # `x = [C() for ...]`: what the statement keeps holds the construction,
@@ -1297,7 +1321,6 @@ class _Own:
                             loop,
                             inner,
                             parent if id(child) in kept else None,
-                            False,
                         )
                         for child in children
                     ]
@@ -2349,9 +2372,10 @@ class _ArgumentSources:
         constant. A script's `__main__` block may loop over its input: not so."""
         callees = {id(node.func) for node in own.calls}
         bindings = self.names.bindings
+        # The functions and classes defined here are locals too, here and in them.
+        local = local | {n.name for n in own.nested if not isinstance(n, ast.Lambda)}
         if self.starters.names:
-            hidden = local | {n.name for n in own.nested if not isinstance(n, ast.Lambda)}
-            callees.update(self.process_targets(own.calls, hidden))
+            callees.update(self.process_targets(own.calls, local))
         for node in own.calls:
             callee = self.project_name(node.func)
             if callee is not None:
@@ -2382,8 +2406,8 @@ class _ArgumentSources:
 
     def process_targets(self, calls: Iterable[ast.Call], hidden: Collection[str]) -> Iterator[int]:
         """The `target=` of each call here that starts a child process, when it names
-        a project function (not a local, parameter or nested `def` of the same name,
-        `hidden`): noted, and its node given (it is not handed on)."""
+        a project function (not a local, parameter or `def` of a function around of
+        the same name, `hidden`): noted, and its node given (it is not handed on)."""
         for node in calls:
             if not self.starters.match(self.names, node.func):
                 continue
@@ -2453,7 +2477,15 @@ class _Starters(NamedTuple):
     names: frozenset[str]
     terminals: frozenset[str]
 
+    @property
+    def last_names(self) -> frozenset[str]:
+        """The last names of `names` (`terminals` is a subset of them)."""
+        return _last_names(self.names)
+
     def match(self, names: _Names, func: ast.expr) -> bool:
+        last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if last not in self.last_names:
+            return False  # (most calls: not worth resolving)
         qualified = names.resolve(func)
         if qualified is not None and qualified in self.names:
             return True
@@ -2466,18 +2498,37 @@ class _Starters(NamedTuple):
         return not (isinstance(head, ast.Name) and head.id in names.bindings)
 
 
+@functools.lru_cache(maxsize=8)
+def _last_names(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(name.rsplit(".", 1)[-1] for name in names)
+
+
 _NO_STARTERS = _Starters(frozenset(), frozenset())
 
 
 def _starters_here(names: _Names, starters: frozenset[str]) -> _Starters:
-    """`_Starters` for a module, given every process constructor of the catalog."""
-    if not starters:
+    """`_Starters` for a module, given every process constructor of the catalog: by
+    last name only those whose own module it imports (`multiprocessing`, or a name
+    from it; `torch` alone is not `torch.multiprocessing`), and none in a module that
+    imports `multiprocessing.dummy`, whose `Process` is a thread."""
+    imported = names.imported
+    roots = {name.split(".", 1)[0] for name in imported}
+    reachable = frozenset(s for s in starters if s.split(".", 1)[0] in roots)
+    if not reachable:
         return _NO_STARTERS
-    roots = {qualified.split(".", 1)[0] for qualified in names.bindings.values()}
-    imported = {name for name in starters if name.split(".", 1)[0] in roots}
-    if not imported:
-        return _NO_STARTERS
-    return _Starters(frozenset(imported), frozenset(n.rsplit(".", 1)[-1] for n in imported))
+    if any(_under(name, "multiprocessing.dummy") for name in imported):
+        return _Starters(reachable, frozenset())
+    terminals = frozenset(
+        starter.rsplit(".", 1)[-1]
+        for starter in reachable
+        if any(_under(name, starter.rsplit(".", 1)[0]) for name in imported)
+    )
+    return _Starters(reachable, terminals)
+
+
+def _under(name: str, module: str) -> bool:
+    """Whether a qualified name is `module` or lies in it."""
+    return name == module or name.startswith(f"{module}.")
 
 
 def _passed_at_import(call: ast.Call) -> set[tuple[Union[int, str], str]]:

@@ -151,12 +151,14 @@ def _own_nodes(function: ast.AST) -> list[ast.AST]:
     return own
 
 
-def _calls_with_context(root: ast.AST) -> Iterator[tuple[ast.Call, bool, bool, ast.AST | None]]:
-    """Calls under root; whether a loop may run them many times per run of root;
-    whether they sit in a nested function (a `def` that is itself one of the body's
-    statements too: it runs whenever it is called); and the statement they are the kept
-    value of."""
-    stack: list[tuple[ast.AST, bool, bool, ast.AST | None]] = [(root, False, False, None)]
+def _calls_with_context(
+    root: ast.AST,
+) -> Iterator[tuple[ast.Call, bool, ast.AST | None, ast.AST | None]]:
+    """Calls under root; whether a loop may run them many times per run of root; the
+    nested function they sit in (a `def` that is itself one of the body's statements
+    too: it runs whenever it is called; only its body, not its decorators and defaults;
+    `summary.DEEPER` two levels down); and the statement they are the kept value of."""
+    stack: list[tuple[ast.AST, bool, ast.AST | None, ast.AST | None]] = [(root, False, None, None)]
     while stack:
         node, in_loop, nested, parent = stack.pop()
         if isinstance(node, ast.Call):
@@ -164,17 +166,22 @@ def _calls_with_context(root: ast.AST) -> Iterator[tuple[ast.Call, bool, bool, a
         below = children(node)
         if not below:
             continue
-        inner = nested or isinstance(node, _NESTING)
         loop = in_loop or isinstance(node, _LOOPS)
+        if isinstance(node, _NESTING):
+            body = node.body
+            inside = {id(b) for b in body} if isinstance(body, list) else {id(body)}
+            deeper = node if nested is None else summary.DEEPER
+            stack.extend([(c, loop, deeper if id(c) in inside else nested, None) for c in below])
+            continue
         if isinstance(node, _DIRECT):
-            stack.extend([(child, loop, inner, node) for child in below])
+            stack.extend([(child, loop, nested, node) for child in below])
             continue
         if parent is None or not isinstance(node, _HOLDING):
-            stack.extend([(child, loop, inner, None) for child in below])
+            stack.extend([(child, loop, nested, None) for child in below])
             continue
         kept = {id(part) for part in summary._kept_parts(node)}
         stack.extend(
-            [(child, loop, inner, parent if id(child) in kept else None) for child in below]
+            [(child, loop, nested, parent if id(child) in kept else None) for child in below]
         )
 
 

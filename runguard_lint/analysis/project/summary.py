@@ -71,7 +71,10 @@ from runguard_lint.astwalk import imports_in, walk
 # 20: the functions a module gives a child process to run.
 # 21: a `def` in a function's body is nested (its calls run whenever it is called); a
 #     function's own imports decide what its names mean.
-SUMMARY_FORMAT = 21
+# 22: only a nested function's body is nested (not its decorators and defaults), and a
+#     closure the function runs once runs with it; functions defined in module-level
+#     blocks are the module's names; a closure's `self.x = ...` is held.
+SUMMARY_FORMAT = 22
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -410,6 +413,18 @@ def absolute_module(package: str, name: str | None, level: int) -> str | None:
     return base or None
 
 
+def _defined_in_blocks(body: list[ast.stmt]) -> Iterator[str]:
+    """The functions and classes defined in the blocks of a module's compound
+    statements (not at its top level, nor inside a function or class)."""
+    stack = [s for node in body for block in _blocks(node) for s in block]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*_FunctionDef, ast.ClassDef)):
+            yield node.name
+        else:
+            stack.extend(s for block in _blocks(node) for s in block)
+
+
 def _module_level_imports(tree: ast.Module) -> int:
     """How many import statements the module makes at its own level (in `if` and `try`
     blocks too, not in a function or class)."""
@@ -449,6 +464,11 @@ class _Names:
         for node in tree.body:
             if isinstance(node, (*_FunctionDef, ast.ClassDef)):
                 self.bindings[node.name] = f"{module}.{node.name}"
+        # Defined in a module-level block (`if __name__ == "__main__": async def
+        # _main(): ...`), a name the module does not import: `visit_body` summarises it
+        # under the module's name as well.
+        for name in _defined_in_blocks(tree.body):
+            self.bindings.setdefault(name, f"{module}.{name}")
 
     def resolve(self, expression: ast.expr, cls: str = "") -> str | None:
         """`a.b.c` as a qualified name; in a method of `cls`, `self.m` is `module.cls.m`."""
@@ -597,6 +617,10 @@ class _Summariser:
         self.closed_parts: dict[str, frozenset[str]] = {}
         # Names the method binds itself, which hide the module's names of the same spelling.
         self.shadowing: set[str] = set()
+        # Closures the function being summarised runs once per run (`_closures_run_once`),
+        # and functions a compound statement holds that are summarised apart (by id).
+        self.once_closures: set[int] = set()
+        self.visited_apart: set[int] = set()
         # What calls of project functions pass (for the unbounded-cache rule), and
         # whether the statements being visited are the `__main__` block's.
         self.arguments = _ArgumentSources(names, names.module)
@@ -620,8 +644,10 @@ class _Summariser:
                 self.visit_body(node.body, lifetime, qualname, qualname)
             else:
                 main_block = isinstance(node, ast.If) and _is_main_guard(node.test)
-                own = self.record_calls(node, Lifetime.ONCE if main_block else lifetime, "", "")
                 blocks = list(_blocks(node))
+                self.visited_apart = _defined_in(blocks) if blocks else set()
+                own = self.record_calls(node, Lifetime.ONCE if main_block else lifetime, "", "")
+                self.visited_apart = set()
                 if blocks:
                     # Its statements are scanned one by one below: only the header here.
                     header = [
@@ -701,8 +727,10 @@ class _Summariser:
                 if type(node) is ast.NamedExpr and isinstance(node.target, ast.Name)
             )
         self.current_params = frozenset(_parameter_names(function.args) - {"self", "cls"})
+        self.once_closures = _closures_run_once(own)
         for sites in own.sites:
             self.record_sites(sites, lifetime, full, f"{self.names.module}.{cls}" if cls else "")
+        self.once_closures = set()
         self.current_init = self.none_gates = None
         self.current_params = frozenset()
         self.returned_locals = self.held_locals = frozenset()
@@ -764,7 +792,15 @@ class _Summariser:
         self, sites: Iterable[_Site], lifetime: Lifetime, function: str, cls: str
     ) -> None:
         """Each call (`_Own.sites`) with the lifetime of its site."""
-        for node, repeated, nested, parent in sites:
+        for node, repeated, nesting, parent in sites:
+            if nesting is not None and id(nesting) in self.visited_apart:
+                continue  # a function `visit_body` summarises on its own
+            # A closure the function runs once per run (`asyncio.run(_main())`) runs
+            # with it; one that sets an attribute of the `self` around it keeps what it
+            # builds on the instance, as a method would.
+            nested = False
+            if nesting is not None and id(nesting) not in self.once_closures:
+                nested = not (cls and _stored_on_self(parent) and _sets_outer_self(nesting))
             head = node.func
             while isinstance(head, ast.Attribute):
                 head = head.value
@@ -1083,6 +1119,50 @@ class _Summariser:
         )
 
 
+def _closures_run_once(own: _Own) -> set[int]:
+    """The functions defined in a function's body that run with it, once per call of
+    each of its calls (`asyncio.run(_main())`, `build()`): `_called_closures` whose name
+    the body uses only to call them, never in a loop or in a function it defines."""
+    closures = _called_closures(own)
+    if not closures:
+        return set()
+    where = {
+        id(call): (in_loop, nesting) for sites in own.sites for call, in_loop, nesting, _ in sites
+    }
+    once: set[int] = set()
+    for closure in closures:
+        calls = [c for c in own.calls if isinstance(c.func, ast.Name) and c.func.id == closure.name]
+        loads = sum(1 for n in own.names if n.id == closure.name and isinstance(n.ctx, ast.Load))
+        if loads == len(calls) and all(where.get(id(c)) == (False, None) for c in calls):
+            once.add(id(closure))
+    return once
+
+
+def _sets_outer_self(nesting: ast.AST) -> bool:
+    """Whether a nested function's `self` is the method's around it (it has none of
+    its own)."""
+    if not isinstance(nesting, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    return "self" not in _parameter_names(nesting.args)
+
+
+def _defined_in(blocks: list[list[ast.stmt]]) -> set[int]:
+    """The functions `visit_body` summarises on their own in these blocks of a
+    compound statement: those defined there, in classes there, and in the blocks of the
+    compound statements there (`if sys.platform != "win32": def main(): ...`)."""
+    found: set[int] = set()
+    stack = [statement for block in blocks for statement in block]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _FunctionDef):
+            found.add(id(node))
+        elif isinstance(node, ast.ClassDef):
+            stack.extend(node.body)
+        else:
+            stack.extend(statement for block in _blocks(node) for statement in block)
+    return found
+
+
 def _called_closures(own: _Own) -> list[_Function]:
     """The functions defined in a function's body, and bound only there, that its body
     runs: a plain `def` called by name (`run()`), an `async def` awaited (`await
@@ -1193,9 +1273,12 @@ def _terminal(expression: ast.expr) -> str:
 
 
 # A call in a statement, whether a loop may run it many times per run of the statement,
-# whether it sits in a nested function (which runs whenever it is called), and the
-# statement it is the kept value of (see `_Own`).
-_Site = tuple[ast.Call, bool, bool, Optional[ast.AST]]
+# the nested function it sits in (which runs whenever it is called; `DEEPER` for one in
+# a function nested in another, None for none), and the statement it is the kept value
+# of (see `_Own`).
+_Site = tuple[ast.Call, bool, Optional[ast.AST], Optional[ast.AST]]
+# The nesting of a call in a function nested two levels or more.
+DEEPER = ast.AST()
 
 
 class _Own:
@@ -1263,10 +1346,10 @@ class _Own:
         }
         nodes, nested, sites = self.nodes, self.nested, self.sites
         # (node, whether it is the function's own, the statement whose calls it holds
-        # (-1: none), then: in a loop, in a nested function or lambda, and the
-        # statement it is the kept value of)
-        stack: list[tuple[ast.AST, bool, int, bool, bool, ast.AST | None]] = [
-            (root, True, statements.get(id(root), -1), False, False, None) for root in roots
+        # (-1: none), then: in a loop, the nested function or lambda it is in (see
+        # `_Site`), and the statement it is the kept value of)
+        stack: list[tuple[ast.AST, bool, int, bool, ast.AST | None, ast.AST | None]] = [
+            (root, True, statements.get(id(root), -1), False, None, None) for root in roots
         ]
         while stack:
             node, owned, statement, in_loop, in_nested, parent = stack.pop()
@@ -1292,7 +1375,7 @@ class _Own:
             if statement < 0:
                 if owned:
                     stack.extend(
-                        [(child, True, -1, False, False, None) for child in _children(node)]
+                        [(child, True, -1, False, None, None) for child in _children(node)]
                     )
                 continue
             if kind is ast.Call:
@@ -1300,10 +1383,28 @@ class _Own:
             children = _children(node)
             if not children:
                 continue
-            # A `def` in the body, or a lambda, runs whenever it is called.
-            inner = in_nested or kind in _NESTING_TYPES
+            inner = in_nested
             loop = in_loop or kind in _LOOP_TYPES
-            if kind in _DIRECT_TYPES:
+            if kind in _NESTING_TYPES:
+                # A `def` or a lambda: its body runs whenever it is called; its
+                # decorators, defaults and annotations run where it is defined.
+                body = cast(Union[_Function, ast.Lambda], node).body
+                inside = {id(part) for part in body} if isinstance(body, list) else {id(body)}
+                deeper = node if in_nested is None else DEEPER
+                stack.extend(
+                    [
+                        (
+                            child,
+                            owned,
+                            statement,
+                            loop,
+                            deeper if id(child) in inside else inner,
+                            None,
+                        )
+                        for child in children
+                    ]
+                )
+            elif kind in _DIRECT_TYPES:
                 stack.extend([(child, owned, statement, loop, inner, node) for child in children])
             elif parent is None or kind not in _HOLDING_TYPES:
                 stack.extend([(child, owned, statement, loop, inner, None) for child in children])
@@ -1828,6 +1929,8 @@ def _blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
             yield block
     for handler in getattr(statement, "handlers", ()):
         yield handler.body
+    for case in getattr(statement, "cases", ()):
+        yield case.body
 
 
 # The expressions whose value may hold a part of them (see _kept_parts), as the exact

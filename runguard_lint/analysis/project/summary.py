@@ -74,7 +74,10 @@ from runguard_lint.astwalk import imports_in, walk
 # 22: only a nested function's body is nested (not its decorators and defaults), and a
 #     closure the function runs once runs with it; functions defined in module-level
 #     blocks are the module's names; a closure's `self.x = ...` is held.
-SUMMARY_FORMAT = 22
+# 23: a closure runs once with its function only when nothing it defines names it, no
+#     comprehension calls it and it has no decorator; a closure's `self.x = ...` is held
+#     only when it runs once (called so, or a thread's one target).
+SUMMARY_FORMAT = 23
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -416,13 +419,31 @@ def absolute_module(package: str, name: str | None, level: int) -> str | None:
 def _defined_in_blocks(body: list[ast.stmt]) -> Iterator[str]:
     """The functions and classes defined in the blocks of a module's compound
     statements (not at its top level, nor inside a function or class)."""
-    stack = [s for node in body for block in _blocks(node) for s in block]
+    stack = [
+        s
+        for node in body
+        if not isinstance(node, (*_FunctionDef, ast.ClassDef))
+        for block in _blocks(node)
+        for s in block
+    ]
     while stack:
         node = stack.pop()
         if isinstance(node, (*_FunctionDef, ast.ClassDef)):
             yield node.name
         else:
             stack.extend(s for block in _blocks(node) for s in block)
+
+
+def _module_level_import_names(tree: ast.Module, package: str) -> set[str]:
+    names: set[str] = set()
+    blocks: list[list[ast.stmt]] = [tree.body]
+    while blocks:
+        for node in blocks.pop():
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update(local for local, _ in _import_bindings(node, package))
+            elif not isinstance(node, (*_FunctionDef, ast.ClassDef)):
+                blocks.extend(_blocks(node))
+    return names
 
 
 def _module_level_imports(tree: ast.Module) -> int:
@@ -467,8 +488,10 @@ class _Names:
         # Defined in a module-level block (`if __name__ == "__main__": async def
         # _main(): ...`), a name the module does not import: `visit_body` summarises it
         # under the module's name as well.
+        module_level = _module_level_import_names(tree, package)
         for name in _defined_in_blocks(tree.body):
-            self.bindings.setdefault(name, f"{module}.{name}")
+            if name not in module_level:
+                self.bindings[name] = f"{module}.{name}"
 
     def resolve(self, expression: ast.expr, cls: str = "") -> str | None:
         """`a.b.c` as a qualified name; in a method of `cls`, `self.m` is `module.cls.m`."""
@@ -621,6 +644,7 @@ class _Summariser:
         # and functions a compound statement holds that are summarised apart (by id).
         self.once_closures: set[int] = set()
         self.visited_apart: set[int] = set()
+        self.thread_once: set[int] = set()
         # What calls of project functions pass (for the unbounded-cache rule), and
         # whether the statements being visited are the `__main__` block's.
         self.arguments = _ArgumentSources(names, names.module)
@@ -653,8 +677,12 @@ class _Summariser:
                     header = [
                         child
                         for child in _children(node)
-                        if not isinstance(child, (ast.stmt, ast.excepthandler))
+                        if not isinstance(child, (ast.stmt, ast.excepthandler, *_MATCH_CASE))
                     ]
+                    for case in getattr(node, "cases", ()):
+                        header.append(case.pattern)
+                        if case.guard is not None:
+                            header.append(case.guard)
                     self.arguments.scan_expressions(header, self.in_main)
                 else:
                     self.arguments.scan_statement(own, self.in_main)
@@ -728,6 +756,7 @@ class _Summariser:
             )
         self.current_params = frozenset(_parameter_names(function.args) - {"self", "cls"})
         self.once_closures = _closures_run_once(own)
+        self.thread_once = self.threads_once(own)
         for sites in own.sites:
             self.record_sites(sites, lifetime, full, f"{self.names.module}.{cls}" if cls else "")
         self.once_closures = set()
@@ -793,14 +822,19 @@ class _Summariser:
     ) -> None:
         """Each call (`_Own.sites`) with the lifetime of its site."""
         for node, repeated, nesting, parent in sites:
-            if nesting is not None and id(nesting) in self.visited_apart:
-                continue  # a function `visit_body` summarises on its own
+            if nesting is not None and id(node) in self.visited_apart:
+                continue  # in a function `visit_body` summarises on its own
             # A closure the function runs once per run (`asyncio.run(_main())`) runs
             # with it; one that sets an attribute of the `self` around it keeps what it
             # builds on the instance, as a method would.
             nested = False
             if nesting is not None and id(nesting) not in self.once_closures:
-                nested = not (cls and _stored_on_self(parent) and _sets_outer_self(nesting))
+                nested = not (
+                    cls
+                    and _stored_on_self(parent)
+                    and _sets_outer_self(nesting)
+                    and id(nesting) in self.thread_once
+                )
             head = node.func
             while isinstance(head, ast.Attribute):
                 head = head.value
@@ -861,6 +895,29 @@ class _Summariser:
                     attribute,
                 )
             )
+
+    def threads_once(self, own: _Own) -> set[int]:
+        """The functions defined in a function's body whose one use is as the
+        `target=` of one thread it starts, not in a loop, and which nothing it defines
+        names: each runs once per run of the function, in that thread."""
+        where = {id(site[0]): site[1:3] for sites in own.sites for site in sites}
+        inner = _names_in_nested(own)
+        found: set[int] = set()
+        for closure in own.nested:
+            if not isinstance(closure, _FunctionDef) or closure.name in inner:
+                continue
+            loads = [n for n in own.names if n.id == closure.name and isinstance(n.ctx, ast.Load)]
+            if len(loads) != 1:
+                continue
+            for call in own.calls:
+                if (
+                    any(k.arg == "target" and k.value is loads[0] for k in call.keywords)
+                    and where.get(id(call)) == (False, None)
+                    and self.names.resolve(call.func, self.current_class) in _THREAD_CLASSES
+                    and _started(call, own)
+                ):
+                    found.add(id(closure))
+        return found
 
     def globals_of(self, function: str) -> set[str]:
         """Names a function declares `global` or `nonlocal` (its stores outlive it)."""
@@ -1121,21 +1178,42 @@ class _Summariser:
 
 def _closures_run_once(own: _Own) -> set[int]:
     """The functions defined in a function's body that run with it, once per call of
-    each of its calls (`asyncio.run(_main())`, `build()`): `_called_closures` whose name
-    the body uses only to call them, never in a loop or in a function it defines."""
-    closures = _called_closures(own)
+    each of its calls (`asyncio.run(_main())`, `build()`): `_called_closures`, with no
+    decorator, whose name the body uses only to call them, never in a loop or a
+    comprehension, and which no function or lambda it defines names (a callback that
+    calls one runs it per call of its own; so does a recursive one)."""
+    closures = [c for c in _called_closures(own) if not c.decorator_list]
     if not closures:
         return set()
-    where = {
-        id(call): (in_loop, nesting) for sites in own.sites for call, in_loop, nesting, _ in sites
+    where = {id(site[0]): site[1:3] for sites in own.sites for site in sites}
+    inner = _names_in_nested(own)
+    repeated = {
+        id(node)
+        for comprehension in own.nodes
+        if type(comprehension) in _COMPREHENSIONS
+        for node in ast.walk(comprehension)
+        if isinstance(node, ast.Call)
     }
     once: set[int] = set()
     for closure in closures:
-        calls = [c for c in own.calls if isinstance(c.func, ast.Name) and c.func.id == closure.name]
-        loads = sum(1 for n in own.names if n.id == closure.name and isinstance(n.ctx, ast.Load))
-        if loads == len(calls) and all(where.get(id(c)) == (False, None) for c in calls):
+        name = closure.name
+        calls = [c for c in own.calls if isinstance(c.func, ast.Name) and c.func.id == name]
+        loads = sum(1 for n in own.names if n.id == name and isinstance(n.ctx, ast.Load))
+        if (
+            name not in inner
+            and loads == len(calls)
+            and all(where.get(id(c)) == (False, None) and id(c) not in repeated for c in calls)
+        ):
             once.add(id(closure))
     return once
+
+
+def _names_in_nested(own: _Own) -> set[str]:
+    """Every name the functions, lambdas and classes a function defines mention."""
+    return {node.id for root in own.nested for node in ast.walk(root) if isinstance(node, ast.Name)}
+
+
+_COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})
 
 
 def _sets_outer_self(nesting: ast.AST) -> bool:
@@ -1155,7 +1233,10 @@ def _defined_in(blocks: list[list[ast.stmt]]) -> set[int]:
     while stack:
         node = stack.pop()
         if isinstance(node, _FunctionDef):
-            found.add(id(node))
+            # Every call in its body, however deep: `visit_function` records them.
+            found.update(
+                id(n) for part in node.body for n in ast.walk(part) if isinstance(n, ast.Call)
+            )
         elif isinstance(node, ast.ClassDef):
             stack.extend(node.body)
         else:
@@ -1279,6 +1360,8 @@ def _terminal(expression: ast.expr) -> str:
 _Site = tuple[ast.Call, bool, Optional[ast.AST], Optional[ast.AST]]
 # The nesting of a call in a function nested two levels or more.
 DEEPER = ast.AST()
+# (`ast.match_case` is new in Python 3.10.)
+_MATCH_CASE: tuple[type[ast.AST], ...] = (ast.match_case,) if hasattr(ast, "match_case") else ()
 
 
 class _Own:

@@ -434,30 +434,18 @@ def _defined_in_blocks(body: list[ast.stmt]) -> Iterator[str]:
             stack.extend(s for block in _blocks(node) for s in block)
 
 
-def _module_level_import_names(tree: ast.Module, package: str) -> set[str]:
-    names: set[str] = set()
-    blocks: list[list[ast.stmt]] = [tree.body]
-    while blocks:
-        for node in blocks.pop():
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                names.update(local for local, _ in _import_bindings(node, package))
-            elif not isinstance(node, (*_FunctionDef, ast.ClassDef)):
-                blocks.extend(_blocks(node))
-    return names
-
-
-def _module_level_imports(tree: ast.Module) -> int:
-    """How many import statements the module makes at its own level (in `if` and `try`
+def _module_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """The import statements the module makes at its own level (in `if` and `try`
     blocks too, not in a function or class)."""
-    count = 0
+    found: list[ast.Import | ast.ImportFrom] = []
     blocks: list[list[ast.stmt]] = [tree.body]
     while blocks:
         for node in blocks.pop():
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                count += 1
+                found.append(node)
             elif not isinstance(node, (*_FunctionDef, ast.ClassDef)):
                 blocks.extend(_blocks(node))
-    return count
+    return found
 
 
 class _Names:
@@ -481,16 +469,19 @@ class _Names:
                 self.imported.update(alias.name for alias in statement.names)
             else:
                 self.imported.update(qualified for _, qualified in bound)
-        self.nested_imports = len(imports) > _module_level_imports(tree)
+        module_level = _module_level_imports(tree)
+        self.nested_imports = len(imports) > len(module_level)
         for node in tree.body:
             if isinstance(node, (*_FunctionDef, ast.ClassDef)):
                 self.bindings[node.name] = f"{module}.{node.name}"
         # Defined in a module-level block (`if __name__ == "__main__": async def
-        # _main(): ...`), a name the module does not import: `visit_body` summarises it
+        # _main(): ...`), a name no module-level import binds: `visit_body` summarises it
         # under the module's name as well.
-        module_level = _module_level_import_names(tree, package)
+        imported_here = {
+            local for node in module_level for local, _ in _import_bindings(node, package)
+        }
         for name in _defined_in_blocks(tree.body):
-            if name not in module_level:
+            if name not in imported_here:
                 self.bindings[name] = f"{module}.{name}"
 
     def resolve(self, expression: ast.expr, cls: str = "") -> str | None:

@@ -369,8 +369,8 @@ def _survey_rounds(
     what the modules summarised last give, `collect.interesting_names`) and demand
     steps (the modules where what they use is defined, `collect.dependency_names`).
     Returns the files of the first pass, each file's pass, what the workers found of
-    each file they surveyed, the summaries, by digest and by `summary_key` (what the
-    store keeps), what each round asked for (the names new to its later pass, the
+    each file they surveyed, the summaries for the join and those the store keeps (both
+    by `summary_key`), what each round asked for (the names new to its later pass, the
     modules new to its demand step), and the round that took each file after the
     first pass, and the first part of every name the demand steps were given.
 
@@ -416,7 +416,7 @@ def _survey_rounds(
     # its demand step.
     rounds: list[tuple[frozenset[str], frozenset[str]]] = []
     # Summaries whose demands were not asked yet: one per file, even for files of equal
-    # content (which share one slot in the join, but not their imports' meaning).
+    # content.
     undemanded = list(used.values())
     # Each file no pass has taken yet, with its words and its size, read once by the
     # first later pass, which keeps only those it leaves.
@@ -655,8 +655,8 @@ def _add(
     summaries: dict[str, ModuleSummary],
     used: dict[str, ModuleSummary],
 ) -> list[ModuleSummary]:
-    """One pass's summaries, in file order, keyed by content hash for the join, and
-    by `summary_key` in `used`; returns those new to `used` (one per file)."""
+    """One pass's summaries, in file order, keyed by `summary_key` for the join and in
+    `used`; returns those new to `used` (one per file)."""
     by_display = {item.display: result for item, result in surveyed.items()}
     added: list[ModuleSummary] = []
     for file in files:
@@ -670,5 +670,7 @@ def _add(
             summary = result.summary
         if key not in used:
             added.append(summary)
-        summaries[digest] = used[key] = summary
+        # By module as well as content: two files with the same bytes are two modules
+        # (their functions have other names), each with its facts in the join.
+        summaries[key] = used[key] = summary
     return added

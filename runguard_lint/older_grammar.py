@@ -210,9 +210,11 @@ def _pattern_expression(pattern: _Pattern) -> cst.BaseExpression:
             elements.append(cst.StarredDictElement(pattern.rest))
         return cst.Dict(elements=elements)
     if isinstance(pattern, cst.MatchClass):
-        arguments = [cst.Arg(_pattern_expression(p.value)) for p in pattern.patterns]
-        arguments += [cst.Arg(_pattern_expression(k.pattern), keyword=k.key) for k in pattern.kwds]
-        return cst.Call(func=pattern.cls, args=arguments)
+        # `case Session(host=h):` tests the class and binds `h`; it calls nothing (a
+        # call here would read as a construction of `Session`).
+        parts = [_pattern_expression(p.value) for p in pattern.patterns]
+        parts += [_pattern_expression(k.pattern) for k in pattern.kwds]
+        return _as_tuple([pattern.cls, *parts])
     if isinstance(pattern, cst.MatchOr):
         return _as_tuple([_pattern_expression(p.pattern) for p in pattern.patterns])
     raise TypeError(f"unknown pattern {type(pattern).__name__}")

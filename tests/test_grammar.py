@@ -136,3 +136,23 @@ def test_a_factory_in_newer_grammar_is_known_to_its_callers(tmp_path: Path) -> N
     )
     _code, findings = run_json(".", cwd=tmp_path)
     assert ("use.py", 5) in {(f["filename"], f["location"]["row"]) for f in findings}
+
+
+def test_a_class_pattern_builds_nothing_whatever_runs_the_tool(tmp_path: Path) -> None:
+    # `case Session():` tests what `obj` is; read through an older grammar it must not
+    # become a construction of `Session` per call of `handle` (a false RG401).
+    (tmp_path / "owners.py").write_text(
+        "import httpx\n\n\nclass Session:\n    def __init__(self) -> None:\n"
+        "        self.client = httpx.Client()\n\n\nSESSION = Session()\n"
+    )
+    (tmp_path / "handler.py").write_text(
+        "from owners import Session\n\n\n"
+        "def handle(obj: object) -> int:\n"
+        "    match obj:\n"
+        "        case Session(client=client):\n"
+        "            return id(client)\n"
+        "        case _:\n"
+        "            return 0\n"
+    )
+    code, findings = run_json(".", cwd=tmp_path)
+    assert (code, findings) == (0, []), f"on Python {sys.version_info[:2]}"

@@ -77,7 +77,9 @@ from runguard_lint.astwalk import imports_in, walk
 # 23: a closure runs once with its function only when nothing it defines names it, no
 #     comprehension calls it and it has no decorator; a closure's `self.x = ...` is held
 #     only when it runs once (called so, or a thread's one target).
-SUMMARY_FORMAT = 23
+# 24: a thread kept on `self` and started, and a `Timer`, run their closure once; a
+#     sibling closure's own local does not name a closure.
+SUMMARY_FORMAT = 24
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -888,9 +890,10 @@ class _Summariser:
             )
 
     def threads_once(self, own: _Own) -> set[int]:
-        """The functions defined in a function's body whose one use is as the
-        `target=` of one thread it starts, not in a loop, and which nothing it defines
-        names: each runs once per run of the function, in that thread."""
+        """The functions defined in a function's body whose one use is as what one
+        thread it starts runs (`Thread(target=f)`, `Timer(1.0, f)`), not in a loop, and
+        which nothing it defines names: each runs once per run of the function, in that
+        thread."""
         where = {id(site[0]): site[1:3] for sites in own.sites for site in sites}
         inner = _names_in_nested(own)
         found: set[int] = set()
@@ -902,7 +905,7 @@ class _Summariser:
                 continue
             for call in own.calls:
                 if (
-                    any(k.arg == "target" and k.value is loads[0] for k in call.keywords)
+                    _runs_in_thread(call) is loads[0]
                     and where.get(id(call)) == (False, None)
                     and self.names.resolve(call.func, self.current_class) in _THREAD_CLASSES
                     and _started(call, own)
@@ -1200,8 +1203,21 @@ def _closures_run_once(own: _Own) -> set[int]:
 
 
 def _names_in_nested(own: _Own) -> set[str]:
-    """Every name the functions, lambdas and classes a function defines mention."""
-    return {node.id for root in own.nested for node in ast.walk(root) if isinstance(node, ast.Name)}
+    """The names the functions, lambdas and classes a function defines read, other than
+    those a function or lambda among them binds itself (its parameters and locals)."""
+    found: set[str] = set()
+    for root in own.nested:
+        read: set[str] = set()
+        bound: set[str] = set()
+        for node in ast.walk(root):
+            if isinstance(node, ast.Name):
+                (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        if isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            bound |= _parameter_names(root.args)
+        else:
+            bound = set()
+        found |= read - bound
+    return found
 
 
 _COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})
@@ -1282,7 +1298,8 @@ def _released_calls(
 
 def _started(thread: ast.Call, own: _Own) -> bool:
     """`Thread(...).start()`, or `t = Thread(...)`, `t` bound nowhere else, then
-    `t.start()`."""
+    `t.start()`; or `self._t = Thread(...)`, `self._t` set nowhere else here, then
+    `self._t.start()`."""
     names = {
         target.id
         for assign in own.assigns
@@ -1290,14 +1307,40 @@ def _started(thread: ast.Call, own: _Own) -> bool:
         for target in _targets(assign)
         if isinstance(target, ast.Name) and _bindings(own, target.id) == 1
     }
+    attributes = {
+        target.attr
+        for assign in own.assigns
+        if assign.value is thread
+        for target in _targets(assign)
+        if isinstance(target, ast.Attribute)
+        and _self_attribute(target) is not None
+        and _sets_on_self(own, target.attr) == 1
+    }
     return any(
         isinstance(call.func, ast.Attribute)
         and call.func.attr == "start"
         and (
             call.func.value is thread
             or (isinstance(call.func.value, ast.Name) and call.func.value.id in names)
+            or (
+                isinstance(call.func.value, ast.Attribute)
+                and call.func.value.attr in attributes
+                and _self_attribute(call.func.value) is not None
+            )
         )
         for call in own.calls
+    )
+
+
+def _sets_on_self(own: _Own, attribute: str) -> int:
+    """How many times a function's own code assigns `self.<attribute>`."""
+    return sum(
+        1
+        for assign in own.assigns
+        for target in _targets(assign)
+        if isinstance(target, ast.Attribute)
+        and target.attr == attribute
+        and _self_attribute(target) is not None
     )
 
 
@@ -1322,7 +1365,15 @@ def _own_names(function: _Function) -> set[str]:
 
 
 # The classes whose instances run `target(*args)` in a thread of this process.
-_THREAD_CLASSES = frozenset({"threading.Thread"})
+_THREAD_CLASSES = frozenset({"threading.Thread", "threading.Timer"})
+
+
+def _runs_in_thread(call: ast.Call) -> ast.expr | None:
+    """What a `Thread(target=f)` or `Timer(interval, f)` call gives its thread to run."""
+    for keyword in call.keywords:
+        if keyword.arg in ("target", "function"):
+            return keyword.value
+    return call.args[1] if len(call.args) > 1 else None
 
 
 def _positional(function: _Function, *, method: bool) -> list[str]:

@@ -564,32 +564,28 @@ def test_stdin_knows_a_process_target_as_a_file_run_does(project: Path) -> None:
     write(project, "worker.py", CHILD_PROCESS)
     on_disk = run_cli("--no-cache", "--output-format", "json", "worker.py", cwd=project)
     assert on_disk.returncode == 0, on_disk.stdout
-    piped = run_cli(
-        "--no-cache",
-        "--output-format",
-        "json",
-        "-",
-        "--stdin-filename",
-        "worker.py",
-        cwd=project,
-        input_text=CHILD_PROCESS,
-    )
-    assert piped.returncode == 0, piped.stdout
-    assert json.loads(piped.stdout) == json.loads(on_disk.stdout) == []
+
+    def piped(text: str) -> Any:
+        return run_cli(
+            "--no-cache",
+            "--output-format",
+            "json",
+            "-",
+            "--stdin-filename",
+            "worker.py",
+            cwd=project,
+            input_text=text,
+        )
+
+    quiet = piped(CHILD_PROCESS)
+    assert quiet.returncode == 0, quiet.stdout
+    assert json.loads(quiet.stdout) == json.loads(on_disk.stdout) == []
     # Started in a thread instead, it is built per call: reported both ways.
-    threaded = CHILD_PROCESS.replace("multiprocessing.Process", "threading.Thread")
-    threaded = "import threading\n" + threaded
-    piped = run_cli(
-        "--no-cache",
-        "--output-format",
-        "json",
-        "-",
-        "--stdin-filename",
-        "worker.py",
-        cwd=project,
-        input_text=threaded,
+    threaded = "import threading\n" + CHILD_PROCESS.replace(
+        "multiprocessing.Process", "threading.Thread"
     )
-    assert codes(json.loads(piped.stdout)) == ["RG401"], piped.stderr
+    reported = piped(threaded)
+    assert codes(json.loads(reported.stdout)) == ["RG401"], reported.stderr
 
 
 def test_stdin_syntax_error_is_rg900(project: Path) -> None:

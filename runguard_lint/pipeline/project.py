@@ -300,7 +300,7 @@ def _join_anew(
         rounds = _survey_rounds(
             readable, digests, modules, catalog, known, known_first, survey_round
         )
-    first, passes, surveyed, summaries, used, asked_by_round, later_taken, heads = rounds
+    first, passes, surveyed, used, asked_by_round, later_taken, heads = rounds
     del rounds
     store.save(
         fingerprint,
@@ -314,12 +314,12 @@ def _join_anew(
         for item, result in surveyed.items()
         if result.settled is not None
     }
-    facts = join(summaries.values(), catalog)
+    facts = join(used.values(), catalog)
     kept = frozenset(used)
     # Done with the summaries: what follows (the facts pickled for the store, and for
     # the main process) reuses their memory rather than adding to it (6 MB less at the
     # fact pass's peak on the agent corpus).
-    del summaries, used, surveyed, known, store
+    del used, surveyed, known, store
     entries: dict[str, tuple[str, str, Pass | None, str | None]] = {}
     for file in readable:
         digest, module = digests[file.display], modules[file.display]
@@ -359,7 +359,6 @@ def _survey_rounds(
     dict[str, Pass],
     dict[WorkItem, Surveyed],
     dict[str, ModuleSummary],
-    dict[str, ModuleSummary],
     tuple[tuple[frozenset[str], frozenset[str]], ...],
     dict[str, int],
     frozenset[str],
@@ -369,8 +368,8 @@ def _survey_rounds(
     what the modules summarised last give, `collect.interesting_names`) and demand
     steps (the modules where what they use is defined, `collect.dependency_names`).
     Returns the files of the first pass, each file's pass, what the workers found of
-    each file they surveyed, the summaries for the join and those the store keeps (both
-    by `summary_key`), what each round asked for (the names new to its later pass, the
+    each file they surveyed, the summaries (by `summary_key`: what the join reads and
+    the store keeps), what each round asked for (the names new to its later pass, the
     modules new to its demand step), and the round that took each file after the
     first pass, and the first part of every name the demand steps were given.
 
@@ -399,11 +398,10 @@ def _survey_rounds(
             wanted.append(WorkItem(file.display, file.path, None, len(text)))
     passes.update((file.display, Pass.FIRST) for file in first)
     surveyed = dict(survey(wanted))
-    summaries: dict[str, ModuleSummary] = {}
     used: dict[str, ModuleSummary] = {}
-    _add(first, digests, modules, known, surveyed, summaries, used)
+    _add(first, digests, modules, known, surveyed, used)
     names: frozenset[str] = frozenset()
-    asked = interesting_names(summaries.values())
+    asked = interesting_names(used.values())
     demanded: set[str] = set()
     tops = _tops(modules)
     # The first part of every name the demand steps were given, under a top-level name
@@ -431,7 +429,7 @@ def _survey_rounds(
         passes.update((file.display, kind) for file in files)
         results = dict(survey(wanted)) if wanted else {}
         surveyed.update(results)
-        added = _add(files, digests, modules, known, results, summaries, used)
+        added = _add(files, digests, modules, known, results, used)
         undemanded.extend(added)
         return added
 
@@ -480,7 +478,7 @@ def _survey_rounds(
             break
         asked = interesting_names(added, later=True)
     later_taken = {display: index for display, index in taken.items() if index}
-    return first, passes, surveyed, summaries, used, tuple(rounds), later_taken, frozenset(heads)
+    return first, passes, surveyed, used, tuple(rounds), later_taken, frozenset(heads)
 
 
 def _tops(modules: Mapping[str, str]) -> frozenset[str]:
@@ -539,9 +537,9 @@ def _same_facts(
     summary asked for (the logger module a module logs with) is summarised on demand.
     A module's name comes from the layout (a new `__init__.py` renames what lies below
     it): every file must keep its module, and no new top-level name may be one the
-    demand steps passed over (they ask only under the project's). Two files with one
-    content hash share one summary slot in the join, so a changed file's hash must be
-    its own."""
+    demand steps passed over (they ask only under the project's). A changed file whose
+    content hash another file shares is not followed here: a guard from when the join
+    gave such files one summary, kept (it costs a full join, never a wrong fact)."""
     if any(
         last.files[display][1] != module
         for display, module in modules.items()
@@ -652,11 +650,12 @@ def _add(
     modules: dict[str, str],
     known: Mapping[str, ModuleSummary],
     surveyed: Mapping[WorkItem, Surveyed],
-    summaries: dict[str, ModuleSummary],
     used: dict[str, ModuleSummary],
 ) -> list[ModuleSummary]:
-    """One pass's summaries, in file order, keyed by `summary_key` for the join and in
-    `used`; returns those new to `used` (one per file)."""
+    """One pass's summaries, in file order, into `used` by `summary_key`: by module as
+    well as content, since two files with the same bytes are two modules (their
+    functions have other names), each with its facts in the join. Returns those new to
+    `used` (one per file)."""
     by_display = {item.display: result for item, result in surveyed.items()}
     added: list[ModuleSummary] = []
     for file in files:
@@ -670,7 +669,5 @@ def _add(
             summary = result.summary
         if key not in used:
             added.append(summary)
-        # By module as well as content: two files with the same bytes are two modules
-        # (their functions have other names), each with its facts in the join.
-        summaries[key] = used[key] = summary
+        used[key] = summary
     return added

@@ -636,14 +636,8 @@ def _runs_once(
     for callee, found in sites.items():
         if callee in elsewhere or _method(callee, classes):
             continue
-        needs: set[str] = set()
-        for site in found:
-            if site.lifetime is Lifetime.ONCE:
-                continue
-            if site.lifetime is Lifetime.STORED or not site.through:
-                break
-            needs.add(site.through)
-        else:
+        needs = _runs_through(found)
+        if needs is not None:
             waiting[callee] = needs
     for target in _process_targets(modules, resolver):
         if target not in sites and target not in elsewhere and not _method(target, classes):
@@ -651,11 +645,7 @@ def _runs_once(
     for server in _serving(all_sites, serves, classes):
         # Called in a loop or a nested function, stored, handed on or registered: it
         # may return (a serves call on some paths only) to be called again.
-        if server not in elsewhere and all(
-            site.lifetime is Lifetime.ONCE
-            or (site.lifetime is not Lifetime.STORED and site.through)
-            for site in sites.get(server, ())
-        ):
+        if server not in elsewhere and _runs_through(sites.get(server, ())) is not None:
             waiting[server] = set()
     dependants: dict[str, list[str]] = {}
     for callee, needs in waiting.items():
@@ -674,6 +664,20 @@ def _runs_once(
             if not needs and dependant not in once:
                 ready.append(dependant)
     return frozenset(once)
+
+
+def _runs_through(found: Iterable[Construction]) -> set[str] | None:
+    """The functions and classes through which a callee's sites run (none for a site
+    that surely runs once), or None when a site rules out running once (stored, or in
+    a loop or a nested function, which names nothing it runs through)."""
+    needs: set[str] = set()
+    for site in found:
+        if site.lifetime is Lifetime.ONCE:
+            continue
+        if site.lifetime is Lifetime.STORED or not site.through:
+            return None
+        needs.add(site.through)
+    return needs
 
 
 def _serving(

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import ast
 import enum
-import functools
 import sys
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -748,11 +747,13 @@ class _Summariser:
                 if type(node) is ast.NamedExpr and isinstance(node.target, ast.Name)
             )
         self.current_params = frozenset(_parameter_names(function.args) - {"self", "cls"})
-        self.once_closures = _closures_run_once(own)
-        self.thread_once = self.threads_once(own)
+        if any(isinstance(node, _FunctionDef) for node in own.nested):
+            uses = _ClosureUses(own)
+            self.once_closures = uses.run_once()
+            self.thread_once = self.threads_once(own, uses)
         for sites in own.sites:
             self.record_sites(sites, lifetime, full, f"{self.names.module}.{cls}" if cls else "")
-        self.once_closures = set()
+        self.once_closures = self.thread_once = set()
         self.current_init = self.none_gates = None
         self.current_params = frozenset()
         self.returned_locals = self.held_locals = frozenset()
@@ -889,24 +890,22 @@ class _Summariser:
                 )
             )
 
-    def threads_once(self, own: _Own) -> set[int]:
+    def threads_once(self, own: _Own, uses: _ClosureUses) -> set[int]:
         """The functions defined in a function's body whose one use is as what one
         thread it starts runs (`Thread(target=f)`, `Timer(1.0, f)`), not in a loop, and
         which nothing it defines names: each runs once per run of the function, in that
         thread."""
-        where = {id(site[0]): site[1:3] for sites in own.sites for site in sites}
-        inner = _names_in_nested(own)
         found: set[int] = set()
         for closure in own.nested:
-            if not isinstance(closure, _FunctionDef) or closure.name in inner:
+            if not isinstance(closure, _FunctionDef) or closure.name in uses.inner:
                 continue
-            loads = [n for n in own.names if n.id == closure.name and isinstance(n.ctx, ast.Load)]
+            loads = uses.loads(closure.name)
             if len(loads) != 1:
                 continue
             for call in own.calls:
                 if (
                     _runs_in_thread(call) is loads[0]
-                    and where.get(id(call)) == (False, None)
+                    and uses.plain(call)
                     and self.names.resolve(call.func, self.current_class) in _THREAD_CLASSES
                     and _started(call, own)
                 ):
@@ -1170,36 +1169,52 @@ class _Summariser:
         )
 
 
-def _closures_run_once(own: _Own) -> set[int]:
-    """The functions defined in a function's body that run with it, once per call of
-    each of its calls (`asyncio.run(_main())`, `build()`): `_called_closures`, with no
-    decorator, whose name the body uses only to call them, never in a loop or a
-    comprehension, and which no function or lambda it defines names (a callback that
-    calls one runs it per call of its own; so does a recursive one)."""
-    closures = [c for c in _called_closures(own) if not c.decorator_list]
-    if not closures:
-        return set()
-    where = {id(site[0]): site[1:3] for sites in own.sites for site in sites}
-    inner = _names_in_nested(own)
-    repeated = {
-        id(node)
-        for comprehension in own.nodes
-        if type(comprehension) in _COMPREHENSIONS
-        for node in ast.walk(comprehension)
-        if isinstance(node, ast.Call)
-    }
-    once: set[int] = set()
-    for closure in closures:
-        name = closure.name
-        calls = [c for c in own.calls if isinstance(c.func, ast.Name) and c.func.id == name]
-        loads = sum(1 for n in own.names if n.id == name and isinstance(n.ctx, ast.Load))
-        if (
-            name not in inner
-            and loads == len(calls)
-            and all(where.get(id(c)) == (False, None) and id(c) not in repeated for c in calls)
-        ):
-            once.add(id(closure))
-    return once
+class _ClosureUses:
+    """What tells whether a function defined in a function's body runs once per run of
+    it: where each call of the body sits (`_Own.sites`), and the names the functions,
+    lambdas and classes it defines read (`_names_in_nested`)."""
+
+    def __init__(self, own: _Own) -> None:
+        self.own = own
+        self.where = {id(site[0]): site[1:3] for sites in own.sites for site in sites}
+        self.inner = _names_in_nested(own)
+
+    def plain(self, call: ast.Call) -> bool:
+        """Whether the body makes the call once per run: not in a loop or a function."""
+        return self.where.get(id(call)) == (False, None)
+
+    def loads(self, name: str) -> list[ast.Name]:
+        """The body's reads of a name."""
+        return [n for n in self.own.names if n.id == name and isinstance(n.ctx, ast.Load)]
+
+    def run_once(self) -> set[int]:
+        """The functions defined in the body that run with it, once per call of each of
+        its calls (`asyncio.run(_main())`, `build()`): `_called_closures`, with no
+        decorator, whose name the body uses only to call them, never in a loop or a
+        comprehension, and which no function or lambda it defines names (a callback
+        that calls one runs it per call of its own; so does a recursive one)."""
+        own = self.own
+        closures = [c for c in _called_closures(own) if not c.decorator_list]
+        if not closures:
+            return set()
+        repeated = {
+            id(node)
+            for comprehension in own.nodes
+            if type(comprehension) in _COMPREHENSIONS
+            for node in ast.walk(comprehension)
+            if isinstance(node, ast.Call)
+        }
+        once: set[int] = set()
+        for closure in closures:
+            name = closure.name
+            calls = [c for c in own.calls if isinstance(c.func, ast.Name) and c.func.id == name]
+            if (
+                name not in self.inner
+                and len(self.loads(name)) == len(calls)
+                and all(self.plain(c) and id(c) not in repeated for c in calls)
+            ):
+                once.add(id(closure))
+        return once
 
 
 def _names_in_nested(own: _Own) -> set[str]:
@@ -2704,11 +2719,8 @@ class _Starters(NamedTuple):
 
     names: frozenset[str]
     terminals: frozenset[str]
-
-    @property
-    def last_names(self) -> frozenset[str]:
-        """The last names of `names` (`terminals` is a subset of them)."""
-        return _last_names(self.names)
+    # The last names of `names` (`terminals` is a subset of them).
+    last_names: frozenset[str]
 
     def match(self, names: _Names, func: ast.expr) -> bool:
         last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -2726,12 +2738,7 @@ class _Starters(NamedTuple):
         return not (isinstance(head, ast.Name) and head.id in names.bindings)
 
 
-@functools.lru_cache(maxsize=8)
-def _last_names(names: frozenset[str]) -> frozenset[str]:
-    return frozenset(name.rsplit(".", 1)[-1] for name in names)
-
-
-_NO_STARTERS = _Starters(frozenset(), frozenset())
+_NO_STARTERS = _Starters(frozenset(), frozenset(), frozenset())
 
 
 def _starters_here(names: _Names, starters: frozenset[str]) -> _Starters:
@@ -2744,14 +2751,15 @@ def _starters_here(names: _Names, starters: frozenset[str]) -> _Starters:
     reachable = frozenset(s for s in starters if s.split(".", 1)[0] in roots)
     if not reachable:
         return _NO_STARTERS
+    last_names = frozenset(starter.rsplit(".", 1)[-1] for starter in reachable)
     if any(_under(name, "multiprocessing.dummy") for name in imported):
-        return _Starters(reachable, frozenset())
+        return _Starters(reachable, frozenset(), last_names)
     terminals = frozenset(
         starter.rsplit(".", 1)[-1]
         for starter in reachable
         if any(_under(name, starter.rsplit(".", 1)[0]) for name in imported)
     )
-    return _Starters(reachable, terminals)
+    return _Starters(reachable, terminals, last_names)
 
 
 def _under(name: str, module: str) -> bool:

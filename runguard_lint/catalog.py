@@ -115,6 +115,10 @@ class ResourceKind:
     # Keywords that hand the client a transport (connection pool) it wraps but does
     # not own: given a borrowed one, the client holds no sockets of its own.
     transport_keywords: tuple[str, ...] = ()
+    # Constructors of a transport that the client owns when one is built right in its
+    # call (`httpx.Client(transport=httpx.HTTPTransport(retries=3))`: closing the client
+    # closes it), besides the catalog's own; any other call hands in a shared one.
+    owned_transports: tuple[str, ...] = ()
     # The release waits for the resource's own work to end (`Popen.wait`): adding it
     # where the code never waited changes how long the function takes.
     release_waits: bool = False
@@ -293,6 +297,16 @@ class Catalog:
         }
 
     @cached_property
+    def transport_owners(self) -> frozenset[str]:
+        """What builds a transport a client owns when built right in its call: every
+        catalog constructor, and each kind's `owned_transports`."""
+        return frozenset(
+            name
+            for kind in self.resources
+            for name in ((kind.callable,) if kind.callable else ()) + kind.owned_transports
+        )
+
+    @cached_property
     def distinctive_pattern(self) -> re.Pattern[str]:
         """Any distinctive name as a whole word: whether a text may name a resource."""
         return words(self._distinctive_names)
@@ -342,6 +356,7 @@ _RESOURCE_KEYS = {
     "context_manager",
     "with_closes",
     "transport_keywords",
+    "owned_transports",
     "release_waits",
     "derived",
     "closes_when_exhausted",
@@ -403,6 +418,7 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
         transport_keywords=_str_tuple(
             raw.get("transport_keywords", []), where, "transport_keywords"
         ),
+        owned_transports=_str_tuple(raw.get("owned_transports", []), where, "owned_transports"),
         release_waits=bool(raw.get("release_waits", False)),
         derived=_str_tuple(raw.get("derived", []), where, "derived"),
         closes_when_exhausted=bool(raw.get("closes_when_exhausted", False)),

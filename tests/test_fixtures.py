@@ -54,3 +54,19 @@ def test_fixture(fixture: Path) -> None:
         f"missing: {missing}\nunexpected: "
         f"{[(row, code, messages[(row, code)]) for row, code in unexpected]}"
     )
+
+
+def test_a_factory_call_is_written_as_the_code_writes_it() -> None:
+    # `with self.connect() as conn:` over a project factory of sqlite3 connections.
+    _, findings = run_json("--select", "RG106", "--jobs", "1", str(FIXTURES / "RG106.py"))
+    messages = [f["message"] for f in findings if "self.connect()" in f["message"]]
+    assert len(messages) == 1
+    assert messages[0].startswith("`with self.connect()` commits or rolls back")
+    assert messages[0].endswith("use `with contextlib.closing(self.connect())`")
+
+
+def test_a_loop_leak_says_what_to_do_in_the_imperative() -> None:
+    _, findings = run_json("--select", "RG106", "--jobs", "1", str(FIXTURES / "RG106.py"))
+    loops = [f["message"] for f in findings if "on every iteration of a loop" in f["message"]]
+    assert loops
+    assert all("all but the last leak; close each one inside the loop" in m for m in loops)

@@ -876,19 +876,14 @@ class ReleasePaths:
 
     def _borrowed_from(self, statement: cst.BaseStatement, function: FunctionNode) -> str | None:
         """`x = given or Client()`, the acquisition on the right: `given` (a name or an
-        attribute chain) is false whenever the client was built here. Only when the
+        attribute chain) is false whenever the client was built here; so is the local
+        name tested by the `if` in whose absent branch the acquisition stands (`if
+        use_running: session = current / else: session = ClientSession()`). Only when the
         function binds neither `given` nor any head of it (`cfg` of `cfg.session`) after
         the acquisition, by any kind of binding, and sets no attribute by name
         (`setattr`, `__dict__`); an attribute may still change through a call of
         something else, which is taken as not happening between the two."""
-        smalls = list(small_statements(statement))
-        value = smalls[0].value if len(smalls) == 1 and isinstance(smalls[0], cst.Assign) else None
-        if not (isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or)):
-            return None
-        right = value.right.expression if isinstance(value.right, cst.Await) else value.right
-        if not isinstance(right, cst.Call) or not isinstance(value.left, (cst.Name, cst.Attribute)):
-            return None
-        given = dotted_name(value.left)
+        given = self._given_or(statement) or self._built_in_absence(statement)
         scope = self.facts.function_scope(function)
         if given is None or scope is None:
             return None
@@ -899,7 +894,13 @@ class ReleasePaths:
             node = getattr(assignment, "node", None)
             if not isinstance(assignment, Assignment) or node is None:
                 return None
-            if self.facts.enclosing_function(node) is not function or self._after(node, statement):
+            if (
+                self.facts.enclosing_function(node) is not function
+                or self._after(node, statement)
+                or is_within(self.facts, node, statement)
+            ):
+                # Bound later, or by the acquisition itself (`pool = Executor()` under
+                # `if pool is None:`, `x = x or Client()`): it then names the resource.
                 return None
         heads = {given, *(given.rsplit(".", depth)[0] for depth in range(1, given.count(".") + 1))}
         for node in walk(function):
@@ -912,13 +913,44 @@ class ReleasePaths:
             ):
                 return None
             target = _bound_target(node)
-            if target is not None and any(
-                dotted_name(part) in heads
-                for part in walk(target)
-                if isinstance(part, (cst.Name, cst.Attribute))
+            if (
+                target is not None
+                and self._after(node, statement)
+                and any(
+                    dotted_name(part) in heads
+                    for part in walk(target)
+                    if isinstance(part, (cst.Name, cst.Attribute))
+                )
             ):
                 return None
         return given
+
+    def _given_or(self, statement: cst.BaseStatement) -> str | None:
+        """`x = given or Client()`: `given`, a name or an attribute chain."""
+        smalls = list(small_statements(statement))
+        value = smalls[0].value if len(smalls) == 1 and isinstance(smalls[0], cst.Assign) else None
+        if not (isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or)):
+            return None
+        right = value.right.expression if isinstance(value.right, cst.Await) else value.right
+        if not isinstance(right, cst.Call) or not isinstance(value.left, (cst.Name, cst.Attribute)):
+            return None
+        return dotted_name(value.left)
+
+    def _built_in_absence(self, statement: cst.BaseStatement) -> str | None:
+        """A local name false wherever the statement runs: `X` of `if X: ... else:
+        session = ClientSession()` or of `if not X: session = ClientSession()` (also
+        `X is None` / `X is not None`), the statement right in the branch's block."""
+        block = self.facts.parent(statement)
+        branch = self.facts.parent(block) if isinstance(block, cst.IndentedBlock) else None
+        if isinstance(branch, cst.Else):
+            owner = self.facts.parent(branch)
+            absent = False
+        else:
+            owner, absent = branch, True
+        if not isinstance(owner, cst.If) or (absent and owner.body is not block):
+            return None
+        tested = _tested_absence(owner.test, chains=False)
+        return tested[0] if tested is not None and tested[1] is absent else None
 
     def closes(self, block: cst.CSTNode, releases: Releases) -> bool:
         """Whether every normal path through the block releases (or holds nothing)."""

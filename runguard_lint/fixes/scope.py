@@ -97,7 +97,7 @@ def scope_fix(context: FileContext, acquisition: Acquisition, fate: Fate) -> Fix
             return None
         if not _enter_in_place(context, acquisition, scope, rewrite):
             return None
-        what = f"`{acquisition.callee}(...)`"
+        what = f"`{acquisition.call_text}`"
     else:
         if scope.statement is not None and not uses_confined(
             facts, binding.target, [scope.statement.body]

@@ -49,6 +49,20 @@ def released_verb(acquisition: Acquisition, context: FileContext) -> str:
     return "closed"
 
 
+# What to do, from how messages say it is done (`released_verb` and the rules' `verb`).
+_IMPERATIVES = {
+    "closed": "close",
+    "disposed": "dispose",
+    "waited for": "wait for",
+    "shut down": "shut down",
+    "given back to the pool": "give back",
+}
+
+
+def _imperative(verb: str) -> str:
+    return _IMPERATIVES.get(verb, "release")
+
+
 class LeakRule(Rule):
     """A family of catalog resources that must be released in the function that
     acquires them, unless their ownership moves elsewhere."""
@@ -90,14 +104,14 @@ class LeakRule(Rule):
             return (
                 f"{what} is created on every iteration of a loop in {where} but "
                 f"{verb} once after it: all but the last leak; "
-                f"{verb.split()[0]} each one inside the loop or create it "
+                f"{_imperative(verb)} each one inside the loop or create it "
                 "once before the loop"
             )
         if fate.outcome is Outcome.WITH_NOT_CLOSING:
             return (
-                f"`with {acquisition.callee}(...)` commits or rolls back but does not close "
+                f"`with {acquisition.call_text}` commits or rolls back but does not close "
                 f"the connection in {where}; use "
-                f"`with contextlib.closing({acquisition.callee}(...))`"
+                f"`with contextlib.closing({acquisition.call_text})`"
             )
         remedy = self.remedy(acquisition)
         if acquisition.kind.may_be_borrowed:
@@ -123,6 +137,10 @@ class LeakRule(Rule):
 
         traits = context.catalog.leak_traits(self.code)
         kind = acquisition.kind
+        if not acquisition.by_call:
+            # A property that builds a resource on every read: the fix belongs in its
+            # class, not at each read, and the fixes here rewrite calls.
+            return None, None
         if kind.takes_permit or kind.may_be_borrowed or kind.mixed_release:
             # Where the permit should go back depends on what the code guards; the
             # message says how, a person decides where. A getter's value may be the

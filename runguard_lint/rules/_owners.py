@@ -57,8 +57,7 @@ def owner_message(found: UnreleasedAttribute) -> str:
     closer = (kind.release or kind.owner_release or ("close",))[0]
     awaited = kind.release_awaited
     exit_hook = "__aexit__" if kind.release_awaited else "__exit__"
-    callee = found.acquisition.callee
-    built = callee if callee.endswith(")") else f"{callee}(...)"
+    built = found.acquisition.call_text
     return (
         f"`self.{attribute} = {built}`: class `{found.stored.class_def.name.value}` "
         f"never releases `self.{attribute}`; add {'an async' if awaited else 'a'} `close()` "

@@ -72,8 +72,14 @@ class FateJudge:
         if not release_sites:
             return Fate(Outcome.LEAKED, "never released", trace.holder)
         loop = self._enclosing_loop(acquisition.call, acquisition.function)
-        if loop is not None and self._created_lazily(acquisition.call, trace.holder):
-            loop = None  # `if pool is None: pool = Executor()`: made once, on first need
+        if loop is not None and (
+            self._created_lazily(acquisition.call, trace.holder)
+            or self._leaves_once_made(acquisition.call, loop)
+        ):
+            # `if pool is None: pool = Executor()`: made once, on first need; `try: f =
+            # open(p, "x") / except FileExistsError: sleep() / else: break`: made once,
+            # then the loop is left.
+            loop = None
         if loop is not None:
             giving_back = self._giving_back_loops(acquisition, loop, trace.releases)
             if giving_back:
@@ -279,6 +285,37 @@ class FateJudge:
         if not isinstance(owner, cst.If):
             return False
         return any(tests_missing(node, holder) for node in walk(owner.test))
+
+    def _leaves_once_made(self, call: cst.Call | cst.Attribute, loop: cst.CSTNode) -> bool:
+        """Whether every path on from the acquiring statement leaves the loop (a
+        `break`, `return` or `raise` that nothing can skip: no `continue` and no
+        nested loop on the way), also through a `try`'s `else`: it is made at most
+        once per run of the loop."""
+        node: cst.CSTNode | None = self.facts.statement_of(call)
+        while node is not None and node is not loop:
+            block = self.facts.parent(node)
+            if block is None or not isinstance(
+                block, (cst.IndentedBlock, cst.SimpleStatementSuite)
+            ):
+                node = block  # an `elif`: on from the `if` it belongs to
+                continue
+            statements = list(block_statements(block))
+            following = statements[statements.index(node) + 1 :] if node in statements else []
+            owner = self.facts.parent(block)
+            if isinstance(owner, cst.Try) and owner.body is block and owner.orelse is not None:
+                following += list(block_statements(owner.orelse.body))
+            for statement in following:
+                if any(isinstance(n, (cst.Continue, cst.For, cst.While)) for n in walk(statement)):
+                    return False
+                if isinstance(statement, cst.SimpleStatementLine) and any(
+                    isinstance(small, (cst.Break, cst.Return, cst.Raise))
+                    for small in statement.body
+                ):
+                    return True
+            if isinstance(owner, (cst.Else, cst.ExceptHandler, cst.Finally)):
+                owner = self.facts.parent(owner)
+            node = owner
+        return False
 
     def _yield_between(
         self, statement: cst.BaseStatement, release: cst.CSTNode, function: FunctionNode

@@ -56,6 +56,8 @@ class LoadsOfBinding:
                     < (where.line, where.column)
                 ):
                     continue
+                if self._read_before_binding(other, node):
+                    continue
                 other_statement = facts.statement_of(other)
                 block = facts.parent(other_statement) if other_statement is not None else None
                 if block is not None and is_within(facts, node, block):
@@ -64,6 +66,27 @@ class LoadsOfBinding:
             if not shadowed:
                 kept.append(access)
         return kept
+
+    def _read_before_binding(self, other: cst.Name, load: cst.CSTNode) -> bool:
+        """Whether the load is in what the binding of other evaluates first: the value of
+        `sock = ctx.wrap_socket(sock)`, a `for` loop's iterable, a `with` item's
+        expression, a walrus's value. Python reads it before other is bound, so it still
+        sees the earlier binding, though it stands later in the text."""
+        child: cst.CSTNode = other
+        for ancestor in self.facts.ancestors(other):
+            evaluated: cst.CSTNode | None = None
+            if isinstance(ancestor, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.NamedExpr)):
+                evaluated = ancestor.value
+            elif isinstance(ancestor, (cst.For, cst.CompFor)):
+                evaluated = ancestor.iter
+            elif isinstance(ancestor, cst.WithItem):
+                evaluated = ancestor.item
+            if evaluated is not None:
+                return evaluated is not child and is_within(self.facts, load, evaluated)
+            if isinstance(ancestor, (cst.BaseStatement, cst.BaseSmallStatement)):
+                return False
+            child = ancestor
+        return False
 
     def _share_loop(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:
         """Whether both nodes run in one `for`/`while`: a later statement may then run first."""

@@ -117,6 +117,12 @@ class Acquisition:
         return self.call
 
     @property
+    def call_text(self) -> str:
+        """How a message writes the acquiring call: `sqlite3.connect(...)`, and a
+        factory's call as it is already written (`self.connect()`)."""
+        return self.callee if self.callee.endswith(")") else f"{self.callee}(...)"
+
+    @property
     def by_call(self) -> bool:
         """Whether the acquisition is a call (not the access of a property factory)."""
         return isinstance(self.call, cst.Call)

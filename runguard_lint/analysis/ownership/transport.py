@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from runguard_lint.analysis.names import FunctionNode, ModuleFacts
+from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.ownership.acquisitions import AcquisitionFinder
 from runguard_lint.analysis.ownership.model import Acquisition
 from runguard_lint.analysis.syntax import is_none, target_names
@@ -43,20 +43,20 @@ class BorrowedTransports:
             return False
         for keyword, value in self._keyword_values(acquisition.constructor):
             if keyword in keywords:
-                return self._surely_borrowed(value, acquisition.function)
+                return self._surely_borrowed(value, acquisition)
         return False
 
-    def _surely_borrowed(self, value: cst.BaseExpression, function: FunctionNode) -> bool:
+    def _surely_borrowed(self, value: cst.BaseExpression, acquisition: Acquisition) -> bool:
         if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
             if isinstance(value.right, cst.Call):
                 # `shared or httpx.Client()`: the fallback is made here, owned with it
-                return self._surely_borrowed(value.right, function)
-            return self._surely_borrowed(value.right, function) or not is_none(value.right)
+                return self._surely_borrowed(value.right, acquisition)
+            return self._surely_borrowed(value.right, acquisition) or not is_none(value.right)
         if isinstance(value, cst.Call):
             # a transport made right here is owned with the client; a factory's is shared
-            return self.finder.resolve_kind(value, project=False)[0] is None
+            return not self._builds_own(value, acquisition)
         if isinstance(value, cst.Name) and not is_none(value):
-            if self._made_here(value, function):
+            if self._made_here(value, acquisition):
                 return False
             if self._tested_not_none(value):
                 return True
@@ -64,7 +64,7 @@ class BorrowedTransports:
             if before is _Given.GIVEN:
                 return True
             if isinstance(before, cst.BaseExpression):
-                return self._surely_borrowed(before, function)
+                return self._surely_borrowed(before, acquisition)
             for assignment in self.facts.assignments_of(value):
                 node = getattr(assignment, "node", None)
                 if isinstance(node, cst.Param) and node.annotation is not None:
@@ -167,25 +167,31 @@ class BorrowedTransports:
                     if isinstance(key, str):
                         yield key, element.value
 
-    def _made_here(self, name: cst.Name, function: FunctionNode) -> bool:
-        """Whether a local name is bound in `function` to a catalog acquisition."""
+    def _made_here(self, name: cst.Name, acquisition: Acquisition) -> bool:
+        """Whether a local name is bound in the acquiring function to a transport the
+        client owns (`_builds_own`)."""
         for assignment in self.facts.assignments_of(name):
             node = getattr(assignment, "node", None)
             if not isinstance(node, cst.Name):
                 continue
-            if self.facts.enclosing_function(node) is not function:
+            if self.facts.enclosing_function(node) is not acquisition.function:
                 continue
             target = self.facts.parent(node)
             assign = self.facts.parent(target) if isinstance(target, cst.AssignTarget) else None
             value = assign.value if isinstance(assign, cst.Assign) else None
             if isinstance(value, cst.Await):
                 value = value.expression
-            if (
-                isinstance(value, cst.Call)
-                and self.finder.resolve_kind(value, project=False)[0] is not None
-            ):
+            if isinstance(value, cst.Call) and self._builds_own(value, acquisition):
                 return True
         return False
+
+    def _builds_own(self, call: cst.Call, acquisition: Acquisition) -> bool:
+        """A catalog acquisition, or one of the client's own transport constructors
+        (`owned_transports`): what it builds is the client's, not shared."""
+        if self.finder.resolve_kind(call, project=False)[0] is not None:
+            return True
+        owned = acquisition.kind.owned_transports
+        return bool(owned) and not self.facts.external_names(call.func).isdisjoint(owned)
 
 
 def _tests_not_none(test: cst.BaseExpression, name: str) -> bool:

@@ -129,16 +129,24 @@ def _exits_when_missing(block: cst.CSTNode | None, statement: cst.CSTNode, name:
 
 
 def _leaves_unless_present(facts: ModuleFacts, test: cst.Comparison, name: cst.Name) -> bool:
-    """`if name not in TABLE: raise ...` (or `return`), on any table, the cache itself
-    included: past it, the key is one the table holds, so a write replaces an entry
-    and adds none (a membership test inserts nothing, even into a defaultdict)."""
+    """`if name not in TABLE: raise ...` (or `return`), or `assert name in TABLE`, on any
+    table, the cache itself included: past it, the key is one the table holds, so a
+    write replaces an entry and adds none (a membership test inserts nothing, even into
+    a defaultdict)."""
     if test.left is not name or len(test.comparisons) != 1:
         return False
     target = test.comparisons[0]
-    if not isinstance(target.operator, cst.NotIn) or dotted_name(target.comparator) is None:
+    if dotted_name(target.comparator) is None:
         return False
     statement = facts.parent(test)
-    if not isinstance(statement, cst.If) or statement.test is not test or statement.orelse:
+    if isinstance(statement, cst.Assert):
+        return statement.test is test and isinstance(target.operator, cst.In)
+    if (
+        not isinstance(target.operator, cst.NotIn)
+        or not isinstance(statement, cst.If)
+        or statement.test is not test
+        or statement.orelse
+    ):
         return False
     body = statement.body.body
     last = body[-1] if body else None

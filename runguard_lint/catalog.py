@@ -115,10 +115,12 @@ class ResourceKind:
     # Keywords that hand the client a transport (connection pool) it wraps but does
     # not own: given a borrowed one, the client holds no sockets of its own.
     transport_keywords: tuple[str, ...] = ()
-    # Constructors of a transport that the client owns when one is built right in its
-    # call (`httpx.Client(transport=httpx.HTTPTransport(retries=3))`: closing the client
-    # closes it), besides the catalog's own; any other call hands in a shared one.
-    owned_transports: tuple[str, ...] = ()
+    # Whether a transport that a class builds right in the call is the client's own
+    # (`httpx.Client(transport=httpx.HTTPTransport(retries=3))`: closing the client
+    # closes it), as one a catalog constructor builds there always is; a function's
+    # (`transport=get_transport()`) is taken as shared. False where what it is given
+    # holds nothing unless a catalog constructor made it (gzip's `fileobj=BytesIO()`).
+    class_transports_owned: bool = True
     # The release waits for the resource's own work to end (`Popen.wait`): adding it
     # where the code never waited changes how long the function takes.
     release_waits: bool = False
@@ -180,6 +182,9 @@ class OwnershipFacts:
     # (see rules/_ownership.toml): what runs once per process.
     serves: frozenset[str] = frozenset()
     process_starters: frozenset[str] = frozenset()
+    # Methods that take over a socket passed as `sock=` (the event loop's servers and
+    # connections), whatever their receiver: the keyword is their convention.
+    socket_takers: frozenset[str] = frozenset()
 
     @cached_property
     def sink_methods(self) -> frozenset[str]:
@@ -297,13 +302,13 @@ class Catalog:
         }
 
     @cached_property
-    def transport_owners(self) -> frozenset[str]:
-        """What builds a transport a client owns when built right in its call: every
-        catalog constructor, and each kind's `owned_transports`."""
+    def class_transport_owners(self) -> frozenset[str]:
+        """The constructors with transport keywords that own a transport a class builds
+        right in their call (`class_transports_owned`)."""
         return frozenset(
-            name
+            kind.callable
             for kind in self.resources
-            for name in ((kind.callable,) if kind.callable else ()) + kind.owned_transports
+            if kind.callable and kind.transport_keywords and kind.class_transports_owned
         )
 
     @cached_property
@@ -356,7 +361,7 @@ _RESOURCE_KEYS = {
     "context_manager",
     "with_closes",
     "transport_keywords",
-    "owned_transports",
+    "class_transports_owned",
     "release_waits",
     "derived",
     "closes_when_exhausted",
@@ -418,7 +423,7 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
         transport_keywords=_str_tuple(
             raw.get("transport_keywords", []), where, "transport_keywords"
         ),
-        owned_transports=_str_tuple(raw.get("owned_transports", []), where, "owned_transports"),
+        class_transports_owned=bool(raw.get("class_transports_owned", True)),
         release_waits=bool(raw.get("release_waits", False)),
         derived=_str_tuple(raw.get("derived", []), where, "derived"),
         closes_when_exhausted=bool(raw.get("closes_when_exhausted", False)),
@@ -505,6 +510,7 @@ def _load_ownership(path: Path, extra_sinks: Iterable[str]) -> OwnershipFacts:
         closing_wrappers=frozenset(raw["closing_wrappers"]),
         serves=frozenset(raw["serves"]),
         process_starters=frozenset(raw["process_starters"]),
+        socket_takers=frozenset(raw["socket_takers"]),
     )
 
 

@@ -593,6 +593,9 @@ class Releases:
     # built here. A given value that is false but not None (an empty pool) is taken
     # as never given: `is None` is read as `not`.
     borrowed_from: str | None = None
+    # Whether it was built wherever `borrowed_from` is merely false (`if not x:` /
+    # `else` of `if x:`), not only None: a guard `x is None` then does not tell.
+    borrowed_when_false: bool = False
 
 
 @dataclass(frozen=True)
@@ -871,59 +874,81 @@ class ReleasePaths:
             holder,
             self._flags(statement, function, holder),
             callee == CHILD_PROCESS,
-            self._borrowed_from(statement, function),
+            *self._borrowed_from(statement, function),
         )
 
-    def _borrowed_from(self, statement: cst.BaseStatement, function: FunctionNode) -> str | None:
+    def _borrowed_from(
+        self, statement: cst.BaseStatement, function: FunctionNode
+    ) -> tuple[str | None, bool]:
         """`x = given or Client()`, the acquisition on the right: `given` (a name or an
-        attribute chain) is false whenever the client was built here; so is the local
+        attribute chain) is false whenever the client was built here; so is a local
         name tested by the `if` in whose absent branch the acquisition stands (`if
-        use_running: session = current / else: session = ClientSession()`). Only when the
+        use_running: session = current / else: session = ClientSession()`), with
+        whether that test was of truth (`if not x:`) rather than of None. Only when the
         function binds neither `given` nor any head of it (`cfg` of `cfg.session`) after
-        the acquisition, by any kind of binding, and sets no attribute by name
-        (`setattr`, `__dict__`); an attribute may still change through a call of
-        something else, which is taken as not happening between the two."""
-        given = self._given_or(statement) or self._built_in_absence(statement)
+        the acquisition (for the `if`, from the `if` on), by any kind of binding, and
+        sets no attribute by name (`setattr`, `__dict__`); an attribute may still change
+        through a call of something else, which is taken as not happening between the
+        two. (None, False) when there is none."""
+        nothing: tuple[str | None, bool] = (None, False)
+        given = self._given_or(statement)
+        since: cst.CSTNode = statement
+        when_false = False
+        if given is None:
+            branch = self._built_in_absence(statement)
+            if branch is None:
+                return nothing
+            given, since, when_false = branch
+            if any(
+                isinstance(node, (cst.Global, cst.Nonlocal))
+                and any(item.name.value == given for item in node.names)
+                for node in walk(function)
+            ):
+                return nothing  # not a local: anything may change it between the two
         scope = self.facts.function_scope(function)
-        if given is None or scope is None:
-            return None
+        if scope is None:
+            return nothing
         root = given.split(".", 1)[0]
+        assignments = list(scope.assignments[root])
+        if since is not statement and not assignments:
+            return nothing  # the `if`'s name must be a local of the function
         # Every binding of the root name in the function (parameters, imports, `case`
-        # captures, definitions included) must come before the acquisition.
-        for assignment in scope.assignments[root]:
+        # captures, definitions included) must come before the acquisition (the `if`).
+        for assignment in assignments:
             node = getattr(assignment, "node", None)
             if not isinstance(assignment, Assignment) or node is None:
-                return None
+                return nothing
             if (
                 self.facts.enclosing_function(node) is not function
-                or self._after(node, statement)
-                or is_within(self.facts, node, statement)
+                or self._after(node, since)
+                or is_within(self.facts, node, since)
             ):
                 # Bound later, or by the acquisition itself (`pool = Executor()` under
-                # `if pool is None:`, `x = x or Client()`): it then names the resource.
-                return None
+                # `if pool is None:`, `x = x or Client()`) or in its branch: it then
+                # names something else than what the test saw.
+                return nothing
         heads = {given, *(given.rsplit(".", depth)[0] for depth in range(1, given.count(".") + 1))}
         for node in walk(function):
             if isinstance(node, cst.Attribute) and node.attr.value == "__dict__":
-                return None
+                return nothing
             if (
                 isinstance(node, cst.Call)
                 and isinstance(node.func, cst.Name)
                 and node.func.value in ("setattr", "delattr")
             ):
-                return None
+                return nothing
             target = _bound_target(node)
             if (
                 target is not None
-                and self._after(node, statement)
+                and (self._after(node, since) or is_within(self.facts, node, since))
                 and any(
                     dotted_name(part) in heads
                     for part in walk(target)
                     if isinstance(part, (cst.Name, cst.Attribute))
                 )
             ):
-                return None
-        return given
+                return nothing
+        return given, when_false
 
     def _given_or(self, statement: cst.BaseStatement) -> str | None:
         """`x = given or Client()`: `given`, a name or an attribute chain."""
@@ -936,10 +961,11 @@ class ReleasePaths:
             return None
         return dotted_name(value.left)
 
-    def _built_in_absence(self, statement: cst.BaseStatement) -> str | None:
+    def _built_in_absence(self, statement: cst.BaseStatement) -> tuple[str, cst.If, bool] | None:
         """A local name false wherever the statement runs: `X` of `if X: ... else:
         session = ClientSession()` or of `if not X: session = ClientSession()` (also
-        `X is None` / `X is not None`), the statement right in the branch's block."""
+        `X is None` / `X is not None`), the statement right in the branch's block; with
+        the `if`, and whether its test was of truth rather than of None."""
         block = self.facts.parent(statement)
         branch = self.facts.parent(block) if isinstance(block, cst.IndentedBlock) else None
         if isinstance(branch, cst.Else):
@@ -950,7 +976,10 @@ class ReleasePaths:
         if not isinstance(owner, cst.If) or (absent and owner.body is not block):
             return None
         tested = _tested_absence(owner.test, chains=False)
-        return tested[0] if tested is not None and tested[1] is absent else None
+        if tested is None or tested[1] is not absent:
+            return None
+        of_none = _tested_absence(owner.test, truthiness=False, chains=False) is not None
+        return tested[0], owner, not of_none
 
     def closes(self, block: cst.CSTNode, releases: Releases) -> bool:
         """Whether every normal path through the block releases (or holds nothing)."""
@@ -1286,6 +1315,14 @@ class ReleasePaths:
         borrowed = releases.borrowed_from
         if borrowed is not None:
             tested = _tested_absence(test)
+            if (
+                tested is not None
+                and tested[0] == borrowed
+                and releases.borrowed_when_false
+                and _tested_absence(test, truthiness=False) is not None
+            ):
+                # Built where it was merely false (`""`), released only where it is None.
+                return None
             if tested is not None and tested[0] == borrowed:
                 # `if self._session is None:` holds it only where it was built here.
                 return not tested[1]

@@ -121,42 +121,6 @@ def _annotation_members(
     return [annotation]
 
 
-_COLLECTION_TYPES = frozenset(
-    f"{prefix}{name}"
-    for prefix, names in (
-        ("", ("list", "set", "frozenset", "tuple", "List", "Set", "Tuple", "Sequence", "Iterable")),
-        ("builtins.", ("list", "set", "frozenset", "tuple")),
-        ("typing.", ("List", "Set", "FrozenSet", "Tuple", "Sequence", "Iterable")),
-        ("collections.abc.", ("Sequence", "Iterable", "Set")),
-    )
-    for name in names
-)
-
-
-def holds_callables(facts: ModuleFacts, annotation: cst.BaseExpression) -> bool:
-    """`Callable[...]`, `type[X]`, a collection of them, or a union (Optional) of these:
-    a value that is functions or classes, which the code defines."""
-    members = _annotation_members(facts, annotation)
-    if not members:
-        return False
-    for member in members:
-        head = member.value if isinstance(member, cst.Subscript) else member
-        names = annotation_names(facts, head)
-        if names & CALLABLE_ANNOTATIONS:
-            continue
-        if not (isinstance(member, cst.Subscript) and names & _COLLECTION_TYPES):
-            return False
-        elements = [
-            element.slice.value
-            for element in member.slice
-            if isinstance(element.slice, cst.Index)
-            and not (isinstance(element.slice.value, cst.Ellipsis))
-        ]
-        if not elements or not all(holds_callables(facts, element) for element in elements):
-            return False
-    return True
-
-
 def is_type_annotation(facts: ModuleFacts, annotation: cst.BaseExpression) -> bool:
     """`type`, `type[X]`, `Type[X]`, `Callable[...]`, `ModuleType` (also Optional or a
     union of them)."""

@@ -105,7 +105,7 @@ def _judge(
             if keys.key_is_data(key, key_type)
             and not keys.checked_against_table(key, use.node, binding.name)
         ]
-        if not data_keys or writers.registers_callable(function, use.values, binding.name):
+        if not data_keys or writers.registers_callable(function, use.values):
             continue
         found = writes.setdefault(id(function), _Writes(function))
         found.values.extend(use.values)

@@ -9,22 +9,16 @@ write whose value is the function or class handed in (`HANDLERS[name] = fn`).
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from functools import cached_property
 
 import libcst as cst
 
-from runguard_lint.analysis.caches.annotations import annotation_names, holds_callables
+from runguard_lint.analysis.caches.annotations import CALLABLE_ANNOTATIONS, annotation_names
 from runguard_lint.analysis.caches.calls import module_calls
 from runguard_lint.analysis.caches.classes import CLASS_CREATION_HOOKS
-from runguard_lint.analysis.caches.syntax import (
-    bound_nodes,
-    local_value,
-    own_nodes,
-    under_main_guard,
-)
-from runguard_lint.analysis.names import FunctionNode, ModuleFacts, dotted_name
+from runguard_lint.analysis.caches.syntax import bound_nodes, own_nodes, under_main_guard
+from runguard_lint.analysis.names import FunctionNode, ModuleFacts
 
 _METACLASS_HOOKS = frozenset({"__new__", "__init__", "__prepare__"})
 # Parameter names that carry a function or class being registered.
@@ -49,31 +43,6 @@ _REGISTERED_OBJECT_NAMES = frozenset(
         "obj_type",
     }
 )
-
-
-# Calls that only gather what they are given into a new collection.
-_COLLECTION_BUILDERS = frozenset(
-    {"builtins.list", "builtins.set", "builtins.tuple", "builtins.frozenset", "builtins.sorted"}
-)
-
-
-class _Parts(enum.Enum):
-    """What a value written into a table is made of (`registers_callable`)."""
-
-    CALLABLES = "callables handed in, maybe with the table's own entries"
-    ENTRIES = "only the table's own entries"
-
-
-def _merged(parts: list[_Parts | None]) -> _Parts | None:
-    if not parts or None in parts:
-        return None
-    return _Parts.CALLABLES if _Parts.CALLABLES in parts else _Parts.ENTRIES
-
-
-def _names_table(expression: cst.BaseExpression, table: str) -> bool:
-    """`TABLE`, `cls.TABLE`, `self.TABLE`: a read of the table's own entries."""
-    name = dotted_name(expression)
-    return name is not None and name.rsplit(".", 1)[-1] == table
 
 
 @dataclass(frozen=True)
@@ -106,72 +75,29 @@ class Writers:
         return None if self._is_import_time(function) else function
 
     def registers_callable(
-        self, function: FunctionNode, values: tuple[cst.BaseExpression, ...], table: str
+        self, function: FunctionNode, values: tuple[cst.BaseExpression, ...]
     ) -> bool:
-        """`HANDLERS[name] = handler`: the value is a function or class handed in, or
-        one merged with the entries the table already holds
-        (`HANDLERS[name] = list(set(HANDLERS[name] + callbacks))`)."""
+        """`HANDLERS[name] = handler`: the value is a function or class handed in."""
         if not values:
             return False
-        return all(
-            self._registered_parts(function, value, table) is _Parts.CALLABLES for value in values
-        )
-
-    def _registered_parts(
-        self, function: FunctionNode, value: cst.BaseExpression, table: str
-    ) -> _Parts | None:
-        """What a written value is made of: callables handed in, the table's own
-        entries, or (None) anything else."""
         facts = self.facts
-        if isinstance(value, cst.Name):
+        for value in values:
+            if not isinstance(value, cst.Name):
+                return False
             params = [
                 bound
                 for bound in bound_nodes(facts, value)
                 if isinstance(bound, cst.Param) and facts.enclosing_function(bound) is function
             ]
-            if params:
-                return (
-                    _Parts.CALLABLES
-                    if all(self._is_callable_param(param) for param in params)
-                    else None
-                )
-            source = local_value(facts, value)
-            return None if source is value else self._registered_parts(function, source, table)
-        if isinstance(value, cst.Subscript):
-            return _Parts.ENTRIES if _names_table(value.value, table) else None
-        if isinstance(value, cst.Call):
-            func = value.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "get":
-                return _Parts.ENTRIES if _names_table(func.value, table) else None
-            positional = [arg for arg in value.args if not arg.keyword and not arg.star]
-            if len(positional) == 1 == len(value.args) and (
-                annotation_names(facts, func) & _COLLECTION_BUILDERS
-            ):
-                return self._registered_parts(function, positional[0].value, table)
-            return None
-        if isinstance(value, cst.BinaryOperation) and isinstance(
-            value.operator, (cst.Add, cst.BitOr)
-        ):
-            return _merged(
-                [
-                    self._registered_parts(function, value.left, table),
-                    self._registered_parts(function, value.right, table),
-                ]
-            )
-        if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
-            return _merged(
-                [
-                    self._registered_parts(function, element.value, table)
-                    if not isinstance(element, cst.StarredElement)
-                    else None
-                    for element in value.elements
-                ]
-            )
-        return None
+            if not params or not all(self._is_callable_param(param) for param in params):
+                return False
+        return True
 
     def _is_callable_param(self, param: cst.Param) -> bool:
         if param.annotation is not None:
-            return holds_callables(self.facts, param.annotation.annotation)
+            annotation = param.annotation.annotation
+            head = annotation.value if isinstance(annotation, cst.Subscript) else annotation
+            return bool(annotation_names(self.facts, head) & CALLABLE_ANNOTATIONS)
         return param.name.value in _REGISTERED_OBJECT_NAMES
 
     def _is_import_time(self, function: FunctionNode) -> bool:

@@ -70,10 +70,11 @@ class OwnershipAnalysis:
         # The project's facts as this module asks them (None for a file on its own).
         self.project = project
         self._finder = AcquisitionFinder(facts, catalog, project)
+        handoffs = Handoffs(facts, catalog, project)
         self._judge = FateJudge(
             facts,
-            Tracer(facts, catalog, Handoffs(facts, catalog, project)),
-            BorrowedTransports(facts, self._finder),
+            Tracer(facts, catalog, handoffs),
+            BorrowedTransports(facts, self._finder, handoffs),
             ReleasePaths(facts, project),
         )
         # Filled on the first ask, not here: a check may never ask.

@@ -26,7 +26,12 @@ from runguard_lint.analysis.ownership.model import (
 from runguard_lint.analysis.ownership.safety import ReleaseSafety
 from runguard_lint.analysis.ownership.trace import Trace, Tracer
 from runguard_lint.analysis.ownership.transport import BorrowedTransports
-from runguard_lint.analysis.syntax import block_statements, is_within, tests_missing
+from runguard_lint.analysis.syntax import (
+    block_statements,
+    is_within,
+    small_statements,
+    tests_missing,
+)
 from runguard_lint.analysis.tree import walk
 
 _FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture", "fixture"})
@@ -72,14 +77,13 @@ class FateJudge:
         if not release_sites:
             return Fate(Outcome.LEAKED, "never released", trace.holder)
         loop = self._enclosing_loop(acquisition.call, acquisition.function)
-        if loop is not None and (
-            self._created_lazily(acquisition.call, trace.holder)
-            or self._leaves_once_made(acquisition.call, loop)
-        ):
-            # `if pool is None: pool = Executor()`: made once, on first need; `try: f =
-            # open(p, "x") / except FileExistsError: sleep() / else: break`: made once,
-            # then the loop is left.
-            loop = None
+        if loop is not None and self._created_lazily(acquisition.call, trace.holder):
+            loop = None  # `if pool is None: pool = Executor()`: made once, on first need
+        if loop is not None and self._leaves_once_made(acquisition.call, loop):
+            # `try: f = open(p, "x") / except FileExistsError: sleep() / else: break`:
+            # made once, then the loop is left; a loop around that one may still repeat
+            # (its own `break`s are not asked for: the one found leaves the inner loop).
+            loop = self._enclosing_loop(loop, acquisition.function)
         if loop is not None:
             giving_back = self._giving_back_loops(acquisition, loop, trace.releases)
             if giving_back:
@@ -287,35 +291,68 @@ class FateJudge:
         return any(tests_missing(node, holder) for node in walk(owner.test))
 
     def _leaves_once_made(self, call: cst.Call | cst.Attribute, loop: cst.CSTNode) -> bool:
-        """Whether every path on from the acquiring statement leaves the loop (a
-        `break`, `return` or `raise` that nothing can skip: no `continue` and no
-        nested loop on the way), also through a `try`'s `else`: it is made at most
-        once per run of the loop."""
-        node: cst.CSTNode | None = self.facts.statement_of(call)
-        while node is not None and node is not loop:
+        """Whether every path on from the acquisition leaves the loop: a `break` or
+        `return` (a `raise` too, outside any `try`) that nothing can skip, with no
+        `continue` or nested loop on the way, also through a `try`'s `else`. Inside a
+        `try` with handlers, what comes before the leaving statement must not raise,
+        since a handler may go round again. Then it is made at most once per run of
+        the loop."""
+        statement = self.facts.statement_of(call)
+        if statement is None:
+            return False
+        smalls = list(small_statements(statement))
+        small = next((s for s in smalls if is_within(self.facts, call, s)), None)
+        if small is None:
+            return False
+        # The small statements after the acquiring one, on its own line.
+        following: list[cst.CSTNode] = list(smalls[smalls.index(small) + 1 :])
+        node: cst.CSTNode = statement
+        guarded = False  # inside a `try` that has handlers
+        while node is not loop:
             block = self.facts.parent(node)
-            if block is None or not isinstance(
-                block, (cst.IndentedBlock, cst.SimpleStatementSuite)
-            ):
+            if block is None:
+                return False
+            if not isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)):
                 node = block  # an `elif`: on from the `if` it belongs to
                 continue
-            statements = list(block_statements(block))
-            following = statements[statements.index(node) + 1 :] if node in statements else []
+            siblings = list(block_statements(block))
+            if node in siblings:
+                following += siblings[siblings.index(node) + 1 :]
             owner = self.facts.parent(block)
-            if isinstance(owner, cst.Try) and owner.body is block and owner.orelse is not None:
-                following += list(block_statements(owner.orelse.body))
-            for statement in following:
-                if any(isinstance(n, (cst.Continue, cst.For, cst.While)) for n in walk(statement)):
-                    return False
-                if isinstance(statement, cst.SimpleStatementLine) and any(
-                    isinstance(small, (cst.Break, cst.Return, cst.Raise))
-                    for small in statement.body
-                ):
-                    return True
+            if isinstance(owner, cst.Try) and owner.body is block:
+                guarded = guarded or bool(owner.handlers)
+                if owner.orelse is not None:
+                    following += list(block_statements(owner.orelse.body))
+            leaves = self._leaves_first(following, guarded)
+            if leaves is not None:
+                return leaves
+            following = []
             if isinstance(owner, (cst.Else, cst.ExceptHandler, cst.Finally)):
                 owner = self.facts.parent(owner)
+            if owner is None:
+                return False
             node = owner
         return False
+
+    def _leaves_first(self, statements: list[cst.CSTNode], guarded: bool) -> bool | None:
+        """True when the statements leave the loop before anything can skip that; False
+        when something can (a `continue`, a nested loop, or, `guarded`, a statement that
+        may raise into a handler); None when they run through without leaving."""
+        raising = self.paths.raising
+        for statement in statements:
+            if any(isinstance(n, (cst.Continue, cst.For, cst.While)) for n in walk(statement)):
+                return False
+            smalls = list(small_statements(statement))
+            for small in smalls or [statement]:
+                if isinstance(small, (cst.Break, cst.Return)):
+                    return True
+                if isinstance(small, cst.Raise):
+                    return not guarded
+                if guarded and not (
+                    raising.harmless_small(small) if smalls else raising.harmless(small)
+                ):
+                    return False
+        return None
 
     def _yield_between(
         self, statement: cst.BaseStatement, release: cst.CSTNode, function: FunctionNode

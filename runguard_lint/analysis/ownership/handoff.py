@@ -94,6 +94,11 @@ class Handoffs:
                 method in ownership.sink_methods
                 and self._methods_of_built(call.func) & ownership.sinks
             )
+            or (
+                argument.keyword is not None
+                and argument.keyword.value == "sock"
+                and terminal_name(call.func) in ownership.socket_takers
+            )
         ):
             return Escape(EscapeKind.HANDED_TO_SINK, dotted or method)
         if names & ownership.capturing or dotted in ownership.capturing:
@@ -111,7 +116,7 @@ class Handoffs:
             return Escape(EscapeKind.KEPT_BY_SETTER, dotted or method)
         if names & ownership.non_owning or dotted in ownership.non_owning:
             return Handoff.CONSUME
-        if self._is_class(call.func):
+        if self.is_class(call.func):
             return Escape(EscapeKind.PASSED_TO_CLASS, dotted or "a class")
         return Handoff.BORROW
 
@@ -168,7 +173,7 @@ class Handoffs:
         made from them, not a view of them (unknown callees may return either)."""
         return self.project is not None and self.project.keeps_nothing(call)
 
-    def _is_class(self, func: cst.BaseExpression) -> bool:
+    def is_class(self, func: cst.BaseExpression) -> bool:
         """A callee that builds an object: a class here, a catalog constructor, a CapWords name."""
         if isinstance(func, cst.Name):
             for assignment in self.facts.assignments_of(func):

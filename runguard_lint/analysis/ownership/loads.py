@@ -82,10 +82,24 @@ class LoadsOfBinding:
             elif isinstance(ancestor, cst.WithItem):
                 evaluated = ancestor.item
             if evaluated is not None:
-                return evaluated is not child and is_within(self.facts, load, evaluated)
+                return (
+                    evaluated is not child
+                    and is_within(self.facts, load, evaluated)
+                    and not self._deferred(load, evaluated)
+                )
             if isinstance(ancestor, (cst.BaseStatement, cst.BaseSmallStatement)):
                 return False
             child = ancestor
+        return False
+
+    def _deferred(self, load: cst.CSTNode, evaluated: cst.CSTNode) -> bool:
+        """A load in a lambda or generator expression of the value runs later, when the
+        name may be bound anew (`conn = loop.call_later(5, lambda: conn.cancel())`)."""
+        for ancestor in self.facts.ancestors(load):
+            if ancestor is evaluated:
+                return False
+            if isinstance(ancestor, (cst.Lambda, cst.GeneratorExp)):
+                return True
         return False
 
     def _share_loop(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:

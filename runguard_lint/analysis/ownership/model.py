@@ -118,9 +118,13 @@ class Acquisition:
 
     @property
     def call_text(self) -> str:
-        """How a message writes the acquiring call: `sqlite3.connect(...)`, and a
-        factory's call as it is already written (`self.connect()`)."""
-        return self.callee if self.callee.endswith(")") else f"{self.callee}(...)"
+        """How a message writes the acquiring call: `sqlite3.connect(...)`, a factory's
+        `self.connect()`, or `self.connect(...)` when it is given arguments."""
+        if not self.callee.endswith("()"):
+            return f"{self.callee}(...)"
+        if isinstance(self.call, cst.Call) and self.call.args:
+            return f"{self.callee[:-2]}(...)"
+        return self.callee
 
     @property
     def by_call(self) -> bool:

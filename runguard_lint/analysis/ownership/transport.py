@@ -15,6 +15,7 @@ import libcst as cst
 
 from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.ownership.acquisitions import AcquisitionFinder
+from runguard_lint.analysis.ownership.handoff import Handoffs
 from runguard_lint.analysis.ownership.model import Acquisition
 from runguard_lint.analysis.syntax import is_none, target_names
 from runguard_lint.analysis.tree import walk
@@ -32,9 +33,10 @@ _NOT_FOUND = object()
 class BorrowedTransports:
     """Tells whether an acquisition wraps a transport that someone else owns."""
 
-    def __init__(self, facts: ModuleFacts, finder: AcquisitionFinder) -> None:
+    def __init__(self, facts: ModuleFacts, finder: AcquisitionFinder, handoffs: Handoffs) -> None:
         self.facts = facts
         self.finder = finder
+        self.handoffs = handoffs
 
     def wraps_borrowed(self, acquisition: Acquisition) -> bool:
         """Whether the acquiring call is surely given its transport by a keyword."""
@@ -186,12 +188,16 @@ class BorrowedTransports:
         return False
 
     def _builds_own(self, call: cst.Call, acquisition: Acquisition) -> bool:
-        """A catalog acquisition, or one of the client's own transport constructors
-        (`owned_transports`): what it builds is the client's, not shared."""
+        """A catalog acquisition, or (`class_transports_owned`) a class's instance, built
+        right there: the client's own. A function's may be shared (`get_transport()`
+        caching one per event loop), so it is taken as handed in."""
         if self.finder.resolve_kind(call, project=False)[0] is not None:
             return True
-        owned = acquisition.kind.owned_transports
-        return bool(owned) and not self.facts.external_names(call.func).isdisjoint(owned)
+        if self.finder.resolve_kind(call)[0] is not None:
+            # A project factory's, which its owner may keep and close (the project's
+            # own catalog entries count as classes to `is_class`).
+            return False
+        return acquisition.kind.class_transports_owned and self.handoffs.is_class(call.func)
 
 
 def _tests_not_none(test: cst.BaseExpression, name: str) -> bool:

@@ -69,7 +69,7 @@ def summary_of(
         catalog.permit_types,
         names_resources=names_resources is not None,
         transports=catalog.transports,
-        transport_owners=catalog.transport_owners,
+        class_transport_owners=catalog.class_transport_owners,
         process_starters=catalog.ownership.process_starters,
     )
 

@@ -78,9 +78,9 @@ from runguard_lint.astwalk import imports_in, walk
 #     only when it runs once (called so, or a thread's one target).
 # 24: a thread kept on `self` and started, and a `Timer`, run their closure once; a
 #     sibling closure's own local does not name a closure.
-# 25: a client's transport made by any call but a transport owner's (a catalog
-#     constructor, `owned_transports`) is borrowed, not only one a method hands out.
-SUMMARY_FORMAT = 25
+# 26: a client's transport made by any call but a class's (where the constructor owns
+#     such, `class_transports_owned`) is borrowed, not only one a method hands out.
+SUMMARY_FORMAT = 26
 
 # Decorators after which a function no longer returns a fresh object per call.
 MEMOISERS = frozenset(
@@ -535,20 +535,20 @@ def summarise(
     names_resources: bool = True,
     transports: Mapping[str, frozenset[str]] | None = None,
     process_starters: frozenset[str] = frozenset(),
-    transport_owners: frozenset[str] = frozenset(),
+    class_transport_owners: frozenset[str] = frozenset(),
 ) -> ModuleSummary:
     """The summary of one module (`module`: its dotted name; `package`: where its
     relative imports start, see modules.package_of; `permit_types`: the semaphore and
     lock types whose `acquire()` is owed back; `names_resources`: whether its text
     names a catalog constructor, see ModuleSummary; `transports`: catalog constructor
-    -> the keywords that hand it a transport it then does not own; `transport_owners`:
-    what builds a transport the client owns when built right in its call;
+    -> the keywords that hand it a transport it then does not own; `class_transport_owners`:
+    the constructors that own a transport a class builds right in their call;
     `process_starters`: the constructors of a child process)."""
     names = _Names(module, package, tree)
     summary = _Summariser(names, release_methods | {"__exit__", "__aexit__"})
     summary.arguments.starters = _starters_here(names, process_starters)
     summary.transports = transports or {}
-    summary.transport_owners = transport_owners
+    summary.class_transport_owners = class_transport_owners
     summary.surely_set_globals = _set_at_import(tree)
     summary.visit_body(tree.body, Lifetime.ONCE, "", "")
     takers, givers = _permit_wrappers(tree, names, permit_types)
@@ -609,7 +609,7 @@ class _Summariser:
         self.constructions: list[Construction] = []
         self.entry_points: list[str] = []
         self.transports: Mapping[str, frozenset[str]] = {}
-        self.transport_owners: frozenset[str] = frozenset()
+        self.class_transport_owners: frozenset[str] = frozenset()
         # Gathered from each function's own nodes, on the walk made for the rest: what
         # it logs with, which module-level classes release anything (only those are
         # read again for `released_attributes`), and what module-level functions
@@ -994,10 +994,11 @@ class _Summariser:
         self, call: ast.Call, callee: str, bound: dict[str, ast.expr]
     ) -> bool:
         """`AsyncOpenAI(http_client=self._get_http_client())`, `httpx.Client(transport=
-        get_transport())`: the client is given a transport that a method or a factory
-        hands out, so it owns no connection of its own. One built right in the call by
-        a transport owner (a catalog constructor, `httpx.HTTPTransport`) is the
-        client's. (An attribute may hold None, with which the client makes its own.)"""
+        get_transport())`: the client is given a transport that a method or a function
+        hands out, which may be shared, so it owns no connection of its own. One a class
+        builds right in the call (`httpx.HTTPTransport()`, `DefaultHttpxClient()`) is
+        the client's, where the constructor owns such (`class_transport_owners`). (An
+        attribute may hold None, with which the client makes its own.)"""
         keywords = self.transports.get(callee)
         if not keywords:
             return False
@@ -1008,8 +1009,7 @@ class _Summariser:
             if isinstance(value, ast.Name) and value.id in bound:
                 value = _unawait(bound[value.id])
             if isinstance(value, ast.Call):
-                made = self.names.resolve(value.func, self.current_class)
-                return made is None or made not in self.transport_owners
+                return not (callee in self.class_transport_owners and _constructs(value))
             return False
         return False
 

@@ -63,6 +63,26 @@ class Trace:
     visited: set[int] = field(default_factory=set)
 
 
+# Builtins that run a generator expression handed to them before they return.
+_GENERATOR_CONSUMERS = frozenset(
+    f"builtins.{name}"
+    for name in (
+        "any",
+        "all",
+        "sum",
+        "min",
+        "max",
+        "sorted",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "dict",
+        "len",
+    )
+)
+
+
 class _Step(enum.Enum):
     """What a handler made of the parent of the value's expression."""
 
@@ -739,7 +759,36 @@ class Tracer:
         return _Step.STOP
 
     def _comprehension_for(self, parent: cst.CompFor, walk: _Walk) -> _Step:
-        return _Step.STOP if self._follow_elements(parent, walk) else _Step.UNFOLLOWED
+        if self._follow_elements(parent, walk):
+            return _Step.STOP
+        if (
+            walk.node is parent.iter
+            and not walk.acquisition.kind.closes_when_exhausted
+            and self._consumed_on_the_spot(parent)
+        ):
+            # `[line for line in open(p)]`, `any(... for line in open(p))`: read there and
+            # dropped, as `for line in open(p):` is.
+            return _Step.STOP
+        return _Step.UNFOLLOWED
+
+    def _consumed_on_the_spot(self, loop: cst.CompFor) -> bool:
+        """A list, set or dict comprehension, or a generator expression handed straight
+        to a builtin that runs it (`any`, `sum`, `list`...) or to `str.join`: nothing
+        keeps the iterable once the expression is evaluated."""
+        comprehension: cst.CSTNode | None = loop
+        while isinstance(comprehension, cst.CompFor):
+            comprehension = self.facts.parent(comprehension)
+        if isinstance(comprehension, (cst.ListComp, cst.SetComp, cst.DictComp)):
+            return True
+        if not isinstance(comprehension, cst.GeneratorExp):
+            return False
+        argument = self.facts.parent(comprehension)
+        call = self.facts.parent(argument) if isinstance(argument, cst.Arg) else None
+        if not isinstance(call, cst.Call) or call.func is comprehension:
+            return False
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "join":
+            return True
+        return bool(self.facts.external_names(call.func) & _GENERATOR_CONSUMERS)
 
     def _follow_elements(self, loop: cst.For | cst.CompFor, walk: _Walk) -> bool:
         """Over a container of resources, each element the loop binds is one of them."""

@@ -115,12 +115,12 @@ class ResourceKind:
     # Keywords that hand the client a transport (connection pool) it wraps but does
     # not own: given a borrowed one, the client holds no sockets of its own.
     transport_keywords: tuple[str, ...] = ()
-    # Whether a transport that a class builds right in the call is the client's own
-    # (`httpx.Client(transport=httpx.HTTPTransport(retries=3))`: closing the client
-    # closes it), as one a catalog constructor builds there always is; a function's
-    # (`transport=get_transport()`) is taken as shared. False where what it is given
-    # holds nothing unless a catalog constructor made it (gzip's `fileobj=BytesIO()`).
-    class_transports_owned: bool = True
+    # Whether a transport built right in the call, by a catalog constructor or a class
+    # (`httpx.Client(transport=httpx.HTTPTransport(retries=3))`), is the client's own:
+    # closing the client closes it. A function's (`transport=get_transport()`) is taken
+    # as shared either way. False where it never closes what it is given: gzip's
+    # `fileobj=`, whose file (a catalog one included) stays the caller's to close.
+    owns_built_transports: bool = True
     # The release waits for the resource's own work to end (`Popen.wait`): adding it
     # where the code never waited changes how long the function takes.
     release_waits: bool = False
@@ -304,11 +304,11 @@ class Catalog:
     @cached_property
     def class_transport_owners(self) -> frozenset[str]:
         """The constructors with transport keywords that own a transport a class builds
-        right in their call (`class_transports_owned`)."""
+        right in their call (`owns_built_transports`)."""
         return frozenset(
             kind.callable
             for kind in self.resources
-            if kind.callable and kind.transport_keywords and kind.class_transports_owned
+            if kind.callable and kind.transport_keywords and kind.owns_built_transports
         )
 
     @cached_property
@@ -361,7 +361,7 @@ _RESOURCE_KEYS = {
     "context_manager",
     "with_closes",
     "transport_keywords",
-    "class_transports_owned",
+    "owns_built_transports",
     "release_waits",
     "derived",
     "closes_when_exhausted",
@@ -423,7 +423,7 @@ def parse_resource(raw: Mapping[str, Any], rule: str | None, where: str) -> Reso
         transport_keywords=_str_tuple(
             raw.get("transport_keywords", []), where, "transport_keywords"
         ),
-        class_transports_owned=bool(raw.get("class_transports_owned", True)),
+        owns_built_transports=bool(raw.get("owns_built_transports", True)),
         release_waits=bool(raw.get("release_waits", False)),
         derived=_str_tuple(raw.get("derived", []), where, "derived"),
         closes_when_exhausted=bool(raw.get("closes_when_exhausted", False)),

@@ -893,25 +893,22 @@ class ReleasePaths:
         nothing: tuple[str | None, bool] = (None, False)
         given = self._given_or(statement)
         since: cst.CSTNode = statement
+        # `given or Client()`: `given` stands for the resource (a client the caller may
+        # pass), an object false only when None, so a guard `given is None` tells. The
+        # name an `if` tests is any data (`proxy = ""`): there false is not None.
         when_false = False
         if given is None:
             branch = self._built_in_absence(statement)
             if branch is None:
                 return nothing
             given, since, when_false = branch
-            if any(
-                isinstance(node, (cst.Global, cst.Nonlocal))
-                and any(item.name.value == given for item in node.names)
-                for node in walk(function)
-            ):
-                return nothing  # not a local: anything may change it between the two
+            if self._declared_global(given):
+                return nothing  # rebound by any function: it may change between the two
         scope = self.facts.function_scope(function)
         if scope is None:
             return nothing
         root = given.split(".", 1)[0]
         assignments = list(scope.assignments[root])
-        if since is not statement and not assignments:
-            return nothing  # the `if`'s name must be a local of the function
         # Every binding of the root name in the function (parameters, imports, `case`
         # captures, definitions included) must come before the acquisition (the `if`).
         for assignment in assignments:
@@ -949,6 +946,14 @@ class ReleasePaths:
             ):
                 return nothing
         return given, when_false
+
+    def _declared_global(self, name: str) -> bool:
+        """Whether any `global` or `nonlocal` statement of the module names it."""
+        return any(
+            type(node) in (cst.Global, cst.Nonlocal)  # by exact type: asked of every node
+            and any(item.name.value == name for item in node.names)  # type: ignore[attr-defined]
+            for node in self.facts.nodes
+        )
 
     def _given_or(self, statement: cst.BaseStatement) -> str | None:
         """`x = given or Client()`: `given`, a name or an attribute chain."""

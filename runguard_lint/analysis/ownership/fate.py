@@ -9,6 +9,7 @@ path leaves without it) or an unsafe one (an exception skips it).
 
 from __future__ import annotations
 
+import enum
 from dataclasses import replace
 
 import libcst as cst
@@ -77,13 +78,15 @@ class FateJudge:
         if not release_sites:
             return Fate(Outcome.LEAKED, "never released", trace.holder)
         loop = self._enclosing_loop(acquisition.call, acquisition.function)
-        if loop is not None and self._created_lazily(acquisition.call, trace.holder):
-            loop = None  # `if pool is None: pool = Executor()`: made once, on first need
-        if loop is not None and self._leaves_once_made(acquisition.call, loop):
-            # `try: f = open(p, "x") / except FileExistsError: sleep() / else: break`:
-            # made once, then the loop is left; a loop around that one may still repeat
-            # (its own `break`s are not asked for: the one found leaves the inner loop).
-            loop = self._enclosing_loop(loop, acquisition.function)
+        while loop is not None:
+            if self._created_lazily(acquisition.call, trace.holder, loop):
+                loop = None  # `if pool is None: pool = Executor()`: made once, on first need
+            elif self._leaves_once_made(acquisition.call, loop, acquisition.function):
+                # `try: f = open(p, "x") / except FileExistsError: sleep() / else: break`:
+                # made once, then the loop is left; a loop around it may still repeat.
+                loop = self._enclosing_loop(loop, acquisition.function)
+            else:
+                break
         if loop is not None:
             giving_back = self._giving_back_loops(acquisition, loop, trace.releases)
             if giving_back:
@@ -279,24 +282,35 @@ class FateJudge:
                     return False
         return released
 
-    def _created_lazily(self, call: cst.Call | cst.Attribute, holder: str | None) -> bool:
-        """The acquisition sits under `if x is None:` / `if not x:` on its own holder."""
+    def _created_lazily(
+        self, call: cst.Call | cst.Attribute, holder: str | None, loop: cst.CSTNode
+    ) -> bool:
+        """The acquisition sits under `if x is None:` / `if not x:` on its own holder,
+        inside the loop (around an inner retry loop too)."""
         if holder is None:
             return False
-        statement = self.facts.statement_of(call)
-        block = self.facts.parent(statement) if statement is not None else None
-        owner = self.facts.parent(block) if block is not None else None
-        if not isinstance(owner, cst.If):
-            return False
-        return any(tests_missing(node, holder) for node in walk(owner.test))
+        child: cst.CSTNode = call
+        for ancestor in self.facts.ancestors(call):
+            if ancestor is loop:
+                return False
+            if (
+                isinstance(ancestor, cst.If)
+                and child is ancestor.body
+                and any(tests_missing(node, holder) for node in walk(ancestor.test))
+            ):
+                return True
+            child = ancestor
+        return False
 
-    def _leaves_once_made(self, call: cst.Call | cst.Attribute, loop: cst.CSTNode) -> bool:
-        """Whether every path on from the acquisition leaves the loop: a `break` or
-        `return` (a `raise` too, outside any `try`) that nothing can skip, with no
-        `continue` or nested loop on the way, also through a `try`'s `else`. Inside a
-        `try` with handlers, what comes before the leaving statement must not raise,
-        since a handler may go round again. Then it is made at most once per run of
-        the loop."""
+    def _leaves_once_made(
+        self, call: cst.Call | cst.Attribute, loop: cst.CSTNode, function: FunctionNode
+    ) -> bool:
+        """Whether every path on from the acquisition leaves the loop: by `return` or
+        `raise`, or by a `break` of that loop (a `break` of a loop inside it goes on
+        after that one), with no `continue` and no other loop on the way, also through
+        a `try`'s `else`. Inside a `try` body whose handlers may go round again, what
+        comes before the leaving statement must not raise. Then it is made at most once
+        per run of the loop."""
         statement = self.facts.statement_of(call)
         if statement is None:
             return False
@@ -307,7 +321,6 @@ class FateJudge:
         # The small statements after the acquiring one, on its own line.
         following: list[cst.CSTNode] = list(smalls[smalls.index(small) + 1 :])
         node: cst.CSTNode = statement
-        guarded = False  # inside a `try` that has handlers
         while node is not loop:
             block = self.facts.parent(node)
             if block is None:
@@ -319,14 +332,23 @@ class FateJudge:
             if node in siblings:
                 following += siblings[siblings.index(node) + 1 :]
             owner = self.facts.parent(block)
-            if isinstance(owner, cst.Try) and owner.body is block:
-                guarded = guarded or bool(owner.handlers)
-                if owner.orelse is not None:
-                    following += list(block_statements(owner.orelse.body))
-            leaves = self._leaves_first(following, guarded)
-            if leaves is not None:
-                return leaves
+            in_try = owner if isinstance(owner, cst.Try) and owner.body is block else None
+            leaving = self._leaves_first(following, in_try is not None and _may_go_round(in_try))
+            if leaving is None and in_try is not None and in_try.orelse is not None:
+                leaving = self._leaves_first(list(block_statements(in_try.orelse.body)), False)
             following = []
+            if leaving is _Leaving.OUT:
+                return True
+            if leaving is _Leaving.BLOCKED:
+                return False
+            if leaving is _Leaving.BREAK:
+                inner = self._enclosing_loop(node, function)
+                if inner is None or inner is loop:
+                    return True
+                node = inner  # on after the inner loop, whose `else` the break skips
+                continue
+            if isinstance(owner, (cst.For, cst.While)):
+                return False  # the end of an inner loop's body: it goes round again
             if isinstance(owner, (cst.Else, cst.ExceptHandler, cst.Finally)):
                 owner = self.facts.parent(owner)
             if owner is None:
@@ -334,24 +356,26 @@ class FateJudge:
             node = owner
         return False
 
-    def _leaves_first(self, statements: list[cst.CSTNode], guarded: bool) -> bool | None:
-        """True when the statements leave the loop before anything can skip that; False
-        when something can (a `continue`, a nested loop, or, `guarded`, a statement that
-        may raise into a handler); None when they run through without leaving."""
+    def _leaves_first(self, statements: list[cst.CSTNode], guarded: bool) -> _Leaving | None:
+        """How the statements leave: OUT (`return`, or `raise` unless `guarded`), BREAK,
+        BLOCKED when something may skip that (a `continue`, a loop, or, `guarded`, a
+        statement that may raise into a handler); None when they run through."""
         raising = self.paths.raising
         for statement in statements:
             if any(isinstance(n, (cst.Continue, cst.For, cst.While)) for n in walk(statement)):
-                return False
+                return _Leaving.BLOCKED
             smalls = list(small_statements(statement))
             for small in smalls or [statement]:
-                if isinstance(small, (cst.Break, cst.Return)):
-                    return True
+                if isinstance(small, cst.Break):
+                    return _Leaving.BREAK
+                if isinstance(small, cst.Return):
+                    return _Leaving.OUT
                 if isinstance(small, cst.Raise):
-                    return not guarded
+                    return _Leaving.BLOCKED if guarded else _Leaving.OUT
                 if guarded and not (
                     raising.harmless_small(small) if smalls else raising.harmless(small)
                 ):
-                    return False
+                    return _Leaving.BLOCKED
         return None
 
     def _yield_between(
@@ -366,6 +390,26 @@ class FateJudge:
                 if start <= line <= end:
                     return True
         return False
+
+
+class _Leaving(enum.Enum):
+    """How statements after an acquisition in a loop leave it (`_leaves_first`)."""
+
+    OUT = "return or raise"
+    BREAK = "break"
+    BLOCKED = "something may skip the leaving"
+
+
+def _may_go_round(statement: cst.Try) -> bool:
+    """Whether a handler of the `try` may end without leaving: then the loop around it
+    may run its body, and the acquisition, again."""
+    for handler in statement.handlers:
+        statements = list(block_statements(handler.body))
+        last = statements[-1] if statements else None
+        smalls = list(small_statements(last)) if last is not None else []
+        if not smalls or not isinstance(smalls[-1], (cst.Return, cst.Raise, cst.Break)):
+            return True
+    return False
 
 
 def _is_release_statement(small: cst.BaseSmallStatement, site: cst.CSTNode) -> bool:

@@ -93,13 +93,21 @@ class LoadsOfBinding:
         return False
 
     def _deferred(self, load: cst.CSTNode, evaluated: cst.CSTNode) -> bool:
-        """A load in a lambda or generator expression of the value runs later, when the
-        name may be bound anew (`conn = loop.call_later(5, lambda: conn.cancel())`)."""
+        """A load in a lambda's body or a generator expression of the value runs later,
+        when the name may be bound anew (`conn = loop.call_later(5, lambda:
+        conn.cancel())`). A lambda's defaults and a generator's first iterable are
+        evaluated right away."""
+        child: cst.CSTNode = load
         for ancestor in self.facts.ancestors(load):
             if ancestor is evaluated:
                 return False
-            if isinstance(ancestor, (cst.Lambda, cst.GeneratorExp)):
+            if isinstance(ancestor, cst.Lambda) and child is ancestor.body:
                 return True
+            if isinstance(ancestor, cst.GeneratorExp) and not is_within(
+                self.facts, load, ancestor.for_in.iter
+            ):
+                return True
+            child = ancestor
         return False
 
     def _share_loop(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:

@@ -188,16 +188,19 @@ class BorrowedTransports:
         return False
 
     def _builds_own(self, call: cst.Call, acquisition: Acquisition) -> bool:
-        """A catalog acquisition, or (`class_transports_owned`) a class's instance, built
-        right there: the client's own. A function's may be shared (`get_transport()`
-        caching one per event loop), so it is taken as handed in."""
+        """A catalog acquisition or a class's instance, built right there: the client's
+        own, unless it never owns what it is given (`owns_built_transports`). A
+        function's may be shared (`get_transport()` caching one per event loop), so it
+        is taken as handed in."""
+        if not acquisition.kind.owns_built_transports:
+            return False  # it never closes what it is given
         if self.finder.resolve_kind(call, project=False)[0] is not None:
             return True
         if self.finder.resolve_kind(call)[0] is not None:
             # A project factory's, which its owner may keep and close (the project's
             # own catalog entries count as classes to `is_class`).
             return False
-        return acquisition.kind.class_transports_owned and self.handoffs.is_class(call.func)
+        return self.handoffs.is_class(call.func)
 
 
 def _tests_not_none(test: cst.BaseExpression, name: str) -> bool:

@@ -79,7 +79,7 @@ from runguard_lint.astwalk import imports_in, walk
 # 24: a thread kept on `self` and started, and a `Timer`, run their closure once; a
 #     sibling closure's own local does not name a closure.
 # 26: a client's transport made by any call but a class's (where the constructor owns
-#     such, `class_transports_owned`) is borrowed, not only one a method hands out.
+#     such, `owns_built_transports`) is borrowed, not only one a method hands out.
 SUMMARY_FORMAT = 26
 
 # Decorators after which a function no longer returns a fresh object per call.
@@ -1009,7 +1009,9 @@ class _Summariser:
             if isinstance(value, ast.Name) and value.id in bound:
                 value = _unawait(bound[value.id])
             if isinstance(value, ast.Call):
-                return not (callee in self.class_transport_owners and _constructs(value))
+                made = self.names.resolve(value.func, self.current_class) or ""
+                builds = _constructs(value) or _capwords(made.rsplit(".", 1)[-1])
+                return not (callee in self.class_transport_owners and builds)
             return False
         return False
 
@@ -2126,7 +2128,14 @@ def _constructs(call: ast.Call) -> bool:
     """Whether a call builds an instance of a class (`cls(...)`, `Router(...)`): the
     contract counts a class as taking over what it is given."""
     callee = _terminal(call.func)
-    return callee == "cls" or (callee[:1].isupper() and any(c.islower() for c in callee))
+    return callee == "cls" or _capwords(callee)
+
+
+def _capwords(name: str) -> bool:
+    """A CapWords name, the convention for classes (as `names.is_capwords`, which this
+    libcst-free module does not import)."""
+    bare = name.lstrip("_")
+    return bool(bare) and bare[0].isupper() and any(c.islower() for c in bare)
 
 
 # For a call's context (`_Own`): what runs it whenever it is called, what may run it

@@ -902,13 +902,13 @@ class ReleasePaths:
             if branch is None:
                 return nothing
             given, since, when_false = branch
-            if self._declared_global(given):
-                return nothing  # rebound by any function: it may change between the two
         scope = self.facts.function_scope(function)
         if scope is None:
             return nothing
         root = given.split(".", 1)[0]
         assignments = list(scope.assignments[root])
+        if since is not statement and self._shared_name(given, function, bool(assignments)):
+            return nothing  # another function may rebind it between the two
         # Every binding of the root name in the function (parameters, imports, `case`
         # captures, definitions included) must come before the acquisition (the `if`).
         for assignment in assignments:
@@ -947,12 +947,15 @@ class ReleasePaths:
                 return nothing
         return given, when_false
 
-    def _declared_global(self, name: str) -> bool:
-        """Whether any `global` or `nonlocal` statement of the module names it."""
+    def _shared_name(self, name: str, function: FunctionNode, bound_here: bool) -> bool:
+        """Whether a flag may be rebound elsewhere: the function declares it `global` or
+        `nonlocal`, or does not bind it and some such statement of the module names it
+        (a module constant or a closure's parameter nothing rebinds is kept)."""
+        scope_nodes = walk(function) if bound_here else self.facts.nodes
         return any(
             type(node) in (cst.Global, cst.Nonlocal)  # by exact type: asked of every node
             and any(item.name.value == name for item in node.names)  # type: ignore[attr-defined]
-            for node in self.facts.nodes
+            for node in scope_nodes
         )
 
     def _given_or(self, statement: cst.BaseStatement) -> str | None:

@@ -333,7 +333,7 @@ class FateJudge:
                 following += siblings[siblings.index(node) + 1 :]
             owner = self.facts.parent(block)
             in_try = owner if isinstance(owner, cst.Try) and owner.body is block else None
-            leaving = self._leaves_first(following, in_try is not None and _may_go_round(in_try))
+            leaving = self._leaves_first(following, self._guarded(node, loop))
             if leaving is None and in_try is not None and in_try.orelse is not None:
                 leaving = self._leaves_first(list(block_statements(in_try.orelse.body)), False)
             following = []
@@ -354,6 +354,18 @@ class FateJudge:
             if owner is None:
                 return False
             node = owner
+        return False
+
+    def _guarded(self, node: cst.CSTNode, loop: cst.CSTNode) -> bool:
+        """Whether node is in the body of a `try` (inside the loop) whose handlers may go
+        round again: what raises there comes back to the loop."""
+        child: cst.CSTNode = node
+        for ancestor in self.facts.ancestors(node):
+            if ancestor is loop:
+                return False
+            if isinstance(ancestor, cst.Try) and child is ancestor.body and _may_go_round(ancestor):
+                return True
+            child = ancestor
         return False
 
     def _leaves_first(self, statements: list[cst.CSTNode], guarded: bool) -> _Leaving | None:

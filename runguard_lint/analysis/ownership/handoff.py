@@ -193,9 +193,7 @@ class Handoffs:
         if isinstance(func, cst.Attribute) and func.attr.value == "__class__":
             return True
         for name in self.facts.external_names(func):
-            # A catalog constructor, or a class imported under another name
-            # (`from httpx import HTTPTransport as T`).
-            if name in self.catalog.by_callable or is_capwords(name.rsplit(".", 1)[-1]):
+            if name in self.catalog.by_callable:
                 return True
         terminal = terminal_name(func)
         return terminal is not None and is_capwords(terminal)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from runguard_lint.analysis.names import ModuleFacts
+from runguard_lint.analysis.names import ModuleFacts, is_capwords
 from runguard_lint.analysis.ownership.acquisitions import AcquisitionFinder
 from runguard_lint.analysis.ownership.handoff import Handoffs
 from runguard_lint.analysis.ownership.model import Acquisition
@@ -200,7 +200,11 @@ class BorrowedTransports:
             # A project factory's, which its owner may keep and close (the project's
             # own catalog entries count as classes to `is_class`).
             return False
-        return self.handoffs.is_class(call.func)
+        # A class, also one imported under another name (`from httpx import
+        # HTTPTransport as T`): the name it resolves to tells.
+        return self.handoffs.is_class(call.func) or any(
+            is_capwords(name.rsplit(".", 1)[-1]) for name in self.facts.external_names(call.func)
+        )
 
 
 def _tests_not_none(test: cst.BaseExpression, name: str) -> bool:

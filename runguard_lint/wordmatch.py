@@ -39,3 +39,9 @@ def _alternatives(node: dict[str, dict[str, Any]]) -> str:
     if "" in node:
         return f"(?:{group})?"
     return group
+
+
+def is_capwords(name: str) -> bool:
+    """A CapWords identifier, the convention for classes (not ALL_CAPS constants)."""
+    bare = name.lstrip("_")
+    return bool(bare) and bare[0].isupper() and any(ch.islower() for ch in bare)

@@ -359,12 +359,6 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def is_capwords(name: str) -> bool:
-    """A CapWords identifier, the convention for classes (not ALL_CAPS constants)."""
-    bare = name.lstrip("_")
-    return bool(bare) and bare[0].isupper() and any(ch.islower() for ch in bare)
-
-
 def decorator_names(facts: ModuleFacts, function: cst.FunctionDef) -> set[str]:
     """Qualified (or, unresolved, dotted) names of a function's decorators."""
     names: set[str] = set()

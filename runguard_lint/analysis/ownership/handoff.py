@@ -13,7 +13,7 @@ import re
 import libcst as cst
 
 from runguard_lint.analysis.caches.syntax import binding_values
-from runguard_lint.analysis.names import ModuleFacts, dotted_name, is_capwords
+from runguard_lint.analysis.names import ModuleFacts, dotted_name
 from runguard_lint.analysis.ownership.model import (
     Acquisition,
     ArgumentVerdict,
@@ -25,6 +25,7 @@ from runguard_lint.analysis.project.summary import STORE_METHODS
 from runguard_lint.analysis.project.view import ProjectView
 from runguard_lint.analysis.syntax import terminal_name
 from runguard_lint.catalog import Catalog
+from runguard_lint.wordmatch import is_capwords
 
 # Calls whose result is their (first) argument, as far as ownership goes.
 _PASSTHROUGH = frozenset(

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from runguard_lint.analysis.names import ModuleFacts, is_capwords
+from runguard_lint.analysis.names import ModuleFacts
 from runguard_lint.analysis.ownership.acquisitions import AcquisitionFinder
 from runguard_lint.analysis.ownership.handoff import Handoffs
 from runguard_lint.analysis.ownership.model import Acquisition
 from runguard_lint.analysis.syntax import is_none, target_names
 from runguard_lint.analysis.tree import walk
+from runguard_lint.wordmatch import is_capwords
 
 
 class _Given(enum.Enum):

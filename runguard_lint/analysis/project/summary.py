@@ -55,6 +55,7 @@ from typing import Any, NamedTuple, Optional, Union, cast
 from runguard_lint.analysis.attribute_releases import getters, releases_in, releasing_helpers
 from runguard_lint.astwalk import children as _children
 from runguard_lint.astwalk import imports_in, walk
+from runguard_lint.wordmatch import is_capwords
 
 # The shape of a summary: bumped whenever what a summary holds or means changes, so
 # that summaries cached by an earlier build of the same version are not read.
@@ -1010,7 +1011,7 @@ class _Summariser:
                 value = _unawait(bound[value.id])
             if isinstance(value, ast.Call):
                 made = self.names.resolve(value.func, self.current_class) or ""
-                builds = _constructs(value) or _capwords(made.rsplit(".", 1)[-1])
+                builds = _constructs(value) or is_capwords(made.rsplit(".", 1)[-1])
                 return not (callee in self.class_transport_owners and builds)
             return False
         return False
@@ -2128,14 +2129,7 @@ def _constructs(call: ast.Call) -> bool:
     """Whether a call builds an instance of a class (`cls(...)`, `Router(...)`): the
     contract counts a class as taking over what it is given."""
     callee = _terminal(call.func)
-    return callee == "cls" or _capwords(callee)
-
-
-def _capwords(name: str) -> bool:
-    """A CapWords name, the convention for classes (as `names.is_capwords`, which this
-    libcst-free module does not import)."""
-    bare = name.lstrip("_")
-    return bool(bare) and bare[0].isupper() and any(c.islower() for c in bare)
+    return callee == "cls" or is_capwords(callee)
 
 
 # For a call's context (`_Own`): what runs it whenever it is called, what may run it
